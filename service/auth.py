@@ -1,0 +1,74 @@
+"""Passwords and lockout: argon2id hashing, and the lockout rule as pure functions of time.
+
+The lockout functions take `now` and return new state; the store applies them inside one
+write transaction, so two racing wrong passwords are always counted twice.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")  # chat/1 "Transport and framing"
+
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+# Verified when the user does not exist, so an unknown name costs what a wrong password costs.
+_DECOY_HASH = _hasher.hash("parley decoy password, never a real one")
+
+
+def is_valid_username(name: str) -> bool:
+    return USERNAME_PATTERN.fullmatch(name) is not None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True only for the right password; `None` (no such user) is checked against a decoy."""
+    try:
+        return _hasher.verify(password_hash or _DECOY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class LockoutPolicy:
+    max_attempts: int  # consecutive wrong passwords that lock the account
+    block_duration: timedelta  # how long the lock lasts
+
+
+@dataclass(frozen=True, slots=True)
+class Attempts:
+    """A user's lockout state: consecutive failures and, when locked, until when."""
+
+    failures: int = 0
+    locked_until: datetime | None = None
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+    def current(self, now: datetime) -> Attempts:
+        """An expired lock counts from zero again (chat/1 precise point 4)."""
+        if self.locked_until is not None and now >= self.locked_until:
+            return Attempts()
+        return self
+
+    def after_failure(self, now: datetime, policy: LockoutPolicy) -> Attempts:
+        failures = self.current(now).failures + 1
+        if failures >= policy.max_attempts:
+            return Attempts(failures, now + policy.block_duration)
+        return Attempts(failures, None)
+
+    def attempts_left(self, policy: LockoutPolicy) -> int:
+        return max(policy.max_attempts - self.failures, 0)
+
+
+def retry_after_seconds(locked_until: datetime, now: datetime) -> int:
+    """Whole seconds until the lock ends, rounded up, at least 1 (chat/1 precise point 2)."""
+    return max(1, math.ceil((locked_until - now).total_seconds()))

@@ -1,0 +1,48 @@
+"""ServerConfig: every knob of chat-server, validated once at start.
+
+The rest of the server trusts a ServerConfig: no module re-checks its values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PORT = 5000
+DEFAULT_DB_URL = "sqlite:///parley.db"  # a file in the working directory
+SERVER_NAME = "parley"
+SERVER_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT  # 0 picks a free port (tests)
+    block_duration_s: float = 60.0  # how long a lockout lasts
+    timeout_s: float = 300.0  # idle time before a session ends with `bye timeout`
+    db_url: str = DEFAULT_DB_URL
+    max_attempts: int = 3  # consecutive wrong passwords before a lockout
+    allow_signup: bool = False  # whether `register` is open
+    max_text_chars: int = 4_000  # chat/1 default limit, in code points
+    min_password_chars: int = 8  # `register` refuses shorter with weak_password
+    private_request_ttl_s: float = 60.0  # an unanswered startprivate is declined after this
+    outbox_limit_bytes: int = 1 << 20  # unsent bytes per connection before slow_consumer
+    max_bad_frames: int = 20  # chat/1: the 21st bad frame closes the connection
+    shutdown_grace_s: float = 2.0  # how long stop() waits for goodbyes to drain
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65_535:
+            raise ValueError(f"port must be between 0 and 65535, not {self.port}")
+        if self.block_duration_s <= 0:
+            raise ValueError("block duration must be a positive number of seconds")
+        if self.timeout_s <= 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        if self.max_attempts < 1:
+            raise ValueError("max attempts must be at least 1")
+        if not 1 <= self.max_text_chars <= 4_000:
+            raise ValueError("the text limit may only lower chat/1's 4000 characters")
+        if self.outbox_limit_bytes < 65_536 * 2:
+            raise ValueError("the outbox must hold at least two whole frames")
+
+    @property
+    def server_banner(self) -> str:
+        return f"{SERVER_NAME} {SERVER_VERSION}"

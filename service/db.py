@@ -1,0 +1,90 @@
+"""Engines and migrations: the only place that knows how to open the database.
+
+SQLite gets WAL (readers never wait for the writer), a busy timeout (chat-admin may write
+while the server runs), foreign keys, and synchronous=FULL so that a commit is fsync'd before
+chat/1 answers `ok`. Write transactions on SQLite start with BEGIN IMMEDIATE, so a
+read-then-write transaction can never fail half-way on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUSY_TIMEOUT_MS = 10_000
+WRITE_OPTION = "parley_write"  # execution option: this transaction will write
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str) -> Engine:
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        pool_size=8,
+        max_overflow=56,
+    )
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_sqlite_transaction)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is always DEFERRED).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _begin_sqlite_transaction(connection: Connection) -> None:
+    writes = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def make_sessions(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+    """(readers, writers): the same pool; writers take SQLite's write lock up front."""
+    readers = sessionmaker(engine, expire_on_commit=False)
+    writers = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+    return readers, writers
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate_to_head(url: str) -> None:
+    """Create or upgrade the schema. The only way the schema comes to be (never create_all)."""
+    command.upgrade(alembic_config(url), "head")
+
+
+def current_revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision(url: str) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()

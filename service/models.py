@@ -1,0 +1,96 @@
+"""SQLAlchemy 2.0 models: the tables chat/1 state lives in.
+
+The schema itself comes only from Alembic (migrations/); these classes describe it for queries
+and let `alembic check` prove the two agree. All datetimes are stored as UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)  # case-sensitive, chat/1 rule
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id encoded hash
+    created_at: Mapped[datetime]
+    failed_attempts: Mapped[int] = mapped_column(default=0)  # consecutive, reset on success
+    locked_until: Mapped[datetime | None]
+
+
+class Block(Base):
+    """`blocker` blocks `blocked`; rows go with either user (ON DELETE CASCADE)."""
+
+    __tablename__ = "blocks"
+
+    blocker_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    blocked_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Message(Base):
+    """A direct message stored until its recipient acks it; the row is deleted by the ack.
+
+    The sender is kept by name so a message outlives its sender's account.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_recipient_id_id", "recipient_id", "id"),
+        # AUTOINCREMENT: an acked (deleted) message's id is never reused, or a client that
+        # remembers msg_ids to drop duplicates would drop a new message.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the wire `msg_id`
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime]
+
+
+class Nonce(Base):
+    """Idempotency keys of `message` (chat/1 precise point 11), kept for at least 24 h."""
+
+    __tablename__ = "nonces"
+
+    sender_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    msg_id: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ActivePeriod(Base):
+    """One login session: feeds `whoelsesince` and the operator's login history."""
+
+    __tablename__ = "active_periods"
+    __table_args__ = (Index("ix_active_periods_logout_at", "logout_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    login_at: Mapped[datetime] = mapped_column(index=True)
+    logout_at: Mapped[datetime | None]  # None while the session is open
+    peer: Mapped[str] = mapped_column(String(64))  # "host:port" the server saw

@@ -1,0 +1,326 @@
+"""Persistence in domain words: users, lockout state, blocks, stored messages, active periods.
+
+Reads open a short read transaction on the calling thread. Writes are jobs handed to a Writer
+(group commit in the server, direct in chat-admin), each one short transaction. Sessions and
+ORM objects never leave this module: callers get frozen dataclasses. Times go in and come out
+as aware UTC datetimes; the database keeps them naive UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import Engine, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from service.auth import Attempts, LockoutPolicy
+from service.db import make_engine, make_sessions
+from service.errors import ErrorCode, RequestError
+from service.models import ActivePeriod, Block, Message, Nonce, User
+from service.timeutil import as_utc
+from service.writer import DirectWriter, GroupCommitWriter, Writer
+
+T = TypeVar("T")
+NONCE_KEEP = timedelta(hours=25)  # chat/1 precise point 11 asks for at least 24 h
+
+
+def _naive(moment: datetime) -> datetime:
+    return as_utc(moment).replace(tzinfo=None)
+
+
+def _maybe_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_utc(moment)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    name: str
+    password_hash: str
+    attempts: Attempts
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    msg_id: int
+    sender: str
+    recipient: str
+    text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SavedMessage:
+    msg_id: int
+    sent_at: datetime
+    is_retry: bool  # the nonce was seen before: nothing new was stored
+
+
+class Store:
+    def __init__(self, engine: Engine, writer: Writer, readers: sessionmaker[Session]) -> None:
+        self.engine = engine
+        self._writer = writer
+        self._readers = readers
+
+    @classmethod
+    def open(cls, url: str, *, group_commit: bool) -> Store:
+        engine = make_engine(url)
+        readers, writers = make_sessions(engine)
+        writer: Writer = GroupCommitWriter(writers) if group_commit else DirectWriter(writers)
+        return cls(engine, writer, readers)
+
+    def close(self) -> None:
+        self._writer.close()
+        self.engine.dispose()
+
+    def _read(self, query: Callable[[Session], T]) -> T:
+        with self._readers() as session:
+            return query(session)
+
+    # --- users and login -------------------------------------------------------------------
+
+    def credentials(self, name: str) -> Credentials | None:
+        def query(s: Session) -> Credentials | None:
+            user = s.scalars(select(User).where(User.name == name)).one_or_none()
+            if user is None:
+                return None
+            attempts = Attempts(user.failed_attempts, _maybe_utc(user.locked_until))
+            return Credentials(user.name, user.password_hash, attempts)
+
+        return self._read(query)
+
+    def user_exists(self, name: str) -> bool:
+        return self._read(lambda s: s.scalar(select(exists().where(User.name == name))) or False)
+
+    def create_user(self, name: str, password_hash: str, now: datetime) -> None:
+        """Raises RequestError(USER_EXISTS) when the name is taken."""
+
+        def job(s: Session) -> None:
+            if s.scalar(select(exists().where(User.name == name))):
+                raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
+            s.add(User(name=name, password_hash=password_hash, created_at=_naive(now)))
+
+        self._writer.run(job)
+
+    def record_failed_login(self, name: str, now: datetime, policy: LockoutPolicy) -> Attempts:
+        """Count one wrong password atomically; returns the new state (locked or not)."""
+
+        def job(s: Session) -> Attempts:
+            user = s.scalars(select(User).where(User.name == name)).one()
+            before = Attempts(user.failed_attempts, _maybe_utc(user.locked_until))
+            after = before.after_failure(now, policy)
+            user.failed_attempts = after.failures
+            user.locked_until = None if after.locked_until is None else _naive(after.locked_until)
+            return after
+
+        return self._writer.run(job)
+
+    def start_period(self, name: str, peer: str, now: datetime) -> int:
+        """A successful login: reset the failure count, open an active period; its id."""
+
+        def job(s: Session) -> int:
+            user = s.scalars(select(User).where(User.name == name)).one()
+            user.failed_attempts = 0
+            user.locked_until = None
+            period = ActivePeriod(user_id=user.id, login_at=_naive(now), peer=peer[:64])
+            s.add(period)
+            s.flush()
+            return period.id
+
+        return self._writer.run(job)
+
+    def end_period(self, period_id: int, now: datetime) -> None:
+        def job(s: Session) -> None:
+            s.execute(
+                update(ActivePeriod)
+                .where(ActivePeriod.id == period_id, ActivePeriod.logout_at.is_(None))
+                .values(logout_at=_naive(now))
+            )
+
+        self._writer.run(job)
+
+    def end_open_periods(self, now: datetime) -> int:
+        """Close periods left open by a crash (at start) or by a shutdown; how many."""
+
+        def job(s: Session) -> int:
+            result = s.execute(
+                update(ActivePeriod)
+                .where(ActivePeriod.logout_at.is_(None))
+                .values(logout_at=_naive(now))
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+        return self._writer.run(job)
+
+    def seen_since(self, since: datetime) -> set[str]:
+        """Users with an active period that overlaps [since, now]: online now or left since."""
+
+        def query(s: Session) -> set[str]:
+            rows = s.scalars(
+                select(User.name)
+                .join(ActivePeriod, ActivePeriod.user_id == User.id)
+                .where(
+                    or_(ActivePeriod.logout_at.is_(None), ActivePeriod.logout_at >= _naive(since))
+                )
+                .distinct()
+            )
+            return set(rows)
+
+        return self._read(query)
+
+    # --- blocks ------------------------------------------------------------------------------
+
+    def blocked_by(self, name: str) -> set[str]:
+        """The users `name` blocks."""
+        blocked = aliased(User)
+        blocker = aliased(User)
+        return self._read(
+            lambda s: set(
+                s.scalars(
+                    select(blocked.name)
+                    .join(Block, Block.blocked_id == blocked.id)
+                    .join(blocker, Block.blocker_id == blocker.id)
+                    .where(blocker.name == name)
+                )
+            )
+        )
+
+    def blockers_of(self, name: str) -> set[str]:
+        """The users who block `name`."""
+        blocked = aliased(User)
+        blocker = aliased(User)
+        return self._read(
+            lambda s: set(
+                s.scalars(
+                    select(blocker.name)
+                    .join(Block, Block.blocker_id == blocker.id)
+                    .join(blocked, Block.blocked_id == blocked.id)
+                    .where(blocked.name == name)
+                )
+            )
+        )
+
+    def block(self, blocker: str, blocked: str, now: datetime) -> None:
+        def job(s: Session) -> None:
+            blocker_id, blocked_id = _pair_ids(s, blocker, blocked)
+            if s.get(Block, (blocker_id, blocked_id)) is not None:
+                raise RequestError(ErrorCode.ALREADY_BLOCKED, f"You already block {blocked}.")
+            s.add(Block(blocker_id=blocker_id, blocked_id=blocked_id, created_at=_naive(now)))
+
+        self._writer.run(job)
+
+    def unblock(self, blocker: str, blocked: str) -> None:
+        def job(s: Session) -> None:
+            blocker_id, blocked_id = _pair_ids(s, blocker, blocked)
+            row = s.get(Block, (blocker_id, blocked_id))
+            if row is None:
+                raise RequestError(ErrorCode.NOT_BLOCKED, f"You do not block {blocked}.")
+            s.delete(row)
+
+        self._writer.run(job)
+
+    # --- direct messages ---------------------------------------------------------------------
+
+    def save_message(
+        self,
+        sender: str,
+        recipient: str,
+        text: str,
+        nonce: str | None,
+        now: datetime,
+        *,
+        max_chars: int,
+    ) -> Future[SavedMessage]:
+        """Committed before the future resolves: chat/1 never loses an ok'd message.
+
+        Checks in chat/1 order: nonce retry, no_such_user, self, blocked, too_long.
+        """
+
+        def job(s: Session) -> SavedMessage:
+            sender_id = _user_id(s, sender)
+            if sender_id is not None and nonce is not None:
+                seen = s.get(Nonce, (sender_id, nonce))
+                if seen is not None:
+                    return SavedMessage(seen.msg_id, as_utc(seen.created_at), is_retry=True)
+            recipient_id = _user_id(s, recipient)
+            if recipient_id is None or sender_id is None:
+                raise RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {recipient}.")
+            if recipient_id == sender_id:
+                raise RequestError(ErrorCode.SELF, "You cannot send a message to yourself.")
+            if s.get(Block, (recipient_id, sender_id)) is not None:
+                raise RequestError(ErrorCode.BLOCKED, f"{recipient} has blocked you.")
+            if len(text) > max_chars:
+                raise RequestError(
+                    ErrorCode.TOO_LONG, f"A message may be at most {max_chars} characters."
+                )
+            message = Message(
+                recipient_id=recipient_id, sender=sender, text=text, sent_at=_naive(now)
+            )
+            s.add(message)
+            s.flush()
+            if nonce is not None:
+                s.add(
+                    Nonce(
+                        sender_id=sender_id, nonce=nonce, msg_id=message.id, created_at=_naive(now)
+                    )
+                )
+            return SavedMessage(message.id, now, is_retry=False)
+
+        return self._writer.submit(job)
+
+    def pending_messages(self, recipient: str) -> list[StoredMessage]:
+        """Stored, unacknowledged messages for `recipient`, oldest first."""
+
+        def query(s: Session) -> list[StoredMessage]:
+            rows = s.execute(
+                select(Message.id, Message.sender, Message.text, Message.sent_at)
+                .join(User, Message.recipient_id == User.id)
+                .where(User.name == recipient)
+                .order_by(Message.id)
+            )
+            return [
+                StoredMessage(row.id, row.sender, recipient, row.text, as_utc(row.sent_at))
+                for row in rows
+            ]
+
+        return self._read(query)
+
+    def acknowledge(self, recipient: str, msg_id: int) -> Future[bool]:
+        """Forget a delivered message; only its recipient can. Whether anything was deleted."""
+
+        def job(s: Session) -> bool:
+            recipient_id = _user_id(s, recipient)
+            result = s.execute(
+                delete(Message).where(Message.id == msg_id, Message.recipient_id == recipient_id)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+        return self._writer.submit(job)
+
+    def prune_nonces(self, now: datetime) -> int:
+        def job(s: Session) -> int:
+            result = s.execute(delete(Nonce).where(Nonce.created_at < _naive(now - NONCE_KEEP)))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+        return self._writer.run(job)
+
+    def count_users(self) -> int:
+        return self._read(lambda s: s.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def _user_id(s: Session, name: str) -> int | None:
+    return s.scalar(select(User.id).where(User.name == name))
+
+
+def _pair_ids(s: Session, actor: str, other: str) -> tuple[int, int]:
+    """Ids for a block/unblock, with chat/1's errors in table order: no_such_user, self."""
+    other_id = _user_id(s, other)
+    actor_id = _user_id(s, actor)
+    if other_id is None or actor_id is None:
+        raise RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {other}.")
+    if other_id == actor_id:
+        raise RequestError(ErrorCode.SELF, "You cannot block or unblock yourself.")
+    return actor_id, other_id
