@@ -76,9 +76,14 @@ class Store:
         self._writer.close()
         self.engine.dispose()
 
-    def _read(self, query: Callable[[Session], T]) -> T:
+    def read(self, query: Callable[[Session], T]) -> T:
+        """Run `query` in a short read transaction on this thread (for persistence modules)."""
         with self._readers() as session:
             return query(session)
+
+    def write(self, job: Callable[[Session], T]) -> T:
+        """Run `job` as (part of) one committed write transaction; returns once committed."""
+        return self._writer.run(job)
 
     # --- users and login -------------------------------------------------------------------
 
@@ -90,10 +95,10 @@ class Store:
             attempts = Attempts(user.failed_attempts, _maybe_utc(user.locked_until))
             return Credentials(user.name, user.password_hash, attempts)
 
-        return self._read(query)
+        return self.read(query)
 
     def user_exists(self, name: str) -> bool:
-        return self._read(lambda s: s.scalar(select(exists().where(User.name == name))) or False)
+        return self.read(lambda s: s.scalar(select(exists().where(User.name == name))) or False)
 
     def create_user(self, name: str, password_hash: str, now: datetime) -> None:
         """Raises RequestError(USER_EXISTS) when the name is taken."""
@@ -169,7 +174,7 @@ class Store:
             )
             return set(rows)
 
-        return self._read(query)
+        return self.read(query)
 
     # --- blocks ------------------------------------------------------------------------------
 
@@ -177,7 +182,7 @@ class Store:
         """The users `name` blocks."""
         blocked = aliased(User)
         blocker = aliased(User)
-        return self._read(
+        return self.read(
             lambda s: set(
                 s.scalars(
                     select(blocked.name)
@@ -192,7 +197,7 @@ class Store:
         """The users who block `name`."""
         blocked = aliased(User)
         blocker = aliased(User)
-        return self._read(
+        return self.read(
             lambda s: set(
                 s.scalars(
                     select(blocker.name)
@@ -286,7 +291,7 @@ class Store:
                 for row in rows
             ]
 
-        return self._read(query)
+        return self.read(query)
 
     def acknowledge(self, recipient: str, msg_id: int) -> Future[bool]:
         """Forget a delivered message; only its recipient can. Whether anything was deleted."""
@@ -308,7 +313,7 @@ class Store:
         return self._writer.run(job)
 
     def count_users(self) -> int:
-        return self._read(lambda s: s.scalar(select(func.count()).select_from(User)) or 0)
+        return self.read(lambda s: s.scalar(select(func.count()).select_from(User)) or 0)
 
 
 def _user_id(s: Session, name: str) -> int | None:
