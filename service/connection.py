@@ -1,0 +1,226 @@
+"""One client connection: its reader thread, its outbox, and the exception boundary.
+
+The reader thread owns the session: it decodes frames, runs their handlers one at a time, and
+ends the session however it ends. Other threads only ever `deliver_nowait()` to it (never
+blocking) or `request_end()` it. Live deliveries are held back during a login so the backlog
+of stored messages goes out first, in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_futures
+from typing import Any
+
+from service import messages as m
+from service.errors import ErrorCode, RequestError, error_reply, ok_reply
+from service.handlers import HANDLERS, Context, Services, leave
+from service.outbox import Flusher, Outbox
+from service.protocol import FrameDecoder, FrameError, encode
+from service.session import BYE_TEXTS, EndReason, SessionState
+
+log = logging.getLogger(__name__)
+
+RECV_BYTES = 65_536
+MAX_HELD_EVENTS = 10_000  # live events waiting for a login to finish; past it: slow consumer
+ACK_WAIT_S = 5.0  # at the end, acks already received are committed before the user leaves
+
+
+class Connection:
+    def __init__(
+        self,
+        sock: socket.socket,
+        address: tuple[Any, ...],
+        services: Services,
+        flusher: Flusher,
+        on_closed: Callable[[Connection], None],
+    ) -> None:
+        sock.setblocking(False)
+        self._sock = sock
+        self._peer_host = str(address[0])
+        self.peer = f"{address[0]}:{address[1]}"
+        self._services = services
+        self._config = services.config
+        self._outbox = Outbox(sock, flusher, self._config.outbox_limit_bytes)
+        self._decoder = FrameDecoder()
+        self._state = SessionState(self._config.timeout_s, last_activity=time.monotonic())
+        self._ending: EndReason | None = None  # set once; by this thread or request_end()
+        self._end_after_reply: EndReason | None = None
+        self._live_lock = threading.Lock()
+        self._held: list[dict[str, Any]] | None = None  # live events held during a login
+        self._backlog_ids: set[int] = set()  # delivered in the backlog: never again live
+        self._acks: list[Future[bool]] = []
+        self._on_closed = on_closed
+        self._thread = threading.Thread(target=self._run, name=f"conn {self.peer}", daemon=True)
+
+    @property
+    def peer_host(self) -> str:
+        return self._peer_host
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout_s: float) -> None:
+        self._thread.join(timeout_s)
+
+    def request_end(self, reason: EndReason) -> None:
+        """Ask the reader thread to end this session (any thread; returns at once)."""
+        if self._ending is None:
+            self._ending = reason
+        try:
+            self._sock.shutdown(socket.SHUT_RD)  # wakes the reader's poll with EOF
+        except OSError:
+            pass
+
+    # --- Link: what handlers and the hub may ask of this connection --------------------------
+
+    def send_event(self, event: dict[str, Any]) -> None:
+        self._send(event)
+
+    def deliver_nowait(self, event: dict[str, Any]) -> bool:
+        with self._live_lock:
+            if self._held is not None:
+                if len(self._held) >= MAX_HELD_EVENTS:
+                    self.request_end(EndReason.SLOW_CONSUMER)
+                    return False
+                self._held.append(event)
+                return True
+            if event.get("ev") == "message" and event.get("msg_id") in self._backlog_ids:
+                return True  # the backlog carried it already
+            return self._send(event)
+
+    def hold_live(self) -> None:
+        with self._live_lock:
+            self._held = []
+
+    def release_live(self, backlog_ids: set[int]) -> None:
+        with self._live_lock:
+            held, self._held = self._held or [], None
+            self._backlog_ids = backlog_ids
+            for event in held:
+                if event.get("ev") != "message" or event.get("msg_id") not in backlog_ids:
+                    self._send(event)
+
+    def track_ack(self, done: Future[bool]) -> None:
+        self._acks = [ack for ack in self._acks if not ack.done()]
+        self._acks.append(done)
+
+    def end_after_reply(self, reason: EndReason) -> None:
+        self._end_after_reply = reason
+
+    def _send(self, frame: dict[str, Any]) -> bool:
+        if self._outbox.send_nowait(encode(frame)):
+            return True
+        if self._outbox.overflowed:
+            self.request_end(EndReason.SLOW_CONSUMER)
+        return False
+
+    # --- the reader thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._send(self._hello())
+            self._read_until_end()
+        except Exception:
+            log.exception("connection %s failed; closing it", self.peer)
+            self._ending = self._ending or EndReason.DISCONNECTED
+        finally:
+            self._finish()
+
+    def _hello(self) -> dict[str, Any]:
+        return {
+            "ev": "hello",
+            "proto": "chat/1",
+            "server": self._config.server_banner,
+            "signup": self._config.allow_signup,
+        }
+
+    def _read_until_end(self) -> None:
+        poller = select.poll()
+        poller.register(self._sock, select.POLLIN)
+        while self._ending is None:
+            remaining_s = self._state.idle_remaining(time.monotonic())
+            if remaining_s <= 0:
+                self._ending = EndReason.TIMEOUT
+                return
+            if not poller.poll(max(1, int(remaining_s * 1000) + 1)):
+                continue
+            try:
+                data = self._sock.recv(RECV_BYTES)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self._ending = self._ending or EndReason.DISCONNECTED
+                return
+            for item in self._decoder.feed(data):
+                if self._ending is not None:
+                    return
+                if isinstance(item, FrameError):
+                    self._on_frame_error(item)
+                else:
+                    self._on_request(item)
+
+    def _on_frame_error(self, error: FrameError) -> None:
+        self._send({"ev": "error", "error": error.problem.value, "text": error.text})
+        if error.is_fatal or self._state.note_bad_frame(self._config.max_bad_frames):
+            self._ending = EndReason.PROTOCOL_ERROR  # chat/1 precise point 8
+
+    def _on_request(self, frame: dict[str, Any]) -> None:
+        wants_reply = "id" in frame
+        request_id: int | str | None = None
+        ctx = Context(self._services, self._state, self)
+        try:
+            request_id = m.request_id(frame)
+            reply = ok_reply(request_id, self._dispatch(ctx, frame))
+        except RequestError as refusal:
+            ctx.follow_ups.clear()
+            reply = error_reply(request_id, refusal)
+        except Exception:
+            log.exception("request %r from %s failed", frame.get("op"), self.peer)
+            ctx.follow_ups.clear()
+            internal = RequestError(ErrorCode.INTERNAL, "The server could not do that; try again.")
+            reply = error_reply(request_id, internal)
+        if wants_reply:
+            self._send(reply)
+        for follow_up in ctx.follow_ups:
+            follow_up()
+        if self._end_after_reply is not None:
+            self._ending = self._end_after_reply
+
+    def _dispatch(self, ctx: Context, frame: dict[str, Any]) -> dict[str, Any]:
+        """chat/1 precise point 1: unknown_op, then not_logged_in, then bad_request."""
+        op = m.op_name(frame)
+        request_type = m.REQUEST_TYPES.get(op)
+        if request_type is None:
+            raise RequestError(ErrorCode.UNKNOWN_OP, f"This server does not know {op!r}.")
+        if not self._state.may_run(op):
+            raise RequestError(ErrorCode.NOT_LOGGED_IN, "Log in first.")
+        request = m.parse_fields(request_type, frame)
+        self._state.note_request(op, time.monotonic())
+        return HANDLERS[op](ctx, request)
+
+    def _finish(self) -> None:
+        reason = self._ending or EndReason.DISCONNECTED
+        try:
+            wait_futures(self._acks, timeout=ACK_WAIT_S)
+            leave(self._services, self._state, self, reason)
+        except Exception:
+            log.exception("could not end the session of %s cleanly", self.peer)
+        if reason.sends_bye:
+            bye = {"ev": "bye", "reason": reason.value, "text": BYE_TEXTS[reason]}
+            self._outbox.send_final(encode(bye))
+            self._outbox.wait_drained(self._config.shutdown_grace_s)
+        self._outbox.close()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        self._on_closed(self)

@@ -1,0 +1,410 @@
+"""What each chat/1 request does: `handle_<op>(ctx, request) -> reply fields`.
+
+Handlers decide and delegate: the store persists, the hub reaches other users, the link is
+this connection. They never touch a socket, so the rules of chat/1 read top to bottom here.
+Work that must follow the reply on the wire (backlog after a login ok, say) is queued as a
+follow-up, which the connection runs once the reply has been sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from service import messages as m
+from service.auth import (
+    Attempts,
+    LockoutPolicy,
+    UnknownUserAttempts,
+    hash_password,
+    is_valid_username,
+    retry_after_seconds,
+    verify_password,
+)
+from service.config import ServerConfig
+from service.errors import ErrorCode, RequestError
+from service.hub import Hub
+from service.private import PrivateRequest
+from service.session import EndReason, SessionState
+from service.store import Store
+from service.timeutil import to_rfc3339
+
+Fields = dict[str, Any]
+log = logging.getLogger("parley.sessions")  # one line per login, logout, lockout; no secrets
+
+
+class Link(Protocol):
+    """What a handler may ask of its own connection."""
+
+    peer: str  # "host:port" as the server sees it
+
+    @property
+    def peer_host(self) -> str: ...
+
+    def send_event(self, event: Fields) -> None: ...
+
+    def deliver_nowait(self, event: Fields) -> bool: ...
+
+    def hold_live(self) -> None: ...
+
+    def release_live(self, backlog_ids: set[int]) -> None: ...
+
+    def track_ack(self, done: Future[bool]) -> None: ...
+
+    def end_after_reply(self, reason: EndReason) -> None: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything shared by all connections of one server."""
+
+    config: ServerConfig
+    store: Store
+    hub: Hub
+    clock: Callable[[], datetime]
+    unknown_attempts: UnknownUserAttempts = field(default_factory=UnknownUserAttempts)
+
+    @property
+    def lockout(self) -> LockoutPolicy:
+        return LockoutPolicy(
+            self.config.max_attempts, timedelta(seconds=self.config.block_duration_s)
+        )
+
+
+@dataclass
+class Context:
+    services: Services
+    state: SessionState
+    link: Link
+    follow_ups: list[Callable[[], object]] = field(default_factory=list)
+
+    @property
+    def user(self) -> str:
+        assert self.state.user is not None, "handler reached without a login"
+        return self.state.user
+
+
+# --- login, register, logout -----------------------------------------------------------------
+
+
+def _failure(attempts: Attempts, now: datetime, policy: LockoutPolicy) -> RequestError:
+    if attempts.locked_until is not None and attempts.is_locked(now):
+        seconds = retry_after_seconds(attempts.locked_until, now)
+        return RequestError(
+            ErrorCode.LOCKED,
+            f"Too many failed attempts: this account is locked. Try again in {seconds} s.",
+            retry_after=seconds,
+        )
+    left = attempts.attempts_left(policy)
+    return RequestError(
+        ErrorCode.BAD_CREDENTIALS,
+        f"Wrong username or password. {left} attempt{'s' if left != 1 else ''} left.",
+        attempts_left=left,
+    )
+
+
+def handle_login(ctx: Context, request: m.Login) -> Fields:
+    if ctx.state.logged_in:
+        raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
+    services, name = ctx.services, request.user
+    now, policy = services.clock(), services.lockout
+    credentials = services.store.credentials(name) if is_valid_username(name) else None
+    if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)
+        attempts = services.unknown_attempts.get(name, now)
+        if attempts.is_locked(now):
+            raise _failure(attempts, now, policy)
+        verify_password(None, request.password)
+        raise _failure(services.unknown_attempts.fail(name, now, policy), now, policy)
+    attempts = credentials.attempts.current(now)
+    if attempts.is_locked(now):
+        raise _failure(attempts, now, policy)
+    if not verify_password(credentials.password_hash, request.password):
+        after = services.store.record_failed_login(name, now, policy)
+        if after.is_locked(now):
+            seconds = services.config.block_duration_s
+            log.info("lockout %s for %ss from %s", name, seconds, ctx.link.peer)
+        raise _failure(after, now, policy)
+    return _begin_session(ctx, name, now)
+
+
+def handle_register(ctx: Context, request: m.Register) -> Fields:
+    config, store = ctx.services.config, ctx.services.store
+    if ctx.state.logged_in:
+        raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
+    if not config.allow_signup:
+        raise RequestError(ErrorCode.SIGNUP_CLOSED, "This server does not allow sign-up.")
+    name = request.user
+    if store.user_exists(name):
+        raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
+    if not is_valid_username(name):
+        raise RequestError(
+            ErrorCode.BAD_USERNAME,
+            "A username is 1 to 32 letters, digits, '_', '.' or '-'.",
+        )
+    if len(request.password) < config.min_password_chars:
+        raise RequestError(
+            ErrorCode.WEAK_PASSWORD,
+            f"A password needs at least {config.min_password_chars} characters.",
+        )
+    now = ctx.services.clock()
+    store.create_user(name, hash_password(request.password), now)
+    return _begin_session(ctx, name, now)
+
+
+def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
+    """Online from here: backlog after the reply, then live messages, then presence."""
+    hub, store, link = ctx.services.hub, ctx.services.store, ctx.link
+    link.hold_live()  # live deliveries wait until the backlog is out
+    if not hub.claim(name, link):
+        link.release_live(set())
+        raise RequestError(ErrorCode.ONLINE_ELSEWHERE, f"{name} is already logged in elsewhere.")
+    try:
+        ctx.state.period_id = store.start_period(name, link.peer, now)
+        backlog = store.pending_messages(name)
+    except BaseException:
+        hub.release(name, link)
+        link.release_live(set())
+        raise
+    ctx.state.user = name
+    log.info("login %s from %s", name, link.peer)
+
+    def after_reply() -> None:
+        for message in backlog:
+            link.send_event(
+                _message_event(message.msg_id, message.sender, message.text, message.sent_at, True)
+            )
+        link.release_live({message.msg_id for message in backlog})
+        _announce(ctx.services, name, "online", now)
+
+    ctx.follow_ups.append(after_reply)
+    return {"user": name, "pending": len(backlog)}
+
+
+def handle_logout(ctx: Context, request: m.Logout) -> Fields:
+    ctx.link.end_after_reply(EndReason.LOGOUT)
+    return {}
+
+
+def handle_ping(ctx: Context, request: m.Ping) -> Fields:
+    return {"time": to_rfc3339(ctx.services.clock())}
+
+
+def _announce(services: Services, user: str, state: str, at: datetime) -> None:
+    """Presence for everyone but `user` and those `user` blocks (chat/1 blocking rule)."""
+    event = {"ev": "presence", "user": user, "state": state, "at": to_rfc3339(at)}
+    services.hub.send_to_all(event, skip=services.store.blocked_by(user) | {user})
+
+
+def leave(services: Services, state: SessionState, link: Link, reason: EndReason) -> None:
+    """However a session ends: offline, peers told, period closed, before the socket closes."""
+    user = state.user
+    if user is None:
+        return
+    hub, now = services.hub, services.clock()
+    endings = hub.release(user, link)
+    for peer in endings.peers:
+        hub.send(peer, _private_stopped(user, reason.private_stopped_reason))
+    for request in endings.withdrawn:
+        if request.target == user:
+            hub.send(request.requester, _private_declined(request))
+    if state.period_id is not None:
+        services.store.end_period(state.period_id, now)
+    _announce(services, user, "offline", now)
+    log.info("logout %s from %s (%s)", user, link.peer, reason.value)
+
+
+# --- messages and broadcasts -----------------------------------------------------------------
+
+
+def _message_event(msg_id: int, sender: str, text: str, sent_at: datetime, stored: bool) -> Fields:
+    return {
+        "ev": "message",
+        "msg_id": msg_id,
+        "from": sender,
+        "text": text,
+        "sent_at": to_rfc3339(sent_at),
+        "stored": stored,
+    }
+
+
+def handle_message(ctx: Context, request: m.Message) -> Fields:
+    services, now = ctx.services, ctx.services.clock()
+    saved = services.store.save_message(
+        ctx.user, request.to, request.text, request.nonce, now,
+        max_chars=services.config.max_text_chars,
+    ).result()  # fmt: skip
+    if saved.is_retry:  # stored once already; delivered (or stored) as first answered
+        return {"msg_id": saved.msg_id, "delivered": False}
+    event = _message_event(saved.msg_id, ctx.user, request.text, saved.sent_at, False)
+    return {"msg_id": saved.msg_id, "delivered": services.hub.send(request.to, event)}
+
+
+def handle_ack(ctx: Context, request: m.Ack) -> Fields:
+    ctx.link.track_ack(ctx.services.store.acknowledge(ctx.user, request.msg_id))
+    return {}
+
+
+def _check_length(ctx: Context, text: str) -> None:
+    limit = ctx.services.config.max_text_chars
+    if len(text) > limit:
+        raise RequestError(ErrorCode.TOO_LONG, f"A message may be at most {limit} characters.")
+
+
+def handle_broadcast(ctx: Context, request: m.Broadcast) -> Fields:
+    _check_length(ctx, request.text)
+    services, user = ctx.services, ctx.user
+    blockers = services.store.blockers_of(user)
+    event = {
+        "ev": "broadcast",
+        "from": user,
+        "text": request.text,
+        "sent_at": to_rfc3339(services.clock()),
+    }
+    delivered = services.hub.send_to_all(event, skip=blockers | {user})
+    blocked_by = len(blockers.intersection(services.hub.online_users()))
+    return {"delivered_to": delivered, "blocked_by": blocked_by}
+
+
+# --- who is around ---------------------------------------------------------------------------
+
+
+def _visible(ctx: Context, users: set[str]) -> list[str]:
+    """Hide the caller and everyone who blocks the caller (chat/1 blocking rule)."""
+    return sorted(users - ctx.services.store.blockers_of(ctx.user) - {ctx.user})
+
+
+def handle_whoelse(ctx: Context, request: m.WhoElse) -> Fields:
+    return {"users": _visible(ctx, set(ctx.services.hub.online_users()))}
+
+
+def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
+    services = ctx.services
+    since = services.clock() - timedelta(seconds=request.seconds)
+    seen = services.store.seen_since(since) | set(services.hub.online_users())
+    return {"users": _visible(ctx, seen)}
+
+
+# --- blocking --------------------------------------------------------------------------------
+
+
+def handle_block(ctx: Context, request: m.Block) -> Fields:
+    services, user, other = ctx.services, ctx.user, request.user
+    services.store.block(user, other, services.clock())
+    endings = services.hub.end_private_between(user, other)
+
+    def after_reply() -> None:  # chat/1 precise point 13
+        for peer in endings.peers:
+            ctx.link.send_event(_private_stopped(peer, "blocked"))
+            services.hub.send(peer, _private_stopped(user, "blocked"))
+        for withdrawn in endings.withdrawn:
+            event = _private_declined(withdrawn)
+            if withdrawn.requester == user:
+                ctx.link.send_event(event)
+            else:
+                services.hub.send(withdrawn.requester, event)
+
+    ctx.follow_ups.append(after_reply)
+    return {}
+
+
+def handle_unblock(ctx: Context, request: m.Unblock) -> Fields:
+    ctx.services.store.unblock(ctx.user, request.user)
+    return {}
+
+
+def handle_blocklist(ctx: Context, request: m.BlockList) -> Fields:
+    return {"users": sorted(ctx.services.store.blocked_by(ctx.user))}
+
+
+# --- peer-to-peer brokering ------------------------------------------------------------------
+
+
+def _private_stopped(user: str, reason: str) -> Fields:
+    return {"ev": "private_stopped", "user": user, "reason": reason}
+
+
+def _private_declined(request: PrivateRequest) -> Fields:
+    return {"ev": "private_declined", "request": request.request_id, "user": request.target}
+
+
+def handle_startprivate(ctx: Context, request: m.StartPrivate) -> Fields:
+    services, user, target = ctx.services, ctx.user, request.user
+    if not services.store.user_exists(target):
+        raise RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {target}.")
+    if target == user:
+        raise RequestError(ErrorCode.SELF, "You cannot start a private chat with yourself.")
+    if target in services.store.blockers_of(user):
+        raise RequestError(ErrorCode.BLOCKED, f"{target} has blocked you.")
+    pending = PrivateRequest(secrets.token_hex(8), user, target, services.clock())
+    services.hub.request_private(pending)  # offline, already_private
+    event = {"ev": "private_request", "request": pending.request_id, "from": user}
+    # If the target leaves before this is sent, leave() withdraws the request and declines it.
+    ctx.follow_ups.append(lambda: services.hub.send(pending.target, event))
+    return {"request": pending.request_id}
+
+
+def handle_private_answer(ctx: Context, request: m.PrivateAnswer) -> Fields:
+    services, link = ctx.services, ctx.link
+    pending = services.hub.answer_private(ctx.user, request.request, request.accept)
+    if not request.accept:
+        ctx.follow_ups.append(
+            lambda: services.hub.send(pending.requester, _private_declined(pending))
+        )
+        return {}
+    token = secrets.token_hex(16)  # 128 random bits, single use (chat/1 precise point 12)
+    expect = {"ev": "private_expect", "request": pending.request_id, "user": pending.requester,
+              "token": token}  # fmt: skip
+    host = request.host or link.peer_host
+    ready = {"ev": "private_ready", "request": pending.request_id, "user": ctx.user,
+             "host": host, "port": request.port, "token": token}  # fmt: skip
+
+    def after_reply() -> None:  # expect first, so the listener knows the token before a dial
+        link.send_event(expect)
+        services.hub.send(pending.requester, ready)
+
+    ctx.follow_ups.append(after_reply)
+    return {}
+
+
+def handle_stopprivate(ctx: Context, request: m.StopPrivate) -> Fields:
+    services = ctx.services
+    services.hub.stop_private(ctx.user, request.user)
+    stopped = _private_stopped(ctx.user, "stopped")
+    ctx.follow_ups.append(lambda: services.hub.send(request.user, stopped))
+    return {}
+
+
+def expire_private_requests(services: Services) -> None:
+    """Unanswered requests are declined after the configured time (chat/1: 60 s)."""
+    ttl = timedelta(seconds=services.config.private_request_ttl_s)
+    for expired in services.hub.expire_private(services.clock(), ttl):
+        services.hub.send(expired.requester, _private_declined(expired))
+
+
+# --- dispatch --------------------------------------------------------------------------------
+
+Handler = Callable[[Context, Any], Fields]
+
+HANDLERS: dict[str, Handler] = {
+    "login": handle_login,
+    "register": handle_register,
+    "message": handle_message,
+    "broadcast": handle_broadcast,
+    "whoelse": handle_whoelse,
+    "whoelsesince": handle_whoelsesince,
+    "block": handle_block,
+    "unblock": handle_unblock,
+    "blocklist": handle_blocklist,
+    "ack": handle_ack,
+    "startprivate": handle_startprivate,
+    "private_answer": handle_private_answer,
+    "stopprivate": handle_stopprivate,
+    "logout": handle_logout,
+    "ping": handle_ping,
+}
+assert set(HANDLERS) == set(m.REQUEST_TYPES), "every chat/1 op has exactly one handler"

@@ -1,0 +1,96 @@
+"""Shared in-memory state of one server node: who is online, delivery, private brokering.
+
+This is the seam for clustering: cross-user delivery, presence and the one-login rule go
+through this small interface only, so a hub backed by a message bus can replace it later.
+One lock guards everything; it is never held while a recipient is called (that may touch a
+socket) nor during a database call. Usernames are keys exactly as typed: they are
+case-sensitive in chat/1, so no normalisation.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from service.errors import ErrorCode, RequestError
+from service.private import Endings, PrivateBroker, PrivateRequest
+
+
+class Recipient(Protocol):
+    def deliver_nowait(self, event: dict[str, Any]) -> bool:
+        """Queue an event without blocking; False if the recipient cannot take it."""
+        ...
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._online: dict[str, Recipient] = {}
+        self._private = PrivateBroker()
+
+    # --- presence and the one-login rule -----------------------------------------------------
+
+    def claim(self, user: str, recipient: Recipient) -> bool:
+        """Mark `user` online at `recipient`; False if they are online elsewhere."""
+        with self._lock:
+            if user in self._online:
+                return False
+            self._online[user] = recipient
+            return True
+
+    def release(self, user: str, recipient: Recipient) -> Endings:
+        """`user` goes offline; their private sessions and pending requests end."""
+        with self._lock:
+            if self._online.get(user) is recipient:
+                del self._online[user]
+            return self._private.end_all_for(user)
+
+    def online_users(self) -> list[str]:
+        with self._lock:
+            return sorted(self._online)
+
+    def is_online(self, user: str) -> bool:
+        with self._lock:
+            return user in self._online
+
+    # --- delivery ----------------------------------------------------------------------------
+
+    def send(self, user: str, event: dict[str, Any]) -> bool:
+        with self._lock:
+            recipient = self._online.get(user)
+        return recipient is not None and recipient.deliver_nowait(event)
+
+    def send_to_all(self, event: dict[str, Any], skip: set[str]) -> int:
+        """Deliver to everyone online but `skip`; how many took it."""
+        with self._lock:
+            targets = [r for user, r in self._online.items() if user not in skip]
+        return sum(1 for recipient in targets if recipient.deliver_nowait(event))
+
+    # --- private brokering -------------------------------------------------------------------
+
+    def request_private(self, request: PrivateRequest) -> None:
+        with self._lock:
+            if request.target not in self._online:
+                raise RequestError(ErrorCode.OFFLINE, f"{request.target} is not online.")
+            self._private.open_request(request)
+
+    def answer_private(self, answerer: str, request_id: str, accept: bool) -> PrivateRequest:
+        """Take the request; on accept the two are in a private session from now on."""
+        with self._lock:
+            request = self._private.take_request(request_id, answerer)
+            if accept:
+                self._private.open_session(request.requester, request.target)
+            return request
+
+    def stop_private(self, user: str, peer: str) -> None:
+        with self._lock:
+            self._private.close_session(user, peer)
+
+    def end_private_between(self, a: str, b: str) -> Endings:
+        with self._lock:
+            return self._private.end_between(a, b)
+
+    def expire_private(self, now: datetime, ttl: timedelta) -> list[PrivateRequest]:
+        with self._lock:
+            return self._private.expire(now, ttl)

@@ -1,0 +1,210 @@
+"""chat/1 requests as typed values: one frozen dataclass per op, named after its wire word.
+
+Parsing is table-driven and pure. It enforces types only (`bad_request`); what a value means
+(does the user exist, is the text too long) is for the handlers. Unknown fields are ignored,
+as chat/1 asks for forward compatibility.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from service.errors import ErrorCode, RequestError, RequestId
+
+MAX_NONCE_CHARS = 128  # an idempotency key, not a payload
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    op: ClassVar[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Login(Request):
+    op = "login"
+    user: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class Register(Request):
+    op = "register"
+    user: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message(Request):
+    op = "message"
+    to: str
+    text: str
+    nonce: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast(Request):
+    op = "broadcast"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class WhoElse(Request):
+    op = "whoelse"
+
+
+@dataclass(frozen=True, slots=True)
+class WhoElseSince(Request):
+    op = "whoelsesince"
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Block(Request):
+    op = "block"
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unblock(Request):
+    op = "unblock"
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockList(Request):
+    op = "blocklist"
+
+
+@dataclass(frozen=True, slots=True)
+class Ack(Request):
+    op = "ack"
+    msg_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartPrivate(Request):
+    op = "startprivate"
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateAnswer(Request):
+    op = "private_answer"
+    request: str
+    accept: bool
+    host: str | None = None
+    port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopPrivate(Request):
+    op = "stopprivate"
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Logout(Request):
+    op = "logout"
+
+
+@dataclass(frozen=True, slots=True)
+class Ping(Request):
+    op = "ping"
+
+
+REQUEST_TYPES: dict[str, type[Request]] = {
+    cls.op: cls
+    for cls in (
+        Login, Register, Message, Broadcast, WhoElse, WhoElseSince, Block, Unblock, BlockList,
+        Ack, StartPrivate, PrivateAnswer, StopPrivate, Logout, Ping,
+    )
+}  # fmt: skip
+
+
+def _bad(text: str) -> RequestError:
+    return RequestError(ErrorCode.BAD_REQUEST, text)
+
+
+def request_id(frame: dict[str, Any]) -> RequestId:
+    """The frame's `id`: an integer or a string, or absent (no reply wanted)."""
+    value = frame.get("id")
+    if value is None and "id" not in frame:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _bad("A request id must be an integer or a string.")
+    return value
+
+
+def op_name(frame: dict[str, Any]) -> str:
+    op = frame.get("op")
+    if not isinstance(op, str):
+        raise _bad("A request needs an `op` string.")
+    return op
+
+
+def _is_unicode(text: str) -> bool:
+    """JSON \\u escapes can smuggle lone surrogates, which no UTF-8 store can keep."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_str(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise _bad(f"`{name}` must be a string.")
+    if not _is_unicode(value):
+        raise _bad(f"`{name}` is not valid Unicode text.")
+    return value
+
+
+def _check_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(f"`{name}` must be an integer.")
+    return value
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _bad(f"`{name}` must be true or false.")
+    return value
+
+
+_CHECKS = {"str": _check_str, "int": _check_int, "bool": _check_bool}
+
+
+def _check_field(name: str, annotation: str, value: object) -> object:
+    base = annotation.replace(" | None", "")
+    return _CHECKS[base](name, value)
+
+
+def parse_fields(cls: type[Request], frame: dict[str, Any]) -> Request:
+    """Build the request dataclass, or raise bad_request naming the offending field."""
+    values: dict[str, object] = {}
+    for spec in fields(cls):
+        optional = str(spec.type).endswith("| None")
+        value = frame.get(spec.name)
+        if value is None:
+            if not optional:
+                raise _bad(f"`{spec.name}` is missing.")
+            continue
+        values[spec.name] = _check_field(spec.name, str(spec.type), value)
+    request = cls(**values)
+    _check_ranges(request)
+    return request
+
+
+def _check_ranges(request: Request) -> None:
+    match request:
+        case WhoElseSince(seconds=seconds) if seconds < 1:
+            raise _bad("`seconds` must be a positive integer.")
+        case Message(nonce=nonce) if nonce is not None and len(nonce) > MAX_NONCE_CHARS:
+            raise _bad(f"`nonce` may be at most {MAX_NONCE_CHARS} characters.")
+        case PrivateAnswer(accept=True, port=None):
+            raise _bad("Accepting a private chat needs the `port` you listen on.")
+        case PrivateAnswer(port=port) if port is not None and not 1 <= port <= 65_535:
+            raise _bad("`port` must be between 1 and 65535.")
+        case _:
+            pass

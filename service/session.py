@@ -1,0 +1,71 @@
+"""One connection's chat/1 state, pure: who is logged in, what is allowed, when it idles out.
+
+No sockets here: the connection feeds it requests and the clock, and asks it questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+ALLOWED_BEFORE_LOGIN = frozenset({"login", "register", "ping"})  # chat/1 lifecycle step 2
+KEEPS_IDLE = frozenset({"ping", "ack"})  # chat/1: these do not count as activity
+
+
+class EndReason(Enum):
+    """Why a session ended; `bye` reasons are chat/1 wire words."""
+
+    LOGOUT = "logout"  # the user asked
+    TIMEOUT = "timeout"  # idle for the configured time
+    SHUTDOWN = "shutdown"  # the server is stopping
+    SLOW_CONSUMER = "slow_consumer"  # the client stopped reading its output
+    PROTOCOL_ERROR = "protocol_error"  # an oversized frame, or too many bad frames
+    DISCONNECTED = "disconnected"  # the connection dropped; no `bye` can be sent
+
+    @property
+    def sends_bye(self) -> bool:
+        return self is not EndReason.DISCONNECTED
+
+    @property
+    def private_stopped_reason(self) -> str:
+        """chat/1 precise point 13: peers hear `logout`, `timeout` or `disconnected`."""
+        if self in (EndReason.LOGOUT, EndReason.TIMEOUT):
+            return str(self.value)
+        return "disconnected"
+
+
+BYE_TEXTS = {
+    EndReason.LOGOUT: "Goodbye.",
+    EndReason.TIMEOUT: "You were idle too long and have been logged out.",
+    EndReason.SHUTDOWN: "The server is shutting down.",
+    EndReason.SLOW_CONSUMER: "You were not reading your messages fast enough.",
+    EndReason.PROTOCOL_ERROR: "Too many frames this server could not read.",
+}
+
+
+@dataclass(slots=True)
+class SessionState:
+    timeout_s: float
+    last_activity: float  # monotonic seconds of the last request that counts as activity
+    user: str | None = None  # set once logged in; never changes after
+    period_id: int | None = None  # the open active period while logged in
+    bad_frames: int = 0
+
+    @property
+    def logged_in(self) -> bool:
+        return self.user is not None
+
+    def may_run(self, op: str) -> bool:
+        return self.logged_in or op in ALLOWED_BEFORE_LOGIN
+
+    def note_request(self, op: str, now: float) -> None:
+        if op not in KEEPS_IDLE:
+            self.last_activity = now
+
+    def idle_remaining(self, now: float) -> float:
+        return self.last_activity + self.timeout_s - now
+
+    def note_bad_frame(self, limit: int) -> bool:
+        """Count a bad frame; True once there have been more than `limit`."""
+        self.bad_frames += 1
+        return self.bad_frames > limit
