@@ -1,0 +1,68 @@
+"""Shared fixtures: a real server per test on an ephemeral port, a SQLite file in tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from service.config import ServerConfig
+from tests.support.client import TestClient
+from tests.support.server import RunningServer, create_users, start_server
+
+PASSWORD = "correct horse"  # every test account's password unless a test says otherwise
+USERS = ("alice", "bob", "carol")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'parley.db'}"
+
+
+@pytest.fixture
+def server_config(db_url: str) -> ServerConfig:
+    """Override in a test module to change options (timeout, block duration, signup...)."""
+    return ServerConfig(port=0, db_url=db_url, block_duration_s=60, timeout_s=300)
+
+
+@pytest.fixture
+def server(server_config: ServerConfig) -> Iterator[RunningServer]:
+    create_users(server_config.db_url, {name: PASSWORD for name in USERS})
+    running = start_server(server_config)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def make_user(server_config: ServerConfig) -> Callable[[str, str], None]:
+    def make(name: str, password: str = PASSWORD) -> None:
+        create_users(server_config.db_url, {name: password})
+
+    return make
+
+
+@pytest.fixture
+def connect(server: RunningServer) -> Iterator[Callable[[], TestClient]]:
+    clients: list[TestClient] = []
+
+    def open_client() -> TestClient:
+        client = TestClient(server.host, server.port)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def login(connect: Callable[[], TestClient]) -> Callable[[str], TestClient]:
+    """`login("alice")`: a connected client logged in as a test account."""
+
+    def log_in(name: str, password: str = PASSWORD) -> TestClient:
+        client = connect()
+        client.login(name, password)
+        return client
+
+    return log_in

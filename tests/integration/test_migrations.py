@@ -1,0 +1,41 @@
+"""The schema comes only from Alembic, and the models agree with it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from service.db import alembic_config, current_revision, head_revision, migrate_to_head
+
+
+def test_there_is_a_single_head(tmp_path: Path) -> None:
+    script = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path / 'x.db'}"))
+    assert len(script.get_heads()) == 1
+
+
+def test_base_to_head_on_an_empty_file_then_no_drift(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'parley.db'}"
+    migrate_to_head(url)
+    assert current_revision(url) == head_revision(url)
+    command.check(alembic_config(url))  # raises if the models and migrations disagree
+
+
+def test_upgrade_is_idempotent_and_the_file_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "parley.db"
+    url = f"sqlite:///{path}"
+    migrate_to_head(url)
+    migrate_to_head(url)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_downgrade_to_base_and_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'parley.db'}"
+    migrate_to_head(url)
+    command.downgrade(alembic_config(url), "base")
+    assert current_revision(url) is None
+    migrate_to_head(url)
+    assert current_revision(url) == head_revision(url)

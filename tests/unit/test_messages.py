@@ -1,0 +1,71 @@
+"""Request parsing: types per chat/1 precise point 2, unknown fields ignored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service import messages as m
+from service.errors import ErrorCode, RequestError
+
+
+def parse(frame: dict[str, Any]) -> m.Request:
+    return m.parse_fields(m.REQUEST_TYPES[m.op_name(frame)], frame)
+
+
+def test_every_op_of_the_protocol_table_is_known() -> None:
+    assert set(m.REQUEST_TYPES) == {
+        "login", "register", "message", "broadcast", "whoelse", "whoelsesince", "block",
+        "unblock", "blocklist", "ack", "startprivate", "private_answer", "stopprivate",
+        "logout", "ping",
+    }  # fmt: skip
+
+
+def test_fields_become_a_typed_request_and_unknown_fields_are_ignored() -> None:
+    request = parse({"op": "message", "to": "bob", "text": "hi", "nonce": "n1", "extra": [1]})
+    assert request == m.Message(to="bob", text="hi", nonce="n1")
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"op": "whoelsesince", "seconds": 0},
+        {"op": "whoelsesince", "seconds": 10.0},
+        {"op": "whoelsesince", "seconds": "10"},
+        {"op": "whoelsesince", "seconds": True},
+        {"op": "whoelsesince"},
+        {"op": "message", "to": "bob"},
+        {"op": "message", "to": "bob", "text": 5},
+        {"op": "message", "to": "bob", "text": "\ud800"},
+        {"op": "message", "to": "bob", "text": "x", "nonce": "n" * 129},
+        {"op": "ack", "msg_id": "1"},
+        {"op": "private_answer", "request": "r", "accept": "yes"},
+        {"op": "private_answer", "request": "r", "accept": True},
+        {"op": "private_answer", "request": "r", "accept": True, "port": 70_000},
+        {"op": "login", "user": ["alice"], "password": "x"},
+    ],
+)
+def test_ill_typed_fields_are_bad_requests(frame: dict[str, Any]) -> None:
+    with pytest.raises(RequestError) as refused:
+        parse(frame)
+    assert refused.value.code is ErrorCode.BAD_REQUEST
+
+
+@pytest.mark.parametrize("value", [[1], 1.5, True, {"a": 1}, None])
+def test_request_id_must_be_an_integer_or_a_string(value: object) -> None:
+    with pytest.raises(RequestError):
+        m.request_id({"op": "ping", "id": value})
+
+
+def test_request_id_may_be_absent_an_integer_or_a_string() -> None:
+    assert m.request_id({"op": "ping"}) is None
+    assert m.request_id({"op": "ping", "id": 7}) == 7
+    assert m.request_id({"op": "ping", "id": "a"}) == "a"
+
+
+@pytest.mark.parametrize("frame", [{}, {"op": 3}, {"op": None}])
+def test_missing_or_non_string_op_is_a_bad_request(frame: dict[str, Any]) -> None:
+    with pytest.raises(RequestError) as refused:
+        m.op_name(frame)
+    assert refused.value.code is ErrorCode.BAD_REQUEST
