@@ -116,10 +116,6 @@ def _attempts(user: User) -> Attempts:
     return Attempts(user.failed_attempts, locked)
 
 
-def user_exists(store: Store, name: str) -> bool:
-    return store.user_exists(name)
-
-
 def add_user(store: Store, name: str, password: str, now: datetime) -> None:
     """Create an account that can log in at once; the password is stored only as argon2id."""
     problem = username_problem(name) or password_problem(password)
@@ -301,7 +297,7 @@ class CredentialLine:
 @dataclass(frozen=True, slots=True)
 class RejectedLine:
     line_no: int
-    name: str | None  # only when it is a valid username: a line's text may hold a password
+    name: str | None  # a valid username, else None: the rest of a line may be a password
     reason: str
 
 
@@ -325,9 +321,10 @@ def parse_credentials(text: str) -> list[ParsedLine]:
 
 
 def _parse_line(line_no: int, fields: Sequence[str]) -> ParsedLine:
-    name = fields[0] if is_valid_username(fields[0]) else None
+    # A lone field may be a password, so only a first field of several is taken for a name.
+    name = fields[0] if len(fields) > 1 and is_valid_username(fields[0]) else None
     if len(fields) != 2:
-        reason = f"expected `username password`, found {len(fields)} fields"
+        reason = f"expected 2 fields (`username password`), found {len(fields)}"
         return RejectedLine(line_no, name, reason)
     if name is None:
         reason = "not a valid username (1 to 32 letters, digits, '_', '.' or '-')"

@@ -20,17 +20,18 @@ from concurrent.futures import wait as wait_futures
 from typing import Any
 
 from service import messages as m
-from service.errors import ErrorCode, RequestError, error_reply, ok_reply
-from service.handlers import HANDLERS, Context, Services, leave
+from service.errors import ErrorCode, RequestError, RequestId, error_reply, ok_reply
+from service.handlers import HANDLERS, Context, Pending, Services, leave
 from service.outbox import Flusher, Outbox
 from service.protocol import FrameDecoder, FrameError, encode
-from service.session import BYE_TEXTS, EndReason, SessionState
+from service.session import BYE_TEXTS, PIPELINED_OPS, EndReason, SessionState
 
 log = logging.getLogger(__name__)
 
 RECV_BYTES = 65_536
 MAX_HELD_EVENTS = 10_000  # live events waiting for a login to finish; past it: slow consumer
 ACK_WAIT_S = 5.0  # at the end, acks already received are committed before the user leaves
+INTERNAL = RequestError(ErrorCode.INTERNAL, "The server could not do that; nothing was changed.")
 
 
 class Connection:
@@ -57,6 +58,8 @@ class Connection:
         self._held: list[dict[str, Any]] | None = None  # live events held during a login
         self._backlog_ids: set[int] = set()  # delivered in the backlog: never again live
         self._acks: list[Future[bool]] = []
+        self._in_flight = 0  # pipelined requests whose reply is not sent yet
+        self._in_flight_done = threading.Condition()
         self._on_closed = on_closed
         self._thread = threading.Thread(target=self._run, name=f"conn {self.peer}", daemon=True)
 
@@ -178,25 +181,73 @@ class Connection:
         wants_reply = "id" in frame
         request_id: int | str | None = None
         ctx = Context(self._services, self._state, self)
+        op = frame.get("op")
+        if not (isinstance(op, str) and op in PIPELINED_OPS):
+            self._wait_in_flight()  # replies and their effects stay in request order
         try:
             request_id = m.request_id(frame)
-            reply = ok_reply(request_id, self._dispatch(ctx, frame))
-        except RequestError as refusal:
-            ctx.follow_ups.clear()
-            reply = error_reply(request_id, refusal)
-        except Exception:
-            log.exception("request %r from %s failed", frame.get("op"), self.peer)
-            ctx.follow_ups.clear()
-            internal = RequestError(ErrorCode.INTERNAL, "The server could not do that; try again.")
-            reply = error_reply(request_id, internal)
-        if wants_reply:
-            self._send(reply)
-        for follow_up in ctx.follow_ups:
-            follow_up()
+            outcome = self._dispatch(ctx, frame)
+        except Exception as error:
+            self._complete(ctx, wants_reply, request_id, error)
+            return
+        if isinstance(outcome, Pending):
+            with self._in_flight_done:
+                self._in_flight += 1
+            outcome.future.add_done_callback(
+                lambda done: self._complete_pending(ctx, wants_reply, request_id, outcome, done)
+            )
+            return
+        self._complete(ctx, wants_reply, request_id, outcome)
         if self._end_after_reply is not None:
             self._ending = self._end_after_reply
 
-    def _dispatch(self, ctx: Context, frame: dict[str, Any]) -> dict[str, Any]:
+    def _complete_pending(
+        self,
+        ctx: Context,
+        wants_reply: bool,
+        request_id: RequestId,
+        pending: Pending,
+        done: Future[Any],
+    ) -> None:
+        """Runs on the writer thread once the commit landed (or failed)."""
+        try:
+            error = done.exception()
+            outcome = pending.then(done.result()) if error is None else error
+        except Exception as failure:
+            outcome = failure
+        try:
+            self._complete(ctx, wants_reply, request_id, outcome)
+        finally:
+            with self._in_flight_done:
+                self._in_flight -= 1
+                self._in_flight_done.notify_all()
+
+    def _complete(
+        self,
+        ctx: Context,
+        wants_reply: bool,
+        request_id: RequestId,
+        outcome: dict[str, Any] | BaseException,
+    ) -> None:
+        """Reply (when an id asked for one), then run the request's follow-ups."""
+        if isinstance(outcome, RequestError):
+            reply = error_reply(request_id, outcome)
+        elif isinstance(outcome, BaseException):
+            log.error("request from %s failed", self.peer, exc_info=outcome)
+            reply = error_reply(request_id, INTERNAL)
+        else:
+            reply = ok_reply(request_id, outcome)
+        if wants_reply:
+            self._send(reply)
+        if reply["ok"]:
+            for follow_up in ctx.follow_ups:
+                follow_up()
+
+    def _wait_in_flight(self, timeout_s: float | None = None) -> None:
+        with self._in_flight_done:
+            self._in_flight_done.wait_for(lambda: self._in_flight == 0, timeout_s)
+
+    def _dispatch(self, ctx: Context, frame: dict[str, Any]) -> dict[str, Any] | Pending:
         """chat/1 precise point 1: unknown_op, then not_logged_in, then bad_request."""
         op = m.op_name(frame)
         request_type = m.REQUEST_TYPES.get(op)
@@ -211,6 +262,7 @@ class Connection:
     def _finish(self) -> None:
         reason = self._ending or EndReason.DISCONNECTED
         try:
+            self._wait_in_flight(ACK_WAIT_S)
             wait_futures(self._acks, timeout=ACK_WAIT_S)
             leave(self._services, self._state, self, reason)
         except Exception:

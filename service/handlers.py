@@ -31,10 +31,21 @@ from service.errors import ErrorCode, RequestError
 from service.hub import Hub
 from service.private import PrivateRequest
 from service.session import EndReason, SessionState
-from service.store import Store
+from service.store import SavedMessage, Store
 from service.timeutil import to_rfc3339
 
 Fields = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A reply that waits for a commit: `then(result)` gives its fields once `future` is done
+    (a RequestError from the future becomes the error reply)."""
+
+    future: Future[Any]
+    then: Callable[[Any], Fields]
+
+
 log = logging.getLogger("parley.sessions")  # one line per login, logout, lockout; no secrets
 
 
@@ -153,7 +164,8 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
         )
     now = ctx.services.clock()
     store.create_user(name, hash_password(request.password), now)
-    return _begin_session(ctx, name, now)
+    _begin_session(ctx, name, now)
+    return {"user": name}  # a new account has no backlog: chat/1 lists only `user` here
 
 
 def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
@@ -232,16 +244,22 @@ def _message_event(msg_id: int, sender: str, text: str, sent_at: datetime, store
     }
 
 
-def handle_message(ctx: Context, request: m.Message) -> Fields:
-    services, now = ctx.services, ctx.services.clock()
-    saved = services.store.save_message(
-        ctx.user, request.to, request.text, request.nonce, now,
+def handle_message(ctx: Context, request: m.Message) -> Pending:
+    """Pipelined: the reply goes out when the group commit lands, while the connection reads
+    on; later messages of the same sender commit in the same or a later batch, in order."""
+    services, user, now = ctx.services, ctx.user, ctx.services.clock()
+    saving = services.store.save_message(
+        user, request.to, request.text, request.nonce, now,
         max_chars=services.config.max_text_chars,
-    ).result()  # fmt: skip
-    if saved.is_retry:  # stored once already; delivered (or stored) as first answered
-        return {"msg_id": saved.msg_id, "delivered": False}
-    event = _message_event(saved.msg_id, ctx.user, request.text, saved.sent_at, False)
-    return {"msg_id": saved.msg_id, "delivered": services.hub.send(request.to, event)}
+    )  # fmt: skip
+
+    def committed(saved: SavedMessage) -> Fields:
+        if saved.is_retry:  # stored once already; delivered (or stored) as first answered
+            return {"msg_id": saved.msg_id, "delivered": False}
+        event = _message_event(saved.msg_id, user, request.text, saved.sent_at, False)
+        return {"msg_id": saved.msg_id, "delivered": services.hub.send(request.to, event)}
+
+    return Pending(saving, committed)
 
 
 def handle_ack(ctx: Context, request: m.Ack) -> Fields:
@@ -388,7 +406,7 @@ def expire_private_requests(services: Services) -> None:
 
 # --- dispatch --------------------------------------------------------------------------------
 
-Handler = Callable[[Context, Any], Fields]
+Handler = Callable[[Context, Any], Fields | Pending]
 
 HANDLERS: dict[str, Handler] = {
     "login": handle_login,

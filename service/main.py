@@ -119,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot listen on %s:%s: %s", config.host, config.port, error.strerror)
         return 1
     host, port = server.address
-    log.info("listening on %s:%d (database %s, sign-up %s)", host, port,
-             describe_url(config.db_url), "open" if config.allow_signup else "closed")  # fmt: skip
+    # Printed whatever the log level: operators and scripts learn the port (0 picks one) here.
+    signup = "open" if config.allow_signup else "closed"
+    print(f"chat-server: listening on {host}:{port} (database {describe_url(config.db_url)}, "
+          f"sign-up {signup})", file=sys.stderr, flush=True)  # fmt: skip
 
     stop_requested = threading.Event()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, delete, exists, func, or_, select, update
+from sqlalchemy import Engine, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from service.auth import Attempts, LockoutPolicy
@@ -245,34 +245,44 @@ class Store:
         """
 
         def job(s: Session) -> SavedMessage:
-            sender_id = _user_id(s, sender)
-            if sender_id is not None and nonce is not None:
-                seen = s.get(Nonce, (sender_id, nonce))
+            # Core statements, not the ORM: this is the hot path of the server.
+            rows = s.execute(select(User.name, User.id).where(User.name.in_((sender, recipient))))
+            ids: dict[str, int] = {row.name: row.id for row in rows}
+            sender_id, recipient_id = ids.get(sender), ids.get(recipient)
+            if sender_id is None:
+                raise RequestError(ErrorCode.NOT_LOGGED_IN, "Your account no longer exists.")
+            if nonce is not None:
+                seen = s.execute(
+                    select(Nonce.msg_id, Nonce.created_at).where(
+                        Nonce.sender_id == sender_id, Nonce.nonce == nonce
+                    )
+                ).first()
                 if seen is not None:
                     return SavedMessage(seen.msg_id, as_utc(seen.created_at), is_retry=True)
-            recipient_id = _user_id(s, recipient)
-            if recipient_id is None or sender_id is None:
+            if recipient_id is None:
                 raise RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {recipient}.")
             if recipient_id == sender_id:
                 raise RequestError(ErrorCode.SELF, "You cannot send a message to yourself.")
-            if s.get(Block, (recipient_id, sender_id)) is not None:
+            if _blocks(s, recipient_id, sender_id):
                 raise RequestError(ErrorCode.BLOCKED, f"{recipient} has blocked you.")
             if len(text) > max_chars:
                 raise RequestError(
                     ErrorCode.TOO_LONG, f"A message may be at most {max_chars} characters."
                 )
-            message = Message(
-                recipient_id=recipient_id, sender=sender, text=text, sent_at=_naive(now)
+            sent_at = _naive(now)
+            inserted = s.execute(
+                insert(Message).values(
+                    recipient_id=recipient_id, sender=sender, text=text, sent_at=sent_at
+                )
             )
-            s.add(message)
-            s.flush()
+            msg_id = int(inserted.inserted_primary_key[0])  # type: ignore[attr-defined]
             if nonce is not None:
-                s.add(
-                    Nonce(
-                        sender_id=sender_id, nonce=nonce, msg_id=message.id, created_at=_naive(now)
+                s.execute(
+                    insert(Nonce).values(
+                        sender_id=sender_id, nonce=nonce, msg_id=msg_id, created_at=sent_at
                     )
                 )
-            return SavedMessage(message.id, now, is_retry=False)
+            return SavedMessage(msg_id, now, is_retry=False)
 
         return self._writer.submit(job)
 
@@ -297,9 +307,12 @@ class Store:
         """Forget a delivered message; only its recipient can. Whether anything was deleted."""
 
         def job(s: Session) -> bool:
-            recipient_id = _user_id(s, recipient)
             result = s.execute(
-                delete(Message).where(Message.id == msg_id, Message.recipient_id == recipient_id)
+                delete(Message).where(
+                    Message.id == msg_id,
+                    Message.recipient_id
+                    == select(User.id).where(User.name == recipient).scalar_subquery(),
+                )
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -314,6 +327,13 @@ class Store:
 
     def count_users(self) -> int:
         return self.read(lambda s: s.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def _blocks(s: Session, blocker_id: int, blocked_id: int) -> bool:
+    query = select(Block.blocker_id).where(
+        Block.blocker_id == blocker_id, Block.blocked_id == blocked_id
+    )
+    return s.execute(query).first() is not None
 
 
 def _user_id(s: Session, name: str) -> int | None:

@@ -77,8 +77,8 @@ class TestClient:
 
     def expect(self, timeout_s: float | None = None, **match: Any) -> Frame:
         """The first event (kept or new) whose fields equal `match`; earlier ones stay kept."""
-        for index, frame in enumerate(self._events):
-            if _matches(frame, match):
+        for index, kept in enumerate(self._events):
+            if _matches(kept, match):
                 return self._events.pop(index)
         deadline = time.monotonic() + (timeout_s or self.timeout_s)
         while True:

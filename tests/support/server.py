@@ -101,7 +101,8 @@ def _drain_in_background(process: subprocess.Popen[Any]) -> None:
 
     def drain() -> None:
         assert process.stderr is not None
-        for _line in process.stderr:
-            pass
+        with process.stderr:
+            for _line in process.stderr:
+                pass
 
     threading.Thread(target=drain, daemon=True).start()
