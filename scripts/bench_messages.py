@@ -86,9 +86,12 @@ def main() -> None:
             threads = []
             for i in range(args.pairs):
                 sender, recipient = clients[2 * i], clients[2 * i + 1]
-                threads.append(threading.Thread(
-                    target=send_stream,
-                    args=(sender, names[2 * i + 1], args.messages, args.window, latencies)))
+                threads.append(
+                    threading.Thread(
+                        target=send_stream,
+                        args=(sender, names[2 * i + 1], args.messages, args.window, latencies),
+                    )
+                )
                 threads.append(threading.Thread(target=receive, args=(recipient, args.messages)))
             cpu_before, start = cpu_seconds(server.process.pid), time.perf_counter()
             for thread in threads:
@@ -103,8 +106,10 @@ def main() -> None:
     latencies.sort()
     print(f"{total} messages from {args.pairs} senders (window {args.window}) in {elapsed:.2f} s")
     print(f"throughput: {total / elapsed:,.0f} messages/s delivered and committed")
-    print(f"latency send->ok: p50 {statistics.median(latencies) * 1e3:.2f} ms, "
-          f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1e3:.2f} ms")
+    print(
+        f"latency send->ok: p50 {statistics.median(latencies) * 1e3:.2f} ms, "
+        f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1e3:.2f} ms"
+    )
     print(f"server CPU: {cpu / total * 1e6:.0f} us per message (incl. its ack)")
 
 

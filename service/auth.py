@@ -7,6 +7,7 @@ write transaction, so two racing wrong passwords are always counted twice.
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -18,7 +19,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")  # chat/1 "Transport and framing"
 
-_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile: 64 MiB per hash
+# A login storm must not multiply that memory by the number of connections: at most this many
+# hashes run at once, the others queue (each one is tens of ms of one core anyway).
+_hashing_slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 # Verified when the user does not exist, so an unknown name costs what a wrong password costs.
 _DECOY_HASH = _hasher.hash("parley decoy password, never a real one")
 
@@ -28,15 +32,18 @@ def is_valid_username(name: str) -> bool:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing_slots:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True only for the right password; `None` (no such user) is checked against a decoy."""
     try:
-        return _hasher.verify(password_hash or _DECOY_HASH, password) and password_hash is not None
+        with _hashing_slots:
+            matches = _hasher.verify(password_hash or _DECOY_HASH, password)
     except (VerificationError, InvalidHashError):
         return False
+    return matches and password_hash is not None
 
 
 @dataclass(frozen=True, slots=True)

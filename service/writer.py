@@ -80,6 +80,8 @@ class GroupCommitWriter:
         return future
 
     def run(self, job: Callable[[Session], T]) -> T:
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a job or its callback waited on the writer: that deadlocks")
         return self.submit(job).result()
 
     def close(self) -> None:

@@ -1,0 +1,270 @@
+"""What the user typed -> a typed command, or a one-line usage hint. Pure: no I/O, no state.
+
+The command table is data (`COMMANDS`): `help`, the parser, completion and the usage hints all
+read it, so adding a command is one entry and one dataclass. The command words are the ones the
+issue fixes (`message`, `broadcast`, ... `logout`, `help`) plus `y`/`n`, which answer a pending
+private chat request without blocking anything else on screen.
+
+This module does not know what a command *does*; `controller.py` does.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")  # chat/1 "Transport and framing"
+MAX_TEXT_CHARS = 4_000  # chat/1 text limit in code points; a server may lower it further
+
+
+class UsageError(Exception):
+    """The line is not a command we can send; `hint` is one line meant for the user."""
+
+    def __init__(self, hint: str) -> None:
+        super().__init__(hint)
+        self.hint = hint
+
+
+# One frozen dataclass per command, named after its wire word (STYLE convention 2).
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    user: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class WhoElse:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class WhoElseSince:
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unblock:
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockList:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StartPrivate:
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Private:
+    user: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopPrivate:
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Logout:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    topic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """`y` or `n`: the answer to the oldest private chat request still waiting."""
+
+    accept: bool
+
+
+Command = (
+    Message
+    | Broadcast
+    | WhoElse
+    | WhoElseSince
+    | Block
+    | Unblock
+    | BlockList
+    | StartPrivate
+    | Private
+    | StopPrivate
+    | Logout
+    | Help
+    | Answer
+)
+
+
+class Arg(Enum):
+    """The kinds of argument a command takes; the value is how usage lines spell it."""
+
+    USER = "USER"  # one word matching USERNAME_RE
+    TEXT = "TEXT"  # the rest of the line, spaces kept; always last
+    SECONDS = "SECONDS"  # a whole number >= 1 (chat/1 precise point 2)
+    TOPIC = "[COMMAND]"  # optional command name, for `help`
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    args: tuple[Arg, ...]
+    help: str
+    build: Callable[..., Command]
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def usage(self) -> str:
+        return " ".join([self.name, *(arg.value for arg in self.args)])
+
+
+_SPECS = (
+    CommandSpec("message", (Arg.USER, Arg.TEXT), "send USER a message (kept until they log in)",
+                Message),
+    CommandSpec("broadcast", (Arg.TEXT,), "send TEXT to everyone online now", Broadcast),
+    CommandSpec("whoelse", (), "list the other users online now", WhoElse),
+    CommandSpec("whoelsesince", (Arg.SECONDS,), "list users online in the last SECONDS seconds",
+                WhoElseSince),
+    CommandSpec("block", (Arg.USER,), "stop USER from messaging you or seeing you online", Block),
+    CommandSpec("unblock", (Arg.USER,), "undo a block", Unblock),
+    CommandSpec("blocklist", (), "list the users you block", BlockList),
+    CommandSpec("startprivate", (Arg.USER,), "ask USER for a direct peer-to-peer chat",
+                StartPrivate),
+    CommandSpec("private", (Arg.USER, Arg.TEXT), "send TEXT straight to USER, not via the server",
+                Private),
+    CommandSpec("stopprivate", (Arg.USER,), "end the private chat with USER", StopPrivate),
+    CommandSpec("y", (), "accept the private chat request shown in the prompt",
+                lambda: Answer(True), aliases=("yes",)),
+    CommandSpec("n", (), "decline the private chat request shown in the prompt",
+                lambda: Answer(False), aliases=("no",)),
+    CommandSpec("help", (Arg.TOPIC,), "show the commands, or how to use one", Help),
+    CommandSpec("logout", (), "log out and quit (Ctrl-D does the same)", Logout),
+)  # fmt: skip
+
+COMMANDS: dict[str, CommandSpec] = {
+    word: spec for spec in _SPECS for word in (spec.name, *spec.aliases)
+}  # keys: lower-case command words; the parser folds the typed word to lower case
+COMMAND_NAMES: tuple[str, ...] = tuple(spec.name for spec in _SPECS)
+
+
+def parse(line: str) -> Command | None:
+    """A typed line -> a command; None for a blank line. Raises UsageError with a hint."""
+    word, _, rest = line.strip().partition(" ")
+    if not word:
+        return None
+    spec = COMMANDS.get(word.lower())
+    if spec is None:
+        raise UsageError(_unknown_hint(word))
+    return spec.build(*_parse_args(spec, rest.strip()))
+
+
+def _parse_args(spec: CommandSpec, rest: str) -> list[object]:
+    values: list[object] = []
+    for arg in spec.args:
+        if arg is Arg.TEXT:
+            values.append(_text(spec, rest))
+            rest = ""
+            continue
+        word, _, rest = rest.partition(" ")
+        rest = rest.strip()
+        values.append(_ARG_PARSERS[arg](spec, word))
+    if rest:
+        raise UsageError(f"Too many words. Usage: {spec.usage}")
+    return values
+
+
+def _user(spec: CommandSpec, word: str) -> str:
+    if not word:
+        raise UsageError(f"Usage: {spec.usage}  ({spec.help})")
+    if not USERNAME_RE.match(word):
+        raise UsageError(
+            f"{word!r} is not a username (up to 32 letters, digits, _ . -). Usage: {spec.usage}"
+        )
+    return word
+
+
+def _seconds(spec: CommandSpec, word: str) -> int:
+    if not word:
+        raise UsageError(f"Usage: {spec.usage}  ({spec.help})")
+    if not (word.isascii() and word.isdigit()) or int(word) < 1:
+        raise UsageError(f"SECONDS must be a whole number, 1 or more. Usage: {spec.usage}")
+    return int(word)
+
+
+def _topic(spec: CommandSpec, word: str) -> str | None:
+    if not word:
+        return None
+    if word.lower() not in COMMANDS:
+        raise UsageError(_unknown_hint(word))
+    return COMMANDS[word.lower()].name
+
+
+def _text(spec: CommandSpec, rest: str) -> str:
+    if not rest:
+        raise UsageError(f"Usage: {spec.usage}  ({spec.help})")
+    if len(rest) > MAX_TEXT_CHARS:
+        raise UsageError(
+            f"That text has {len(rest):,} characters; chat/1 allows at most {MAX_TEXT_CHARS:,}."
+        )
+    return rest
+
+
+_ARG_PARSERS: dict[Arg, Callable[[CommandSpec, str], object]] = {
+    Arg.USER: _user,
+    Arg.SECONDS: _seconds,
+    Arg.TOPIC: _topic,
+}
+
+
+def _unknown_hint(word: str) -> str:
+    close = difflib.get_close_matches(word.lower(), COMMAND_NAMES, n=1)
+    maybe = f" Did you mean {close[0]}?" if close else ""
+    return f"Unknown command {word!r}.{maybe} Type help for the list of commands."
+
+
+def help_lines(topic: str | None = None) -> list[tuple[str, str]]:
+    """(usage, what it does) for every command, or for one; `render` lays them out."""
+    specs = [COMMANDS[topic]] if topic is not None else list(_SPECS)
+    return [(spec.usage, spec.help) for spec in specs]
+
+
+def suggest(before_cursor: str, users: Iterable[str]) -> tuple[str, list[str]]:
+    """Completion: (the word being completed, candidates for it), from the command table.
+
+    The first word completes to command names; a USER argument to `users`; help's topic to
+    command names. Nothing is offered inside TEXT.
+    """
+    words = before_cursor.lstrip().split(" ")
+    prefix = words[-1]
+    if len(words) == 1:
+        return prefix, [name for name in COMMAND_NAMES if name.startswith(prefix.lower())]
+    spec = COMMANDS.get(words[0].lower())
+    position = len(words) - 2  # index into spec.args of the word being typed
+    if spec is None or position >= len(spec.args):
+        return prefix, []
+    if spec.args[position] is Arg.USER:
+        return prefix, sorted(u for u in set(users) if u.startswith(prefix))
+    if spec.args[position] is Arg.TOPIC:
+        return prefix, [name for name in COMMAND_NAMES if name.startswith(prefix.lower())]
+    return prefix, []

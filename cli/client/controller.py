@@ -1,0 +1,325 @@
+"""What the client does: commands become requests, events and replies become lines.
+
+`Chat` is one logged-in user's session. It runs on one thread, the asyncio loop that also
+runs the prompt; the link and the private chats report from their own threads through
+`loop.call_soon_threadsafe`, so no state here needs a lock. It owns no socket and no
+terminal: it is handed a ServerLink, a PeerChats and an `out` function, which is how the unit
+tests drive it with fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from cli.client import commands as c
+from cli.client import render as r
+from cli.client.link import Incoming, LinkClosed
+from cli.client.p2p import PeerClosed, PeerEvent, PeerMessage, PeerOpened
+from service.protocol import JsonObject
+
+REPLY_TIMEOUT_S = 10.0  # a server that has not answered by then is treated as stuck
+LOGOUT_TIMEOUT_S = 3.0  # how long a logout waits for the server's goodbye before hanging up
+
+EXIT_OK = 0  # logout, idle timeout, server shutdown (all announced by `bye`)
+EXIT_LOST = 1  # the connection was lost or refused us (login failure included)
+EXIT_USAGE = 2  # bad command-line arguments (argparse's own code)
+
+_CLEAN_BYES = frozenset({"logout", "timeout", "shutdown"})  # bye reasons that exit 0
+# Private chat ends the server may not know about (the peer told it nothing): we tell it.
+_UNANNOUNCED_ENDS = frozenset({"lost", "no_show", "unreachable"})
+
+
+class ServerLink(Protocol):
+    def request(self, op: str, **fields: Any) -> Future[JsonObject]: ...
+    def send_nowait(self, frame: JsonObject) -> None: ...
+    def close(self) -> None: ...
+
+
+class PeerChats(Protocol):
+    def is_open(self, peer: str) -> bool: ...
+    def peers(self) -> list[str]: ...
+    def listen(self, peer: str) -> int: ...
+    def expect(self, peer: str, token: str) -> None: ...
+    def connect(self, peer: str, host: str, port: int, token: str) -> None: ...
+    def send(self, peer: str, text: str) -> bool: ...
+    def stop(self, peer: str, reason: str = "stopped") -> bool: ...
+    def stop_all(self, reason: str) -> None: ...
+
+
+# Commands that are one plain request: command type -> (op, its fields).
+_REQUESTS: dict[type, Callable[[Any], tuple[str, dict[str, Any]]]] = {
+    c.Message: lambda m: ("message", {"to": m.user, "text": m.text}),
+    c.Broadcast: lambda m: ("broadcast", {"text": m.text}),
+    c.WhoElse: lambda m: ("whoelse", {}),
+    c.WhoElseSince: lambda m: ("whoelsesince", {"seconds": m.seconds}),
+    c.Block: lambda m: ("block", {"user": m.user}),
+    c.Unblock: lambda m: ("unblock", {"user": m.user}),
+    c.BlockList: lambda m: ("blocklist", {}),
+    c.StartPrivate: lambda m: ("startprivate", {"user": m.user}),
+}
+
+
+class Chat:
+    """One logged-in session's state: seen message ids, pending private requests, known
+    names, and how it ended (`exit_code`, `ended`)."""
+
+    def __init__(
+        self,
+        me: str,
+        link: ServerLink,
+        peers: PeerChats,
+        out: Callable[[r.Line], None],
+        now: Callable[[], datetime],
+        on_change: Callable[[], None] = lambda: None,
+        when_shown: Callable[[Callable[[], None]], None] = lambda then: then(),
+    ) -> None:
+        self.me = me
+        self.exit_code: int | None = None  # set once: the session is over
+        self.ended = asyncio.Event()
+        self.known_users: set[str] = set()  # for completion: anyone seen or listed
+        self._link = link
+        self._peers = peers
+        self._out = out
+        self._now = now
+        self._on_change = on_change  # the prompt text may have changed: redraw it
+        self._when_shown = when_shown  # run a callback once what `out` printed is on screen
+        self._seen_msg_ids: set[int | str | None] = set()  # chat/1: re-deliveries keep their msg_id
+        self._requests: deque[tuple[object, str]] = deque()  # (request id, from), oldest first
+        self._bye_reason: str | None = None
+        self._logging_out = False
+
+    @property
+    def asking(self) -> bool:
+        """A private chat request is waiting for y/n; the prompt shows the oldest."""
+        return bool(self._requests)
+
+    def prompt(self) -> str:
+        if self._requests:
+            return f"{self._requests[0][1]} asks for a private chat. Accept? [y/n] "
+        return f"{self.me}> "
+
+    # ---- from the server ------------------------------------------------------------------
+
+    def handle_incoming(self, item: Incoming) -> None:
+        if isinstance(item, LinkClosed):
+            self._link_closed(item)
+            return
+        handler = self._EVENT_HANDLERS.get(str(item.get("ev")))
+        if handler is not None:
+            handler(self, item)
+            return
+        renderer = r.EVENT_RENDERERS.get(str(item.get("ev")))
+        if renderer is not None:  # unknown events are ignored: chat/1 forward compatibility
+            self._out(renderer(item, self._now()))
+
+    def _on_message(self, ev: JsonObject) -> None:
+        """Show, then ack: chat/1 keeps a message until acked, so an ack must never run ahead
+        of the user seeing it. A re-delivery of one already shown is acked but not shown."""
+        msg_id = ev.get("msg_id")
+        if not isinstance(msg_id, int | str):
+            msg_id = None  # not a chat/1 msg_id: show it, but there is nothing to ack
+        if msg_id is None or msg_id not in self._seen_msg_ids:
+            self._out(r.message_event(ev, self._now()))
+            self._seen_msg_ids.add(msg_id)
+            self._remember(ev.get("from"))
+        if msg_id is not None:
+            ack = {"op": "ack", "msg_id": msg_id}
+            self._when_shown(lambda: self._link.send_nowait(ack))
+
+    def _on_seen_user(self, ev: JsonObject) -> None:
+        self._remember(ev.get("from") or ev.get("user"))
+        renderer = r.EVENT_RENDERERS[str(ev["ev"])]
+        self._out(renderer(ev, self._now()))
+
+    def _on_private_request(self, ev: JsonObject) -> None:
+        who = str(ev.get("from"))
+        self._requests.append((ev.get("request"), who))
+        self._remember(who)
+        self._out(r.private_request_event(ev, self._now()))
+        self._on_change()
+
+    def _on_private_ready(self, ev: JsonObject) -> None:
+        host, port = ev.get("host"), ev.get("port")
+        user, token = str(ev.get("user")), str(ev.get("token"))
+        if not isinstance(host, str) or not isinstance(port, int):
+            self._out(r.note(f"The server sent no address for {user}; cannot connect.", "error"))
+            return
+        self._peers.connect(user, host, port, token)
+
+    def _on_private_expect(self, ev: JsonObject) -> None:
+        token = ev.get("token")
+        if isinstance(token, str):  # without one, nobody can get in: the listener lapses
+            self._peers.expect(str(ev.get("user")), token)
+
+    def _on_private_stopped(self, ev: JsonObject) -> None:
+        """The server's word that a session ended. If the peer already told us directly
+        (p2p_stop), the line has been shown and there is nothing left to close."""
+        user, reason = str(ev.get("user")), str(ev.get("reason"))
+        self._withdraw_requests_from(user)
+        if self._peers.stop(user, reason):
+            self._out(r.private_stopped(user, reason, self._now()))
+
+    def _on_presence(self, ev: JsonObject) -> None:
+        if ev.get("state") == "offline":
+            self._withdraw_requests_from(str(ev.get("user")))
+        self._on_seen_user(ev)
+
+    def _withdraw_requests_from(self, user: str) -> None:
+        """A request whose sender left or was cut off cannot be accepted: stop asking."""
+        before = len(self._requests)
+        self._requests = deque(item for item in self._requests if item[1] != user)
+        if len(self._requests) != before:
+            self._on_change()
+
+    def _on_bye(self, ev: JsonObject) -> None:
+        self._bye_reason = str(ev.get("reason"))
+        self._out(r.bye_event(ev))
+
+    _EVENT_HANDLERS: ClassVar[dict[str, Callable[[Chat, JsonObject], None]]] = {
+        "message": _on_message,
+        "broadcast": _on_seen_user,
+        "presence": _on_presence,
+        "private_request": _on_private_request,
+        "private_ready": _on_private_ready,
+        "private_expect": _on_private_expect,
+        "private_stopped": _on_private_stopped,
+        "bye": _on_bye,
+    }
+
+    def _link_closed(self, closed: LinkClosed) -> None:
+        if self._bye_reason is not None:
+            self._end(EXIT_OK if self._bye_reason in _CLEAN_BYES else EXIT_LOST)
+        elif self._logging_out:
+            self._end(EXIT_OK)
+        else:
+            why = f" ({closed.error})" if closed.error else ""
+            self._out(r.note(f"Lost the connection to the server{why}.", "error"))
+            self._end(EXIT_LOST)
+
+    def _end(self, code: int) -> None:
+        if self.exit_code is None:
+            self.exit_code = code
+            self._peers.stop_all("logout" if code == EXIT_OK else "disconnected")
+            self.ended.set()
+            self._on_change()
+
+    def _remember(self, user: object) -> None:
+        if isinstance(user, str) and user != self.me:
+            self.known_users.add(user)
+
+    # ---- from the peers -------------------------------------------------------------------
+
+    def handle_peer(self, ev: PeerEvent) -> None:
+        now = self._now()
+        if isinstance(ev, PeerOpened):
+            self._out(r.private_opened(ev.peer, now))
+        elif isinstance(ev, PeerMessage):
+            self._out(r.private_message(ev.peer, ev.text, now, outgoing=False))
+        elif isinstance(ev, PeerClosed):
+            self._out(r.private_stopped(ev.peer, ev.reason, now))
+            if ev.reason in _UNANNOUNCED_ENDS and self.exit_code is None:
+                # The server may still count the session as open: release it (errors expected).
+                self._link.request("stopprivate", user=ev.peer)
+
+    # ---- from the user --------------------------------------------------------------------
+
+    async def run(self, cmd: c.Command) -> None:
+        """Carry out one command; its outcome is printed, never raised."""
+        if isinstance(cmd, c.Help):
+            for line in r.help_text(cmd.topic):
+                self._out(line)
+        elif isinstance(cmd, c.Answer):
+            await self._answer(cmd.accept)
+        elif isinstance(cmd, c.Private):
+            self._private(cmd)
+        elif isinstance(cmd, c.StopPrivate):
+            await self._stop_private(cmd)
+        elif isinstance(cmd, c.Logout):
+            await self.logout()
+        else:
+            op, fields = _REQUESTS[type(cmd)](cmd)
+            reply = await self._request(op, **fields)
+            if reply is not None:
+                self._after_reply(cmd, reply)
+
+    def _after_reply(self, cmd: c.Command, reply: JsonObject) -> None:
+        if reply.get("ok"):
+            for user in reply.get("users", []) if isinstance(reply.get("users"), list) else []:
+                self._remember(user)
+            self._remember(getattr(cmd, "user", None))
+        line = r.reply_line(cmd, reply, self._now())
+        if line is not None:
+            self._out(line)
+
+    async def _answer(self, accept: bool) -> None:
+        if not self._requests:
+            self._out(r.note("No private chat request is waiting for an answer.", "usage"))
+            return
+        request_id, who = self._requests.popleft()
+        self._on_change()
+        if not accept:
+            await self._request("private_answer", request=request_id, accept=False)
+            self._out(r.note(f"You declined {who}'s private chat request.", "private"))
+            return
+        try:
+            port = self._peers.listen(who)
+        except OSError as exc:
+            self._out(r.note(f"Cannot open a port for a private chat: {exc}", "error"))
+            await self._request("private_answer", request=request_id, accept=False)
+            return
+        reply = await self._request("private_answer", request=request_id, accept=True, port=port)
+        if reply is not None and reply.get("ok"):
+            self._out(r.note(f"Accepted; waiting for {who} to connect.", "private"))
+            return
+        self._peers.stop(who)
+        if reply is not None:
+            self._out(r.note(f"Could not accept: {r.clean(reply.get('text', ''))}", "error"))
+
+    def _private(self, cmd: c.Private) -> None:
+        if not self._peers.is_open(cmd.user):
+            self._out(r.note(f"No private chat with {cmd.user} is open. "
+                             f"Start one with: startprivate {cmd.user}", "usage"))  # fmt: skip
+        elif self._peers.send(cmd.user, cmd.text):
+            self._out(r.private_message(cmd.user, cmd.text, self._now(), outgoing=True))
+        else:
+            self._out(r.note(f"Could not send to {cmd.user}: the connection failed.", "error"))
+
+    async def _stop_private(self, cmd: c.StopPrivate) -> None:
+        had_one = self._peers.stop(cmd.user, "stopped")
+        reply = await self._request("stopprivate", user=cmd.user)
+        if had_one and reply is not None:
+            reply = {**reply, "ok": True}  # ours is closed, whatever the server's books say
+        if reply is not None:
+            self._after_reply(cmd, reply)
+
+    async def logout(self) -> None:
+        """Say goodbye to peers and server; the server's `bye` and close end the session."""
+        if self._logging_out or self.exit_code is not None:
+            return
+        self._logging_out = True
+        self._peers.stop_all("logout")
+        future = self._link.request("logout")
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(future), LOGOUT_TIMEOUT_S)
+            await asyncio.wait_for(self.ended.wait(), LOGOUT_TIMEOUT_S)
+        except (TimeoutError, ConnectionError):
+            pass  # hang up ourselves below; the link then reports the close
+        if self.exit_code is None:
+            self._link.close()
+
+    async def _request(self, op: str, **fields: Any) -> JsonObject | None:
+        """The reply, or None when there will be none (a line says why, or the link's close
+        will)."""
+        try:
+            future = self._link.request(op, **fields)
+            return await asyncio.wait_for(asyncio.wrap_future(future), REPLY_TIMEOUT_S)
+        except ConnectionError:
+            return None
+        except TimeoutError:
+            self._out(r.note(f"The server did not answer the {op} request in time.", "error"))
+            return None

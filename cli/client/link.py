@@ -1,0 +1,157 @@
+"""The client's one connection to a chat/1 server: a socket, the codec and a reader thread.
+
+`request()` numbers each request (`id` is a counter) and returns a Future for its reply;
+events go to the `on_incoming` callback, in the reader thread, in the order they arrived,
+followed by exactly one `LinkClosed` when the connection ends. What the events mean is not
+this module's business; framing is `service.protocol`'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from service.protocol import FrameDecoder, FrameError, JsonObject, encode
+
+RECV_BYTES = 65_536  # one read; the decoder bounds what is buffered, not this
+CONNECT_TIMEOUT_S = 10.0
+SEND_TIMEOUT_S = 10.0  # a server that takes no data for this long is treated as gone: sends
+# run on the prompt's thread, and a stuck server must not freeze the prompt
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClosed:
+    """The connection ended; `error` says how if it was not a clean close by the server."""
+
+    error: str | None = None
+
+
+Incoming = JsonObject | LinkClosed
+IncomingHandler = Callable[[Incoming], None]
+
+
+class Link:
+    """Thread-safe: `request`, `send_nowait` and `close` may be called from any thread."""
+
+    def __init__(self, sock: socket.socket, on_incoming: IncomingHandler) -> None:
+        self._sock = sock
+        self._on_incoming = on_incoming
+        self._decoder = FrameDecoder()
+        self._send_lock = threading.Lock()
+        self._state_lock = threading.Lock()  # guards _pending, _closed
+        self._pending: dict[int, Future[JsonObject]] = {}  # request id -> its reply
+        self._ids = itertools.count(1)
+        self._closed = False
+        self._failure: str | None = None  # why a send failed, reported by the reader
+        self._reader = threading.Thread(target=self._read_loop, name="link-reader", daemon=True)
+
+    @classmethod
+    def connect(cls, host: str, port: int, on_incoming: IncomingHandler) -> Link:
+        """Connect and start reading. Raises OSError with the system's reason on failure."""
+        sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S)
+        sock.settimeout(SEND_TIMEOUT_S)  # the reader just reads again when it expires
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        link = cls(sock, on_incoming)
+        link.start()
+        return link
+
+    @property
+    def local_host(self) -> str:
+        """Our address as the server sees it (without NAT): where a peer can reach us."""
+        return str(self._sock.getsockname()[0])
+
+    def start(self) -> None:
+        self._reader.start()
+
+    def request(self, op: str, **fields: Any) -> Future[JsonObject]:
+        """Send `{"op": op, "id": n, **fields}`; the Future gets the reply frame (ok or not),
+        or ConnectionError if the connection ends first."""
+        future: Future[JsonObject] = Future()
+        with self._state_lock:
+            if self._closed:
+                future.set_exception(ConnectionError("not connected to the server"))
+                return future
+            request_id = next(self._ids)
+            self._pending[request_id] = future
+        try:
+            self._send({"op": op, "id": request_id, **fields})
+        except OSError as exc:
+            self._fail(f"sending failed: {exc}")
+        return future
+
+    def send_nowait(self, frame: JsonObject) -> None:
+        """A frame that wants no reply (`ack`). A dead connection is reported by the reader."""
+        try:
+            self._send(frame)
+        except OSError as exc:
+            self._fail(f"sending failed: {exc}")
+
+    def close(self) -> None:
+        """Close the socket; the reader then reports LinkClosed. Idempotent."""
+        with contextlib.suppress(OSError):  # already closed or never connected
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+
+    def join(self, timeout_s: float) -> None:
+        self._reader.join(timeout_s)
+
+    def _send(self, frame: JsonObject) -> None:
+        data = encode(frame)
+        with self._send_lock:
+            self._sock.sendall(data)
+
+    def _read_loop(self) -> None:
+        error: str | None = None
+        try:
+            while True:
+                try:
+                    data = self._sock.recv(RECV_BYTES)
+                except TimeoutError:
+                    continue  # a quiet server is fine: the timeout is there for sends
+                if not data:
+                    break
+                if self._dispatch(self._decoder.feed(data)):
+                    error = "the server sent an oversized frame"
+                    break
+        except OSError as exc:
+            error = str(exc) or type(exc).__name__
+        self._finish(self._failure or error)
+
+    def _dispatch(self, frames: list[JsonObject | FrameError]) -> bool:
+        """Route frames; True if the stream can no longer be read."""
+        for frame in frames:
+            if isinstance(frame, FrameError):
+                if frame.is_fatal:
+                    return True
+                continue  # the server's garbage; chat/1 lets a reader skip a bad line
+            if "re" in frame:
+                self._resolve(frame)
+            elif "ev" in frame:
+                self._on_incoming(frame)
+        return False
+
+    def _resolve(self, reply: JsonObject) -> None:
+        request_id = reply.get("re")
+        with self._state_lock:
+            future = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
+        if future is not None:
+            future.set_result(reply)
+
+    def _fail(self, error: str) -> None:
+        self._failure = error
+        self.close()  # the reader wakes up, fails the pending futures and reports once
+
+    def _finish(self, error: str | None) -> None:
+        with self._state_lock:
+            self._closed = True
+            pending, self._pending = self._pending, {}
+        for future in pending.values():
+            future.set_exception(ConnectionError("the connection to the server was lost"))
+        self._sock.close()
+        self._on_incoming(LinkClosed(error))

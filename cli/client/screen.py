@@ -1,0 +1,72 @@
+"""Where lines appear: above the prompt, in order, without disturbing what is being typed.
+
+All lines are written by the asyncio loop's thread, in batches: while the prompt runs, through
+prompt_toolkit's `run_in_terminal` (erase the prompt, write, redraw it with the typed text
+intact); otherwise straight to the terminal. `when_shown()` runs a callback once every line
+so far is really on the terminal. chat/1 deletes a message when the client acks it, so the
+ack waits for that moment, not for a buffer somewhere between us and the screen.
+
+This does the job patch_stdout does, but knows when the text is out; patch_stdout still
+guards against stray prints (warnings, tracebacks) while the prompt runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.application.current import set_app
+
+from cli.client import render as r
+
+
+class Screen:
+    def __init__(self, session: PromptSession[str], colour: bool) -> None:
+        self._session = session
+        self._colour = colour
+        self._waiting: list[str] = []  # rendered lines not yet written
+        self._after: list[Callable[[], None]] = []  # callbacks due once those are written
+        self._writer: asyncio.Task[None] | None = None
+
+    def out(self, line: r.Line) -> None:
+        self._waiting.append(r.to_ansi(line, self._colour))
+        self._wake()
+
+    def when_shown(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once every line printed so far is on the terminal."""
+        self._after.append(callback)
+        self._wake()
+
+    async def wait_shown(self) -> None:
+        while self._writer is not None and not self._writer.done():
+            await self._writer
+
+    def _wake(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all())
+
+    async def _write_all(self) -> None:
+        while self._waiting or self._after:
+            text = "".join(line + "\n" for line in self._waiting)
+            callbacks = self._after
+            self._waiting, self._after = [], []
+            if text:
+                await self._write(text)
+            for callback in callbacks:
+                callback()
+
+    async def _write(self, text: str) -> None:
+        app = self._session.app
+        if app.is_running:
+            with set_app(app):  # run_in_terminal finds the prompt through this context
+                await run_in_terminal(lambda: self._write_now(text))
+        else:
+            self._write_now(text)
+
+    def _write_now(self, text: str) -> None:
+        output = self._session.output
+        output.enable_autowrap()
+        output.write_raw(text)
+        output.flush()

@@ -1,0 +1,325 @@
+"""chat-client's controller with a fake link and fake peers: what each event and command does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from cli.client import commands as c
+from cli.client import controller
+from cli.client import render as r
+from cli.client.controller import Chat
+from cli.client.link import LinkClosed
+from cli.client.p2p import PeerClosed, PeerMessage, PeerOpened
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+Log = list[tuple[str, Any]]
+
+
+class FakeLink:
+    def __init__(self, log: Log) -> None:
+        self.log = log
+        self.replies: dict[str, dict[str, Any]] = {}  # op -> reply fields
+        self.silent: set[str] = set()  # ops never answered
+        self.on_request: Callable[[str], None] = lambda op: None
+
+    def request(self, op: str, **fields: Any) -> Future[dict[str, Any]]:
+        self.log.append(("request", (op, fields)))
+        future: Future[dict[str, Any]] = Future()
+        if op not in self.silent:
+            future.set_result({"ok": True, **self.replies.get(op, {})})
+        self.on_request(op)
+        return future
+
+    def send_nowait(self, frame: dict[str, Any]) -> None:
+        self.log.append(("send", frame))
+
+    def close(self) -> None:
+        self.log.append(("close", None))
+
+
+class FakePeers:
+    def __init__(self, log: Log) -> None:
+        self.log = log
+        self.open: set[str] = set()
+
+    def is_open(self, peer: str) -> bool:
+        return peer in self.open
+
+    def peers(self) -> list[str]:
+        return sorted(self.open)
+
+    def listen(self, peer: str) -> int:
+        self.log.append(("listen", peer))
+        return 4242
+
+    def expect(self, peer: str, token: str) -> None:
+        self.log.append(("expect", (peer, token)))
+
+    def connect(self, peer: str, host: str, port: int, token: str) -> None:
+        self.log.append(("connect", (peer, host, port, token)))
+
+    def send(self, peer: str, text: str) -> bool:
+        self.log.append(("p2p", (peer, text)))
+        return peer in self.open
+
+    def stop(self, peer: str, reason: str = "stopped") -> bool:
+        self.log.append(("stop", (peer, reason)))
+        had = peer in self.open
+        self.open.discard(peer)
+        return had
+
+    def stop_all(self, reason: str) -> None:
+        self.log.append(("stop_all", reason))
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.log: Log = []
+        self.link = FakeLink(self.log)
+        self.peers = FakePeers(self.log)
+        self.chat = Chat("alice", self.link, self.peers, self._out, lambda: NOW)
+
+    def _out(self, line: r.Line) -> None:
+        self.log.append(("out", r.to_plain(line)))
+
+    def lines(self) -> list[str]:
+        return [text for kind, text in self.log if kind == "out"]
+
+    def requests(self) -> list[tuple[str, dict[str, Any]]]:
+        return [item for kind, item in self.log if kind == "request"]
+
+    def run(self, line: str) -> None:
+        cmd = c.parse(line)
+        assert cmd is not None
+        asyncio.run(self.chat.run(cmd))
+
+
+MESSAGE = {
+    "ev": "message", "msg_id": 5, "from": "bob", "text": "hi",
+    "sent_at": "2026-11-24T11:59:00Z", "stored": False,
+}  # fmt: skip
+
+
+def test_a_message_is_shown_then_acked() -> None:
+    h = Harness()
+    h.chat.handle_incoming(MESSAGE)
+    assert h.log == [("out", "11:59 bob: hi"), ("send", {"op": "ack", "msg_id": 5})]
+    assert "bob" in h.chat.known_users
+
+
+def test_the_ack_waits_until_the_line_is_on_screen() -> None:
+    h = Harness()
+    due: list[Callable[[], None]] = []
+    h.chat = Chat("alice", h.link, h.peers, h._out, lambda: NOW, when_shown=due.append)
+    h.chat.handle_incoming(MESSAGE)
+    assert [kind for kind, _ in h.log] == ["out"]  # printed, not yet acked
+    due.pop()()
+    assert h.log[-1] == ("send", {"op": "ack", "msg_id": 5})
+
+
+def test_a_redelivered_message_is_acked_but_not_shown_twice() -> None:
+    h = Harness()
+    h.chat.handle_incoming(MESSAGE)
+    h.chat.handle_incoming({**MESSAGE, "stored": True})
+    h.chat.handle_incoming({**MESSAGE, "msg_id": 6, "stored": True, "text": "again?"})
+    assert h.lines() == ["11:59 bob: hi", "11:59 bob (while you were away): again?"]
+    assert [item for kind, item in h.log if kind == "send"] == [
+        {"op": "ack", "msg_id": 5}, {"op": "ack", "msg_id": 5}, {"op": "ack", "msg_id": 6}
+    ]  # fmt: skip
+
+
+def test_presence_broadcast_and_unknown_events() -> None:
+    h = Harness()
+    h.chat.handle_incoming({"ev": "presence", "user": "carol", "state": "online", "at": None})
+    h.chat.handle_incoming({"ev": "broadcast", "from": "dave", "text": "yo", "sent_at": None})
+    h.chat.handle_incoming({"ev": "from_the_future", "x": 1})
+    assert h.lines() == ["12:00 * carol is online", "12:00 dave to everyone: yo"]
+    assert h.chat.known_users == {"carol", "dave"}
+
+
+def test_commands_become_requests_and_reply_lines() -> None:
+    h = Harness()
+    h.link.replies["whoelse"] = {"users": ["bob", "carol"]}
+    h.link.replies["message"] = {"msg_id": 1, "delivered": False}
+    h.run("whoelse")
+    h.run("message bob see you")
+    h.run("whoelsesince 60")
+    h.run("block eve")
+    assert h.requests() == [
+        ("whoelse", {}),
+        ("message", {"to": "bob", "text": "see you"}),
+        ("whoelsesince", {"seconds": 60}),
+        ("block", {"user": "eve"}),
+    ]
+    assert h.lines()[0] == "Online now: bob, carol"
+    assert "bob is offline" in h.lines()[1]
+    assert h.chat.known_users == {"bob", "carol", "eve"}
+
+
+def test_a_refusal_shows_the_servers_sentence() -> None:
+    h = Harness()
+    h.link.replies["block"] = {"ok": False, "error": "self", "text": "You cannot block yourself."}
+    h.run("block alice")
+    assert h.lines() == ["You cannot block yourself."]
+
+
+def test_a_silent_server_gets_a_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(controller, "REPLY_TIMEOUT_S", 0.05)
+    h = Harness()
+    h.link.silent.add("whoelse")
+    h.run("whoelse")
+    assert h.lines() == ["The server did not answer the whoelse request in time."]
+
+
+def test_help_prints_the_table() -> None:
+    h = Harness()
+    h.run("help")
+    assert any(line.startswith("startprivate USER") for line in h.lines())
+
+
+def test_private_request_is_asked_in_the_prompt_and_accepted() -> None:
+    h = Harness()
+    assert h.chat.prompt() == "alice> "
+    h.chat.handle_incoming({"ev": "private_request", "request": "r1", "from": "bob"})
+    h.chat.handle_incoming({"ev": "private_request", "request": "r2", "from": "carol"})
+    assert "bob wants a private chat" in h.lines()[0]
+    assert h.chat.asking and h.chat.prompt().startswith("bob asks for a private chat")
+    h.run("y")
+    assert ("listen", "bob") in h.log
+    assert h.requests()[-1] == ("private_answer", {"request": "r1", "accept": True, "port": 4242})
+    assert h.chat.prompt().startswith("carol asks")
+    h.run("n")
+    assert h.requests()[-1] == ("private_answer", {"request": "r2", "accept": False})
+    assert h.lines()[-1] == "You declined carol's private chat request."
+    assert h.chat.prompt() == "alice> " and not h.chat.asking
+    h.run("y")
+    assert h.lines()[-1] == "No private chat request is waiting for an answer."
+
+
+def test_a_request_from_someone_who_left_is_withdrawn() -> None:
+    h = Harness()
+    h.chat.handle_incoming({"ev": "private_request", "request": "r1", "from": "bob"})
+    h.chat.handle_incoming({"ev": "private_request", "request": "r2", "from": "carol"})
+    h.chat.handle_incoming({"ev": "presence", "user": "bob", "state": "offline", "at": None})
+    assert h.chat.prompt().startswith("carol asks")
+    h.chat.handle_incoming({"ev": "private_stopped", "user": "carol", "reason": "blocked"})
+    assert h.chat.prompt() == "alice> "
+
+
+def test_an_expired_request_closes_the_port_again() -> None:
+    h = Harness()
+    h.link.replies["private_answer"] = {"ok": False, "error": "no_such_request", "text": "Gone."}
+    h.chat.handle_incoming({"ev": "private_request", "request": "r1", "from": "bob"})
+    h.run("y")
+    assert ("stop", ("bob", "stopped")) in h.log
+    assert h.lines()[-1] == "Could not accept: Gone."
+
+
+def test_ready_connects_and_expect_passes_the_token() -> None:
+    h = Harness()
+    ready = {
+        "ev": "private_ready", "request": "r", "user": "bob",
+        "host": "10.0.0.2", "port": 5001, "token": "t",
+    }  # fmt: skip
+    h.chat.handle_incoming(ready)
+    h.chat.handle_incoming({"ev": "private_expect", "request": "r", "user": "carol", "token": "u"})
+    assert ("connect", ("bob", "10.0.0.2", 5001, "t")) in h.log
+    assert ("expect", ("carol", "u")) in h.log
+
+
+def test_private_messages_go_peer_to_peer() -> None:
+    h = Harness()
+    h.run("private bob hi")
+    assert "No private chat with bob is open" in h.lines()[-1]
+    h.peers.open.add("bob")
+    h.run("private bob hi there")
+    assert ("p2p", ("bob", "hi there")) in h.log
+    assert h.lines()[-1] == "12:00 you → bob (private): hi there"
+    assert not any(op == "private" for op, _ in h.requests())  # never through the server
+
+
+def test_peer_events_become_lines() -> None:
+    h = Harness()
+    h.chat.handle_peer(PeerOpened("bob"))
+    h.chat.handle_peer(PeerMessage("bob", "psst"))
+    h.chat.handle_peer(PeerClosed("bob", "stopped"))
+    assert h.lines() == [
+        "12:00 Private chat with bob is open. Type: private bob TEXT",
+        "12:00 bob (private): psst",
+        "12:00 bob ended the private chat.",
+    ]
+    assert h.requests() == []  # bob told the server himself
+
+
+def test_a_lost_peer_is_released_at_the_server_too() -> None:
+    h = Harness()
+    h.chat.handle_peer(PeerClosed("bob", "lost"))
+    assert h.requests() == [("stopprivate", {"user": "bob"})]
+
+
+def test_stopprivate_closes_ours_and_tells_the_server() -> None:
+    h = Harness()
+    h.peers.open.add("bob")
+    h.link.replies["stopprivate"] = {"ok": False, "error": "no_private_session", "text": "None."}
+    h.run("stopprivate bob")
+    assert ("stop", ("bob", "stopped")) in h.log
+    assert h.requests() == [("stopprivate", {"user": "bob"})]
+    assert h.lines() == ["12:00 You ended the private chat with bob."]
+    h.run("stopprivate bob")
+    assert h.lines()[-1] == "None."
+
+
+def test_private_stopped_by_the_server() -> None:
+    h = Harness()
+    h.peers.open.add("bob")
+    h.chat.handle_incoming({"ev": "private_stopped", "user": "bob", "reason": "blocked"})
+    h.chat.handle_incoming({"ev": "private_stopped", "user": "bob", "reason": "blocked"})
+    assert h.lines() == ["12:00 The private chat with bob has ended (blocked)."]
+
+
+@pytest.mark.parametrize(
+    ("bye", "code"),
+    [("logout", 0), ("timeout", 0), ("shutdown", 0), ("slow_consumer", 1), (None, 1)],
+)
+def test_how_the_session_ends_sets_the_exit_code(bye: str | None, code: int) -> None:
+    h = Harness()
+    if bye is not None:
+        h.chat.handle_incoming({"ev": "bye", "reason": bye, "text": "Bye."})
+    h.chat.handle_incoming(LinkClosed("reset"))
+    assert h.chat.exit_code == code and h.chat.ended.is_set()
+    assert ("stop_all", "logout" if code == 0 else "disconnected") in h.log
+    if bye is None:
+        assert h.lines() == ["Lost the connection to the server (reset)."]
+
+
+def test_logout_asks_the_server_and_ends_on_its_close() -> None:
+    h = Harness()
+
+    def server_says_bye(op: str) -> None:
+        if op == "logout":
+            loop = asyncio.get_running_loop()
+            loop.call_soon(h.chat.handle_incoming, {"ev": "bye", "reason": "logout", "text": ""})
+            loop.call_soon(h.chat.handle_incoming, LinkClosed())
+
+    h.link.on_request = server_says_bye
+    h.run("logout")
+    assert h.chat.exit_code == 0
+    assert h.requests() == [("logout", {})]
+    assert h.lines() == ["Logged out. Bye!"]
+    assert ("stop_all", "logout") in h.log and ("close", None) not in h.log
+
+
+def test_logout_hangs_up_itself_if_the_server_does_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(controller, "LOGOUT_TIMEOUT_S", 0.05)
+    h = Harness()
+    h.link.silent.add("logout")
+    h.run("logout")
+    assert ("close", None) in h.log
+    h.chat.handle_incoming(LinkClosed())
+    assert h.chat.exit_code == 0
