@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 RECV_BYTES = 65_536
 MAX_HELD_EVENTS = 10_000  # live events waiting for a login to finish; past it: slow consumer
 ACK_WAIT_S = 5.0  # at the end, acks already received are committed before the user leaves
+MAX_IN_FLIGHT = 64  # pipelined requests of one connection awaiting their commit
 INTERNAL = RequestError(ErrorCode.INTERNAL, "The server could not do that; nothing was changed.")
 
 
@@ -184,6 +185,8 @@ class Connection:
         op = frame.get("op")
         if not (isinstance(op, str) and op in PIPELINED_OPS):
             self._wait_in_flight()  # replies and their effects stay in request order
+        elif self._in_flight >= MAX_IN_FLIGHT:
+            self._wait_in_flight(below=MAX_IN_FLIGHT)  # one client cannot fill the writer
         try:
             request_id = m.request_id(frame)
             outcome = self._dispatch(ctx, frame)
@@ -243,9 +246,9 @@ class Connection:
             for follow_up in ctx.follow_ups:
                 follow_up()
 
-    def _wait_in_flight(self, timeout_s: float | None = None) -> None:
+    def _wait_in_flight(self, timeout_s: float | None = None, below: int = 1) -> None:
         with self._in_flight_done:
-            self._in_flight_done.wait_for(lambda: self._in_flight == 0, timeout_s)
+            self._in_flight_done.wait_for(lambda: self._in_flight < below, timeout_s)
 
     def _dispatch(self, ctx: Context, frame: dict[str, Any]) -> dict[str, Any] | Pending:
         """chat/1 precise point 1: unknown_op, then not_logged_in, then bad_request."""

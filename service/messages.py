@@ -7,6 +7,7 @@ as chat/1 asks for forward compatibility.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -173,24 +174,32 @@ def _check_bool(name: str, value: object) -> bool:
 
 
 _CHECKS = {"str": _check_str, "int": _check_int, "bool": _check_bool}
+Check = Callable[[str, object], object]
 
 
-def _check_field(name: str, annotation: str, value: object) -> object:
-    base = annotation.replace(" | None", "")
-    return _CHECKS[base](name, value)
+def _field_checks(cls: type[Request]) -> tuple[tuple[str, bool, Check], ...]:
+    """(name, optional, check) per field, read off the dataclass annotations."""
+    specs = []
+    for spec in fields(cls):
+        annotation = str(spec.type)
+        optional = annotation.endswith(" | None")
+        specs.append((spec.name, optional, _CHECKS[annotation.removesuffix(" | None")]))
+    return tuple(specs)
+
+
+_FIELD_CHECKS = {cls: _field_checks(cls) for cls in REQUEST_TYPES.values()}  # built once
 
 
 def parse_fields(cls: type[Request], frame: dict[str, Any]) -> Request:
     """Build the request dataclass, or raise bad_request naming the offending field."""
     values: dict[str, object] = {}
-    for spec in fields(cls):
-        optional = str(spec.type).endswith("| None")
-        value = frame.get(spec.name)
+    for name, optional, check in _FIELD_CHECKS[cls]:
+        value = frame.get(name)
         if value is None:
             if not optional:
-                raise _bad(f"`{spec.name}` is missing.")
+                raise _bad(f"`{name}` is missing.")
             continue
-        values[spec.name] = _check_field(spec.name, str(spec.type), value)
+        values[name] = check(name, value)
     request = cls(**values)
     _check_ranges(request)
     return request
