@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 RECV_BYTES = 65_536
 MAX_HELD_EVENTS = 10_000  # live events waiting for a login to finish; past it: slow consumer
 ACK_WAIT_S = 5.0  # at the end, acks already received are committed before the user leaves
+PACED_WAIT_S = 10.0  # a backlog waits this long for the client to read before giving up
 MAX_IN_FLIGHT = 64  # pipelined requests of one connection awaiting their commit
 INTERNAL = RequestError(ErrorCode.INTERNAL, "The server could not do that; nothing was changed.")
 
@@ -57,7 +58,7 @@ class Connection:
         self._end_after_reply: EndReason | None = None
         self._live_lock = threading.Lock()
         self._held: list[dict[str, Any]] | None = None  # live events held during a login
-        self._backlog_ids: set[int] = set()  # delivered in the backlog: never again live
+        self._backlog_last_id = 0  # messages up to this id came in the backlog: not again live
         self._acks: list[Future[bool]] = []
         self._in_flight = 0  # pipelined requests whose reply is not sent yet
         self._in_flight_done = threading.Condition()
@@ -96,7 +97,7 @@ class Connection:
                     return False
                 self._held.append(event)
                 return True
-            if event.get("ev") == "message" and event.get("msg_id") in self._backlog_ids:
+            if self._in_backlog(event):
                 return True  # the backlog carried it already
             return self._send(event)
 
@@ -104,13 +105,25 @@ class Connection:
         with self._live_lock:
             self._held = []
 
-    def release_live(self, backlog_ids: set[int]) -> None:
+    def release_live(self, backlog_last_id: int) -> None:
         with self._live_lock:
             held, self._held = self._held or [], None
-            self._backlog_ids = backlog_ids
+            self._backlog_last_id = backlog_last_id
             for event in held:
-                if event.get("ev") != "message" or event.get("msg_id") not in backlog_ids:
+                if not self._in_backlog(event):
                     self._send(event)
+
+    def _in_backlog(self, event: dict[str, Any]) -> bool:
+        msg_id = event.get("msg_id") if event.get("ev") == "message" else None
+        return isinstance(msg_id, int) and msg_id <= self._backlog_last_id
+
+    def send_paced(self, event: dict[str, Any]) -> bool:
+        """Send, waiting while the outbox is full: for a long backlog to a client that reads.
+        False (and the session ends as a slow consumer) if it does not drain in time."""
+        if self._outbox.send_waiting(encode(event), PACED_WAIT_S):
+            return True
+        self.request_end(EndReason.SLOW_CONSUMER)
+        return False
 
     def track_ack(self, done: Future[bool]) -> None:
         self._acks = [ack for ack in self._acks if not ack.done()]

@@ -63,7 +63,9 @@ class Link(Protocol):
 
     def hold_live(self) -> None: ...
 
-    def release_live(self, backlog_ids: set[int]) -> None: ...
+    def release_live(self, backlog_last_id: int) -> None: ...
+
+    def send_paced(self, event: Fields) -> bool: ...
 
     def track_ack(self, done: Future[bool]) -> None: ...
 
@@ -173,28 +175,30 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
     hub, store, link = ctx.services.hub, ctx.services.store, ctx.link
     link.hold_live()  # live deliveries wait until the backlog is out
     if not hub.claim(name, link):
-        link.release_live(set())
+        link.release_live(0)
         raise RequestError(ErrorCode.ONLINE_ELSEWHERE, f"{name} is already logged in elsewhere.")
     try:
         ctx.state.period_id = store.start_period(name, link.peer, now)
-        backlog = store.pending_messages(name)
+        backlog = store.backlog_snapshot(name)  # after the claim: nothing falls in between
     except BaseException:
         hub.release(name, link)
-        link.release_live(set())
+        link.release_live(0)
         raise
     ctx.state.user = name
     log.info("login %s from %s", name, link.peer)
 
     def after_reply() -> None:
-        for message in backlog:
-            link.send_event(
-                _message_event(message.msg_id, message.sender, message.text, message.sent_at, True)
+        for message in store.iter_backlog(name, backlog):
+            event = _message_event(
+                message.msg_id, message.sender, message.text, message.sent_at, True
             )
-        link.release_live({message.msg_id for message in backlog})
+            if not link.send_paced(event):
+                return  # the client stopped reading: it is being ended as a slow consumer
+        link.release_live(backlog.last_id)
         _announce(ctx.services, name, "online", now)
 
     ctx.follow_ups.append(after_reply)
-    return {"user": name, "pending": len(backlog)}
+    return {"user": name, "pending": backlog.count}
 
 
 def handle_logout(ctx: Context, request: m.Logout) -> Fields:

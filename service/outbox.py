@@ -60,6 +60,16 @@ class Outbox:
             self._flusher.watch(self)
         return True
 
+    def send_waiting(self, data: bytes, timeout_s: float) -> bool:
+        """Like send_nowait, but first wait (up to `timeout_s`) for room in the buffer.
+        Only a connection's own thread may wait on its outbox."""
+        with self._lock:
+            room = self._drained.wait_for(
+                lambda: self._closed or len(self._pending) + len(data) <= self._limit_bytes,
+                timeout_s,
+            )
+        return room and self.send_nowait(data)
+
     def send_final(self, data: bytes) -> None:
         """Queue a last frame (a `bye`) even past the limit: it is one small frame, and the
         connection closes after it whether or not it drains."""
@@ -78,10 +88,8 @@ class Outbox:
                 sent = self._send_some(self._pending)
                 if sent:
                     del self._pending[:sent]
-            done = not self._pending or self._closed
-            if done:
-                self._drained.notify_all()
-            return done
+                    self._drained.notify_all()  # room for paced senders, or drained
+            return not self._pending or self._closed
 
     def wait_drained(self, timeout_s: float) -> bool:
         """Block until everything queued reached the socket (or it broke). True if drained."""

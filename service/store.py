@@ -8,7 +8,7 @@ as aware UTC datetimes; the database keeps them naive UTC.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,6 +66,12 @@ class StoredMessage:
     recipient: str
     text: str
     sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    count: int  # stored messages waiting, as of the snapshot
+    last_id: int  # the newest of them (0 if none): later ones are delivered live
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,22 +298,51 @@ class Store:
 
         return self._writer.submit(job)
 
-    def pending_messages(self, recipient: str) -> list[StoredMessage]:
-        """Stored, unacknowledged messages for `recipient`, oldest first."""
+    def backlog_snapshot(self, recipient: str) -> Backlog:
+        """How many messages wait for `recipient` and the newest one's id, read at once.
 
-        def query(s: Session) -> list[StoredMessage]:
-            rows = s.execute(
-                select(Message.id, Message.sender, Message.text, Message.sent_at)
+        Called after the recipient is online: anything committed later is delivered live, so
+        the backlog is exactly the messages up to `last_id`.
+        """
+
+        def query(s: Session) -> Backlog:
+            row = s.execute(
+                select(func.count(Message.id), func.max(Message.id))
                 .join(User, Message.recipient_id == User.id)
                 .where(User.name == recipient)
+            ).one()
+            return Backlog(int(row[0]), int(row[1] or 0))
+
+        return self.read(query)
+
+    def pending_messages(
+        self, recipient: str, *, after_id: int = 0, up_to_id: int | None = None, limit: int = 500
+    ) -> list[StoredMessage]:
+        """Stored, unacknowledged messages for `recipient`, oldest first, one page of them."""
+
+        def query(s: Session) -> list[StoredMessage]:
+            statement = (
+                select(Message.id, Message.sender, Message.text, Message.sent_at)
+                .join(User, Message.recipient_id == User.id)
+                .where(User.name == recipient, Message.id > after_id)
                 .order_by(Message.id)
+                .limit(limit)
             )
+            if up_to_id is not None:
+                statement = statement.where(Message.id <= up_to_id)
             return [
                 StoredMessage(row.id, row.sender, recipient, row.text, as_utc(row.sent_at))
-                for row in rows
+                for row in s.execute(statement)
             ]
 
         return self.read(query)
+
+    def iter_backlog(self, recipient: str, backlog: Backlog) -> Iterator[StoredMessage]:
+        """The messages of a snapshot, fetched a page at a time so memory stays bounded."""
+        after_id = 0
+        while page := self.pending_messages(recipient, after_id=after_id, up_to_id=backlog.last_id):
+            yield from page
+            after_id = page[-1].msg_id
 
     def acknowledge(self, recipient: str, msg_id: int) -> Future[bool]:
         """Forget a delivered message; only its recipient can. Whether anything was deleted."""

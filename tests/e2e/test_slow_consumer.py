@@ -1,0 +1,173 @@
+"""A recipient that never reads stalls nobody, is cut off, and loses no direct message.
+
+chat/1 "Rules every server must keep: Slow consumers" and "Messages are never lost".
+The stalled reader is a raw socket with a tiny receive buffer that never calls recv(): the
+kernel buffers on both sides fill, then the server's bounded outbox, then the server must end
+that connection while the sender's requests keep being answered.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from service.config import ServerConfig
+from tests.conftest import PASSWORD
+from tests.support.client import TestClient
+from tests.support.server import RunningServer
+
+Frame = dict[str, Any]
+Login = Callable[[str], TestClient]
+
+OUTBOX_LIMIT_BYTES = 131_072  # the smallest outbox ServerConfig allows: two whole frames
+TEXT = "s" * 4_000  # the longest text chat/1 allows, so each event is ~4 KB
+MAX_MESSAGES = 3_000  # ~12 MB: far past any kernel buffers plus the outbox on loopback
+SMALL_RCVBUF_BYTES = 4_096  # set before connect, so the receive window never grows
+SENDER_DEADLINE_S = 30.0  # every reply to the sender must come within this (TestClient
+# also fails any single reply that takes over its 5 s timeout)
+
+
+@pytest.fixture
+def server_config(db_url: str) -> ServerConfig:
+    return ServerConfig(
+        port=0,
+        db_url=db_url,
+        block_duration_s=60,
+        timeout_s=300,
+        outbox_limit_bytes=OUTBOX_LIMIT_BYTES,
+    )
+
+
+@pytest.fixture
+def carol(login: Login) -> TestClient:
+    """A bystander, online before bob, who reads everything."""
+    return login("carol")
+
+
+def small_buffer_login(server: RunningServer, user: str) -> socket.socket:
+    """A raw socket with a tiny receive buffer that has sent a login (nothing read yet)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_RCVBUF_BYTES)
+    sock.settimeout(5)
+    sock.connect((server.host, server.port))
+    login = {"op": "login", "id": 1, "user": user, "password": PASSWORD}
+    sock.sendall(json.dumps(login).encode() + b"\n")
+    return sock
+
+
+@pytest.fixture
+def stalled_bob(server: RunningServer, carol: TestClient) -> Iterator[socket.socket]:
+    """bob logged in on a socket that will never be read from."""
+    sock = small_buffer_login(server, "bob")
+    carol.expect(ev="presence", user="bob", state="online")  # bob's login went through
+    yield sock
+    sock.close()
+
+
+def send_until_cut_off(alice: TestClient) -> list[int | str]:
+    """Messages to bob until the server says he is offline; their msg_ids, in order."""
+    sent: list[int | str] = []
+    started = time.monotonic()
+    delivered = True
+    while delivered and len(sent) < MAX_MESSAGES:
+        reply = alice.request("message", to="bob", text=TEXT)
+        assert reply["ok"] is True, reply
+        sent.append(reply["msg_id"])
+        delivered = reply["delivered"]  # False once bob is no longer online
+    elapsed_s = time.monotonic() - started
+    assert not delivered, f"bob still counted online after {len(sent)} messages"
+    assert elapsed_s < SENDER_DEADLINE_S, f"{len(sent)} replies took {elapsed_s:.1f} s"
+    return sent
+
+
+def test_a_reader_that_never_reads_stalls_no_sender_and_keeps_its_messages(
+    login: Login, connect: Callable[[], TestClient], carol: TestClient, stalled_bob: socket.socket
+) -> None:
+    alice = login("alice")
+
+    sent = send_until_cut_off(alice)
+
+    assert carol.expect(ev="presence", user="bob")["state"] == "offline"
+    assert carol.request("ping")["ok"]  # everyone else is still served
+    bob = connect()
+    reply = bob.login("bob", PASSWORD)
+    assert reply["pending"] == len(sent)  # nothing bob never acked was lost
+    backlog = [bob.expect(ev="message") for _ in sent]
+    assert [event["msg_id"] for event in backlog] == sent
+    assert all(event["stored"] is True and event["text"] == TEXT for event in backlog)
+
+
+def test_the_stalled_connection_is_closed(
+    login: Login, carol: TestClient, stalled_bob: socket.socket
+) -> None:
+    alice = login("alice")
+    send_until_cut_off(alice)
+    carol.expect(ev="presence", user="bob", state="offline")
+
+    received = 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # what the kernel already holds, then the end
+        try:
+            chunk = stalled_bob.recv(1 << 20)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            break
+        received += len(chunk)
+    else:
+        pytest.fail(f"the stalled connection was still open after {received} bytes")
+
+
+def test_a_backlog_larger_than_the_outbox_reaches_a_client_that_keeps_reading(
+    server: RunningServer, login: Login, carol: TestClient, stalled_bob: socket.socket
+) -> None:
+    """The bound is on what waits unsent, not on how much a login has to deliver: a client
+    that reads all the time is not a slow consumer, and its backlog must reach it."""
+    alice = login("alice")
+    sent = send_until_cut_off(alice)  # as much as the kernels and the outbox hold, stored
+    carol.expect(ev="presence", user="bob", state="offline")
+    for _ in range(len(sent)):  # as much again, so the backlog cannot fit in any buffer
+        reply = alice.request("message", to="bob", text=TEXT)
+        assert reply["ok"] is True and reply["delivered"] is False, reply
+        sent.append(reply["msg_id"])
+
+    bob = small_buffer_login(server, "bob")
+    try:
+        frames = read_steadily(bob, want_messages=len(sent), deadline_s=20)
+    finally:
+        bob.close()
+
+    backlog = [frame["msg_id"] for frame in frames if frame.get("ev") == "message"]
+    byes = [frame for frame in frames if frame.get("ev") == "bye"]
+    assert byes == [], f"ended after {len(backlog)} of {len(sent)} stored messages: {byes}"
+    [reply] = [frame for frame in frames if frame.get("re") == 1]
+    assert reply["ok"] is True and reply["pending"] == len(sent), reply
+    assert backlog == sent, f"{len(backlog)} of {len(sent)} stored messages arrived"
+
+
+def read_steadily(sock: socket.socket, want_messages: int, deadline_s: float) -> list[Frame]:
+    """Read frames as fast as they come until `want_messages` messages, the end, or the
+    deadline; never waits for anything but the socket."""
+    frames: list[Frame] = []
+    buffer = b""
+    messages = 0
+    deadline = time.monotonic() + deadline_s
+    while messages < want_messages and time.monotonic() < deadline:
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            chunk = sock.recv(65_536)
+        except (ConnectionResetError, TimeoutError):
+            break
+        if not chunk:
+            break
+        *lines, buffer = (buffer + chunk).split(b"\n")
+        for line in lines:
+            frame: Frame = json.loads(line)
+            frames.append(frame)
+            messages += frame.get("ev") == "message"
+    return frames
