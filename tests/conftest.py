@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,15 +10,30 @@ import pytest
 
 from service.config import ServerConfig
 from tests.support.client import TestClient
-from tests.support.server import RunningServer, create_users, start_server
+from tests.support.server import (
+    RunningServer,
+    create_users,
+    fresh_postgres_database,
+    start_server,
+)
 
 PASSWORD = "correct horse"  # every test account's password unless a test says otherwise
 USERS = ("alice", "bob", "carol")
 
 
+# Set to a PostgreSQL server URL (e.g. postgresql+psycopg://postgres@/postgres?host=/tmp) to run
+# the fixtures' tests against a fresh PostgreSQL database per test instead of a SQLite file.
+POSTGRES_ENV = "PARLEY_TEST_POSTGRES"
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'parley.db'}"
+def db_url(tmp_path: Path) -> Iterator[str]:
+    server_url = os.environ.get(POSTGRES_ENV)
+    if not server_url:
+        yield f"sqlite:///{tmp_path / 'parley.db'}"
+        return
+    with fresh_postgres_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ period is left open in the database (whoelsesince would otherwise count ghosts a
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.conftest import PASSWORD, USERS
 from tests.support.client import Frame, TestClient
@@ -30,17 +30,16 @@ def process(db_url: str) -> Iterator[ServerProcess]:
         running.kill()
 
 
-def sqlite_path(db_url: str) -> str:
-    assert db_url.startswith("sqlite:///"), db_url
-    return db_url.removeprefix("sqlite:///")
-
-
 def open_periods(db_url: str) -> tuple[int, int]:
-    """(all active periods, those still open) straight from the file, not via the server."""
-    with sqlite3.connect(sqlite_path(db_url)) as db:
-        total, still_open = db.execute(
-            "SELECT COUNT(*), COUNT(*) - COUNT(logout_at) FROM active_periods"
-        ).fetchone()
+    """(all active periods, those still open) straight from the database, not via the server."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as db:
+            total, still_open = db.execute(
+                text("SELECT COUNT(*), COUNT(*) - COUNT(logout_at) FROM active_periods")
+            ).one()
+    finally:
+        engine.dispose()
     return int(total), int(still_open)
 
 
