@@ -5,36 +5,15 @@ chat/1 "Requests" table and "Rules every server must keep: Blocking".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
 
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer, restarted
 
 Login = Callable[[str], TestClient]
-
-
-@contextmanager
-def restarted(server: RunningServer) -> Iterator[Callable[[], TestClient]]:
-    """Stop the test's server, start a new one on the same database; yields a connect()."""
-    server.stop()
-    again = start_server(server.config)
-    clients: list[TestClient] = []
-
-    def connect_again() -> TestClient:
-        client = TestClient(again.host, again.port)
-        clients.append(client)
-        return client
-
-    try:
-        yield connect_again
-    finally:
-        for client in clients:
-            client.close()
-        again.stop()
 
 
 def test_block_unblock_and_blocklist(login: Login) -> None:

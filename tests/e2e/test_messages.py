@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer, restarted
 
 Frame = dict[str, Any]
 Login = Callable[[str], TestClient]
@@ -48,26 +47,6 @@ def messages_after_reply(client: TestClient, count: int) -> list[Frame]:
     frames = [client.read_frame() for _ in range(count)]
     assert all(frame is not None and frame.get("ev") == "message" for frame in frames), frames
     return [frame for frame in frames if frame is not None]
-
-
-@contextmanager
-def restarted(server: RunningServer) -> Iterator[Callable[[], TestClient]]:
-    """Stop the test's server, start a new one on the same database; yields a connect()."""
-    server.stop()
-    again = start_server(server.config)
-    clients: list[TestClient] = []
-
-    def connect_again() -> TestClient:
-        client = TestClient(again.host, again.port)
-        clients.append(client)
-        return client
-
-    try:
-        yield connect_again
-    finally:
-        for client in clients:
-            client.close()
-        again.stop()
 
 
 # --- live and stored delivery ----------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,27 +11,12 @@ from sqlalchemy import func, select, text
 from service import accounts
 from service.accounts import AccountError, Outcome, Schema
 from service.auth import LockoutPolicy, verify_password
-from service.db import migrate_to_head
 from service.models import ActivePeriod, Block, Message, Nonce
 from service.store import Store
 from service.timeutil import utc_now
 
 POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(minutes=10))
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=utc_now().tzinfo)
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'parley.db'}"
-    migrate_to_head(url)
-    return url
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    store = Store.open(db_url, group_commit=False)
-    yield store
-    store.close()
 
 
 def add(store: Store, *names: str, at: datetime = T0) -> None:

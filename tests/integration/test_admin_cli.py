@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,26 +17,11 @@ from typer.testing import CliRunner, Result
 from cli import admin_render as render
 from cli.admin import app, main
 from service.auth import LockoutPolicy, verify_password
-from service.db import migrate_to_head
 from service.store import Store
 from service.timeutil import utc_now
 
 POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(hours=1))
 runner = CliRunner()
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'parley.db'}"
-    migrate_to_head(url)
-    return url
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    store = Store.open(db_url, group_commit=False)
-    yield store
-    store.close()
 
 
 def admin(db_url: str, *args: str, input: str | None = None) -> Result:

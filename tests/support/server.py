@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +22,7 @@ from service.db import migrate_to_head
 from service.server import ChatServer
 from service.store import Store
 from service.timeutil import utc_now
+from tests.support.client import TestClient
 
 _LISTENING = re.compile(rb"listening on (\S+):(\d+)")
 
@@ -126,3 +127,23 @@ def _drain_in_background(process: subprocess.Popen[Any]) -> None:
                 pass
 
     threading.Thread(target=drain, daemon=True).start()
+
+
+@contextmanager
+def restarted(server: RunningServer) -> Iterator[Callable[[], TestClient]]:
+    """Stop the test's server, start a new one on the same database; yields a connect()."""
+    server.stop()
+    again = start_server(server.config)
+    clients: list[TestClient] = []
+
+    def connect_again() -> TestClient:
+        client = TestClient(again.host, again.port)
+        clients.append(client)
+        return client
+
+    try:
+        yield connect_again
+    finally:
+        for client in clients:
+            client.close()
+        again.stop()
