@@ -202,33 +202,26 @@ class Store:
 
     def blocked_by(self, name: str) -> set[str]:
         """The users `name` blocks."""
-        blocked = aliased(User)
-        blocker = aliased(User)
-        return self.read(
-            lambda s: set(
-                s.scalars(
-                    select(blocked.name)
-                    .join(Block, Block.blocked_id == blocked.id)
-                    .join(blocker, Block.blocker_id == blocker.id)
-                    .where(blocker.name == name)
-                )
-            )
-        )
+        return self._block_partners(name, name_is_blocker=True)
 
     def blockers_of(self, name: str) -> set[str]:
         """The users who block `name`."""
-        blocked = aliased(User)
-        blocker = aliased(User)
-        return self.read(
-            lambda s: set(
-                s.scalars(
-                    select(blocker.name)
-                    .join(Block, Block.blocker_id == blocker.id)
-                    .join(blocked, Block.blocked_id == blocked.id)
-                    .where(blocked.name == name)
-                )
-            )
+        return self._block_partners(name, name_is_blocker=False)
+
+    def _block_partners(self, name: str, *, name_is_blocker: bool) -> set[str]:
+        me, other = aliased(User), aliased(User)
+        my_side, other_side = (
+            (Block.blocker_id, Block.blocked_id)
+            if name_is_blocker
+            else (Block.blocked_id, Block.blocker_id)
         )
+        query = (
+            select(other.name)
+            .join(Block, other_side == other.id)
+            .join(me, my_side == me.id)
+            .where(me.name == name)
+        )
+        return self.read(lambda s: set(s.scalars(query)))
 
     def block(self, blocker: str, blocked: str, now: datetime) -> None:
         def job(s: Session) -> None:
