@@ -69,6 +69,9 @@ class Connection:
     def peer_host(self) -> str:
         return self._peer_host
 
+    def owns(self, sock: socket.socket) -> bool:
+        return self._sock is sock
+
     def start(self) -> None:
         self._thread.start()
 

@@ -51,6 +51,11 @@ class RequestError(Exception):
         self.extra = extra
 
 
+def too_long(limit: int) -> RequestError:
+    """chat/1: longer text is refused, never truncated."""
+    return RequestError(ErrorCode.TOO_LONG, f"A message may be at most {limit} characters.")
+
+
 def error_reply(request_id: RequestId, error: RequestError) -> dict[str, Any]:
     """The only builder of `{"re": id, "ok": false, ...}` frames."""
     return {

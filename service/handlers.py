@@ -27,7 +27,7 @@ from service.auth import (
     verify_password,
 )
 from service.config import ServerConfig
-from service.errors import ErrorCode, RequestError
+from service.errors import ErrorCode, RequestError, too_long
 from service.hub import Hub
 from service.private import PrivateRequest
 from service.session import EndReason, SessionState
@@ -35,6 +35,7 @@ from service.store import SavedMessage, Store
 from service.timeutil import to_rfc3339
 
 Fields = dict[str, Any]
+_SECONDS_SINCE_EPOCH_MAX = 60 * 60 * 24 * 365 * 50  # whoelsesince: longer windows mean "ever"
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ def handle_ack(ctx: Context, request: m.Ack) -> Fields:
 def _check_length(ctx: Context, text: str) -> None:
     limit = ctx.services.config.max_text_chars
     if len(text) > limit:
-        raise RequestError(ErrorCode.TOO_LONG, f"A message may be at most {limit} characters.")
+        raise too_long(limit)
 
 
 def handle_broadcast(ctx: Context, request: m.Broadcast) -> Fields:
@@ -306,7 +307,8 @@ def handle_whoelse(ctx: Context, request: m.WhoElse) -> Fields:
 
 def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
     services = ctx.services
-    since = services.clock() - timedelta(seconds=request.seconds)
+    now = services.clock()
+    since = now - timedelta(seconds=min(request.seconds, _SECONDS_SINCE_EPOCH_MAX))
     seen = services.store.seen_since(since) | set(services.hub.online_users())
     return {"users": _visible(ctx, seen)}
 

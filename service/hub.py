@@ -50,10 +50,6 @@ class Hub:
         with self._lock:
             return sorted(self._online)
 
-    def is_online(self, user: str) -> bool:
-        with self._lock:
-            return user in self._online
-
     # --- delivery ----------------------------------------------------------------------------
 
     def send(self, user: str, event: dict[str, Any]) -> bool:

@@ -161,9 +161,14 @@ def _check_str(name: str, value: object) -> str:
     return value
 
 
+MAX_INT = 2**63 - 1  # what databases store; larger integers are refused, not overflowed
+
+
 def _check_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _bad(f"`{name}` must be an integer.")
+    if not -MAX_INT <= value <= MAX_INT:
+        raise _bad(f"`{name}` is out of range.")
     return value
 
 

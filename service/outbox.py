@@ -136,6 +136,8 @@ class Flusher:
             self._wake_w.send(b"\0")
         except BlockingIOError:
             pass  # a wake-up is already pending
+        except OSError:
+            pass  # stopped: the server is past closing its connections
 
     def stop(self) -> None:
         self._stopping = True

@@ -50,7 +50,7 @@ def decode_line(line: bytes) -> Decoded | None:
         return FrameError(FrameProblem.BAD_FRAME, "The frame is not valid UTF-8.")
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # incl. JSONDecodeError and over-long integers
         return FrameError(FrameProblem.BAD_FRAME, "The frame is not valid JSON.")
     if not isinstance(value, dict):
         return FrameError(FrameProblem.BAD_FRAME, "A frame must be a JSON object.")

@@ -85,7 +85,10 @@ class ChatServer:
                 for key, _ in selector.select():
                     if key.fileobj is self._wake_r:
                         return
-                    self._accept_one()
+                    try:
+                        self._accept_one()
+                    except Exception:  # e.g. no thread could be started: refuse this one only
+                        log.exception("could not take a new connection; still accepting")
 
     def _accept_one(self) -> None:
         assert self._listener is not None and self._services is not None
@@ -95,14 +98,23 @@ class ChatServer:
         except OSError as error:  # e.g. the client gave up, or out of descriptors
             log.warning("accept failed: %s", error)
             return
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        connection = Connection(sock, address, self._services, self._flusher, self._forget)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection = Connection(sock, address, self._services, self._flusher, self._forget)
+            with self._lock:
+                if self._stopped.is_set():
+                    sock.close()
+                    return
+                self._connections.add(connection)
+            connection.start()
+        except BaseException:
+            self._forget_socket(sock)
+            raise
+
+    def _forget_socket(self, sock: socket.socket) -> None:
         with self._lock:
-            if self._stopped.is_set():
-                sock.close()
-                return
-            self._connections.add(connection)
-        connection.start()
+            self._connections = {c for c in self._connections if not c.owns(sock)}
+        sock.close()
 
     def _forget(self, connection: Connection) -> None:
         with self._lock:

@@ -10,8 +10,9 @@ from enum import Enum
 
 ALLOWED_BEFORE_LOGIN = frozenset({"login", "register", "ping"})  # chat/1 lifecycle step 2
 KEEPS_IDLE = frozenset({"ping", "ack"})  # chat/1: these do not count as activity
-# Answered when their commit lands while the connection reads on; any other request first
-# waits for those replies, so each client still sees the effects of its requests in order.
+# Handed to the writer without waiting: the connection reads on, a `message` is answered when
+# its commit lands, an `ack` needs no answer. Any other request first waits for those, so each
+# client still sees the effects of its requests in order.
 PIPELINED_OPS = frozenset({"message", "ack"})
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from service.auth import Attempts, LockoutPolicy
 from service.db import make_engine, make_sessions
-from service.errors import ErrorCode, RequestError
+from service.errors import ErrorCode, RequestError, too_long
 from service.models import ActivePeriod, Block, Message, Nonce, User
 from service.timeutil import as_utc
 from service.writer import DirectWriter, GroupCommitWriter, Writer
@@ -276,9 +276,7 @@ class Store:
             if c.execute(_BLOCK, {"blocker": recipient_id, "blocked": sender_id}).first():
                 raise RequestError(ErrorCode.BLOCKED, f"{recipient} has blocked you.")
             if len(text) > max_chars:
-                raise RequestError(
-                    ErrorCode.TOO_LONG, f"A message may be at most {max_chars} characters."
-                )
+                raise too_long(max_chars)
             sent_at = _naive(now)
             row = {"recipient_id": recipient_id, "sender": sender, "text": text, "sent_at": sent_at}
             inserted = c.execute(_INSERT_MESSAGE, row).inserted_primary_key
@@ -352,9 +350,6 @@ class Store:
             return int(result.rowcount)  # type: ignore[attr-defined]
 
         return self._writer.run(job)
-
-    def count_users(self) -> int:
-        return self.read(lambda s: s.scalar(select(func.count()).select_from(User)) or 0)
 
 
 def _user_id(s: Session, name: str) -> int | None:

@@ -70,13 +70,16 @@ class GroupCommitWriter:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_LIMIT_JOBS)
         self._thread = threading.Thread(target=self._loop, name="db-writer", daemon=True)
         self._closed = False
+        self._closing = threading.Lock()  # submit() and close() agree on what gets queued
         self._thread.start()
 
     def submit(self, job: Callable[[Session], T]) -> Future[T]:
-        if self._closed:
-            raise RuntimeError("the writer is closed")
         future: Future[T] = Future()
-        self._queue.put((job, future))
+        with self._closing:
+            if self._closed:
+                future.set_exception(RuntimeError("the database writer is closed"))
+                return future
+            self._queue.put((job, future))
         return future
 
     def run(self, job: Callable[[Session], T]) -> T:
@@ -86,10 +89,12 @@ class GroupCommitWriter:
 
     def close(self) -> None:
         """Commit everything already queued, then stop the thread."""
-        if not self._closed:
+        with self._closing:
+            if self._closed:
+                return
             self._closed = True
             self._queue.put(_STOP)
-            self._thread.join()
+        self._thread.join()
 
     def _loop(self) -> None:
         while True:

@@ -137,7 +137,7 @@ class Chat:
         self._out(renderer(ev, self._now()))
 
     def _on_private_request(self, ev: JsonObject) -> None:
-        who = str(ev.get("from"))
+        who = r.clean(ev.get("from"))
         self._requests.append((ev.get("request"), who))
         self._remember(who)
         self._out(r.private_request_event(ev, self._now()))
@@ -145,7 +145,7 @@ class Chat:
 
     def _on_private_ready(self, ev: JsonObject) -> None:
         host, port = ev.get("host"), ev.get("port")
-        user, token = str(ev.get("user")), str(ev.get("token"))
+        user, token = r.clean(ev.get("user")), str(ev.get("token"))
         if not isinstance(host, str) or not isinstance(port, int):
             self._out(r.note(f"The server sent no address for {user}; cannot connect.", "error"))
             return

@@ -302,3 +302,19 @@ def test_abuse_from_one_client_does_not_harm_others(
     assert reply["ok"] is True and reply["delivered"] is True
     assert bob.expect(ev="message")["text"] == "still here?"
     assert alice.events(ev="message") == []  # carol's ill-formed message never arrived
+
+
+def test_an_integer_too_long_for_json_parsing_is_a_bad_frame(login: Login) -> None:
+    alice = login("alice")
+    alice.send_raw(b'{"op":"ping","id":' + b"1" * 5000 + b"}\n")
+    error = alice.expect(ev="error")
+    assert error["error"] == "bad_frame"
+    assert alice.request("ping")["ok"] is True  # still logged in, still served
+
+
+@pytest.mark.parametrize("msg_id", [2**70, -(2**70)])
+def test_integers_beyond_64_bits_are_bad_requests(login: Login, msg_id: int) -> None:
+    alice = login("alice")
+    reply = alice.request("ack", msg_id=msg_id)
+    assert (reply["ok"], reply["error"]) == (False, "bad_request")
+    assert alice.request("message", to="bob", text="still fine")["ok"] is True

@@ -73,3 +73,11 @@ def test_whoelsesince_refuses_seconds_that_are_not_a_positive_integer(login: Log
         assert (reply["ok"], reply.get("error")) == (False, "bad_request"), (seconds, reply)
         assert reply["text"]
     assert alice.request("whoelsesince", seconds=1)["ok"] is True
+
+
+def test_whoelsesince_a_window_longer_than_history_covers_everything(login: Login) -> None:
+    alice = login("alice")
+    login("bob")
+    for seconds in (10**11, 10**18):
+        reply = alice.request("whoelsesince", seconds=seconds)
+        assert (reply["ok"], reply["users"]) == (True, ["bob"]), reply

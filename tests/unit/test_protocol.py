@@ -125,3 +125,8 @@ def test_arbitrary_bytes_only_ever_reject_and_stay_bounded(chunks: list[bytes]) 
         for item in decoder.feed(chunk):
             assert isinstance(item, dict | FrameError)
         assert decoder.buffered_bytes < MAX_FRAME_BYTES
+
+
+def test_integers_past_pythons_digit_limit_are_bad_frames() -> None:
+    decoded = decode_line(b'{"id":' + b"9" * 5000 + b"}")
+    assert isinstance(decoded, FrameError) and decoded.problem is FrameProblem.BAD_FRAME
