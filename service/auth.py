@@ -10,7 +10,6 @@ import math
 import os
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -81,28 +80,3 @@ class Attempts:
 def retry_after_seconds(locked_until: datetime, now: datetime) -> int:
     """Whole seconds until the lock ends, rounded up, at least 1 (chat/1 precise point 2)."""
     return max(1, math.ceil((locked_until - now).total_seconds()))
-
-
-class UnknownUserAttempts:
-    """Lockout counts for names that have no account, so replies cannot reveal which exist.
-
-    chat/1 precise point 4: bounded memory, oldest evicted first, not kept across restarts.
-    Keys are names exactly as sent (usernames are case-sensitive).
-    """
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._lock = threading.Lock()
-        self._attempts: OrderedDict[str, Attempts] = OrderedDict()
-
-    def get(self, name: str, now: datetime) -> Attempts:
-        with self._lock:
-            return self._attempts.get(name, Attempts()).current(now)
-
-    def fail(self, name: str, now: datetime, policy: LockoutPolicy) -> Attempts:
-        with self._lock:
-            after = self._attempts.pop(name, Attempts()).after_failure(now, policy)
-            self._attempts[name] = after
-            while len(self._attempts) > self._capacity:
-                self._attempts.popitem(last=False)
-            return after

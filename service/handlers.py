@@ -20,7 +20,6 @@ from service import messages as m
 from service.auth import (
     Attempts,
     LockoutPolicy,
-    UnknownUserAttempts,
     hash_password,
     is_valid_username,
     retry_after_seconds,
@@ -29,6 +28,7 @@ from service.auth import (
 from service.config import ServerConfig
 from service.errors import ErrorCode, RequestError, too_long
 from service.hub import Hub
+from service.lockout import NameLocks, UnknownNames
 from service.private import PrivateRequest
 from service.session import EndReason, SessionState
 from service.store import SavedMessage, Store
@@ -81,7 +81,8 @@ class Services:
     store: Store
     hub: Hub
     clock: Callable[[], datetime]
-    unknown_attempts: UnknownUserAttempts = field(default_factory=UnknownUserAttempts)
+    unknown_names: UnknownNames
+    login_gate: NameLocks = field(default_factory=NameLocks)
 
     @property
     def lockout(self) -> LockoutPolicy:
@@ -125,25 +126,26 @@ def _failure(attempts: Attempts, now: datetime, policy: LockoutPolicy) -> Reques
 def handle_login(ctx: Context, request: m.Login) -> Fields:
     if ctx.state.logged_in:
         raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
-    services, name = ctx.services, request.user
-    now, policy = services.clock(), services.lockout
-    credentials = services.store.credentials(name) if is_valid_username(name) else None
-    if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)
-        attempts = services.unknown_attempts.get(name, now)
+    services, name, policy = ctx.services, request.user, ctx.services.lockout
+    with services.login_gate.hold(name):  # check, verify and count: one step per name
+        now = services.clock()
+        credentials = services.store.credentials(name) if is_valid_username(name) else None
+        if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)
+            attempts = services.unknown_names.attempts(name, now)
+            if attempts.is_locked(now):
+                raise _failure(attempts, now, policy)
+            verify_password(None, request.password)
+            raise _failure(services.unknown_names.record_failure(name, now, policy), now, policy)
+        attempts = credentials.attempts.current(now)
         if attempts.is_locked(now):
             raise _failure(attempts, now, policy)
-        verify_password(None, request.password)
-        raise _failure(services.unknown_attempts.fail(name, now, policy), now, policy)
-    attempts = credentials.attempts.current(now)
-    if attempts.is_locked(now):
-        raise _failure(attempts, now, policy)
-    if not verify_password(credentials.password_hash, request.password):
-        after = services.store.record_failed_login(name, now, policy)
-        if after.is_locked(now):
-            seconds = services.config.block_duration_s
-            log.info("lockout %s for %ss from %s", name, seconds, ctx.link.peer)
-        raise _failure(after, now, policy)
-    return _begin_session(ctx, name, now)
+        if not verify_password(credentials.password_hash, request.password):
+            after = services.store.record_failed_login(name, now, policy)
+            if after.is_locked(now):
+                seconds = services.config.block_duration_s
+                log.info("lockout %s for %ss from %s", name, seconds, ctx.link.peer)
+            raise _failure(after, now, policy)
+        return _begin_session(ctx, name, now)
 
 
 def handle_register(ctx: Context, request: m.Register) -> Fields:

@@ -94,3 +94,18 @@ class ActivePeriod(Base):
     login_at: Mapped[datetime] = mapped_column(index=True)
     logout_at: Mapped[datetime | None]  # None while the session is open
     peer: Mapped[str] = mapped_column(String(64))  # "host:port" the server saw
+
+
+class UnknownNameFailure(Base):
+    """Wrong-password counts for names that have no account (chat/1 precise point 4).
+
+    Kept like an account's count, so a reply costs the same time whether the name exists;
+    keyed by a digest so a 64 KiB name costs 64 bytes; the oldest rows beyond a cap go.
+    """
+
+    __tablename__ = "unknown_name_failures"
+
+    name_digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
+    failures: Mapped[int]
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(index=True)

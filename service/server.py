@@ -19,6 +19,7 @@ from service.connection import Connection
 from service.db import migrate_to_head
 from service.handlers import Services, expire_private_requests
 from service.hub import Hub
+from service.lockout import UnknownNames
 from service.outbox import Flusher
 from service.session import EndReason
 from service.store import Store
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0  # how often unanswered private requests are checked for expiry
 NONCE_PRUNE_EVERY = timedelta(hours=1)
+UNKNOWN_NAMES_EVICT_EVERY = timedelta(minutes=1)  # between two, at most a minute of guesses
 LISTEN_BACKLOG = 512
 
 
@@ -58,7 +60,7 @@ class ChatServer:
         if closed:
             log.info("closed %d active periods left open by an earlier stop", closed)
         store.prune_nonces(self._clock())
-        self._services = Services(self.config, store, Hub(), self._clock)
+        self._services = Services(self.config, store, Hub(), self._clock, UnknownNames(store))
         self._listener = socket.create_server(
             (self.config.host, self.config.port), backlog=LISTEN_BACKLOG, reuse_port=False
         )
@@ -122,13 +124,17 @@ class ChatServer:
 
     def _tick_loop(self) -> None:
         assert self._services is not None
-        last_prune = self._clock()
+        last_prune = last_evict = self._clock()
         while not self._stopped.wait(TICK_S):
             try:
                 expire_private_requests(self._services)
-                if self._clock() - last_prune >= NONCE_PRUNE_EVERY:
-                    last_prune = self._clock()
-                    self._services.store.prune_nonces(last_prune)
+                now = self._clock()
+                if now - last_evict >= UNKNOWN_NAMES_EVICT_EVERY:
+                    last_evict = now
+                    self._services.unknown_names.evict_oldest()
+                if now - last_prune >= NONCE_PRUNE_EVERY:
+                    last_prune = now
+                    self._services.store.prune_nonces(now)
             except Exception:
                 log.exception("periodic housekeeping failed; will retry")
 

@@ -44,11 +44,15 @@ _ACK = delete(Message).where(
 )
 
 
-def _naive(moment: datetime) -> datetime:
+def naive_utc(moment: datetime) -> datetime:
     return as_utc(moment).replace(tzinfo=None)
 
 
-def _maybe_utc(moment: datetime | None) -> datetime | None:
+def maybe_naive_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else naive_utc(moment)
+
+
+def maybe_utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else as_utc(moment)
 
 
@@ -114,7 +118,7 @@ class Store:
             user = s.scalars(select(User).where(User.name == name)).one_or_none()
             if user is None:
                 return None
-            attempts = Attempts(user.failed_attempts, _maybe_utc(user.locked_until))
+            attempts = Attempts(user.failed_attempts, maybe_utc(user.locked_until))
             return Credentials(user.name, user.password_hash, attempts)
 
         return self.read(query)
@@ -128,7 +132,7 @@ class Store:
         def job(s: Session) -> None:
             if s.scalar(select(exists().where(User.name == name))):
                 raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
-            s.add(User(name=name, password_hash=password_hash, created_at=_naive(now)))
+            s.add(User(name=name, password_hash=password_hash, created_at=naive_utc(now)))
 
         self._writer.run(job)
 
@@ -137,10 +141,10 @@ class Store:
 
         def job(s: Session) -> Attempts:
             user = s.scalars(select(User).where(User.name == name)).one()
-            before = Attempts(user.failed_attempts, _maybe_utc(user.locked_until))
+            before = Attempts(user.failed_attempts, maybe_utc(user.locked_until))
             after = before.after_failure(now, policy)
             user.failed_attempts = after.failures
-            user.locked_until = None if after.locked_until is None else _naive(after.locked_until)
+            user.locked_until = maybe_naive_utc(after.locked_until)
             return after
 
         return self._writer.run(job)
@@ -152,7 +156,7 @@ class Store:
             user = s.scalars(select(User).where(User.name == name)).one()
             user.failed_attempts = 0
             user.locked_until = None
-            period = ActivePeriod(user_id=user.id, login_at=_naive(now), peer=peer[:64])
+            period = ActivePeriod(user_id=user.id, login_at=naive_utc(now), peer=peer[:64])
             s.add(period)
             s.flush()
             return period.id
@@ -164,7 +168,7 @@ class Store:
             s.execute(
                 update(ActivePeriod)
                 .where(ActivePeriod.id == period_id, ActivePeriod.logout_at.is_(None))
-                .values(logout_at=_naive(now))
+                .values(logout_at=naive_utc(now))
             )
 
         self._writer.run(job)
@@ -176,7 +180,7 @@ class Store:
             result = s.execute(
                 update(ActivePeriod)
                 .where(ActivePeriod.logout_at.is_(None))
-                .values(logout_at=_naive(now))
+                .values(logout_at=naive_utc(now))
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -184,14 +188,13 @@ class Store:
 
     def seen_since(self, since: datetime) -> set[str]:
         """Users with an active period that overlaps [since, now]: online now or left since."""
+        cutoff = naive_utc(since)
 
         def query(s: Session) -> set[str]:
             rows = s.scalars(
                 select(User.name)
                 .join(ActivePeriod, ActivePeriod.user_id == User.id)
-                .where(
-                    or_(ActivePeriod.logout_at.is_(None), ActivePeriod.logout_at >= _naive(since))
-                )
+                .where(or_(ActivePeriod.logout_at.is_(None), ActivePeriod.logout_at >= cutoff))
                 .distinct()
             )
             return set(rows)
@@ -228,7 +231,7 @@ class Store:
             blocker_id, blocked_id = _pair_ids(s, blocker, blocked)
             if s.get(Block, (blocker_id, blocked_id)) is not None:
                 raise RequestError(ErrorCode.ALREADY_BLOCKED, f"You already block {blocked}.")
-            s.add(Block(blocker_id=blocker_id, blocked_id=blocked_id, created_at=_naive(now)))
+            s.add(Block(blocker_id=blocker_id, blocked_id=blocked_id, created_at=naive_utc(now)))
 
         self._writer.run(job)
 
@@ -277,7 +280,7 @@ class Store:
                 raise RequestError(ErrorCode.BLOCKED, f"{recipient} has blocked you.")
             if len(text) > max_chars:
                 raise too_long(max_chars)
-            sent_at = _naive(now)
+            sent_at = naive_utc(now)
             row = {"recipient_id": recipient_id, "sender": sender, "text": text, "sent_at": sent_at}
             inserted = c.execute(_INSERT_MESSAGE, row).inserted_primary_key
             assert inserted is not None, "an INSERT always has a primary key"
@@ -346,7 +349,7 @@ class Store:
 
     def prune_nonces(self, now: datetime) -> int:
         def job(s: Session) -> int:
-            result = s.execute(delete(Nonce).where(Nonce.created_at < _naive(now - NONCE_KEEP)))
+            result = s.execute(delete(Nonce).where(Nonce.created_at < naive_utc(now - NONCE_KEEP)))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
         return self._writer.run(job)

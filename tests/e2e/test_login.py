@@ -264,3 +264,21 @@ def test_passwords_never_reach_the_log(
 
     assert "login dave" in caplog.text
     assert "Quartz-Zebra" not in caplog.text
+
+
+# --- guesses sent in parallel ------------------------------------------------------------------
+
+
+def test_parallel_guesses_get_no_more_tries_than_sequential_ones(
+    connect: Callable[[], TestClient],
+) -> None:
+    """Guesses sent together are judged one after another: the right password arriving after
+    twenty wrong ones is refused, as it would be after them one at a time."""
+    guessers = [connect() for _ in range(20)]
+    for index, client in enumerate(guessers):
+        client.send({"op": "login", "id": index, "user": "alice", "password": f"guess {index}"})
+    guessers[0].reply_to(0, timeout_s=30)  # the first guess is judged: the others are queued
+    right = connect().request("login", user="alice", password=PASSWORD)
+    assert (right["ok"], right.get("error")) == (False, "locked"), right
+    replies = [client.reply_to(index, timeout_s=30) for index, client in enumerate(guessers[1:], 1)]
+    assert sum(reply["error"] == "bad_credentials" for reply in replies) <= 1, replies

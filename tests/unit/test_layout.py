@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private"}
 DATABASE = {"sqlalchemy", "alembic"}
-PERSISTENCE = {"store", "models", "db", "writer", "accounts"}
+PERSISTENCE = {"store", "models", "db", "writer", "accounts", "lockout"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -9,7 +9,6 @@ import pytest
 from service.auth import (
     Attempts,
     LockoutPolicy,
-    UnknownUserAttempts,
     is_valid_username,
     retry_after_seconds,
 )
@@ -42,14 +41,6 @@ def test_retry_after_rounds_up_and_is_at_least_one() -> None:
     assert retry_after_seconds(NOW + timedelta(seconds=59.2), NOW) == 60
     assert retry_after_seconds(NOW + timedelta(milliseconds=1), NOW) == 1
     assert retry_after_seconds(NOW, NOW) == 1
-
-
-def test_unknown_user_attempts_are_bounded_oldest_evicted_first() -> None:
-    attempts = UnknownUserAttempts(capacity=2)
-    for name in ("a", "b", "c"):
-        attempts.fail(name, NOW, POLICY)
-    assert attempts.get("a", NOW) == Attempts()
-    assert attempts.get("c", NOW).failures == 1
 
 
 @pytest.mark.parametrize("name", ["alice", "A.b-c_9", "x" * 32])
