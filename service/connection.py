@@ -29,7 +29,6 @@ from service.session import BYE_TEXTS, PIPELINED_OPS, EndReason, SessionState
 log = logging.getLogger(__name__)
 
 RECV_BYTES = 65_536
-MAX_HELD_EVENTS = 10_000  # live events waiting for a login to finish; past it: slow consumer
 ACK_WAIT_S = 5.0  # at the end, acks already received are committed before the user leaves
 PACED_WAIT_S = 10.0  # a backlog waits this long for the client to read before giving up
 MAX_IN_FLIGHT = 64  # pipelined requests of one connection awaiting their commit
@@ -57,7 +56,8 @@ class Connection:
         self._ending: EndReason | None = None  # set once; by this thread or request_end()
         self._end_after_reply: EndReason | None = None
         self._live_lock = threading.Lock()
-        self._held: list[dict[str, Any]] | None = None  # live events held during a login
+        self._held: list[tuple[int | None, bytes]] | None = None  # (msg_id, frame) during login
+        self._held_bytes = 0  # bounded like the outbox
         self._backlog_last_id = 0  # messages up to this id came in the backlog: not again live
         self._acks: list[Future[bool]] = []
         self._in_flight = 0  # pipelined requests whose reply is not sent yet
@@ -93,37 +93,49 @@ class Connection:
         self._send(event)
 
     def deliver_nowait(self, event: dict[str, Any]) -> bool:
+        data, msg_id = encode(event), _message_id(event)
         with self._live_lock:
             if self._held is not None:
-                if len(self._held) >= MAX_HELD_EVENTS:
+                if self._held_bytes + len(data) > self._config.outbox_limit_bytes:
                     self.request_end(EndReason.SLOW_CONSUMER)
                     return False
-                self._held.append(event)
+                self._held.append((msg_id, data))
+                self._held_bytes += len(data)
                 return True
-            if self._in_backlog(event):
-                return True  # the backlog carried it already
-            return self._send(event)
+        if self._in_backlog(msg_id):
+            return True  # the backlog carried it already
+        return self._send_bytes(data)
 
     def hold_live(self) -> None:
         with self._live_lock:
-            self._held = []
+            self._held, self._held_bytes = [], 0
 
     def release_live(self, backlog_last_id: int) -> None:
-        with self._live_lock:
-            held, self._held = self._held or [], None
-            self._backlog_last_id = backlog_last_id
-            for event in held:
-                if not self._in_backlog(event):
-                    self._send(event)
+        """Send what was held, in order, then deliver live. Deliveries that arrive meanwhile
+        join the queue; the waiting for room happens outside the lock, so no sender waits."""
+        self._backlog_last_id = backlog_last_id
+        while True:
+            with self._live_lock:
+                batch = self._held or []
+                self._held, self._held_bytes = ([], 0) if batch else (None, 0)
+            if not batch:
+                return
+            for msg_id, data in batch:
+                if not self._in_backlog(msg_id) and not self._send_paced_bytes(data):
+                    with self._live_lock:
+                        self._held = None
+                    return
 
-    def _in_backlog(self, event: dict[str, Any]) -> bool:
-        msg_id = event.get("msg_id") if event.get("ev") == "message" else None
-        return isinstance(msg_id, int) and msg_id <= self._backlog_last_id
+    def _in_backlog(self, msg_id: int | None) -> bool:
+        return msg_id is not None and msg_id <= self._backlog_last_id
 
     def send_paced(self, event: dict[str, Any]) -> bool:
         """Send, waiting while the outbox is full: for a long backlog to a client that reads.
         False (and the session ends as a slow consumer) if it does not drain in time."""
-        if self._outbox.send_waiting(encode(event), PACED_WAIT_S):
+        return self._send_paced_bytes(encode(event))
+
+    def _send_paced_bytes(self, data: bytes) -> bool:
+        if self._outbox.send_waiting(data, PACED_WAIT_S):
             return True
         self.request_end(EndReason.SLOW_CONSUMER)
         return False
@@ -136,7 +148,10 @@ class Connection:
         self._end_after_reply = reason
 
     def _send(self, frame: dict[str, Any]) -> bool:
-        if self._outbox.send_nowait(encode(frame)):
+        return self._send_bytes(encode(frame))
+
+    def _send_bytes(self, data: bytes) -> bool:
+        if self._outbox.send_nowait(data):
             return True
         if self._outbox.overflowed:
             self.request_end(EndReason.SLOW_CONSUMER)
@@ -295,3 +310,8 @@ class Connection:
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
         self._on_closed(self)
+
+
+def _message_id(event: dict[str, Any]) -> int | None:
+    msg_id = event.get("msg_id") if event.get("ev") == "message" else None
+    return msg_id if isinstance(msg_id, int) else None
