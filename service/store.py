@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from service.auth import Attempts, LockoutPolicy
@@ -28,12 +28,24 @@ T = TypeVar("T")
 NONCE_KEEP = timedelta(hours=25)  # chat/1 precise point 11 asks for at least 24 h
 
 # Statements of the message hot path, built once (SQLAlchemy then reuses their compiled form).
-_ID_BY_NAME = select(User.id).where(User.name == bindparam("name"))
-_NONCE = select(Nonce.msg_id, Nonce.created_at).where(
-    Nonce.sender_id == bindparam("sender_id"), Nonce.nonce == bindparam("nonce")
-)
-_BLOCK = select(Block.blocker_id).where(
-    Block.blocker_id == bindparam("blocker"), Block.blocked_id == bindparam("blocked")
+_SENDER, _RECIPIENT = aliased(User, name="sender"), aliased(User, name="recipient")
+# Everything a `message` must check, in one round trip: the sender's id, an earlier use of the
+# nonce, the recipient's id, and whether the recipient blocks the sender.
+_MESSAGE_CHECKS = (
+    select(
+        _SENDER.id.label("sender_id"),
+        Nonce.msg_id.label("seen_msg_id"),
+        Nonce.created_at.label("seen_at"),
+        _RECIPIENT.id.label("recipient_id"),
+        select(Block.blocker_id)
+        .where(Block.blocker_id == _RECIPIENT.id, Block.blocked_id == _SENDER.id)
+        .exists()
+        .label("blocked"),
+    )
+    .select_from(_SENDER)
+    .outerjoin(Nonce, and_(Nonce.sender_id == _SENDER.id, Nonce.nonce == bindparam("nonce")))
+    .outerjoin(_RECIPIENT, _RECIPIENT.name == bindparam("recipient"))
+    .where(_SENDER.name == bindparam("sender"))
 )
 _INSERT_MESSAGE = insert(Message)
 _INSERT_NONCE = insert(Nonce)
@@ -264,19 +276,18 @@ class Store:
 
         def job(s: Session) -> SavedMessage:
             c = s.connection()  # the hot path: prepared Core statements, no ORM
-            sender_id = c.scalar(_ID_BY_NAME, {"name": sender})
-            if sender_id is None:
+            params = {"sender": sender, "recipient": recipient, "nonce": nonce}
+            found = c.execute(_MESSAGE_CHECKS, params).first()
+            if found is None:
                 raise RequestError(ErrorCode.NOT_LOGGED_IN, "Your account no longer exists.")
-            if nonce is not None:
-                seen = c.execute(_NONCE, {"sender_id": sender_id, "nonce": nonce}).first()
-                if seen is not None:
-                    return SavedMessage(seen.msg_id, as_utc(seen.created_at), is_retry=True)
-            recipient_id = c.scalar(_ID_BY_NAME, {"name": recipient})
+            if found.seen_msg_id is not None:
+                return SavedMessage(found.seen_msg_id, as_utc(found.seen_at), is_retry=True)
+            sender_id, recipient_id = found.sender_id, found.recipient_id
             if recipient_id is None:
                 raise RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {recipient}.")
             if recipient_id == sender_id:
                 raise RequestError(ErrorCode.SELF, "You cannot send a message to yourself.")
-            if c.execute(_BLOCK, {"blocker": recipient_id, "blocked": sender_id}).first():
+            if found.blocked:
                 raise RequestError(ErrorCode.BLOCKED, f"{recipient} has blocked you.")
             if len(text) > max_chars:
                 raise too_long(max_chars)
