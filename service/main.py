@@ -63,9 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--allow-signup",
-        action=argparse.BooleanOptionalAction,
+        dest="allow_signup",
+        action="store_true",
         default=False,
-        help="let unknown users create an account with `register` (default off)",
+        help="let unknown users create an account with `register`",
+    )
+    parser.add_argument(
+        "--no-signup",
+        dest="allow_signup",
+        action="store_false",
+        help="only accounts made with chat-admin can log in (the default)",
     )
     parser.add_argument(
         "--log-level",

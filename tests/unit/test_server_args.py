@@ -1,0 +1,46 @@
+"""chat-server's command line: the assignment-style positionals and their option twins."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.main import config_from_args
+
+
+def test_positionals_are_port_block_duration_and_timeout() -> None:
+    config, _ = config_from_args(["5001", "30", "10"])
+    assert (config.port, config.block_duration_s, config.timeout_s) == (5001, 30, 10)
+
+
+def test_defaults_are_an_embedded_database_and_closed_signup() -> None:
+    config, level = config_from_args([])
+    assert (config.port, config.db_url, config.allow_signup) == (5000, "sqlite:///parley.db", False)
+    assert (config.block_duration_s, config.timeout_s, config.max_attempts) == (60, 300, 3)
+    assert (config.host, level) == ("127.0.0.1", "INFO")
+
+
+def test_options_set_the_same_things() -> None:
+    config, level = config_from_args(
+        ["--port", "0", "--block-duration", "5", "--timeout", "7", "--max-attempts", "5",
+         "--db", "sqlite:///x.db", "--allow-signup", "--log-level", "DEBUG"]
+    )  # fmt: skip
+    assert (config.port, config.block_duration_s, config.timeout_s) == (0, 5, 7)
+    assert (config.max_attempts, config.db_url, config.allow_signup, level) == (
+        5, "sqlite:///x.db", True, "DEBUG",
+    )  # fmt: skip
+
+
+def test_no_signup_turns_signup_off() -> None:
+    assert config_from_args(["--allow-signup", "--no-signup"])[0].allow_signup is False
+
+
+@pytest.mark.parametrize(
+    "argv", [["5000", "--port", "5001"], ["70000"], ["5000", "0"], ["5000", "60", "-1"]]
+)
+def test_contradictions_and_bad_values_are_usage_errors(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        config_from_args(argv)
+    assert exited.value.code == 2
+    assert "chat-server: error:" in capsys.readouterr().err
