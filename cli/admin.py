@@ -1,6 +1,7 @@
 """chat-admin: the operator's command line over the database chat-server uses.
 
-Thin Typer commands: parse, call service.accounts, render with cli.admin_render. Every command
+Thin Typer commands: parse, call service.accounts, render with cli.admin_render; the store
+comes from cli.admin_db, which also says what to do about a missing schema. Every command
 opens the database for a few short transactions, so it is safe while chat-server runs; the
 server reads accounts per request and sees each change at once.
 
@@ -11,8 +12,6 @@ errors and exit 2. `_AdminGroup.invoke` is the one place exceptions become those
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -21,11 +20,11 @@ import typer
 from typer.core import TyperGroup
 
 from cli import admin_render as render
+from cli.admin_db import open_store, schema_advice
 from service import accounts
 from service.accounts import AccountError, Schema
 from service.config import DEFAULT_DB_URL
 from service.db import describe_url, migrate_to_head
-from service.store import Store
 from service.timeutil import parse_since, utc_now
 
 
@@ -104,36 +103,6 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-@contextmanager
-def _open_store(url: str, *, create_schema: bool = False) -> Iterator[Store]:
-    """The store, once the schema is at head. `create_schema`: build it in a new database."""
-    state = accounts.database_state(url)
-    if state.schema is not Schema.CURRENT:
-        if create_schema and state.schema in (Schema.NO_FILE, Schema.EMPTY):
-            migrate_to_head(url)
-            typer.echo(f"Note: created the Parley schema in {describe_url(url)}", err=True)
-        else:
-            _fail(_schema_advice(url, state))
-    store = Store.open(url, group_commit=False)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _schema_advice(url: str, state: accounts.DatabaseState) -> str:
-    url = describe_url(url)  # a server database's password stays off the terminal
-    remedy = "run `chat-admin db upgrade` (or start chat-server once)"
-    if state.schema is Schema.NO_FILE:
-        return f"there is no database at {url}; {remedy}, or check --db / PARLEY_DB"
-    if state.schema is Schema.EMPTY:
-        return f"the database at {url} has no Parley schema; {remedy}"
-    return (
-        f"the database at {url} is at schema revision {state.current} but this chat-admin "
-        f"needs {state.head}; run `chat-admin db upgrade`"
-    )
-
-
 def _check_name(name: str) -> None:
     problem = accounts.username_problem(name)
     if problem is not None:
@@ -172,7 +141,7 @@ def adduser(
     database gets the Parley schema first.
     """
     _check_name(name)
-    with _open_store(db, create_schema=True) as store:
+    with open_store(db, create_schema=True) as store:
         if store.user_exists(name):
             _fail(f"there is already a user {name}")
         accounts.add_user(store, name, _new_password(password_stdin), utc_now())
@@ -187,7 +156,7 @@ def passwd(
 
     The new password works for the next login; a session already open stays open.
     """
-    with _open_store(db) as store:
+    with open_store(db) as store:
         if not store.user_exists(name):
             _fail(f"there is no user {name}")
         accounts.set_password(store, name, _new_password(password_stdin))
@@ -205,7 +174,7 @@ def deluser(
     Goes with it: the messages stored for NAME and not yet delivered, every block by or of
     NAME, and NAME's login history. Messages NAME sent to others stay with their recipients.
     """
-    with _open_store(db) as store:
+    with open_store(db) as store:
         question = _deletion_question(accounts.footprint(store, name))
         if not yes and not typer.confirm(question):
             _fail(f"not confirmed; {name} was not deleted")
@@ -233,7 +202,7 @@ def users(as_json: AsJson = False, db: DbUrl = DEFAULT_DB_URL) -> None:
     `failures` counts consecutive wrong passwords; `locked until` is set while a lockout lasts
     (lift it with `chat-admin unlock NAME`); `pending` counts messages stored for the user.
     """
-    with _open_store(db) as store:
+    with open_store(db) as store:
         found = accounts.list_users(store, utc_now())
     if as_json:
         render.show_json(render.users_json(found))
@@ -247,7 +216,7 @@ def unlock(name: UserName, db: DbUrl = DEFAULT_DB_URL) -> None:
 
     Takes effect at once, also for a running server.
     """
-    with _open_store(db) as store:
+    with open_store(db) as store:
         before = accounts.unlock(store, name, utc_now())
     if before.locked_until is not None:
         typer.echo(f"Unlocked {name} (was locked until {render.local_time(before.locked_until)}).")
@@ -283,7 +252,7 @@ def history(
     """
     now = utc_now()
     moment = _since(since, now)
-    with _open_store(db) as store:
+    with open_store(db) as store:
         logins = accounts.login_history(store, since=moment, user=user)
     if as_json:
         render.show_json(render.history_json(logins, now))
@@ -310,7 +279,7 @@ def blocks(
     db: DbUrl = DEFAULT_DB_URL,
 ) -> None:
     """Who blocks whom. A blocked user's messages to the blocker are refused."""
-    with _open_store(db) as store:
+    with open_store(db) as store:
         found = accounts.list_blocks(store, name)
     if as_json:
         render.show_json(render.blocks_json(found))
@@ -347,7 +316,7 @@ def import_credentials(
     except (OSError, UnicodeDecodeError) as error:
         _fail(f"cannot read {file}: {error}")
     lines = accounts.parse_credentials(text)
-    with _open_store(db, create_schema=True) as store:
+    with open_store(db, create_schema=True) as store:
         results = accounts.import_credentials(store, lines, utc_now())
     for result in results:
         typer.echo(_import_line(result))
@@ -392,7 +361,7 @@ def db_current(db: DbUrl = DEFAULT_DB_URL) -> None:
     if state.schema is Schema.CURRENT:
         typer.echo(f"{state.current} (up to date)")
     else:
-        _fail(_schema_advice(db, state))
+        _fail(schema_advice(db, state))
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeGuard
 
 from cli.client import commands as c
 from cli.client import render as r
@@ -32,6 +32,10 @@ EXIT_USAGE = 2  # bad command-line arguments (argparse's own code)
 _CLEAN_BYES = frozenset({"logout", "timeout", "shutdown"})  # bye reasons that exit 0
 # Private chat ends the server may not know about (the peer told it nothing): we tell it.
 _UNANNOUNCED_ENDS = frozenset({"lost", "no_show", "unreachable"})
+
+
+def _is_port(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65_536
 
 
 class ServerLink(Protocol):
@@ -146,7 +150,7 @@ class Chat:
     def _on_private_ready(self, ev: JsonObject) -> None:
         host, port = ev.get("host"), ev.get("port")
         user, token = r.clean(ev.get("user")), str(ev.get("token"))
-        if not isinstance(host, str) or not isinstance(port, int):
+        if not isinstance(host, str) or not _is_port(port):
             self._out(r.note(f"The server sent no address for {user}; cannot connect.", "error"))
             return
         self._peers.connect(user, host, port, token)

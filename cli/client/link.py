@@ -73,6 +73,10 @@ class Link:
         """Send `{"op": op, "id": n, **fields}`; the Future gets the reply frame (ok or not),
         or ConnectionError if the connection ends first."""
         future: Future[JsonObject] = Future()
+        # Running, so cancel() is a no-op: a caller that stops waiting (asyncio.wait_for's
+        # timeout cancels the wrapped future) must not make a late reply or the close raise
+        # InvalidStateError in the reader thread, which would kill it silently.
+        future.set_running_or_notify_cancel()
         with self._state_lock:
             if self._closed:
                 future.set_exception(ConnectionError("not connected to the server"))

@@ -62,7 +62,7 @@ async def log_in(link: ServerLink, ask: Ask, out: Out, user: str, signup: bool) 
         password = await ask("Password: ", password=True)
         reply = await call(link, "login", user=user, password=password)
         if reply.get("ok"):
-            return LoggedIn(str(reply.get("user", user)), _count(reply.get("pending")))
+            return LoggedIn(_user(reply, user), _count(reply.get("pending")))
         out(r.note(r.login_refusal(reply, user), "error"))
         if reply.get("error") != "bad_credentials":
             return None
@@ -85,7 +85,7 @@ async def register(link: ServerLink, ask: Ask, out: Out, user: str) -> LoggedIn 
         reply = await call(link, "register", user=user, password=password)
         if reply.get("ok"):
             out(r.note(f"Account {user} created.", "info"))
-            return LoggedIn(str(reply.get("user", user)), 0)
+            return LoggedIn(_user(reply, user), 0)
         error = reply.get("error")
         if error == "user_exists":
             out(r.note(f"{user} already exists, so it was the password that was wrong.", "error"))
@@ -93,6 +93,13 @@ async def register(link: ServerLink, ask: Ask, out: Out, user: str) -> LoggedIn 
         out(r.note(r.clean(reply.get("text") or error), "error"))
         if error != "weak_password":
             return None
+
+
+def _user(reply: JsonObject, typed: str) -> str:
+    """The name the server confirms; it goes into the prompt and the welcome line, so
+    anything that is not a chat/1 username (escape codes included) falls back to ours."""
+    name = reply.get("user")
+    return name if isinstance(name, str) and USERNAME_RE.match(name) else typed
 
 
 def _count(value: object) -> int:

@@ -360,7 +360,8 @@ def login_refusal(reply: JsonObject, user: str) -> str:
         )
         return f"Wrong username or password.{tail}"
     if error == "locked":
-        wait = duration(float(reply.get("retry_after", 1)))
+        retry_after = reply.get("retry_after")
+        wait = duration(retry_after if isinstance(retry_after, int) else 1)
         return f"{user} is locked after too many wrong passwords. Try again in {wait}."
     if error == "online_elsewhere":
         return f"{user} is already logged in somewhere else. Log out there first."

@@ -233,6 +233,18 @@ def test_ready_connects_and_expect_passes_the_token() -> None:
     assert ("expect", ("carol", "u")) in h.log
 
 
+@pytest.mark.parametrize("port", [70_000, 0, True, "5001"])
+def test_ready_with_an_impossible_port_is_a_line_not_a_crash(port: object) -> None:
+    h = Harness()
+    ready = {
+        "ev": "private_ready", "request": "r", "user": "bob",
+        "host": "10.0.0.2", "port": port, "token": "t",
+    }  # fmt: skip
+    h.chat.handle_incoming(ready)
+    assert not any(kind == "connect" for kind, _ in h.log)
+    assert h.lines() == ["The server sent no address for bob; cannot connect."]
+
+
 def test_private_messages_go_peer_to_peer() -> None:
     h = Harness()
     h.run("private bob hi")

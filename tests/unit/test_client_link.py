@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import socket
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 
 import pytest
 
 from cli.client.link import Incoming, Link, LinkClosed
-from service.protocol import MAX_FRAME_BYTES, FrameDecoder, encode
+from service.protocol import MAX_FRAME_BYTES, FrameDecoder, JsonObject, encode
 
 WAIT_S = 5.0
 
@@ -84,6 +86,27 @@ def test_close_by_server_fails_pending_and_reports_once(
     link.send_nowait({"op": "ack", "msg_id": 1})  # after the end: no error, no second report
     link.join(WAIT_S)
     assert incoming.empty()
+
+
+def test_a_reply_after_the_caller_gave_up_does_not_stop_the_reader(
+    pair: tuple[Link, FakeServer, queue.Queue[Incoming]],
+) -> None:
+    """asyncio.wait_for cancels the future it wraps on timeout; the reply may still come."""
+    link, server, incoming = pair
+    late, lost = link.request("whoelse"), link.request("blocklist")
+
+    async def give_up(future: Future[JsonObject]) -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.wrap_future(future), 0.01)
+
+    asyncio.run(give_up(late))
+    asyncio.run(give_up(lost))
+    server.recv_frame()
+    server.send({"re": 1, "ok": True, "users": []})
+    server.send({"ev": "presence", "user": "bob", "state": "online"})
+    assert incoming.get(timeout=WAIT_S) == {"ev": "presence", "user": "bob", "state": "online"}
+    server.sock.close()  # `lost` is still pending: failing it must not stop the report
+    assert incoming.get(timeout=WAIT_S) == LinkClosed(None)
 
 
 def test_an_oversized_frame_ends_the_link(

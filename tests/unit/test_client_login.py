@@ -70,6 +70,12 @@ def test_login_first_time_with_a_hidden_password() -> None:
     assert lines == []
 
 
+def test_a_name_from_the_server_that_is_no_username_is_not_shown() -> None:
+    """The name goes into the prompt: escape codes from the wire must not reach it."""
+    result, _, _, _ = run_login([{"ok": True, "user": "\x1b[2Jmallory", "pending": 0}], ["pw"])
+    assert result == LoggedIn("alice", 0)
+
+
 def test_wrong_passwords_reprompt_until_locked() -> None:
     replies = [
         BAD,

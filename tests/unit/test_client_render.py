@@ -215,6 +215,7 @@ def test_help_lists_usages_aligned() -> None:
             "alice is locked after too many wrong passwords. Try again in 60 seconds.",
         ),
         ({"error": "locked", "retry_after": 600}, "Try again in 10 minutes."),
+        ({"error": "locked", "retry_after": "soon"}, "Try again in 1 second."),  # no crash
         ({"error": "online_elsewhere"}, "alice is already logged in somewhere else."),
         ({"error": "rate_limited", "text": "Slow down."}, "Slow down."),
     ],
