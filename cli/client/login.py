@@ -68,7 +68,8 @@ async def log_in(link: ServerLink, ask: Ask, out: Out, user: str, signup: bool) 
             return None
         if signup and not offered_signup:
             offered_signup = True
-            answer = await ask(f"Or create a new account called {user}? [y/N] ")
+            # Masked: someone who expected the password prompt again must not see it echoed.
+            answer = await ask(f"Or create a new account called {user}? [y/N] ", password=True)
             if answer.strip().lower() in ("y", "yes"):
                 created = await register(link, ask, out, user)
                 if created is not None:

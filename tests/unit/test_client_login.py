@@ -105,7 +105,7 @@ def test_signup_offered_once_and_register_logs_in() -> None:
     assert link.sent[-1] == ("register", {"user": "alice", "password": "secret123"})
     assert "The two passwords differ; try again." in lines
     assert lines[-1] == "Account alice created."
-    assert [password for _, password in user.asked] == [True, False, True, True, True, True]
+    assert [password for _, password in user.asked] == [True, True, True, True, True, True]
 
 
 def test_signup_for_an_existing_name_says_the_password_was_wrong() -> None:
