@@ -19,9 +19,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")  # chat/1 "Transport and framing"
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile: 64 MiB per hash
-# A login storm must not multiply that memory by the number of connections: at most this many
-# hashes run at once, the others queue (each one is tens of ms of one core anyway).
-_hashing_slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+# A login storm must neither multiply that memory by the number of connections nor take every
+# core from the users already online: hashes queue for all cores but one (each is tens of ms).
+_hashing_slots = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
 # Verified when the user does not exist, so an unknown name costs what a wrong password costs.
 _DECOY_HASH = _hasher.hash("parley decoy password, never a real one")
 
