@@ -20,8 +20,9 @@ from concurrent.futures import wait as wait_futures
 from typing import Any
 
 from service import messages as m
+from service.context import Context, Pending, Services
 from service.errors import ErrorCode, RequestError, RequestId, error_reply, ok_reply
-from service.handlers import HANDLERS, Context, Pending, Services, leave
+from service.handlers import HANDLERS, leave
 from service.outbox import Flusher, Outbox
 from service.protocol import FrameDecoder, FrameError, encode
 from service.session import BYE_TEXTS, PIPELINED_OPS, EndReason, SessionState

@@ -9,12 +9,9 @@ follow-up, which the connection runs once the reply has been sent.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from service import messages as m
 from service.auth import (
@@ -25,83 +22,22 @@ from service.auth import (
     retry_after_seconds,
     verify_password,
 )
-from service.config import ServerConfig
+from service.brokering import (
+    handle_private_answer,
+    handle_startprivate,
+    handle_stopprivate,
+    private_declined,
+    private_stopped,
+)
+from service.context import Context, Fields, Link, Pending, Services
 from service.errors import ErrorCode, RequestError, too_long
-from service.hub import Hub
-from service.lockout import NameLocks, UnknownNames
-from service.private import PrivateRequest
 from service.session import EndReason, SessionState
-from service.store import SavedMessage, Store
+from service.store import SavedMessage
 from service.timeutil import to_rfc3339
 
-Fields = dict[str, Any]
 _SECONDS_SINCE_EPOCH_MAX = 60 * 60 * 24 * 365 * 50  # whoelsesince: longer windows mean "ever"
 
-
-@dataclass(frozen=True)
-class Pending:
-    """A reply that waits for a commit: `then(result)` gives its fields once `future` is done
-    (a RequestError from the future becomes the error reply)."""
-
-    future: Future[Any]
-    then: Callable[[Any], Fields]
-
-
 log = logging.getLogger("parley.sessions")  # one line per login, logout, lockout; no secrets
-
-
-class Link(Protocol):
-    """What a handler may ask of its own connection."""
-
-    peer: str  # "host:port" as the server sees it
-
-    @property
-    def peer_host(self) -> str: ...
-
-    def send_event(self, event: Fields) -> None: ...
-
-    def deliver_nowait(self, event: Fields) -> bool: ...
-
-    def hold_live(self) -> None: ...
-
-    def release_live(self, backlog_last_id: int) -> None: ...
-
-    def send_paced(self, event: Fields) -> bool: ...
-
-    def track_ack(self, done: Future[bool]) -> None: ...
-
-    def end_after_reply(self, reason: EndReason) -> None: ...
-
-
-@dataclass(frozen=True)
-class Services:
-    """Everything shared by all connections of one server."""
-
-    config: ServerConfig
-    store: Store
-    hub: Hub
-    clock: Callable[[], datetime]
-    unknown_names: UnknownNames
-    login_gate: NameLocks = field(default_factory=NameLocks)
-
-    @property
-    def lockout(self) -> LockoutPolicy:
-        return LockoutPolicy(
-            self.config.max_attempts, timedelta(seconds=self.config.block_duration_s)
-        )
-
-
-@dataclass
-class Context:
-    services: Services
-    state: SessionState
-    link: Link
-    follow_ups: list[Callable[[], object]] = field(default_factory=list)
-
-    @property
-    def user(self) -> str:
-        assert self.state.user is not None, "handler reached without a login"
-        return self.state.user
 
 
 # --- login, register, logout -----------------------------------------------------------------
@@ -227,10 +163,10 @@ def leave(services: Services, state: SessionState, link: Link, reason: EndReason
     hub, now = services.hub, services.clock()
     endings = hub.release(user, link)
     for peer in endings.peers:
-        hub.send(peer, _private_stopped(user, reason.private_stopped_reason))
+        hub.send(peer, private_stopped(user, reason.private_stopped_reason))
     for request in endings.withdrawn:
         if request.target == user:
-            hub.send(request.requester, _private_declined(request))
+            hub.send(request.requester, private_declined(request))
     if state.period_id is not None:
         services.store.end_period(state.period_id, now)
     _announce(services, user, "offline", now)
@@ -325,10 +261,10 @@ def handle_block(ctx: Context, request: m.Block) -> Fields:
 
     def after_reply() -> None:  # chat/1 precise point 13
         for peer in endings.peers:
-            ctx.link.send_event(_private_stopped(peer, "blocked"))
-            services.hub.send(peer, _private_stopped(user, "blocked"))
+            ctx.link.send_event(private_stopped(peer, "blocked"))
+            services.hub.send(peer, private_stopped(user, "blocked"))
         for withdrawn in endings.withdrawn:
-            event = _private_declined(withdrawn)
+            event = private_declined(withdrawn)
             if withdrawn.requester == user:
                 ctx.link.send_event(event)
             else:
@@ -345,71 +281,6 @@ def handle_unblock(ctx: Context, request: m.Unblock) -> Fields:
 
 def handle_blocklist(ctx: Context, request: m.BlockList) -> Fields:
     return {"users": sorted(ctx.services.store.blocked_by(ctx.user))}
-
-
-# --- peer-to-peer brokering ------------------------------------------------------------------
-
-
-def _private_stopped(user: str, reason: str) -> Fields:
-    return {"ev": "private_stopped", "user": user, "reason": reason}
-
-
-def _private_declined(request: PrivateRequest) -> Fields:
-    return {"ev": "private_declined", "request": request.request_id, "user": request.target}
-
-
-def handle_startprivate(ctx: Context, request: m.StartPrivate) -> Fields:
-    services, user, target = ctx.services, ctx.user, request.user
-    if not services.store.user_exists(target):
-        raise RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {target}.")
-    if target == user:
-        raise RequestError(ErrorCode.SELF, "You cannot start a private chat with yourself.")
-    if target in services.store.blockers_of(user):
-        raise RequestError(ErrorCode.BLOCKED, f"{target} has blocked you.")
-    pending = PrivateRequest(secrets.token_hex(8), user, target, services.clock())
-    services.hub.request_private(pending)  # offline, already_private
-    event = {"ev": "private_request", "request": pending.request_id, "from": user}
-    # If the target leaves before this is sent, leave() withdraws the request and declines it.
-    ctx.follow_ups.append(lambda: services.hub.send(pending.target, event))
-    return {"request": pending.request_id}
-
-
-def handle_private_answer(ctx: Context, request: m.PrivateAnswer) -> Fields:
-    services, link = ctx.services, ctx.link
-    pending = services.hub.answer_private(ctx.user, request.request, request.accept)
-    if not request.accept:
-        ctx.follow_ups.append(
-            lambda: services.hub.send(pending.requester, _private_declined(pending))
-        )
-        return {}
-    token = secrets.token_hex(16)  # 128 random bits, single use (chat/1 precise point 12)
-    expect = {"ev": "private_expect", "request": pending.request_id, "user": pending.requester,
-              "token": token}  # fmt: skip
-    host = request.host or link.peer_host
-    ready = {"ev": "private_ready", "request": pending.request_id, "user": ctx.user,
-             "host": host, "port": request.port, "token": token}  # fmt: skip
-
-    def after_reply() -> None:  # expect first, so the listener knows the token before a dial
-        link.send_event(expect)
-        services.hub.send(pending.requester, ready)
-
-    ctx.follow_ups.append(after_reply)
-    return {}
-
-
-def handle_stopprivate(ctx: Context, request: m.StopPrivate) -> Fields:
-    services = ctx.services
-    services.hub.stop_private(ctx.user, request.user)
-    stopped = _private_stopped(ctx.user, "stopped")
-    ctx.follow_ups.append(lambda: services.hub.send(request.user, stopped))
-    return {}
-
-
-def expire_private_requests(services: Services) -> None:
-    """Unanswered requests are declined after the configured time (chat/1: 60 s)."""
-    ttl = timedelta(seconds=services.config.private_request_ttl_s)
-    for expired in services.hub.expire_private(services.clock(), ttl):
-        services.hub.send(expired.requester, _private_declined(expired))
 
 
 # --- dispatch --------------------------------------------------------------------------------

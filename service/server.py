@@ -14,10 +14,11 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from service.brokering import expire_private_requests
 from service.config import ServerConfig
 from service.connection import Connection
+from service.context import Services
 from service.db import migrate_to_head
-from service.handlers import Services, expire_private_requests
 from service.hub import Hub
 from service.lockout import UnknownNames
 from service.outbox import Flusher

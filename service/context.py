@@ -1,0 +1,85 @@
+"""The shared types of request handling: what a handler gets (Context) and may return.
+
+Kept apart from the handlers so that the handlers of different ops can live in modules of
+their own without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from service.auth import LockoutPolicy
+from service.config import ServerConfig
+from service.hub import Hub
+from service.lockout import NameLocks, UnknownNames
+from service.session import EndReason, SessionState
+from service.store import Store
+
+Fields = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A reply that waits for a commit: `then(result)` gives its fields once `future` is done
+    (a RequestError from the future becomes the error reply)."""
+
+    future: Future[Any]
+    then: Callable[[Any], Fields]
+
+
+class Link(Protocol):
+    """What a handler may ask of its own connection."""
+
+    peer: str  # "host:port" as the server sees it
+
+    @property
+    def peer_host(self) -> str: ...
+
+    def send_event(self, event: Fields) -> None: ...
+
+    def deliver_nowait(self, event: Fields) -> bool: ...
+
+    def hold_live(self) -> None: ...
+
+    def release_live(self, backlog_last_id: int) -> None: ...
+
+    def send_paced(self, event: Fields) -> bool: ...
+
+    def track_ack(self, done: Future[bool]) -> None: ...
+
+    def end_after_reply(self, reason: EndReason) -> None: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything shared by all connections of one server."""
+
+    config: ServerConfig
+    store: Store
+    hub: Hub
+    clock: Callable[[], datetime]
+    unknown_names: UnknownNames
+    login_gate: NameLocks = field(default_factory=NameLocks)
+
+    @property
+    def lockout(self) -> LockoutPolicy:
+        return LockoutPolicy(
+            self.config.max_attempts, timedelta(seconds=self.config.block_duration_s)
+        )
+
+
+@dataclass
+class Context:
+    services: Services
+    state: SessionState
+    link: Link
+    follow_ups: list[Callable[[], object]] = field(default_factory=list)
+
+    @property
+    def user(self) -> str:
+        assert self.state.user is not None, "handler reached without a login"
+        return self.state.user
