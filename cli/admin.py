@@ -21,10 +21,10 @@ from typer.core import TyperGroup
 
 from cli import admin_render as render
 from cli.admin_db import open_store, schema_advice
-from service import accounts
-from service.accounts import AccountError, Schema
+from service import accounts, db
+from service.accounts import AccountError
 from service.config import DEFAULT_DB_URL
-from service.db import describe_url, migrate_to_head
+from service.db import Schema, database_state, describe_url, migrate_to_head
 from service.timeutil import parse_since, utc_now
 
 
@@ -63,7 +63,7 @@ app.add_typer(db_app, name="db")
 
 
 def _check_db_url(value: str) -> str:
-    if not accounts.is_database_url(value):
+    if not db.is_database_url(value):
         raise typer.BadParameter(
             f"{value!r} is not a database URL; for a SQLite file write sqlite:///{value} "
             "(relative to the current directory) or sqlite:////absolute/path.db"
@@ -345,7 +345,7 @@ def db_upgrade(db: DbUrl = DEFAULT_DB_URL) -> None:
     chat-server does the same when it starts; run this after installing a new Parley version
     to prepare the database before restarting the server, or to create one for adduser.
     """
-    before = accounts.database_state(db)
+    before = database_state(db)
     if before.schema is Schema.CURRENT:
         typer.echo(f"{describe_url(db)} is up to date (schema revision {before.head}).")
         return
@@ -357,7 +357,7 @@ def db_upgrade(db: DbUrl = DEFAULT_DB_URL) -> None:
 @db_app.command("current")
 def db_current(db: DbUrl = DEFAULT_DB_URL) -> None:
     """Show the database's schema revision and whether it needs `chat-admin db upgrade`."""
-    state = accounts.database_state(db)
+    state = database_state(db)
     if state.schema is Schema.CURRENT:
         typer.echo(f"{state.current} (up to date)")
     else:

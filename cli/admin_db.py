@@ -12,16 +12,16 @@ from contextlib import contextmanager
 
 import typer
 
-from service import accounts
-from service.accounts import AccountError, Schema
-from service.db import describe_url, migrate_to_head
+from service import db
+from service.accounts import AccountError
+from service.db import Schema, describe_url, migrate_to_head
 from service.store import Store
 
 
 @contextmanager
 def open_store(url: str, *, create_schema: bool = False) -> Iterator[Store]:
     """The store, once the schema is at head. `create_schema`: build it in a new database."""
-    state = accounts.database_state(url)
+    state = db.database_state(url)
     if state.schema is not Schema.CURRENT:
         if create_schema and state.schema in (Schema.NO_FILE, Schema.EMPTY):
             migrate_to_head(url)
@@ -35,7 +35,7 @@ def open_store(url: str, *, create_schema: bool = False) -> Iterator[Store]:
         store.close()
 
 
-def schema_advice(url: str, state: accounts.DatabaseState) -> str:
+def schema_advice(url: str, state: db.DatabaseState) -> str:
     """What to do about a database whose schema is not at head, as one sentence."""
     url = describe_url(url)  # a server database's password stays off the terminal
     remedy = "run `chat-admin db upgrade` (or start chat-server once)"

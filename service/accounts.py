@@ -15,16 +15,12 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, aliased
 
 from service.auth import Attempts, hash_password, is_valid_username
 from service.config import ServerConfig
-from service.db import current_revision, head_revision, is_sqlite
 from service.errors import RequestError
 from service.models import ActivePeriod, Block, Message, User
 from service.store import Store
@@ -378,51 +374,3 @@ def _import_one(
     except RequestError:  # created meanwhile, by the server's `register` or another admin
         return ImportResult(line.line_no, line.name, Outcome.SKIPPED)
     return ImportResult(line.line_no, line.name, Outcome.ADDED)
-
-
-# --- the database itself ------------------------------------------------------------------
-
-
-class Schema(enum.Enum):
-    NO_FILE = "no_file"  # a SQLite URL naming a file that does not exist
-    EMPTY = "empty"  # reachable, but no Parley schema (never migrated)
-    OUTDATED = "outdated"  # migrated, but not to this program's head revision
-    CURRENT = "current"  # at head: ready
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseState:
-    schema: Schema
-    current: str | None  # Alembic revision in the database
-    head: str | None  # the revision this program's migrations end at
-
-
-def database_state(url: str) -> DatabaseState:
-    """Where the database stands, without creating anything (SQLite creates files on open)."""
-    head = head_revision(url)
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        return DatabaseState(Schema.NO_FILE, None, head)
-    current = current_revision(url)
-    if current is None:
-        return DatabaseState(Schema.EMPTY, None, head)
-    return DatabaseState(Schema.CURRENT if current == head else Schema.OUTDATED, current, head)
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file a SQLite URL names, or None (another database, or SQLite in memory)."""
-    if not is_sqlite(url):
-        return None
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database)
-
-
-def is_database_url(text: str) -> bool:
-    """Whether `text` parses as an SQLAlchemy URL (`sqlite:///parley.db`), not a bare path."""
-    try:
-        make_url(text)
-    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
-        return False
-    return True

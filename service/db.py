@@ -8,6 +8,8 @@ read-then-write transaction can never fail half-way on a lock upgrade.
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -93,3 +96,51 @@ def head_revision(url: str) -> str | None:
 def describe_url(url: str) -> str:
     """The URL fit for a log line: any password masked."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+# --- where a database stands (for chat-admin) ----------------------------------------------
+
+
+class Schema(enum.Enum):
+    NO_FILE = "no_file"  # a SQLite URL naming a file that does not exist
+    EMPTY = "empty"  # reachable, but no Parley schema (never migrated)
+    OUTDATED = "outdated"  # migrated, but not to this program's head revision
+    CURRENT = "current"  # at head: ready
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseState:
+    schema: Schema
+    current: str | None  # Alembic revision in the database
+    head: str | None  # the revision this program's migrations end at
+
+
+def database_state(url: str) -> DatabaseState:
+    """Where the database stands, without creating anything (SQLite creates files on open)."""
+    head = head_revision(url)
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return DatabaseState(Schema.NO_FILE, None, head)
+    current = current_revision(url)
+    if current is None:
+        return DatabaseState(Schema.EMPTY, None, head)
+    return DatabaseState(Schema.CURRENT if current == head else Schema.OUTDATED, current, head)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names, or None (another database, or SQLite in memory)."""
+    if not is_sqlite(url):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def is_database_url(text: str) -> bool:
+    """Whether `text` parses as an SQLAlchemy URL (`sqlite:///parley.db`), not a bare path."""
+    try:
+        make_url(text)
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
+        return False
+    return True

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from service import accounts
-from service.accounts import AccountError, Outcome, Schema
+from service import accounts, db
+from service.accounts import AccountError, Outcome
 from service.auth import LockoutPolicy, verify_password
+from service.db import Schema
 from service.models import ActivePeriod, Block, Message, Nonce
 from service.store import Store
 from service.timeutil import utc_now
@@ -190,12 +191,12 @@ def test_import_adds_skips_and_rejects_in_line_order(store: Store) -> None:
 
 def test_database_state_reports_without_creating_files(tmp_path: Path, db_url: str) -> None:
     missing = tmp_path / "missing.db"
-    assert accounts.database_state(f"sqlite:///{missing}").schema is Schema.NO_FILE
+    assert db.database_state(f"sqlite:///{missing}").schema is Schema.NO_FILE
     assert not missing.exists()
     empty = tmp_path / "empty.db"
     empty.touch()
-    assert accounts.database_state(f"sqlite:///{empty}").schema is Schema.EMPTY
-    state = accounts.database_state(db_url)
+    assert db.database_state(f"sqlite:///{empty}").schema is Schema.EMPTY
+    state = db.database_state(db_url)
     assert state.schema is Schema.CURRENT and state.current == state.head
 
 
@@ -206,6 +207,6 @@ def test_database_state_sees_a_schema_behind_head(db_url: str) -> None:
     finally:
         store.close()
 
-    state = accounts.database_state(db_url)
+    state = db.database_state(db_url)
 
     assert (state.schema, state.current) == (Schema.OUTDATED, "0000")
