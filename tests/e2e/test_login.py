@@ -13,7 +13,7 @@ import pytest
 from service.config import ServerConfig
 from tests.conftest import PASSWORD
 from tests.support.client import Frame, TestClient
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer, restarted
 
 BLOCK_S = 60  # long enough that no lock in these tests runs out by itself
 RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -175,17 +175,11 @@ def test_lock_survives_a_restart(server: RunningServer) -> None:
     for _ in range(3):
         attempt(client, "alice", "wrong")
     client.close()
-    server.stop()
 
-    restarted = start_server(server.config)
-    try:
-        again = TestClient(restarted.host, restarted.port)
-        reply = attempt(again, "alice", PASSWORD)
+    with restarted(server) as connect_again:
+        reply = attempt(connect_again(), "alice", PASSWORD)
         assert reply["error"] == "locked"
         assert 1 <= reply["retry_after"] <= BLOCK_S
-        again.close()
-    finally:
-        restarted.stop()
 
 
 def test_failure_count_survives_a_restart(server: RunningServer) -> None:
@@ -193,15 +187,9 @@ def test_failure_count_survives_a_restart(server: RunningServer) -> None:
     attempt(client, "alice", "wrong")
     attempt(client, "alice", "wrong")
     client.close()
-    server.stop()
 
-    restarted = start_server(server.config)
-    try:
-        again = TestClient(restarted.host, restarted.port)
-        assert attempt(again, "alice", "wrong")["error"] == "locked"
-        again.close()
-    finally:
-        restarted.stop()
+    with restarted(server) as connect_again:
+        assert attempt(connect_again(), "alice", "wrong")["error"] == "locked"
 
 
 # --- one login per user, per connection --------------------------------------------------------
