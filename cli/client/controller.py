@@ -240,7 +240,7 @@ class Chat:
         elif isinstance(cmd, c.Answer):
             await self._answer(cmd.accept)
         elif isinstance(cmd, c.Private):
-            self._private(cmd)
+            await self._private(cmd)
         elif isinstance(cmd, c.StopPrivate):
             await self._stop_private(cmd)
         elif isinstance(cmd, c.Logout):
@@ -284,11 +284,12 @@ class Chat:
         if reply is not None:
             self._out(r.note(f"Could not accept: {r.clean(reply.get('text', ''))}", "error"))
 
-    def _private(self, cmd: c.Private) -> None:
+    async def _private(self, cmd: c.Private) -> None:
         if not self._peers.is_open(cmd.user):
             self._out(r.note(f"No private chat with {cmd.user} is open. "
                              f"Start one with: startprivate {cmd.user}", "usage"))  # fmt: skip
-        elif self._peers.send(cmd.user, cmd.text):
+        # Sent off the prompt's thread: a peer that stopped reading never freezes the typing.
+        elif await asyncio.to_thread(self._peers.send, cmd.user, cmd.text):
             self._out(r.private_message(cmd.user, cmd.text, self._now(), outgoing=True))
         else:
             self._out(r.note(f"Could not send to {cmd.user}: the connection failed.", "error"))
@@ -320,7 +321,8 @@ class Chat:
         """The reply, or None when there will be none (a line says why, or the link's close
         will)."""
         try:
-            future = self._link.request(op, **fields)
+            # Sent off the prompt's thread: a server slow to read never freezes the typing.
+            future = await asyncio.to_thread(self._link.request, op, **fields)
             return await asyncio.wait_for(asyncio.wrap_future(future), REPLY_TIMEOUT_S)
         except ConnectionError:
             return None
