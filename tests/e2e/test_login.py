@@ -38,20 +38,6 @@ def without_re(reply: Frame) -> Frame:
     return {key: value for key, value in reply.items() if key != "re"}
 
 
-def watch(client: TestClient, seconds: float) -> list[Frame]:
-    """Every frame the server sends within `seconds` (a deadline, not a sleep); stays open."""
-    frames: list[Frame] = []
-    deadline = time.monotonic() + seconds
-    while (remaining := deadline - time.monotonic()) > 0:
-        try:
-            frame = client.read_frame(timeout_s=remaining)
-        except TimeoutError:
-            break
-        assert frame is not None, "the server closed the connection"
-        frames.append(frame)
-    return frames
-
-
 # --- success and wrong passwords --------------------------------------------------------------
 
 
@@ -129,7 +115,7 @@ def test_lock_expires_after_block_duration(connect: Callable[[], TestClient]) ->
             break
         assert reply["error"] == "locked", reply
         assert time.monotonic() < deadline, "the 1 s lock never expired"
-        assert watch(client, 0.05) == []
+        assert client.watch(0.05) == []
     assert reply["user"] == "alice"
 
 
@@ -141,7 +127,7 @@ def test_count_starts_again_after_a_lock_expires(connect: Callable[[], TestClien
     deadline = time.monotonic() + 4
     while (reply := attempt(client, "alice", "wrong"))["error"] == "locked":
         assert time.monotonic() < deadline, "the 1 s lock never expired"
-        assert watch(client, 0.05) == []
+        assert client.watch(0.05) == []
     assert (reply["error"], reply["attempts_left"]) == ("bad_credentials", 2)
 
 

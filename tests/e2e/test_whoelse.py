@@ -11,18 +11,6 @@ from tests.support.client import TestClient
 Login = Callable[..., TestClient]
 
 
-def let_time_pass(client: TestClient, seconds: float) -> None:
-    """Wait until `seconds` have passed (a deadline, not a sleep), watching `client`'s socket:
-    frames that arrive meanwhile (presence...) are read, and the server must not close it."""
-    deadline = time.monotonic() + seconds
-    while (remaining := deadline - time.monotonic()) > 0:
-        try:
-            frame = client.read_frame(timeout_s=remaining)
-        except TimeoutError:
-            continue
-        assert frame is not None, "the server closed the connection"
-
-
 def log_out(client: TestClient) -> None:
     assert client.request("logout")["ok"] is True
     client.wait_closed()
@@ -58,7 +46,7 @@ def test_whoelsesince_covers_recent_logouts_only(login: Login) -> None:
     left_at = time.monotonic()  # the server closed carol's period before this
 
     assert alice.request("whoelsesince", seconds=60)["users"] == ["bob", "carol"]
-    let_time_pass(alice, 2.0 - (time.monotonic() - left_at))
+    alice.watch(2.0 - (time.monotonic() - left_at))  # let time pass; alice stays connected
 
     assert alice.request("whoelsesince", seconds=1)["users"] == ["bob"]  # online counts
     assert alice.request("whoelsesince", seconds=60)["users"] == ["bob", "carol"]

@@ -93,6 +93,20 @@ class TestClient:
         """Events already received (and not yet expected) that match."""
         return [frame for frame in self._events if _matches(frame, match)]
 
+    def watch(self, seconds: float) -> list[Frame]:
+        """Every frame the server sends within `seconds` (a deadline, not a sleep). The
+        connection must stay open meanwhile."""
+        frames: list[Frame] = []
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                frame = self.read_frame(timeout_s=remaining)
+            except TimeoutError:
+                break
+            assert frame is not None, "the server closed the connection"
+            frames.append(frame)
+        return frames
+
     def wait_closed(self, timeout_s: float | None = None) -> list[Frame]:
         """Read until the server closes; returns every frame read on the way."""
         frames = []
