@@ -12,15 +12,8 @@ from datetime import timedelta
 from service import messages as m
 from service.context import Context, Fields, Services
 from service.errors import ErrorCode, RequestError
+from service.events import private_declined, private_request, private_stopped
 from service.private import PrivateRequest
-
-
-def private_stopped(user: str, reason: str) -> Fields:
-    return {"ev": "private_stopped", "user": user, "reason": reason}
-
-
-def private_declined(request: PrivateRequest) -> Fields:
-    return {"ev": "private_declined", "request": request.request_id, "user": request.target}
 
 
 def handle_startprivate(ctx: Context, request: m.StartPrivate) -> Fields:
@@ -33,7 +26,7 @@ def handle_startprivate(ctx: Context, request: m.StartPrivate) -> Fields:
         raise RequestError(ErrorCode.BLOCKED, f"{target} has blocked you.")
     pending = PrivateRequest(secrets.token_hex(8), user, target, services.clock())
     services.hub.request_private(pending)  # offline, already_private
-    event = {"ev": "private_request", "request": pending.request_id, "from": user}
+    event = private_request(pending.request_id, user)
     # If the target leaves before this is sent, leave() withdraws the request and declines it.
     ctx.follow_ups.append(lambda: services.hub.send(pending.target, event))
     return {"request": pending.request_id}

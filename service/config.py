@@ -28,6 +28,7 @@ class ServerConfig:
     outbox_limit_bytes: int = 1 << 20  # unsent bytes per connection before slow_consumer
     max_bad_frames: int = 20  # chat/1: the 21st bad frame closes the connection
     shutdown_grace_s: float = 2.0  # how long stop() waits for goodbyes to drain
+    sqlite_synchronous: str = "full"  # "normal": an ok survives a crash, not a power loss
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65_535:
@@ -40,6 +41,8 @@ class ServerConfig:
             raise ValueError("max attempts must be at least 1")
         if not 1 <= self.max_text_chars <= 4_000:
             raise ValueError("the text limit may only lower chat/1's 4000 characters")
+        if self.sqlite_synchronous not in ("full", "normal"):
+            raise ValueError("sqlite synchronous must be full or normal")
         if self.outbox_limit_bytes < 65_536 * 2:
             raise ValueError("the outbox must hold at least two whole frames")
 

@@ -1,4 +1,4 @@
-"""The shared types of request handling: what a handler gets (Context) and may return.
+"""The shared types of request handling: what a handler gets (Context) and may ask for.
 
 Kept apart from the handlers so that the handlers of different ops can live in modules of
 their own without importing each other.
@@ -6,15 +6,15 @@ their own without importing each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from service.auth import LockoutPolicy
 from service.config import ServerConfig
-from service.hub import Hub
+from service.delivery import Delivery
+from service.hub import Hub, Live
 from service.lockout import NameLocks, UnknownNames
 from service.session import EndReason, SessionState
 from service.store import Store
@@ -22,34 +22,16 @@ from service.store import Store
 Fields = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Pending:
-    """A reply that waits for a commit: `then(result)` gives its fields once `future` is done
-    (a RequestError from the future becomes the error reply)."""
-
-    future: Future[Any]
-    then: Callable[[Any], Fields]
-
-
 class Link(Protocol):
     """What a handler may ask of its own connection."""
 
     peer: str  # "host:port" as the server sees it
-
-    @property
-    def peer_host(self) -> str: ...
+    peer_host: str  # the host part
+    delivery: Delivery  # live events and the backlog at login
 
     def send_event(self, event: Fields) -> None: ...
 
-    def deliver_nowait(self, event: Fields) -> bool: ...
-
-    def hold_live(self) -> None: ...
-
-    def release_live(self, backlog_last_id: int) -> None: ...
-
-    def send_paced(self, event: Fields) -> bool: ...
-
-    def track_ack(self, done: Future[bool]) -> None: ...
+    def deliver_encoded(self, items: Sequence[Live]) -> bool: ...
 
     def end_after_reply(self, reason: EndReason) -> None: ...
 

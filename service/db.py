@@ -9,6 +9,7 @@ read-then-write transaction can never fail half-way on a lock upgrade.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,12 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str) -> Engine:
+SYNCHRONOUS_LEVELS = ("full", "normal")  # SQLite: fsync every commit / only at checkpoints
+
+
+def make_engine(url: str, *, synchronous: str = "full") -> Engine:
+    """`synchronous` (SQLite only): "full" makes every commit survive a power loss, "normal"
+    (in WAL mode) only a crash of the process; chat/1's `ok` promises the first."""
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(
@@ -40,17 +46,18 @@ def make_engine(url: str) -> Engine:
         pool_size=8,
         max_overflow=56,
     )
-    event.listen(engine, "connect", _configure_sqlite_connection)
+    assert synchronous in SYNCHRONOUS_LEVELS, synchronous
+    event.listen(engine, "connect", functools.partial(_configure_sqlite_connection, synchronous))
     event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
 
 
-def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite_connection(synchronous: str, dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is always DEFERRED).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -61,10 +68,15 @@ def _begin_sqlite_transaction(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
+def writing(engine: Engine) -> Engine:
+    """The same engine whose transactions start as writers (SQLite: BEGIN IMMEDIATE)."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
 def make_sessions(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
     """(readers, writers): the same pool; writers take SQLite's write lock up front."""
     readers = sessionmaker(engine, expire_on_commit=False)
-    writers = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+    writers = sessionmaker(writing(engine), expire_on_commit=False)
     return readers, writers
 
 

@@ -51,6 +51,9 @@ class RequestError(Exception):
         self.extra = extra
 
 
+INTERNAL = RequestError(ErrorCode.INTERNAL, "The server could not do that; nothing was changed.")
+
+
 def too_long(limit: int) -> RequestError:
     """chat/1: longer text is refused, never truncated."""
     return RequestError(ErrorCode.TOO_LONG, f"A message may be at most {limit} characters.")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from service import events
 from service import messages as m
 from service.auth import (
     Attempts,
@@ -22,17 +23,10 @@ from service.auth import (
     retry_after_seconds,
     verify_password,
 )
-from service.brokering import (
-    handle_private_answer,
-    handle_startprivate,
-    handle_stopprivate,
-    private_declined,
-    private_stopped,
-)
-from service.context import Context, Fields, Link, Pending, Services
+from service.brokering import handle_private_answer, handle_startprivate, handle_stopprivate
+from service.context import Context, Fields, Link, Services
 from service.errors import ErrorCode, RequestError, too_long
-from service.session import EndReason, SessionState
-from service.store import SavedMessage
+from service.session import PIPELINED_OPS, EndReason, SessionState
 from service.timeutil import to_rfc3339
 
 _SECONDS_SINCE_EPOCH_MAX = 60 * 60 * 24 * 365 * 50  # whoelsesince: longer windows mean "ever"
@@ -112,29 +106,27 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
 def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
     """Online from here: backlog after the reply, then live messages, then presence."""
     hub, store, link = ctx.services.hub, ctx.services.store, ctx.link
-    link.hold_live()  # live deliveries wait until the backlog is out
+    link.delivery.hold()  # live deliveries wait until the backlog is out
     if not hub.claim(name, link):
-        link.release_live(0)
+        link.delivery.drop_held()
         raise RequestError(ErrorCode.ONLINE_ELSEWHERE, f"{name} is already logged in elsewhere.")
     try:
-        ctx.state.period_id = store.start_period(name, link.peer, now)
+        ctx.state.period_id, ctx.state.user_id = store.start_period(name, link.peer, now)
         backlog = store.backlog_snapshot(name)  # after the claim: nothing falls in between
     except BaseException:
         hub.release(name, link)
-        link.release_live(0)
+        link.delivery.drop_held()  # they are stored, or were for nobody: a failed login
         raise
     ctx.state.user = name
     log.info("login %s from %s", name, link.peer)
 
-    def after_reply() -> None:
-        for message in store.iter_backlog(name, backlog):
-            event = _message_event(
-                message.msg_id, message.sender, message.text, message.sent_at, True
-            )
-            if not link.send_paced(event):
-                return  # the client stopped reading: it is being ended as a slow consumer
-        link.release_live(backlog.last_id)
-        _announce(ctx.services, name, "online", now)
+    def after_reply() -> None:  # on the worker running the login
+        frames = (
+            events.message_event(m.msg_id, m.sender, m.text, to_rfc3339(m.sent_at), True)
+            for m in store.iter_backlog(name, backlog)
+        )
+        if link.delivery.catch_up(frames, backlog.last_id):  # False: a slow consumer, ending
+            _announce(ctx.services, name, "online", now)
 
     ctx.follow_ups.append(after_reply)
     return {"user": name, "pending": backlog.count}
@@ -151,7 +143,7 @@ def handle_ping(ctx: Context, request: m.Ping) -> Fields:
 
 def _announce(services: Services, user: str, state: str, at: datetime) -> None:
     """Presence for everyone but `user` and those `user` blocks (chat/1 blocking rule)."""
-    event = {"ev": "presence", "user": user, "state": state, "at": to_rfc3339(at)}
+    event = events.presence(user, state, to_rfc3339(at))
     services.hub.send_to_all(event, skip=services.store.blocked_by(user) | {user})
 
 
@@ -163,51 +155,20 @@ def leave(services: Services, state: SessionState, link: Link, reason: EndReason
     hub, now = services.hub, services.clock()
     endings = hub.release(user, link)
     for peer in endings.peers:
-        hub.send(peer, private_stopped(user, reason.private_stopped_reason))
+        hub.send(peer, events.private_stopped(user, reason.private_stopped_reason))
     for request in endings.withdrawn:
         if request.target == user:
-            hub.send(request.requester, private_declined(request))
-    if state.period_id is not None:
-        services.store.end_period(state.period_id, now)
-    _announce(services, user, "offline", now)
+            hub.send(request.requester, events.private_declined(request))
+    # At shutdown everyone leaves at once: stop() closes every period in one statement, and
+    # presence to users who are all getting `bye shutdown` would cost n^2 events.
+    if reason is not EndReason.SHUTDOWN:
+        if state.period_id is not None:
+            services.store.end_period(state.period_id, now)
+        _announce(services, user, "offline", now)
     log.info("logout %s from %s (%s)", user, link.peer, reason.value)
 
 
 # --- messages and broadcasts -----------------------------------------------------------------
-
-
-def _message_event(msg_id: int, sender: str, text: str, sent_at: datetime, stored: bool) -> Fields:
-    return {
-        "ev": "message",
-        "msg_id": msg_id,
-        "from": sender,
-        "text": text,
-        "sent_at": to_rfc3339(sent_at),
-        "stored": stored,
-    }
-
-
-def handle_message(ctx: Context, request: m.Message) -> Pending:
-    """Pipelined: the reply goes out when the group commit lands, while the connection reads
-    on; later messages of the same sender commit in the same or a later batch, in order."""
-    services, user, now = ctx.services, ctx.user, ctx.services.clock()
-    saving = services.store.save_message(
-        user, request.to, request.text, request.nonce, now,
-        max_chars=services.config.max_text_chars,
-    )  # fmt: skip
-
-    def committed(saved: SavedMessage) -> Fields:
-        if saved.is_retry:  # stored once already; delivered (or stored) as first answered
-            return {"msg_id": saved.msg_id, "delivered": False}
-        event = _message_event(saved.msg_id, user, request.text, saved.sent_at, False)
-        return {"msg_id": saved.msg_id, "delivered": services.hub.send(request.to, event)}
-
-    return Pending(saving, committed)
-
-
-def handle_ack(ctx: Context, request: m.Ack) -> Fields:
-    ctx.link.track_ack(ctx.services.store.acknowledge(ctx.user, request.msg_id))
-    return {}
 
 
 def _check_length(ctx: Context, text: str) -> None:
@@ -220,12 +181,7 @@ def handle_broadcast(ctx: Context, request: m.Broadcast) -> Fields:
     _check_length(ctx, request.text)
     services, user = ctx.services, ctx.user
     blockers = services.store.blockers_of(user)
-    event = {
-        "ev": "broadcast",
-        "from": user,
-        "text": request.text,
-        "sent_at": to_rfc3339(services.clock()),
-    }
+    event = events.broadcast(user, request.text, to_rfc3339(services.clock()))
     delivered = services.hub.send_to_all(event, skip=blockers | {user})
     blocked_by = len(blockers.intersection(services.hub.online_users()))
     return {"delivered_to": delivered, "blocked_by": blocked_by}
@@ -261,10 +217,10 @@ def handle_block(ctx: Context, request: m.Block) -> Fields:
 
     def after_reply() -> None:  # chat/1 precise point 13
         for peer in endings.peers:
-            ctx.link.send_event(private_stopped(peer, "blocked"))
-            services.hub.send(peer, private_stopped(user, "blocked"))
+            ctx.link.send_event(events.private_stopped(peer, "blocked"))
+            services.hub.send(peer, events.private_stopped(user, "blocked"))
         for withdrawn in endings.withdrawn:
-            event = private_declined(withdrawn)
+            event = events.private_declined(withdrawn)
             if withdrawn.requester == user:
                 ctx.link.send_event(event)
             else:
@@ -285,23 +241,23 @@ def handle_blocklist(ctx: Context, request: m.BlockList) -> Fields:
 
 # --- dispatch --------------------------------------------------------------------------------
 
-Handler = Callable[[Context, Any], Fields | Pending]
+Handler = Callable[[Context, Any], Fields]
 
 HANDLERS: dict[str, Handler] = {
     "login": handle_login,
     "register": handle_register,
-    "message": handle_message,
     "broadcast": handle_broadcast,
     "whoelse": handle_whoelse,
     "whoelsesince": handle_whoelsesince,
     "block": handle_block,
     "unblock": handle_unblock,
     "blocklist": handle_blocklist,
-    "ack": handle_ack,
     "startprivate": handle_startprivate,
     "private_answer": handle_private_answer,
     "stopprivate": handle_stopprivate,
     "logout": handle_logout,
     "ping": handle_ping,
 }
-assert set(HANDLERS) == set(m.REQUEST_TYPES), "every chat/1 op has exactly one handler"
+# `message` and `ack` are pipelined: the writer answers them in batches (service/messaging.py).
+assert set(HANDLERS) | PIPELINED_OPS == set(m.REQUEST_TYPES), "every chat/1 op has a handler"
+assert not set(HANDLERS) & PIPELINED_OPS

@@ -4,23 +4,33 @@ This is the seam for clustering: cross-user delivery, presence and the one-login
 through this small interface only, so a hub backed by a message bus can replace it later.
 One lock guards everything; it is never held while a recipient is called (that may touch a
 socket) nor during a database call. Usernames are keys exactly as typed: they are
-case-sensitive in chat/1, so no normalisation.
+case-sensitive in chat/1, so no normalisation. An event is encoded once, however many
+recipients it has.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from service.errors import ErrorCode, RequestError
 from service.private import Endings, PrivateBroker, PrivateRequest
+from service.protocol import encode
+
+Live = tuple[bytes, int | None]  # an encoded event, and its msg_id when it is a direct message
 
 
 class Recipient(Protocol):
-    def deliver_nowait(self, event: dict[str, Any]) -> bool:
-        """Queue an event without blocking; False if the recipient cannot take it."""
+    def deliver_encoded(self, items: Sequence[Live]) -> bool:
+        """Queue encoded events without blocking; False if the recipient cannot take them."""
         ...
+
+
+def _live(event: dict[str, Any]) -> Live:
+    msg_id = event.get("msg_id") if event.get("ev") == "message" else None
+    return encode(event), msg_id
 
 
 class Hub:
@@ -50,18 +60,25 @@ class Hub:
         with self._lock:
             return sorted(self._online)
 
+    def recipients(self, users: Iterable[str]) -> dict[str, Recipient]:
+        """Those of `users` online now, by name (one lock for a whole batch)."""
+        with self._lock:
+            online = self._online
+            return {user: online[user] for user in users if user in online}
+
     # --- delivery ----------------------------------------------------------------------------
 
     def send(self, user: str, event: dict[str, Any]) -> bool:
         with self._lock:
             recipient = self._online.get(user)
-        return recipient is not None and recipient.deliver_nowait(event)
+        return recipient is not None and recipient.deliver_encoded([_live(event)])
 
     def send_to_all(self, event: dict[str, Any], skip: set[str]) -> int:
         """Deliver to everyone online but `skip`; how many took it."""
         with self._lock:
             targets = [r for user, r in self._online.items() if user not in skip]
-        return sum(1 for recipient in targets if recipient.deliver_nowait(event))
+        items = [_live(event)]
+        return sum(1 for recipient in targets if recipient.deliver_encoded(items))
 
     # --- private brokering -------------------------------------------------------------------
 

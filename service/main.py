@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
+import resource
 import signal
 import sys
 import threading
@@ -14,6 +16,8 @@ from service.db import describe_url
 from service.server import ChatServer
 
 log = logging.getLogger("parley")
+
+WANTED_DESCRIPTORS = 20_000  # one per connection: 10,000 idle users and room to spare
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="only accounts made with chat-admin can log in (the default)",
     )
     parser.add_argument(
+        "--sqlite-synchronous",
+        choices=["full", "normal"],
+        default="full",
+        help="SQLite only: full (the default) fsyncs every commit, so an ok survives a power "
+        "loss; normal survives a crash of the server but may lose the last commits on power "
+        "loss",
+    )
+    parser.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -106,10 +118,27 @@ def config_from_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
             db_url=args.db,
             max_attempts=args.max_attempts,
             allow_signup=args.allow_signup,
+            sqlite_synchronous=args.sqlite_synchronous,
         )
     except ValueError as error:
         parser.error(str(error))
     return config, args.log_level
+
+
+def raise_descriptor_limit(wanted: int) -> int:
+    """Raise the soft limit on open files toward `wanted`, as far as the hard limit allows;
+    returns the limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return soft
+        return target
+    return soft
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,12 +148,20 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    descriptors = raise_descriptor_limit(WANTED_DESCRIPTORS)
+    if descriptors < WANTED_DESCRIPTORS:
+        log.warning("open files are limited to %d (ulimit -n), so at most about %d connections; "
+                    "raise the hard limit for more", descriptors, descriptors - 64)  # fmt: skip
     server = ChatServer(config)
     try:
         server.start()
     except OSError as error:
         log.error("cannot listen on %s:%s: %s", config.host, config.port, error.strerror)
         return 1
+    # Everything alive now (SQLAlchemy, Alembic, the models) lives as long as the process: keep
+    # it out of every garbage collection, so a collection costs what the requests left behind.
+    gc.collect()
+    gc.freeze()
     host, port = server.address
     # Printed whatever the log level: operators and scripts learn the port (0 picks one) here.
     signup = "open" if config.allow_signup else "closed"

@@ -1,27 +1,36 @@
-"""ChatServer: the shell around the connections: bind, accept, tick, and stop gracefully.
+"""ChatServer: the shell around the connections: bind, start the threads, stop gracefully.
 
-`start()` returns once the socket listens (port 0 picks a free one: see `address`). `stop()` is
-idempotent: stop accepting, end every session with `bye shutdown`, join the threads, close
-the active periods, and release the database.
+Threads, and why each exists (README, "How it is built"):
+- `reactor`: owns every socket (accept, read, schedule, finish partial writes, timers);
+- `db-writer`: group commit; answers direct messages after their commit;
+- `worker-*`: requests that read or wait on the database, one at a time per connection;
+- `auth-*`: login and register, apart, so a storm of password hashes delays nobody else;
+- `ticker`: housekeeping (private requests that expire, old nonces, unknown names).
+
+`start()` returns once the socket listens (port 0 picks a free one: see `address`). `stop()`
+is idempotent: stop accepting, end every session with `bye shutdown`, close the active
+periods, and release the database.
 """
 
 from __future__ import annotations
 
 import logging
-import selectors
 import socket
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from service.brokering import expire_private_requests
 from service.config import ServerConfig
-from service.connection import Connection
+from service.connection import Connection, HotRound, Runtime
 from service.context import Services
 from service.db import migrate_to_head
 from service.hub import Hub
 from service.lockout import UnknownNames
-from service.outbox import Flusher
+from service.messaging import Answerer
+from service.reactor import Reactor
 from service.session import EndReason
 from service.store import Store
 from service.timeutil import utc_now
@@ -29,24 +38,26 @@ from service.timeutil import utc_now
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0  # how often unanswered private requests are checked for expiry
+IDLE_CHECK_S = 0.25  # how often idle sessions and overdue closes are looked for
 NONCE_PRUNE_EVERY = timedelta(hours=1)
 UNKNOWN_NAMES_EVICT_EVERY = timedelta(minutes=1)  # between two, at most a minute of guesses
-LISTEN_BACKLOG = 512
+LISTEN_BACKLOG = 1024
+WORKERS = 4  # serial requests; each mostly waits on the database
+AUTH_WORKERS = 2  # logins; argon2 itself is bounded further in service/auth.py
 
 
 class ChatServer:
     def __init__(self, config: ServerConfig, clock: Callable[[], datetime] = utc_now) -> None:
         self.config = config
         self._clock = clock
-        self._lock = threading.Lock()  # guards _connections and the started/stopped flags
-        self._connections: set[Connection] = set()
+        self._connections: set[Connection] = set()  # the reactor's alone
+        self._all_closed = threading.Event()
         self._stopped = threading.Event()
         self._started = False
-        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()  # guards the started/stopped flags
         self._listener: socket.socket | None = None
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._services: Services | None = None
-        self._flusher: Flusher | None = None
+        self._runtime: Runtime | None = None
+        self._ticker: threading.Thread | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -54,88 +65,116 @@ class ChatServer:
         host, port = self._listener.getsockname()[:2]
         return str(host), int(port)
 
+    @property
+    def services(self) -> Services:
+        assert self._runtime is not None, "start() first"
+        return self._runtime.services
+
     def start(self) -> None:
+        listener = socket.create_server(
+            (self.config.host, self.config.port), backlog=LISTEN_BACKLOG, reuse_port=False
+        )
+        try:
+            services = self._open_services()
+        except BaseException:
+            listener.close()
+            raise
+        self._listener = listener
+        reactor = Reactor(listener, self._accept, self._end_round)
+        self._runtime = Runtime(
+            services,
+            reactor,
+            ThreadPoolExecutor(WORKERS, thread_name_prefix="worker"),
+            ThreadPoolExecutor(AUTH_WORKERS, thread_name_prefix="auth"),
+            self._forget,
+        )
+        services.store.group_writer.on_hot_committed(Answerer(services, reactor))
+        reactor.call_every(IDLE_CHECK_S, self._check_idle)
+        with self._lock:
+            self._started = True
+        reactor.start()
+        self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
+        self._ticker.start()
+
+    def _open_services(self) -> Services:
+        """The database, after the port is ours: a second server on a busy port touches
+        nothing."""
         migrate_to_head(self.config.db_url)
-        store = Store.open(self.config.db_url, group_commit=True)
+        store = Store.open(
+            self.config.db_url,
+            group_commit=True,
+            max_text_chars=self.config.max_text_chars,
+            synchronous=self.config.sqlite_synchronous,
+        )
         closed = store.end_open_periods(self._clock())
         if closed:
             log.info("closed %d active periods left open by an earlier stop", closed)
         store.prune_nonces(self._clock())
-        self._services = Services(self.config, store, Hub(), self._clock, UnknownNames(store))
-        self._listener = socket.create_server(
-            (self.config.host, self.config.port), backlog=LISTEN_BACKLOG, reuse_port=False
-        )
-        self._flusher = Flusher()
-        with self._lock:
-            self._started = True
-        self._spawn(self._accept_loop, "accept")
-        self._spawn(self._tick_loop, "ticker")
-
-    def _spawn(self, target: Callable[[], None], name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        self._threads.append(thread)
-        thread.start()
+        return Services(self.config, store, Hub(), self._clock, UnknownNames(store))
 
     def wait_stopped(self, timeout_s: float | None = None) -> bool:
         return self._stopped.wait(timeout_s)
 
-    def _accept_loop(self) -> None:
-        assert self._listener is not None and self._services is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._listener, selectors.EVENT_READ)
-            selector.register(self._wake_r, selectors.EVENT_READ)
-            while not self._stopped.is_set():
-                for key, _ in selector.select():
-                    if key.fileobj is self._wake_r:
-                        return
-                    try:
-                        self._accept_one()
-                    except Exception:  # e.g. no thread could be started: refuse this one only
-                        log.exception("could not take a new connection; still accepting")
+    # --- on the reactor thread -------------------------------------------------------------
 
-    def _accept_one(self) -> None:
-        assert self._listener is not None and self._services is not None
-        assert self._flusher is not None
-        try:
-            sock, address = self._listener.accept()
-        except OSError as error:  # e.g. the client gave up, or out of descriptors
-            log.warning("accept failed: %s", error)
-            return
+    def _accept(self, sock: socket.socket, address: tuple[object, ...]) -> None:
+        assert self._runtime is not None
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            connection = Connection(sock, address, self._services, self._flusher, self._forget)
-            with self._lock:
-                if self._stopped.is_set():
-                    sock.close()
-                    return
-                self._connections.add(connection)
-            connection.start()
-        except BaseException:
-            self._forget_socket(sock)
-            raise
-
-    def _forget_socket(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._connections = {c for c in self._connections if not c.owns(sock)}
-        sock.close()
+            connection = Connection(sock, address, self._runtime)
+        except OSError as error:  # the client gave up already
+            log.debug("could not take a connection: %s", error)
+            sock.close()
+            return
+        if self._stopped.is_set():
+            sock.close()
+            return
+        self._connections.add(connection)
+        connection.start()
 
     def _forget(self, connection: Connection) -> None:
-        with self._lock:
-            self._connections.discard(connection)
+        self._connections.discard(connection)
+        if self._stopped.is_set() and not self._connections:
+            self._all_closed.set()
+
+    def _end_round(self) -> None:
+        """Hand the round's direct messages and acks to the writer in one go."""
+        assert self._runtime is not None
+        hot = self._runtime.hot
+        if hot.asked or hot.acked:
+            self._runtime.hot = HotRound()
+            hot.batch.context = hot
+            self._runtime.services.store.group_writer.submit_hot(hot.batch)
+
+    def _check_idle(self) -> None:
+        now = time.monotonic()
+        for connection in list(self._connections):
+            connection.check_idle(now)
+            connection.close_if_overdue(now)
+
+    def _end_all(self) -> None:
+        assert self._runtime is not None
+        self._runtime.reactor.stop_accepting()
+        if not self._connections:
+            self._all_closed.set()
+        for connection in list(self._connections):
+            connection.end(EndReason.SHUTDOWN)
+
+    # --- housekeeping ----------------------------------------------------------------------
 
     def _tick_loop(self) -> None:
-        assert self._services is not None
+        services = self.services
         last_prune = last_evict = self._clock()
         while not self._stopped.wait(TICK_S):
             try:
-                expire_private_requests(self._services)
+                expire_private_requests(services)
                 now = self._clock()
                 if now - last_evict >= UNKNOWN_NAMES_EVICT_EVERY:
                     last_evict = now
-                    self._services.unknown_names.evict_oldest()
+                    services.unknown_names.evict_oldest()
                 if now - last_prune >= NONCE_PRUNE_EVERY:
                     last_prune = now
-                    self._services.store.prune_nonces(now)
+                    services.store.prune_nonces(now)
             except Exception:
                 log.exception("periodic housekeeping failed; will retry")
 
@@ -145,20 +184,18 @@ class ChatServer:
                 self._stopped.set()
                 return
             self._stopped.set()
-            connections = list(self._connections)
-        self._wake_w.send(b"\0")
-        for thread in self._threads:
-            thread.join(timeout=5)
-        for connection in connections:
-            connection.request_end(EndReason.SHUTDOWN)
-        for connection in connections:
-            connection.join(self.config.shutdown_grace_s + 5)
-        assert self._services is not None and self._flusher is not None
-        self._services.store.end_open_periods(self._clock())
-        self._services.store.close()
-        self._flusher.stop()
+        runtime = self._runtime
+        assert runtime is not None and self._ticker is not None
+        runtime.reactor.post(self._end_all)
+        if not self._all_closed.wait(self.config.shutdown_grace_s + 5):
+            log.warning("some connections did not close in time")
+        runtime.reactor.stop()
+        self._ticker.join(timeout=5)
+        runtime.workers.shutdown(wait=True, cancel_futures=True)
+        runtime.auth_workers.shutdown(wait=True, cancel_futures=True)
+        runtime.services.store.end_open_periods(self._clock())
+        runtime.services.store.close()
         if self._listener is not None:
             self._listener.close()
-        self._wake_r.close()
-        self._wake_w.close()
+        runtime.reactor.close()
         log.info("stopped")

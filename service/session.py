@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
+
+from service import messages as m
+from service.errors import ErrorCode, RequestError
 
 ALLOWED_BEFORE_LOGIN = frozenset({"login", "register", "ping"})  # chat/1 lifecycle step 2
 KEEPS_IDLE = frozenset({"ping", "ack"})  # chat/1: these do not count as activity
@@ -14,6 +18,8 @@ KEEPS_IDLE = frozenset({"ping", "ack"})  # chat/1: these do not count as activit
 # its commit lands, an `ack` needs no answer. Any other request first waits for those, so each
 # client still sees the effects of its requests in order.
 PIPELINED_OPS = frozenset({"message", "ack"})
+INLINE_OPS = frozenset({"ping"})  # answered at once by the reactor: no database, no waiting
+AUTH_OPS = frozenset({"login", "register"})  # hash a password: their own bounded pool
 
 
 class EndReason(Enum):
@@ -52,6 +58,7 @@ class SessionState:
     timeout_s: float
     last_activity: float  # monotonic seconds of the last request that counts as activity
     user: str | None = None  # set once logged in; never changes after
+    user_id: int | None = None  # the account's row id, for the message hot path
     period_id: int | None = None  # the open active period while logged in
     bad_frames: int = 0
 
@@ -73,3 +80,17 @@ class SessionState:
         """Count a bad frame; True once there have been more than `limit`."""
         self.bad_frames += 1
         return self.bad_frames > limit
+
+
+def admit(frame: dict[str, Any], state: SessionState, now: float) -> m.Request:
+    """The request a frame asks for, checked in chat/1 precise point 1's order: unknown_op,
+    then not_logged_in, then bad_request. Counts it as activity when it does."""
+    op = m.op_name(frame)
+    request_type = m.REQUEST_TYPES.get(op)
+    if request_type is None:
+        raise RequestError(ErrorCode.UNKNOWN_OP, f"This server does not know {op!r}.")
+    if not state.may_run(op):
+        raise RequestError(ErrorCode.NOT_LOGGED_IN, "Log in first.")
+    request = m.parse_fields(request_type, frame)
+    state.note_request(op, now)
+    return request

@@ -9,50 +9,37 @@ as aware UTC datetimes; the database keeps them naive UTC.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Engine, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from service.auth import Attempts, LockoutPolicy
-from service.db import make_engine, make_sessions
-from service.errors import ErrorCode, RequestError, too_long
+from service.db import make_engine, make_sessions, writing
+from service.errors import ErrorCode, RequestError
+from service.message_store import MessageRecord, MessageStatements, SavedMessage
 from service.models import ActivePeriod, Block, Message, Nonce, User
-from service.timeutil import as_utc
+from service.timeutil import as_utc, utc_now
 from service.writer import DirectWriter, GroupCommitWriter, Writer
 
 T = TypeVar("T")
 NONCE_KEEP = timedelta(hours=25)  # chat/1 precise point 11 asks for at least 24 h
 
-# Statements of the message hot path, built once (SQLAlchemy then reuses their compiled form).
-_SENDER, _RECIPIENT = aliased(User, name="sender"), aliased(User, name="recipient")
-# Everything a `message` must check, in one round trip: the sender's id, an earlier use of the
-# nonce, the recipient's id, and whether the recipient blocks the sender.
-_MESSAGE_CHECKS = (
-    select(
-        _SENDER.id.label("sender_id"),
-        Nonce.msg_id.label("seen_msg_id"),
-        Nonce.created_at.label("seen_at"),
-        _RECIPIENT.id.label("recipient_id"),
-        select(Block.blocker_id)
-        .where(Block.blocker_id == _RECIPIENT.id, Block.blocked_id == _SENDER.id)
-        .exists()
-        .label("blocked"),
-    )
-    .select_from(_SENDER)
-    .outerjoin(Nonce, and_(Nonce.sender_id == _SENDER.id, Nonce.nonce == bindparam("nonce")))
-    .outerjoin(_RECIPIENT, _RECIPIENT.name == bindparam("recipient"))
-    .where(_SENDER.name == bindparam("sender"))
+_ME, _OTHER = aliased(User, name="me"), aliased(User, name="other")
+# Block partners of one user, built once: who `name` blocks, and who blocks `name`.
+_BLOCKED_BY = (
+    select(_OTHER.name)
+    .join(Block, Block.blocked_id == _OTHER.id)
+    .join(_ME, Block.blocker_id == _ME.id)
+    .where(_ME.name == bindparam("name"))
 )
-_INSERT_MESSAGE = insert(Message)
-_INSERT_NONCE = insert(Nonce)
-_ACK = delete(Message).where(
-    Message.id == bindparam("msg_id"),
-    Message.recipient_id
-    == select(User.id).where(User.name == bindparam("recipient")).scalar_subquery(),
+_BLOCKERS_OF = (
+    select(_OTHER.name)
+    .join(Block, Block.blocker_id == _OTHER.id)
+    .join(_ME, Block.blocked_id == _ME.id)
+    .where(_ME.name == bindparam("name"))
 )
 
 
@@ -90,13 +77,6 @@ class Backlog:
     last_id: int  # the newest of them (0 if none): later ones are delivered live
 
 
-@dataclass(frozen=True, slots=True)
-class SavedMessage:
-    msg_id: int
-    sent_at: datetime
-    is_retry: bool  # the nonce was seen before: nothing new was stored
-
-
 class Store:
     def __init__(self, engine: Engine, writer: Writer, readers: sessionmaker[Session]) -> None:
         self.engine = engine
@@ -104,11 +84,24 @@ class Store:
         self._readers = readers
 
     @classmethod
-    def open(cls, url: str, *, group_commit: bool) -> Store:
-        engine = make_engine(url)
+    def open(
+        cls, url: str, *, group_commit: bool, max_text_chars: int = 4_000,
+        synchronous: str = "full",
+    ) -> Store:  # fmt: skip
+        engine = make_engine(url, synchronous=synchronous)
         readers, writers = make_sessions(engine)
-        writer: Writer = GroupCommitWriter(writers) if group_commit else DirectWriter(writers)
+        writer: Writer
+        if group_commit:
+            writer = GroupCommitWriter(writing(engine), utc_now, max_text_chars)
+        else:
+            writer = DirectWriter(writers)
         return cls(engine, writer, readers)
+
+    @property
+    def group_writer(self) -> GroupCommitWriter:
+        """The server's writer, for the hot path (service/messaging.py)."""
+        assert isinstance(self._writer, GroupCommitWriter), "open(group_commit=True)"
+        return self._writer
 
     def close(self) -> None:
         self._writer.close()
@@ -161,17 +154,18 @@ class Store:
 
         return self._writer.run(job)
 
-    def start_period(self, name: str, peer: str, now: datetime) -> int:
-        """A successful login: reset the failure count, open an active period; its id."""
+    def start_period(self, name: str, peer: str, now: datetime) -> tuple[int, int]:
+        """A successful login: reset the failure count, open an active period.
+        Returns (the period's id, the user's id)."""
 
-        def job(s: Session) -> int:
+        def job(s: Session) -> tuple[int, int]:
             user = s.scalars(select(User).where(User.name == name)).one()
             user.failed_attempts = 0
             user.locked_until = None
             period = ActivePeriod(user_id=user.id, login_at=naive_utc(now), peer=peer[:64])
             s.add(period)
             s.flush()
-            return period.id
+            return period.id, user.id
 
         return self._writer.run(job)
 
@@ -224,19 +218,8 @@ class Store:
         return self._block_partners(name, name_is_blocker=False)
 
     def _block_partners(self, name: str, *, name_is_blocker: bool) -> set[str]:
-        me, other = aliased(User), aliased(User)
-        my_side, other_side = (
-            (Block.blocker_id, Block.blocked_id)
-            if name_is_blocker
-            else (Block.blocked_id, Block.blocker_id)
-        )
-        query = (
-            select(other.name)
-            .join(Block, other_side == other.id)
-            .join(me, my_side == me.id)
-            .where(me.name == name)
-        )
-        return self.read(lambda s: set(s.scalars(query)))
+        query = _BLOCKED_BY if name_is_blocker else _BLOCKERS_OF
+        return self.read(lambda s: set(s.scalars(query, {"name": name})))
 
     def block(self, blocker: str, blocked: str, now: datetime) -> None:
         def job(s: Session) -> None:
@@ -268,40 +251,21 @@ class Store:
         now: datetime,
         *,
         max_chars: int,
-    ) -> Future[SavedMessage]:
-        """Committed before the future resolves: chat/1 never loses an ok'd message.
-
-        Checks in chat/1 order: nonce retry, no_such_user, self, blocked, too_long.
-        """
+    ) -> SavedMessage:
+        """One message through the batch path (tests, tools): committed when this returns.
+        Raises the RequestError chat/1 defines for a refusal."""
 
         def job(s: Session) -> SavedMessage:
-            c = s.connection()  # the hot path: prepared Core statements, no ORM
-            params = {"sender": sender, "recipient": recipient, "nonce": nonce}
-            found = c.execute(_MESSAGE_CHECKS, params).first()
-            if found is None:
-                raise RequestError(ErrorCode.NOT_LOGGED_IN, "Your account no longer exists.")
-            if found.seen_msg_id is not None:
-                return SavedMessage(found.seen_msg_id, as_utc(found.seen_at), is_retry=True)
-            sender_id, recipient_id = found.sender_id, found.recipient_id
-            if recipient_id is None:
-                raise RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {recipient}.")
-            if recipient_id == sender_id:
-                raise RequestError(ErrorCode.SELF, "You cannot send a message to yourself.")
-            if found.blocked:
-                raise RequestError(ErrorCode.BLOCKED, f"{recipient} has blocked you.")
-            if len(text) > max_chars:
-                raise too_long(max_chars)
-            sent_at = naive_utc(now)
-            row = {"recipient_id": recipient_id, "sender": sender, "text": text, "sent_at": sent_at}
-            inserted = c.execute(_INSERT_MESSAGE, row).inserted_primary_key
-            assert inserted is not None, "an INSERT always has a primary key"
-            msg_id = int(inserted[0])
-            if nonce is not None:
-                nonce_row = {"sender_id": sender_id, "nonce": nonce, "msg_id": msg_id}
-                c.execute(_INSERT_NONCE, {**nonce_row, "created_at": sent_at})
-            return SavedMessage(msg_id, now, is_retry=False)
+            connection = s.connection()
+            sender_id = _user_id(s, sender) or 0
+            record = MessageRecord(sender_id, sender, recipient, text, nonce)
+            statements = MessageStatements(connection.dialect)
+            [outcome] = statements.save_all(connection, [record], now, max_chars)
+            if isinstance(outcome, RequestError):
+                raise outcome
+            return outcome
 
-        return self._writer.submit(job)
+        return self._writer.run(job)
 
     def backlog_snapshot(self, recipient: str) -> Backlog:
         """How many messages wait for `recipient` and the newest one's id, read at once.
@@ -349,14 +313,15 @@ class Store:
             yield from page
             after_id = page[-1].msg_id
 
-    def acknowledge(self, recipient: str, msg_id: int) -> Future[bool]:
-        """Forget a delivered message; only its recipient can. Whether anything was deleted."""
+    def acknowledge(self, recipient: str, msg_id: int) -> None:
+        """Forget a delivered message (tests, tools); only its recipient can."""
 
-        def job(s: Session) -> bool:
-            result = s.connection().execute(_ACK, {"msg_id": msg_id, "recipient": recipient})
-            return bool(result.rowcount)
+        def job(s: Session) -> None:
+            connection = s.connection()
+            recipient_id = _user_id(s, recipient) or 0
+            MessageStatements(connection.dialect).ack_all(connection, [(msg_id, recipient_id)])
 
-        return self._writer.submit(job)
+        self._writer.run(job)
 
     def prune_nonces(self, now: datetime) -> int:
         def job(s: Session) -> int:

@@ -1,14 +1,16 @@
 """Write executors: every write transaction of the server goes through one of these.
 
-GroupCommitWriter is the server's: one thread owns all writes and commits whatever jobs are
-queued in a single transaction, so one fsync covers many messages (chat/1 answers `ok` only
-after the commit). DirectWriter runs each job in its own transaction on the caller's thread,
-for short-lived programs such as chat-admin.
+GroupCommitWriter is the server's: one thread holds one SQLAlchemy connection and commits
+whatever is queued in a single transaction, so one fsync covers many messages (chat/1 answers
+`ok` only after the commit). Two kinds of work share that transaction:
 
-A job is `fn(session) -> result`. A job that refuses (raises RequestError) must do so before it
-writes anything: the refusal goes to its caller and the rest of the batch still commits. Any
-other exception rolls the batch back and its jobs are re-run one transaction each, so one bad
-job cannot fail its neighbours.
+- hot batches (direct messages and acks, handed over by the reactor once per round), run as a
+  few statements for the whole batch; their results go to one callback after the commit;
+- jobs, `fn(session) -> result`, each in a savepoint of its own: a job that refuses
+  (RequestError) or fails after writing leaves nothing behind, and its neighbours still commit.
+
+DirectWriter runs each job in its own transaction on the caller's thread, for short-lived
+programs such as chat-admin.
 """
 
 from __future__ import annotations
@@ -16,27 +18,30 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import RequestError
+from service.message_store import MessageRecord, MessageStatements, Outcome
 
 T = TypeVar("T")
 Job = Callable[[Session], Any]
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH_JOBS = 512  # one transaction holds at most this many jobs
-QUEUE_LIMIT_JOBS = 8_192  # a full queue makes submitters wait: backpressure, not memory growth
+MAX_BATCH_ITEMS = 512  # queue items (jobs or hot batches) in one transaction
 
 
 class Writer(Protocol):
-    def submit(self, job: Callable[[Session], T]) -> Future[T]: ...
-
     def run(self, job: Callable[[Session], T]) -> T: ...
+
+    def submit(self, job: Callable[[Session], T]) -> Future[T]: ...
 
     def close(self) -> None: ...
 
@@ -44,6 +49,10 @@ class Writer(Protocol):
 class DirectWriter:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+
+    def run(self, job: Callable[[Session], T]) -> T:
+        with self._sessions.begin() as session:  # an exception rolls everything back
+            return job(session)
 
     def submit(self, job: Callable[[Session], T]) -> Future[T]:
         future: Future[T] = Future()
@@ -53,25 +62,54 @@ class DirectWriter:
             future.set_exception(error)
         return future
 
-    def run(self, job: Callable[[Session], T]) -> T:
-        with self._sessions.begin() as session:
-            return job(session)
-
     def close(self) -> None:
         pass
 
 
-_STOP = object()
+@dataclass(slots=True)
+class HotBatch:
+    """Direct messages and acks from one reactor round, and what the caller needs back."""
+
+    messages: list[MessageRecord] = field(default_factory=list)
+    acks: list[tuple[int, int]] = field(default_factory=list)  # (msg_id, recipient_id)
+    context: Any = None  # untouched here; handed back with the outcomes
+
+
+# Runs on the writer thread after the commit: (batch, one outcome per message, or the
+# exception that failed the whole batch).
+HotCallback = Callable[[HotBatch, Sequence[Outcome] | BaseException], None]
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Job
+    future: Future[Any]
+
+
+class _Stop:
+    pass
 
 
 class GroupCommitWriter:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_LIMIT_JOBS)
-        self._thread = threading.Thread(target=self._loop, name="db-writer", daemon=True)
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        max_text_chars: int = 4_000,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._max_text_chars = max_text_chars
+        self._statements = MessageStatements(engine.dialect)
+        self._on_hot: HotCallback | None = None
+        self._queue: queue.SimpleQueue[_Job | HotBatch | _Stop] = queue.SimpleQueue()
         self._closed = False
         self._closing = threading.Lock()  # submit() and close() agree on what gets queued
+        self._thread = threading.Thread(target=self._loop, name="db-writer", daemon=True)
         self._thread.start()
+
+    def on_hot_committed(self, callback: HotCallback) -> None:
+        self._on_hot = callback
 
     def submit(self, job: Callable[[Session], T]) -> Future[T]:
         future: Future[T] = Future()
@@ -79,8 +117,15 @@ class GroupCommitWriter:
             if self._closed:
                 future.set_exception(RuntimeError("the database writer is closed"))
                 return future
-            self._queue.put((job, future))
+            self._queue.put(_Job(job, future))
         return future
+
+    def submit_hot(self, batch: HotBatch) -> None:
+        """Queue a batch without waiting; its outcomes go to the hot callback."""
+        if self._closed:
+            self._finish_hot([batch], RuntimeError("the database writer is closed"))
+            return
+        self._queue.put(batch)
 
     def run(self, job: Callable[[Session], T]) -> T:
         if threading.current_thread() is self._thread:
@@ -93,49 +138,84 @@ class GroupCommitWriter:
             if self._closed:
                 return
             self._closed = True
-            self._queue.put(_STOP)
+            self._queue.put(_Stop())
         self._thread.join()
 
     def _loop(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < MAX_BATCH_JOBS:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            stop = any(item is _STOP for item in batch)
-            jobs = [item for item in batch if item is not _STOP]
-            if jobs:
-                self._commit_batch(jobs)
-            if stop:
-                return
-
-    def _commit_batch(self, jobs: list[tuple[Job, Future[Any]]]) -> None:
-        outcomes: list[tuple[Future[Any], bool, Any]] = []
-        try:
-            with self._sessions.begin() as session:
-                for job, future in jobs:
+        with self._engine.connect() as connection:
+            while True:
+                items = [self._queue.get()]
+                while len(items) < MAX_BATCH_ITEMS:
                     try:
-                        outcomes.append((future, True, job(session)))
-                    except RequestError as refusal:
-                        outcomes.append((future, False, refusal))
-        except Exception:
-            log.exception("a batch of %d writes failed; retrying them one by one", len(jobs))
-            for job, future in jobs:
-                self._commit_alone(job, future)
-            return
-        for future, ok, value in outcomes:
+                        items.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                jobs = [item for item in items if isinstance(item, _Job)]
+                hot = [item for item in items if isinstance(item, HotBatch)]
+                if jobs or hot:
+                    self._commit(connection, jobs, hot)
+                if any(isinstance(item, _Stop) for item in items):
+                    return
+
+    def _commit(self, connection: Connection, jobs: list[_Job], hot: list[HotBatch]) -> None:
+        done: list[tuple[Future[Any], bool, Any]] = []
+        outcomes: Sequence[Outcome] | BaseException = []
+        try:
+            with connection.begin():
+                for job in jobs:
+                    done.append(_run_in_savepoint(connection, job))
+                if hot:
+                    outcomes = self._write_hot(connection, hot)
+        except Exception as error:  # the commit failed: nothing of this batch was stored
+            log.exception("a batch of %d jobs and %d hot batches failed", len(jobs), len(hot))
+            done = [(job.future, False, error) for job in jobs]
+            outcomes = error
+        for future, ok, value in done:
             if ok:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+        if hot:
+            self._finish_hot(hot, outcomes)
 
-    def _commit_alone(self, job: Job, future: Future[Any]) -> None:
+    def _write_hot(
+        self, connection: Connection, hot: list[HotBatch]
+    ) -> Sequence[Outcome] | BaseException:
+        records = [record for batch in hot for record in batch.messages]
+        savepoint = connection.begin_nested()
         try:
-            with self._sessions.begin() as session:
-                result = job(session)
-        except BaseException as error:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
+            outcomes = self._statements.save_all(
+                connection, records, self._clock(), self._max_text_chars
+            )
+            self._statements.ack_all(connection, [ack for batch in hot for ack in batch.acks])
+        except Exception as error:  # e.g. a user deleted meanwhile on PostgreSQL
+            savepoint.rollback()
+            log.exception("%d messages could not be stored", len(records))
+            return error
+        savepoint.commit()
+        return outcomes
+
+    def _finish_hot(self, hot: list[HotBatch], outcomes: Sequence[Outcome] | BaseException) -> None:
+        assert self._on_hot is not None, "on_hot_committed() before submit_hot()"
+        start = 0
+        for batch in hot:
+            if isinstance(outcomes, BaseException):
+                self._on_hot(batch, outcomes)
+                continue
+            end = start + len(batch.messages)
+            self._on_hot(batch, outcomes[start:end])
+            start = end
+
+
+def _run_in_savepoint(connection: Connection, job: _Job) -> tuple[Future[Any], bool, Any]:
+    """One job, one savepoint: a refusal or a failure takes back what the job wrote."""
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+        try:
+            result = job.fn(session)
+            session.commit()
+        except Exception as error:
+            session.rollback()
+            if not isinstance(error, RequestError):
+                log.error("a write job failed", exc_info=error)
+            return job.future, False, error
+    return job.future, True, result

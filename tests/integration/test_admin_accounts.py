@@ -36,11 +36,11 @@ def rows(store: Store, model: type[object]) -> int:
 
 def test_list_users_shows_last_login_pending_and_current_lock(store: Store) -> None:
     add(store, "bob", "Alice", "carol")
-    first = store.start_period("bob", "127.0.0.1:1", T0)
+    first, _ = store.start_period("bob", "127.0.0.1:1", T0)
     store.end_period(first, T0 + timedelta(minutes=5))
     store.start_period("bob", "127.0.0.1:2", T0 + timedelta(hours=1))
-    store.save_message("bob", "Alice", "hi", None, T0, max_chars=100).result()
-    store.save_message("carol", "Alice", "yo", None, T0, max_chars=100).result()
+    store.save_message("bob", "Alice", "hi", None, T0, max_chars=100)
+    store.save_message("carol", "Alice", "yo", None, T0, max_chars=100)
     lock(store, "carol", T0)
 
     found = accounts.list_users(store, T0 + timedelta(minutes=1))
@@ -112,9 +112,9 @@ def test_foreign_keys_are_on_for_store_sessions(store: Store) -> None:
 
 def test_delete_user_cascades_but_keeps_messages_they_sent(store: Store) -> None:
     add(store, "alice", "bob", "carol")
-    store.save_message("bob", "alice", "to alice", "n1", T0, max_chars=100).result()
-    store.save_message("alice", "bob", "from alice", "n2", T0, max_chars=100).result()
-    store.save_message("carol", "bob", "from carol", None, T0, max_chars=100).result()
+    store.save_message("bob", "alice", "to alice", "n1", T0, max_chars=100)
+    store.save_message("alice", "bob", "from alice", "n2", T0, max_chars=100)
+    store.save_message("carol", "bob", "from carol", None, T0, max_chars=100)
     store.block("alice", "bob", T0)
     store.block("carol", "alice", T0)
     store.block("bob", "carol", T0)
@@ -137,10 +137,10 @@ def test_delete_user_cascades_but_keeps_messages_they_sent(store: Store) -> None
 
 def test_history_since_keeps_sessions_open_at_some_time_since(store: Store) -> None:
     add(store, "alice", "bob")
-    old = store.start_period("alice", "10.0.0.1:1", T0)
+    old, _ = store.start_period("alice", "10.0.0.1:1", T0)
     store.end_period(old, T0 + timedelta(minutes=10))
-    long_open = store.start_period("bob", "10.0.0.2:1", T0 + timedelta(minutes=5))
-    late = store.start_period("alice", "10.0.0.1:2", T0 + timedelta(hours=2))
+    long_open, _ = store.start_period("bob", "10.0.0.2:1", T0 + timedelta(minutes=5))
+    late, _ = store.start_period("alice", "10.0.0.1:2", T0 + timedelta(hours=2))
     store.end_period(late, T0 + timedelta(hours=3))
     assert long_open
 

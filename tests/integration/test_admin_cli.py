@@ -140,7 +140,7 @@ def test_passwd_for_a_missing_user_fails_before_asking(db_url: str) -> None:
 
 def test_deluser_asks_and_keeps_the_user_on_no(db_url: str, store: Store) -> None:
     seed(store, "alice", "bob")
-    store.save_message("bob", "alice", "hello", None, utc_now(), max_chars=100).result()
+    store.save_message("bob", "alice", "hello", None, utc_now(), max_chars=100)
 
     result = admin(db_url, "deluser", "alice", input="n\n")
 
@@ -152,8 +152,8 @@ def test_deluser_asks_and_keeps_the_user_on_no(db_url: str, store: Store) -> Non
 
 def test_deluser_yes_deletes_and_says_what_went(db_url: str, store: Store) -> None:
     seed(store, "alice", "bob")
-    store.save_message("bob", "alice", "hello", None, utc_now(), max_chars=100).result()
-    store.save_message("alice", "bob", "bye", None, utc_now(), max_chars=100).result()
+    store.save_message("bob", "alice", "hello", None, utc_now(), max_chars=100)
+    store.save_message("alice", "bob", "bye", None, utc_now(), max_chars=100)
     store.block("bob", "alice", utc_now())
 
     result = admin(db_url, "deluser", "alice", "--yes")
@@ -186,7 +186,7 @@ def test_users_lists_lock_last_login_and_pending(db_url: str, store: Store) -> N
     seed(store, "alice", "bob")
     now = utc_now()
     store.start_period("alice", "127.0.0.1:4000", now)
-    store.save_message("alice", "bob", "hi", None, now, max_chars=100).result()
+    store.save_message("alice", "bob", "hi", None, now, max_chars=100)
     for _ in range(3):
         store.record_failed_login("bob", now, POLICY)
 
@@ -237,7 +237,7 @@ def test_unlock_a_missing_user(db_url: str) -> None:
 def test_history_since_and_user(db_url: str, store: Store) -> None:
     seed(store, "alice", "bob")
     now = utc_now()
-    old = store.start_period("alice", "10.0.0.1:1", now - timedelta(days=2))
+    old, _ = store.start_period("alice", "10.0.0.1:1", now - timedelta(days=2))
     store.end_period(old, now - timedelta(days=2) + timedelta(minutes=3))
     store.start_period("bob", "10.0.0.2:2", now - timedelta(minutes=5))
 

@@ -6,9 +6,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private"}
+PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private", "events"}
 DATABASE = {"sqlalchemy", "alembic"}
-PERSISTENCE = {"store", "models", "db", "writer", "accounts", "lockout"}
+PERSISTENCE = {"store", "message_store", "models", "db", "writer", "accounts", "lockout"}
 
 
 def _imports(path: Path) -> set[str]:

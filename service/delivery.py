@@ -1,0 +1,98 @@
+"""Live events to one connection, and the stored backlog at login: one owner for both.
+
+chat/1 wants the backlog of stored direct messages first, oldest first, and live messages
+after it without duplicates. So during a login live events are held (bounded like the
+outbox); the backlog goes out a page at a time, each page waiting for room in the outbox
+(a client that reads gets any number of stored messages); then what was held follows, minus
+any message the backlog carried already (same `msg_id`).
+
+Threads: `live()` from any thread (the writer, a worker delivering someone's broadcast);
+`hold()`, `catch_up()` and `drop_held()` only from the worker thread running the login.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+
+from service.hub import Live
+from service.outbox import Outbox
+
+CHUNK_BYTES = 65_536  # backlog bytes sent at a time: one syscall for many small frames
+PACED_WAIT_S = 10.0  # a backlog page waits this long for the client to read before giving up
+
+
+class Delivery:
+    __slots__ = ("_backlog_last_id", "_held", "_held_bytes", "_lock", "_on_overflow", "_outbox")
+
+    def __init__(self, outbox: Outbox, on_overflow: Callable[[], None]) -> None:
+        self._outbox = outbox
+        self._on_overflow = on_overflow  # the client stopped reading: end it, slow consumer
+        self._lock = threading.Lock()
+        self._held: list[Live] | None = None  # live events waiting while the backlog goes out
+        self._held_bytes = 0
+        self._backlog_last_id = 0  # messages up to this id came in the backlog: not again live
+
+    def live(self, items: Sequence[Live]) -> bool:
+        """Queue live events without blocking; False when the connection cannot take them."""
+        with self._lock:
+            if self._held is not None:
+                size = sum(len(data) for data, _ in items)
+                if self._held_bytes + size > self._outbox.limit_bytes:
+                    self._on_overflow()
+                    return False
+                self._held.extend(items)
+                self._held_bytes += size
+                return True
+        last = self._backlog_last_id
+        data = b"".join(d for d, msg_id in items if msg_id is None or msg_id > last)
+        if not data or self._outbox.send_nowait(data):
+            return True
+        if self._outbox.overflowed:
+            self._on_overflow()
+        return False
+
+    def hold(self) -> None:
+        with self._lock:
+            self._held, self._held_bytes = [], 0
+
+    def drop_held(self) -> None:
+        """A login that failed after hold(): what was held is stored or was for nobody."""
+        with self._lock:
+            self._held, self._held_bytes = None, 0
+
+    def catch_up(self, frames: Iterable[bytes], backlog_last_id: int) -> bool:
+        """Send the backlog (encoded frames), then release what was held. False (and the
+        session is ending as a slow consumer) if the client stopped reading."""
+        self._backlog_last_id = backlog_last_id
+        chunk = bytearray()
+        for frame in frames:
+            chunk += frame
+            if len(chunk) >= CHUNK_BYTES and not self._send_paced(bytes(chunk)):
+                return False
+            if len(chunk) >= CHUNK_BYTES:
+                chunk.clear()
+        if chunk and not self._send_paced(bytes(chunk)):
+            return False
+        return self._release()
+
+    def _send_paced(self, data: bytes) -> bool:
+        if self._outbox.send_waiting(data, PACED_WAIT_S):
+            return True
+        self._on_overflow()
+        self.drop_held()
+        return False
+
+    def _release(self) -> bool:
+        """Send what was held, in order; events that arrive meanwhile join the queue, and the
+        waiting for room happens outside the lock, so no sender waits on this one."""
+        while True:
+            with self._lock:
+                batch = self._held or []
+                self._held, self._held_bytes = ([], 0) if batch else (None, 0)
+            if not batch:
+                return True
+            last = self._backlog_last_id
+            data = b"".join(d for d, msg_id in batch if msg_id is None or msg_id > last)
+            if data and not self._send_paced(data):
+                return False

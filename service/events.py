@@ -1,0 +1,52 @@
+"""Every event the server sends, built in one place (chat/1 "Events").
+
+A newcomer finds an event by its wire name here; handlers and the connection only call these.
+Builders return plain dicts, except `message_event`, which the hot path encodes directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.private import PrivateRequest
+from service.protocol import encode
+
+Event = dict[str, Any]
+
+
+def hello(server: str, signup: bool) -> Event:
+    return {"ev": "hello", "proto": "chat/1", "server": server, "signup": signup}
+
+
+def message_event(msg_id: int, sender: str, text: str, sent_at: str, stored: bool) -> bytes:
+    """`message`, encoded; `sent_at` already in wire form (one conversion per batch)."""
+    return encode({"ev": "message", "msg_id": msg_id, "from": sender, "text": text,
+                   "sent_at": sent_at, "stored": stored})  # fmt: skip
+
+
+def broadcast(sender: str, text: str, sent_at: str) -> Event:
+    return {"ev": "broadcast", "from": sender, "text": text, "sent_at": sent_at}
+
+
+def presence(user: str, state: str, at: str) -> Event:
+    return {"ev": "presence", "user": user, "state": state, "at": at}
+
+
+def private_request(request_id: str, requester: str) -> Event:
+    return {"ev": "private_request", "request": request_id, "from": requester}
+
+
+def private_stopped(user: str, reason: str) -> Event:
+    return {"ev": "private_stopped", "user": user, "reason": reason}
+
+
+def private_declined(request: PrivateRequest) -> Event:
+    return {"ev": "private_declined", "request": request.request_id, "user": request.target}
+
+
+def bye(reason: str, text: str) -> Event:
+    return {"ev": "bye", "reason": reason, "text": text}
+
+
+def frame_error(code: str, text: str) -> Event:
+    return {"ev": "error", "error": code, "text": text}

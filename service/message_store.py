@@ -1,0 +1,233 @@
+"""The durable path of direct messages: a whole batch checked, stored and acknowledged at once.
+
+This is the server's hot path, so it is built for batches: the checks of every message in a
+batch (sender still exists, recipient, blocks) are one query, nonces one more when any message
+carries one, the inserts one `executemany`, the acks one `executemany`. SQLAlchemy stays the
+one road to the database: it writes every statement here, compiled once for the dialect of the
+connection the writer holds, and the statements run on that connection's driver cursor inside
+its transaction. On SQLite the new ids are read back with `last_insert_rowid()` (the writer
+holds the write lock, and AUTOINCREMENT numbers a batch consecutively); elsewhere the insert
+uses SQLAlchemy's INSERT ... RETURNING for many rows.
+
+Nothing here decides what goes on the wire: results are SavedMessage or the RequestError
+chat/1 defines, one per record, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, and_, bindparam, delete, insert, or_, select
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
+
+from service.errors import ErrorCode, RequestError, too_long
+from service.models import Block, Message, Nonce, User
+from service.timeutil import as_utc
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    """One `message` request as the store needs it (the sender's id comes from its login)."""
+
+    sender_id: int
+    sender: str
+    recipient: str
+    text: str
+    nonce: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedMessage:
+    msg_id: int
+    sent_at: datetime
+    is_retry: bool  # the nonce was seen before: nothing new was stored
+
+
+Outcome = SavedMessage | RequestError
+
+_SENDER_IDS: BindParameter[list[int]] = bindparam("sender_ids", expanding=True)
+# Recipients and senders by name or id, each with the senders it blocks among this batch's.
+_CHECKS = (
+    select(User.id, User.name, Block.blocked_id)
+    .outerjoin(Block, and_(Block.blocker_id == User.id, Block.blocked_id.in_(_SENDER_IDS)))
+    .where(or_(User.name.in_(bindparam("names", expanding=True)), User.id.in_(_SENDER_IDS)))
+)
+_SEEN_NONCES = select(Nonce.sender_id, Nonce.nonce, Nonce.msg_id, Nonce.created_at).where(
+    Nonce.sender_id.in_(_SENDER_IDS), Nonce.nonce.in_(bindparam("nonces", expanding=True))
+)
+_INSERT_MESSAGE = insert(Message).values(
+    recipient_id=bindparam("recipient_id"), sender=bindparam("sender"),
+    text=bindparam("text"), sent_at=bindparam("sent_at"),
+)  # fmt: skip
+_INSERT_NONCE = insert(Nonce).values(
+    sender_id=bindparam("sender_id"), nonce=bindparam("nonce"),
+    msg_id=bindparam("msg_id"), created_at=bindparam("created_at"),
+)  # fmt: skip
+_ACK = delete(Message).where(
+    Message.id == bindparam("msg_id"), Message.recipient_id == bindparam("recipient_id")
+)
+
+
+class DriverStatement:
+    """A statement SQLAlchemy compiled once for `dialect`, run with the driver's executemany."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = str(compiled)
+        positions = compiled.positiontup
+        self._order: tuple[str, ...] | None = tuple(positions) if positions else None
+
+    def executemany(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> Any:
+        params: list[Any] = (
+            rows
+            if self._order is None
+            else [  # type: ignore[assignment]
+                tuple(row[key] for key in self._order) for row in rows
+            ]
+        )
+        cursor = connection.connection.cursor()
+        cursor.executemany(self.sql, params)
+        return cursor
+
+
+class MessageStatements:
+    """The hot statements for one dialect; built once by the writer."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._sqlite = dialect.name == "sqlite"
+        self._insert_message = DriverStatement(_INSERT_MESSAGE, dialect)
+        self._insert_nonce = DriverStatement(_INSERT_NONCE, dialect)
+        self._ack = DriverStatement(_ACK, dialect)
+        time_type = Message.__table__.c.sent_at.type
+        processor = time_type.dialect_impl(dialect).bind_processor(dialect)
+        self._db_time: Callable[[Any], Any] = processor or (lambda value: value)
+
+    def save_all(
+        self, connection: Connection, records: Sequence[MessageRecord], now: datetime,
+        max_chars: int,
+    ) -> list[Outcome]:  # fmt: skip
+        """Check and store a batch in chat/1 order: nonce retry, the sender still exists,
+        no_such_user, self, blocked, too_long. Every stored message gets `now` as sent_at."""
+        known = _Known.read(connection, records)
+        naive_now = as_utc(now).replace(tzinfo=None)
+        outcomes: list[Outcome | None] = []
+        to_store: list[tuple[int, MessageRecord, int]] = []  # (index, record, recipient_id)
+        first_use: dict[tuple[int, str], int] = {}  # a nonce repeated inside this batch
+        for index, record in enumerate(records):
+            key = (record.sender_id, record.nonce) if record.nonce is not None else None
+            if key is not None and key in known.nonces:
+                msg_id, at = known.nonces[key]
+                outcomes.append(SavedMessage(msg_id, as_utc(at), is_retry=True))
+                continue
+            if key is not None and key in first_use:
+                outcomes.append(None)  # answered below, once the first one has its id
+                continue
+            outcome = known.refusal(record, max_chars)
+            outcomes.append(outcome)
+            if outcome is None:
+                if key is not None:
+                    first_use[key] = index
+                to_store.append((index, record, known.ids[record.recipient]))
+        ids = self._insert(connection, to_store, naive_now)
+        stored = {index: msg_id for (index, _, _), msg_id in zip(to_store, ids, strict=True)}
+        self._remember_nonces(connection, to_store, stored, naive_now)
+        return [
+            outcome if outcome is not None else self._saved(records[i], i, stored, first_use, now)
+            for i, outcome in enumerate(outcomes)
+        ]
+
+    @staticmethod
+    def _saved(record: MessageRecord, index: int, stored: dict[int, int],
+               first_use: dict[tuple[int, str], int], now: datetime) -> SavedMessage:  # fmt: skip
+        if index in stored:
+            return SavedMessage(stored[index], now, is_retry=False)
+        assert record.nonce is not None
+        return SavedMessage(stored[first_use[(record.sender_id, record.nonce)]], now, True)
+
+    def _insert(
+        self, connection: Connection, to_store: list[tuple[int, MessageRecord, int]],
+        naive_now: datetime,
+    ) -> list[int]:  # fmt: skip
+        if not to_store:
+            return []
+        at = self._db_time(naive_now)
+        rows = [
+            {"recipient_id": rid, "sender": r.sender, "text": r.text, "sent_at": at}
+            for _, r, rid in to_store
+        ]
+        if self._sqlite:
+            cursor = self._insert_message.executemany(connection, rows)
+            cursor.execute("SELECT last_insert_rowid()")
+            last = int(cursor.fetchone()[0])
+            return list(range(last - len(rows) + 1, last + 1))
+        returning = _INSERT_MESSAGE.returning(Message.id, sort_by_parameter_order=True)
+        result = connection.execute(returning, [{**row, "sent_at": naive_now} for row in rows])
+        return [int(row[0]) for row in result]
+
+    def _remember_nonces(
+        self, connection: Connection, to_store: list[tuple[int, MessageRecord, int]],
+        stored: dict[int, int], naive_now: datetime,
+    ) -> None:  # fmt: skip
+        at = self._db_time(naive_now)
+        rows = [
+            {"sender_id": r.sender_id, "nonce": r.nonce, "msg_id": stored[i], "created_at": at}
+            for i, r, _ in to_store
+            if r.nonce is not None
+        ]
+        if rows:
+            self._insert_nonce.executemany(connection, rows)
+
+    def ack_all(self, connection: Connection, acks: Sequence[tuple[int, int]]) -> None:
+        """Forget delivered messages: (msg_id, recipient_id) pairs; only a recipient can."""
+        if acks:
+            rows = [{"msg_id": msg_id, "recipient_id": rid} for msg_id, rid in acks]
+            self._ack.executemany(connection, rows)
+
+
+@dataclass(slots=True)
+class _Known:
+    """What the database says about a batch's names, read in one query (two with nonces)."""
+
+    ids: dict[str, int]  # by name, recipients and senders alike
+    existing: set[int]  # user ids that exist
+    blocks: set[tuple[int, int]]  # (blocker_id, blocked_id) among the batch's senders
+    nonces: dict[tuple[int, str], tuple[int, datetime]]  # (sender_id, nonce) -> (msg_id, at)
+
+    @classmethod
+    def read(cls, connection: Connection, records: Sequence[MessageRecord]) -> _Known:
+        sender_ids = sorted({r.sender_id for r in records})
+        names = sorted({r.recipient for r in records})
+        known = cls({}, set(), set(), {})
+        for user_id, name, blocked_id in connection.execute(
+            _CHECKS, {"names": names, "sender_ids": sender_ids}
+        ):
+            known.ids[name] = user_id
+            known.existing.add(user_id)
+            if blocked_id is not None:
+                known.blocks.add((user_id, blocked_id))
+        nonces = sorted({r.nonce for r in records if r.nonce is not None})
+        if nonces:
+            params = {"sender_ids": sender_ids, "nonces": nonces}
+            for sender_id, nonce, msg_id, at in connection.execute(_SEEN_NONCES, params):
+                known.nonces[(sender_id, nonce)] = (msg_id, at)
+        return known
+
+    def refusal(self, record: MessageRecord, max_chars: int) -> RequestError | None:
+        if record.sender_id not in self.existing:
+            return RequestError(ErrorCode.NOT_LOGGED_IN, "Your account no longer exists.")
+        recipient_id = self.ids.get(record.recipient)
+        if recipient_id is None:
+            return RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {record.recipient}.")
+        if recipient_id == record.sender_id:
+            return RequestError(ErrorCode.SELF, "You cannot send a message to yourself.")
+        if (recipient_id, record.sender_id) in self.blocks:
+            return RequestError(ErrorCode.BLOCKED, f"{record.recipient} has blocked you.")
+        if len(record.text) > max_chars:
+            return too_long(max_chars)
+        return None

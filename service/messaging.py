@@ -1,0 +1,94 @@
+"""Direct messages after their commit: replies to the senders, live events to the recipients.
+
+Runs on the writer thread once per committed batch (chat/1: `ok` only after the commit).
+Each connection gets one `send()` for all its replies of the batch and each recipient one for
+all its live messages, so the cost of a syscall is shared by every message of a batch. Then
+the reactor is told, in one post, how many requests of each connection were answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from service.connection import Connection, HotRound
+from service.context import Services
+from service.errors import INTERNAL, RequestError, error_reply, ok_reply
+from service.events import message_event
+from service.hub import Live
+from service.message_store import Outcome
+from service.protocol import encode
+from service.reactor import Reactor
+from service.timeutil import to_rfc3339
+from service.writer import HotBatch
+
+
+class Answerer:
+    """The writer's callback for hot batches (see service/writer.py, HotCallback)."""
+
+    def __init__(self, services: Services, reactor: Reactor) -> None:
+        self._hub = services.hub
+        self._reactor = reactor
+
+    def __call__(self, batch: HotBatch, outcomes: Sequence[Outcome] | BaseException) -> None:
+        hot: HotRound = batch.context
+        replies: dict[Connection, list[bytes]] = {}
+        answered: dict[Connection, int] = {}
+        fields: dict[str, Any] | RequestError
+        live = self._deliveries(hot, outcomes, replies, answered)
+        for conn, request_id, wants_reply in hot.acked:
+            answered[conn] = answered.get(conn, 0) + 1
+            if wants_reply:
+                fields = INTERNAL if isinstance(outcomes, BaseException) else {}
+                replies.setdefault(conn, []).append(_reply(request_id, fields))
+        for recipient, items in live.items():
+            recipient.deliver_encoded(items)
+        for conn, parts in replies.items():
+            conn.send_bytes(b"".join(parts))
+        self._reactor.post(lambda: _tell(answered))
+
+    def _deliveries(
+        self,
+        hot: HotRound,
+        outcomes: Sequence[Outcome] | BaseException,
+        replies: dict[Connection, list[bytes]],
+        answered: dict[Connection, int],
+    ) -> dict[Any, list[Live]]:
+        """Build every reply and live event of the batch; returns them by recipient."""
+        live: dict[Any, list[Live]] = {}
+        if not hot.asked:
+            return live
+        recipients = self._hub.recipients({request.to for _, _, _, request in hot.asked})
+        wire_time: tuple[datetime | None, str] = (None, "")
+        for index, (conn, request_id, wants_reply, request) in enumerate(hot.asked):
+            answered[conn] = answered.get(conn, 0) + 1
+            if isinstance(outcomes, BaseException):
+                fields: dict[str, Any] | RequestError = INTERNAL
+            elif isinstance(outcome := outcomes[index], RequestError):
+                fields = outcome
+            elif outcome.is_retry:  # stored once already; delivered (or stored) as first answered
+                fields = {"msg_id": outcome.msg_id, "delivered": False}
+            else:
+                if wire_time[0] != outcome.sent_at:
+                    wire_time = (outcome.sent_at, to_rfc3339(outcome.sent_at))
+                recipient = recipients.get(request.to)
+                if recipient is not None:
+                    event = message_event(outcome.msg_id, conn.state.user or "", request.text,
+                                          wire_time[1], False)  # fmt: skip
+                    live.setdefault(recipient, []).append((event, outcome.msg_id))
+                fields = {"msg_id": outcome.msg_id, "delivered": recipient is not None}
+            if wants_reply:
+                replies.setdefault(conn, []).append(_reply(request_id, fields))
+        return live
+
+
+def _reply(request_id: Any, fields: dict[str, Any] | RequestError) -> bytes:
+    if isinstance(fields, RequestError):
+        return encode(error_reply(request_id, fields))
+    return encode(ok_reply(request_id, fields))
+
+
+def _tell(answered: dict[Connection, int]) -> None:
+    for conn, count in answered.items():
+        conn.pipelined_done(count)
