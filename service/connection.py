@@ -44,7 +44,6 @@ from service.session import (
     SessionState,
     admit,
 )
-from service.writer import HotBatch
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +54,11 @@ MAX_WAITING = 256  # decoded requests waiting their turn before we stop reading 
 
 @dataclass(slots=True)
 class HotRound:
-    """What one reactor round hands the writer, and whom to answer afterwards."""
+    """What one reactor round hands the writer, and whom to answer afterwards. It refers to
+    nothing that refers back to it, so it is freed without the garbage collector."""
 
-    batch: HotBatch = field(default_factory=HotBatch)
+    messages: list[MessageRecord] = field(default_factory=list)  # for the writer
+    acks: list[tuple[int, int]] = field(default_factory=list)  # (msg_id, recipient_id)
     asked: list[tuple[Connection, RequestId, bool, m.Message]] = field(default_factory=list)
     acked: list[tuple[Connection, RequestId, bool]] = field(default_factory=list)
 
@@ -224,13 +225,13 @@ class Connection:
         assert user_id is not None and self.state.user is not None, "admitted after login"
         hot = self._runtime.hot
         if isinstance(request, m.Ack):
-            hot.batch.acks.append((request.msg_id, user_id))
+            hot.acks.append((request.msg_id, user_id))
             hot.acked.append((self, request_id, wants_reply))
         else:
             assert isinstance(request, m.Message)
             record = MessageRecord(user_id, self.state.user, request.to, request.text,
                                    request.nonce)  # fmt: skip
-            hot.batch.messages.append(record)
+            hot.messages.append(record)
             hot.asked.append((self, request_id, wants_reply, request))
         self._in_flight += 1
 

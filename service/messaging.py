@@ -18,10 +18,13 @@ from service.errors import INTERNAL, RequestError, error_reply, ok_reply
 from service.events import message_event
 from service.hub import Live
 from service.message_store import Outcome
-from service.protocol import encode
+from service.protocol import encode, json_string
 from service.reactor import Reactor
 from service.timeutil import to_rfc3339
 from service.writer import HotBatch
+
+# A reply's content: refused, (msg_id, delivered) for a stored message, or plain fields.
+Answer = RequestError | tuple[int, bool] | dict[str, Any]
 
 
 class Answerer:
@@ -35,7 +38,7 @@ class Answerer:
         hot: HotRound = batch.context
         replies: dict[Connection, list[bytes]] = {}
         answered: dict[Connection, int] = {}
-        fields: dict[str, Any] | RequestError
+        fields: Answer
         live = self._deliveries(hot, outcomes, replies, answered)
         for conn, request_id, wants_reply in hot.acked:
             answered[conn] = answered.get(conn, 0) + 1
@@ -63,12 +66,13 @@ class Answerer:
         wire_time: tuple[datetime | None, str] = (None, "")
         for index, (conn, request_id, wants_reply, request) in enumerate(hot.asked):
             answered[conn] = answered.get(conn, 0) + 1
+            fields: Answer
             if isinstance(outcomes, BaseException):
-                fields: dict[str, Any] | RequestError = INTERNAL
+                fields = INTERNAL
             elif isinstance(outcome := outcomes[index], RequestError):
                 fields = outcome
             elif outcome.is_retry:  # stored once already; delivered (or stored) as first answered
-                fields = {"msg_id": outcome.msg_id, "delivered": False}
+                fields = (outcome.msg_id, False)
             else:
                 if wire_time[0] != outcome.sent_at:
                     wire_time = (outcome.sent_at, to_rfc3339(outcome.sent_at))
@@ -77,16 +81,26 @@ class Answerer:
                     event = message_event(outcome.msg_id, conn.state.user or "", request.text,
                                           wire_time[1], False)  # fmt: skip
                     live.setdefault(recipient, []).append((event, outcome.msg_id))
-                fields = {"msg_id": outcome.msg_id, "delivered": recipient is not None}
+                fields = (outcome.msg_id, recipient is not None)
             if wants_reply:
                 replies.setdefault(conn, []).append(_reply(request_id, fields))
         return live
 
 
-def _reply(request_id: Any, fields: dict[str, Any] | RequestError) -> bytes:
+def _reply(request_id: Any, fields: Answer) -> bytes:
     if isinstance(fields, RequestError):
         return encode(error_reply(request_id, fields))
+    if isinstance(fields, tuple):
+        return message_ok(request_id, *fields)
     return encode(ok_reply(request_id, fields))
+
+
+def message_ok(request_id: int | str, msg_id: int, delivered: bool) -> bytes:
+    """The ok reply to `message`, encoded as `encode(ok_reply(...))` would (a test holds them
+    equal), without a dict: it is written once per direct message."""
+    re = json_string(request_id) if isinstance(request_id, str) else f"{request_id:d}"
+    flag = "true" if delivered else "false"
+    return f'{{"re":{re},"ok":true,"msg_id":{msg_id:d},"delivered":{flag}}}\n'.encode()
 
 
 def _tell(answered: dict[Connection, int]) -> None:

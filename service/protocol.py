@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import Enum
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 MAX_FRAME_BYTES = 65_536  # chat/1 "Transport and framing": one frame, newline included
@@ -109,6 +110,12 @@ class FrameDecoder:
             FrameError(FrameProblem.FRAME_TOO_LARGE, f"A frame may be at most {limit} bytes.")
         )
         return out
+
+
+def json_string(text: str) -> str:
+    """A JSON string literal, as `encode()` writes it (UTF-8 kept, not \\u-escaped). The text
+    must be valid Unicode (no lone surrogates), which every text a request passed is."""
+    return _encode_string(text)
 
 
 def encode(frame: JsonObject) -> bytes:

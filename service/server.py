@@ -34,6 +34,7 @@ from service.reactor import Reactor
 from service.session import EndReason
 from service.store import Store
 from service.timeutil import utc_now
+from service.writer import HotBatch
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,8 @@ class ChatServer:
         hot = self._runtime.hot
         if hot.asked or hot.acked:
             self._runtime.hot = HotRound()
-            hot.batch.context = hot
-            self._runtime.services.store.group_writer.submit_hot(hot.batch)
+            batch = HotBatch(hot.messages, hot.acks, context=hot)
+            self._runtime.services.store.group_writer.submit_hot(batch)
 
     def _check_idle(self) -> None:
         now = time.monotonic()

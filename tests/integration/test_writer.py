@@ -1,0 +1,64 @@
+"""The group-commit writer's contract: each job runs in a savepoint of its own, so a job that
+refuses (or fails) after writing leaves nothing behind, and its neighbours still commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.errors import ErrorCode, RequestError
+from service.models import User
+from service.store import Store
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def server_store(db_url: str) -> Iterator[Store]:
+    store = Store.open(db_url, group_commit=True)
+    yield store
+    store.close()
+
+
+def add_then(name: str, error: Exception | None) -> Callable[[Session], str]:
+    def job(s: Session) -> str:
+        s.add(User(name=name, password_hash="x", created_at=T0.replace(tzinfo=None)))
+        s.flush()  # the row is written inside the transaction before the job gives up
+        if error is not None:
+            raise error
+        return name
+
+    return job
+
+
+def names(store: Store) -> set[str]:
+    return store.read(lambda s: set(s.scalars(select(User.name))))
+
+
+def test_a_refusal_after_a_write_leaves_nothing_and_neighbours_commit(
+    server_store: Store,
+) -> None:
+    writer = server_store.group_writer
+    futures = [
+        writer.submit(add_then("before", None)),
+        writer.submit(add_then("ghost", RequestError(ErrorCode.USER_EXISTS, "no"))),
+        writer.submit(add_then("broken", ValueError("our bug"))),
+        writer.submit(add_then("after", None)),
+    ]
+    assert futures[0].result(timeout=10) == "before"
+    with pytest.raises(RequestError):
+        futures[1].result(timeout=10)
+    with pytest.raises(ValueError):
+        futures[2].result(timeout=10)
+    assert futures[3].result(timeout=10) == "after"
+    assert names(server_store) == {"before", "after"}
+
+
+def test_the_direct_writer_keeps_the_same_contract(store: Store) -> None:
+    with pytest.raises(RequestError):
+        store.write(add_then("ghost", RequestError(ErrorCode.USER_EXISTS, "no")))
+    assert names(store) == set()
