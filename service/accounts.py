@@ -1,8 +1,8 @@
 """The operator's view of the database: accounts, lockouts, login history, blocks, imports.
 
-chat-admin's commands call these; the server never does. Each function is one short
-transaction through Store.read / Store.write, so it is safe while chat-server runs (the server
-reads users, locks and blocks from the database per request and sees every change at once).
+chat-admin's commands call these; the server never does. The queries themselves live in the
+store (service/operator_store.py); each is one short transaction, so it is safe while
+chat-server runs (the server reads users, locks and blocks per request and sees every change).
 Results are frozen dataclasses with aware UTC datetimes. Refusals an operator should read as
 is are AccountError; anything else is a bug or a broken database and propagates.
 
@@ -14,17 +14,19 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-
-from sqlalchemy import ColumnElement, delete, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from datetime import datetime
+from typing import TypeVar
 
 from service.auth import Attempts, hash_password, is_valid_username
 from service.config import ServerConfig
-from service.errors import RequestError
-from service.models import ActivePeriod, Block, Message, User
+from service.operator_store import BlockEntry as BlockEntry  # the operator's records
+from service.operator_store import Footprint as Footprint
+from service.operator_store import Login as Login
+from service.operator_store import UserSummary as UserSummary
+from service.outcomes import Refusal
 from service.store import Store
-from service.timeutil import as_utc
+
+T = TypeVar("T")
 
 # The same floor as chat/1 `register` (weak_password), so every account meets one rule.
 MIN_PASSWORD_CHARS = ServerConfig().min_password_chars
@@ -59,57 +61,9 @@ def password_problem(password: str) -> str | None:
 # --- users --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class UserSummary:
-    name: str
-    created_at: datetime
-    last_login: datetime | None  # None: never logged in
-    failed_attempts: int  # consecutive wrong passwords that still count now
-    locked_until: datetime | None  # None unless locked at `now`
-    pending_messages: int  # stored direct messages not yet acknowledged
-
-
 def list_users(store: Store, now: datetime) -> list[UserSummary]:
     """Every account with its lockout state as the server would judge it at `now`."""
-
-    def query(s: Session) -> list[UserSummary]:
-        last = (
-            select(ActivePeriod.user_id, func.max(ActivePeriod.login_at).label("at"))
-            .group_by(ActivePeriod.user_id)
-            .subquery()
-        )
-        pending = (
-            select(Message.recipient_id, func.count().label("n"))
-            .group_by(Message.recipient_id)
-            .subquery()
-        )
-        rows = s.execute(
-            select(User, last.c.at, pending.c.n)
-            .outerjoin(last, last.c.user_id == User.id)
-            .outerjoin(pending, pending.c.recipient_id == User.id)
-        )
-        return [_summary(user, at, n, now) for user, at, n in rows]
-
-    users = store.read(query)
-    return sorted(users, key=lambda u: (u.name.casefold(), u.name))
-
-
-def _summary(user: User, last: datetime | None, pending: int | None, now: datetime) -> UserSummary:
-    # An expired lock counts from zero (chat/1 precise point 4): show what the server would do.
-    attempts = _attempts(user).current(now)
-    return UserSummary(
-        name=user.name,
-        created_at=as_utc(user.created_at),
-        last_login=None if last is None else as_utc(last),
-        failed_attempts=attempts.failures,
-        locked_until=attempts.locked_until if attempts.is_locked(now) else None,
-        pending_messages=pending or 0,
-    )
-
-
-def _attempts(user: User) -> Attempts:
-    locked = None if user.locked_until is None else as_utc(user.locked_until)
-    return Attempts(user.failed_attempts, locked)
+    return store.list_users(now)
 
 
 def add_user(store: Store, name: str, password: str, now: datetime) -> None:
@@ -118,10 +72,8 @@ def add_user(store: Store, name: str, password: str, now: datetime) -> None:
     if problem is not None:
         raise AccountError(problem)
     password_hash = hash_password(password)  # ~50 ms: outside any transaction
-    try:
-        store.create_user(name, password_hash, now)
-    except RequestError:
-        raise AccountError(f"there is already a user {name}") from None
+    if store.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:
+        raise AccountError(f"there is already a user {name}")
 
 
 def set_password(store: Store, name: str, password: str) -> None:
@@ -133,96 +85,24 @@ def set_password(store: Store, name: str, password: str) -> None:
     problem = password_problem(password)
     if problem is not None:
         raise AccountError(problem)
-    password_hash = hash_password(password)
-
-    def job(s: Session) -> None:
-        user = _user(s, name)
-        user.password_hash = password_hash
-        user.failed_attempts = 0
-        user.locked_until = None
-
-    store.write(job)
+    if not store.set_password_hash(name, hash_password(password)):
+        raise _no_such_user(name)
 
 
 def unlock(store: Store, name: str, now: datetime) -> Attempts:
     """Clear the lockout and the failure counter; returns the state it had at `now`."""
-
-    def job(s: Session) -> Attempts:
-        user = _user(s, name)
-        before = _attempts(user).current(now)
-        user.failed_attempts = 0
-        user.locked_until = None
-        return before
-
-    return store.write(job)
-
-
-@dataclass(frozen=True, slots=True)
-class Footprint:
-    """What deleting a user takes with it (messages they sent to others stay stored)."""
-
-    name: str
-    pending_messages: int  # stored messages *to* this user
-    blocks: int  # blocks by or of this user
-    login_periods: int  # their login history
-    online: bool  # an active period is still open
+    return _found(store.unlock(name, now), name)
 
 
 def footprint(store: Store, name: str) -> Footprint:
     """What `delete_user` would remove, for the operator's confirmation."""
-    return store.read(lambda s: _footprint(s, _user(s, name)))
+    return _found(store.footprint(name), name)
 
 
 def delete_user(store: Store, name: str) -> Footprint:
     """Delete the account with its incoming stored messages, blocks both ways, nonces and
-    login history (ON DELETE CASCADE). Messages it sent stay: they keep the sender by name.
-    """
-
-    def job(s: Session) -> Footprint:
-        user = _user(s, name)
-        gone = _footprint(s, user)
-        s.execute(delete(User).where(User.id == user.id))
-        return gone
-
-    return store.write(job)
-
-
-def _footprint(s: Session, user: User) -> Footprint:
-    def count(*where: ColumnElement[bool]) -> int:
-        return s.scalar(select(func.count()).where(*where)) or 0
-
-    open_periods = count(ActivePeriod.user_id == user.id, ActivePeriod.logout_at.is_(None))
-    return Footprint(
-        name=user.name,
-        pending_messages=count(Message.recipient_id == user.id),
-        blocks=count(or_(Block.blocker_id == user.id, Block.blocked_id == user.id)),
-        login_periods=count(ActivePeriod.user_id == user.id),
-        online=open_periods > 0,
-    )
-
-
-def _user(s: Session, name: str) -> User:
-    user = s.scalars(select(User).where(User.name == name)).one_or_none()
-    if user is None:
-        raise AccountError(f"there is no user {name}")
-    return user
-
-
-# --- login history and blocks -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Login:
-    """One active period: a session from login to logout (None while it is open)."""
-
-    user: str
-    login_at: datetime
-    logout_at: datetime | None
-    peer: str  # "host:port" the server saw
-
-    def duration(self, now: datetime) -> timedelta:
-        """How long the session lasted, or has lasted so far when it is still open."""
-        return (self.logout_at or now) - self.login_at
+    login history. Messages it sent stay: they keep the sender by name."""
+    return _found(store.delete_user(name), name)
 
 
 def login_history(store: Store, *, since: datetime | None, user: str | None) -> list[Login]:
@@ -231,53 +111,22 @@ def login_history(store: Store, *, since: datetime | None, user: str | None) -> 
     A session that began before `since` but was still open after it counts: the operator
     asks "who was on since then", the question chat/1 `whoelsesince` answers for users.
     """
-
-    def query(s: Session) -> list[Login]:
-        statement = select(User.name, ActivePeriod).join(User, ActivePeriod.user_id == User.id)
-        if user is not None:
-            _user(s, user)
-            statement = statement.where(User.name == user)
-        if since is not None:
-            naive = as_utc(since).replace(tzinfo=None)
-            statement = statement.where(
-                or_(ActivePeriod.logout_at.is_(None), ActivePeriod.logout_at >= naive)
-            )
-        rows = s.execute(statement.order_by(ActivePeriod.login_at, ActivePeriod.id))
-        return [_login(name, period) for name, period in rows]
-
-    return store.read(query)
-
-
-def _login(name: str, period: ActivePeriod) -> Login:
-    logout = None if period.logout_at is None else as_utc(period.logout_at)
-    return Login(name, as_utc(period.login_at), logout, period.peer)
-
-
-@dataclass(frozen=True, slots=True)
-class BlockEntry:
-    blocker: str  # blocks `blocked`: blocked's messages to blocker are refused
-    blocked: str
-    since: datetime
+    return _found(store.login_history(since=since, user=user), user or "")
 
 
 def list_blocks(store: Store, name: str | None = None) -> list[BlockEntry]:
     """All blocks, or those by or of `name`; sorted by blocker, then blocked."""
-    blocker = aliased(User)
-    blocked = aliased(User)
+    return _found(store.list_blocks(name), name or "")
 
-    def query(s: Session) -> list[BlockEntry]:
-        statement = (
-            select(blocker.name, blocked.name, Block.created_at)
-            .join(blocker, Block.blocker_id == blocker.id)
-            .join(blocked, Block.blocked_id == blocked.id)
-        )
-        if name is not None:
-            _user(s, name)
-            statement = statement.where(or_(blocker.name == name, blocked.name == name))
-        rows = s.execute(statement.order_by(blocker.name, blocked.name))
-        return [BlockEntry(a, b, as_utc(at)) for a, b, at in rows]
 
-    return store.read(query)
+def _found(value: T | None, name: str) -> T:
+    if value is None:
+        raise _no_such_user(name)
+    return value
+
+
+def _no_such_user(name: str) -> AccountError:
+    return AccountError(f"there is no user {name}")
 
 
 # --- importing the original assignment's credentials.txt ----------------------------------
@@ -369,8 +218,7 @@ def import_credentials(
 def _import_one(
     store: Store, line: CredentialLine, now: datetime, hasher: Callable[[str], str]
 ) -> ImportResult:
-    try:
-        store.create_user(line.name, hasher(line.password), now)
-    except RequestError:  # created meanwhile, by the server's `register` or another admin
+    if store.create_user(line.name, hasher(line.password), now) is Refusal.NAME_TAKEN:
+        # created meanwhile, by the server's `register` or another admin
         return ImportResult(line.line_no, line.name, Outcome.SKIPPED)
     return ImportResult(line.line_no, line.name, Outcome.ADDED)

@@ -26,6 +26,7 @@ from service.auth import (
 from service.brokering import handle_private_answer, handle_startprivate, handle_stopprivate
 from service.context import Context, Fields, Link, Services
 from service.errors import ErrorCode, RequestError, too_long
+from service.outcomes import Refusal
 from service.session import PIPELINED_OPS, EndReason, SessionState
 from service.timeutil import to_rfc3339
 
@@ -98,7 +99,8 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
             f"A password needs at least {config.min_password_chars} characters.",
         )
     now = ctx.services.clock()
-    store.create_user(name, hash_password(request.password), now)
+    if store.create_user(name, hash_password(request.password), now) is Refusal.NAME_TAKEN:
+        raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
     _begin_session(ctx, name, now)
     return {"user": name}  # a new account has no backlog: chat/1 lists only `user` here
 
@@ -212,7 +214,9 @@ def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
 
 def handle_block(ctx: Context, request: m.Block) -> Fields:
     services, user, other = ctx.services, ctx.user, request.user
-    services.store.block(user, other, services.clock())
+    refusal = services.store.block(user, other, services.clock())
+    if refusal is not None:
+        raise _block_refusal(refusal, other)
     endings = services.hub.end_private_between(user, other)
 
     def after_reply() -> None:  # chat/1 precise point 13
@@ -231,8 +235,23 @@ def handle_block(ctx: Context, request: m.Block) -> Fields:
 
 
 def handle_unblock(ctx: Context, request: m.Unblock) -> Fields:
-    ctx.services.store.unblock(ctx.user, request.user)
+    refusal = ctx.services.store.unblock(ctx.user, request.user)
+    if refusal is not None:
+        raise _block_refusal(refusal, request.user)
     return {}
+
+
+def _block_refusal(refusal: Refusal, other: str) -> RequestError:
+    code, text = _BLOCK_REFUSALS[refusal]
+    return RequestError(code, text.format(other=other))
+
+
+_BLOCK_REFUSALS = {
+    Refusal.NO_SUCH_USER: (ErrorCode.NO_SUCH_USER, "There is no user {other}."),
+    Refusal.SELF: (ErrorCode.SELF, "You cannot block or unblock yourself."),
+    Refusal.ALREADY_BLOCKED: (ErrorCode.ALREADY_BLOCKED, "You already block {other}."),
+    Refusal.NOT_BLOCKED: (ErrorCode.NOT_BLOCKED, "You do not block {other}."),
+}
 
 
 def handle_blocklist(ctx: Context, request: m.BlockList) -> Fields:

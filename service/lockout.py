@@ -9,26 +9,16 @@ answers cost one read, one hash and one committed write (chat/1 precise point 4)
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
-
 from service.auth import Attempts, LockoutPolicy
-from service.models import UnknownNameFailure
-from service.store import Store, maybe_naive_utc, maybe_utc, naive_utc
+from service.store import Store, name_digest
 
 UNKNOWN_NAMES_KEPT = 10_000  # rows of unknown-name counts; the oldest go first
-
-
-def name_digest(name: str) -> str:
-    """Fixed-size key for any name the peer sent (it may be up to a frame long)."""
-    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class NameLocks:
@@ -64,43 +54,10 @@ class UnknownNames:
         self._store = store
 
     def attempts(self, name: str, now: datetime) -> Attempts:
-        digest = name_digest(name)
-        row = self._store.read(lambda s: s.get(UnknownNameFailure, digest))
-        if row is None:
-            return Attempts()
-        return Attempts(row.failures, maybe_utc(row.locked_until)).current(now)
+        return self._store.unknown_name_attempts(name).current(now)
 
     def record_failure(self, name: str, now: datetime, policy: LockoutPolicy) -> Attempts:
-        digest = name_digest(name)
-
-        def job(s: Session) -> Attempts:
-            row = s.get(UnknownNameFailure, digest)
-            before = Attempts() if row is None else Attempts(
-                row.failures, maybe_utc(row.locked_until)
-            )  # fmt: skip
-            after = before.after_failure(now, policy)
-            if row is None:
-                row = UnknownNameFailure(name_digest=digest)
-                s.add(row)
-            row.failures = after.failures
-            row.locked_until = maybe_naive_utc(after.locked_until)
-            row.updated_at = naive_utc(now)
-            return after
-
-        return self._store.write(job)
+        return self._store.record_unknown_failure(name, now, policy)
 
     def evict_oldest(self, keep: int = UNKNOWN_NAMES_KEPT) -> int:
-        """Bound the table: keep the `keep` most recently failed names."""
-
-        def job(s: Session) -> int:
-            newest = (
-                select(UnknownNameFailure.name_digest)
-                .order_by(UnknownNameFailure.updated_at.desc())
-                .limit(keep)
-            )
-            result = s.execute(
-                delete(UnknownNameFailure).where(UnknownNameFailure.name_digest.not_in(newest))
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
-
-        return self._store.write(job)
+        return self._store.evict_unknown_names(keep)

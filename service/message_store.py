@@ -9,8 +9,8 @@ its transaction. On SQLite the new ids are read back with `last_insert_rowid()` 
 holds the write lock, and AUTOINCREMENT numbers a batch consecutively); elsewhere the insert
 uses SQLAlchemy's INSERT ... RETURNING for many rows.
 
-Nothing here decides what goes on the wire: results are SavedMessage or the RequestError
-chat/1 defines, one per record, in order.
+Nothing here decides what goes on the wire: results are SavedMessage or a Refusal, one per
+record, in order.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 
-from service.errors import ErrorCode, RequestError, too_long
 from service.models import Block, Message, Nonce, User
+from service.outcomes import Refusal
 from service.timeutil import as_utc
 
 
@@ -48,7 +48,7 @@ class SavedMessage:
     is_retry: bool  # the nonce was seen before: nothing new was stored
 
 
-Outcome = SavedMessage | RequestError
+Outcome = SavedMessage | Refusal
 
 _SENDER_IDS: BindParameter[list[int]] = bindparam("sender_ids", expanding=True)
 # Recipients and senders by name or id, each with the senders it blocks among this batch's.
@@ -218,16 +218,16 @@ class _Known:
                 known.nonces[(sender_id, nonce)] = (msg_id, at)
         return known
 
-    def refusal(self, record: MessageRecord, max_chars: int) -> RequestError | None:
+    def refusal(self, record: MessageRecord, max_chars: int) -> Refusal | None:
         if record.sender_id not in self.existing:
-            return RequestError(ErrorCode.NOT_LOGGED_IN, "Your account no longer exists.")
+            return Refusal.ACCOUNT_GONE
         recipient_id = self.ids.get(record.recipient)
         if recipient_id is None:
-            return RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {record.recipient}.")
+            return Refusal.NO_SUCH_USER
         if recipient_id == record.sender_id:
-            return RequestError(ErrorCode.SELF, "You cannot send a message to yourself.")
+            return Refusal.SELF
         if (recipient_id, record.sender_id) in self.blocks:
-            return RequestError(ErrorCode.BLOCKED, f"{record.recipient} has blocked you.")
+            return Refusal.BLOCKED
         if len(record.text) > max_chars:
-            return too_long(max_chars)
+            return Refusal.TOO_LONG
         return None

@@ -14,10 +14,11 @@ from typing import Any
 
 from service.connection import Connection, HotRound
 from service.context import Services
-from service.errors import INTERNAL, RequestError, error_reply, ok_reply
+from service.errors import INTERNAL, ErrorCode, RequestError, error_reply, ok_reply, too_long
 from service.events import message_event
 from service.hub import Live
 from service.message_store import Outcome
+from service.outcomes import Refusal
 from service.protocol import encode, json_string
 from service.reactor import Reactor
 from service.timeutil import to_rfc3339
@@ -32,6 +33,7 @@ class Answerer:
 
     def __init__(self, services: Services, reactor: Reactor) -> None:
         self._hub = services.hub
+        self._max_chars = services.config.max_text_chars
         self._reactor = reactor
 
     def __call__(self, batch: HotBatch, outcomes: Sequence[Outcome] | BaseException) -> None:
@@ -69,8 +71,8 @@ class Answerer:
             fields: Answer
             if isinstance(outcomes, BaseException):
                 fields = INTERNAL
-            elif isinstance(outcome := outcomes[index], RequestError):
-                fields = outcome
+            elif isinstance(outcome := outcomes[index], Refusal):
+                fields = message_refusal(outcome, request.to, self._max_chars)
             elif outcome.is_retry:  # stored once already; delivered (or stored) as first answered
                 fields = (outcome.msg_id, False)
             else:
@@ -85,6 +87,22 @@ class Answerer:
             if wants_reply:
                 replies.setdefault(conn, []).append(_reply(request_id, fields))
         return live
+
+
+def message_refusal(refusal: Refusal, recipient: str, max_chars: int) -> RequestError:
+    """chat/1's error for a `message` the store refused."""
+    if refusal is Refusal.TOO_LONG:
+        return too_long(max_chars)
+    code, text = _MESSAGE_REFUSALS[refusal]
+    return RequestError(code, text.format(recipient=recipient))
+
+
+_MESSAGE_REFUSALS = {
+    Refusal.ACCOUNT_GONE: (ErrorCode.NOT_LOGGED_IN, "Your account no longer exists."),
+    Refusal.NO_SUCH_USER: (ErrorCode.NO_SUCH_USER, "There is no user {recipient}."),
+    Refusal.SELF: (ErrorCode.SELF, "You cannot send a message to yourself."),
+    Refusal.BLOCKED: (ErrorCode.BLOCKED, "{recipient} has blocked you."),
+}
 
 
 def _reply(request_id: Any, fields: Answer) -> bytes:

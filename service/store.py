@@ -1,30 +1,28 @@
-"""Persistence in domain words: users, lockout state, blocks, stored messages, active periods.
+"""The store: persistence in domain words for the server (users, lockout state, blocks,
+active periods, stored messages, unknown names), with the operator's queries mixed in.
 
-Reads open a short read transaction on the calling thread. Writes are jobs handed to a Writer
-(group commit in the server, direct in chat-admin), each one short transaction. Sessions and
-ORM objects never leave this module: callers get frozen dataclasses. Times go in and come out
-as aware UTC datetimes; the database keeps them naive UTC.
+See service/store_base.py for what the store promises (one transaction per call, plain
+results, UTC times). Refusals come back as a Refusal, never as a protocol error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
-from sqlalchemy import Engine, bindparam, delete, exists, func, or_, select, update
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy import bindparam, delete, exists, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from service.auth import Attempts, LockoutPolicy
-from service.db import make_engine, make_sessions, writing
-from service.errors import ErrorCode, RequestError
-from service.message_store import MessageRecord, MessageStatements, SavedMessage
-from service.models import ActivePeriod, Block, Message, Nonce, User
-from service.timeutil import as_utc, utc_now
-from service.writer import DirectWriter, GroupCommitWriter, Writer
+from service.message_store import MessageRecord, MessageStatements, Outcome
+from service.models import ActivePeriod, Block, Message, Nonce, UnknownNameFailure, User
+from service.operator_store import OperatorQueries, find_user, open_since, reset_failures
+from service.outcomes import Refusal
+from service.store_base import attempts_of, maybe_naive_utc, naive_utc
+from service.timeutil import as_utc
 
-T = TypeVar("T")
 NONCE_KEEP = timedelta(hours=25)  # chat/1 precise point 11 asks for at least 24 h
 
 _ME, _OTHER = aliased(User, name="me"), aliased(User, name="other")
@@ -41,18 +39,6 @@ _BLOCKERS_OF = (
     .join(_ME, Block.blocked_id == _ME.id)
     .where(_ME.name == bindparam("name"))
 )
-
-
-def naive_utc(moment: datetime) -> datetime:
-    return as_utc(moment).replace(tzinfo=None)
-
-
-def maybe_naive_utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else naive_utc(moment)
-
-
-def maybe_utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else as_utc(moment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,53 +63,15 @@ class Backlog:
     last_id: int  # the newest of them (0 if none): later ones are delivered live
 
 
-class Store:
-    def __init__(self, engine: Engine, writer: Writer, readers: sessionmaker[Session]) -> None:
-        self.engine = engine
-        self._writer = writer
-        self._readers = readers
-
-    @classmethod
-    def open(
-        cls, url: str, *, group_commit: bool, max_text_chars: int = 4_000,
-        synchronous: str = "full",
-    ) -> Store:  # fmt: skip
-        engine = make_engine(url, synchronous=synchronous)
-        readers, writers = make_sessions(engine)
-        writer: Writer
-        if group_commit:
-            writer = GroupCommitWriter(writing(engine), utc_now, max_text_chars)
-        else:
-            writer = DirectWriter(writers)
-        return cls(engine, writer, readers)
-
-    @property
-    def group_writer(self) -> GroupCommitWriter:
-        """The server's writer, for the hot path (service/messaging.py)."""
-        assert isinstance(self._writer, GroupCommitWriter), "open(group_commit=True)"
-        return self._writer
-
-    def close(self) -> None:
-        self._writer.close()
-        self.engine.dispose()
-
-    def read(self, query: Callable[[Session], T]) -> T:
-        """Run `query` in a short read transaction on this thread (for persistence modules)."""
-        with self._readers() as session:
-            return query(session)
-
-    def write(self, job: Callable[[Session], T]) -> T:
-        """Run `job` as (part of) one committed write transaction; returns once committed."""
-        return self._writer.run(job)
-
+class Store(OperatorQueries):
     # --- users and login -------------------------------------------------------------------
 
     def credentials(self, name: str) -> Credentials | None:
         def query(s: Session) -> Credentials | None:
-            user = s.scalars(select(User).where(User.name == name)).one_or_none()
+            user = find_user(s, name)
             if user is None:
                 return None
-            attempts = Attempts(user.failed_attempts, maybe_utc(user.locked_until))
+            attempts = attempts_of(user.failed_attempts, user.locked_until)
             return Credentials(user.name, user.password_hash, attempts)
 
         return self.read(query)
@@ -131,28 +79,29 @@ class Store:
     def user_exists(self, name: str) -> bool:
         return self.read(lambda s: s.scalar(select(exists().where(User.name == name))) or False)
 
-    def create_user(self, name: str, password_hash: str, now: datetime) -> None:
-        """Raises RequestError(USER_EXISTS) when the name is taken."""
+    def create_user(self, name: str, password_hash: str, now: datetime) -> Refusal | None:
+        """A new account; Refusal.NAME_TAKEN when the name exists."""
 
-        def job(s: Session) -> None:
+        def job(s: Session) -> Refusal | None:
             if s.scalar(select(exists().where(User.name == name))):
-                raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
+                return Refusal.NAME_TAKEN
             s.add(User(name=name, password_hash=password_hash, created_at=naive_utc(now)))
+            return None
 
-        self._writer.run(job)
+        return self.write(job)
 
     def record_failed_login(self, name: str, now: datetime, policy: LockoutPolicy) -> Attempts:
         """Count one wrong password atomically; returns the new state (locked or not)."""
 
         def job(s: Session) -> Attempts:
             user = s.scalars(select(User).where(User.name == name)).one()
-            before = Attempts(user.failed_attempts, maybe_utc(user.locked_until))
+            before = attempts_of(user.failed_attempts, user.locked_until)
             after = before.after_failure(now, policy)
             user.failed_attempts = after.failures
             user.locked_until = maybe_naive_utc(after.locked_until)
             return after
 
-        return self._writer.run(job)
+        return self.write(job)
 
     def start_period(self, name: str, peer: str, now: datetime) -> tuple[int, int]:
         """A successful login: reset the failure count, open an active period.
@@ -160,14 +109,13 @@ class Store:
 
         def job(s: Session) -> tuple[int, int]:
             user = s.scalars(select(User).where(User.name == name)).one()
-            user.failed_attempts = 0
-            user.locked_until = None
+            reset_failures(user)
             period = ActivePeriod(user_id=user.id, login_at=naive_utc(now), peer=peer[:64])
             s.add(period)
             s.flush()
             return period.id, user.id
 
-        return self._writer.run(job)
+        return self.write(job)
 
     def end_period(self, period_id: int, now: datetime) -> None:
         def job(s: Session) -> None:
@@ -177,7 +125,7 @@ class Store:
                 .values(logout_at=naive_utc(now))
             )
 
-        self._writer.run(job)
+        self.write(job)
 
     def end_open_periods(self, now: datetime) -> int:
         """Close periods left open by a crash (at start) or by a shutdown; how many."""
@@ -190,22 +138,60 @@ class Store:
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-        return self._writer.run(job)
+        return self.write(job)
 
     def seen_since(self, since: datetime) -> set[str]:
         """Users with an active period that overlaps [since, now]: online now or left since."""
-        cutoff = naive_utc(since)
 
         def query(s: Session) -> set[str]:
             rows = s.scalars(
                 select(User.name)
                 .join(ActivePeriod, ActivePeriod.user_id == User.id)
-                .where(or_(ActivePeriod.logout_at.is_(None), ActivePeriod.logout_at >= cutoff))
+                .where(open_since(since))
                 .distinct()
             )
             return set(rows)
 
         return self.read(query)
+
+    # --- names without an account (chat/1 precise point 4) ----------------------------------
+
+    def unknown_name_attempts(self, name: str) -> Attempts:
+        row = self.read(lambda s: s.get(UnknownNameFailure, name_digest(name)))
+        return Attempts() if row is None else attempts_of(row.failures, row.locked_until)
+
+    def record_unknown_failure(self, name: str, now: datetime, policy: LockoutPolicy) -> Attempts:
+        """Count a failure for a name that has no account, as record_failed_login does."""
+        digest = name_digest(name)
+
+        def job(s: Session) -> Attempts:
+            row = s.get(UnknownNameFailure, digest)
+            if row is None:
+                row = UnknownNameFailure(name_digest=digest, failures=0, locked_until=None)
+                s.add(row)
+            after = attempts_of(row.failures, row.locked_until).after_failure(now, policy)
+            row.failures = after.failures
+            row.locked_until = maybe_naive_utc(after.locked_until)
+            row.updated_at = naive_utc(now)
+            return after
+
+        return self.write(job)
+
+    def evict_unknown_names(self, keep: int) -> int:
+        """Bound the table: keep the `keep` most recently failed names."""
+
+        def job(s: Session) -> int:
+            newest = (
+                select(UnknownNameFailure.name_digest)
+                .order_by(UnknownNameFailure.updated_at.desc())
+                .limit(keep)
+            )
+            result = s.execute(
+                delete(UnknownNameFailure).where(UnknownNameFailure.name_digest.not_in(newest))
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+        return self.write(job)
 
     # --- blocks ------------------------------------------------------------------------------
 
@@ -221,24 +207,34 @@ class Store:
         query = _BLOCKED_BY if name_is_blocker else _BLOCKERS_OF
         return self.read(lambda s: set(s.scalars(query, {"name": name})))
 
-    def block(self, blocker: str, blocked: str, now: datetime) -> None:
-        def job(s: Session) -> None:
-            blocker_id, blocked_id = _pair_ids(s, blocker, blocked)
-            if s.get(Block, (blocker_id, blocked_id)) is not None:
-                raise RequestError(ErrorCode.ALREADY_BLOCKED, f"You already block {blocked}.")
-            s.add(Block(blocker_id=blocker_id, blocked_id=blocked_id, created_at=naive_utc(now)))
+    def block(self, blocker: str, blocked: str, now: datetime) -> Refusal | None:
+        """Refusals in chat/1's order: NO_SUCH_USER, SELF, ALREADY_BLOCKED."""
 
-        self._writer.run(job)
+        def job(s: Session) -> Refusal | None:
+            pair = _pair_ids(s, blocker, blocked)
+            if isinstance(pair, Refusal):
+                return pair
+            if s.get(Block, pair) is not None:
+                return Refusal.ALREADY_BLOCKED
+            s.add(Block(blocker_id=pair[0], blocked_id=pair[1], created_at=naive_utc(now)))
+            return None
 
-    def unblock(self, blocker: str, blocked: str) -> None:
-        def job(s: Session) -> None:
-            blocker_id, blocked_id = _pair_ids(s, blocker, blocked)
-            row = s.get(Block, (blocker_id, blocked_id))
+        return self.write(job)
+
+    def unblock(self, blocker: str, blocked: str) -> Refusal | None:
+        """Refusals in chat/1's order: NO_SUCH_USER, SELF, NOT_BLOCKED."""
+
+        def job(s: Session) -> Refusal | None:
+            pair = _pair_ids(s, blocker, blocked)
+            if isinstance(pair, Refusal):
+                return pair
+            row = s.get(Block, pair)
             if row is None:
-                raise RequestError(ErrorCode.NOT_BLOCKED, f"You do not block {blocked}.")
+                return Refusal.NOT_BLOCKED
             s.delete(row)
+            return None
 
-        self._writer.run(job)
+        return self.write(job)
 
     # --- direct messages ---------------------------------------------------------------------
 
@@ -251,21 +247,19 @@ class Store:
         now: datetime,
         *,
         max_chars: int,
-    ) -> SavedMessage:
-        """One message through the batch path (tests, tools): committed when this returns.
-        Raises the RequestError chat/1 defines for a refusal."""
+    ) -> Outcome:
+        """One message through the server's batch path (tests, tools): committed when this
+        returns, unless refused."""
 
-        def job(s: Session) -> SavedMessage:
+        def job(s: Session) -> Outcome:
             connection = s.connection()
             sender_id = _user_id(s, sender) or 0
             record = MessageRecord(sender_id, sender, recipient, text, nonce)
             statements = MessageStatements(connection.dialect)
             [outcome] = statements.save_all(connection, [record], now, max_chars)
-            if isinstance(outcome, RequestError):
-                raise outcome
             return outcome
 
-        return self._writer.run(job)
+        return self.write(job)
 
     def backlog_snapshot(self, recipient: str) -> Backlog:
         """How many messages wait for `recipient` and the newest one's id, read at once.
@@ -321,26 +315,32 @@ class Store:
             recipient_id = _user_id(s, recipient) or 0
             MessageStatements(connection.dialect).ack_all(connection, [(msg_id, recipient_id)])
 
-        self._writer.run(job)
+        self.write(job)
 
     def prune_nonces(self, now: datetime) -> int:
         def job(s: Session) -> int:
             result = s.execute(delete(Nonce).where(Nonce.created_at < naive_utc(now - NONCE_KEEP)))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-        return self._writer.run(job)
+        return self.write(job)
 
 
 def _user_id(s: Session, name: str) -> int | None:
     return s.scalar(select(User.id).where(User.name == name))
 
 
-def _pair_ids(s: Session, actor: str, other: str) -> tuple[int, int]:
-    """Ids for a block/unblock, with chat/1's errors in table order: no_such_user, self."""
+def _pair_ids(s: Session, actor: str, other: str) -> tuple[int, int] | Refusal:
+    """(actor, other) ids for a block or unblock, or chat/1's first refusal: no_such_user,
+    then self."""
     other_id = _user_id(s, other)
     actor_id = _user_id(s, actor)
     if other_id is None or actor_id is None:
-        raise RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {other}.")
+        return Refusal.NO_SUCH_USER
     if other_id == actor_id:
-        raise RequestError(ErrorCode.SELF, "You cannot block or unblock yourself.")
+        return Refusal.SELF
     return actor_id, other_id
+
+
+def name_digest(name: str) -> str:
+    """Fixed-size key for any name the peer sent (it may be up to a frame long)."""
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()

@@ -6,9 +6,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private", "events"}
+PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private", "events",
+        "outcomes"}  # fmt: skip
 DATABASE = {"sqlalchemy", "alembic"}
-PERSISTENCE = {"store", "message_store", "models", "db", "writer", "accounts", "lockout"}
+PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,20 @@
+"""What the store answers when it will not do something: plain outcomes, no protocol.
+
+The store speaks the domain; handlers (and chat-admin) turn a Refusal into the chat/1 error or
+the operator's sentence that fits the request at hand.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Refusal(Enum):
+    ACCOUNT_GONE = "account_gone"  # the acting user's account was deleted meanwhile
+    NO_SUCH_USER = "no_such_user"  # the other user named does not exist
+    SELF = "self"  # the request names its own user
+    BLOCKED = "blocked"  # the recipient blocks the sender
+    TOO_LONG = "too_long"  # the text is over the limit
+    NAME_TAKEN = "name_taken"  # a new account's name exists
+    ALREADY_BLOCKED = "already_blocked"
+    NOT_BLOCKED = "not_blocked"

@@ -1,0 +1,85 @@
+"""The store's foundation: one engine, one writer, short read transactions, and time helpers.
+
+The store's queries live in three modules, all subclasses of StoreBase and joined in
+`service.store.Store`: store.py (accounts, login, blocks, periods), message_store.py (direct
+messages) and operator_store.py (what chat-admin lists and changes). Nothing else in Parley
+runs a query. Sessions and ORM objects never leave these modules: callers get frozen
+dataclasses or a Refusal. Times go in and come out as aware UTC datetimes; the database keeps
+them naive UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Self, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.auth import Attempts
+from service.db import make_engine, make_sessions, writing
+from service.timeutil import as_utc, utc_now
+from service.writer import DirectWriter, GroupCommitWriter, Writer
+
+T = TypeVar("T")
+
+
+def naive_utc(moment: datetime) -> datetime:
+    return as_utc(moment).replace(tzinfo=None)
+
+
+def maybe_naive_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else naive_utc(moment)
+
+
+def maybe_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_utc(moment)
+
+
+def attempts_of(failures: int, locked_until: datetime | None) -> Attempts:
+    """Lockout state from a row's two columns (users or unknown names alike)."""
+    return Attempts(failures, maybe_utc(locked_until))
+
+
+class StoreBase:
+    def __init__(self, engine: Engine, writer: Writer, readers: sessionmaker[Session]) -> None:
+        self.engine = engine
+        self._writer = writer
+        self._readers = readers
+
+    @classmethod
+    def open(
+        cls, url: str, *, group_commit: bool, max_text_chars: int = 4_000,
+        synchronous: str = "full",
+    ) -> Self:  # fmt: skip
+        """group_commit: the server's writer thread; otherwise each write commits on the
+        caller's thread (chat-admin, tests)."""
+        engine = make_engine(url, synchronous=synchronous)
+        readers, writers = make_sessions(engine)
+        writer: Writer
+        if group_commit:
+            writer = GroupCommitWriter(writing(engine), utc_now, max_text_chars)
+        else:
+            writer = DirectWriter(writers)
+        return cls(engine, writer, readers)
+
+    @property
+    def group_writer(self) -> GroupCommitWriter:
+        """The server's writer, for the hot path (service/messaging.py)."""
+        assert isinstance(self._writer, GroupCommitWriter), "open(group_commit=True)"
+        return self._writer
+
+    def close(self) -> None:
+        self._writer.close()
+        self.engine.dispose()
+
+    def read(self, query: Callable[[Session], T]) -> T:
+        """Run `query` in a short read transaction on this thread."""
+        with self._readers() as session:
+            return query(session)
+
+    def write(self, job: Callable[[Session], T]) -> T:
+        """Run `job` as (part of) one committed write transaction; returns once committed.
+        A job that raises leaves nothing behind (it runs in a savepoint of its own)."""
+        return self._writer.run(job)
