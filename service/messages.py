@@ -197,6 +197,36 @@ _FIELD_CHECKS = {cls: _field_checks(cls) for cls in REQUEST_TYPES.values()}  # b
 
 def parse_fields(cls: type[Request], frame: dict[str, Any]) -> Request:
     """Build the request dataclass, or raise bad_request naming the offending field."""
+    fast = _FAST_PARSERS.get(cls)
+    if fast is not None and (request := fast(frame)) is not None:
+        return request
+    return _parse_any(cls, frame)
+
+
+def _parse_message_fast(frame: dict[str, Any]) -> Message | None:
+    """The common `message`, checked in a few operations (it is most of the traffic); None
+    sends anything unusual to the general parser, so the errors are the same."""
+    to, text, nonce = frame.get("to"), frame.get("text"), frame.get("nonce")
+    plain = isinstance(to, str) and to.isascii() and nonce is None
+    if plain and isinstance(text, str) and (text.isascii() or _is_unicode(text)):
+        return Message(to, text)  # type: ignore[arg-type]  # `plain` checked `to`
+    return None
+
+
+def _parse_ack_fast(frame: dict[str, Any]) -> Ack | None:
+    msg_id = frame.get("msg_id")
+    if type(msg_id) is int and 0 <= msg_id <= MAX_INT:
+        return Ack(msg_id)
+    return None
+
+
+_FAST_PARSERS: dict[type[Request], Callable[[dict[str, Any]], Request | None]] = {
+    Message: _parse_message_fast,
+    Ack: _parse_ack_fast,
+}
+
+
+def _parse_any(cls: type[Request], frame: dict[str, Any]) -> Request:
     values: dict[str, object] = {}
     for name, optional, check in _FIELD_CHECKS[cls]:
         value = frame.get(name)

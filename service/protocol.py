@@ -43,7 +43,7 @@ Decoded = JsonObject | FrameError
 
 def decode_line(line: bytes) -> Decoded | None:
     """One line without its newline -> a frame, a FrameError, or None for a blank line."""
-    if not line.strip():
+    if not line or line.isspace():
         return None  # chat/1 precise point 2: blank lines are ignored, not bad frames
     try:
         text = line.decode("utf-8")
@@ -89,10 +89,13 @@ class FrameDecoder:
                 break
             if len(self._buffer) + (end - start) > self._max_line:
                 return self._too_large(out)
-            self._buffer += data[start:end]
+            if self._buffer:  # the start of this line came in an earlier chunk
+                self._buffer += data[start:end]
+                line = bytes(self._buffer)
+                self._buffer.clear()
+            else:
+                line = data[start:end]
             start = end + 1
-            line = bytes(self._buffer)
-            self._buffer.clear()
             decoded = decode_line(line)
             if decoded is not None:
                 out.append(decoded)

@@ -23,8 +23,8 @@ def as_utc(moment: datetime) -> datetime:
 
 def to_rfc3339(moment: datetime) -> str:
     """chat/1 times: UTC, millisecond precision, `Z` suffix, e.g. 2026-11-24T23:12:25.123Z."""
-    utc = as_utc(moment)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    utc = as_utc(moment).replace(tzinfo=None)
+    return utc.isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_duration(text: str) -> timedelta | None:
