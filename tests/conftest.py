@@ -21,8 +21,9 @@ PASSWORD = "correct horse"  # every test account's password unless a test says o
 USERS = ("alice", "bob", "carol")
 
 
-# Set to a PostgreSQL server URL (e.g. postgresql+psycopg://postgres@/postgres?host=/tmp) to run
-# the fixtures' tests against a fresh PostgreSQL database per test instead of a SQLite file.
+# Set to a PostgreSQL URL (postgresql+psycopg://postgres@127.0.0.1:5432/postgres, say; any database
+# that exists there will do) to run the fixtures' tests against a fresh PostgreSQL database per
+# test instead of a SQLite file. scripts/test does this for tests/e2e when the server answers.
 POSTGRES_ENV = "PARLEY_TEST_POSTGRES"
 
 
