@@ -1,0 +1,27 @@
+"""The load generator behind `scripts/bench`: five workloads against a real chat-server process.
+
+Each workload starts a fresh `chat-server` (`python -m service.main`) on a fresh database (a
+temporary SQLite file, or a new PostgreSQL database with `--db-url`), makes its accounts,
+drives the server over 127.0.0.1 from this one asyncio process, stops it and reports figures.
+Modules, one concern each:
+
+    cli.py       arguments, the order of the run, exit status
+    settings.py  BenchConfig (what the command line asked for), WorkloadError
+    machine.py   pinning to CPUs, file-descriptor limit, /proc and getrusage readings
+    database.py  a fresh database per workload and its accounts, inserted with SQLAlchemy Core
+    server.py    the chat-server process: spawn, wait until it listens, stop
+    client.py    chat/1 over asyncio Protocols, doing as little work per frame as it can
+    stats.py     percentiles
+    dm.py, fanout.py, idle.py, login.py, offline.py   the workloads
+    report.py    the Rich table
+
+Password hashes. Accounts are inserted straight into the `users` table before the server
+starts. All workloads except `login` give every account ONE shared argon2id hash made with
+cheap parameters (time_cost=1, memory_cost=1 MiB, parallelism=1): the server verifies with
+the parameters encoded in the hash, so 10,000 logins measure the server, not argon2. The
+`login` workload gives its storm accounts a hash with argon2-cffi's default (real) cost,
+64 MiB per verification, because a login storm is what it measures.
+
+What this package does not do: judge the figures (no thresholds), or talk to anything but
+127.0.0.1 and the database server named by `--db-url`.
+"""

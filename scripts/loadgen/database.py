@@ -1,0 +1,93 @@
+"""A fresh database per workload, with its accounts already in it.
+
+Accounts go straight into the `users` table with plain SQLAlchemy Core, in one transaction,
+after `service.db.migrate_to_head` has made the schema: the benchmark depends only on the
+table's columns, not on the server's store API (which is free to change). The server is not
+running yet, so nothing else writes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from sqlalchemy import DateTime, Integer, String, column, create_engine, insert, make_url, table
+
+from service.db import migrate_to_head
+
+from .settings import PASSWORD
+
+_USERS = table(
+    "users",
+    column("name", String),
+    column("password_hash", String),
+    column("created_at", DateTime),
+    column("failed_attempts", Integer),
+    column("locked_until", DateTime),
+)
+
+
+def cheap_hash() -> str:
+    """argon2id with minimal cost: the server verifies with the parameters in the hash, so
+    logins with it cost microseconds, and a benchmark of messages is not one of argon2."""
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+
+
+def real_hash() -> str:
+    """argon2id at argon2-cffi's default cost (64 MiB per verification), as real accounts."""
+    return PasswordHasher().hash(PASSWORD)
+
+
+def describe(db_server_url: str | None) -> str:
+    if db_server_url is None:
+        return "sqlite (a new temporary file per workload)"
+    shown = make_url(db_server_url).render_as_string(hide_password=True)
+    return f"postgresql (a new database per workload on {shown})"
+
+
+@contextmanager
+def fresh_database(db_server_url: str | None) -> Iterator[str]:
+    """The URL of a new, empty database, removed afterwards."""
+    if db_server_url is None:
+        with tempfile.TemporaryDirectory(prefix="parley-bench-") as directory:
+            yield f"sqlite:///{Path(directory) / 'bench.db'}"
+        return
+    name = f"parley_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(db_server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        try:
+            yield make_url(db_server_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        admin.dispose()
+
+
+def create_users(url: str, hashes: Mapping[str, str]) -> None:
+    """The schema, then one row per account (name -> argon2 hash), in one transaction."""
+    migrate_to_head(url)
+    created_at = datetime.now(UTC).replace(tzinfo=None)  # the schema stores naive UTC
+    rows = [
+        {
+            "name": name,
+            "password_hash": password_hash,
+            "created_at": created_at,
+            "failed_attempts": 0,
+            "locked_until": None,
+        }
+        for name, password_hash in hashes.items()
+    ]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(_USERS), rows)
+    finally:
+        engine.dispose()

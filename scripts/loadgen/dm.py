@@ -1,0 +1,78 @@
+"""dm: direct-message throughput and latency between online users.
+
+N clients in a ring: client i sends to client (i+1) % N with `window` messages in flight and
+acks what it receives. After a warm-up, for `duration` seconds: a message counts when its
+recipient has read it; latency is receipt minus send. Server CPU per message includes its ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from array import array
+from typing import Any
+
+from .chatter import TEXT_BYTES, Chatter, Tally, wind_down
+from .client import connect_and_login, run_async, settle
+from .database import cheap_hash
+from .machine import Sample, peak_rss_kib
+from .server import ServerProcess, chat_server
+from .settings import WARMUP_S, BenchConfig, WorkloadError
+from .stats import latency_ms, micros_per, per_second
+
+SETUP_TIMEOUT_S = 120.0  # logins and shutdown, on top of warm-up and measurement
+
+
+def params(config: BenchConfig) -> dict[str, Any]:
+    return {
+        "clients": config.clients or 50,
+        "window": config.window or 2,
+        "duration_s": config.duration_s or 10.0,
+        "warmup_s": WARMUP_S,
+        "text_bytes": TEXT_BYTES,
+        "password_hash": "cheap argon2id (t=1, m=1 MiB, p=1), shared",
+    }
+
+
+def run(config: BenchConfig) -> dict[str, Any]:
+    p = params(config)
+    if p["clients"] < 2:
+        raise WorkloadError("dm needs at least 2 clients")
+    names = [f"u{i}" for i in range(p["clients"])]
+    with chat_server(config, dict.fromkeys(names, cheap_hash())) as server:
+        drive = _drive(server, names, p["window"], p["duration_s"])
+        return run_async(drive, WARMUP_S + p["duration_s"] + SETUP_TIMEOUT_S)
+
+
+async def _drive(
+    server: ServerProcess, names: list[str], window: int, duration_s: float
+) -> dict[str, Any]:
+    tally = Tally(len(names))
+    factories = [
+        functools.partial(Chatter, i, names[(i + 1) % len(names)], tally, window)
+        for i in range(len(names))
+    ]
+    chatters = await connect_and_login(factories, names, server.port)
+    await settle(chatters)
+    for chatter in chatters:
+        chatter.start()
+    await asyncio.sleep(WARMUP_S)
+    latencies: array[float] = array("d")
+    before = Sample.take(server.pid)
+    tally.window = latencies
+    await asyncio.sleep(duration_s)
+    tally.window = None
+    span = before.until(Sample.take(server.pid))
+    await wind_down(chatters, tally)
+    messages = len(latencies)
+    return {
+        "msgs_per_s": per_second(messages, span.wall_s),
+        **latency_ms(latencies),
+        "server_cpu_us_per_msg": micros_per(span.server_cpu_s, messages),
+        "generator_cpu_s": round(span.generator_cpu_s, 3),
+        **tally.figures(),
+        "messages": messages,
+        "seconds": round(span.wall_s, 3),
+        "server_cpu_s": round(span.server_cpu_s, 3),
+        "server_peak_rss_mib": round(peak_rss_kib(server.pid) / 1024, 1),
+    }

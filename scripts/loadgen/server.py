@@ -1,0 +1,133 @@
+"""The chat-server process under test: spawn it, learn its port, stop it.
+
+`chat_server()` is the one way a workload gets a server: a fresh database with the given
+accounts, `python -m service.main --port 0` on 127.0.0.1 pinned to the server CPU, and on the
+way out SIGTERM (then SIGKILL past a deadline) and the database removed.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .database import create_users, fresh_database
+from .machine import children_on_server_cpu
+from .settings import BenchConfig, WorkloadError
+
+# The tree this package lives in: `python -m service.main` run from here serves this tree's
+# code, whichever copy of Parley the virtualenv was installed from.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0  # SIGTERM first: the server says bye to every client, then exits
+INACTIVITY_TIMEOUT_S = 3600  # idle benchmark clients must outlive the default 300 s
+_LISTENING = re.compile(r"listening on (\S+):(\d+)")
+_LOG_LINES_KEPT = 10  # the tail of the server's stderr, kept for when it fails
+_DB_PLACEHOLDER = "<fresh database>"
+
+
+def server_command(config: BenchConfig, db_url: str = _DB_PLACEHOLDER) -> list[str]:
+    """The command line of every server; with the placeholder, as the report shows it."""
+    command = [sys.executable, "-m", "service.main", "--host", "127.0.0.1", "--port", "0"]
+    command += ["--db", db_url, "--log-level", "WARNING", "--timeout", str(INACTIVITY_TIMEOUT_S)]
+    # Only when asked for something other than the default, so a server without the option
+    # still runs every default benchmark.
+    if config.sqlite_synchronous != "full" and config.db_server_url is None:
+        command += ["--sqlite-synchronous", config.sqlite_synchronous]
+    return command
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[str]
+    host: str = ""
+    port: int = 0
+    _log: collections.deque[str] = field(
+        default_factory=lambda: collections.deque(maxlen=_LOG_LINES_KEPT)
+    )
+    _listening: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, lines: int = 3) -> str:
+        """The server's last words: a traceback's or argparse's last lines say what failed."""
+        return " ".join(line.strip() for line in list(self._log)[-lines:])
+
+    def read_log(self) -> None:
+        """Runs in a thread: keeps the stderr pipe empty (a full one would block the server)
+        and catches the `listening on HOST:PORT` line."""
+        assert self.process.stderr is not None
+        with self.process.stderr:
+            for line in self.process.stderr:
+                self._log.append(line)
+                match = _LISTENING.search(line)
+                if match and not self._listening.is_set():
+                    self.host, self.port = match.group(1), int(match.group(2))
+                    self._listening.set()
+        self._listening.set()  # the server exited: stop waiting
+
+    def wait_listening(self) -> None:
+        if not self._listening.wait(START_TIMEOUT_S) or not self.port:
+            self.process.kill()
+            self.process.wait()
+            raise WorkloadError(f"chat-server did not start: {self.log_tail() or 'no output'}")
+
+    def exit_error(self) -> WorkloadError | None:
+        """Why the server is gone, when it exited on its own (None while it runs)."""
+        status = self.process.poll()
+        if status is None:
+            return None
+        return WorkloadError(f"chat-server exited with status {status}: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def spawn(config: BenchConfig, db_url: str) -> ServerProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with children_on_server_cpu():
+        process = subprocess.Popen(
+            server_command(config, db_url),
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+    server = ServerProcess(process)
+    threading.Thread(target=server.read_log, name="server-log", daemon=True).start()
+    server.wait_listening()
+    return server
+
+
+@contextmanager
+def chat_server(config: BenchConfig, hashes: Mapping[str, str]) -> Iterator[ServerProcess]:
+    """A running server on a fresh database holding `hashes` (name -> argon2 hash)."""
+    with fresh_database(config.db_server_url) as db_url:
+        create_users(db_url, hashes)
+        server = spawn(config, db_url)
+        try:
+            yield server
+        except Exception as error:
+            died = server.exit_error()
+            if died is not None and not isinstance(error, WorkloadError):
+                raise died from error  # the server's death explains the error better
+            raise
+        finally:
+            server.stop()

@@ -1,0 +1,38 @@
+"""The benchmark still runs end to end (the CI smoke test): `scripts/bench dm` for 2 seconds.
+
+It checks that the figures exist and that nothing went wrong, never how fast anything was:
+CI machines differ, and a speed threshold here would only make the suite flaky.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DM_KEYS = {
+    "msgs_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "server_cpu_us_per_msg",
+    "generator_cpu_s", "errors", "messages", "seconds", "server_peak_rss_mib",
+}  # fmt: skip
+
+
+@pytest.mark.timeout(180)
+def test_bench_dm_runs_and_reports_its_figures_as_json() -> None:
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "bench"), "dm", "--duration", "2", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    dm = report["dm"]
+    assert dm.keys() >= DM_KEYS, dm
+    assert dm["errors"] == 0, dm
+    assert dm["messages"] > 0, dm
+    assert report["config"]["workloads"]["dm"]["duration_s"] == 2
