@@ -114,9 +114,9 @@ class Connection:
             self.request_end(EndReason.SLOW_CONSUMER)
         return False
 
-    def deliver_encoded(self, items: Sequence[Live]) -> bool:
+    def deliver_encoded(self, items: Sequence[Live], first: bytes = b"") -> bool:
         """Live events from others (the hub, the writer): held during a login."""
-        return self.delivery.live(items)
+        return self.delivery.live(items, first)
 
     def end_after_reply(self, reason: EndReason) -> None:
         self._end_after_reply = reason

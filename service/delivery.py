@@ -33,19 +33,26 @@ class Delivery:
         self._held_bytes = 0
         self._backlog_last_id = 0  # messages up to this id came in the backlog: not again live
 
-    def live(self, items: Sequence[Live]) -> bool:
-        """Queue live events without blocking; False when the connection cannot take them."""
+    def live(self, items: Sequence[Live], first: bytes = b"") -> bool:
+        """Queue live events without blocking; False when the connection cannot take them.
+        `first`: this connection's own replies, sent ahead in the same write (never held)."""
         with self._lock:
-            if self._held is not None:
+            held = self._held is not None
+            if held:
                 size = sum(len(data) for data, _ in items)
                 if self._held_bytes + size > self._outbox.limit_bytes:
                     self._on_overflow()
                     return False
-                self._held.extend(items)
+                self._held.extend(items)  # type: ignore[union-attr]
                 self._held_bytes += size
-                return True
+        if held:
+            return self._send_nowait(first)
         last = self._backlog_last_id
-        data = b"".join(d for d, msg_id in items if msg_id is None or msg_id > last)
+        return self._send_nowait(
+            first + b"".join(d for d, msg_id in items if msg_id is None or msg_id > last)
+        )
+
+    def _send_nowait(self, data: bytes) -> bool:
         if not data or self._outbox.send_nowait(data):
             return True
         if self._outbox.overflowed:

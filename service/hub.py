@@ -23,8 +23,9 @@ Live = tuple[bytes, int | None]  # an encoded event, and its msg_id when it is a
 
 
 class Recipient(Protocol):
-    def deliver_encoded(self, items: Sequence[Live]) -> bool:
-        """Queue encoded events without blocking; False if the recipient cannot take them."""
+    def deliver_encoded(self, items: Sequence[Live], first: bytes = b"") -> bool:
+        """Queue encoded events without blocking; False if the recipient cannot take them.
+        `first`: bytes of the recipient's own (replies), written ahead in the same send."""
         ...
 
 

@@ -1,13 +1,16 @@
 """Direct messages after their commit: replies to the senders, live events to the recipients.
 
-Runs on the writer thread once per committed batch (chat/1: `ok` only after the commit).
-Each connection gets one `send()` for all its replies of the batch and each recipient one for
-all its live messages, so the cost of a syscall is shared by every message of a batch. Then
-the reactor is told, in one post, how many requests of each connection were answered.
+The writer hands each committed batch (chat/1: `ok` only after the commit) to the reactor in
+one post, and the reactor answers it: the thread that owns the sockets writes to them. Were
+the writer to send, every `send()` and every SQLite step (both release the GIL) would hand
+the GIL back and forth between the two threads, a context switch each time. Each connection
+gets one `send()` for all its replies of the batch and each recipient one for all its live
+messages, so a syscall is shared by every message of a batch.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -37,7 +40,11 @@ class Answerer:
         self._reactor = reactor
 
     def __call__(self, batch: HotBatch, outcomes: Sequence[Outcome] | BaseException) -> None:
-        hot: HotRound = batch.context
+        """On the writer thread: pass the batch to the reactor."""
+        self._reactor.post(functools.partial(self.answer, batch.context, outcomes))
+
+    def answer(self, hot: HotRound, outcomes: Sequence[Outcome] | BaseException) -> None:
+        """On the reactor thread: every reply and live event of one committed batch."""
         replies: dict[Connection, list[bytes]] = {}
         answered: dict[Connection, int] = {}
         fields: Answer
@@ -47,11 +54,12 @@ class Answerer:
             if wants_reply:
                 fields = INTERNAL if isinstance(outcomes, BaseException) else {}
                 replies.setdefault(conn, []).append(_reply(request_id, fields))
-        for recipient, items in live.items():
-            recipient.deliver_encoded(items)
+        for recipient, items in live.items():  # with its replies, if any: one send
+            recipient.deliver_encoded(items, b"".join(replies.pop(recipient, ())))
         for conn, parts in replies.items():
             conn.send_bytes(b"".join(parts))
-        self._reactor.post(lambda: _tell(answered))
+        for conn, count in answered.items():
+            conn.pipelined_done(count)
 
     def _deliveries(
         self,
@@ -119,8 +127,3 @@ def message_ok(request_id: int | str, msg_id: int, delivered: bool) -> bytes:
     re = json_string(request_id) if isinstance(request_id, str) else f"{request_id:d}"
     flag = "true" if delivered else "false"
     return f'{{"re":{re},"ok":true,"msg_id":{msg_id:d},"delivered":{flag}}}\n'.encode()
-
-
-def _tell(answered: dict[Connection, int]) -> None:
-    for conn, count in answered.items():
-        conn.pipelined_done(count)

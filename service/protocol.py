@@ -8,13 +8,17 @@ The decoder never holds more than one frame's worth of bytes, however the peer m
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import Enum
 from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
+import orjson
+
 MAX_FRAME_BYTES = 65_536  # chat/1 "Transport and framing": one frame, newline included
 NEWLINE = b"\n"
+_LONG_NUMBER = re.compile(rb"\d{19}")
 
 JsonObject = dict[str, Any]
 
@@ -45,6 +49,14 @@ def decode_line(line: bytes) -> Decoded | None:
     """One line without its newline -> a frame, a FrameError, or None for a blank line."""
     if not line or line.isspace():
         return None  # chat/1 precise point 2: blank lines are ignored, not bad frames
+    if _LONG_NUMBER.search(line) is None:  # orjson turns integers past 64 bits into floats
+        try:
+            value = orjson.loads(line)  # five times faster than json, and stricter
+        except orjson.JSONDecodeError:
+            pass  # the standard library decides: same frames, same errors as without orjson
+        else:
+            if isinstance(value, dict):
+                return value
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:

@@ -165,7 +165,7 @@ class GroupCommitWriter:
                 for job in jobs:
                     done.append(_run_in_savepoint(connection, job))
                 if hot:
-                    outcomes = self._write_hot(connection, hot)
+                    outcomes = self._write_hot(connection, hot, beside_jobs=bool(jobs))
         except Exception as error:  # the commit failed: nothing of this batch was stored
             log.exception("a batch of %d jobs and %d hot batches failed", len(jobs), len(hot))
             done = [(job.future, False, error) for job in jobs]
@@ -179,20 +179,25 @@ class GroupCommitWriter:
             self._finish_hot(hot, outcomes)
 
     def _write_hot(
-        self, connection: Connection, hot: list[HotBatch]
+        self, connection: Connection, hot: list[HotBatch], *, beside_jobs: bool
     ) -> Sequence[Outcome] | BaseException:
+        """The batches' messages and acks. Beside jobs, in a savepoint, so a failure here
+        leaves their writes be; alone, a failure fails the transaction (nothing else in it)."""
         records = [record for batch in hot for record in batch.messages]
-        savepoint = connection.begin_nested()
+        savepoint = connection.begin_nested() if beside_jobs else None
         try:
             outcomes = self._statements.save_all(
                 connection, records, self._clock(), self._max_text_chars
             )
             self._statements.ack_all(connection, [ack for batch in hot for ack in batch.acks])
         except Exception as error:  # e.g. a user deleted meanwhile on PostgreSQL
+            if savepoint is None:
+                raise
             savepoint.rollback()
             log.exception("%d messages could not be stored", len(records))
             return error
-        savepoint.commit()
+        if savepoint is not None:
+            savepoint.commit()
         return outcomes
 
     def _finish_hot(self, hot: list[HotBatch], outcomes: Sequence[Outcome] | BaseException) -> None:

@@ -64,12 +64,12 @@ def test_callbacks_run_on_the_threads_the_code_names(
 
         return wrapper
 
-    monkeypatch.setattr(Answerer, "__call__", spy("answer", Answerer.__call__))
+    monkeypatch.setattr(Answerer, "answer", spy("answer", Answerer.answer))
     monkeypatch.setattr(Delivery, "catch_up", spy("catch_up", Delivery.catch_up))
     alice = login("alice")
     alice.request("message", to="bob", text="stored for later")
     bob = login("bob")
     bob.expect(ev="message", stored=True)
     exchange(alice, bob, 5)
-    assert seen["answer"] == {"db-writer"}  # replies follow the commit, on the writer
+    assert seen["answer"] == {"reactor"}  # after the commit, by the thread owning the sockets
     assert {name.split("_")[0] for name in seen["catch_up"]} == {"auth"}  # the login's worker
