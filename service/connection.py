@@ -126,7 +126,7 @@ class Connection:
         self._reactor.post(lambda: self.end(reason))
 
     def _on_output_waiting(self) -> None:
-        self._reactor.post(self._watch_writable)
+        self._reactor.flush_soon(self)
 
     # --- the reactor's side ----------------------------------------------------------------
 
@@ -153,15 +153,16 @@ class Connection:
         self.end(EndReason.DISCONNECTED)
 
     def on_writable(self) -> None:
+        """Write what waits (the socket is writable, or output came this round)."""
+        if self._closed:
+            return
         if self._outbox.flush_nowait():
-            self._writing = False
             if self.close_deadline is not None:
                 self._close()
-                return
-            self._update_watch()
-
-    def _watch_writable(self) -> None:
-        if not self._closed and not self._writing and self._outbox.has_pending:
+            elif self._writing:
+                self._writing = False
+                self._update_watch()
+        elif not self._writing:  # the socket is full: go on when it is writable
             self._writing = True
             self._update_watch()
 

@@ -146,7 +146,7 @@ def handle_ping(ctx: Context, request: m.Ping) -> Fields:
 def _announce(services: Services, user: str, state: str, at: datetime) -> None:
     """Presence for everyone but `user` and those `user` blocks (chat/1 blocking rule)."""
     event = events.presence(user, state, to_rfc3339(at))
-    services.hub.send_to_all(event, skip=services.store.blocked_by(user) | {user})
+    services.hub.announce(event, skip=frozenset(services.store.blocked_by(user) | {user}))
 
 
 def leave(services: Services, state: SessionState, link: Link, reason: EndReason) -> None:

@@ -11,7 +11,7 @@ recipients it has.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -35,10 +35,12 @@ def _live(event: dict[str, Any]) -> Live:
 
 
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, on_announcement: Callable[[], None] = lambda: None) -> None:
         self._lock = threading.Lock()
         self._online: dict[str, Recipient] = {}
         self._private = PrivateBroker()
+        self._announcements: list[tuple[Live, frozenset[str]]] = []  # not yet fanned out
+        self._on_announcement = on_announcement  # arranges a call of fan_out() soon
 
     # --- presence and the one-login rule -----------------------------------------------------
 
@@ -80,6 +82,26 @@ class Hub:
             targets = [r for user, r in self._online.items() if user not in skip]
         items = [_live(event)]
         return sum(1 for recipient in targets if recipient.deliver_encoded(items))
+
+    def announce(self, event: dict[str, Any], skip: frozenset[str]) -> None:
+        """Like send_to_all, later: the event joins the others announced meanwhile, and
+        fan_out() gives each user all of theirs in one delivery. A login storm announces
+        every login to everyone online; one by one that is a write per pair of users."""
+        with self._lock:
+            first = not self._announcements
+            self._announcements.append((_live(event), skip))
+        if first:
+            self._on_announcement()
+
+    def fan_out(self) -> None:
+        """Deliver what was announced since the last call, in order, one delivery each."""
+        with self._lock:
+            pending, self._announcements = self._announcements, []
+            targets = list(self._online.items())
+        for user, recipient in targets:
+            items = [live for live, skip in pending if user not in skip]
+            if items:
+                recipient.deliver_encoded(items)
 
     # --- private brokering -------------------------------------------------------------------
 

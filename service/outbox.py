@@ -1,10 +1,11 @@
 """Bounded, non-blocking output for one connection.
 
-Any thread may `send_nowait()`: the bytes go straight to the socket when it can take them,
-and what it cannot take waits here, bounded. The reactor finishes those partial writes when
-the socket becomes writable (it is told through `on_backlog`), so a recipient that does not
-read stalls nobody: its buffer fills, `send_nowait()` returns False, and its connection is
-ended as a slow consumer. No thread ever blocks on another's socket.
+Any thread may `send_nowait()`: the bytes wait here, bounded, and the reactor writes them at
+the end of its round (it is told through `on_pending`), all that a connection got meanwhile
+in one `send()`. A thousand presence events to one user during a login storm cost one
+syscall, not a thousand, and only the reactor ever writes to a socket. A recipient that does
+not read stalls nobody: its buffer fills, `send_nowait()` returns False, and its connection
+is ended as a slow consumer.
 
 The socket must be non-blocking (`setblocking(False)`).
 """
@@ -17,15 +18,15 @@ from collections.abc import Callable
 
 
 class Outbox:
-    __slots__ = ("_closed", "_drained", "_lock", "_on_backlog", "_overflowed", "_pending",
+    __slots__ = ("_closed", "_drained", "_lock", "_on_pending", "_overflowed", "_pending",
                  "_sock", "limit_bytes")  # fmt: skip
 
     def __init__(
-        self, sock: socket.socket, limit_bytes: int, on_backlog: Callable[[], None]
+        self, sock: socket.socket, limit_bytes: int, on_pending: Callable[[], None]
     ) -> None:
         self._sock = sock
         self.limit_bytes = limit_bytes
-        self._on_backlog = on_backlog  # called (outside the lock) when bytes start waiting
+        self._on_pending = on_pending  # called (outside the lock) when bytes start waiting
         self._lock = threading.Lock()
         self._drained = threading.Condition(self._lock)
         self._pending = bytearray()  # bytes the socket has not taken yet, in order
@@ -45,20 +46,13 @@ class Outbox:
         with self._lock:
             if self._closed or self._overflowed:
                 return False
-            was_idle = not self._pending
-            if was_idle:
-                sent = self._send_some(data)
-                if sent is None:
-                    return False
-                if sent == len(data):
-                    return True
-                data = data[sent:]
             if len(self._pending) + len(data) > self.limit_bytes:
                 self._overflowed = True  # what is pending stays, so frames stay whole
                 return False
+            was_idle = not self._pending
             self._pending += data
         if was_idle:
-            self._on_backlog()
+            self._on_pending()
         return True
 
     def send_waiting(self, data: bytes, timeout_s: float) -> bool:
@@ -80,10 +74,10 @@ class Outbox:
             was_idle = not self._pending
             self._pending += data
         if was_idle:
-            self._on_backlog()
+            self._on_pending()
 
     def flush_nowait(self) -> bool:
-        """Write what the socket takes now (the reactor, when writable). True: all written."""
+        """Write what the socket takes now (only the reactor). True: nothing left to write."""
         with self._lock:
             if self._pending and not self._closed:
                 sent = self._send_some(self._pending)

@@ -33,7 +33,8 @@ class Pollable(Protocol):
 
     def on_readable(self) -> None: ...
 
-    def on_writable(self) -> None: ...
+    def on_writable(self) -> None:
+        """Write what is waiting (also called for `flush_soon`)."""
 
     def on_failure(self) -> None: ...
 
@@ -56,6 +57,7 @@ class Reactor:
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._selector.register(listener, selectors.EVENT_READ, None)
         self._posted: deque[Callable[[], None]] = deque()
+        self._to_flush: deque[Pollable] = deque()  # output waiting, written at round's end
         self._sleeping = False  # the loop may be in select(): a post must wake it
         self._stopping = False
         self._accept_paused_until = 0.0
@@ -71,11 +73,20 @@ class Reactor:
         """Run `call` on the reactor thread soon (at once if already on it, at round's end)."""
         self._posted.append(call)
         if self._sleeping:
-            self._sleeping = False
-            try:
-                self._wake_w.send(b"\0")
-            except OSError:
-                pass  # a wake-up is already pending, or the reactor is gone
+            self._wake()
+
+    def flush_soon(self, item: Pollable) -> None:
+        """`item` has output waiting: write it at the end of this round (any thread)."""
+        self._to_flush.append(item)
+        if self._sleeping:
+            self._wake()
+
+    def _wake(self) -> None:
+        self._sleeping = False
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass  # a wake-up is already pending, or the reactor is gone
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stopping = True
@@ -129,9 +140,9 @@ class Reactor:
                 log.exception("reactor round failed; continuing")
 
     def _round(self) -> None:
-        timeout = 0.0 if self._posted else self._sleep_s()
+        timeout = 0.0 if self._posted or self._to_flush else self._sleep_s()
         self._sleeping = timeout > 0
-        if self._sleeping and self._posted:  # a post raced the flag: do not sleep on it
+        if self._sleeping and (self._posted or self._to_flush):  # raced the flag: no sleep
             timeout, self._sleeping = 0.0, False
         ready = self._selector.select(timeout)
         self._sleeping = False
@@ -154,6 +165,16 @@ class Reactor:
         self._run_posted()
         self._run_timers()
         self._on_round()
+        self._flush()
+
+    def _flush(self) -> None:
+        for _ in range(len(self._to_flush)):
+            item = self._to_flush.popleft()
+            try:
+                item.on_writable()
+            except Exception:
+                log.exception("writing to connection %d failed; closing it", item.fileno())
+                item.on_failure()
 
     def _sleep_s(self) -> float:
         now = time.monotonic()

@@ -44,7 +44,7 @@ NONCE_PRUNE_EVERY = timedelta(hours=1)
 UNKNOWN_NAMES_EVICT_EVERY = timedelta(minutes=1)  # between two, at most a minute of guesses
 LISTEN_BACKLOG = 1024
 WORKERS = 4  # serial requests; each mostly waits on the database
-AUTH_WORKERS = 2  # logins; argon2 itself is bounded further in service/auth.py
+AUTH_WORKERS = 4  # logins mostly wait on the database; argon2 is bounded in service/auth.py
 
 
 class ChatServer:
@@ -111,7 +111,13 @@ class ChatServer:
         if closed:
             log.info("closed %d active periods left open by an earlier stop", closed)
         store.prune_nonces(self._clock())
-        return Services(self.config, store, Hub(), self._clock, UnknownNames(store))
+        hub = Hub(on_announcement=lambda: self._reactor_post(hub.fan_out))
+        return Services(self.config, store, hub, self._clock, UnknownNames(store))
+
+    def _reactor_post(self, call: Callable[[], None]) -> None:
+        """Presence is fanned out by the reactor, once per round (see Hub.announce)."""
+        if self._runtime is not None:
+            self._runtime.reactor.post(call)
 
     def wait_stopped(self, timeout_s: float | None = None) -> bool:
         return self._stopped.wait(timeout_s)
