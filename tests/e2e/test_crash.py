@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import PASSWORD
-from tests.support.client import TestClient
+from tests.support.client import Frame, TestClient
 from tests.support.server import create_users, spawn_server
 
 STREAM = 400  # requests written before the first reply is read: many are in flight at the kill
@@ -52,3 +52,83 @@ def test_kill_9_during_a_stream_loses_no_acknowledged_message(tmp_path: Path) ->
         assert second.terminate() == 0
     assert pending >= len(acknowledged) >= KILL_AFTER_OKS
     assert {k: delivered.get(k) for k in acknowledged} == acknowledged
+
+
+PAIRS = 6  # senders, each streaming to its own recipient, who reads and acks as it goes
+PER_SENDER = 300
+
+
+def test_kill_9_under_load_loses_no_acknowledged_message_and_repeats_none(
+    tmp_path: Path,
+) -> None:
+    """Many senders pipelining at once, recipients acking what they read, then `kill -9`:
+    every `ok` is either read live by its recipient or in its backlog after the restart,
+    and no backlog shows a message twice."""
+    db_url = f"sqlite:///{tmp_path / 'parley.db'}"
+    senders = [f"s{n}" for n in range(PAIRS)]
+    recipients = [f"r{n}" for n in range(PAIRS)]
+    create_users(db_url, dict.fromkeys(senders + recipients, PASSWORD))
+    first = spawn_server(db_url, tmp_path)
+    readers = [TestClient(first.host, first.port) for _ in recipients]
+    for client, name in zip(readers, recipients, strict=True):
+        client.login(name, PASSWORD)
+    writers = [TestClient(first.host, first.port) for _ in senders]
+    for client, name in zip(writers, senders, strict=True):
+        client.login(name, PASSWORD)
+        to = name.replace("s", "r")
+        client.send_raw(b"".join(
+            json.dumps({"op": "message", "id": n, "to": to, "text": f"{name}-{n}"}).encode()
+            + b"\n"
+            for n in range(PER_SENDER)
+        ))  # fmt: skip
+
+    acknowledged: set[int] = set()  # the msg_id of every ok any sender saw
+    seen_live: set[int] = set()
+    while len(acknowledged) < PAIRS * PER_SENDER // 4:  # kill a quarter of the way through
+        for sender, reader in zip(writers, readers, strict=True):
+            _take_oks(sender, acknowledged, timeout_s=0.05)
+            _read_and_ack(reader, seen_live, timeout_s=0.05)
+    first.kill()
+    for sender in writers:  # oks that raced the kill count too
+        while (reply := _next_or_none(sender)) is not None:
+            if reply.get("re") is not None and reply.get("ok"):
+                acknowledged.add(reply["msg_id"])
+        sender.close()
+    for reader in readers:
+        reader.close()
+
+    second = spawn_server(db_url, tmp_path)
+    try:
+        backlog: list[int] = []
+        for name in recipients:
+            client = TestClient(second.host, second.port)
+            pending = client.login(name, PASSWORD)["pending"]
+            backlog += [client.expect(ev="message", stored=True)["msg_id"] for _ in range(pending)]
+            client.close()
+    finally:
+        assert second.terminate() == 0
+    assert len(backlog) == len(set(backlog)), "a message shown twice in a backlog"
+    lost = acknowledged - set(backlog) - seen_live
+    assert not lost, f"{len(lost)} acknowledged messages lost"
+
+
+def _take_oks(client: TestClient, into: set[int], timeout_s: float) -> None:
+    while (reply := _next_or_none(client, timeout_s)) is not None:
+        if reply.get("re") is not None:
+            assert reply["ok"], reply
+            into.add(reply["msg_id"])
+
+
+def _read_and_ack(client: TestClient, seen: set[int], timeout_s: float) -> None:
+    while (event := _next_or_none(client, timeout_s)) is not None:
+        if event.get("ev") == "message":
+            seen.add(event["msg_id"])
+            client.send({"op": "ack", "msg_id": event["msg_id"]})
+
+
+def _next_or_none(client: TestClient, timeout_s: float = 2.0) -> Frame | None:
+    """The next frame, or None when none comes in time or the server is gone."""
+    try:
+        return client.read_frame(timeout_s=timeout_s)
+    except (TimeoutError, ConnectionError, OSError):
+        return None
