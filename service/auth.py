@@ -6,6 +6,7 @@ write transaction, so two racing wrong passwords are always counted twice.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -22,8 +23,13 @@ _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile: 64 MiB per 
 # A login storm must neither multiply that memory by the number of connections nor take every
 # core from the users already online: hashes queue for all cores but one (each is tens of ms).
 _hashing_slots = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
-# Verified when the user does not exist, so an unknown name costs what a wrong password costs.
-_DECOY_HASH = _hasher.hash("parley decoy password, never a real one")
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """Verified when the user does not exist, so an unknown name costs what a wrong password
+    costs. Made on first use, not at import (a hash takes 64 MiB and tens of ms)."""
+    return _hasher.hash("parley decoy password, never a real one")
 
 
 def is_valid_username(name: str) -> bool:
@@ -39,7 +45,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """True only for the right password; `None` (no such user) is checked against a decoy."""
     try:
         with _hashing_slots:
-            matches = _hasher.verify(password_hash or _DECOY_HASH, password)
+            matches = _hasher.verify(password_hash or _decoy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     return matches and password_hash is not None

@@ -93,9 +93,11 @@ class Connection:
         self._in_flight = 0  # pipelined requests handed to the writer, not yet answered
         self._busy = False  # a serial request runs on a worker
         self._writing = False  # the reactor watches for writability (output is waiting)
+        self._watched = (False, False)  # (read, write) as last told to the reactor
         self._ending: EndReason | None = None
         self._end_after_reply: EndReason | None = None
         self._finishing = False
+        self._eof = False  # the peer sent its last byte (or the connection broke)
         self._closed = False
         self.close_deadline: float | None = None  # set once the goodbye is queued
 
@@ -133,7 +135,7 @@ class Connection:
     def start(self) -> None:
         config = self._runtime.services.config
         self.send_event(events.hello(config.server_banner, config.allow_signup))
-        self._reactor.watch(self, read=True, write=False)
+        self._update_watch()
 
     def on_readable(self) -> None:
         try:
@@ -142,10 +144,10 @@ class Connection:
             return
         except OSError:
             data = b""
-        if not data:
-            self.end(EndReason.DISCONNECTED)
-            return
-        self._waiting.extend(self._decoder.feed(data))
+        if not data:  # the peer is done sending: answer what it sent, then end
+            self._eof = True
+        else:
+            self._waiting.extend(self._decoder.feed(data))
         self.pump()
 
     def on_failure(self) -> None:
@@ -169,8 +171,10 @@ class Connection:
     def _update_watch(self) -> None:
         if self._closed:
             return
-        reading = self._ending is None and len(self._waiting) < MAX_WAITING
-        self._reactor.watch(self, read=reading, write=self._writing)
+        reading = self._ending is None and not self._eof and len(self._waiting) < MAX_WAITING
+        if (reading, self._writing) != self._watched:  # most calls change nothing
+            self._watched = (reading, self._writing)
+            self._reactor.watch(self, read=reading, write=self._writing)
 
     def pump(self) -> None:
         """Start whatever requests may start now, in order."""
@@ -189,6 +193,8 @@ class Connection:
                     break
                 start = self._start_pipelined
             elif op in INLINE_OPS:
+                if self._in_flight:
+                    break  # its reply must not overtake those of the messages before it
                 start = self._run_inline
             elif self._in_flight:
                 break
@@ -196,6 +202,8 @@ class Connection:
                 start = self._start_serial
             waiting.popleft()
             start(item)
+        if self._eof and not (self._waiting or self._busy or self._in_flight):
+            self.end(EndReason.DISCONNECTED)
         if self._ending is not None:
             self._maybe_finish()
         else:
@@ -241,7 +249,7 @@ class Connection:
         self._in_flight -= count
         if self._ending is not None:
             self._maybe_finish()
-        elif self._waiting:
+        elif self._waiting or self._eof:
             self.pump()
 
     def _start_serial(self, frame: dict[str, Any]) -> None:
@@ -284,7 +292,13 @@ class Connection:
             self.send_event(reply)
         if reply["ok"]:
             for follow_up in ctx.follow_ups:
-                follow_up()
+                try:
+                    follow_up()
+                except Exception:  # e.g. the backlog could not be read: end this session
+                    log.exception("after a request of %s; ending the session", self.peer)
+                    self.delivery.drop_held()  # stored messages stay stored
+                    self.request_end(EndReason.DISCONNECTED)
+                    return
 
     # --- the end ---------------------------------------------------------------------------
 
@@ -329,10 +343,15 @@ class Connection:
         if self.close_deadline is not None and now >= self.close_deadline:
             self._close()
 
+    def force_close(self) -> None:
+        """The server is going away: close now, whatever is running or unsent."""
+        self._close()
+
     def _close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        self._watched = (False, False)
         self._reactor.watch(self, read=False, write=False)
         self._outbox.close()
         with contextlib.suppress(OSError):

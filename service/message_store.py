@@ -138,6 +138,13 @@ class CheckQuery:
         return compiled
 
 
+CHUNK = 1_024  # names (or ids, or nonces) per query; SQLite allows 32,766 parameters
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
 def _bucket(count: int) -> int:
     return 1 << max(count - 1, 0).bit_length()
 
@@ -254,16 +261,19 @@ class _Known:
         sender_ids = sorted({r.sender_id for r in records})
         names = sorted({r.recipient for r in records} | {r.sender for r in records})
         known = cls({}, set(), set(), {})
-        for user_id, name, blocked_id in checks.run(connection, names, sender_ids):
-            known.ids[name] = user_id
-            known.existing.add(user_id)
-            if blocked_id is not None:
-                known.blocks.add((user_id, blocked_id))
+        for name_part in _chunks(names):  # bounded: databases limit parameters per query
+            for id_part in _chunks(sender_ids):
+                for user_id, name, blocked_id in checks.run(connection, name_part, id_part):
+                    known.ids[name] = user_id
+                    known.existing.add(user_id)
+                    if blocked_id is not None:
+                        known.blocks.add((user_id, blocked_id))
         nonces = sorted({r.nonce for r in records if r.nonce is not None})
-        if nonces:
-            params = {"sender_ids": sender_ids, "nonces": nonces}
-            for sender_id, nonce, msg_id, at in connection.execute(_SEEN_NONCES, params):
-                known.nonces[(sender_id, nonce)] = (msg_id, at)
+        for nonce_part in _chunks(nonces):
+            for id_part in _chunks(sender_ids):
+                params = {"sender_ids": id_part, "nonces": nonce_part}
+                for sender_id, nonce, msg_id, at in connection.execute(_SEEN_NONCES, params):
+                    known.nonces[(sender_id, nonce)] = (msg_id, at)
         return known
 
     def refusal(self, record: MessageRecord, max_chars: int) -> Refusal | None:

@@ -156,7 +156,7 @@ def _is_unicode(text: str) -> bool:
 def _check_str(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise _bad(f"`{name}` must be a string.")
-    if not _is_unicode(value):
+    if not _is_unicode(value) or "\x00" in value:  # PostgreSQL cannot store NUL in text
         raise _bad(f"`{name}` is not valid Unicode text.")
     return value
 
@@ -206,10 +206,12 @@ def parse_fields(cls: type[Request], frame: dict[str, Any]) -> Request:
 def _parse_message_fast(frame: dict[str, Any]) -> Message | None:
     """The common `message`, checked in a few operations (it is most of the traffic); None
     sends anything unusual to the general parser, so the errors are the same."""
-    to, text, nonce = frame.get("to"), frame.get("text"), frame.get("nonce")
-    plain = isinstance(to, str) and to.isascii() and nonce is None
-    if plain and isinstance(text, str) and (text.isascii() or _is_unicode(text)):
-        return Message(to, text)  # type: ignore[arg-type]  # `plain` checked `to`
+    to, text = frame.get("to"), frame.get("text")
+    if not (isinstance(to, str) and isinstance(text, str)) or "nonce" in frame:
+        return None
+    plain = to.isascii() and "\x00" not in to and "\x00" not in text
+    if plain and (text.isascii() or _is_unicode(text)):
+        return Message(to, text)
     return None
 
 

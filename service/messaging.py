@@ -20,12 +20,11 @@ from service.context import Services
 from service.errors import INTERNAL, ErrorCode, RequestError, error_reply, ok_reply, too_long
 from service.events import message_event
 from service.hub import Live
-from service.message_store import Outcome
 from service.outcomes import Refusal
 from service.protocol import encode, json_string
 from service.reactor import Reactor
 from service.timeutil import to_rfc3339
-from service.writer import HotBatch
+from service.writer import HotBatch, Result
 
 # A reply's content: refused, (msg_id, delivered) for a stored message, or plain fields.
 Answer = RequestError | tuple[int, bool] | dict[str, Any]
@@ -39,18 +38,26 @@ class Answerer:
         self._max_chars = services.config.max_text_chars
         self._reactor = reactor
 
-    def __call__(self, batch: HotBatch, outcomes: Sequence[Outcome] | BaseException) -> None:
+    def __call__(self, batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
         """On the writer thread: pass the batch to the reactor."""
         self._reactor.post(functools.partial(self.answer, batch.context, outcomes))
 
-    def answer(self, hot: HotRound, outcomes: Sequence[Outcome] | BaseException) -> None:
+    def answer(self, hot: HotRound, outcomes: Sequence[Result] | BaseException) -> None:
         """On the reactor thread: every reply and live event of one committed batch."""
+        try:
+            self._answer(hot, outcomes)
+        finally:  # whatever happened, these requests are done: their connections go on
+            answered: dict[Connection, int] = {}
+            for conn in [c for c, _, _, _ in hot.asked] + [c for c, _, _ in hot.acked]:
+                answered[conn] = answered.get(conn, 0) + 1
+            for conn, count in answered.items():
+                conn.pipelined_done(count)
+
+    def _answer(self, hot: HotRound, outcomes: Sequence[Result] | BaseException) -> None:
         replies: dict[Connection, list[bytes]] = {}
-        answered: dict[Connection, int] = {}
         fields: Answer
-        live = self._deliveries(hot, outcomes, replies, answered)
+        live = self._deliveries(hot, outcomes, replies)
         for conn, request_id, wants_reply in hot.acked:
-            answered[conn] = answered.get(conn, 0) + 1
             if wants_reply:
                 fields = INTERNAL if isinstance(outcomes, BaseException) else {}
                 replies.setdefault(conn, []).append(_reply(request_id, fields))
@@ -58,15 +65,12 @@ class Answerer:
             recipient.deliver_encoded(items, b"".join(replies.pop(recipient, ())))
         for conn, parts in replies.items():
             conn.send_bytes(b"".join(parts))
-        for conn, count in answered.items():
-            conn.pipelined_done(count)
 
     def _deliveries(
         self,
         hot: HotRound,
-        outcomes: Sequence[Outcome] | BaseException,
+        outcomes: Sequence[Result] | BaseException,
         replies: dict[Connection, list[bytes]],
-        answered: dict[Connection, int],
     ) -> dict[Any, list[Live]]:
         """Build every reply and live event of the batch; returns them by recipient."""
         live: dict[Any, list[Live]] = {}
@@ -75,11 +79,12 @@ class Answerer:
         recipients = self._hub.recipients({request.to for _, _, _, request in hot.asked})
         wire_time: tuple[datetime | None, str] = (None, "")
         for index, (conn, request_id, wants_reply, request) in enumerate(hot.asked):
-            answered[conn] = answered.get(conn, 0) + 1
             fields: Answer
             if isinstance(outcomes, BaseException):
                 fields = INTERNAL
-            elif isinstance(outcome := outcomes[index], Refusal):
+            elif isinstance(outcome := outcomes[index], Exception):
+                fields = INTERNAL  # this message alone failed (logged by the writer)
+            elif isinstance(outcome, Refusal):
                 fields = message_refusal(outcome, request.to, self._max_chars)
             elif outcome.is_retry:  # stored once already; delivered (or stored) as first answered
                 fields = (outcome.msg_id, False)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 class Outbox:
     __slots__ = ("_closed", "_drained", "_lock", "_on_pending", "_overflowed", "_pending",
-                 "_sock", "limit_bytes")  # fmt: skip
+                 "_sealed", "_sock", "_waiters", "limit_bytes")  # fmt: skip
 
     def __init__(
         self, sock: socket.socket, limit_bytes: int, on_pending: Callable[[], None]
@@ -32,6 +32,8 @@ class Outbox:
         self._pending = bytearray()  # bytes the socket has not taken yet, in order
         self._closed = False  # no more output: closed by us or broken by the peer
         self._overflowed = False  # the peer stopped reading and the buffer filled
+        self._sealed = False  # the last frame (a `bye`) is queued: nothing may follow it
+        self._waiters = 0  # threads in send_waiting: only then is there anyone to notify
 
     @property
     def overflowed(self) -> bool:
@@ -44,7 +46,7 @@ class Outbox:
     def send_nowait(self, data: bytes) -> bool:
         """Queue `data` after everything sent before. False: the connection cannot take it."""
         with self._lock:
-            if self._closed or self._overflowed:
+            if self._closed or self._overflowed or self._sealed:
                 return False
             if len(self._pending) + len(data) > self.limit_bytes:
                 self._overflowed = True  # what is pending stays, so frames stay whole
@@ -56,21 +58,33 @@ class Outbox:
         return True
 
     def send_waiting(self, data: bytes, timeout_s: float) -> bool:
-        """Like send_nowait, but first wait (up to `timeout_s`) for room in the buffer.
-        Only a worker thread may wait (never the reactor, which is what makes room)."""
+        """Like send_nowait, but first wait (up to `timeout_s`) for room in the buffer; the
+        check and the append are one step under the lock. Only a worker thread may wait
+        (never the reactor, which is what makes room)."""
         with self._lock:
-            room = self._drained.wait_for(
-                lambda: self._closed or len(self._pending) + len(data) <= self.limit_bytes,
-                timeout_s,
-            )
-        return room and self.send_nowait(data)
+            self._waiters += 1
+            try:
+                room = self._drained.wait_for(
+                    lambda: self._closed or len(self._pending) + len(data) <= self.limit_bytes,
+                    timeout_s,
+                )
+            finally:
+                self._waiters -= 1
+            if not room or self._closed or self._overflowed or self._sealed:
+                return False
+            was_idle = not self._pending
+            self._pending += data
+        if was_idle:
+            self._on_pending()
+        return True
 
     def send_final(self, data: bytes) -> None:
         """Queue a last frame (a `bye`) even past the limit: it is one small frame, and the
         connection closes after it whether or not it drains."""
         with self._lock:
-            if self._closed:
+            if self._closed or self._sealed:
                 return
+            self._sealed = True
             was_idle = not self._pending
             self._pending += data
         if was_idle:
@@ -83,7 +97,8 @@ class Outbox:
                 sent = self._send_some(self._pending)
                 if sent:
                     del self._pending[:sent]
-                    self._drained.notify_all()  # room for paced senders, or drained
+                    if self._waiters:
+                        self._drained.notify_all()  # room for paced senders
             return not self._pending or self._closed
 
     def close(self) -> None:

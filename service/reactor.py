@@ -12,6 +12,7 @@ loop only if it may be asleep.
 
 from __future__ import annotations
 
+import errno
 import logging
 import selectors
 import socket
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 ACCEPTS_PER_ROUND = 64  # new connections taken per round, so a flood cannot starve the rest
 ACCEPT_PAUSE_S = 0.5  # out of descriptors: stop accepting this long, then try again
 MAX_SLEEP_S = 1.0
+_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
 class Pollable(Protocol):
@@ -196,7 +198,10 @@ class Reactor:
         for interval_s, call, due in self._timers:
             if now >= due[0]:
                 due[0] = now + interval_s
-                call()
+                try:
+                    call()
+                except Exception:
+                    log.exception("a timer failed; it runs again next time")
         if self._accept_paused_until and now >= self._accept_paused_until:
             self._accept_paused_until = 0.0
             self._selector.register(self._listener, selectors.EVENT_READ, None)
@@ -214,9 +219,12 @@ class Reactor:
                 sock, address = self._listener.accept()
             except BlockingIOError:
                 return
-            except OSError as error:  # out of descriptors: pause, say so once, recover later
-                self._pause_accepting(error)
-                return
+            except OSError as error:
+                if error.errno in _OUT_OF_RESOURCES:  # pause, say so once, recover later
+                    self._pause_accepting(error)
+                    return
+                log.debug("accept failed: %s", error)  # one client's trouble (a reset)
+                continue
             self._on_accept(sock, address)
 
     def _pause_accepting(self, error: OSError) -> None:

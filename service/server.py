@@ -156,8 +156,12 @@ class ChatServer:
     def _check_idle(self) -> None:
         now = time.monotonic()
         for connection in list(self._connections):
-            connection.check_idle(now)
-            connection.close_if_overdue(now)
+            try:
+                connection.check_idle(now)
+                connection.close_if_overdue(now)
+            except Exception:  # one connection's trouble must not stop the others' timeouts
+                log.exception("checking connection %s failed", connection.peer)
+                connection.force_close()
 
     def _end_all(self) -> None:
         assert self._runtime is not None
@@ -166,6 +170,11 @@ class ChatServer:
             self._all_closed.set()
         for connection in list(self._connections):
             connection.end(EndReason.SHUTDOWN)
+
+    def _force_close_all(self, done: threading.Event) -> None:
+        for connection in list(self._connections):
+            connection.force_close()
+        done.set()
 
     # --- housekeeping ----------------------------------------------------------------------
 
@@ -195,7 +204,10 @@ class ChatServer:
         assert runtime is not None and self._ticker is not None
         runtime.reactor.post(self._end_all)
         if not self._all_closed.wait(self.config.shutdown_grace_s + 5):
-            log.warning("some connections did not close in time")
+            log.warning("%d connections did not end in time; closing them", len(self._connections))
+            closed = threading.Event()
+            runtime.reactor.post(lambda: self._force_close_all(closed))
+            closed.wait(5)
         runtime.reactor.stop()
         self._ticker.join(timeout=5)
         runtime.workers.shutdown(wait=True, cancel_futures=True)

@@ -75,9 +75,11 @@ class HotBatch:
     context: Any = None  # untouched here; handed back with the outcomes
 
 
-# Runs on the writer thread after the commit: (batch, one outcome per message, or the
-# exception that failed the whole batch).
-HotCallback = Callable[[HotBatch, Sequence[Outcome] | BaseException], None]
+# One message's result: stored (or a retry), refused, or an error that failed it alone.
+Result = Outcome | Exception
+# Runs on the writer thread after the commit: (batch, one result per message, or the
+# exception that failed the whole commit).
+HotCallback = Callable[[HotBatch, Sequence[Result] | BaseException], None]
 
 
 @dataclass(slots=True)
@@ -142,6 +144,23 @@ class GroupCommitWriter:
         self._thread.join()
 
     def _loop(self) -> None:
+        try:
+            self._serve()
+        except BaseException:  # e.g. the database cannot be reached: fail, never hang
+            log.exception("the database writer stopped")
+            self._closed = True
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    return
+                error = RuntimeError("the database writer stopped")
+                if isinstance(item, _Job):
+                    item.future.set_exception(error)
+                elif isinstance(item, HotBatch):
+                    self._finish_hot([item], error)
+
+    def _serve(self) -> None:
         with self._engine.connect() as connection:
             while True:
                 items = [self._queue.get()]
@@ -159,13 +178,13 @@ class GroupCommitWriter:
 
     def _commit(self, connection: Connection, jobs: list[_Job], hot: list[HotBatch]) -> None:
         done: list[tuple[Future[Any], bool, Any]] = []
-        outcomes: Sequence[Outcome] | BaseException = []
+        outcomes: Sequence[Result] | BaseException = []
         try:
             with connection.begin():
                 for job in jobs:
                     done.append(_run_in_savepoint(connection, job))
                 if hot:
-                    outcomes = self._write_hot(connection, hot, beside_jobs=bool(jobs))
+                    outcomes = self._write_hot(connection, hot)
         except Exception as error:  # the commit failed: nothing of this batch was stored
             log.exception("a batch of %d jobs and %d hot batches failed", len(jobs), len(hot))
             done = [(job.future, False, error) for job in jobs]
@@ -178,29 +197,53 @@ class GroupCommitWriter:
         if hot:
             self._finish_hot(hot, outcomes)
 
-    def _write_hot(
-        self, connection: Connection, hot: list[HotBatch], *, beside_jobs: bool
-    ) -> Sequence[Outcome] | BaseException:
-        """The batches' messages and acks. Beside jobs, in a savepoint, so a failure here
-        leaves their writes be; alone, a failure fails the transaction (nothing else in it)."""
+    def _write_hot(self, connection: Connection, hot: list[HotBatch]) -> Sequence[Result]:
+        """The batches' messages and acks, in a savepoint: if the batch fails as a whole
+        (one bad row fails an executemany), each message is tried again on its own, so one
+        bad message fails only itself, and the jobs beside it keep their writes."""
         records = [record for batch in hot for record in batch.messages]
-        savepoint = connection.begin_nested() if beside_jobs else None
+        acks = [ack for batch in hot for ack in batch.acks]
+        now = self._clock()
+        savepoint = connection.begin_nested()
         try:
-            outcomes = self._statements.save_all(
-                connection, records, self._clock(), self._max_text_chars
-            )
-            self._statements.ack_all(connection, [ack for batch in hot for ack in batch.acks])
-        except Exception as error:  # e.g. a user deleted meanwhile on PostgreSQL
-            if savepoint is None:
-                raise
+            outcomes = self._statements.save_all(connection, records, now, self._max_text_chars)
+            self._statements.ack_all(connection, acks)
+        except Exception:
             savepoint.rollback()
-            log.exception("%d messages could not be stored", len(records))
-            return error
-        if savepoint is not None:
-            savepoint.commit()
+            log.exception("a batch of %d messages failed; trying them one by one", len(records))
+            return self._write_one_by_one(connection, records, acks, now)
+        savepoint.commit()
         return outcomes
 
-    def _finish_hot(self, hot: list[HotBatch], outcomes: Sequence[Outcome] | BaseException) -> None:
+    def _write_one_by_one(
+        self, connection: Connection, records: list[MessageRecord],
+        acks: list[tuple[int, int]], now: datetime,
+    ) -> list[Result]:  # fmt: skip
+        results: list[Result] = []
+        for record in records:
+            savepoint = connection.begin_nested()
+            try:
+                [outcome] = self._statements.save_all(
+                    connection, [record], now, self._max_text_chars
+                )
+            except Exception as error:
+                savepoint.rollback()
+                results.append(error)
+                continue
+            savepoint.commit()
+            results.append(outcome)
+        for ack in acks:
+            savepoint = connection.begin_nested()
+            try:
+                self._statements.ack_all(connection, [ack])
+            except Exception:
+                savepoint.rollback()
+                log.exception("an ack could not be stored; the message will come again")
+                continue
+            savepoint.commit()
+        return results
+
+    def _finish_hot(self, hot: list[HotBatch], outcomes: Sequence[Result] | BaseException) -> None:
         assert self._on_hot is not None, "on_hot_committed() before submit_hot()"
         start = 0
         for batch in hot:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -344,3 +345,19 @@ def test_messages_from_one_sender_arrive_in_send_order(login: Login) -> None:
     received = [bob.expect(ev="message") for _ in range(count)]
     assert [event["text"] for event in received] == [f"m{n}" for n in range(count)]
     assert [event["msg_id"] for event in received] == [reply["msg_id"] for reply in replies]
+
+
+def test_requests_sent_before_a_half_close_are_all_answered(login: Login) -> None:
+    """`printf ... | nc -N`: the client sends its requests and shuts its side; every request
+    is still answered, in order, and the logout ends the session as a logout."""
+    alice = login("alice")
+    alice.send_raw(
+        b'{"op":"message","id":1,"to":"bob","text":"one"}\n'
+        b'{"op":"message","id":2,"to":"bob","text":"two"}\n'
+        b'{"op":"logout","id":3}\n'
+    )
+    alice.sock.shutdown(socket.SHUT_WR)
+    frames = alice.wait_closed(timeout_s=5)
+    replies = [frame["re"] for frame in frames if "re" in frame and frame["ok"]]
+    assert replies == [1, 2, 3]
+    assert (frames[-1]["ev"], frames[-1]["reason"]) == ("bye", "logout")

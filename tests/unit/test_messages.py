@@ -38,6 +38,11 @@ def test_fields_become_a_typed_request_and_unknown_fields_are_ignored() -> None:
         {"op": "message", "to": "bob"},
         {"op": "message", "to": "bob", "text": 5},
         {"op": "message", "to": "bob", "text": "\ud800"},
+        {"op": "message", "to": "bob", "text": "nul \x00 inside"},  # no database keeps it
+        {"op": "message", "to": "b\x00b", "text": "hi"},
+        {"op": "message", "to": "bob", "text": "\ud800", "nonce": "n"},
+        {"op": "ack", "msg_id": 2**63},
+        {"op": "ack", "msg_id": "1"},
         {"op": "message", "to": "bob", "text": "x", "nonce": "n" * 129},
         {"op": "ack", "msg_id": "1"},
         {"op": "private_answer", "request": "r", "accept": "yes"},
@@ -69,3 +74,18 @@ def test_missing_or_non_string_op_is_a_bad_request(frame: dict[str, Any]) -> Non
     with pytest.raises(RequestError) as refused:
         m.op_name(frame)
     assert refused.value.code is ErrorCode.BAD_REQUEST
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"op": "message", "to": "bob", "text": "plain"},
+        {"op": "message", "to": "bób", "text": "ünïcödé ✓"},
+        {"op": "message", "to": "bob", "text": "with a nonce", "nonce": "n-1"},
+        {"op": "ack", "msg_id": 0},
+        {"op": "ack", "msg_id": 2**63 - 1},
+    ],
+)
+def test_the_fast_and_the_general_parser_agree(frame: dict[str, Any]) -> None:
+    request_type = m.REQUEST_TYPES[frame["op"]]
+    assert m.parse_fields(request_type, frame) == m._parse_any(request_type, frame)
