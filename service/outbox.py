@@ -46,13 +46,12 @@ class Outbox:
     def send_nowait(self, data: bytes) -> bool:
         """Queue `data` after everything sent before. False: the connection cannot take it."""
         with self._lock:
-            if self._closed or self._overflowed or self._sealed:
+            if self._refuses():
                 return False
             if len(self._pending) + len(data) > self.limit_bytes:
                 self._overflowed = True  # what is pending stays, so frames stay whole
                 return False
-            was_idle = not self._pending
-            self._pending += data
+            was_idle = self._append(data)
         if was_idle:
             self._on_pending()
         return True
@@ -70,10 +69,9 @@ class Outbox:
                 )
             finally:
                 self._waiters -= 1
-            if not room or self._closed or self._overflowed or self._sealed:
+            if not room or self._refuses():
                 return False
-            was_idle = not self._pending
-            self._pending += data
+            was_idle = self._append(data)
         if was_idle:
             self._on_pending()
         return True
@@ -85,10 +83,18 @@ class Outbox:
             if self._closed or self._sealed:
                 return
             self._sealed = True
-            was_idle = not self._pending
-            self._pending += data
+            was_idle = self._append(data)
         if was_idle:
             self._on_pending()
+
+    def _refuses(self) -> bool:
+        return self._closed or self._overflowed or self._sealed
+
+    def _append(self, data: bytes) -> bool:
+        """Under the lock: queue `data`; whether nothing was waiting before it."""
+        was_idle = not self._pending
+        self._pending += data
+        return was_idle
 
     def flush_nowait(self) -> bool:
         """Write what the socket takes now (only the reactor). True: nothing left to write."""
