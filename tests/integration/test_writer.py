@@ -3,16 +3,20 @@ refuses (or fails) after writing leaves nothing behind, and its neighbours still
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.errors import ErrorCode, RequestError
-from service.models import User
+from service.message_store import MessageRecord, SavedMessage
+from service.models import Message, User
 from service.store import Store
+from service.writer import HotBatch, Result
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -62,3 +66,35 @@ def test_the_direct_writer_keeps_the_same_contract(store: Store) -> None:
     with pytest.raises(RequestError):
         store.write(add_then("ghost", RequestError(ErrorCode.USER_EXISTS, "no")))
     assert names(store) == set()
+
+
+def test_a_message_the_database_rejects_fails_alone(server_store: Store) -> None:
+    """One row the driver cannot bind fails the batch's executemany; the writer then stores
+    the batch a message at a time, so only that message fails."""
+    server_store.create_user("alice", "x", T0)
+    server_store.create_user("bob", "x", T0)
+    alice_id = server_store.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
+    assert alice_id is not None
+    unbindable = cast(str, object())  # what no database driver can store as text
+    records = [
+        MessageRecord(alice_id, "alice", "bob", text, None)
+        for text in ("first", unbindable, "third")
+    ]
+    results: list[Sequence[Result] | BaseException] = []
+    answered = threading.Event()
+
+    def on_committed(batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
+        results.append(outcomes)
+        answered.set()
+
+    writer = server_store.group_writer
+    writer.on_hot_committed(on_committed)
+    writer.submit_hot(HotBatch(records, []))
+    assert answered.wait(10)
+    [outcomes] = results
+    assert not isinstance(outcomes, BaseException)
+    first, middle, third = outcomes
+    assert isinstance(first, SavedMessage) and isinstance(third, SavedMessage)
+    assert isinstance(middle, Exception)
+    stored = server_store.read(lambda s: list(s.scalars(select(Message.text))))
+    assert stored == ["first", "third"]
