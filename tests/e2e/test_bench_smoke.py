@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.own_database  # the benchmark makes its own
+pytestmark = pytest.mark.sqlite_only  # the benchmark makes its own database
 DM_KEYS = {
     "msgs_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "server_cpu_us_per_msg",
     "generator_cpu_s", "errors", "messages", "seconds", "server_peak_rss_mib",

@@ -20,6 +20,7 @@ from tests.conftest import PASSWORD
 from tests.support.server import RunningServer
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.sqlite_only  # the terminal is under test; any database will do
 SCREEN = (40, 120)  # rows, columns: fixed, so line wrapping never splits what we expect
 WAIT_S = 10
 Spawn = Callable[..., pexpect.spawn]

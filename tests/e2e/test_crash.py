@@ -14,7 +14,7 @@ from tests.support.server import create_users, spawn_server
 STREAM = 400  # requests written before the first reply is read: many are in flight at the kill
 KILL_AFTER_OKS = 40
 
-pytestmark = pytest.mark.own_database  # SQLite's durability: synchronous=FULL, WAL
+pytestmark = pytest.mark.sqlite_only  # SQLite's durability: synchronous=FULL, WAL
 
 
 def test_kill_9_during_a_stream_loses_no_acknowledged_message(tmp_path: Path) -> None:
