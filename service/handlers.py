@@ -124,8 +124,8 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
 
     def after_reply() -> None:  # on the worker running the login
         frames = (
-            events.message_event(m.msg_id, m.sender, m.text, to_rfc3339(m.sent_at), True)
-            for m in store.iter_backlog(name, backlog)
+            events.message_event(s.msg_id, s.sender, s.text, to_rfc3339(s.sent_at), True)
+            for s in store.iter_backlog(name, backlog)
         )
         if link.delivery.catch_up(frames, backlog.last_id):  # False: a slow consumer, ending
             _announce(ctx.services, name, "online", now)
