@@ -72,7 +72,7 @@ class Reactor:
         self._thread.start()
 
     def post(self, call: Callable[[], None]) -> None:
-        """Run `call` on the reactor thread soon (at once if already on it, at round's end)."""
+        """Run `call` on the reactor thread, at the end of the current round (any thread)."""
         self._posted.append(call)
         if self._sleeping:
             self._wake()
@@ -100,9 +100,6 @@ class Reactor:
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
-
-    def is_current_thread(self) -> bool:
-        return threading.current_thread() is self._thread
 
     # --- on the reactor thread only -------------------------------------------------------
 
