@@ -15,7 +15,7 @@ from service.auth import LockoutPolicy
 from service.config import ServerConfig
 from service.delivery import Delivery
 from service.hub import Hub, Live
-from service.lockout import NameLocks, UnknownNames
+from service.lockout import NameLocks
 from service.session import EndReason, SessionState
 from service.store import Store
 
@@ -44,7 +44,6 @@ class Services:
     store: Store
     hub: Hub
     clock: Callable[[], datetime]
-    unknown_names: UnknownNames
     login_gate: NameLocks = field(default_factory=NameLocks)
 
     @property

@@ -62,11 +62,11 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
         now = services.clock()
         credentials = services.store.credentials(name) if is_valid_username(name) else None
         if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)
-            attempts = services.unknown_names.attempts(name, now)
+            attempts = services.store.unknown_name_attempts(name, now)
             if attempts.is_locked(now):
                 raise _failure(attempts, now, policy)
             verify_password(None, request.password)
-            raise _failure(services.unknown_names.record_failure(name, now, policy), now, policy)
+            raise _failure(services.store.record_unknown_failure(name, now, policy), now, policy)
         attempts = credentials.attempts.current(now)
         if attempts.is_locked(now):
             raise _failure(attempts, now, policy)

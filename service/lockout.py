@@ -1,10 +1,11 @@
-"""Login attempts, serialised per name and counted durably, known name or not.
+"""Login attempts, serialised per name (the store counts them durably, known name or not).
 
 Two rules meet here. Lockout: the check, the (slow) password verification and the count of a
 failure must be one step per name, or parallel guesses would each see the count from before
 the others failed (a user is locked after max_attempts guesses, however they are sent).
-Secrecy: a name without an account is counted the same way, in a table of its own, so both
-answers cost one read, one hash and one committed write (chat/1 precise point 4).
+Secrecy: a name without an account is counted the same way, in a table of its own
+(Store.record_unknown_failure), so both answers cost one read, one hash and one committed
+write (chat/1 precise point 4).
 """
 
 from __future__ import annotations
@@ -13,12 +14,8 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 
-from service.auth import Attempts, LockoutPolicy
-from service.store import Store, name_digest
-
-UNKNOWN_NAMES_KEPT = 10_000  # rows of unknown-name counts; the oldest go first
+from service.store import name_digest
 
 
 class NameLocks:
@@ -45,19 +42,3 @@ class NameLocks:
                     turn.notify_all()
                 else:
                     del self._queues[key]
-
-
-class UnknownNames:
-    """Lockout counts of names with no account, in the database like an account's."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def attempts(self, name: str, now: datetime) -> Attempts:
-        return self._store.unknown_name_attempts(name).current(now)
-
-    def record_failure(self, name: str, now: datetime, policy: LockoutPolicy) -> Attempts:
-        return self._store.record_unknown_failure(name, now, policy)
-
-    def evict_oldest(self, keep: int = UNKNOWN_NAMES_KEPT) -> int:
-        return self._store.evict_unknown_names(keep)

@@ -250,7 +250,6 @@ class _Known:
     """What the database says about a batch's names, read in one query (two with nonces)."""
 
     ids: dict[str, int]  # by name, recipients and senders alike
-    existing: set[int]  # their ids
     blocks: set[tuple[int, int]]  # (blocker_id, blocked_id) among the batch's senders
     nonces: dict[tuple[int, str], tuple[int, datetime]]  # (sender_id, nonce) -> (msg_id, at)
 
@@ -260,12 +259,11 @@ class _Known:
     ) -> _Known:
         sender_ids = sorted({r.sender_id for r in records})
         names = sorted({r.recipient for r in records} | {r.sender for r in records})
-        known = cls({}, set(), set(), {})
+        known = cls({}, set(), {})
         for name_part in _chunks(names):  # bounded: databases limit parameters per query
             for id_part in _chunks(sender_ids):
                 for user_id, name, blocked_id in checks.run(connection, name_part, id_part):
                     known.ids[name] = user_id
-                    known.existing.add(user_id)
                     if blocked_id is not None:
                         known.blocks.add((user_id, blocked_id))
         nonces = sorted({r.nonce for r in records if r.nonce is not None})

@@ -28,7 +28,6 @@ from service.connection import Connection, HotRound, Runtime
 from service.context import Services
 from service.db import migrate_to_head
 from service.hub import Hub
-from service.lockout import UnknownNames
 from service.messaging import Answerer
 from service.reactor import Reactor
 from service.session import EndReason
@@ -112,7 +111,7 @@ class ChatServer:
             log.info("closed %d active periods left open by an earlier stop", closed)
         store.prune_nonces(self._clock())
         hub = Hub(on_announcement=lambda: self._reactor_post(hub.fan_out))
-        return Services(self.config, store, hub, self._clock, UnknownNames(store))
+        return Services(self.config, store, hub, self._clock)
 
     def _reactor_post(self, call: Callable[[], None]) -> None:
         """Presence is fanned out by the reactor, once per round (see Hub.announce)."""
@@ -187,7 +186,7 @@ class ChatServer:
                 now = self._clock()
                 if now - last_evict >= UNKNOWN_NAMES_EVICT_EVERY:
                     last_evict = now
-                    services.unknown_names.evict_oldest()
+                    services.store.evict_unknown_names()
                 if now - last_prune >= NONCE_PRUNE_EVERY:
                     last_prune = now
                     services.store.prune_nonces(now)

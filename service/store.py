@@ -23,6 +23,7 @@ from service.outcomes import Refusal
 from service.store_base import attempts_of, maybe_naive_utc, naive_utc
 from service.timeutil import as_utc
 
+UNKNOWN_NAMES_KEPT = 10_000  # rows of unknown-name counts; the oldest go first
 NONCE_KEEP = timedelta(hours=25)  # chat/1 precise point 11 asks for at least 24 h
 
 _ME, _OTHER = aliased(User, name="me"), aliased(User, name="other")
@@ -156,9 +157,12 @@ class Store(OperatorQueries):
 
     # --- names without an account (chat/1 precise point 4) ----------------------------------
 
-    def unknown_name_attempts(self, name: str) -> Attempts:
+    def unknown_name_attempts(self, name: str, now: datetime) -> Attempts:
+        """A name without an account: its lockout state at `now`, counted like an account's."""
         row = self.read(lambda s: s.get(UnknownNameFailure, name_digest(name)))
-        return Attempts() if row is None else attempts_of(row.failures, row.locked_until)
+        if row is None:
+            return Attempts()
+        return attempts_of(row.failures, row.locked_until).current(now)
 
     def record_unknown_failure(self, name: str, now: datetime, policy: LockoutPolicy) -> Attempts:
         """Count a failure for a name that has no account, as record_failed_login does."""
@@ -177,7 +181,7 @@ class Store(OperatorQueries):
 
         return self.write(job)
 
-    def evict_unknown_names(self, keep: int) -> int:
+    def evict_unknown_names(self, keep: int = UNKNOWN_NAMES_KEPT) -> int:
         """Bound the table: keep the `keep` most recently failed names."""
 
         def job(s: Session) -> int:
