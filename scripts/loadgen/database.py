@@ -32,6 +32,9 @@ _USERS = table(
 )
 
 
+CHEAP_HASH = "cheap argon2id (t=1, m=1 MiB, p=1), shared"  # what cheap_hash() makes, in words
+
+
 def cheap_hash() -> str:
     """argon2id with minimal cost: the server verifies with the parameters in the hash, so
     logins with it cost microseconds, and a benchmark of messages is not one of argon2."""

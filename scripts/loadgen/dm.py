@@ -14,7 +14,7 @@ from typing import Any
 
 from .chatter import TEXT_BYTES, Chatter, Tally, wind_down
 from .client import connect_and_login, run_async, settle
-from .database import cheap_hash
+from .database import CHEAP_HASH, cheap_hash
 from .machine import Sample, peak_rss_kib
 from .server import ServerProcess, chat_server
 from .settings import WARMUP_S, BenchConfig, WorkloadError
@@ -30,7 +30,7 @@ def params(config: BenchConfig) -> dict[str, Any]:
         "duration_s": config.duration_s or 10.0,
         "warmup_s": WARMUP_S,
         "text_bytes": TEXT_BYTES,
-        "password_hash": "cheap argon2id (t=1, m=1 MiB, p=1), shared",
+        "password_hash": CHEAP_HASH,
     }
 
 

@@ -23,7 +23,7 @@ from .client import (
     settle,
     tagged_text,
 )
-from .database import cheap_hash
+from .database import CHEAP_HASH, cheap_hash
 from .machine import Sample, peak_rss_kib
 from .server import ServerProcess, chat_server
 from .settings import WARMUP_S, BenchConfig, WorkloadError
@@ -86,7 +86,7 @@ def params(config: BenchConfig) -> dict[str, Any]:
         "max_broadcasts": MAX_BROADCASTS,
         "broadcast_timeout_s": BROADCAST_TIMEOUT_S,
         "text_bytes": TEXT_BYTES,
-        "password_hash": "cheap argon2id (t=1, m=1 MiB, p=1), shared",
+        "password_hash": CHEAP_HASH,
     }
 
 

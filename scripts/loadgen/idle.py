@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from .client import Connection, close_all, connect, connect_and_login, run_async
-from .database import cheap_hash
+from .database import CHEAP_HASH, cheap_hash
 from .machine import peak_rss_kib, rss_kib, thread_count
 from .server import ServerProcess, chat_server
 from .settings import BenchConfig, WorkloadError
@@ -33,7 +33,7 @@ def params(config: BenchConfig) -> dict[str, Any]:
         "connections": config.clients or 10_000,
         "login_concurrency": LOGIN_CONCURRENCY,
         "ping_sample": PING_SAMPLE,
-        "password_hash": "cheap argon2id (t=1, m=1 MiB, p=1), shared",
+        "password_hash": CHEAP_HASH,
     }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from .chatter import Chatter, Tally
 from .client import Connection, close_all, connect, connect_and_login, maybe_msg_id, run_async
-from .database import cheap_hash
+from .database import CHEAP_HASH, cheap_hash
 from .machine import Sample
 from .server import ServerProcess, chat_server
 from .settings import BenchConfig, WorkloadError
@@ -59,7 +59,7 @@ def params(config: BenchConfig) -> dict[str, Any]:
     return {
         "messages": config.messages or 10_000,
         "sender_window": SENDER_WINDOW,
-        "password_hash": "cheap argon2id (t=1, m=1 MiB, p=1), shared",
+        "password_hash": CHEAP_HASH,
     }
 
 
