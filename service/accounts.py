@@ -18,18 +18,15 @@ from datetime import datetime
 from typing import TypeVar
 
 from service.auth import Attempts, hash_password, is_valid_username
-from service.config import ServerConfig
 from service.operator_store import BlockEntry as BlockEntry  # the operator's records
 from service.operator_store import Footprint as Footprint
 from service.operator_store import Login as Login
 from service.operator_store import UserSummary as UserSummary
 from service.outcomes import Refusal
+from service.rules import MIN_PASSWORD_CHARS as MIN_PASSWORD_CHARS  # the floor of register too
 from service.store import Store
 
 T = TypeVar("T")
-
-# The same floor as chat/1 `register` (weak_password), so every account meets one rule.
-MIN_PASSWORD_CHARS = ServerConfig().min_password_chars
 
 
 class AccountError(Exception):

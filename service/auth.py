@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")  # chat/1 "Transport and framing"
+from service.rules import is_valid_username as is_valid_username  # re-exported for callers
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile: 64 MiB per hash
 # A login storm must neither multiply that memory by the number of connections nor take every
@@ -30,10 +29,6 @@ def _decoy_hash() -> str:
     """Verified when the user does not exist, so an unknown name costs what a wrong password
     costs. Made on first use, not at import (a hash takes 64 MiB and tens of ms)."""
     return _hasher.hash("parley decoy password, never a real one")
-
-
-def is_valid_username(name: str) -> bool:
-    return USERNAME_PATTERN.fullmatch(name) is not None
 
 
 def hash_password(password: str) -> str:

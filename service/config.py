@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.rules import MAX_TEXT_CHARS, MIN_PASSWORD_CHARS
+
 DEFAULT_PORT = 5000
 DEFAULT_DB_URL = "sqlite:///parley.db"  # a file in the working directory
 SERVER_NAME = "parley"
@@ -22,8 +24,8 @@ class ServerConfig:
     db_url: str = DEFAULT_DB_URL
     max_attempts: int = 3  # consecutive wrong passwords before a lockout
     allow_signup: bool = False  # whether `register` is open
-    max_text_chars: int = 4_000  # chat/1 default limit, in code points
-    min_password_chars: int = 8  # `register` refuses shorter with weak_password
+    max_text_chars: int = MAX_TEXT_CHARS  # chat/1 default limit, in code points
+    min_password_chars: int = MIN_PASSWORD_CHARS  # `register` refuses shorter with weak_password
     private_request_ttl_s: float = 60.0  # an unanswered startprivate is declined after this
     outbox_limit_bytes: int = 1 << 20  # unsent bytes per connection before slow_consumer
     max_bad_frames: int = 20  # chat/1: the 21st bad frame closes the connection
@@ -39,7 +41,7 @@ class ServerConfig:
             raise ValueError("timeout must be a positive number of seconds")
         if self.max_attempts < 1:
             raise ValueError("max attempts must be at least 1")
-        if not 1 <= self.max_text_chars <= 4_000:
+        if not 1 <= self.max_text_chars <= MAX_TEXT_CHARS:
             raise ValueError("the text limit may only lower chat/1's 4000 characters")
         if self.sqlite_synchronous not in ("full", "normal"):
             raise ValueError("sqlite synchronous must be full or normal")

@@ -38,6 +38,7 @@ from cli.client.login import ask_username, log_in
 from cli.client.p2p import PrivateChats
 from cli.client.screen import Screen
 from service.config import DEFAULT_PORT
+from service.rules import is_valid_username
 
 HELLO_TIMEOUT_S = 10.0  # a chat/1 server greets at once; silence means it is something else
 EXIT_INTERRUPTED = 130  # Ctrl-C outside the prompt (e.g. while connecting), as shells report it
@@ -73,7 +74,7 @@ def _port(text: str) -> int:
 
 
 def _username(text: str) -> str:
-    if not c.USERNAME_RE.match(text):
+    if not is_valid_username(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a username (1-32 of A-Z a-z 0-9 _ . -)")
     return text
 

@@ -11,13 +11,12 @@ This module does not know what a command *does*; `controller.py` does.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")  # chat/1 "Transport and framing"
-MAX_TEXT_CHARS = 4_000  # chat/1 text limit in code points; a server may lower it further
+from service.rules import MAX_TEXT_CHARS as MAX_TEXT_CHARS  # a server may lower it further
+from service.rules import is_valid_username
 
 
 class UsageError(Exception):
@@ -120,7 +119,7 @@ Command = (
 class Arg(Enum):
     """The kinds of argument a command takes; the value is how usage lines spell it."""
 
-    USER = "USER"  # one word matching USERNAME_RE
+    USER = "USER"  # one word that is a valid chat/1 username
     TEXT = "TEXT"  # the rest of the line, spaces kept; always last
     SECONDS = "SECONDS"  # a whole number >= 1 (chat/1 precise point 2)
     TOPIC = "[COMMAND]"  # optional command name, for `help`
@@ -197,7 +196,7 @@ def _parse_args(spec: CommandSpec, rest: str) -> list[object]:
 def _user(spec: CommandSpec, word: str) -> str:
     if not word:
         raise UsageError(f"Usage: {spec.usage}  ({spec.help})")
-    if not USERNAME_RE.match(word):
+    if not is_valid_username(word):
         raise UsageError(
             f"{word!r} is not a username (up to 32 letters, digits, _ . -). Usage: {spec.usage}"
         )

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cli.client import render as r
-from cli.client.commands import USERNAME_RE
 from cli.client.controller import REPLY_TIMEOUT_S, ServerLink
 from service.protocol import JsonObject
+from service.rules import is_valid_username
 
 
 class Ask(Protocol):
@@ -48,7 +48,7 @@ async def call(link: ServerLink, op: str, **fields: Any) -> JsonObject:
 async def ask_username(ask: Ask, out: Out) -> str:
     while True:
         name = (await ask("Username: ")).strip()
-        if USERNAME_RE.match(name):
+        if is_valid_username(name):
             return name
         if name:
             out(r.note("A username is 1 to 32 letters, digits, _ . or -.", "usage"))
@@ -100,7 +100,7 @@ def _user(reply: JsonObject, typed: str) -> str:
     """The name the server confirms; it goes into the prompt and the welcome line, so
     anything that is not a chat/1 username (escape codes included) falls back to ours."""
     name = reply.get("user")
-    return name if isinstance(name, str) and USERNAME_RE.match(name) else typed
+    return name if isinstance(name, str) and is_valid_username(name) else typed
 
 
 def _count(value: object) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private", "events",
-        "outcomes"}  # fmt: skip
+        "outcomes", "rules"}  # fmt: skip
 DATABASE = {"sqlalchemy", "alembic"}
 PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer"}
 
