@@ -6,7 +6,7 @@ opens the database for a few short transactions, so it is safe while chat-server
 server reads accounts per request and sees each change at once.
 
 Errors an operator can act on are one line on stderr and exit 1; bad arguments are usage
-errors and exit 2. `_AdminGroup.invoke` is the one place exceptions become those lines.
+errors and exit 2. `cli.admin_typer.AdminGroup` is the one place exceptions become those lines.
 """
 
 from __future__ import annotations
@@ -14,38 +14,21 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
 
 from cli import admin_render as render
 from cli.admin_db import open_store, schema_advice
+from cli.admin_typer import AdminGroup, BadValue
+from cli.admin_typer import fail as _fail
 from service import accounts, db
-from service.accounts import AccountError
 from service.config import DEFAULT_DB_URL
 from service.db import Schema, database_state, describe_url, migrate_to_head
 from service.timeutil import parse_since, utc_now
 
-
-class _AdminGroup(TyperGroup):
-    """The CLI's exception boundary: a refusal or a broken database is one line, no traceback."""
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except AccountError as refusal:
-            _fail(str(refusal))
-        except (typer.Exit, typer.Abort, typer.TyperException, EOFError, BrokenPipeError):
-            raise  # Typer's own signals: exits, usage errors, Ctrl-D at a prompt, `| head`
-        except Exception as error:  # e.g. the file is not a database, or a lock timed out
-            first_line = (str(error).strip().splitlines() or [""])[0]
-            kind = type(error).__name__
-            _fail(first_line if kind in first_line else f"{kind}: {first_line}")
-
-
 app = typer.Typer(
-    cls=_AdminGroup,
+    cls=AdminGroup,
     help=(
         "Manage Parley accounts and read login history. Works on the same database as "
         "chat-server (--db or PARLEY_DB), and is safe to use while the server runs."
@@ -63,11 +46,9 @@ app.add_typer(db_app, name="db")
 
 
 def _check_db_url(value: str) -> str:
-    if not db.is_database_url(value):
-        raise typer.BadParameter(
-            f"{value!r} is not a database URL; for a SQLite file write sqlite:///{value} "
-            "(relative to the current directory) or sqlite:////absolute/path.db"
-        )
+    problem = db.url_problem(value)
+    if problem is not None:
+        raise BadValue(problem)
     return value
 
 
@@ -82,8 +63,24 @@ DbUrl = Annotated[
         "parley.db in the current directory; sqlite:////srv/parley.db an absolute path.",
     ),
 ]
+
+
+def _valid_name(name: str | None) -> str | None:
+    """A name that breaks the chat/1 rule is a usage error, whatever the command."""
+    problem = None if name is None else accounts.username_problem(name)
+    if problem is not None:
+        raise BadValue(problem)
+    return name
+
+
 UserName = Annotated[
-    str, typer.Argument(metavar="NAME", help="The username (case-sensitive).", show_default=False)
+    str,
+    typer.Argument(
+        metavar="NAME",
+        callback=_valid_name,
+        help="The username (case-sensitive).",
+        show_default=False,
+    ),
 ]
 AsJson = Annotated[
     bool, typer.Option("--json", help="Print JSON for programs (times in RFC 3339 UTC).")
@@ -96,17 +93,6 @@ PasswordStdin = Annotated[
         "for scripts, e.g. `printf '%s\\n' \"$PW\" | chat-admin adduser alice --password-stdin`.",
     ),
 ]
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _check_name(name: str) -> None:
-    problem = accounts.username_problem(name)
-    if problem is not None:
-        raise typer.BadParameter(problem, param_hint="'NAME'")
 
 
 def _new_password(from_stdin: bool) -> str:
@@ -140,7 +126,6 @@ def adduser(
     letters, digits, '_', '.' or '-'. Passwords need at least 8 characters. A new, empty
     database gets the Parley schema first.
     """
-    _check_name(name)
     with open_store(db, create_schema=True) as store:
         if store.user_exists(name):
             _fail(f"there is already a user {name}")
@@ -240,7 +225,8 @@ def history(
         ),
     ] = None,
     user: Annotated[
-        str | None, typer.Option(metavar="NAME", help="Only this user's sessions.")
+        str | None,
+        typer.Option(metavar="NAME", callback=_valid_name, help="Only this user's sessions."),
     ] = None,
     as_json: AsJson = False,
     db: DbUrl = DEFAULT_DB_URL,
@@ -266,14 +252,19 @@ def _since(text: str | None, now: datetime) -> datetime | None:
     try:
         return parse_since(text, now)
     except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="'--since'") from None
+        raise BadValue(str(error)) from None
 
 
 @app.command()
 def blocks(
     name: Annotated[
         str | None,
-        typer.Argument(metavar="NAME", help="Only blocks by or of this user.", show_default=False),
+        typer.Argument(
+            metavar="NAME",
+            callback=_valid_name,
+            help="Only blocks by or of this user.",
+            show_default=False,
+        ),
     ] = None,
     as_json: AsJson = False,
     db: DbUrl = DEFAULT_DB_URL,
@@ -290,15 +281,22 @@ def blocks(
 # --- import -------------------------------------------------------------------------------
 
 
+def _existing_file(path: Path) -> Path:
+    if path.is_dir():
+        raise BadValue(f"{path} is a directory, not a credentials file")
+    if not path.exists():
+        raise BadValue(f"there is no file {path}")
+    return path
+
+
 @app.command("import-credentials")
 def import_credentials(
     file: Annotated[
         Path,
         typer.Argument(
             metavar="FILE",
+            callback=_existing_file,
             help="A credentials.txt: `username password` per line.",
-            exists=True,
-            dir_okay=False,
             show_default=False,
         ),
     ],

@@ -1,7 +1,7 @@
 """chat-admin's way into the database: the store, once the schema is at head.
 
 When the schema is missing or old, the refusal is one sentence telling the operator what to
-run. Refusals are AccountError, which chat-admin's exception boundary (`cli.admin`) prints
+run. Refusals are AccountError, which chat-admin's exception boundary (`cli.admin_typer`) prints
 as one `Error:` line with exit 1. The schema itself is Alembic's business (`service.db`).
 """
 

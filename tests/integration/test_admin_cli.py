@@ -332,11 +332,6 @@ def test_import_credentials_clean_file_exits_zero_and_reruns_skip(
     assert second.stdout.splitlines()[-1] == "added 0, skipped 1, rejected 0"
 
 
-def test_import_credentials_missing_file_is_a_usage_error(tmp_path: Path, db_url: str) -> None:
-    result = admin(db_url, "import-credentials", str(tmp_path / "nope.txt"))
-    assert result.exit_code == 2, result.output
-
-
 def test_import_credentials_not_utf8(tmp_path: Path, db_url: str) -> None:
     file = tmp_path / "credentials.txt"
     file.write_bytes(b"alice \xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\n")
@@ -405,24 +400,6 @@ def test_parley_db_environment_variable(db_url: str, store: Store) -> None:
     result = runner.invoke(app, ["users"], env={"PARLEY_DB": db_url})
     assert result.exit_code == 0, result.output
     assert plain_rows(result)[0][0] == "alice"
-
-
-def test_a_path_instead_of_a_url_is_a_usage_error(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["users", "--db", "parley.db"])
-    assert result.exit_code == 2, result.output
-    assert "sqlite:///parley.db" in result.stderr
-
-
-def test_a_broken_database_is_one_line_without_traceback(tmp_path: Path) -> None:
-    junk = tmp_path / "junk.db"
-    junk.write_text("this is not a database, it is a text file of some length " * 40)
-
-    result = admin(f"sqlite:///{junk}", "users")
-
-    assert result.exit_code == 1, result.output
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("Error: (sqlite3.DatabaseError) file is not a database")
-    assert "Traceback" not in result.output
 
 
 def test_help_for_every_command() -> None:
