@@ -19,11 +19,10 @@ from typing import Annotated
 import typer
 
 from cli import admin_render as render
-from cli.admin_db import open_store, schema_advice
+from cli.admin_db import NOT_GIVEN, DbUrl, DbUrlFirst, open_store, schema_advice
 from cli.admin_typer import AdminGroup, BadValue
 from cli.admin_typer import fail as _fail
-from service import accounts, db
-from service.config import DEFAULT_DB_URL
+from service import accounts
 from service.db import Schema, database_state, describe_url, migrate_to_head
 from service.timeutil import parse_since, utc_now
 
@@ -45,24 +44,9 @@ db_app = typer.Typer(
 app.add_typer(db_app, name="db")
 
 
-def _check_db_url(value: str) -> str:
-    problem = db.url_problem(value)
-    if problem is not None:
-        raise BadValue(problem)
-    return value
-
-
-DbUrl = Annotated[
-    str,
-    typer.Option(
-        "--db",
-        metavar="URL",
-        envvar="PARLEY_DB",
-        callback=_check_db_url,
-        help="Database URL, the same one chat-server uses. sqlite:///parley.db is the file "
-        "parley.db in the current directory; sqlite:////srv/parley.db an absolute path.",
-    ),
-]
+@app.callback()
+def _options_before_the_command(db: DbUrlFirst = None) -> None:
+    """The group's own options; each command reads them as it resolves its own --db."""
 
 
 def _valid_name(name: str | None) -> str | None:
@@ -117,9 +101,7 @@ def _new_password(from_stdin: bool) -> str:
 
 
 @app.command()
-def adduser(
-    name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = DEFAULT_DB_URL
-) -> None:
+def adduser(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NOT_GIVEN) -> None:
     """Add a user who can then log in with chat-client.
 
     Asks for the password twice without showing it. Names follow the chat/1 rule: 1 to 32
@@ -134,9 +116,7 @@ def adduser(
 
 
 @app.command()
-def passwd(
-    name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = DEFAULT_DB_URL
-) -> None:
+def passwd(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NOT_GIVEN) -> None:
     """Set a new password for NAME, and lift any lockout.
 
     The new password works for the next login; a session already open stays open.
@@ -152,7 +132,7 @@ def passwd(
 def deluser(
     name: UserName,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    db: DbUrl = DEFAULT_DB_URL,
+    db: DbUrl = NOT_GIVEN,
 ) -> None:
     """Delete the account NAME for good.
 
@@ -181,7 +161,7 @@ def _deletion_question(footprint: accounts.Footprint) -> str:
 
 
 @app.command()
-def users(as_json: AsJson = False, db: DbUrl = DEFAULT_DB_URL) -> None:
+def users(as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
     """List the accounts: created, last login, lockout and undelivered messages.
 
     `failures` counts consecutive wrong passwords; `locked until` is set while a lockout lasts
@@ -196,7 +176,7 @@ def users(as_json: AsJson = False, db: DbUrl = DEFAULT_DB_URL) -> None:
 
 
 @app.command()
-def unlock(name: UserName, db: DbUrl = DEFAULT_DB_URL) -> None:
+def unlock(name: UserName, db: DbUrl = NOT_GIVEN) -> None:
     """Lift NAME's lockout and reset the count of wrong passwords.
 
     Takes effect at once, also for a running server.
@@ -229,7 +209,7 @@ def history(
         typer.Option(metavar="NAME", callback=_valid_name, help="Only this user's sessions."),
     ] = None,
     as_json: AsJson = False,
-    db: DbUrl = DEFAULT_DB_URL,
+    db: DbUrl = NOT_GIVEN,
 ) -> None:
     """Login history: who logged in when, from where, and for how long.
 
@@ -267,7 +247,7 @@ def blocks(
         ),
     ] = None,
     as_json: AsJson = False,
-    db: DbUrl = DEFAULT_DB_URL,
+    db: DbUrl = NOT_GIVEN,
 ) -> None:
     """Who blocks whom. A blocked user's messages to the blocker are refused."""
     with open_store(db) as store:
@@ -300,7 +280,7 @@ def import_credentials(
             show_default=False,
         ),
     ],
-    db: DbUrl = DEFAULT_DB_URL,
+    db: DbUrl = NOT_GIVEN,
 ) -> None:
     """Add the users of the original assignment's credentials.txt.
 
@@ -337,7 +317,7 @@ def _import_line(result: accounts.ImportResult) -> str:
 
 
 @db_app.command("upgrade")
-def db_upgrade(db: DbUrl = DEFAULT_DB_URL) -> None:
+def db_upgrade(db: DbUrl = NOT_GIVEN) -> None:
     """Bring the database schema up to date (creates the database if it does not exist).
 
     chat-server does the same when it starts; run this after installing a new Parley version
@@ -353,7 +333,7 @@ def db_upgrade(db: DbUrl = DEFAULT_DB_URL) -> None:
 
 
 @db_app.command("current")
-def db_current(db: DbUrl = DEFAULT_DB_URL) -> None:
+def db_current(db: DbUrl = NOT_GIVEN) -> None:
     """Show the database's schema revision and whether it needs `chat-admin db upgrade`."""
     state = database_state(db)
     if state.schema is Schema.CURRENT:

@@ -402,6 +402,29 @@ def test_parley_db_environment_variable(db_url: str, store: Store) -> None:
     assert plain_rows(result)[0][0] == "alice"
 
 
+def test_db_before_the_command(db_url: str, store: Store) -> None:
+    seed(store, "alice")
+
+    listed = runner.invoke(app, ["--db", db_url, "users"])
+    current = runner.invoke(app, ["--db", db_url, "db", "current"])
+
+    assert listed.exit_code == 0, listed.output
+    assert plain_rows(listed)[0][0] == "alice"
+    assert current.exit_code == 0, current.output
+
+
+def test_the_nearest_db_wins(tmp_path: Path, db_url: str, store: Store) -> None:
+    seed(store, "alice")
+    elsewhere = f"sqlite:///{tmp_path / 'elsewhere.db'}"  # does not exist: using it fails
+
+    after_wins = runner.invoke(app, ["--db", elsewhere, "users", "--db", db_url])
+    before_wins = runner.invoke(app, ["--db", db_url, "users"], env={"PARLEY_DB": "bogus://x"})
+
+    assert after_wins.exit_code == 0, after_wins.output
+    assert plain_rows(after_wins)[0][0] == "alice"
+    assert before_wins.exit_code == 0, before_wins.output
+
+
 def test_help_for_every_command() -> None:
     commands = ["adduser", "passwd", "deluser", "users", "unlock", "history", "blocks"]
     for args in [[], *[[c] for c in commands], ["import-credentials"], ["db", "upgrade"]]:

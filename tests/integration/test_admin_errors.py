@@ -48,8 +48,15 @@ def assert_error(result: Result, exit_code: int, message: str) -> None:
         ),
     ],
 )
-def test_an_unusable_database_url_is_a_usage_error(url: str, message: str) -> None:
-    assert_error(run("users", "--db", url), 2, message)
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_an_unusable_database_url_is_a_usage_error(url: str, message: str, where: str) -> None:
+    args = ["--db", url, "users"] if where == "before" else ["users", "--db", url]
+    assert_error(run(*args), 2, message)
+
+
+def test_an_unusable_parley_db_is_named_as_such() -> None:
+    result = run("users", env={"PARLEY_DB": "bogus://x"})
+    assert_error(result, 2, f"PARLEY_DB: unknown database URL scheme 'bogus'; {USABLE}")
 
 
 BAD_NAME = "no spaces!"
