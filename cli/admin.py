@@ -20,7 +20,7 @@ import typer
 
 from cli import admin_render as render
 from cli.admin_db import NOT_GIVEN, DbUrl, DbUrlFirst, open_store, schema_advice
-from cli.admin_typer import AdminGroup, BadValue
+from cli.admin_typer import AdminCommand, AdminGroup, BadValue
 from cli.admin_typer import fail as _fail
 from service import accounts
 from service.db import Schema, database_state, describe_url, migrate_to_head
@@ -38,6 +38,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 db_app = typer.Typer(
+    cls=AdminGroup,
     help="Create or upgrade the database schema (Alembic under the hood).",
     no_args_is_help=True,
 )
@@ -100,7 +101,7 @@ def _new_password(from_stdin: bool) -> str:
 # --- accounts -----------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def adduser(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NOT_GIVEN) -> None:
     """Add a user who can then log in with chat-client.
 
@@ -115,7 +116,7 @@ def adduser(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = N
     typer.echo(f"Added user {name}.")
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def passwd(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NOT_GIVEN) -> None:
     """Set a new password for NAME, and lift any lockout.
 
@@ -128,7 +129,7 @@ def passwd(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NO
     typer.echo(f"Changed the password of {name}; any lockout is lifted.")
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def deluser(
     name: UserName,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -160,7 +161,7 @@ def _deletion_question(footprint: accounts.Footprint) -> str:
     return question
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def users(as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
     """List the accounts: created, last login, lockout and undelivered messages.
 
@@ -175,7 +176,7 @@ def users(as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
         render.show_table(render.users_listing(found))
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def unlock(name: UserName, db: DbUrl = NOT_GIVEN) -> None:
     """Lift NAME's lockout and reset the count of wrong passwords.
 
@@ -192,7 +193,7 @@ def unlock(name: UserName, db: DbUrl = NOT_GIVEN) -> None:
 # --- history and blocks -------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def history(
     since: Annotated[
         str | None,
@@ -235,7 +236,7 @@ def _since(text: str | None, now: datetime) -> datetime | None:
         raise BadValue(str(error)) from None
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def blocks(
     name: Annotated[
         str | None,
@@ -269,7 +270,7 @@ def _existing_file(path: Path) -> Path:
     return path
 
 
-@app.command("import-credentials")
+@app.command("import-credentials", cls=AdminCommand)
 def import_credentials(
     file: Annotated[
         Path,
@@ -316,7 +317,7 @@ def _import_line(result: accounts.ImportResult) -> str:
 # --- schema -------------------------------------------------------------------------------
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", cls=AdminCommand)
 def db_upgrade(db: DbUrl = NOT_GIVEN) -> None:
     """Bring the database schema up to date (creates the database if it does not exist).
 
@@ -332,7 +333,7 @@ def db_upgrade(db: DbUrl = NOT_GIVEN) -> None:
     typer.echo(f"Upgraded {describe_url(db)} from {start} to schema revision {before.head}.")
 
 
-@db_app.command("current")
+@db_app.command("current", cls=AdminCommand)
 def db_current(db: DbUrl = NOT_GIVEN) -> None:
     """Show the database's schema revision and whether it needs `chat-admin db upgrade`."""
     state = database_state(db)

@@ -1,9 +1,13 @@
-"""chat-admin's Typer group: the one place exceptions become what the operator reads.
+"""chat-admin's Typer classes: the one place exceptions become what the operator reads.
 
 Every error is one `Error: ...` line on stderr, never a traceback or a box: exit 1 for a
 refusal (AccountError), a database that cannot be opened (DatabaseUnavailable) or a failure
 the command reports with `fail`; exit 2 for a usage error (a bad value, a missing argument, an
 unknown option). The README's chat-admin section promises exactly this.
+
+The classes also make `--help` show each parameter by its metavar alone: Typer 0.29 writes a
+required argument as `{NAME}` in the usage line and each parameter's Python type (`<bool>`,
+`<str>`) beside it, where `NAME`, `WHEN` and a flag's name say more.
 
 Nothing here knows a command; cli.admin defines them.
 """
@@ -15,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from service.accounts import AccountError
 from service.db import DatabaseUnavailable
@@ -48,11 +52,48 @@ def usage_error_line(error: typer.TyperException) -> str:
     return " ".join(text.split())
 
 
+# --- help by metavar ----------------------------------------------------------------------
+
+
+class _Argument(TyperArgument):
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None  # the metavar (NAME, FILE) and the help say what it is
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        name = self.display_name_raw
+        return [name if self.required else f"[{name}]"]
+
+
+class _Option(TyperOption):
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None if self.is_flag else super().display_type_rich(ctx)
+
+
+def _by_metavar(params: list[Any]) -> list[Any]:
+    # Typer builds its own parameter objects; these subclasses add no state, only help text.
+    for param in params:
+        if type(param) is TyperArgument:
+            param.__class__ = _Argument
+        elif type(param) is TyperOption:
+            param.__class__ = _Option
+    return params
+
+
+class AdminCommand(TyperCommand):
+    """A chat-admin command: help by metavar (see the module docstring)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _by_metavar(super().get_params(ctx))
+
+
 # --- the group and its exception boundary -------------------------------------------------
 
 
 class AdminGroup(TyperGroup):
-    """chat-admin itself: the exception boundary."""
+    """chat-admin itself (and `chat-admin db`): the exception boundary and help by metavar."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _by_metavar(super().get_params(ctx))
 
     def invoke(self, ctx: Any) -> Any:
         """Refusals and unusable databases become one line; so does anything unforeseen."""

@@ -425,12 +425,36 @@ def test_the_nearest_db_wins(tmp_path: Path, db_url: str, store: Store) -> None:
     assert before_wins.exit_code == 0, before_wins.output
 
 
-def test_help_for_every_command() -> None:
-    commands = ["adduser", "passwd", "deluser", "users", "unlock", "history", "blocks"]
-    for args in [[], *[[c] for c in commands], ["import-credentials"], ["db", "upgrade"]]:
-        result = runner.invoke(app, [*args, "--help"])
-        assert result.exit_code == 0, result.output
-        assert "Usage: " in result.stdout
+COMMANDS = [
+    ["adduser"], ["passwd"], ["deluser"], ["users"], ["unlock"], ["history"], ["blocks"],
+    ["import-credentials"], ["db"], ["db", "upgrade"], ["db", "current"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [[], *COMMANDS], ids=lambda c: " ".join(c) or "chat-admin")
+def test_help_shows_metavars_not_python_types(command: list[str]) -> None:
+    result = runner.invoke(
+        app, [*command, "--help"], prog_name="chat-admin", env={"COLUMNS": "200"}
+    )
+
+    assert result.exit_code == 0, result.output
+    usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
+    assert usage.split("Usage: ")[1].startswith(" ".join(["chat-admin", *command, "[OPTIONS]"]))
+    for noise in ("<bool>", "<str>", "<file>", "<path>", "{", "}"):
+        assert noise not in result.stdout, noise
+
+
+@pytest.mark.parametrize(
+    ("name", "usage"),
+    [
+        ("adduser", "chat-admin adduser [OPTIONS] NAME"),
+        ("blocks", "chat-admin blocks [OPTIONS] [NAME]"),
+        ("import-credentials", "chat-admin import-credentials [OPTIONS] FILE"),
+    ],
+)
+def test_help_usage_lines_show_arguments_plainly(name: str, usage: str) -> None:
+    result = runner.invoke(app, [name, "--help"], prog_name="chat-admin")
+    assert f"Usage: {usage}" in [line.strip() for line in result.stdout.splitlines()]
 
 
 def test_main_is_the_console_script(monkeypatch: pytest.MonkeyPatch) -> None:
