@@ -146,15 +146,18 @@ def deluser(
             _fail(f"not confirmed; {name} was not deleted")
         gone = accounts.delete_user(store, name)
     typer.echo(
-        f"Deleted user {name} with {gone.pending_messages} stored messages, "
-        f"{gone.blocks} blocks and {gone.login_periods} login records."
+        f"Deleted user {name} with {render.count(gone.pending_messages, 'stored message')}, "
+        f"{render.count(gone.blocks, 'block')} and "
+        f"{render.count(gone.login_periods, 'login record')}."
     )
 
 
 def _deletion_question(footprint: accounts.Footprint) -> str:
     question = (
-        f"Delete user {footprint.name}, {footprint.pending_messages} messages waiting for them, "
-        f"{footprint.blocks} blocks by or of them and {footprint.login_periods} login records?"
+        f"Delete user {footprint.name}, "
+        f"{render.count(footprint.pending_messages, 'message')} waiting for them, "
+        f"{render.count(footprint.blocks, 'block')} by or of them and "
+        f"{render.count(footprint.login_periods, 'login record')}?"
     )
     if footprint.online:
         question += f" ({footprint.name} is online now: that session stays open until it ends.)"
@@ -186,8 +189,11 @@ def unlock(name: UserName, db: DbUrl = NOT_GIVEN) -> None:
         before = accounts.unlock(store, name, utc_now())
     if before.locked_until is not None:
         typer.echo(f"Unlocked {name} (was locked until {render.local_time(before.locked_until)}).")
+    elif before.failures:
+        failures = render.count(before.failures, "failed attempt")
+        typer.echo(f"{name} was not locked and had {failures}; reset to 0.")
     else:
-        typer.echo(f"{name} was not locked; reset {before.failures} failed attempts to 0.")
+        typer.echo(f"{name} was not locked and had no failed attempts.")
 
 
 # --- history and blocks -------------------------------------------------------------------
@@ -256,7 +262,7 @@ def blocks(
     if as_json:
         render.show_json(render.blocks_json(found))
     else:
-        render.show_table(render.blocks_listing(found))
+        render.show_table(render.blocks_listing(found, involving=name))
 
 
 # --- import -------------------------------------------------------------------------------
@@ -292,8 +298,11 @@ def import_credentials(
     """
     try:
         text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        _fail(f"cannot read {file}: {error}")
+    except UnicodeDecodeError as error:
+        where = f"byte {error.object[error.start]:#04x} at offset {error.start}"
+        _fail(f"cannot read {file}: it is not UTF-8 text ({where})")
+    except OSError as error:
+        _fail(f"cannot read {file}: {error.strerror or error}")
     lines = accounts.parse_credentials(text)
     with open_store(db, create_schema=True) as store:
         results = accounts.import_credentials(store, lines, utc_now())
@@ -301,8 +310,11 @@ def import_credentials(
         typer.echo(_import_line(result))
     counts = {o: sum(r.outcome is o for r in results) for o in accounts.Outcome}
     typer.echo(", ".join(f"{o.value} {n}" for o, n in counts.items()))
-    if counts[accounts.Outcome.REJECTED]:
-        _fail(f"{counts[accounts.Outcome.REJECTED]} lines rejected; the others were imported")
+    rejected = counts[accounts.Outcome.REJECTED]
+    if rejected:
+        others = len(results) > rejected
+        rest = "the others were added or skipped" if others else "nothing was added"
+        _fail(f"{render.count(rejected, 'line')} rejected; {rest}")
 
 
 def _import_line(result: accounts.ImportResult) -> str:
@@ -329,7 +341,7 @@ def db_upgrade(db: DbUrl = NOT_GIVEN) -> None:
         typer.echo(f"{describe_url(db)} is up to date (schema revision {before.head}).")
         return
     migrate_to_head(db)
-    start = before.current or "no schema"
+    start = f"schema revision {before.current}" if before.current else "no schema"
     typer.echo(f"Upgraded {describe_url(db)} from {start} to schema revision {before.head}.")
 
 

@@ -101,12 +101,12 @@ def open_store(url: str, *, create_schema: bool = False) -> Iterator[Store]:
 def schema_advice(url: str, state: db.DatabaseState) -> str:
     """What to do about a database whose schema is not at head, as one sentence."""
     url = describe_url(url)  # a server database's password stays off the terminal
-    remedy = "run `chat-admin db upgrade` (or start chat-server once)"
+    remedy = "run chat-admin db upgrade (or start chat-server once)"
     if state.schema is Schema.NO_FILE:
         return f"there is no database at {url}; {remedy}, or check --db / PARLEY_DB"
     if state.schema is Schema.EMPTY:
         return f"the database at {url} has no Parley schema; {remedy}"
     return (
         f"the database at {url} is at schema revision {state.current} but this chat-admin "
-        f"needs {state.head}; run `chat-admin db upgrade`"
+        f"needs {state.head}; run chat-admin db upgrade"
     )

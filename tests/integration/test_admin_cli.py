@@ -12,11 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from typer.testing import CliRunner, Result
 
 from cli import admin_render as render
 from cli.admin import app, main
 from service.auth import LockoutPolicy, verify_password
+from service.db import alembic_config, current_revision
 from service.store import Store
 from service.timeutil import utc_now
 
@@ -145,7 +147,7 @@ def test_deluser_asks_and_keeps_the_user_on_no(db_url: str, store: Store) -> Non
     result = admin(db_url, "deluser", "alice", input="n\n")
 
     assert result.exit_code == 1, result.output
-    assert "Delete user alice, 1 messages waiting for them, 0 blocks" in result.stdout
+    assert "Delete user alice, 1 message waiting for them, 0 blocks" in result.stdout
     assert "alice was not deleted" in result.stderr
     assert store.user_exists("alice")
 
@@ -159,8 +161,8 @@ def test_deluser_yes_deletes_and_says_what_went(db_url: str, store: Store) -> No
     result = admin(db_url, "deluser", "alice", "--yes")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == (
-        "Deleted user alice with 1 stored messages, 1 blocks and 0 login records.\n"
+    assert (
+        result.stdout == "Deleted user alice with 1 stored message, 1 block and 0 login records.\n"
     )
     assert not store.user_exists("alice")
     assert [m.text for m in store.pending_messages("bob")] == ["bye"]
@@ -222,7 +224,23 @@ def test_unlock_lifts_a_lock_seen_in_users(db_url: str, store: Store) -> None:
     assert result.stdout.startswith("Unlocked bob (was locked until ")
     assert plain_rows(admin(db_url, "users"))[0][3:5] == ["0", "-"]
     again = admin(db_url, "unlock", "bob")
-    assert again.stdout == "bob was not locked; reset 0 failed attempts to 0.\n"
+    assert again.stdout == "bob was not locked and had no failed attempts.\n"
+
+
+@pytest.mark.parametrize(
+    ("failures", "counted"), [(1, "1 failed attempt"), (2, "2 failed attempts")]
+)
+def test_unlock_resets_failures_short_of_a_lock(
+    db_url: str, store: Store, failures: int, counted: str
+) -> None:
+    seed(store, "bob")
+    for _ in range(failures):
+        store.record_failed_login("bob", utc_now(), POLICY)
+
+    result = admin(db_url, "unlock", "bob")
+
+    assert result.stdout == f"bob was not locked and had {counted}; reset to 0.\n"
+    assert plain_rows(admin(db_url, "users"))[0][3] == "0"
 
 
 def test_unlock_a_missing_user(db_url: str) -> None:
@@ -309,7 +327,7 @@ def test_import_credentials_reports_by_line_and_never_prints_passwords(
         "line 4: rejected: not a valid username (1 to 32 letters, digits, '_', '.' or '-')\n"
         "added 1, skipped 1, rejected 2\n"
     )
-    assert result.stderr == "Error: 2 lines rejected; the others were imported\n"
+    assert result.stderr == "Error: 2 lines rejected; the others were added or skipped\n"
     for secret in ("falcon", "yoda", "solo\n", "luke"):
         assert secret not in result.output
     credentials = store.credentials("alice")
@@ -332,12 +350,25 @@ def test_import_credentials_clean_file_exits_zero_and_reruns_skip(
     assert second.stdout.splitlines()[-1] == "added 0, skipped 1, rejected 0"
 
 
+def test_import_credentials_with_every_line_rejected(tmp_path: Path, db_url: str) -> None:
+    file = tmp_path / "credentials.txt"
+    file.write_text("hans solo\n")
+
+    result = admin(db_url, "import-credentials", str(file))
+
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[-1] == "added 0, skipped 0, rejected 1"
+    assert result.stderr == "Error: 1 line rejected; nothing was added\n"
+
+
 def test_import_credentials_not_utf8(tmp_path: Path, db_url: str) -> None:
     file = tmp_path / "credentials.txt"
     file.write_bytes(b"alice \xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\n")
     result = admin(db_url, "import-credentials", str(file))
     assert result.exit_code == 1, result.output
-    assert result.stderr.startswith(f"Error: cannot read {file}: ")
+    assert result.stderr == (
+        f"Error: cannot read {file}: it is not UTF-8 text (byte 0xff at offset 6)\n"
+    )
 
 
 # --- the database -------------------------------------------------------------------------
@@ -363,7 +394,7 @@ def test_commands_refuse_a_database_without_schema(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert result.stderr == (
         f"Error: the database at {url} has no Parley schema; "
-        "run `chat-admin db upgrade` (or start chat-server once)\n"
+        "run chat-admin db upgrade (or start chat-server once)\n"
     )
 
 
@@ -393,6 +424,19 @@ def test_an_outdated_schema_asks_for_db_upgrade(db_url: str) -> None:
 
     assert result.exit_code == 1, result.output
     assert "is at schema revision 0000 but this chat-admin needs" in result.stderr
+
+
+def test_db_upgrade_names_the_revision_it_started_from(db_url: str) -> None:
+    before = current_revision(db_url)
+    command.downgrade(alembic_config(db_url), "-1")
+    older = current_revision(db_url)
+
+    result = admin(db_url, "db", "upgrade")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"Upgraded {db_url} from schema revision {older} to schema revision {before}.\n"
+    )
 
 
 def test_parley_db_environment_variable(db_url: str, store: Store) -> None:
