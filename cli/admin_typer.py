@@ -41,9 +41,9 @@ def fail(message: str) -> NoReturn:
 def usage_error_line(error: typer.TyperException) -> str:
     """Typer's message for a usage error as one of our lines: `Missing argument 'NAME'.` becomes
     `missing argument 'NAME' (see chat-admin adduser --help)`."""
-    text = error.format_message().strip().removesuffix(".")
     if isinstance(error, BadValue):
-        return text
+        return error.message
+    text = error.format_message().strip().removesuffix(".")
     if text[1:2].islower():  # a capitalised word, not a name such as PARLEY_DB
         text = text[0].lower() + text[1:]
     ctx = getattr(error, "ctx", None)
