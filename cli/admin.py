@@ -6,7 +6,7 @@ opens the database for a few short transactions, so it is safe while chat-server
 server reads accounts per request and sees each change at once.
 
 Errors an operator can act on are one line on stderr and exit 1; bad arguments are usage
-errors and exit 2. `_AdminGroup.invoke` is the one place exceptions become those lines.
+errors and exit 2. `cli.admin_typer.AdminGroup` is the one place exceptions become those lines.
 """
 
 from __future__ import annotations
@@ -14,38 +14,20 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
 
 from cli import admin_render as render
-from cli.admin_db import open_store, schema_advice
-from service import accounts, db
-from service.accounts import AccountError
-from service.config import DEFAULT_DB_URL
+from cli.admin_db import NOT_GIVEN, DbUrl, DbUrlFirst, open_store, schema_advice
+from cli.admin_typer import AdminCommand, AdminGroup, BadValue
+from cli.admin_typer import fail as _fail
+from service import accounts
 from service.db import Schema, database_state, describe_url, migrate_to_head
 from service.timeutil import parse_since, utc_now
 
-
-class _AdminGroup(TyperGroup):
-    """The CLI's exception boundary: a refusal or a broken database is one line, no traceback."""
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except AccountError as refusal:
-            _fail(str(refusal))
-        except (typer.Exit, typer.Abort, typer.TyperException, EOFError, BrokenPipeError):
-            raise  # Typer's own signals: exits, usage errors, Ctrl-D at a prompt, `| head`
-        except Exception as error:  # e.g. the file is not a database, or a lock timed out
-            first_line = (str(error).strip().splitlines() or [""])[0]
-            kind = type(error).__name__
-            _fail(first_line if kind in first_line else f"{kind}: {first_line}")
-
-
 app = typer.Typer(
-    cls=_AdminGroup,
+    cls=AdminGroup,
     help=(
         "Manage Parley accounts and read login history. Works on the same database as "
         "chat-server (--db or PARLEY_DB), and is safe to use while the server runs."
@@ -56,34 +38,34 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 db_app = typer.Typer(
+    cls=AdminGroup,
     help="Create or upgrade the database schema (Alembic under the hood).",
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 
 
-def _check_db_url(value: str) -> str:
-    if not db.is_database_url(value):
-        raise typer.BadParameter(
-            f"{value!r} is not a database URL; for a SQLite file write sqlite:///{value} "
-            "(relative to the current directory) or sqlite:////absolute/path.db"
-        )
-    return value
+@app.callback()
+def _options_before_the_command(db: DbUrlFirst = None) -> None:
+    """The group's own options; each command reads them as it resolves its own --db."""
 
 
-DbUrl = Annotated[
-    str,
-    typer.Option(
-        "--db",
-        metavar="URL",
-        envvar="PARLEY_DB",
-        callback=_check_db_url,
-        help="Database URL, the same one chat-server uses. sqlite:///parley.db is the file "
-        "parley.db in the current directory; sqlite:////srv/parley.db an absolute path.",
-    ),
-]
+def _valid_name(name: str | None) -> str | None:
+    """A name that breaks the chat/1 rule is a usage error, whatever the command."""
+    problem = None if name is None else accounts.username_problem(name)
+    if problem is not None:
+        raise BadValue(problem)
+    return name
+
+
 UserName = Annotated[
-    str, typer.Argument(metavar="NAME", help="The username (case-sensitive).", show_default=False)
+    str,
+    typer.Argument(
+        metavar="NAME",
+        callback=_valid_name,
+        help="The username (case-sensitive).",
+        show_default=False,
+    ),
 ]
 AsJson = Annotated[
     bool, typer.Option("--json", help="Print JSON for programs (times in RFC 3339 UTC).")
@@ -96,17 +78,6 @@ PasswordStdin = Annotated[
         "for scripts, e.g. `printf '%s\\n' \"$PW\" | chat-admin adduser alice --password-stdin`.",
     ),
 ]
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _check_name(name: str) -> None:
-    problem = accounts.username_problem(name)
-    if problem is not None:
-        raise typer.BadParameter(problem, param_hint="'NAME'")
 
 
 def _new_password(from_stdin: bool) -> str:
@@ -130,17 +101,14 @@ def _new_password(from_stdin: bool) -> str:
 # --- accounts -----------------------------------------------------------------------------
 
 
-@app.command()
-def adduser(
-    name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = DEFAULT_DB_URL
-) -> None:
+@app.command(cls=AdminCommand)
+def adduser(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NOT_GIVEN) -> None:
     """Add a user who can then log in with chat-client.
 
     Asks for the password twice without showing it. Names follow the chat/1 rule: 1 to 32
     letters, digits, '_', '.' or '-'. Passwords need at least 8 characters. A new, empty
     database gets the Parley schema first.
     """
-    _check_name(name)
     with open_store(db, create_schema=True) as store:
         if store.user_exists(name):
             _fail(f"there is already a user {name}")
@@ -148,10 +116,8 @@ def adduser(
     typer.echo(f"Added user {name}.")
 
 
-@app.command()
-def passwd(
-    name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = DEFAULT_DB_URL
-) -> None:
+@app.command(cls=AdminCommand)
+def passwd(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NOT_GIVEN) -> None:
     """Set a new password for NAME, and lift any lockout.
 
     The new password works for the next login; a session already open stays open.
@@ -163,11 +129,11 @@ def passwd(
     typer.echo(f"Changed the password of {name}; any lockout is lifted.")
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def deluser(
     name: UserName,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    db: DbUrl = DEFAULT_DB_URL,
+    db: DbUrl = NOT_GIVEN,
 ) -> None:
     """Delete the account NAME for good.
 
@@ -180,23 +146,26 @@ def deluser(
             _fail(f"not confirmed; {name} was not deleted")
         gone = accounts.delete_user(store, name)
     typer.echo(
-        f"Deleted user {name} with {gone.pending_messages} stored messages, "
-        f"{gone.blocks} blocks and {gone.login_periods} login records."
+        f"Deleted user {name} with {render.count(gone.pending_messages, 'stored message')}, "
+        f"{render.count(gone.blocks, 'block')} and "
+        f"{render.count(gone.login_periods, 'login record')}."
     )
 
 
 def _deletion_question(footprint: accounts.Footprint) -> str:
     question = (
-        f"Delete user {footprint.name}, {footprint.pending_messages} messages waiting for them, "
-        f"{footprint.blocks} blocks by or of them and {footprint.login_periods} login records?"
+        f"Delete user {footprint.name}, "
+        f"{render.count(footprint.pending_messages, 'message')} waiting for them, "
+        f"{render.count(footprint.blocks, 'block')} by or of them and "
+        f"{render.count(footprint.login_periods, 'login record')}?"
     )
     if footprint.online:
         question += f" ({footprint.name} is online now: that session stays open until it ends.)"
     return question
 
 
-@app.command()
-def users(as_json: AsJson = False, db: DbUrl = DEFAULT_DB_URL) -> None:
+@app.command(cls=AdminCommand)
+def users(as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
     """List the accounts: created, last login, lockout and undelivered messages.
 
     `failures` counts consecutive wrong passwords; `locked until` is set while a lockout lasts
@@ -210,8 +179,8 @@ def users(as_json: AsJson = False, db: DbUrl = DEFAULT_DB_URL) -> None:
         render.show_table(render.users_listing(found))
 
 
-@app.command()
-def unlock(name: UserName, db: DbUrl = DEFAULT_DB_URL) -> None:
+@app.command(cls=AdminCommand)
+def unlock(name: UserName, db: DbUrl = NOT_GIVEN) -> None:
     """Lift NAME's lockout and reset the count of wrong passwords.
 
     Takes effect at once, also for a running server.
@@ -220,14 +189,17 @@ def unlock(name: UserName, db: DbUrl = DEFAULT_DB_URL) -> None:
         before = accounts.unlock(store, name, utc_now())
     if before.locked_until is not None:
         typer.echo(f"Unlocked {name} (was locked until {render.local_time(before.locked_until)}).")
+    elif before.failures:
+        failures = render.count(before.failures, "failed attempt")
+        typer.echo(f"{name} was not locked and had {failures}; reset to 0.")
     else:
-        typer.echo(f"{name} was not locked; reset {before.failures} failed attempts to 0.")
+        typer.echo(f"{name} was not locked and had no failed attempts.")
 
 
 # --- history and blocks -------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def history(
     since: Annotated[
         str | None,
@@ -240,10 +212,11 @@ def history(
         ),
     ] = None,
     user: Annotated[
-        str | None, typer.Option(metavar="NAME", help="Only this user's sessions.")
+        str | None,
+        typer.Option(metavar="NAME", callback=_valid_name, help="Only this user's sessions."),
     ] = None,
     as_json: AsJson = False,
-    db: DbUrl = DEFAULT_DB_URL,
+    db: DbUrl = NOT_GIVEN,
 ) -> None:
     """Login history: who logged in when, from where, and for how long.
 
@@ -266,17 +239,22 @@ def _since(text: str | None, now: datetime) -> datetime | None:
     try:
         return parse_since(text, now)
     except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="'--since'") from None
+        raise BadValue(str(error)) from None
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def blocks(
     name: Annotated[
         str | None,
-        typer.Argument(metavar="NAME", help="Only blocks by or of this user.", show_default=False),
+        typer.Argument(
+            metavar="NAME",
+            callback=_valid_name,
+            help="Only blocks by or of this user.",
+            show_default=False,
+        ),
     ] = None,
     as_json: AsJson = False,
-    db: DbUrl = DEFAULT_DB_URL,
+    db: DbUrl = NOT_GIVEN,
 ) -> None:
     """Who blocks whom. A blocked user's messages to the blocker are refused."""
     with open_store(db) as store:
@@ -284,25 +262,32 @@ def blocks(
     if as_json:
         render.show_json(render.blocks_json(found))
     else:
-        render.show_table(render.blocks_listing(found))
+        render.show_table(render.blocks_listing(found, involving=name))
 
 
 # --- import -------------------------------------------------------------------------------
 
 
-@app.command("import-credentials")
+def _existing_file(path: Path) -> Path:
+    if path.is_dir():
+        raise BadValue(f"{path} is a directory, not a credentials file")
+    if not path.exists():
+        raise BadValue(f"there is no file {path}")
+    return path
+
+
+@app.command("import-credentials", cls=AdminCommand)
 def import_credentials(
     file: Annotated[
         Path,
         typer.Argument(
             metavar="FILE",
+            callback=_existing_file,
             help="A credentials.txt: `username password` per line.",
-            exists=True,
-            dir_okay=False,
             show_default=False,
         ),
     ],
-    db: DbUrl = DEFAULT_DB_URL,
+    db: DbUrl = NOT_GIVEN,
 ) -> None:
     """Add the users of the original assignment's credentials.txt.
 
@@ -313,8 +298,11 @@ def import_credentials(
     """
     try:
         text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        _fail(f"cannot read {file}: {error}")
+    except UnicodeDecodeError as error:
+        where = f"byte {error.object[error.start]:#04x} at offset {error.start}"
+        _fail(f"cannot read {file}: it is not UTF-8 text ({where})")
+    except OSError as error:
+        _fail(f"cannot read {file}: {error.strerror or error}")
     lines = accounts.parse_credentials(text)
     with open_store(db, create_schema=True) as store:
         results = accounts.import_credentials(store, lines, utc_now())
@@ -322,8 +310,11 @@ def import_credentials(
         typer.echo(_import_line(result))
     counts = {o: sum(r.outcome is o for r in results) for o in accounts.Outcome}
     typer.echo(", ".join(f"{o.value} {n}" for o, n in counts.items()))
-    if counts[accounts.Outcome.REJECTED]:
-        _fail(f"{counts[accounts.Outcome.REJECTED]} lines rejected; the others were imported")
+    rejected = counts[accounts.Outcome.REJECTED]
+    if rejected:
+        others = len(results) > rejected
+        rest = "the others were added or skipped" if others else "nothing was added"
+        _fail(f"{render.count(rejected, 'line')} rejected; {rest}")
 
 
 def _import_line(result: accounts.ImportResult) -> str:
@@ -338,8 +329,8 @@ def _import_line(result: accounts.ImportResult) -> str:
 # --- schema -------------------------------------------------------------------------------
 
 
-@db_app.command("upgrade")
-def db_upgrade(db: DbUrl = DEFAULT_DB_URL) -> None:
+@db_app.command("upgrade", cls=AdminCommand)
+def db_upgrade(db: DbUrl = NOT_GIVEN) -> None:
     """Bring the database schema up to date (creates the database if it does not exist).
 
     chat-server does the same when it starts; run this after installing a new Parley version
@@ -350,12 +341,12 @@ def db_upgrade(db: DbUrl = DEFAULT_DB_URL) -> None:
         typer.echo(f"{describe_url(db)} is up to date (schema revision {before.head}).")
         return
     migrate_to_head(db)
-    start = before.current or "no schema"
+    start = f"schema revision {before.current}" if before.current else "no schema"
     typer.echo(f"Upgraded {describe_url(db)} from {start} to schema revision {before.head}.")
 
 
-@db_app.command("current")
-def db_current(db: DbUrl = DEFAULT_DB_URL) -> None:
+@db_app.command("current", cls=AdminCommand)
+def db_current(db: DbUrl = NOT_GIVEN) -> None:
     """Show the database's schema revision and whether it needs `chat-admin db upgrade`."""
     state = database_state(db)
     if state.schema is Schema.CURRENT:

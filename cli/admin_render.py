@@ -64,6 +64,11 @@ def duration_text(span: timedelta) -> str:
     return f"{seconds}s"
 
 
+def count(number: int, noun: str) -> str:
+    """`1 message`, `2 messages`, `0 login records`: a number and its noun in agreement."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 # --- listings -----------------------------------------------------------------------------
 
 
@@ -80,7 +85,7 @@ def users_listing(users: Sequence[UserSummary], zone: tzinfo | None = None) -> L
         )
         for u in users
     ]
-    return Listing("Users", columns, rows, "No users yet: add one with `chat-admin adduser`.")
+    return Listing("Users", columns, rows, "No users yet: add one with chat-admin adduser NAME.")
 
 
 def users_json(users: Sequence[UserSummary]) -> list[dict[str, Any]]:
@@ -126,9 +131,15 @@ def history_json(logins: Sequence[Login], now: datetime) -> list[dict[str, Any]]
     ]
 
 
-def blocks_listing(blocks: Sequence[BlockEntry], zone: tzinfo | None = None) -> Listing:
+def blocks_listing(
+    blocks: Sequence[BlockEntry], zone: tzinfo | None = None, *, involving: str | None = None
+) -> Listing:
+    """`involving`: the name the blocks were chosen by, for the words shown when none are."""
     rows = [(b.blocker, b.blocked, local_time(b.since, zone)) for b in blocks]
-    return Listing("Blocks", ("blocker", "blocks", "since"), rows, "Nobody blocks anybody.")
+    empty = "Nobody blocks anybody."
+    if involving is not None:
+        empty = f"{involving} blocks nobody, and nobody blocks {involving}."
+    return Listing("Blocks", ("blocker", "blocks", "since"), rows, empty)
 
 
 def blocks_json(blocks: Sequence[BlockEntry]) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -127,13 +127,32 @@ class DatabaseState:
     head: str | None  # the revision this program's migrations end at
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened or read, as one sentence naming it and the reason."""
+
+
 def database_state(url: str) -> DatabaseState:
-    """Where the database stands, without creating anything (SQLite creates files on open)."""
+    """Where the database stands, without creating anything (SQLite creates files on open).
+
+    Raises DatabaseUnavailable when no database can be reached there: a SQLite path in a
+    directory that does not exist or naming a directory, a file that is no database, a
+    PostgreSQL server that does not answer or refuses the login.
+    """
     head = head_revision(url)
+    cannot = f"cannot open the database at {describe_url(url)}"
     path = sqlite_path(url)
-    if path is not None and not path.exists():
-        return DatabaseState(Schema.NO_FILE, None, head)
-    current = current_revision(url)
+    if path is not None:
+        if path.is_dir():
+            raise DatabaseUnavailable(f"{cannot}: it is a directory")
+        if not path.parent.is_dir():
+            raise DatabaseUnavailable(f"{cannot}: there is no directory {path.parent}")
+        if not path.exists():
+            return DatabaseState(Schema.NO_FILE, None, head)
+    try:
+        current = current_revision(url)
+    except DBAPIError as error:
+        reason = " ".join(str(error.orig or error).split())  # drivers' hints span lines
+        raise DatabaseUnavailable(f"{cannot}: {reason}") from error
     if current is None:
         return DatabaseState(Schema.EMPTY, None, head)
     return DatabaseState(Schema.CURRENT if current == head else Schema.OUTDATED, current, head)
@@ -149,10 +168,30 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-def is_database_url(text: str) -> bool:
-    """Whether `text` parses as an SQLAlchemy URL (`sqlite:///parley.db`), not a bare path."""
+BACKENDS = ("sqlite", "postgresql")  # what Parley is built and tested on
+USABLE_URLS = "use sqlite:///FILE or postgresql+psycopg://USER@HOST/DATABASE"
+
+
+def url_problem(text: str) -> str | None:
+    """Why `text` cannot name a Parley database, or None when it can. Looks at the URL and the
+    installed drivers only; whether a database answers there is `database_state`'s question."""
     try:
-        make_url(text)
+        url = make_url(text)
     except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
-        return False
-    return True
+        return (
+            f"{text!r} is not a database URL; for a SQLite file write sqlite:///{text} "
+            "(relative to the current directory) or sqlite:////absolute/path.db"
+        )
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        return f"unknown database URL scheme {url.drivername!r}; {USABLE_URLS}"
+    if url.get_backend_name() not in BACKENDS:
+        return f"Parley runs on SQLite and PostgreSQL, not {url.get_backend_name()}; {USABLE_URLS}"
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        return f"the driver {url.get_driver_name()!r} is not installed; {USABLE_URLS}"
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return f"{text} is a SQLite database in memory, which keeps nothing; use sqlite:///FILE"
+    return None

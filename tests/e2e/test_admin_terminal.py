@@ -72,3 +72,21 @@ def test_a_terminal_gets_a_table_and_a_pipe_gets_plain_text(db_url: str) -> None
     header, row = piped.stdout.splitlines()
     assert header == "name\tcreated\tlast login\tfailures\tlocked until\tpending"
     assert row.startswith("bob\t") and row.endswith("\t-\t0\t-\t0")
+
+
+def test_the_installed_script_takes_db_first_and_errors_in_one_line(db_url: str) -> None:
+    listed = subprocess.run(
+        [CHAT_ADMIN, "--db", db_url, "users"], capture_output=True, text=True, timeout=30
+    )
+    bogus = subprocess.run(
+        [CHAT_ADMIN, "--db", "bogus://x", "users"], capture_output=True, text=True, timeout=30
+    )
+
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("name\tcreated\t")
+    assert bogus.returncode == 2, bogus.stderr
+    assert bogus.stderr == (
+        "Error: unknown database URL scheme 'bogus'; "
+        "use sqlite:///FILE or postgresql+psycopg://USER@HOST/DATABASE\n"
+    )
+    assert bogus.stdout == ""

@@ -12,11 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from typer.testing import CliRunner, Result
 
 from cli import admin_render as render
 from cli.admin import app, main
 from service.auth import LockoutPolicy, verify_password
+from service.db import alembic_config, current_revision
 from service.store import Store
 from service.timeutil import utc_now
 
@@ -145,7 +147,7 @@ def test_deluser_asks_and_keeps_the_user_on_no(db_url: str, store: Store) -> Non
     result = admin(db_url, "deluser", "alice", input="n\n")
 
     assert result.exit_code == 1, result.output
-    assert "Delete user alice, 1 messages waiting for them, 0 blocks" in result.stdout
+    assert "Delete user alice, 1 message waiting for them, 0 blocks" in result.stdout
     assert "alice was not deleted" in result.stderr
     assert store.user_exists("alice")
 
@@ -159,8 +161,8 @@ def test_deluser_yes_deletes_and_says_what_went(db_url: str, store: Store) -> No
     result = admin(db_url, "deluser", "alice", "--yes")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == (
-        "Deleted user alice with 1 stored messages, 1 blocks and 0 login records.\n"
+    assert (
+        result.stdout == "Deleted user alice with 1 stored message, 1 block and 0 login records.\n"
     )
     assert not store.user_exists("alice")
     assert [m.text for m in store.pending_messages("bob")] == ["bye"]
@@ -222,7 +224,23 @@ def test_unlock_lifts_a_lock_seen_in_users(db_url: str, store: Store) -> None:
     assert result.stdout.startswith("Unlocked bob (was locked until ")
     assert plain_rows(admin(db_url, "users"))[0][3:5] == ["0", "-"]
     again = admin(db_url, "unlock", "bob")
-    assert again.stdout == "bob was not locked; reset 0 failed attempts to 0.\n"
+    assert again.stdout == "bob was not locked and had no failed attempts.\n"
+
+
+@pytest.mark.parametrize(
+    ("failures", "counted"), [(1, "1 failed attempt"), (2, "2 failed attempts")]
+)
+def test_unlock_resets_failures_short_of_a_lock(
+    db_url: str, store: Store, failures: int, counted: str
+) -> None:
+    seed(store, "bob")
+    for _ in range(failures):
+        store.record_failed_login("bob", utc_now(), POLICY)
+
+    result = admin(db_url, "unlock", "bob")
+
+    assert result.stdout == f"bob was not locked and had {counted}; reset to 0.\n"
+    assert plain_rows(admin(db_url, "users"))[0][3] == "0"
 
 
 def test_unlock_a_missing_user(db_url: str) -> None:
@@ -309,7 +327,7 @@ def test_import_credentials_reports_by_line_and_never_prints_passwords(
         "line 4: rejected: not a valid username (1 to 32 letters, digits, '_', '.' or '-')\n"
         "added 1, skipped 1, rejected 2\n"
     )
-    assert result.stderr == "Error: 2 lines rejected; the others were imported\n"
+    assert result.stderr == "Error: 2 lines rejected; the others were added or skipped\n"
     for secret in ("falcon", "yoda", "solo\n", "luke"):
         assert secret not in result.output
     credentials = store.credentials("alice")
@@ -332,9 +350,15 @@ def test_import_credentials_clean_file_exits_zero_and_reruns_skip(
     assert second.stdout.splitlines()[-1] == "added 0, skipped 1, rejected 0"
 
 
-def test_import_credentials_missing_file_is_a_usage_error(tmp_path: Path, db_url: str) -> None:
-    result = admin(db_url, "import-credentials", str(tmp_path / "nope.txt"))
-    assert result.exit_code == 2, result.output
+def test_import_credentials_with_every_line_rejected(tmp_path: Path, db_url: str) -> None:
+    file = tmp_path / "credentials.txt"
+    file.write_text("hans solo\n")
+
+    result = admin(db_url, "import-credentials", str(file))
+
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[-1] == "added 0, skipped 0, rejected 1"
+    assert result.stderr == "Error: 1 line rejected; nothing was added\n"
 
 
 def test_import_credentials_not_utf8(tmp_path: Path, db_url: str) -> None:
@@ -342,7 +366,9 @@ def test_import_credentials_not_utf8(tmp_path: Path, db_url: str) -> None:
     file.write_bytes(b"alice \xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\n")
     result = admin(db_url, "import-credentials", str(file))
     assert result.exit_code == 1, result.output
-    assert result.stderr.startswith(f"Error: cannot read {file}: ")
+    assert result.stderr == (
+        f"Error: cannot read {file}: it is not UTF-8 text (byte 0xff at offset 6)\n"
+    )
 
 
 # --- the database -------------------------------------------------------------------------
@@ -368,7 +394,7 @@ def test_commands_refuse_a_database_without_schema(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert result.stderr == (
         f"Error: the database at {url} has no Parley schema; "
-        "run `chat-admin db upgrade` (or start chat-server once)\n"
+        "run chat-admin db upgrade (or start chat-server once)\n"
     )
 
 
@@ -400,6 +426,19 @@ def test_an_outdated_schema_asks_for_db_upgrade(db_url: str) -> None:
     assert "is at schema revision 0000 but this chat-admin needs" in result.stderr
 
 
+def test_db_upgrade_names_the_revision_it_started_from(db_url: str) -> None:
+    before = current_revision(db_url)
+    command.downgrade(alembic_config(db_url), "-1")
+    older = current_revision(db_url)
+
+    result = admin(db_url, "db", "upgrade")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"Upgraded {db_url} from schema revision {older} to schema revision {before}.\n"
+    )
+
+
 def test_parley_db_environment_variable(db_url: str, store: Store) -> None:
     seed(store, "alice")
     result = runner.invoke(app, ["users"], env={"PARLEY_DB": db_url})
@@ -407,30 +446,59 @@ def test_parley_db_environment_variable(db_url: str, store: Store) -> None:
     assert plain_rows(result)[0][0] == "alice"
 
 
-def test_a_path_instead_of_a_url_is_a_usage_error(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["users", "--db", "parley.db"])
-    assert result.exit_code == 2, result.output
-    assert "sqlite:///parley.db" in result.stderr
+def test_db_before_the_command(db_url: str, store: Store) -> None:
+    seed(store, "alice")
+
+    listed = runner.invoke(app, ["--db", db_url, "users"])
+    current = runner.invoke(app, ["--db", db_url, "db", "current"])
+
+    assert listed.exit_code == 0, listed.output
+    assert plain_rows(listed)[0][0] == "alice"
+    assert current.exit_code == 0, current.output
 
 
-def test_a_broken_database_is_one_line_without_traceback(tmp_path: Path) -> None:
-    junk = tmp_path / "junk.db"
-    junk.write_text("this is not a database, it is a text file of some length " * 40)
+def test_the_nearest_db_wins(tmp_path: Path, db_url: str, store: Store) -> None:
+    seed(store, "alice")
+    elsewhere = f"sqlite:///{tmp_path / 'elsewhere.db'}"  # does not exist: using it fails
 
-    result = admin(f"sqlite:///{junk}", "users")
+    after_wins = runner.invoke(app, ["--db", elsewhere, "users", "--db", db_url])
+    before_wins = runner.invoke(app, ["--db", db_url, "users"], env={"PARLEY_DB": "bogus://x"})
 
-    assert result.exit_code == 1, result.output
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("Error: (sqlite3.DatabaseError) file is not a database")
-    assert "Traceback" not in result.output
+    assert after_wins.exit_code == 0, after_wins.output
+    assert plain_rows(after_wins)[0][0] == "alice"
+    assert before_wins.exit_code == 0, before_wins.output
 
 
-def test_help_for_every_command() -> None:
-    commands = ["adduser", "passwd", "deluser", "users", "unlock", "history", "blocks"]
-    for args in [[], *[[c] for c in commands], ["import-credentials"], ["db", "upgrade"]]:
-        result = runner.invoke(app, [*args, "--help"])
-        assert result.exit_code == 0, result.output
-        assert "Usage: " in result.stdout
+COMMANDS = [
+    ["adduser"], ["passwd"], ["deluser"], ["users"], ["unlock"], ["history"], ["blocks"],
+    ["import-credentials"], ["db"], ["db", "upgrade"], ["db", "current"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [[], *COMMANDS], ids=lambda c: " ".join(c) or "chat-admin")
+def test_help_shows_metavars_not_python_types(command: list[str]) -> None:
+    result = runner.invoke(
+        app, [*command, "--help"], prog_name="chat-admin", env={"COLUMNS": "200"}
+    )
+
+    assert result.exit_code == 0, result.output
+    usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
+    assert usage.split("Usage: ")[1].startswith(" ".join(["chat-admin", *command, "[OPTIONS]"]))
+    for noise in ("<bool>", "<str>", "<file>", "<path>", "{", "}"):
+        assert noise not in result.stdout, noise
+
+
+@pytest.mark.parametrize(
+    ("name", "usage"),
+    [
+        ("adduser", "chat-admin adduser [OPTIONS] NAME"),
+        ("blocks", "chat-admin blocks [OPTIONS] [NAME]"),
+        ("import-credentials", "chat-admin import-credentials [OPTIONS] FILE"),
+    ],
+)
+def test_help_usage_lines_show_arguments_plainly(name: str, usage: str) -> None:
+    result = runner.invoke(app, [name, "--help"], prog_name="chat-admin")
+    assert f"Usage: {usage}" in [line.strip() for line in result.stdout.splitlines()]
 
 
 def test_main_is_the_console_script(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -108,3 +108,19 @@ def test_rich_table_does_not_read_cells_as_markup() -> None:
     out = io.StringIO()
     Console(file=out, width=200, color_system=None).print(render.rich_table(listing))
     assert "[bold]x[/bold]" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [(0, "0 login records"), (1, "1 login record"), (2, "2 login records")],
+)
+def test_count_agrees_with_its_number(number: int, text: str) -> None:
+    assert render.count(number, "login record") == text
+
+
+def test_empty_listings_say_so_in_words() -> None:
+    assert render.blocks_listing([]).empty == "Nobody blocks anybody."
+    assert render.blocks_listing([], involving="bob").empty == (
+        "bob blocks nobody, and nobody blocks bob."
+    )
+    assert "`" not in render.users_listing([]).empty
