@@ -143,6 +143,11 @@ def handle_ping(ctx: Context, request: m.Ping) -> Fields:
     return {"time": to_rfc3339(ctx.services.clock())}
 
 
+def handle_active(ctx: Context, request: m.Active) -> Fields:
+    """Nothing to do: admitting it counted it as activity (chat/1 precise point 15)."""
+    return {}
+
+
 def _announce(services: Services, user: str, state: str, at: datetime) -> None:
     """Presence for everyone but `user` and those `user` blocks (chat/1 blocking rule)."""
     event = events.presence(user, state, to_rfc3339(at))
@@ -276,6 +281,7 @@ HANDLERS: dict[str, Handler] = {
     "stopprivate": handle_stopprivate,
     "logout": handle_logout,
     "ping": handle_ping,
+    "active": handle_active,
 }
 # `message` and `ack` are pipelined: the writer answers them in batches (service/messaging.py).
 assert set(HANDLERS) | PIPELINED_OPS == set(m.REQUEST_TYPES), "every chat/1 op has a handler"

@@ -114,11 +114,19 @@ class Ping(Request):
     op = "ping"
 
 
+@dataclass(frozen=True, slots=True)
+class Active(Request):
+    """The user did something the server does not see, such as a peer-to-peer message
+    (chat/1 precise point 15): it counts as activity for the inactivity timeout."""
+
+    op = "active"
+
+
 REQUEST_TYPES: dict[str, type[Request]] = {
     cls.op: cls
     for cls in (
         Login, Register, Message, Broadcast, WhoElse, WhoElseSince, Block, Unblock, BlockList,
-        Ack, StartPrivate, PrivateAnswer, StopPrivate, Logout, Ping,
+        Ack, StartPrivate, PrivateAnswer, StopPrivate, Logout, Ping, Active,
     )
 }  # fmt: skip
 

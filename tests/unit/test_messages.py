@@ -18,7 +18,7 @@ def test_every_op_of_the_protocol_table_is_known() -> None:
     assert set(m.REQUEST_TYPES) == {
         "login", "register", "message", "broadcast", "whoelse", "whoelsesince", "block",
         "unblock", "blocklist", "ack", "startprivate", "private_answer", "stopprivate",
-        "logout", "ping",
+        "logout", "ping", "active",
     }  # fmt: skip
 
 
