@@ -101,8 +101,9 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
     now = ctx.services.clock()
     if store.create_user(name, hash_password(request.password), now) is Refusal.NAME_TAKEN:
         raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
-    _begin_session(ctx, name, now)
-    return {"user": name}  # a new account has no backlog: chat/1 lists only `user` here
+    fields = _begin_session(ctx, name, now)
+    del fields["pending"]  # a new account has no backlog: chat/1 lists only `user` here
+    return fields
 
 
 def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
@@ -131,7 +132,9 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
             _announce(ctx.services, name, "online", now)
 
     ctx.follow_ups.append(after_reply)
-    return {"user": name, "pending": backlog.count}
+    # `idle_timeout`, an extra field (chat/1 allows them): the client can warn before it.
+    idle_timeout = ctx.services.config.idle_timeout_whole_s
+    return {"user": name, "pending": backlog.count, "idle_timeout": idle_timeout}
 
 
 def handle_logout(ctx: Context, request: m.Logout) -> Fields:

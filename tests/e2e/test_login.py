@@ -49,6 +49,15 @@ def test_login_replies_with_the_user_and_no_pending_messages(
     assert (reply["ok"], reply["user"], reply["pending"]) == (True, "alice", 0)
 
 
+def test_login_reply_states_the_idle_timeout_in_whole_seconds(
+    connect: Callable[[], TestClient], server: RunningServer
+) -> None:
+    """An extra field (chat/1 allows them): a client can warn its user before the timeout."""
+    reply = connect().request("login", user="alice", password=PASSWORD)
+    assert reply["idle_timeout"] == server.config.timeout_s == 300
+    assert type(reply["idle_timeout"]) is int
+
+
 def test_wrong_password_counts_down_attempts_left(connect: Callable[[], TestClient]) -> None:
     client = connect()
     first = attempt(client, "alice", "wrong one")
