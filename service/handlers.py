@@ -32,7 +32,7 @@ from service.timeutil import to_rfc3339
 
 _SECONDS_SINCE_EPOCH_MAX = 60 * 60 * 24 * 365 * 50  # whoelsesince: longer windows mean "ever"
 
-log = logging.getLogger("parley.sessions")  # one line per login, logout, lockout; no secrets
+log = logging.getLogger("parley.sessions")  # a line per login, failed login, logout; no secrets
 
 
 # --- login, register, logout -----------------------------------------------------------------
@@ -54,6 +54,31 @@ def _failure(attempts: Attempts, now: datetime, policy: LockoutPolicy) -> Reques
     )
 
 
+def _refused_login(
+    ctx: Context, name: str, attempts: Attempts, now: datetime, *, counted: bool, known: bool
+) -> RequestError:
+    """The reply to a failed login, and its one log line: the name, the client's address and
+    the refusal, for an operator watching for guessing. Never the password.
+    `counted`: this attempt was counted (a wrong password), so a lock now is new."""
+    refusal = _failure(attempts, now, ctx.services.lockout)
+    if refusal.code is ErrorCode.LOCKED:
+        seconds = refusal.extra["retry_after"]
+        outcome = f"locked{' now' if counted else ''}, retry after {seconds} s"
+    else:
+        left = refusal.extra["attempts_left"]
+        outcome = f"bad_credentials, {left} attempt{'s' if left != 1 else ''} left"
+    if not known:
+        outcome += " (no such account)"
+    log.warning("failed login %s from %s: %s", _loggable_name(name), ctx.link.peer, outcome)
+    return refusal
+
+
+def _loggable_name(name: str) -> str:
+    """A name as sent, if it is a username; anything else (control characters, a line break,
+    64 KiB) is only described, so a log line stays one honest line."""
+    return name if is_valid_username(name) else f"<not a username, {len(name)} characters>"
+
+
 def handle_login(ctx: Context, request: m.Login) -> Fields:
     if ctx.state.logged_in:
         raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
@@ -61,21 +86,20 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
     with services.login_gate.hold(name):  # check, verify and count: one step per name
         now = services.clock()
         credentials = services.store.credentials(name) if is_valid_username(name) else None
+        known = credentials is not None
         if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)
             attempts = services.store.unknown_name_attempts(name, now)
-            if attempts.is_locked(now):
-                raise _failure(attempts, now, policy)
-            verify_password(None, request.password)
-            raise _failure(services.store.record_unknown_failure(name, now, policy), now, policy)
-        attempts = credentials.attempts.current(now)
+        else:
+            attempts = credentials.attempts.current(now)
         if attempts.is_locked(now):
-            raise _failure(attempts, now, policy)
+            raise _refused_login(ctx, name, attempts, now, counted=False, known=known)
+        if credentials is None:
+            verify_password(None, request.password)  # the same time as a wrong password
+            after = services.store.record_unknown_failure(name, now, policy)
+            raise _refused_login(ctx, name, after, now, counted=True, known=False)
         if not verify_password(credentials.password_hash, request.password):
             after = services.store.record_failed_login(name, now, policy)
-            if after.is_locked(now):
-                seconds = services.config.block_duration_s
-                log.info("lockout %s for %ss from %s", name, seconds, ctx.link.peer)
-            raise _failure(after, now, policy)
+            raise _refused_login(ctx, name, after, now, counted=True, known=True)
         return _begin_session(ctx, name, now)
 
 
