@@ -23,7 +23,13 @@ from service.auth import (
     retry_after_seconds,
     verify_password,
 )
-from service.brokering import handle_private_answer, handle_startprivate, handle_stopprivate
+from service.brokering import (
+    end_private_on_block,
+    end_private_on_leave,
+    handle_private_answer,
+    handle_startprivate,
+    handle_stopprivate,
+)
 from service.context import Context, Fields, Link, Services
 from service.errors import ErrorCode, RequestError, too_long
 from service.outcomes import Refusal
@@ -186,13 +192,8 @@ def leave(services: Services, state: SessionState, link: Link, reason: EndReason
     user = state.user
     if user is None:
         return
-    hub, now = services.hub, services.clock()
-    endings = hub.release(user, link)
-    for peer in endings.peers:
-        hub.send(peer, events.private_stopped(user, reason.private_stopped_reason))
-    for request in endings.withdrawn:
-        if request.target == user:
-            hub.send(request.requester, events.private_declined(request))
+    now = services.clock()
+    end_private_on_leave(services, user, services.hub.release(user, link), reason)
     # At shutdown everyone leaves at once: stop() closes every period in one statement, and
     # presence to users who are all getting `bye shutdown` would cost n^2 events.
     if reason is not EndReason.SHUTDOWN:
@@ -249,20 +250,7 @@ def handle_block(ctx: Context, request: m.Block) -> Fields:
     refusal = services.store.block(user, other, services.clock())
     if refusal is not None:
         raise _block_refusal(refusal, other)
-    endings = services.hub.end_private_between(user, other)
-
-    def after_reply() -> None:  # chat/1 precise point 13
-        for peer in endings.peers:
-            ctx.link.send_event(events.private_stopped(peer, "blocked"))
-            services.hub.send(peer, events.private_stopped(user, "blocked"))
-        for withdrawn in endings.withdrawn:
-            event = events.private_declined(withdrawn)
-            if withdrawn.requester == user:
-                ctx.link.send_event(event)
-            else:
-                services.hub.send(withdrawn.requester, event)
-
-    ctx.follow_ups.append(after_reply)
+    end_private_on_block(ctx, other)
     return {}
 
 

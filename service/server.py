@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from service.brokering import expire_private_requests
+from service.brokering import end_private_on_shutdown, expire_private_requests
 from service.config import ServerConfig
 from service.connection import Connection, HotRound, Runtime
 from service.context import Services
@@ -167,6 +167,10 @@ class ChatServer:
         self._runtime.reactor.stop_accepting()
         if not self._connections:
             self._all_closed.set()
+        try:  # queued ahead of every `bye`, which the sessions' ends send later
+            end_private_on_shutdown(self._runtime.services)
+        except Exception:  # a goodbye detail: the shutdown itself must go on
+            log.exception("could not tell private peers about the shutdown")
         for connection in list(self._connections):
             connection.end(EndReason.SHUTDOWN)
 

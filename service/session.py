@@ -11,6 +11,7 @@ from typing import Any
 
 from service import messages as m
 from service.errors import ErrorCode, RequestError
+from service.private import CancelReason, StopReason
 
 ALLOWED_BEFORE_LOGIN = frozenset({"login", "register", "ping"})  # chat/1 lifecycle step 2
 KEEPS_IDLE = frozenset({"ping", "ack"})  # chat/1: these do not count as activity
@@ -37,11 +38,22 @@ class EndReason(Enum):
         return self is not EndReason.DISCONNECTED
 
     @property
-    def private_stopped_reason(self) -> str:
-        """chat/1 precise point 13: peers hear `logout`, `timeout` or `disconnected`."""
-        if self in (EndReason.LOGOUT, EndReason.TIMEOUT):
-            return str(self.value)
-        return "disconnected"
+    def private_stopped_reason(self) -> StopReason:
+        """What a private peer hears (chat/1 precise points 13 and 16)."""
+        return _PEER_HEARS.get(self, StopReason.DISCONNECTED)
+
+    @property
+    def private_cancelled_reason(self) -> CancelReason:
+        """What the addressee of this user's pending request hears (precise point 16)."""
+        return _ADDRESSEE_HEARS.get(self, CancelReason.DISCONNECTED)
+
+
+_PEER_HEARS = {
+    EndReason.LOGOUT: StopReason.LOGOUT,
+    EndReason.TIMEOUT: StopReason.TIMEOUT,
+    EndReason.SHUTDOWN: StopReason.SHUTDOWN,
+}
+_ADDRESSEE_HEARS = {EndReason.LOGOUT: CancelReason.LOGOUT, EndReason.TIMEOUT: CancelReason.TIMEOUT}
 
 
 BYE_TEXTS = {
