@@ -116,8 +116,8 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
     if not config.allow_signup:
         raise RequestError(ErrorCode.SIGNUP_CLOSED, "This server does not allow sign-up.")
     name = request.user
-    if store.user_exists(name):
-        raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
+    if (holder := store.name_taken_by(name)) is not None:
+        raise _name_taken(name, holder)
     if not is_valid_username(name):
         raise RequestError(
             ErrorCode.BAD_USERNAME,
@@ -130,10 +130,20 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
         )
     now = ctx.services.clock()
     if store.create_user(name, hash_password(request.password), now) is Refusal.NAME_TAKEN:
-        raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
+        raise _name_taken(name, store.name_taken_by(name) or name)  # taken meanwhile
     fields = _begin_session(ctx, name, now)
     del fields["pending"]  # a new account has no backlog: chat/1 lists only `user` here
     return fields
+
+
+def _name_taken(name: str, holder: str) -> RequestError:
+    """chat/1 precise point 14: `Alice` is taken when `alice` exists, so nobody poses as her."""
+    if holder == name:
+        return RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
+    return RequestError(
+        ErrorCode.USER_EXISTS,
+        f"The name {name} is taken: {holder} exists, and names must differ by more than case.",
+    )
 
 
 def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
@@ -198,7 +208,7 @@ def leave(services: Services, state: SessionState, link: Link, reason: EndReason
     # presence to users who are all getting `bye shutdown` would cost n^2 events.
     if reason is not EndReason.SHUTDOWN:
         if state.period_id is not None:
-            services.store.end_period(state.period_id, now)
+            services.store.end_period(state.period_id, now, reason.value)
         _announce(services, user, "offline", now)
     log.info("logout %s from %s (%s)", user, link.peer, reason.value)
 

@@ -44,6 +44,7 @@ UNKNOWN_NAMES_EVICT_EVERY = timedelta(minutes=1)  # between two, at most a minut
 LISTEN_BACKLOG = 1024
 WORKERS = 4  # serial requests; each mostly waits on the database
 AUTH_WORKERS = 4  # logins mostly wait on the database; argon2 is bounded in service/auth.py
+CRASH_END_REASON = "server_restart"  # the end reason of periods a crash left open
 
 
 class ChatServer:
@@ -106,7 +107,7 @@ class ChatServer:
             max_text_chars=self.config.max_text_chars,
             synchronous=self.config.sqlite_synchronous,
         )
-        closed = store.end_open_periods(self._clock())
+        closed = store.end_open_periods(self._clock(), CRASH_END_REASON)
         if closed:
             log.info("closed %d active periods left open by an earlier stop", closed)
         store.prune_nonces(self._clock())
@@ -215,7 +216,7 @@ class ChatServer:
         self._ticker.join(timeout=5)
         runtime.workers.shutdown(wait=True, cancel_futures=True)
         runtime.auth_workers.shutdown(wait=True, cancel_futures=True)
-        runtime.services.store.end_open_periods(self._clock())
+        runtime.services.store.end_open_periods(self._clock(), EndReason.SHUTDOWN.value)
         runtime.services.store.close()
         if self._listener is not None:
             self._listener.close()
