@@ -33,7 +33,7 @@ from service.brokering import (
 from service.context import Context, Fields, Link, Services
 from service.errors import ErrorCode, RequestError, too_long
 from service.outcomes import Refusal
-from service.session import PIPELINED_OPS, EndReason, SessionState
+from service.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason, SessionState
 from service.timeutil import to_rfc3339
 
 _SECONDS_SINCE_EPOCH_MAX = 60 * 60 * 24 * 365 * 50  # whoelsesince: longer windows mean "ever"
@@ -289,6 +289,17 @@ def handle_blocklist(ctx: Context, request: m.BlockList) -> Fields:
 
 
 # --- dispatch --------------------------------------------------------------------------------
+
+
+def run_request(ctx: Context, request: m.Request) -> Fields:
+    """The request's handler, once a logged-in session's account is known to exist still: a
+    deleted account's session ends (`bye account_deleted`) after this request's refusal."""
+    user_id, store = ctx.state.user_id, ctx.services.store
+    if user_id is not None and request.op in CHECKS_ACCOUNT and not store.account_exists(user_id):
+        ctx.link.end_after_reply(EndReason.ACCOUNT_DELETED)
+        raise RequestError(ErrorCode.NOT_LOGGED_IN, "Your account has been deleted.")
+    return HANDLERS[request.op](ctx, request)
+
 
 Handler = Callable[[Context, Any], Fields]
 

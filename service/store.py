@@ -43,6 +43,8 @@ _BLOCKERS_OF = (
     .where(_ME.name == bindparam("name"))
 )
 
+_ACCOUNT_BY_ID = select(User.id).where(User.id == bindparam("id"))
+
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
@@ -81,6 +83,11 @@ class Store(OperatorQueries):
 
     def user_exists(self, name: str) -> bool:
         return self.read(lambda s: s.scalar(select(exists().where(User.name == name))) or False)
+
+    def account_exists(self, user_id: int) -> bool:
+        """Whether the account a session logged in to is still there (an operator may delete
+        it meanwhile; one made anew under the same name has another id)."""
+        return self.read(lambda s: s.scalar(_ACCOUNT_BY_ID, {"id": user_id}) is not None)
 
     def name_taken_by(self, name: str) -> str | None:
         """The account whose name equals `name` ignoring case, if any (chat/1 precise point
