@@ -38,8 +38,7 @@ class User(Base):
 
 
 # `Alice` cannot be made beside `alice`, whoever makes it (register, chat-admin, a script).
-USERNAME_KEY_INDEX = "uq_users_lower_name"
-Index(USERNAME_KEY_INDEX, func.lower(User.name), unique=True)
+Index("uq_users_lower_name", func.lower(User.name), unique=True)
 
 
 class Block(Base):

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from cli.admin import app
 from service import accounts
+from service import store as store_module
 from service.accounts import AccountError, Outcome
 from service.db import (
     MigrationRefused,
@@ -68,6 +69,18 @@ def test_the_database_itself_refuses_a_name_equal_ignoring_case(db_url: str) -> 
             db.execute(insert, {"name": "Alice"})
     finally:
         engine.dispose()
+
+
+def test_a_race_past_the_check_is_still_refused_by_the_index(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers (the server's `register`, chat-admin) may both pass the look-up; the
+    unique index decides, and the loser gets a refusal, not an error."""
+    store.create_user("alice", "x", T0)
+    monkeypatch.setattr(store_module, "_holder_of", lambda s, name: None)
+
+    assert store.create_user("Alice", "x", T0) is Refusal.NAME_TAKEN
+    assert store.create_user("bob", "x", T0) is None  # the store goes on working
 
 
 def test_adduser_refuses_and_names_the_existing_account(store: Store) -> None:
