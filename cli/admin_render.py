@@ -103,7 +103,8 @@ def users_json(users: Sequence[UserSummary]) -> list[dict[str, Any]]:
 
 
 def history_listing(logins: Sequence[Login], now: datetime, zone: tzinfo | None = None) -> Listing:
-    columns = ("user", "login", "logout", "duration", "peer")
+    # `end reason` comes last, so scripts that read the first five columns read on unchanged.
+    columns = ("user", "login", "logout", "duration", "peer", "end reason")
     rows = [
         (
             login.user,
@@ -111,6 +112,7 @@ def history_listing(logins: Sequence[Login], now: datetime, zone: tzinfo | None 
             ONLINE if login.logout_at is None else local_time(login.logout_at, zone),
             duration_text(login.duration(now)),
             login.peer or NONE,
+            login.end_reason or NONE,
         )
         for login in logins
     ]
@@ -126,6 +128,7 @@ def history_json(logins: Sequence[Login], now: datetime) -> list[dict[str, Any]]
             "online": login.logout_at is None,
             "duration_s": int(login.duration(now).total_seconds()),
             "peer": login.peer,
+            "end_reason": login.end_reason,
         }
         for login in logins
     ]

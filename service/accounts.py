@@ -65,12 +65,32 @@ def list_users(store: Store, now: datetime) -> list[UserSummary]:
 
 def add_user(store: Store, name: str, password: str, now: datetime) -> None:
     """Create an account that can log in at once; the password is stored only as argon2id."""
-    problem = username_problem(name) or password_problem(password)
+    problem = new_name_problem(store, name) or password_problem(password)
     if problem is not None:
         raise AccountError(problem)
     password_hash = hash_password(password)  # ~50 ms: outside any transaction
-    if store.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:
-        raise AccountError(f"there is already a user {name}")
+    if store.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:  # taken meanwhile
+        raise AccountError(name_taken_problem(name, store.name_taken_by(name) or name))
+
+
+def new_name_problem(store: Store, name: str) -> str | None:
+    """Why `name` cannot be a new account (its form, or an account of that name ignoring
+    case), or None when it can: what to check before asking for a password."""
+    problem = username_problem(name)
+    if problem is None and (holder := store.name_taken_by(name)) is not None:
+        problem = name_taken_problem(name, holder)
+    return problem
+
+
+def name_taken_problem(name: str, holder: str) -> str:
+    """Why `name` cannot be a new account while `holder` exists (equal, or equal ignoring case:
+    chat/1 precise point 14, so that `Alice` cannot pose as `alice`)."""
+    if holder == name:
+        return f"there is already a user {name}"
+    return (
+        f"there is already a user {holder}, and names must differ by more than case "
+        f"(so that {name} cannot pose as {holder})"
+    )
 
 
 def set_password(store: Store, name: str, password: str) -> None:
@@ -199,14 +219,19 @@ def import_credentials(
 ) -> list[ImportResult]:
     """Add each valid line's user unless the name exists; one transaction per user.
 
-    Existing names are checked before hashing, so a re-run costs no argon2 time for them.
+    Existing names are checked before hashing, so a re-run costs no argon2 time for them. A
+    name that equals an existing one only ignoring case is rejected, not skipped: it is
+    another person's name (chat/1 precise point 14).
     """
     results: list[ImportResult] = []
     for line in lines:
         if isinstance(line, RejectedLine):
             results.append(ImportResult(line.line_no, line.name, Outcome.REJECTED, line.reason))
-        elif store.user_exists(line.name):
+        elif (holder := store.name_taken_by(line.name)) == line.name:
             results.append(ImportResult(line.line_no, line.name, Outcome.SKIPPED))
+        elif holder is not None:
+            reason = name_taken_problem(line.name, holder)
+            results.append(ImportResult(line.line_no, line.name, Outcome.REJECTED, reason))
         else:
             results.append(_import_one(store, line, now, hasher))
     return results

@@ -12,8 +12,9 @@ from datetime import timedelta
 from service import messages as m
 from service.context import Context, Fields, Services
 from service.errors import ErrorCode, RequestError
-from service.events import private_declined, private_request, private_stopped
-from service.private import PrivateRequest
+from service.events import private_cancelled, private_declined, private_request, private_stopped
+from service.private import CancelReason, DeclineReason, Endings, PrivateRequest, StopReason
+from service.session import EndReason
 
 
 def handle_startprivate(ctx: Context, request: m.StartPrivate) -> Fields:
@@ -36,9 +37,8 @@ def handle_private_answer(ctx: Context, request: m.PrivateAnswer) -> Fields:
     services, link = ctx.services, ctx.link
     pending = services.hub.answer_private(ctx.user, request.request, request.accept)
     if not request.accept:
-        ctx.follow_ups.append(
-            lambda: services.hub.send(pending.requester, private_declined(pending))
-        )
+        declined = private_declined(pending, DeclineReason.DECLINED)
+        ctx.follow_ups.append(lambda: services.hub.send(pending.requester, declined))
         return {}
     token = secrets.token_hex(16)  # 128 random bits, single use (chat/1 precise point 12)
     expect = {"ev": "private_expect", "request": pending.request_id, "user": pending.requester,
@@ -56,15 +56,75 @@ def handle_private_answer(ctx: Context, request: m.PrivateAnswer) -> Fields:
 
 
 def handle_stopprivate(ctx: Context, request: m.StopPrivate) -> Fields:
-    services = ctx.services
-    services.hub.stop_private(ctx.user, request.user)
-    stopped = private_stopped(ctx.user, "stopped")
-    ctx.follow_ups.append(lambda: services.hub.send(request.user, stopped))
+    """Ends a session, or withdraws one's own pending request (chat/1 precise point 16: the
+    addressee hears `private_cancelled` `withdrawn`; the requester gets no private_declined)."""
+    services, peer = ctx.services, request.user
+    withdrawn = services.hub.stop_private(ctx.user, peer)
+    if withdrawn is None:
+        event = private_stopped(ctx.user, StopReason.STOPPED)
+    else:
+        event = private_cancelled(withdrawn, CancelReason.WITHDRAWN)
+    ctx.follow_ups.append(lambda: services.hub.send(peer, event))
     return {}
 
 
 def expire_private_requests(services: Services) -> None:
-    """Unanswered requests are declined after the configured time (chat/1: 60 s)."""
+    """Unanswered requests end after the configured time (chat/1: 60 s), for both sides."""
     ttl = timedelta(seconds=services.config.private_request_ttl_s)
     for expired in services.hub.expire_private(services.clock(), ttl):
-        services.hub.send(expired.requester, private_declined(expired))
+        services.hub.send(expired.requester, private_declined(expired, DeclineReason.EXPIRED))
+        services.hub.send(expired.target, private_cancelled(expired, CancelReason.EXPIRED))
+
+
+def end_private_on_block(ctx: Context, other: str) -> None:
+    """chat/1 precise points 13 and 16: a block between two users ends their session for both
+    (`private_stopped` `blocked`) and their pending request for both sides, after the reply."""
+    services, user = ctx.services, ctx.user
+    endings = services.hub.end_private_between(user, other)
+
+    def send(name: str, event: Fields) -> None:
+        if name == user:
+            ctx.link.send_event(event)
+        else:
+            services.hub.send(name, event)
+
+    def after_reply() -> None:
+        for peer in endings.peers:
+            send(user, private_stopped(peer, StopReason.BLOCKED))
+            send(peer, private_stopped(user, StopReason.BLOCKED))
+        for withdrawn in endings.withdrawn:
+            send(withdrawn.requester, private_declined(withdrawn, DeclineReason.BLOCKED))
+            send(withdrawn.target, private_cancelled(withdrawn, CancelReason.BLOCKED))
+
+    ctx.follow_ups.append(after_reply)
+
+
+def end_private_on_leave(
+    services: Services, user: str, endings: Endings, reason: EndReason
+) -> None:
+    """`user`'s session ended: its private peers hear why, and its pending requests end for
+    the other side (precise point 16: `cancelled` to a requester, the reason to an addressee).
+    """
+    hub = services.hub
+    for peer in endings.peers:
+        hub.send(peer, private_stopped(user, reason.private_stopped_reason))
+    for request in endings.withdrawn:
+        if request.target == user:
+            hub.send(request.requester, private_declined(request, DeclineReason.CANCELLED))
+        else:
+            hub.send(request.target, private_cancelled(request, reason.private_cancelled_reason))
+
+
+def end_private_on_shutdown(services: Services) -> None:
+    """Before `bye shutdown`: both sides of every private session hear `private_stopped`
+    `shutdown` (precise point 16), and every pending request ends for both sides, as if the
+    other's session ended first. Done once for all, before any session ends, so nobody misses
+    it because the other side left a moment earlier."""
+    hub = services.hub
+    sessions, pending = hub.end_all_private()
+    for a, b in sessions:
+        hub.send(a, private_stopped(b, StopReason.SHUTDOWN))
+        hub.send(b, private_stopped(a, StopReason.SHUTDOWN))
+    for request in pending:
+        hub.send(request.requester, private_declined(request, DeclineReason.CANCELLED))
+        hub.send(request.target, private_cancelled(request, CancelReason.DISCONNECTED))

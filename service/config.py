@@ -5,6 +5,7 @@ The rest of the server trusts a ServerConfig: no module re-checks its values.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from service.rules import MAX_TEXT_CHARS, MIN_PASSWORD_CHARS
@@ -47,6 +48,12 @@ class ServerConfig:
             raise ValueError("sqlite synchronous must be full or normal")
         if self.outbox_limit_bytes < 65_536 * 2:
             raise ValueError("the outbox must hold at least two whole frames")
+
+    @property
+    def idle_timeout_whole_s(self) -> int:
+        """The timeout as the login reply states it (`idle_timeout`): whole seconds, rounded
+        down so that a client warning its user ahead of it is never late, and at least 1."""
+        return max(1, math.floor(self.timeout_s))
 
     @property
     def server_banner(self) -> str:

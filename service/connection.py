@@ -29,7 +29,7 @@ from service import messages as m
 from service.context import Context, Services
 from service.delivery import Delivery
 from service.errors import INTERNAL, RequestError, RequestId, error_reply, ok_reply
-from service.handlers import HANDLERS, leave
+from service.handlers import leave, run_request
 from service.hub import Live
 from service.message_store import MessageRecord
 from service.outbox import Outbox
@@ -278,7 +278,7 @@ class Connection:
         try:
             request_id = m.request_id(frame)
             request = admit(frame, self.state, time.monotonic())
-            outcome: dict[str, Any] | BaseException = HANDLERS[request.op](ctx, request)
+            outcome: dict[str, Any] | BaseException = run_request(ctx, request)
         except Exception as error:
             outcome = error
         if isinstance(outcome, RequestError):

@@ -28,6 +28,11 @@ BUSY_TIMEOUT_MS = 10_000
 WRITE_OPTION = "parley_write"  # execution option: this transaction will write
 
 
+class MigrationRefused(Exception):
+    """A migration found data it cannot carry over as it is, and changed nothing. The text is
+    one sentence for the operator: what is wrong and what to do."""
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 

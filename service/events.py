@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.private import PrivateRequest
+from service.private import CancelReason, DeclineReason, PrivateRequest, StopReason
 from service.protocol import json_string
 
 Event = dict[str, Any]
@@ -40,12 +40,20 @@ def private_request(request_id: str, requester: str) -> Event:
     return {"ev": "private_request", "request": request_id, "from": requester}
 
 
-def private_stopped(user: str, reason: str) -> Event:
-    return {"ev": "private_stopped", "user": user, "reason": reason}
+def private_stopped(user: str, reason: StopReason) -> Event:
+    return {"ev": "private_stopped", "user": user, "reason": reason.value}
 
 
-def private_declined(request: PrivateRequest) -> Event:
-    return {"ev": "private_declined", "request": request.request_id, "user": request.target}
+def private_declined(request: PrivateRequest, reason: DeclineReason) -> Event:
+    """To the requester: its request ended without a session."""
+    return {"ev": "private_declined", "request": request.request_id, "user": request.target,
+            "reason": reason.value}  # fmt: skip
+
+
+def private_cancelled(request: PrivateRequest, reason: CancelReason) -> Event:
+    """To the addressee: the question it was asked is gone (chat/1 precise point 16)."""
+    return {"ev": "private_cancelled", "request": request.request_id, "user": request.requester,
+            "reason": reason.value}  # fmt: skip
 
 
 def bye(reason: str, text: str) -> Event:

@@ -23,16 +23,22 @@ from service.auth import (
     retry_after_seconds,
     verify_password,
 )
-from service.brokering import handle_private_answer, handle_startprivate, handle_stopprivate
+from service.brokering import (
+    end_private_on_block,
+    end_private_on_leave,
+    handle_private_answer,
+    handle_startprivate,
+    handle_stopprivate,
+)
 from service.context import Context, Fields, Link, Services
 from service.errors import ErrorCode, RequestError, too_long
 from service.outcomes import Refusal
-from service.session import PIPELINED_OPS, EndReason, SessionState
+from service.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason, SessionState
 from service.timeutil import to_rfc3339
 
 _SECONDS_SINCE_EPOCH_MAX = 60 * 60 * 24 * 365 * 50  # whoelsesince: longer windows mean "ever"
 
-log = logging.getLogger("parley.sessions")  # one line per login, logout, lockout; no secrets
+log = logging.getLogger("parley.sessions")  # a line per login, failed login, logout; no secrets
 
 
 # --- login, register, logout -----------------------------------------------------------------
@@ -54,6 +60,31 @@ def _failure(attempts: Attempts, now: datetime, policy: LockoutPolicy) -> Reques
     )
 
 
+def _refused_login(
+    ctx: Context, name: str, attempts: Attempts, now: datetime, *, counted: bool, known: bool
+) -> RequestError:
+    """The reply to a failed login, and its one log line: the name, the client's address and
+    the refusal, for an operator watching for guessing. Never the password.
+    `counted`: this attempt was counted (a wrong password), so a lock now is new."""
+    refusal = _failure(attempts, now, ctx.services.lockout)
+    if refusal.code is ErrorCode.LOCKED:
+        seconds = refusal.extra["retry_after"]
+        outcome = f"locked{' now' if counted else ''}, retry after {seconds} s"
+    else:
+        left = refusal.extra["attempts_left"]
+        outcome = f"bad_credentials, {left} attempt{'s' if left != 1 else ''} left"
+    if not known:
+        outcome += " (no such account)"
+    log.warning("failed login %s from %s: %s", _loggable_name(name), ctx.link.peer, outcome)
+    return refusal
+
+
+def _loggable_name(name: str) -> str:
+    """A name as sent, if it is a username; anything else (control characters, a line break,
+    64 KiB) is only described, so a log line stays one honest line."""
+    return name if is_valid_username(name) else f"<not a username, {len(name)} characters>"
+
+
 def handle_login(ctx: Context, request: m.Login) -> Fields:
     if ctx.state.logged_in:
         raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
@@ -61,21 +92,20 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
     with services.login_gate.hold(name):  # check, verify and count: one step per name
         now = services.clock()
         credentials = services.store.credentials(name) if is_valid_username(name) else None
+        known = credentials is not None
         if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)
             attempts = services.store.unknown_name_attempts(name, now)
-            if attempts.is_locked(now):
-                raise _failure(attempts, now, policy)
-            verify_password(None, request.password)
-            raise _failure(services.store.record_unknown_failure(name, now, policy), now, policy)
-        attempts = credentials.attempts.current(now)
+        else:
+            attempts = credentials.attempts.current(now)
         if attempts.is_locked(now):
-            raise _failure(attempts, now, policy)
+            raise _refused_login(ctx, name, attempts, now, counted=False, known=known)
+        if credentials is None:
+            verify_password(None, request.password)  # the same time as a wrong password
+            after = services.store.record_unknown_failure(name, now, policy)
+            raise _refused_login(ctx, name, after, now, counted=True, known=False)
         if not verify_password(credentials.password_hash, request.password):
             after = services.store.record_failed_login(name, now, policy)
-            if after.is_locked(now):
-                seconds = services.config.block_duration_s
-                log.info("lockout %s for %ss from %s", name, seconds, ctx.link.peer)
-            raise _failure(after, now, policy)
+            raise _refused_login(ctx, name, after, now, counted=True, known=True)
         return _begin_session(ctx, name, now)
 
 
@@ -86,8 +116,8 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
     if not config.allow_signup:
         raise RequestError(ErrorCode.SIGNUP_CLOSED, "This server does not allow sign-up.")
     name = request.user
-    if store.user_exists(name):
-        raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
+    if (holder := store.name_taken_by(name)) is not None:
+        raise _name_taken(name, holder)
     if not is_valid_username(name):
         raise RequestError(
             ErrorCode.BAD_USERNAME,
@@ -100,9 +130,20 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
         )
     now = ctx.services.clock()
     if store.create_user(name, hash_password(request.password), now) is Refusal.NAME_TAKEN:
-        raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
-    _begin_session(ctx, name, now)
-    return {"user": name}  # a new account has no backlog: chat/1 lists only `user` here
+        raise _name_taken(name, store.name_taken_by(name) or name)  # taken meanwhile
+    fields = _begin_session(ctx, name, now)
+    del fields["pending"]  # a new account has no backlog: chat/1 lists only `user` here
+    return fields
+
+
+def _name_taken(name: str, holder: str) -> RequestError:
+    """chat/1 precise point 14: `Alice` is taken when `alice` exists, so nobody poses as her."""
+    if holder == name:
+        return RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
+    return RequestError(
+        ErrorCode.USER_EXISTS,
+        f"The name {name} is taken: {holder} exists, and names must differ by more than case.",
+    )
 
 
 def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
@@ -131,7 +172,9 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
             _announce(ctx.services, name, "online", now)
 
     ctx.follow_ups.append(after_reply)
-    return {"user": name, "pending": backlog.count}
+    # `idle_timeout`, an extra field (chat/1 allows them): the client can warn before it.
+    idle_timeout = ctx.services.config.idle_timeout_whole_s
+    return {"user": name, "pending": backlog.count, "idle_timeout": idle_timeout}
 
 
 def handle_logout(ctx: Context, request: m.Logout) -> Fields:
@@ -141,6 +184,11 @@ def handle_logout(ctx: Context, request: m.Logout) -> Fields:
 
 def handle_ping(ctx: Context, request: m.Ping) -> Fields:
     return {"time": to_rfc3339(ctx.services.clock())}
+
+
+def handle_active(ctx: Context, request: m.Active) -> Fields:
+    """Nothing to do: admitting it counted it as activity (chat/1 precise point 15)."""
+    return {}
 
 
 def _announce(services: Services, user: str, state: str, at: datetime) -> None:
@@ -154,18 +202,13 @@ def leave(services: Services, state: SessionState, link: Link, reason: EndReason
     user = state.user
     if user is None:
         return
-    hub, now = services.hub, services.clock()
-    endings = hub.release(user, link)
-    for peer in endings.peers:
-        hub.send(peer, events.private_stopped(user, reason.private_stopped_reason))
-    for request in endings.withdrawn:
-        if request.target == user:
-            hub.send(request.requester, events.private_declined(request))
+    now = services.clock()
+    end_private_on_leave(services, user, services.hub.release(user, link), reason)
     # At shutdown everyone leaves at once: stop() closes every period in one statement, and
     # presence to users who are all getting `bye shutdown` would cost n^2 events.
     if reason is not EndReason.SHUTDOWN:
         if state.period_id is not None:
-            services.store.end_period(state.period_id, now)
+            services.store.end_period(state.period_id, now, reason.value)
         _announce(services, user, "offline", now)
     log.info("logout %s from %s (%s)", user, link.peer, reason.value)
 
@@ -217,20 +260,7 @@ def handle_block(ctx: Context, request: m.Block) -> Fields:
     refusal = services.store.block(user, other, services.clock())
     if refusal is not None:
         raise _block_refusal(refusal, other)
-    endings = services.hub.end_private_between(user, other)
-
-    def after_reply() -> None:  # chat/1 precise point 13
-        for peer in endings.peers:
-            ctx.link.send_event(events.private_stopped(peer, "blocked"))
-            services.hub.send(peer, events.private_stopped(user, "blocked"))
-        for withdrawn in endings.withdrawn:
-            event = events.private_declined(withdrawn)
-            if withdrawn.requester == user:
-                ctx.link.send_event(event)
-            else:
-                services.hub.send(withdrawn.requester, event)
-
-    ctx.follow_ups.append(after_reply)
+    end_private_on_block(ctx, other)
     return {}
 
 
@@ -260,6 +290,17 @@ def handle_blocklist(ctx: Context, request: m.BlockList) -> Fields:
 
 # --- dispatch --------------------------------------------------------------------------------
 
+
+def run_request(ctx: Context, request: m.Request) -> Fields:
+    """The request's handler, once a logged-in session's account is known to exist still: a
+    deleted account's session ends (`bye account_deleted`) after this request's refusal."""
+    user_id, store = ctx.state.user_id, ctx.services.store
+    if user_id is not None and request.op in CHECKS_ACCOUNT and not store.account_exists(user_id):
+        ctx.link.end_after_reply(EndReason.ACCOUNT_DELETED)
+        raise RequestError(ErrorCode.NOT_LOGGED_IN, "Your account has been deleted.")
+    return HANDLERS[request.op](ctx, request)
+
+
 Handler = Callable[[Context, Any], Fields]
 
 HANDLERS: dict[str, Handler] = {
@@ -276,6 +317,7 @@ HANDLERS: dict[str, Handler] = {
     "stopprivate": handle_stopprivate,
     "logout": handle_logout,
     "ping": handle_ping,
+    "active": handle_active,
 }
 # `message` and `ack` are pipelined: the writer answers them in batches (service/messaging.py).
 assert set(HANDLERS) | PIPELINED_OPS == set(m.REQUEST_TYPES), "every chat/1 op has a handler"

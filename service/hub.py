@@ -119,9 +119,15 @@ class Hub:
                 self._private.open_session(request.requester, request.target)
             return request
 
-    def stop_private(self, user: str, peer: str) -> None:
+    def stop_private(self, user: str, peer: str) -> PrivateRequest | None:
+        """Close a session, or withdraw `user`'s pending request to `peer` (returned)."""
         with self._lock:
-            self._private.close_session(user, peer)
+            return self._private.stop(user, peer)
+
+    def end_all_private(self) -> tuple[list[tuple[str, str]], list[PrivateRequest]]:
+        """At shutdown: every private session (as pairs) and pending request ends."""
+        with self._lock:
+            return self._private.end_all()
 
     def end_private_between(self, a: str, b: str) -> Endings:
         with self._lock:

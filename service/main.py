@@ -12,7 +12,7 @@ import threading
 from types import FrameType
 
 from service.config import DEFAULT_DB_URL, DEFAULT_PORT, ServerConfig
-from service.db import describe_url
+from service.db import MigrationRefused, describe_url
 from service.server import ChatServer
 
 log = logging.getLogger("parley")
@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
     except OSError as error:
         log.error("cannot listen on %s:%s: %s", config.host, config.port, error.strerror)
+        return 1
+    except MigrationRefused as refusal:  # e.g. two names equal ignoring case (schema 0003)
+        log.error("cannot upgrade the database %s: %s", describe_url(config.db_url), refusal)
         return 1
     # Everything alive now (SQLAlchemy, Alembic, the models) lives as long as the process: keep
     # it out of every garbage collection, so a collection costs what the requests left behind.

@@ -114,11 +114,19 @@ class Ping(Request):
     op = "ping"
 
 
+@dataclass(frozen=True, slots=True)
+class Active(Request):
+    """The user did something the server does not see, such as a peer-to-peer message
+    (chat/1 precise point 15): it counts as activity for the inactivity timeout."""
+
+    op = "active"
+
+
 REQUEST_TYPES: dict[str, type[Request]] = {
     cls.op: cls
     for cls in (
         Login, Register, Message, Broadcast, WhoElse, WhoElseSince, Block, Unblock, BlockList,
-        Ack, StartPrivate, PrivateAnswer, StopPrivate, Logout, Ping,
+        Ack, StartPrivate, PrivateAnswer, StopPrivate, Logout, Ping, Active,
     )
 }  # fmt: skip
 
@@ -140,7 +148,7 @@ def request_id(frame: dict[str, Any]) -> RequestId:
 def op_name(frame: dict[str, Any]) -> str:
     op = frame.get("op")
     if not isinstance(op, str):
-        raise _bad("A request needs an `op` string.")
+        raise _bad("A request needs an op, a string naming what to do.")
     return op
 
 
@@ -155,26 +163,39 @@ def _is_unicode(text: str) -> bool:
 
 def _check_str(name: str, value: object) -> str:
     if not isinstance(value, str):
-        raise _bad(f"`{name}` must be a string.")
+        raise _bad(f"{name} must be a string.")
     if not _is_unicode(value) or "\x00" in value:  # PostgreSQL cannot store NUL in text
-        raise _bad(f"`{name}` is not valid Unicode text.")
+        raise _bad(f"{name} is not valid Unicode text.")
     return value
 
 
 MAX_INT = 2**63 - 1  # what databases store; larger integers are refused, not overflowed
 
 
+# What each integer field must be, said once for a wrong type and a wrong value alike: the
+# text goes to a person as is (chat/1 "the text of an error is meant to be shown").
+_INT_RULES = {
+    "seconds": "seconds must be a whole number of seconds, at least 1.",
+    "msg_id": "msg_id must be the number of a message you received.",
+    "port": "port must be a whole number from 1 to 65535.",
+}
+
+
+def _int_rule(name: str) -> str:
+    return _INT_RULES.get(name, f"{name} must be a whole number.")
+
+
 def _check_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _bad(f"`{name}` must be an integer.")
+        raise _bad(_int_rule(name))
     if not -MAX_INT <= value <= MAX_INT:
-        raise _bad(f"`{name}` is out of range.")
+        raise _bad(_int_rule(name))
     return value
 
 
 def _check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise _bad(f"`{name}` must be true or false.")
+        raise _bad(f"{name} must be true or false.")
     return value
 
 
@@ -234,7 +255,7 @@ def _parse_any(cls: type[Request], frame: dict[str, Any]) -> Request:
         value = frame.get(name)
         if value is None:
             if not optional:
-                raise _bad(f"`{name}` is missing.")
+                raise _bad(f"This request needs {name}.")
             continue
         values[name] = check(name, value)
     request = cls(**values)
@@ -245,12 +266,12 @@ def _parse_any(cls: type[Request], frame: dict[str, Any]) -> Request:
 def _check_ranges(request: Request) -> None:
     match request:
         case WhoElseSince(seconds=seconds) if seconds < 1:
-            raise _bad("`seconds` must be a positive integer.")
+            raise _bad(_int_rule("seconds"))
         case Message(nonce=nonce) if nonce is not None and len(nonce) > MAX_NONCE_CHARS:
-            raise _bad(f"`nonce` may be at most {MAX_NONCE_CHARS} characters.")
+            raise _bad(f"nonce may be at most {MAX_NONCE_CHARS} characters.")
         case PrivateAnswer(accept=True, port=None):
-            raise _bad("Accepting a private chat needs the `port` you listen on.")
+            raise _bad("Accepting a private chat needs the port you listen on.")
         case PrivateAnswer(port=port) if port is not None and not 1 <= port <= 65_535:
-            raise _bad("`port` must be between 1 and 65535.")
+            raise _bad(_int_rule("port"))
         case _:
             pass

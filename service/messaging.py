@@ -23,6 +23,7 @@ from service.hub import Live
 from service.outcomes import Refusal
 from service.protocol import encode, json_string
 from service.reactor import Reactor
+from service.session import EndReason
 from service.timeutil import to_rfc3339
 from service.writer import HotBatch, Result
 
@@ -86,6 +87,8 @@ class Answerer:
                 fields = INTERNAL  # this message alone failed (logged by the writer)
             elif isinstance(outcome, Refusal):
                 fields = message_refusal(outcome, request.to, self._max_chars)
+                if outcome is Refusal.ACCOUNT_GONE:  # deleted while logged in: the session ends
+                    conn.end(EndReason.ACCOUNT_DELETED)  # after this reply, which goes first
             elif outcome.is_retry:  # stored once already; delivered (or stored) as first answered
                 fields = (outcome.msg_id, False)
             else:
@@ -111,7 +114,7 @@ def message_refusal(refusal: Refusal, recipient: str, max_chars: int) -> Request
 
 
 _MESSAGE_REFUSALS = {
-    Refusal.ACCOUNT_GONE: (ErrorCode.NOT_LOGGED_IN, "Your account no longer exists."),
+    Refusal.ACCOUNT_GONE: (ErrorCode.NOT_LOGGED_IN, "Your account has been deleted."),
     Refusal.NO_SUCH_USER: (ErrorCode.NO_SUCH_USER, "There is no user {recipient}."),
     Refusal.SELF: (ErrorCode.SELF, "You cannot send a message to yourself."),
     Refusal.BLOCKED: (ErrorCode.BLOCKED, "{recipient} has blocked you."),

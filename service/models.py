@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import ForeignKey, Index, MetaData, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -28,11 +28,17 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(32), unique=True)  # case-sensitive, chat/1 rule
+    # Case-sensitive on the wire, but unique ignoring case (chat/1 precise point 14): see the
+    # index on lower(name) below; service.rules.username_key is the same fold in Python.
+    name: Mapped[str] = mapped_column(String(32), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2id encoded hash
     created_at: Mapped[datetime]
     failed_attempts: Mapped[int] = mapped_column(default=0)  # consecutive, reset on success
     locked_until: Mapped[datetime | None]
+
+
+# `Alice` cannot be made beside `alice`, whoever makes it (register, chat-admin, a script).
+Index("uq_users_lower_name", func.lower(User.name), unique=True)
 
 
 class Block(Base):
@@ -94,6 +100,9 @@ class ActivePeriod(Base):
     login_at: Mapped[datetime] = mapped_column(index=True)
     logout_at: Mapped[datetime | None]  # None while the session is open
     peer: Mapped[str] = mapped_column(String(64))  # "host:port" the server saw
+    # Why it ended: a `bye` reason, `disconnected`, `account_deleted`, or `server_restart`
+    # (closed at start after a crash). None while open, and for periods older than 0003.
+    end_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class UnknownNameFailure(Base):

@@ -64,6 +64,9 @@ class Login:
     login_at: datetime
     logout_at: datetime | None
     peer: str  # "host:port" the server saw
+    # Why it ended (`logout`, `timeout`, `server_restart`...); None while it is open, and for
+    # sessions recorded before the reason was (schema revision 0003).
+    end_reason: str | None = None
 
     def duration(self, now: datetime) -> timedelta:
         """How long the session lasted, or has lasted so far when it is still open."""
@@ -215,4 +218,4 @@ def _footprint(s: Session, name: str) -> Footprint | None:
 
 def _login(name: str, period: ActivePeriod) -> Login:
     logout = None if period.logout_at is None else as_utc(period.logout_at)
-    return Login(name, as_utc(period.login_at), logout, period.peer)
+    return Login(name, as_utc(period.login_at), logout, period.peer, period.end_reason)

@@ -9,8 +9,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 
 from service.errors import ErrorCode, RequestError
+
+
+class StopReason(Enum):
+    """Why an open private session ended (`private_stopped`, chat/1 precise points 13, 16)."""
+
+    STOPPED = "stopped"  # the peer sent `stopprivate`
+    BLOCKED = "blocked"  # one of the two blocked the other
+    LOGOUT = "logout"  # the peer logged out
+    TIMEOUT = "timeout"  # the peer was idle too long
+    SHUTDOWN = "shutdown"  # the server is stopping: both sides hear it, before `bye`
+    DISCONNECTED = "disconnected"  # every other end of the peer's session
+
+
+class DeclineReason(Enum):
+    """Why a requester's pending request ended unanswered (`private_declined`, point 16)."""
+
+    DECLINED = "declined"  # the addressee said no
+    EXPIRED = "expired"  # nobody answered in time (60 s)
+    BLOCKED = "blocked"  # one of the two blocked the other
+    CANCELLED = "cancelled"  # the addressee's session ended
+
+
+class CancelReason(Enum):
+    """Why the question put to an addressee went away (`private_cancelled`, point 16)."""
+
+    EXPIRED = "expired"  # nobody answered in time (60 s)
+    WITHDRAWN = "withdrawn"  # the requester sent `stopprivate` naming the addressee
+    BLOCKED = "blocked"  # one of the two blocked the other
+    LOGOUT = "logout"  # the requester logged out
+    TIMEOUT = "timeout"  # the requester was idle too long
+    DISCONNECTED = "disconnected"  # every other end of the requester's session
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +55,11 @@ class PrivateRequest:
 
 def _pair(a: str, b: str) -> frozenset[str]:
     return frozenset((a, b))
+
+
+def _ordered(pair: frozenset[str]) -> tuple[str, str]:
+    first, second = sorted(pair)
+    return first, second
 
 
 @dataclass(slots=True)
@@ -64,13 +101,17 @@ class PrivateBroker:
     def open_session(self, a: str, b: str) -> None:
         self._sessions.add(_pair(a, b))
 
-    def close_session(self, user: str, peer: str) -> None:
-        try:
+    def stop(self, user: str, peer: str) -> PrivateRequest | None:
+        """`stopprivate`: close the session of `user` and `peer`, or withdraw the request
+        `user` made to `peer` and returns it (chat/1 precise point 16). Only the requester may
+        withdraw; the addressee answers instead."""
+        if _pair(user, peer) in self._sessions:
             self._sessions.remove(_pair(user, peer))
-        except KeyError:
-            raise RequestError(
-                ErrorCode.NO_PRIVATE_SESSION, f"You have no private chat with {peer}."
-            ) from None
+            return None
+        for request in self._requests.values():
+            if (request.requester, request.target) == (user, peer):
+                return self._requests.pop(request.request_id)
+        raise RequestError(ErrorCode.NO_PRIVATE_SESSION, f"You have no private chat with {peer}.")
 
     def end_between(self, a: str, b: str) -> Endings:
         """A block between `a` and `b`: their session and pending requests all end."""
@@ -93,6 +134,14 @@ class PrivateBroker:
             if user in (request.requester, request.target):
                 endings.withdrawn.append(self._requests.pop(request.request_id))
         return endings
+
+    def end_all(self) -> tuple[list[tuple[str, str]], list[PrivateRequest]]:
+        """The server is stopping: every session (as pairs) and pending request ends."""
+        sessions = [_ordered(pair) for pair in self._sessions]
+        requests = list(self._requests.values())
+        self._sessions.clear()
+        self._requests.clear()
+        return sessions, requests
 
     def expire(self, now: datetime, ttl: timedelta) -> list[PrivateRequest]:
         """Remove and return requests left unanswered for longer than `ttl`."""

@@ -6,6 +6,7 @@ Pure and dependency-free, so the client can import it without pulling in the ser
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # chat/1 "Transport and framing": 1 to 32 letters, digits, '_', '.' or '-'.
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,32}")
@@ -22,3 +23,12 @@ def username_key(name: str) -> str:
     `alice` share one key, so one cannot pose as the other. Names are ASCII, so `lower()` is
     the whole fold, and it matches SQL's `lower()` in SQLite and PostgreSQL alike."""
     return name.lower()
+
+
+def case_clashes(names: Iterable[str]) -> list[list[str]]:
+    """Groups of names equal ignoring case (two or more each, sorted), which precise point 14
+    forbids; an empty list when the names may coexist."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(username_key(name), []).append(name)
+    return sorted(sorted(group) for group in groups.values() if len(group) > 1)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from service.brokering import expire_private_requests
+from service.brokering import end_private_on_shutdown, expire_private_requests
 from service.config import ServerConfig
 from service.connection import Connection, HotRound, Runtime
 from service.context import Services
@@ -44,6 +44,7 @@ UNKNOWN_NAMES_EVICT_EVERY = timedelta(minutes=1)  # between two, at most a minut
 LISTEN_BACKLOG = 1024
 WORKERS = 4  # serial requests; each mostly waits on the database
 AUTH_WORKERS = 4  # logins mostly wait on the database; argon2 is bounded in service/auth.py
+CRASH_END_REASON = "server_restart"  # the end reason of periods a crash left open
 
 
 class ChatServer:
@@ -106,7 +107,7 @@ class ChatServer:
             max_text_chars=self.config.max_text_chars,
             synchronous=self.config.sqlite_synchronous,
         )
-        closed = store.end_open_periods(self._clock())
+        closed = store.end_open_periods(self._clock(), CRASH_END_REASON)
         if closed:
             log.info("closed %d active periods left open by an earlier stop", closed)
         store.prune_nonces(self._clock())
@@ -167,6 +168,10 @@ class ChatServer:
         self._runtime.reactor.stop_accepting()
         if not self._connections:
             self._all_closed.set()
+        try:  # queued ahead of every `bye`, which the sessions' ends send later
+            end_private_on_shutdown(self._runtime.services)
+        except Exception:  # a goodbye detail: the shutdown itself must go on
+            log.exception("could not tell private peers about the shutdown")
         for connection in list(self._connections):
             connection.end(EndReason.SHUTDOWN)
 
@@ -211,7 +216,7 @@ class ChatServer:
         self._ticker.join(timeout=5)
         runtime.workers.shutdown(wait=True, cancel_futures=True)
         runtime.auth_workers.shutdown(wait=True, cancel_futures=True)
-        runtime.services.store.end_open_periods(self._clock())
+        runtime.services.store.end_open_periods(self._clock(), EndReason.SHUTDOWN.value)
         runtime.services.store.close()
         if self._listener is not None:
             self._listener.close()

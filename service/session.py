@@ -11,15 +11,22 @@ from typing import Any
 
 from service import messages as m
 from service.errors import ErrorCode, RequestError
+from service.private import CancelReason, StopReason
 
 ALLOWED_BEFORE_LOGIN = frozenset({"login", "register", "ping"})  # chat/1 lifecycle step 2
-KEEPS_IDLE = frozenset({"ping", "ack"})  # chat/1: these do not count as activity
+KEEPS_IDLE = frozenset({"ping", "ack"})  # chat/1: these do not count as activity (`active` does)
 # Handed to the writer without waiting: the connection reads on, a `message` is answered when
 # its commit lands, an `ack` needs no answer. Any other request first waits for those, so each
 # client still sees the effects of its requests in order.
 PIPELINED_OPS = frozenset({"message", "ack"})
 INLINE_OPS = frozenset({"ping"})  # answered at once by the reactor: no database, no waiting
 AUTH_OPS = frozenset({"login", "register"})  # hash a password: their own bounded pool
+# An operator may delete an account while it is logged in (chat-admin writes the database from
+# another process). These requests first check that it still exists (one primary-key read on a
+# worker) and end a deleted account's session; `message` learns it from its batch's own checks.
+# `ping` and `ack` never reach a worker; they do not count as activity either, so a session of
+# only those ends with the idle timeout. `logout` needs no check: it ends the session anyway.
+CHECKS_ACCOUNT = frozenset(m.REQUEST_TYPES) - PIPELINED_OPS - INLINE_OPS - AUTH_OPS - {"logout"}
 
 
 class EndReason(Enum):
@@ -31,17 +38,29 @@ class EndReason(Enum):
     SLOW_CONSUMER = "slow_consumer"  # the client stopped reading its output
     PROTOCOL_ERROR = "protocol_error"  # an oversized frame, or too many bad frames
     DISCONNECTED = "disconnected"  # the connection dropped; no `bye` can be sent
+    ACCOUNT_DELETED = "account_deleted"  # an operator deleted the account (not in chat/1's list)
 
     @property
     def sends_bye(self) -> bool:
         return self is not EndReason.DISCONNECTED
 
     @property
-    def private_stopped_reason(self) -> str:
-        """chat/1 precise point 13: peers hear `logout`, `timeout` or `disconnected`."""
-        if self in (EndReason.LOGOUT, EndReason.TIMEOUT):
-            return str(self.value)
-        return "disconnected"
+    def private_stopped_reason(self) -> StopReason:
+        """What a private peer hears (chat/1 precise points 13 and 16)."""
+        return _PEER_HEARS.get(self, StopReason.DISCONNECTED)
+
+    @property
+    def private_cancelled_reason(self) -> CancelReason:
+        """What the addressee of this user's pending request hears (precise point 16)."""
+        return _ADDRESSEE_HEARS.get(self, CancelReason.DISCONNECTED)
+
+
+_PEER_HEARS = {
+    EndReason.LOGOUT: StopReason.LOGOUT,
+    EndReason.TIMEOUT: StopReason.TIMEOUT,
+    EndReason.SHUTDOWN: StopReason.SHUTDOWN,
+}
+_ADDRESSEE_HEARS = {EndReason.LOGOUT: CancelReason.LOGOUT, EndReason.TIMEOUT: CancelReason.TIMEOUT}
 
 
 BYE_TEXTS = {
@@ -50,6 +69,7 @@ BYE_TEXTS = {
     EndReason.SHUTDOWN: "The server is shutting down.",
     EndReason.SLOW_CONSUMER: "You were not reading your messages fast enough.",
     EndReason.PROTOCOL_ERROR: "Too many frames this server could not read.",
+    EndReason.ACCOUNT_DELETED: "Your account has been deleted.",
 }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from service.auth import Attempts, LockoutPolicy
@@ -20,6 +21,7 @@ from service.message_store import MessageRecord, MessageStatements, Outcome
 from service.models import ActivePeriod, Block, Message, Nonce, UnknownNameFailure, User
 from service.operator_store import OperatorQueries, find_user, open_since, reset_failures
 from service.outcomes import Refusal
+from service.rules import username_key
 from service.store_base import attempts_of, maybe_naive_utc, naive_utc
 from service.timeutil import as_utc
 
@@ -40,6 +42,8 @@ _BLOCKERS_OF = (
     .join(_ME, Block.blocked_id == _ME.id)
     .where(_ME.name == bindparam("name"))
 )
+
+_ACCOUNT_BY_ID = select(User.id).where(User.id == bindparam("id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +84,27 @@ class Store(OperatorQueries):
     def user_exists(self, name: str) -> bool:
         return self.read(lambda s: s.scalar(select(exists().where(User.name == name))) or False)
 
+    def account_exists(self, user_id: int) -> bool:
+        """Whether the account a session logged in to is still there (an operator may delete
+        it meanwhile; one made anew under the same name has another id)."""
+        return self.read(lambda s: s.scalar(_ACCOUNT_BY_ID, {"id": user_id}) is not None)
+
+    def name_taken_by(self, name: str) -> str | None:
+        """The account whose name equals `name` ignoring case, if any (chat/1 precise point
+        14: a new account may not have it). Login stays case-sensitive: see credentials()."""
+        return self.read(lambda s: _holder_of(s, name))
+
     def create_user(self, name: str, password_hash: str, now: datetime) -> Refusal | None:
-        """A new account; Refusal.NAME_TAKEN when the name exists."""
+        """A new account; Refusal.NAME_TAKEN when a name equal ignoring case exists."""
 
         def job(s: Session) -> Refusal | None:
-            if s.scalar(select(exists().where(User.name == name))):
+            if _holder_of(s, name) is not None:
                 return Refusal.NAME_TAKEN
-            s.add(User(name=name, password_hash=password_hash, created_at=naive_utc(now)))
+            try:
+                with s.begin_nested():  # the unique index decides a race with another writer
+                    s.add(User(name=name, password_hash=password_hash, created_at=naive_utc(now)))
+            except IntegrityError:
+                return Refusal.NAME_TAKEN
             return None
 
         return self.write(job)
@@ -118,24 +136,26 @@ class Store(OperatorQueries):
 
         return self.write(job)
 
-    def end_period(self, period_id: int, now: datetime) -> None:
+    def end_period(self, period_id: int, now: datetime, reason: str) -> None:
+        """The session ended; `reason` says why (for `chat-admin history`)."""
+
         def job(s: Session) -> None:
             s.execute(
                 update(ActivePeriod)
                 .where(ActivePeriod.id == period_id, ActivePeriod.logout_at.is_(None))
-                .values(logout_at=naive_utc(now))
+                .values(logout_at=naive_utc(now), end_reason=reason)
             )
 
         self.write(job)
 
-    def end_open_periods(self, now: datetime) -> int:
+    def end_open_periods(self, now: datetime, reason: str) -> int:
         """Close periods left open by a crash (at start) or by a shutdown; how many."""
 
         def job(s: Session) -> int:
             result = s.execute(
                 update(ActivePeriod)
                 .where(ActivePeriod.logout_at.is_(None))
-                .values(logout_at=naive_utc(now))
+                .values(logout_at=naive_utc(now), end_reason=reason)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -327,6 +347,11 @@ class Store(OperatorQueries):
             return int(result.rowcount)  # type: ignore[attr-defined]
 
         return self.write(job)
+
+
+def _holder_of(s: Session, name: str) -> str | None:
+    """The name of the account `name` equals ignoring case (found by the lower(name) index)."""
+    return s.scalar(select(User.name).where(func.lower(User.name) == username_key(name)))
 
 
 def _user_id(s: Session, name: str) -> int | None:

@@ -55,9 +55,12 @@ def test_added_users_log_in_and_show_in_history_since(
     assert dave.request("logout")["ok"]
     dave.wait_closed()  # chat/1 point 9: the period is closed before the socket
     table = admin(server, "history", "--since", "1h").stdout.splitlines()
-    assert table[0] == "user\tlogin\tlogout\tduration\tpeer"
+    assert table[0] == "user\tlogin\tlogout\tduration\tpeer\tend reason"
     rows = [row.split("\t") for row in table[1:]]
-    assert [(row[0], row[2] == "online") for row in rows] == [("dave", False), ("erin", True)]
+    assert [(row[0], row[2] == "online", row[5]) for row in rows] == [
+        ("dave", False, "logout"),
+        ("erin", True, "-"),
+    ]
 
 
 def test_a_lockout_shows_in_users_and_unlock_lets_the_user_in(

@@ -49,6 +49,15 @@ def test_login_replies_with_the_user_and_no_pending_messages(
     assert (reply["ok"], reply["user"], reply["pending"]) == (True, "alice", 0)
 
 
+def test_login_reply_states_the_idle_timeout_in_whole_seconds(
+    connect: Callable[[], TestClient], server: RunningServer
+) -> None:
+    """An extra field (chat/1 allows them): a client can warn its user before the timeout."""
+    reply = connect().request("login", user="alice", password=PASSWORD)
+    assert reply["idle_timeout"] == server.config.timeout_s == 300
+    assert type(reply["idle_timeout"]) is int
+
+
 def test_wrong_password_counts_down_attempts_left(connect: Callable[[], TestClient]) -> None:
     client = connect()
     first = attempt(client, "alice", "wrong one")
@@ -256,3 +265,33 @@ def test_parallel_guesses_get_no_more_tries_than_sequential_ones(
     assert (right["ok"], right.get("error")) == (False, "locked"), right
     replies = [first] + [c.reply_to(index, timeout_s=30) for index, c in enumerate(guessers[1:], 1)]
     assert sorted(reply["error"] for reply in replies) == ["bad_credentials"] * 2 + ["locked"] * 18
+
+
+def test_failed_logins_are_logged_with_name_address_and_refusal_but_no_password(
+    caplog: pytest.LogCaptureFixture, connect: Callable[[], TestClient]
+) -> None:
+    """An operator watching for guessing sees who tried, from where, and what they got."""
+    caplog.set_level(logging.INFO)
+    wrong = "Quartz-Zebra-Wrong-5521"
+    client = connect()
+    host, port = client.sock.getsockname()[:2]
+    for _ in range(4):
+        attempt(client, "alice", wrong)
+    attempt(client, "ghost", wrong)
+    attempt(client, "bad\nname", wrong)
+
+    failed = [r for r in caplog.records if r.getMessage().startswith("failed login")]
+    lines = [re.sub(r"locked, retry after \d+ s", "locked, retry after N s", r.getMessage())
+             for r in failed]  # fmt: skip
+    assert lines == [
+        f"failed login alice from {host}:{port}: bad_credentials, 2 attempts left",
+        f"failed login alice from {host}:{port}: bad_credentials, 1 attempt left",
+        f"failed login alice from {host}:{port}: locked now, retry after 60 s",
+        f"failed login alice from {host}:{port}: locked, retry after N s",
+        f"failed login ghost from {host}:{port}: bad_credentials, 2 attempts left"
+        " (no such account)",
+        f"failed login <not a username, 8 characters> from {host}:{port}: bad_credentials,"
+        " 2 attempts left (no such account)",
+    ]
+    assert all(r.levelno == logging.WARNING for r in failed)
+    assert "Quartz-Zebra" not in caplog.text

@@ -1,13 +1,14 @@
 """Peer-to-peer brokering by the server: requests, answers, tokens, refusals and endings.
 
-chat/1 "Peer-to-peer private messaging", precise points 1, 12 and 13. Only the server's side
-is tested here: the clients' direct connection is tested with the client.
+chat/1 "Peer-to-peer private messaging", precise points 1, 12, 13 and 16. Only the server's
+side is tested here: the clients' direct connection is tested with the client.
 """
 
 from __future__ import annotations
 
 import re
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,12 +35,18 @@ def private_request_ttl_s() -> float:
 
 
 @pytest.fixture
-def server_config(db_url: str, private_request_ttl_s: float) -> ServerConfig:
+def timeout_s() -> float:
+    """The inactivity timeout; a test parametrizes it to see a timeout fast."""
+    return 300.0
+
+
+@pytest.fixture
+def server_config(db_url: str, private_request_ttl_s: float, timeout_s: float) -> ServerConfig:
     return ServerConfig(
         port=0,
         db_url=db_url,
         block_duration_s=60,
-        timeout_s=300,
+        timeout_s=timeout_s,
         private_request_ttl_s=private_request_ttl_s,
     )
 
@@ -159,19 +166,25 @@ def test_decline_tells_the_requester(login: Login) -> None:
     assert bob.request("private_answer", request=request_id, accept=False)["ok"] is True
 
     declined = alice.expect(ev="private_declined")
-    assert declined["request"] == request_id and declined["user"] == "bob"
+    assert declined == {"ev": "private_declined", "request": request_id, "user": "bob",
+                        "reason": "declined"}  # fmt: skip
     again = alice.request("startprivate", user="bob")  # nothing is pending any more
     assert again["ok"] is True, again
 
 
 @pytest.mark.parametrize("private_request_ttl_s", [1.0])
-def test_unanswered_request_expires_as_declined(login: Login) -> None:
+def test_unanswered_request_expires_for_both_sides(login: Login) -> None:
     alice, bob = login("alice"), login("bob")
     request_id = ask(alice, bob, "bob")
 
     declined = alice.expect(ev="private_declined", timeout_s=5)
+    cancelled = bob.expect(ev="private_cancelled", timeout_s=5)
 
-    assert declined["request"] == request_id and declined["user"] == "bob"
+    assert (declined["request"], declined["user"], declined["reason"]) == (
+        request_id, "bob", "expired"
+    )  # fmt: skip
+    assert cancelled == {"ev": "private_cancelled", "request": request_id, "user": "alice",
+                         "reason": "expired"}  # fmt: skip
     late = bob.request("private_answer", request=request_id, accept=True, port=LISTEN_PORT)
     assert error_of(late) == "no_such_request"
 
@@ -256,8 +269,24 @@ def test_stopprivate_tells_the_other_side_once(login: Login) -> None:
 def test_stopprivate_without_a_session(login: Login) -> None:
     alice, bob = login("alice"), login("bob")
     assert error_of(alice.request("stopprivate", user="bob")) == "no_private_session"
-    ask(alice, bob, "bob")  # a pending request is not a session yet
-    assert error_of(alice.request("stopprivate", user="bob")) == "no_private_session"
+    ask(alice, bob, "bob")  # the addressee answers a pending request; it cannot stop it
+    assert error_of(bob.request("stopprivate", user="alice")) == "no_private_session"
+
+
+def test_the_requester_withdraws_a_pending_request_with_stopprivate(login: Login) -> None:
+    alice, bob = login("alice"), login("bob")
+    request_id = ask(alice, bob, "bob")
+
+    reply = alice.request("stopprivate", user="bob")
+
+    assert reply["ok"] is True, reply
+    cancelled = bob.expect(ev="private_cancelled")
+    assert cancelled == {"ev": "private_cancelled", "request": request_id, "user": "alice",
+                         "reason": "withdrawn"}  # fmt: skip
+    late = bob.request("private_answer", request=request_id, accept=True, port=LISTEN_PORT)
+    assert error_of(late) == "no_such_request"
+    assert alice.request("startprivate", user="bob")["ok"] is True  # nothing pending
+    assert alice.events(ev="private_declined") == []  # withdrawn, not declined
 
 
 def test_peer_logout_stops_the_session(login: Login) -> None:
@@ -305,7 +334,13 @@ def test_target_blocking_a_pending_request_declines_it(login: Login) -> None:
     assert bob.request("block", user="alice")["ok"] is True
 
     declined = alice.expect(ev="private_declined")
-    assert declined["request"] == request_id and declined["user"] == "bob"
+    cancelled = bob.expect(ev="private_cancelled")
+    assert (declined["request"], declined["user"], declined["reason"]) == (
+        request_id, "bob", "blocked"
+    )  # fmt: skip
+    assert (cancelled["request"], cancelled["user"], cancelled["reason"]) == (
+        request_id, "alice", "blocked"
+    )  # fmt: skip
     late = bob.request("private_answer", request=request_id, accept=True, port=LISTEN_PORT)
     assert error_of(late) == "no_such_request"  # withdrawn
 
@@ -317,6 +352,96 @@ def test_requester_blocking_its_pending_request_withdraws_it(login: Login) -> No
     assert alice.request("block", user="bob")["ok"] is True
 
     declined = alice.expect(ev="private_declined")  # precise point 13: the requester hears
-    assert declined["request"] == request_id and declined["user"] == "bob"
+    cancelled = bob.expect(ev="private_cancelled")  # precise point 16: so does the addressee
+    assert (declined["request"], declined["user"], declined["reason"]) == (
+        request_id, "bob", "blocked"
+    )  # fmt: skip
+    assert (cancelled["request"], cancelled["user"], cancelled["reason"]) == (
+        request_id, "alice", "blocked"
+    )  # fmt: skip
     late = bob.request("private_answer", request=request_id, accept=True, port=LISTEN_PORT)
     assert error_of(late) == "no_such_request"
+
+
+# --- a pending request whose side's session ends (precise point 16) --------------------------
+
+
+def test_the_addressee_leaving_cancels_the_request_for_the_requester(login: Login) -> None:
+    alice, bob = login("alice"), login("bob")
+    request_id = ask(alice, bob, "bob")
+
+    assert bob.request("logout")["ok"] is True
+    bob.wait_closed()
+
+    declined = alice.expect(ev="private_declined")
+    assert (declined["request"], declined["user"], declined["reason"]) == (
+        request_id, "bob", "cancelled"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["logout", "disconnected"])
+def test_the_requester_leaving_cancels_the_question_for_the_addressee(
+    login: Login, how: str
+) -> None:
+    alice, bob = login("alice"), login("bob")
+    request_id = ask(alice, bob, "bob")
+
+    if how == "logout":
+        assert alice.request("logout")["ok"] is True
+    else:
+        alice.close()
+
+    cancelled = bob.expect(ev="private_cancelled")
+    assert cancelled == {"ev": "private_cancelled", "request": request_id, "user": "alice",
+                         "reason": how}  # fmt: skip
+
+
+@pytest.mark.parametrize("timeout_s", [1.0])
+def test_the_requester_timing_out_cancels_the_question_for_the_addressee(login: Login) -> None:
+    alice, bob = login("alice"), login("bob")
+    request_id = ask(alice, bob, "bob")
+    deadline = time.monotonic() + 5
+    cancelled: Frame | None = None
+    while cancelled is None:  # bob stays active, alice does nothing
+        assert time.monotonic() < deadline, "bob never heard that alice timed out"
+        assert bob.request("active")["ok"] is True
+        try:
+            cancelled = bob.expect(ev="private_cancelled", timeout_s=0.2)
+        except TimeoutError:
+            pass
+
+    assert cancelled == {"ev": "private_cancelled", "request": request_id, "user": "alice",
+                         "reason": "timeout"}  # fmt: skip
+    assert alice.wait_closed()[-1]["reason"] == "timeout"
+
+
+# --- a server shutdown (precise point 16) ----------------------------------------------------
+
+
+def test_shutdown_stops_private_sessions_for_both_sides_before_bye(
+    server: RunningServer, login: Login
+) -> None:
+    alice, bob, carol = login("alice"), login("bob"), login("carol")
+    open_session(alice, bob, "bob")
+    ask(carol, alice, "alice")  # pending while the server stops
+
+    server.stop()
+
+    def last_private_then_bye(client: TestClient) -> list[tuple[Any, ...]]:
+        frames = client.wait_closed(timeout_s=5)
+        wanted = ("private_stopped", "private_declined", "private_cancelled", "bye")
+        return [(f["ev"], f.get("user"), f.get("reason")) for f in frames if f.get("ev") in wanted]
+
+    assert last_private_then_bye(alice) == [
+        ("private_stopped", "bob", "shutdown"),
+        ("private_cancelled", "carol", "disconnected"),
+        ("bye", None, "shutdown"),
+    ]
+    assert last_private_then_bye(bob) == [
+        ("private_stopped", "alice", "shutdown"),
+        ("bye", None, "shutdown"),
+    ]
+    assert last_private_then_bye(carol) == [
+        ("private_declined", "alice", "cancelled"),
+        ("bye", None, "shutdown"),
+    ]

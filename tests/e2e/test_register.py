@@ -50,6 +50,7 @@ def test_register_logs_the_new_user_in(login: Login, connect: Callable[[], TestC
     dave = connect()
     reply = dave.request("register", user="dave", password=NEW_PASSWORD)
     assert (reply["ok"], reply["user"]) == (True, "dave")
+    assert reply["idle_timeout"] == 300  # whole seconds, as in a login's reply
     presence = bob.expect(ev="presence", user="dave")
     assert presence["state"] == "online"
     assert dave.request("whoelse")["users"] == ["bob"]  # a logged-in request works

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from service.config import ServerConfig
+from service.store import Store
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.server import RunningServer
@@ -103,11 +104,17 @@ def test_a_reader_that_never_reads_stalls_no_sender_and_keeps_its_messages(
 
 
 def test_the_stalled_connection_is_closed(
-    login: Login, carol: TestClient, stalled_bob: socket.socket
+    server: RunningServer, login: Login, carol: TestClient, stalled_bob: socket.socket
 ) -> None:
     alice = login("alice")
     send_until_cut_off(alice)
     carol.expect(ev="presence", user="bob", state="offline")
+    store = Store.open(server.db_url, group_commit=False)
+    try:  # what `chat-admin history` shows as the end reason of bob's session
+        [period] = store.login_history(since=None, user="bob") or []
+    finally:
+        store.close()
+    assert period.end_reason == "slow_consumer"
 
     received = 0
     deadline = time.monotonic() + 10

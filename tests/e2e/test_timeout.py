@@ -1,6 +1,7 @@
 """chat/1 inactivity timeout against a real server (PROTOCOL.md "Inactivity timeout").
 
-Only requests other than `ping` and `ack` count as activity. With a 1 s timeout each test
+Only requests other than `ping` and `ack` count as activity, `active` included (precise point
+15: what the user does that the server does not see). With a 1 s timeout each test
 waits on conditions (a bye, a presence event) with deadlines well past the timeout.
 """
 
@@ -94,3 +95,17 @@ def test_requests_that_count_keep_a_session_alive(login: Login) -> None:
     idle_for = time.monotonic() - last_request_at
     assert [(f.get("ev"), f.get("reason")) for f in frames] == [("bye", "timeout")]
     assert idle_for >= TIMEOUT_S * 0.5  # counted from the last whoelse, not from the login
+
+
+def test_active_alone_keeps_a_session_alive(login: Login) -> None:
+    """A client whose user only talks peer to peer sends `active` now and then: the server
+    must not log that user out for being idle (precise point 15)."""
+    alice = login("alice")
+    asked = alice.request("active")
+    assert asked == {"re": asked["re"], "ok": True}  # the reply carries nothing
+    busy_until = time.monotonic() + TIMEOUT_S * 1.75
+    while time.monotonic() < busy_until:
+        alice.send({"op": "active"})  # as clients send it: no id, no reply
+        assert next_frame_within(alice, TIMEOUT_S / 4) is None  # ConnectionError on a close
+
+    assert alice.request("whoelse")["ok"] is True  # still logged in, 1.75 timeouts later

@@ -37,7 +37,7 @@ def rows(store: Store, model: type[object]) -> int:
 def test_list_users_shows_last_login_pending_and_current_lock(store: Store) -> None:
     add(store, "bob", "Alice", "carol")
     first, _ = store.start_period("bob", "127.0.0.1:1", T0)
-    store.end_period(first, T0 + timedelta(minutes=5))
+    store.end_period(first, T0 + timedelta(minutes=5), "logout")
     store.start_period("bob", "127.0.0.1:2", T0 + timedelta(hours=1))
     store.save_message("bob", "Alice", "hi", None, T0, max_chars=100)
     store.save_message("carol", "Alice", "yo", None, T0, max_chars=100)
@@ -138,10 +138,10 @@ def test_delete_user_cascades_but_keeps_messages_they_sent(store: Store) -> None
 def test_history_since_keeps_sessions_open_at_some_time_since(store: Store) -> None:
     add(store, "alice", "bob")
     old, _ = store.start_period("alice", "10.0.0.1:1", T0)
-    store.end_period(old, T0 + timedelta(minutes=10))
+    store.end_period(old, T0 + timedelta(minutes=10), "logout")
     long_open, _ = store.start_period("bob", "10.0.0.2:1", T0 + timedelta(minutes=5))
     late, _ = store.start_period("alice", "10.0.0.1:2", T0 + timedelta(hours=2))
-    store.end_period(late, T0 + timedelta(hours=3))
+    store.end_period(late, T0 + timedelta(hours=3), "timeout")
     assert long_open
 
     since = T0 + timedelta(hours=1)

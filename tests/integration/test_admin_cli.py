@@ -256,7 +256,7 @@ def test_history_since_and_user(db_url: str, store: Store) -> None:
     seed(store, "alice", "bob")
     now = utc_now()
     old, _ = store.start_period("alice", "10.0.0.1:1", now - timedelta(days=2))
-    store.end_period(old, now - timedelta(days=2) + timedelta(minutes=3))
+    store.end_period(old, now - timedelta(days=2) + timedelta(minutes=3), "logout")
     store.start_period("bob", "10.0.0.2:2", now - timedelta(minutes=5))
 
     recent = admin(db_url, "history", "--since", "1h")

@@ -70,15 +70,18 @@ def test_users_json_is_rfc3339_utc() -> None:
 
 def test_history_shows_open_sessions_as_online_with_duration_so_far() -> None:
     logins = [
-        Login("alice", T0, T0 + timedelta(minutes=2), "127.0.0.1:5001"),
+        Login("alice", T0, T0 + timedelta(minutes=2), "127.0.0.1:5001", "timeout"),
         Login("bob", T0, None, "[::1]:5002"),
     ]
     now = T0 + timedelta(hours=1)
     listing = render.history_listing(logins, now, UTC)
+    assert listing.columns[-1] == "end reason"
     assert listing.rows == [
-        ("alice", "2026-11-24 23:12:25 UTC", "2026-11-24 23:14:25 UTC", "2m 00s", "127.0.0.1:5001"),
-        ("bob", "2026-11-24 23:12:25 UTC", "online", "1h 00m", "[::1]:5002"),
-    ]
+        ("alice", "2026-11-24 23:12:25 UTC", "2026-11-24 23:14:25 UTC", "2m 00s", "127.0.0.1:5001",
+         "timeout"),
+        ("bob", "2026-11-24 23:12:25 UTC", "online", "1h 00m", "[::1]:5002", "-"),
+    ]  # fmt: skip
+    assert render.history_json(logins, now)[0]["end_reason"] == "timeout"
     assert render.history_json(logins, now)[1] == {
         "user": "bob",
         "login_at": "2026-11-24T23:12:25.123Z",
@@ -86,6 +89,7 @@ def test_history_shows_open_sessions_as_online_with_duration_so_far() -> None:
         "online": True,
         "duration_s": 3600,
         "peer": "[::1]:5002",
+        "end_reason": None,
     }
 
 

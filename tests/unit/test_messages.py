@@ -18,7 +18,7 @@ def test_every_op_of_the_protocol_table_is_known() -> None:
     assert set(m.REQUEST_TYPES) == {
         "login", "register", "message", "broadcast", "whoelse", "whoelsesince", "block",
         "unblock", "blocklist", "ack", "startprivate", "private_answer", "stopprivate",
-        "logout", "ping",
+        "logout", "ping", "active",
     }  # fmt: skip
 
 
@@ -89,3 +89,40 @@ def test_missing_or_non_string_op_is_a_bad_request(frame: dict[str, Any]) -> Non
 def test_the_fast_and_the_general_parser_agree(frame: dict[str, Any]) -> None:
     request_type = m.REQUEST_TYPES[frame["op"]]
     assert m.parse_fields(request_type, frame) == m._parse_any(request_type, frame)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"op": "whoelsesince", "seconds": 2**63},
+        {"op": "whoelsesince", "seconds": 0},
+        {"op": "whoelsesince", "seconds": 1.5},
+    ],
+)
+def test_seconds_out_of_range_is_said_in_plain_words(frame: dict[str, Any]) -> None:
+    with pytest.raises(RequestError) as refused:
+        parse(frame)
+    assert refused.value.text == "seconds must be a whole number of seconds, at least 1."
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {},
+        {"op": "whoelsesince", "seconds": 2**63},
+        {"op": "whoelsesince"},
+        {"op": "ack", "msg_id": -(2**64)},
+        {"op": "message", "to": 5, "text": "x"},
+        {"op": "message", "to": "bob", "text": "\ud800"},
+        {"op": "message", "to": "bob", "text": "x", "nonce": "n" * 129},
+        {"op": "private_answer", "request": "r", "accept": "yes"},
+        {"op": "private_answer", "request": "r", "accept": True},
+        {"op": "private_answer", "request": "r", "accept": True, "port": 0},
+    ],
+)
+def test_error_texts_are_plain_sentences_without_markup(frame: dict[str, Any]) -> None:
+    """The text of an error is shown to a person as is: no Markdown backticks."""
+    with pytest.raises(RequestError) as refused:
+        parse(frame)
+    text = refused.value.text
+    assert "`" not in text and text[0].isalnum() and text.endswith("."), text

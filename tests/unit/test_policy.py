@@ -81,7 +81,30 @@ def test_leaving_ends_sessions_and_withdraws_requests() -> None:
     endings = broker.end_all_for("alice")
     assert endings.peers == ["bob"] and [r.request_id for r in endings.withdrawn] == ["r1"]
     with pytest.raises(RequestError):
-        broker.close_session("bob", "alice")
+        broker.stop("bob", "alice")
+
+
+def test_stop_closes_a_session_or_withdraws_ones_own_pending_request() -> None:
+    """chat/1 precise point 16: only the requester withdraws; the addressee answers."""
+    broker = PrivateBroker()
+    broker.open_session("alice", "bob")
+    broker.open_request(_request("r1", "carol", "alice"))
+    assert broker.stop("bob", "alice") is None  # the session
+    with pytest.raises(RequestError) as refused:
+        broker.stop("alice", "carol")  # alice is the addressee of r1, not its requester
+    assert refused.value.code is ErrorCode.NO_PRIVATE_SESSION
+    withdrawn = broker.stop("carol", "alice")
+    assert withdrawn is not None and withdrawn.request_id == "r1"
+    broker.open_request(_request("r2", "carol", "alice"))  # nothing pending any more
+
+
+def test_end_all_ends_every_session_and_request_once() -> None:
+    broker = PrivateBroker()
+    broker.open_session("bob", "alice")
+    broker.open_request(_request("r1", "carol", "alice"))
+    sessions, requests = broker.end_all()
+    assert sessions == [("alice", "bob")] and [r.request_id for r in requests] == ["r1"]
+    assert broker.end_all() == ([], [])
 
 
 def test_requests_expire_after_the_ttl() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.config import ServerConfig
 from service.main import config_from_args
 
 
@@ -44,3 +45,10 @@ def test_contradictions_and_bad_values_are_usage_errors(
         config_from_args(argv)
     assert exited.value.code == 2
     assert "chat-server: error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("timeout_s", "stated"), [(300.0, 300), (90.9, 90), (1.0, 1), (0.5, 1)])
+def test_the_idle_timeout_is_stated_in_whole_seconds_never_late(
+    timeout_s: float, stated: int
+) -> None:
+    assert ServerConfig(timeout_s=timeout_s).idle_timeout_whole_s == stated

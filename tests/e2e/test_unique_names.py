@@ -1,0 +1,73 @@
+"""Usernames unique ignoring case against a real server (chat/1 precise point 14), on SQLite
+and PostgreSQL alike: `register` refuses `Alice` beside `alice`, login stays case-sensitive,
+and chat-server will not upgrade a database that holds two such names.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from service.config import ServerConfig
+from service.db import alembic_config, current_revision
+from service.main import main
+from tests.conftest import PASSWORD
+from tests.support.client import TestClient
+
+NEW_PASSWORD = "a fine long password"
+
+
+@pytest.fixture
+def server_config(db_url: str) -> ServerConfig:
+    return ServerConfig(port=0, db_url=db_url, block_duration_s=60, timeout_s=300,
+                        allow_signup=True)  # fmt: skip
+
+
+def test_register_refuses_a_name_equal_to_another_ignoring_case(
+    connect: Callable[[], TestClient],
+) -> None:
+    client = connect()
+
+    for name in ("Alice", "ALICE", "aLiCe"):
+        reply = client.request("register", user=name, password=NEW_PASSWORD)
+        assert (reply["ok"], reply["error"]) == (False, "user_exists"), reply
+        assert "alice exists" in reply["text"], reply
+
+    impostor = client.request("login", user="Alice", password=PASSWORD)
+    assert impostor["error"] == "bad_credentials"  # names stay case-sensitive on the wire
+    assert client.request("login", user="alice", password=PASSWORD)["ok"] is True
+    other = connect().request("register", user="Alicia", password=NEW_PASSWORD)
+    assert other["ok"] is True, other  # other letters are still fine
+
+
+def test_chat_server_will_not_upgrade_a_database_with_names_equal_ignoring_case(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Made before revision 0003, a database may hold `Alice` and `alice`: the server says
+    which, exits 1, and leaves the data as it was for the operator to decide."""
+    command.upgrade(alembic_config(db_url), "0002")
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as db:
+            for name in ("alice", "Alice", "bob"):
+                db.execute(
+                    text(
+                        "INSERT INTO users (name, password_hash, created_at, failed_attempts) "
+                        "VALUES (:name, 'x', '2026-11-24 12:00:00', 0)"
+                    ),
+                    {"name": name},
+                )
+    finally:
+        engine.dispose()
+    caplog.set_level(logging.INFO)
+
+    assert main(["--port", "0", "--db", db_url]) == 1
+
+    [refusal] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "cannot upgrade the database" in refusal.getMessage()
+    assert "Alice and alice" in refusal.getMessage()
+    assert current_revision(db_url) == "0002"
