@@ -122,7 +122,8 @@ def test_blocker_still_sees_the_blocked_users_presence(
 def test_presence_flows_again_after_unblock(
     login: Login, connect: Callable[[], TestClient]
 ) -> None:
-    bob, alice = login("bob"), login("alice")
+    bob = settled_login(connect, "bob")  # announced before alice is online to hear it
+    alice = login("alice")
     assert bob.request("block", user="alice")["ok"]
     assert bob.request("unblock", user="alice")["ok"]
 
