@@ -320,9 +320,8 @@ class Chat:
     async def _request(self, op: str, **fields: Any) -> JsonObject | None:
         """The reply, or None when there will be none (a line says why, or the link's close
         will)."""
+        future = self._link.request(op, **fields)  # queued for the link's sender: never waits
         try:
-            # Sent off the prompt's thread: a server slow to read never freezes the typing.
-            future = await asyncio.to_thread(self._link.request, op, **fields)
             return await asyncio.wait_for(asyncio.wrap_future(future), REPLY_TIMEOUT_S)
         except ConnectionError:
             return None

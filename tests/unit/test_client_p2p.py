@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -166,3 +167,44 @@ def test_stop_withdraws_a_listener(alice: Peer, bob: Peer) -> None:
     alice.chats.connect("bob", HOST, port, TOKEN)
     assert alice.next() == PeerClosed("bob", "unreachable")
     assert bob.events.empty()
+
+
+def test_a_crowd_of_silent_connections_is_capped(alice: Peer, bob: Peer) -> None:
+    """Each connection to a listening port waits for its hello in a thread; beyond a few at
+    once the listener closes new ones straight away instead of starting more threads."""
+    port = bob.chats.listen("alice")
+    bob.chats.expect("alice", TOKEN)
+    silent = [socket.create_connection((HOST, port), timeout=WAIT_S)
+              for _ in range(p2p.MAX_HANDSHAKES)]  # fmt: skip
+    try:
+        with socket.create_connection((HOST, port), timeout=WAIT_S) as extra:
+            extra.settimeout(p2p.HANDSHAKE_TIMEOUT_S / 4)  # well before a handshake times out
+            assert extra.recv(1024) == b""  # closed on at once
+        silent.pop().close()  # a slot frees up: the real peer still gets in
+        alice.chats.connect("bob", HOST, port, TOKEN)
+        assert alice.next() == PeerOpened("bob")
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+def test_stop_never_waits_for_a_send_under_way(bob: Peer) -> None:
+    """stop() runs on the prompt's thread: while a send is stuck on a peer that stopped
+    reading, it cuts the connection instead of queueing behind that send."""
+    port = bob.chats.listen("alice")
+    bob.chats.expect("alice", TOKEN)
+    sock = socket.create_connection((HOST, port), timeout=WAIT_S)  # alice, who stops reading
+    try:
+        sock.sendall(encode({"op": "p2p_hello", "user": "alice", "token": TOKEN}))
+        assert bob.next() == PeerOpened("alice")
+        session = bob.chats._sessions["alice"]
+        with session._send_lock:  # as a send stuck in sendall() holds it
+            stopping = threading.Thread(target=bob.chats.stop, args=("alice",), daemon=True)
+            stopping.start()
+            stopping.join(p2p.IO_TIMEOUT_S / 2)
+            assert not stopping.is_alive()
+        sock.settimeout(WAIT_S)
+        while sock.recv(1024):  # the welcome; then cut, not left open
+            pass
+    finally:
+        sock.close()
