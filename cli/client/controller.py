@@ -30,6 +30,9 @@ EXIT_LOST = 1  # the connection was lost or refused us (login failure included)
 EXIT_USAGE = 2  # bad command-line arguments (argparse's own code)
 
 _CLEAN_BYES = frozenset({"logout", "timeout", "shutdown"})  # bye reasons that exit 0
+# What our private chat peers are told (p2p_stop reason) when our session ends: the bye's
+# reason where a peer's line fits it, else `disconnected`.
+_PEER_STOP_REASONS = frozenset({"logout", "timeout", "shutdown"})
 # Private chat ends the server may not know about (the peer told it nothing): we tell it.
 _UNANNOUNCED_ENDS = frozenset({"lost", "no_show", "unreachable"})
 
@@ -94,6 +97,8 @@ class Chat:
         self._when_shown = when_shown  # run a callback once what `out` printed is on screen
         self._seen_msg_ids: set[int | str | None] = set()  # chat/1: re-deliveries keep their msg_id
         self._requests: deque[tuple[object, str]] = deque()  # (request id, from), oldest first
+        self._ended_requests: set[object] = set()  # ids the server cancelled (already said)
+        self._asked: set[str] = set()  # users our unanswered startprivate went to
         self._bye_reason: str | None = None
         self._logging_out = False
 
@@ -147,7 +152,23 @@ class Chat:
         self._out(r.private_request_event(ev, self._now()))
         self._on_change()
 
+    def _on_private_cancelled(self, ev: JsonObject) -> None:
+        """chat/1 precise point 16: the request we were asking about ended unanswered. The
+        question goes; a line says why."""
+        request_id = ev.get("request")
+        self._ended_requests.add(request_id)
+        before = len(self._requests)
+        self._requests = deque(item for item in self._requests if item[0] != request_id)
+        self._out(r.private_cancelled_event(ev, self._now()))
+        if len(self._requests) != before:
+            self._on_change()
+
+    def _on_private_declined(self, ev: JsonObject) -> None:
+        self._asked.discard(str(ev.get("user")))
+        self._out(r.private_declined_event(ev, self._now()))
+
     def _on_private_ready(self, ev: JsonObject) -> None:
+        self._asked.discard(str(ev.get("user")))
         host, port = ev.get("host"), ev.get("port")
         user, token = r.clean(ev.get("user")), str(ev.get("token"))
         if not isinstance(host, str) or not _is_port(port):
@@ -164,6 +185,7 @@ class Chat:
         """The server's word that a session ended. If the peer already told us directly
         (p2p_stop), the line has been shown and there is nothing left to close."""
         user, reason = str(ev.get("user")), str(ev.get("reason"))
+        self._asked.discard(user)
         self._withdraw_requests_from(user)
         if self._peers.stop(user, reason):
             self._out(r.private_stopped(user, reason, self._now()))
@@ -189,6 +211,8 @@ class Chat:
         "broadcast": _on_seen_user,
         "presence": _on_presence,
         "private_request": _on_private_request,
+        "private_cancelled": _on_private_cancelled,
+        "private_declined": _on_private_declined,
         "private_ready": _on_private_ready,
         "private_expect": _on_private_expect,
         "private_stopped": _on_private_stopped,
@@ -208,7 +232,8 @@ class Chat:
     def _end(self, code: int) -> None:
         if self.exit_code is None:
             self.exit_code = code
-            self._peers.stop_all("logout" if code == EXIT_OK else "disconnected")
+            reason = "logout" if self._logging_out else self._bye_reason
+            self._peers.stop_all(reason if reason in _PEER_STOP_REASONS else "disconnected")
             self.ended.set()
             self._on_change()
 
@@ -252,6 +277,8 @@ class Chat:
                 self._after_reply(cmd, reply)
 
     def _after_reply(self, cmd: c.Command, reply: JsonObject) -> None:
+        if reply.get("ok") and isinstance(cmd, c.StartPrivate):
+            self._asked.add(cmd.user)
         if reply.get("ok"):
             for user in reply.get("users", []) if isinstance(reply.get("users"), list) else []:
                 self._remember(user)
@@ -267,8 +294,11 @@ class Chat:
         request_id, who = self._requests.popleft()
         self._on_change()
         if not accept:
-            await self._request("private_answer", request=request_id, accept=False)
-            self._out(r.note(f"You declined {who}'s private chat request.", "private"))
+            reply = await self._request("private_answer", request=request_id, accept=False)
+            if reply is not None and reply.get("ok"):
+                self._out(r.note(f"You declined {who}'s private chat request.", "private"))
+            elif reply is not None:
+                self._answer_failed(request_id, who, reply)
             return
         try:
             port = self._peers.listen(who)
@@ -282,7 +312,17 @@ class Chat:
             return
         self._peers.stop(who)
         if reply is not None:
-            self._out(r.note(f"Could not accept: {r.clean(reply.get('text', ''))}", "error"))
+            self._answer_failed(request_id, who, reply)
+
+    def _answer_failed(self, request_id: object, who: str, reply: JsonObject) -> None:
+        """The request ended as the answer went out (expired, withdrawn...). If the server's
+        private_cancelled said so already, that line is enough."""
+        if request_id in self._ended_requests:
+            return
+        if reply.get("error") == "no_such_request":
+            self._out(r.note(f"{who}'s private chat request had already ended.", "private"))
+        else:
+            self._out(r.note(f"Could not answer: {r.clean(reply.get('text', ''))}", "error"))
 
     async def _private(self, cmd: c.Private) -> None:
         if not self._peers.is_open(cmd.user):
@@ -296,7 +336,12 @@ class Chat:
 
     async def _stop_private(self, cmd: c.StopPrivate) -> None:
         had_one = self._peers.stop(cmd.user, "stopped")
+        asked = cmd.user in self._asked and not had_one
         reply = await self._request("stopprivate", user=cmd.user)
+        if asked and reply is not None and reply.get("ok"):  # chat/1 precise point 16
+            self._asked.discard(cmd.user)
+            self._out(r.private_withdrawn(cmd.user, self._now()))
+            return
         if had_one and reply is not None:
             reply = {**reply, "ok": True}  # ours is closed, whatever the server's books say
         if reply is not None:

@@ -165,9 +165,37 @@ def private_request_event(ev: JsonObject, now: datetime) -> Line:
     ]
 
 
+_DECLINED_LINES = {  # private_declined reason (chat/1 precise point 16) -> what the asker reads
+    "declined": "{who} declined your private chat request.",
+    "expired": "{who} did not answer your private chat request in time.",
+    "blocked": "Your private chat request to {who} has ended (blocked).",
+    "cancelled": "{who} left before answering your private chat request.",
+}
+
+
 def private_declined_event(ev: JsonObject, now: datetime) -> Line:
-    who = clean(ev.get("user"))
-    return event_note(f"{who} did not accept your private chat request.", now, "private")
+    """Servers before precise point 16 send no reason: then all we know is "not accepted"."""
+    template = _DECLINED_LINES.get(
+        str(ev.get("reason")), "{who} did not accept your private chat request."
+    )
+    return event_note(template.format(who=clean(ev.get("user"))), now, "private")
+
+
+_CANCELLED_LINES = {  # private_cancelled reason -> why the question went away
+    "expired": "{who}'s private chat request expired before you answered.",
+    "withdrawn": "{who} withdrew the private chat request.",
+    "blocked": "{who}'s private chat request has ended (blocked).",
+    "logout": "{who} logged out; their private chat request has ended.",
+    "timeout": "{who} was logged out for being idle; their private chat request has ended.",
+    "disconnected": "{who} lost their connection; their private chat request has ended.",
+}
+
+
+def private_cancelled_event(ev: JsonObject, now: datetime) -> Line:
+    template = _CANCELLED_LINES.get(
+        str(ev.get("reason")), "{who}'s private chat request has ended."
+    )
+    return event_note(template.format(who=clean(ev.get("user"))), now, "private")
 
 
 def error_event(ev: JsonObject, now: datetime) -> Line:
@@ -182,6 +210,7 @@ EVENT_RENDERERS: dict[str, Callable[[JsonObject, datetime], Line]] = {
     "presence": presence_event,
     "private_request": private_request_event,
     "private_declined": private_declined_event,
+    "private_cancelled": private_cancelled_event,
     "error": error_event,
 }
 
@@ -189,6 +218,8 @@ _BYE_LINES = {
     "logout": "Logged out. Bye!",
     "timeout": "You were logged out for being idle too long.",
     "shutdown": "The server is shutting down; you have been logged out.",
+    "account_deleted": "Your account has been deleted by the server's operator; "
+    "you have been logged out.",
 }
 
 
@@ -209,6 +240,7 @@ _STOP_LINES = {  # private_stopped / p2p_stop reason -> why the chat ended
     "disconnected": "{peer} lost their connection; the private chat has ended.",
     "lost": "The private chat with {peer} was cut off.",
     "no_show": "{peer} never connected; the private chat request has lapsed.",
+    "shutdown": "The server is shutting down; the private chat with {peer} has ended.",
 }
 
 
@@ -298,6 +330,11 @@ def _startprivate_reply(cmd: c.StartPrivate, reply: JsonObject, now: datetime) -
 
 def _stopprivate_reply(cmd: c.StopPrivate, reply: JsonObject, now: datetime) -> Line:
     return event_note(f"You ended the private chat with {cmd.user}.", now, "private")
+
+
+def private_withdrawn(user: str, now: datetime) -> Line:
+    """`stopprivate USER` while our request to USER was still unanswered."""
+    return event_note(f"You withdrew your private chat request to {clean(user)}.", now, "private")
 
 
 REPLY_RENDERERS: dict[type, Callable[[Any, JsonObject, datetime], Line]] = {

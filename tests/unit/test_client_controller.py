@@ -213,13 +213,95 @@ def test_a_request_from_someone_who_left_is_withdrawn() -> None:
     assert h.chat.prompt() == "alice> "
 
 
-def test_an_expired_request_closes_the_port_again() -> None:
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_an_answer_crossing_the_expiry_says_so_in_words(answer: str) -> None:
+    """The request ended just as the answer went out: no raw server sentence, and `n` does
+    not claim a refusal that never happened."""
     h = Harness()
-    h.link.replies["private_answer"] = {"ok": False, "error": "no_such_request", "text": "Gone."}
+    h.link.replies["private_answer"] = {
+        "ok": False, "error": "no_such_request", "text": "No pending private request with that id."
+    }  # fmt: skip
     h.chat.handle_incoming({"ev": "private_request", "request": "r1", "from": "bob"})
+    h.run(answer)
+    if answer == "y":
+        assert ("stop", ("bob", "stopped")) in h.log  # the port opened for bob closes again
+    assert h.lines()[-1] == "bob's private chat request had already ended."
+
+
+def test_an_answer_after_the_cancel_event_adds_nothing() -> None:
+    h = Harness()
+    h.link.replies["private_answer"] = {"ok": False, "error": "no_such_request", "text": "No."}
+    h.chat.handle_incoming({"ev": "private_request", "request": "r1", "from": "bob"})
+
+    def cancelled_meanwhile(op: str) -> None:
+        h.chat.handle_incoming(
+            {"ev": "private_cancelled", "request": "r1", "user": "bob", "reason": "expired"}
+        )
+
+    h.link.on_request = cancelled_meanwhile
+    h.run("n")
+    assert h.lines()[1:] == ["12:00 bob's private chat request expired before you answered."]
+
+
+@pytest.mark.parametrize(
+    ("reason", "line"),
+    [
+        ("expired", "bob's private chat request expired before you answered."),
+        ("withdrawn", "bob withdrew the private chat request."),
+        ("blocked", "bob's private chat request has ended (blocked)."),
+        ("logout", "bob logged out; their private chat request has ended."),
+        ("timeout", "bob was logged out for being idle; their private chat request has ended."),
+        ("disconnected", "bob lost their connection; their private chat request has ended."),
+        ("from_the_future", "bob's private chat request has ended."),
+    ],
+)
+def test_private_cancelled_takes_the_question_down(reason: str, line: str) -> None:
+    h = Harness()
+    h.chat.handle_incoming({"ev": "private_request", "request": "r1", "from": "bob"})
+    h.chat.handle_incoming({"ev": "private_request", "request": "r2", "from": "carol"})
+    h.chat.handle_incoming(
+        {"ev": "private_cancelled", "request": "r1", "user": "bob", "reason": reason}
+    )
+    assert h.lines()[-1] == f"12:00 {line}"
+    assert h.chat.prompt().startswith("carol asks")  # bob's question is gone, carol's stays
     h.run("y")
-    assert ("stop", ("bob", "stopped")) in h.log
-    assert h.lines()[-1] == "Could not accept: Gone."
+    assert h.requests()[-1] == ("private_answer", {"request": "r2", "accept": True, "port": 4242})
+    h.run("y")
+    assert h.lines()[-1] == "No private chat request is waiting for an answer."
+    assert len(h.requests()) == 1  # nothing sent for bob's ended request
+
+
+@pytest.mark.parametrize(
+    ("reason", "line"),
+    [
+        ("declined", "bob declined your private chat request."),
+        ("expired", "bob did not answer your private chat request in time."),
+        ("blocked", "Your private chat request to bob has ended (blocked)."),
+        ("cancelled", "bob left before answering your private chat request."),
+        (None, "bob did not accept your private chat request."),
+    ],
+)
+def test_the_asker_reads_why_a_request_was_not_accepted(reason: str | None, line: str) -> None:
+    h = Harness()
+    ev = {"ev": "private_declined", "request": "r1", "user": "bob"}
+    h.chat.handle_incoming(ev if reason is None else {**ev, "reason": reason})
+    assert h.lines() == [f"12:00 {line}"]
+
+
+def test_stopprivate_withdraws_an_unanswered_request() -> None:
+    h = Harness()
+    h.run("startprivate bob")
+    h.run("stopprivate bob")
+    assert h.requests() == [("startprivate", {"user": "bob"}), ("stopprivate", {"user": "bob"})]
+    assert h.lines()[-1] == "12:00 You withdrew your private chat request to bob."
+    h.link.replies["stopprivate"] = {"ok": False, "error": "no_private_session", "text": "None."}
+    h.run("stopprivate bob")
+    assert h.lines()[-1] == "None."
+    h.run("startprivate bob")
+    h.chat.handle_incoming({"ev": "private_declined", "request": "r", "user": "bob"})
+    h.link.replies.pop("stopprivate")
+    h.run("stopprivate bob")  # answered already: nothing left to withdraw
+    assert h.lines()[-1] == "12:00 You ended the private chat with bob."
 
 
 def test_ready_connects_and_expect_passes_the_token() -> None:
@@ -288,6 +370,23 @@ def test_stopprivate_closes_ours_and_tells_the_server() -> None:
     assert h.lines()[-1] == "None."
 
 
+def test_a_shutdown_ends_private_chats_with_a_line_that_says_so() -> None:
+    h = Harness()
+    h.peers.open.add("bob")
+    h.chat.handle_incoming({"ev": "private_stopped", "user": "bob", "reason": "shutdown"})
+    assert h.lines() == ["12:00 The server is shutting down; the private chat with bob has ended."]
+
+
+def test_a_deleted_account_gets_its_own_line_and_exit_code() -> None:
+    h = Harness()
+    h.chat.handle_incoming({"ev": "bye", "reason": "account_deleted", "text": "Deleted."})
+    h.chat.handle_incoming(LinkClosed())
+    assert h.lines() == [
+        "Your account has been deleted by the server's operator; you have been logged out."
+    ]
+    assert h.chat.exit_code == 1
+
+
 def test_private_stopped_by_the_server() -> None:
     h = Harness()
     h.peers.open.add("bob")
@@ -306,7 +405,7 @@ def test_how_the_session_ends_sets_the_exit_code(bye: str | None, code: int) -> 
         h.chat.handle_incoming({"ev": "bye", "reason": bye, "text": "Bye."})
     h.chat.handle_incoming(LinkClosed("reset"))
     assert h.chat.exit_code == code and h.chat.ended.is_set()
-    assert ("stop_all", "logout" if code == 0 else "disconnected") in h.log
+    assert ("stop_all", bye if code == 0 else "disconnected") in h.log  # what peers are told
     if bye is None:
         assert h.lines() == ["Lost the connection to the server (reset)."]
 
