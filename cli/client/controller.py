@@ -1,23 +1,29 @@
 """What the client does: commands become requests, events and replies become lines.
 
-`Chat` is one logged-in user's session. It runs on one thread, the asyncio loop that also
-runs the prompt; the link and the private chats report from their own threads through
-`loop.call_soon_threadsafe`, so no state here needs a lock. It owns no socket and no
+`Chat` is one logged-in session (one connection). It runs on one thread, the asyncio loop
+that also runs the prompt; the link and the private chats report from their own threads
+through `loop.call_soon_threadsafe`, so no state here needs a lock. It owns no socket and no
 terminal: it is handed a ServerLink, a PeerChats and an `out` function, which is how the unit
-tests drive it with fakes.
+tests drive it with fakes. What outlives a connection (names seen, message ids shown, direct
+messages the server has not confirmed) is in a `Memory` that the next session after a
+reconnect is handed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeGuard
 
 from cli.client import commands as c
 from cli.client import render as r
+from cli.client.activity import NOT_ACTIVITY, Activity
 from cli.client.link import Incoming, LinkClosed
 from cli.client.p2p import PeerClosed, PeerEvent, PeerMessage, PeerOpened
 from service.protocol import JsonObject
@@ -47,6 +53,29 @@ class ServerLink(Protocol):
     def close(self) -> None: ...
 
 
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+# Run a callback after a delay in seconds (the loop's call_later; a fake in tests).
+Schedule = Callable[[float, Callable[[], None]], Cancellable]
+
+
+def _call_later(delay_s: float, callback: Callable[[], None]) -> Cancellable:
+    return asyncio.get_running_loop().call_later(delay_s, callback)
+
+
+@dataclass
+class Memory:
+    """What a reconnect carries over from one session to the next."""
+
+    known_users: set[str] = field(default_factory=set)  # for completion: anyone seen or listed
+    seen_msg_ids: set[int | str] = field(default_factory=set)  # re-deliveries keep their msg_id
+    # Direct messages sent and not yet confirmed, by nonce: resent with the same nonce after
+    # a reconnect, which the server stores once (chat/1 precise point 11).
+    unsent: dict[str, c.Message] = field(default_factory=dict)
+
+
 class PeerChats(Protocol):
     def is_open(self, peer: str) -> bool: ...
     def peers(self) -> list[str]: ...
@@ -60,7 +89,6 @@ class PeerChats(Protocol):
 
 # Commands that are one plain request: command type -> (op, its fields).
 _REQUESTS: dict[type, Callable[[Any], tuple[str, dict[str, Any]]]] = {
-    c.Message: lambda m: ("message", {"to": m.user, "text": m.text}),
     c.Broadcast: lambda m: ("broadcast", {"text": m.text}),
     c.WhoElse: lambda m: ("whoelse", {}),
     c.WhoElseSince: lambda m: ("whoelsesince", {"seconds": m.seconds}),
@@ -72,8 +100,8 @@ _REQUESTS: dict[type, Callable[[Any], tuple[str, dict[str, Any]]]] = {
 
 
 class Chat:
-    """One logged-in session's state: seen message ids, pending private requests, known
-    names, and how it ended (`exit_code`, `ended`)."""
+    """One logged-in session's state: pending private requests, activity, and how it ended
+    (`exit_code`, `bye_reason`, `ended`)."""
 
     def __init__(
         self,
@@ -84,23 +112,38 @@ class Chat:
         now: Callable[[], datetime],
         on_change: Callable[[], None] = lambda: None,
         when_shown: Callable[[Callable[[], None]], None] = lambda then: then(),
+        *,
+        memory: Memory | None = None,
+        bell: Callable[[], None] = lambda: None,
+        idle_timeout_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        schedule: Schedule = _call_later,
     ) -> None:
         self.me = me
         self.exit_code: int | None = None  # set once: the session is over
+        self.bye_reason: str | None = None  # the server's word on why, if it said one
         self.ended = asyncio.Event()
-        self.known_users: set[str] = set()  # for completion: anyone seen or listed
+        self.memory = memory or Memory()
         self._link = link
         self._peers = peers
         self._out = out
         self._now = now
         self._on_change = on_change  # the prompt text may have changed: redraw it
         self._when_shown = when_shown  # run a callback once what `out` printed is on screen
-        self._seen_msg_ids: set[int | str | None] = set()  # chat/1: re-deliveries keep their msg_id
+        self._bell = bell  # something arrived that wants the user's attention
+        self._clock = clock  # monotonic seconds, for activity
+        self._schedule = schedule
+        self._activity = Activity(idle_timeout_s, clock())
+        self._idle_timer: Cancellable | None = None
         self._requests: deque[tuple[object, str]] = deque()  # (request id, from), oldest first
         self._ended_requests: set[object] = set()  # ids the server cancelled (already said)
         self._asked: set[str] = set()  # users our unanswered startprivate went to
-        self._bye_reason: str | None = None
         self._logging_out = False
+        self._arm_idle_warning()
+
+    @property
+    def known_users(self) -> set[str]:
+        return self.memory.known_users
 
     @property
     def asking(self) -> bool:
@@ -132,9 +175,11 @@ class Chat:
         msg_id = ev.get("msg_id")
         if not isinstance(msg_id, int | str):
             msg_id = None  # not a chat/1 msg_id: show it, but there is nothing to ack
-        if msg_id is None or msg_id not in self._seen_msg_ids:
+        if msg_id is None or msg_id not in self.memory.seen_msg_ids:
             self._out(r.message_event(ev, self._now()))
-            self._seen_msg_ids.add(msg_id)
+            self._bell()
+            if msg_id is not None:
+                self.memory.seen_msg_ids.add(msg_id)
             self._remember(ev.get("from"))
         if msg_id is not None:
             ack = {"op": "ack", "msg_id": msg_id}
@@ -150,6 +195,7 @@ class Chat:
         self._requests.append((ev.get("request"), who))
         self._remember(who)
         self._out(r.private_request_event(ev, self._now()))
+        self._bell()
         self._on_change()
 
     def _on_private_cancelled(self, ev: JsonObject) -> None:
@@ -203,7 +249,7 @@ class Chat:
             self._on_change()
 
     def _on_bye(self, ev: JsonObject) -> None:
-        self._bye_reason = str(ev.get("reason"))
+        self.bye_reason = str(ev.get("reason"))
         self._out(r.bye_event(ev))
 
     _EVENT_HANDLERS: ClassVar[dict[str, Callable[[Chat, JsonObject], None]]] = {
@@ -220,8 +266,8 @@ class Chat:
     }
 
     def _link_closed(self, closed: LinkClosed) -> None:
-        if self._bye_reason is not None:
-            self._end(EXIT_OK if self._bye_reason in _CLEAN_BYES else EXIT_LOST)
+        if self.bye_reason is not None:
+            self._end(EXIT_OK if self.bye_reason in _CLEAN_BYES else EXIT_LOST)
         elif self._logging_out:
             self._end(EXIT_OK)
         else:
@@ -232,7 +278,9 @@ class Chat:
     def _end(self, code: int) -> None:
         if self.exit_code is None:
             self.exit_code = code
-            reason = "logout" if self._logging_out else self._bye_reason
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            reason = "logout" if self._logging_out else self.bye_reason
             self._peers.stop_all(reason if reason in _PEER_STOP_REASONS else "disconnected")
             self.ended.set()
             self._on_change()
@@ -262,6 +310,8 @@ class Chat:
         if isinstance(cmd, c.Help):
             for line in r.help_text(cmd.topic):
                 self._out(line)
+        elif isinstance(cmd, c.Message):
+            await self._message(cmd, secrets.token_hex(16))  # a nonce for every message
         elif isinstance(cmd, c.Answer):
             await self._answer(cmd.accept)
         elif isinstance(cmd, c.Private):
@@ -331,6 +381,7 @@ class Chat:
         # Sent off the prompt's thread: a peer that stopped reading never freezes the typing.
         elif await asyncio.to_thread(self._peers.send, cmd.user, cmd.text):
             self._out(r.private_message(cmd.user, cmd.text, self._now(), outgoing=True))
+            self._maybe_active()
         else:
             self._out(r.note(f"Could not send to {cmd.user}: the connection failed.", "error"))
 
@@ -352,6 +403,8 @@ class Chat:
         if self._logging_out or self.exit_code is not None:
             return
         self._logging_out = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         self._peers.stop_all("logout")
         future = self._link.request("logout")
         try:
@@ -362,10 +415,57 @@ class Chat:
         if self.exit_code is None:
             self._link.close()
 
+    async def _message(self, cmd: c.Message, nonce: str) -> None:
+        """Held in `memory.unsent` until the server answers: a message whose answer was lost
+        with the connection is sent again, same nonce, after a reconnect."""
+        self.memory.unsent[nonce] = cmd
+        reply = await self._request("message", to=cmd.user, text=cmd.text, nonce=nonce)
+        if reply is None:
+            self._out(r.message_held(cmd, self._now()))
+            return
+        del self.memory.unsent[nonce]
+        self._after_reply(cmd, reply)
+
+    async def resend_unsent(self) -> None:
+        """After a reconnect: the direct messages the last connection left unconfirmed."""
+        held = list(self.memory.unsent.items())
+        if held:
+            self._out(r.note(f"Sending again {r.plural(len(held), 'message')} the server "
+                             "had not confirmed:", "info"))  # fmt: skip
+        for nonce, cmd in held:
+            await self._message(cmd, nonce)
+
+    # ---- activity -------------------------------------------------------------------------
+
+    def _noted_activity(self) -> None:
+        self._activity.note(self._clock())
+        self._arm_idle_warning()
+
+    def _maybe_active(self) -> None:
+        """The user did something the server does not see (a private message): tell it,
+        at most once every ACTIVE_EVERY_S (chat/1 precise point 15)."""
+        if self.exit_code is None and self._activity.active_due(self._clock()):
+            self._link.send_nowait({"op": "active"})
+            self._noted_activity()
+
+    def _arm_idle_warning(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        delay = self._activity.warning_in_s(self._clock())
+        self._idle_timer = None if delay is None else self._schedule(delay, self._warn_idle)
+
+    def _warn_idle(self) -> None:
+        self._idle_timer = None
+        if self.exit_code is None and not self._logging_out:
+            self._out(r.idle_warning(self._activity.logout_in_s(self._clock()), self._now()))
+            self._bell()
+
     async def _request(self, op: str, **fields: Any) -> JsonObject | None:
         """The reply, or None when there will be none (a line says why, or the link's close
         will)."""
         future = self._link.request(op, **fields)  # queued for the link's sender: never waits
+        if op not in NOT_ACTIVITY:
+            self._noted_activity()
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), REPLY_TIMEOUT_S)
         except ConnectionError:

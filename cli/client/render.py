@@ -283,6 +283,25 @@ def _message_reply(cmd: c.Message, reply: JsonObject, now: datetime) -> Line:
     ]
 
 
+def message_held(cmd: c.Message, now: datetime) -> Line:
+    """A direct message whose answer never came: kept, and sent again after a reconnect."""
+    return [
+        _stamp(None, now),
+        ("me", "you"),
+        ("", f" → {cmd.user}: {clean(cmd.text)}"),
+        ("error", " (not confirmed; it is sent again if you reconnect)"),
+    ]
+
+
+def idle_warning(left_s: float, now: datetime) -> Line:
+    return event_note(
+        f"You have been idle a while: the server logs you out in {duration(left_s)} "
+        "unless you send a command.",
+        now,
+        "error",
+    )
+
+
 def _broadcast_reply(cmd: c.Broadcast, reply: JsonObject, now: datetime) -> Line:
     got = int(reply.get("delivered_to", 0))
     blocked = int(reply.get("blocked_by", 0))

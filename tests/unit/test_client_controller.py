@@ -14,7 +14,7 @@ import pytest
 from cli.client import commands as c
 from cli.client import controller
 from cli.client import render as r
-from cli.client.controller import Chat
+from cli.client.controller import Chat, Memory
 from cli.client.link import LinkClosed
 from cli.client.p2p import PeerClosed, PeerMessage, PeerOpened
 
@@ -27,12 +27,15 @@ class FakeLink:
         self.log = log
         self.replies: dict[str, dict[str, Any]] = {}  # op -> reply fields
         self.silent: set[str] = set()  # ops never answered
+        self.lost: set[str] = set()  # ops whose connection dies before the answer
         self.on_request: Callable[[str], None] = lambda op: None
 
     def request(self, op: str, **fields: Any) -> Future[dict[str, Any]]:
         self.log.append(("request", (op, fields)))
         future: Future[dict[str, Any]] = Future()
-        if op not in self.silent:
+        if op in self.lost:
+            future.set_exception(ConnectionError("the connection to the server was lost"))
+        elif op not in self.silent:
             future.set_result({"ok": True, **self.replies.get(op, {})})
         self.on_request(op)
         return future
@@ -79,12 +82,49 @@ class FakePeers:
         self.log.append(("stop_all", reason))
 
 
-class Harness:
+class FakeTimers:
+    """A monotonic clock that tests move by hand, and call_later on it."""
+
     def __init__(self) -> None:
+        self.now = 1000.0
+        self.due: list[tuple[float, Callable[[], None], FakeTimer]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def schedule(self, delay_s: float, callback: Callable[[], None]) -> FakeTimer:
+        timer = FakeTimer()
+        self.due.append((self.now + delay_s, callback, timer))
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for at, callback, timer in sorted(self.due, key=lambda item: item[0]):
+            if at <= self.now and not timer.cancelled:
+                timer.cancelled = True
+                callback()
+
+
+class FakeTimer:
+    cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Harness:
+    def __init__(self, idle_timeout_s: float | None = None, memory: Memory | None = None) -> None:
         self.log: Log = []
         self.link = FakeLink(self.log)
         self.peers = FakePeers(self.log)
-        self.chat = Chat("alice", self.link, self.peers, self._out, lambda: NOW)
+        self.timers = FakeTimers()
+        self.bells: list[int] = []  # for each bell, how many lines were out when it rang
+        self.chat = Chat(
+            "alice", self.link, self.peers, self._out, lambda: NOW,
+            memory=memory, bell=lambda: self.bells.append(len(self.lines())),
+            idle_timeout_s=idle_timeout_s, clock=self.timers.clock,
+            schedule=self.timers.schedule,
+        )  # fmt: skip
 
     def _out(self, line: r.Line) -> None:
         self.log.append(("out", r.to_plain(line)))
@@ -152,6 +192,8 @@ def test_commands_become_requests_and_reply_lines() -> None:
     h.run("message bob see you")
     h.run("whoelsesince 60")
     h.run("block eve")
+    nonce = h.requests()[1][1].pop("nonce")
+    assert isinstance(nonce, str) and len(nonce) >= 32  # every message carries one
     assert h.requests() == [
         ("whoelse", {}),
         ("message", {"to": "bob", "text": "see you"}),
@@ -462,3 +504,101 @@ def test_a_private_send_that_blocks_does_not_freeze_the_prompt() -> None:
 
     assert asyncio.run(scenario()) is True
     assert h.lines()  # and the command finished with its line
+
+
+def test_private_chatting_tells_the_server_it_is_active_at_most_every_10_s() -> None:
+    """chat/1 precise point 15: private messages never reach the server, whose idle timeout
+    would otherwise log both chatters out."""
+    h = Harness()
+    h.peers.open.add("bob")
+
+    def sent() -> list[Any]:
+        return [item for kind, item in h.log if kind == "send"]
+
+    h.run("private bob first")
+    assert sent() == []  # the login was just now: the server saw us
+    h.timers.advance(10)
+    h.run("private bob second")
+    assert sent() == [{"op": "active"}]  # no id: no reply wanted
+    h.timers.advance(9)
+    h.run("private bob third")
+    assert sent() == [{"op": "active"}]
+    h.run("whoelse")  # a request counts as activity too
+    h.timers.advance(9)
+    h.run("private bob fourth")
+    assert sent() == [{"op": "active"}]
+    h.timers.advance(1)
+    h.run("private bob fifth")
+    assert sent() == [{"op": "active"}, {"op": "active"}]
+
+
+def test_the_idle_logout_is_announced_a_minute_ahead() -> None:
+    h = Harness(idle_timeout_s=300)
+    h.timers.advance(239)
+    assert h.lines() == []
+    h.run("whoelse")  # activity starts the count again
+    h.timers.advance(239)
+    assert h.lines() == ["Nobody else is online."]
+    h.timers.advance(1)
+    assert h.lines()[-1] == (
+        "12:00 You have been idle a while: the server logs you out in 60 seconds unless you "
+        "send a command."
+    )
+    assert h.bells == [2]
+    h.timers.advance(100)
+    assert len(h.lines()) == 2  # once
+
+
+@pytest.mark.parametrize(("timeout", "warn_at"), [(60, 45), (20, 15), (3600, 3540)])
+def test_short_timeouts_are_warned_at_a_quarter(timeout: int, warn_at: int) -> None:
+    h = Harness(idle_timeout_s=timeout)
+    h.timers.advance(warn_at - 0.5)
+    assert h.lines() == []
+    h.timers.advance(0.5)
+    assert "logs you out in" in h.lines()[-1]
+
+
+def test_no_idle_timeout_from_the_server_no_warning() -> None:
+    h = Harness()
+    h.timers.advance(100_000)
+    assert h.lines() == [] and h.timers.due == []
+
+
+def test_a_message_and_a_private_request_ring_the_bell() -> None:
+    h = Harness()
+    h.chat.handle_incoming(MESSAGE)
+    h.chat.handle_incoming(MESSAGE)  # a re-delivery: not shown, no bell
+    h.chat.handle_incoming({"ev": "broadcast", "from": "dave", "text": "yo", "sent_at": None})
+    h.chat.handle_incoming({"ev": "private_request", "request": "r1", "from": "bob"})
+    assert h.bells == [1, 3]  # after the message's line and after the request's
+
+
+def test_an_unconfirmed_message_is_resent_with_its_nonce_after_a_reconnect() -> None:
+    """The connection dies before the reply: nothing is lost, and resending with the same
+    nonce lets the server store it once (chat/1 precise point 11)."""
+    h = Harness()
+    h.link.lost.add("message")
+    h.run("message bob are you there?")
+    first = h.requests()[-1][1]
+    assert h.lines()[-1] == (
+        "12:00 you → bob: are you there? (not confirmed; it is sent again if you reconnect)"
+    )
+    again = Harness(memory=h.chat.memory)  # the session after the reconnect
+    again.link.replies["message"] = {"msg_id": 7, "delivered": True}
+    asyncio.run(again.chat.resend_unsent())
+    assert again.requests() == [("message", first)]  # same to, text and nonce
+    assert again.lines() == [
+        "Sending again 1 message the server had not confirmed:",
+        "12:00 you → bob: are you there?",
+    ]
+    asyncio.run(again.chat.resend_unsent())
+    assert len(again.requests()) == 1  # confirmed: not sent a third time
+
+
+def test_what_a_reconnect_carries_over() -> None:
+    h = Harness()
+    h.chat.handle_incoming(MESSAGE)
+    again = Harness(memory=h.chat.memory)
+    again.chat.handle_incoming({**MESSAGE, "stored": True})  # re-delivered: the ack was lost
+    assert again.lines() == [] and again.log == [("send", {"op": "ack", "msg_id": 5})]
+    assert again.chat.known_users == {"bob"}
