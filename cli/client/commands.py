@@ -265,6 +265,18 @@ def _unknown_hint(word: str) -> str:
     return f"Unknown command {word!r}.{maybe} Type help for the list of commands."
 
 
+ECHOED = (Message, Broadcast, Private)  # commands whose outcome line repeats the text sent
+
+
+def echoes(line: str) -> bool:
+    """Will the outcome of this typed line show its text again? Then the typed line itself
+    can go from the screen, so that a long message is not on it twice."""
+    try:
+        return isinstance(parse(line), ECHOED)
+    except UsageError:
+        return False
+
+
 def help_lines(topic: str | None = None) -> list[tuple[str, str]]:
     """(usage, what it does) for every command, or for one; `render` lays them out."""
     specs = [COMMANDS[topic]] if topic is not None else list(_SPECS)

@@ -36,6 +36,9 @@ EXIT_LOST = 1  # the connection was lost or refused us (login failure included)
 EXIT_USAGE = 2  # bad command-line arguments (argparse's own code)
 
 _CLEAN_BYES = frozenset({"logout", "timeout", "shutdown"})  # bye reasons that exit 0
+# Bye reasons after which logging in again makes sense (as after a connection lost without
+# a word): the user was idle, or the server dropped us for reading too slowly.
+_RESUMABLE_BYES = frozenset({"timeout", "slow_consumer"})
 # What our private chat peers are told (p2p_stop reason) when our session ends: the bye's
 # reason where a peer's line fits it, else `disconnected`.
 _PEER_STOP_REASONS = frozenset({"logout", "timeout", "shutdown"})
@@ -144,6 +147,16 @@ class Chat:
     @property
     def known_users(self) -> set[str]:
         return self.memory.known_users
+
+    @property
+    def resumable(self) -> bool:
+        """The session ended without the user asking, in a way worth logging in again
+        after: the connection lost, or the server's idle logout."""
+        return (
+            self.exit_code is not None
+            and not self._logging_out
+            and (self.bye_reason is None or self.bye_reason in _RESUMABLE_BYES)
+        )
 
     @property
     def asking(self) -> bool:
