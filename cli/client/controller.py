@@ -389,14 +389,14 @@ class Chat:
 
     async def _private(self, cmd: c.Private) -> None:
         if not self._peers.is_open(cmd.user):
-            self._out(r.note(f"No private chat with {cmd.user} is open. "
-                             f"Start one with: startprivate {cmd.user}", "usage"))  # fmt: skip
+            why = f"no private chat with {cmd.user} is open; start one with startprivate {cmd.user}"
+            self._out(r.not_sent(cmd, why, self._now()))
         # Sent off the prompt's thread: a peer that stopped reading never freezes the typing.
         elif await asyncio.to_thread(self._peers.send, cmd.user, cmd.text):
             self._out(r.private_message(cmd.user, cmd.text, self._now(), outgoing=True))
             self._maybe_active()
         else:
-            self._out(r.note(f"Could not send to {cmd.user}: the connection failed.", "error"))
+            self._out(r.not_sent(cmd, "the private connection failed", self._now()))
 
     async def _stop_private(self, cmd: c.StopPrivate) -> None:
         had_one = self._peers.stop(cmd.user, "stopped")

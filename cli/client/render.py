@@ -369,6 +369,23 @@ def _message_reply(cmd: c.Message, reply: JsonObject, now: datetime) -> Line:
     ]
 
 
+def not_sent(cmd: c.Message | c.Broadcast | c.Private, why: str, now: datetime) -> Line:
+    """A refused message with its text: the typed line has gone from the screen (it would
+    repeat the echo), so the text must not go with it."""
+    if isinstance(cmd, c.Broadcast):
+        to = " to everyone"
+    elif isinstance(cmd, c.Private):
+        to = f" → {cmd.user} (private)"
+    else:
+        to = f" → {cmd.user}"
+    return [
+        _stamp(None, now),
+        ("me", "you"),
+        ("", f"{to}: {clean(cmd.text)}"),
+        ("error", f" — not sent: {why}"),
+    ]
+
+
 def message_held(cmd: c.Message, now: datetime) -> Line:
     """A direct message whose answer never came: kept, and sent again after a reconnect."""
     return [
@@ -459,9 +476,8 @@ def reply_line(cmd: c.Command, reply: JsonObject, now: datetime) -> Line | None:
     """The outcome of a command. A refusal shows the server's sentence as is (chat/1 says its
     `text` is meant for people); None when success needs no line (e.g. logout)."""
     if not reply.get("ok"):
-        return note(
-            clean(reply.get("text") or reply.get("error") or "The request failed."), "error"
-        )
+        why = clean(reply.get("text") or reply.get("error") or "The request failed.")
+        return not_sent(cmd, why, now) if isinstance(cmd, c.ECHOED) else note(why, "error")
     renderer = REPLY_RENDERERS.get(type(cmd))
     return None if renderer is None else renderer(cmd, reply, now)
 

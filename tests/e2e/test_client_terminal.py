@@ -121,7 +121,7 @@ def test_full_private_chat(spawn: Spawn) -> None:
     alice.expect_exact("You ended the private chat with bob.")
     bob.expect_exact("alice ended the private chat.")
     type_line(bob, "private alice anyone there?")
-    bob.expect_exact("No private chat with alice is open.")
+    bob.expect_exact("anyone there? — not sent: no private chat with alice is open")
 
 
 def test_peer_logout_ends_the_private_chat(spawn: Spawn) -> None:
@@ -131,7 +131,7 @@ def test_peer_logout_ends_the_private_chat(spawn: Spawn) -> None:
     assert exit_code(bob) == 0
     alice.expect_exact("bob logged out; the private chat has ended.")
     type_line(alice, "private bob hello?")
-    alice.expect_exact("No private chat with bob is open.")
+    alice.expect_exact("hello? — not sent: no private chat with bob is open")
 
 
 def test_peer_crash_ends_the_private_chat(spawn: Spawn) -> None:

@@ -141,3 +141,20 @@ def test_help_lines_cover_every_command_with_its_usage() -> None:
 )
 def test_suggest(before: str, users: list[str], expected: tuple[str, list[str]]) -> None:
     assert c.suggest(before, users) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "echoed"),
+    [
+        ("message bob hi", True),
+        ("/msg bob hi", True),
+        ("broadcast hi", True),
+        ("private bob hi", True),
+        ("whoelse", False),
+        ("message bob", False),  # a usage hint follows: the typed line stays to be fixed
+        ("nonsense", False),
+        ("", False),
+    ],
+)
+def test_which_typed_lines_give_way_to_their_echo(line: str, echoed: bool) -> None:
+    assert c.echoes(line) is echoed

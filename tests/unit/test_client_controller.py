@@ -373,7 +373,10 @@ def test_ready_with_an_impossible_port_is_a_line_not_a_crash(port: object) -> No
 def test_private_messages_go_peer_to_peer() -> None:
     h = Harness()
     h.run("private bob hi")
-    assert "No private chat with bob is open" in h.lines()[-1]
+    assert h.lines()[-1] == (
+        "12:00 you → bob (private): hi — not sent: no private chat with bob is open; "
+        "start one with startprivate bob"
+    )  # the text stays on screen: the typed line gave way to this one
     h.peers.open.add("bob")
     h.run("private bob hi there")
     assert ("p2p", ("bob", "hi there")) in h.log

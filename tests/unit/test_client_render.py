@@ -263,3 +263,16 @@ def test_wrap_never_exceeds_the_width_nor_loses_a_word(text: str, width: int) ->
     wrapped = rows(line, width)
     assert all(r.cell_width(row) <= width for row in wrapped)
     assert "".join("".join(wrapped).split()) == "".join(r.to_plain(line).split())
+
+
+@pytest.mark.parametrize(
+    ("cmd", "expected"),
+    [
+        (c.Message("bob", "hi"), "23:30 you → bob: hi — not sent: bob has blocked you."),
+        (c.Broadcast("hi all"), "23:30 you to everyone: hi all — not sent: bob has blocked you."),
+    ],
+)
+def test_a_refused_message_keeps_its_text(cmd: c.Command, expected: str) -> None:
+    """The typed line gave way to the outcome line, so the outcome carries the text."""
+    refusal = {"ok": False, "error": "blocked", "text": "bob has blocked you."}
+    assert plain(r.reply_line(cmd, refusal, NOW)) == expected
