@@ -7,15 +7,20 @@ PROMPT_TOOLKIT_NO_CPR stops prompt_toolkit asking the (fake) terminal for its cu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
+import stat
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pexpect
 import pytest
 
+from service.config import ServerConfig
 from tests.conftest import PASSWORD
 from tests.support.server import RunningServer
 
@@ -27,13 +32,24 @@ Spawn = Callable[..., pexpect.spawn]
 
 
 @pytest.fixture
-def spawn(server: RunningServer) -> Iterator[Spawn]:
-    """`spawn("alice")`: a chat-client logged in as alice, at its prompt."""
+def spawn(server: RunningServer, tmp_path: Path) -> Iterator[Spawn]:
+    """`spawn("alice")`: a chat-client logged in as alice, at its prompt. `port` connects it
+    elsewhere (a proxy), `args` are more switches. Its data directory (history) is in
+    tmp_path/data."""
     children: list[pexpect.spawn] = []
 
-    def start(user: str, *, log_in: bool = True, to_prompt: bool = True) -> pexpect.spawn:
-        env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
-        argv = ["-m", "cli.client.app", server.host, str(server.port), "--user", user]
+    def start(
+        user: str,
+        *,
+        log_in: bool = True,
+        to_prompt: bool = True,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+    ) -> pexpect.spawn:
+        env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
+               "XDG_DATA_HOME": str(tmp_path / "data")}  # fmt: skip
+        where = [server.host, str(port or server.port)]
+        argv = ["-m", "cli.client.app", *where, "--user", user, *args]
         child = pexpect.spawn(
             sys.executable, argv, cwd=str(ROOT), env=env, dimensions=SCREEN,
             encoding="utf-8", timeout=WAIT_S,
@@ -180,3 +196,130 @@ def test_wrong_password_then_lockout_is_explained(spawn: Spawn) -> None:
     type_line(carol, "still wrong")
     carol.expect_exact("carol is locked after too many wrong passwords. Try again in 60 seconds.")
     assert exit_code(carol) == 1
+
+
+def test_tab_completion_adds_a_space(spawn: Spawn) -> None:
+    alice, bob = spawn("alice"), spawn("bob")
+    alice.expect_exact("* bob is online")
+    alice.send("mes\t")  # completes to "message " ...
+    alice.send("b\t")  # ... and bob to "bob ", so the next word follows at once
+    type_line(alice, "hi")
+    bob.expect_exact("alice: hi")
+
+
+def test_a_message_rings_the_bell_unless_switched_off(spawn: Spawn) -> None:
+    alice, bob = spawn("alice"), spawn("bob", args=("--no-bell",))
+    alice.expect_exact("* bob is online")
+    type_line(bob, "message alice ping")
+    alice.expect_exact("bob: ping")
+    alice.expect_exact("\a")
+    type_line(alice, "message bob pong")
+    bob.expect_exact("alice: pong")
+    type_line(bob, "whoelse")
+    bob.expect_exact("Online now: alice")
+    assert "\a" not in bob.before
+
+
+def test_history_is_kept_per_user_between_sessions(spawn: Spawn, tmp_path: Path) -> None:
+    alice = spawn("alice")
+    type_line(alice, "whoelsesince 60")
+    alice.expect_exact("Nobody else was online in the last")
+    type_line(alice, "/quit")  # IRC's word works too
+    assert exit_code(alice) == 0
+    path = tmp_path / "data" / "parley" / "history-alice"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = spawn("alice")
+    again.expect_exact("Nobody else is online.")
+    again.send("\x1b[A\x1b[A")  # Up twice: past /quit to the line before it
+    type_line(again, "")
+    again.expect_exact("Nobody else was online in the last")
+
+
+class Cutter:
+    """A TCP relay in front of the server whose connections can be cut, as a network
+    failure would: the client sees its connection drop without a `bye`."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._upstream = (host, port)
+        self._listener = socket.create_server((host, 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._socks: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # closed by close()
+            while True:
+                client, _ = self._listener.accept()
+                server = socket.create_connection(self._upstream)
+                self._socks += [client, server]
+                for a, b in ((client, server), (server, client)):
+                    threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65_536):
+                dst.sendall(data)
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        for sock in self._socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._socks.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self._listener.close()
+
+
+def test_a_lost_connection_is_offered_back(spawn: Spawn, server: RunningServer) -> None:
+    cutter = Cutter(server.host, server.port)
+    try:
+        alice = spawn("alice", port=cutter.port)
+        alice.expect_exact("Nobody else is online.")
+        alice.send("message bob half")  # typed, not sent
+        alice.expect_exact("message bob half")  # in the prompt's buffer, not on its way
+        cutter.cut()
+        alice.expect_exact("Lost the connection to the server")
+        alice.expect_exact("Reconnect? [Y/n]")
+        type_line(alice, "")  # Enter: yes; the same user and password, no prompts
+        alice.expect_exact("Welcome, alice!")
+        alice.expect_exact("message bob half")  # the half-typed line is back in the prompt
+        type_line(alice, " and the rest")
+        alice.expect_exact("you → bob: half and the rest")
+    finally:
+        cutter.close()
+
+
+class TestIdleLogout:
+    """With a server that logs idle users out after IDLE_S."""
+
+    IDLE_S = 2
+
+    @pytest.fixture
+    def server_config(self, db_url: str) -> ServerConfig:
+        return ServerConfig(port=0, db_url=db_url, block_duration_s=60, timeout_s=self.IDLE_S)
+
+    def test_the_half_typed_line_stays_and_keys_do_not_go_to_the_shell(self, spawn: Spawn) -> None:
+        alice = spawn("alice", to_prompt=False)
+        alice.expect_exact("Nobody else is online.")
+        alice.send("message bob half")
+        alice.expect_exact("message bob half")
+        alice.expect_exact("You were logged out for being idle too long.")
+        alice.expect_exact("Log in again? [Y/n]")  # the program waits; keys stay with it
+        type_line(alice, "y")
+        alice.expect_exact("message bob half")
+        type_line(alice, " done")
+        alice.expect_exact("you → bob: half done")
+        alice.sendcontrol("d")
+        alice.expect_exact("Logged out. Bye!")
+        assert exit_code(alice) == 0
+
+    def test_saying_no_ends_the_program(self, spawn: Spawn) -> None:
+        alice = spawn("alice")
+        alice.expect_exact("Log in again? [Y/n]")
+        type_line(alice, "n")
+        assert exit_code(alice) == 0

@@ -605,3 +605,25 @@ def test_what_a_reconnect_carries_over() -> None:
     again.chat.handle_incoming({**MESSAGE, "stored": True})  # re-delivered: the ack was lost
     assert again.lines() == [] and again.log == [("send", {"op": "ack", "msg_id": 5})]
     assert again.chat.known_users == {"bob"}
+
+
+@pytest.mark.parametrize(
+    ("bye", "resumable"),
+    [(None, True), ("timeout", True), ("slow_consumer", True), ("shutdown", False),
+     ("logout", False), ("protocol_error", False), ("account_deleted", False)],
+)  # fmt: skip
+def test_which_ends_offer_to_log_in_again(bye: str | None, resumable: bool) -> None:
+    h = Harness()
+    assert not h.chat.resumable  # still running
+    if bye is not None:
+        h.chat.handle_incoming({"ev": "bye", "reason": bye, "text": ""})
+    h.chat.handle_incoming(LinkClosed("reset"))
+    assert h.chat.resumable is resumable
+
+
+def test_a_logout_of_ours_is_not_resumed() -> None:
+    h = Harness()
+    h.link.silent.add("logout")
+    h.link.on_request = lambda op: h.chat.handle_incoming(LinkClosed())
+    h.run("logout")
+    assert h.chat.exit_code == 0 and not h.chat.resumable
