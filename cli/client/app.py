@@ -64,11 +64,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="Once logged in, type help for the commands.",
     )
     parser.add_argument(
-        "host", nargs="?", default="127.0.0.1", help="server address (default 127.0.0.1)"
+        "host",
+        nargs="?",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="server address (default 127.0.0.1)",
     )
     parser.add_argument(
         "port",
         nargs="?",
+        metavar="PORT",
         type=_port,
         default=DEFAULT_PORT,
         help=f"server port (default {DEFAULT_PORT})",
@@ -217,6 +222,7 @@ async def run(host: str, port: int, user: str | None, *, bell: bool = True) -> i
                                           memory, history, draft)  # fmt: skip
             again = await _resume(chat, dialer, out, logged_in) if chat.resumable else None
             if again is None:
+                _say_unsent(memory, out)
                 return EXIT_LOST if chat.exit_code is None else chat.exit_code
             logged_in = again
     except (EOFError, KeyboardInterrupt):
@@ -227,6 +233,13 @@ async def run(host: str, port: int, user: str | None, *, bell: bool = True) -> i
         return EXIT_LOST
     finally:
         dialer.close()
+
+
+def _say_unsent(memory: Memory, out: Callable[[r.Line], None]) -> None:
+    """Messages held for a reconnect that will not come: the user must know."""
+    for cmd in memory.unsent.values():
+        out(r.note(f"Not confirmed by the server, so perhaps not sent: message {cmd.user} "
+                   f"{r.clean(cmd.text)}", "error"))  # fmt: skip
 
 
 async def _resume(

@@ -216,9 +216,15 @@ def _parse_args(spec: CommandSpec, rest: str) -> list[object]:
     return values
 
 
+def _usage(spec: CommandSpec) -> str:
+    """`Usage: message USER TEXT: send USER a message (...)` (no brackets around the help,
+    which may hold brackets of its own)."""
+    return f"Usage: {spec.usage}: {spec.help}"
+
+
 def _user(spec: CommandSpec, word: str) -> str:
     if not word:
-        raise UsageError(f"Usage: {spec.usage}  ({spec.help})")
+        raise UsageError(_usage(spec))
     if not is_valid_username(word):
         raise UsageError(
             f"{word!r} is not a username (up to 32 letters, digits, _ . -). Usage: {spec.usage}"
@@ -228,7 +234,7 @@ def _user(spec: CommandSpec, word: str) -> str:
 
 def _seconds(spec: CommandSpec, word: str) -> int:
     if not word:
-        raise UsageError(f"Usage: {spec.usage}  ({spec.help})")
+        raise UsageError(_usage(spec))
     if not (word.isascii() and word.isdigit()) or int(word) < 1:
         raise UsageError(f"SECONDS must be a whole number, 1 or more. Usage: {spec.usage}")
     return int(word)
@@ -244,7 +250,7 @@ def _topic(spec: CommandSpec, word: str) -> str | None:
 
 def _text(spec: CommandSpec, rest: str) -> str:
     if not rest:
-        raise UsageError(f"Usage: {spec.usage}  ({spec.help})")
+        raise UsageError(_usage(spec))
     if len(rest) > MAX_TEXT_CHARS:
         raise UsageError(
             f"That text has {len(rest):,} characters; chat/1 allows at most {MAX_TEXT_CHARS:,}."

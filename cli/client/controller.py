@@ -224,6 +224,7 @@ class Chat:
 
     def _on_private_declined(self, ev: JsonObject) -> None:
         self._asked.discard(str(ev.get("user")))
+        self._remember(ev.get("user"))
         self._out(r.private_declined_event(ev, self._now()))
 
     def _on_private_ready(self, ev: JsonObject) -> None:

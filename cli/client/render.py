@@ -203,6 +203,19 @@ def duration(seconds: float) -> str:
     return plural(-(-whole // 60), "minute")
 
 
+_SPAN_UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60))
+
+
+def time_span(seconds: int) -> str:
+    """A whole number of seconds in the largest unit that divides it: `minute`, `5 minutes`,
+    `2 hours`, `90 seconds` (read after "the last")."""
+    for unit, size in _SPAN_UNITS:
+        if seconds % size == 0:
+            count = seconds // size
+            return unit if count == 1 else f"{count:,} {unit}s"
+    return "second" if seconds == 1 else f"{seconds:,} seconds"
+
+
 def note(text: str, style: str = "info") -> Line:
     """A line of the client's own (no timestamp): results, hints, errors."""
     return [(style, text)]
@@ -425,7 +438,7 @@ def _whoelse_reply(cmd: c.WhoElse, reply: JsonObject, now: datetime) -> Line:
 
 def _whoelsesince_reply(cmd: c.WhoElseSince, reply: JsonObject, now: datetime) -> Line:
     users = _users(reply.get("users"))
-    span = plural(cmd.seconds, "second")
+    span = time_span(cmd.seconds)
     return note(
         f"Online in the last {span}: {users}"
         if users

@@ -627,3 +627,19 @@ def test_a_logout_of_ours_is_not_resumed() -> None:
     h.link.on_request = lambda op: h.chat.handle_incoming(LinkClosed())
     h.run("logout")
     assert h.chat.exit_code == 0 and not h.chat.resumable
+
+
+def test_names_complete_for_everyone_seen_not_only_those_online() -> None:
+    h = Harness()
+    h.link.replies["whoelsesince"] = {"users": ["dave"]}
+    h.link.replies["blocklist"] = {"users": ["eve"]}
+    h.link.replies["message"] = {"msg_id": 1, "delivered": False}
+    h.chat.handle_incoming({"ev": "presence", "user": "carol", "state": "offline", "at": None})
+    h.chat.handle_incoming(MESSAGE)  # from bob
+    h.chat.handle_incoming({"ev": "private_declined", "request": "r", "user": "fred"})
+    h.run("whoelsesince 3600")
+    h.run("blocklist")
+    h.run("message gina see you")  # offline, but she exists: the message was stored
+    h.link.replies["message"] = {"ok": False, "error": "no_such_user", "text": "No hank."}
+    h.run("message hank hello")
+    assert h.chat.known_users == {"bob", "carol", "dave", "eve", "fred", "gina"}
