@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import select
 import socket
 import threading
 import time
@@ -125,10 +126,13 @@ class _Session:
             return
         try:
             frame = encode({"op": "p2p_stop", "reason": reason})
-            if self.sock.send(frame, socket.MSG_DONTWAIT) != len(frame):
-                raise BlockingIOError
+            # A socket with a timeout waits for room even with MSG_DONTWAIT: ask first. Only
+            # we send (we hold the lock), so the room can only grow before the send.
+            _, writable, _ = select.select([], [self.sock], [], 0)
+            if not writable or self.sock.send(frame) != len(frame):
+                raise BlockingIOError("the peer is not reading")
             self.sock.shutdown(socket.SHUT_WR)
-        except OSError:  # BlockingIOError included
+        except (OSError, ValueError):  # BlockingIOError; ValueError: already closed
             self._abort()
         finally:
             self._send_lock.release()

@@ -3,6 +3,8 @@ play the broker's part by handing both sides the same token)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import socket
 import threading
@@ -211,5 +213,30 @@ def test_stop_never_waits_for_a_send_under_way(bob: Peer) -> None:
         sock.settimeout(WAIT_S)
         while sock.recv(1024):  # the welcome; then cut, not left open
             pass
+    finally:
+        sock.close()
+
+
+def test_stop_never_waits_for_a_full_buffer(bob: Peer) -> None:
+    """A peer that stopped reading: no room for p2p_stop, so the connection is cut at once
+    instead of waiting IO_TIMEOUT_S for room."""
+    port = bob.chats.listen("alice")
+    bob.chats.expect("alice", TOKEN)
+    sock = socket.create_connection((HOST, port), timeout=WAIT_S)  # alice, who stops reading
+    try:
+        sock.sendall(encode({"op": "p2p_hello", "user": "alice", "token": TOKEN}))
+        assert bob.next() == PeerOpened("alice")
+        # Fill both sides' buffers to the last byte. (A socket with a timeout is
+        # non-blocking underneath, so a copy of its descriptor says when it is full.)
+        with socket.socket(fileno=os.dup(bob.chats._sessions["alice"].sock.fileno())) as filler:
+            filler.setblocking(False)
+            for chunk in (65_536, 512, 1):
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        filler.send(b" " * chunk)
+        stopping = threading.Thread(target=bob.chats.stop, args=("alice",), daemon=True)
+        stopping.start()
+        stopping.join(p2p.IO_TIMEOUT_S / 2)
+        assert not stopping.is_alive()
     finally:
         sock.close()
