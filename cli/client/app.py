@@ -25,24 +25,26 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText
-from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.history import History
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.styles import Style
 
 from cli.client import commands as c
+from cli.client import layout
 from cli.client import render as r
 from cli.client.controller import EXIT_LOST, EXIT_OK, LOGOUT_TIMEOUT_S, Chat, Memory
+from cli.client.dialer import Dialer, on_loop
+from cli.client.history import open_history
 from cli.client.link import Incoming, Link, LinkClosed
 from cli.client.login import LoggedIn, log_in, log_in_again
 from cli.client.p2p import PrivateChats
@@ -50,10 +52,8 @@ from cli.client.screen import Screen
 from service.config import DEFAULT_PORT
 from service.rules import is_valid_username
 
-HELLO_TIMEOUT_S = 10.0  # a chat/1 server greets at once; silence means it is something else
 EXIT_INTERRUPTED = 130  # Ctrl-C outside the prompt (e.g. while connecting), as shells report it
 
-T = TypeVar("T")
 PROMPT_STYLE = Style.from_dict({"prompt": "bold", "ask": "bold ansimagenta"})
 
 
@@ -113,19 +113,10 @@ def printer(colour: bool) -> Callable[[r.Line], None]:
 
     def out(line: r.Line) -> None:
         width = shutil.get_terminal_size().columns
-        for row in r.wrap(line, width):
+        for row in layout.wrap(line, width):
             print(r.to_ansi(row, colour), flush=True)
 
     return out
-
-
-def on_loop(loop: asyncio.AbstractEventLoop, handler: Callable[[T], None]) -> Callable[[T], None]:
-    """Wrap `handler` so that calling it from any thread runs it on `loop`."""
-
-    def call(item: T) -> None:
-        loop.call_soon_threadsafe(handler, item)
-
-    return call
 
 
 def local_now() -> datetime:
@@ -135,69 +126,6 @@ def local_now() -> datetime:
 async def ask(prompt: str, *, password: bool = False) -> str:
     """A fresh session per question: a password never enters any history."""
     return await PromptSession[str]().prompt_async(prompt, is_password=password)
-
-
-def history_path(env: Mapping[str, str], home: Path, user: str) -> Path:
-    """Where `user`'s input history lives: $XDG_DATA_HOME/parley/history-USER, by default
-    ~/.local/share/parley/history-USER (the XDG base directory rules)."""
-    data = env.get("XDG_DATA_HOME", "")
-    base = Path(data) if data and Path(data).is_absolute() else home / ".local" / "share"
-    return base / "parley" / f"history-{user}"
-
-
-def open_history(user: str) -> History:
-    """The user's history file, created private (0600, in a 0700 directory): it holds every
-    line typed at the chat prompt. Where it cannot be kept, history lasts this run only."""
-    path = history_path(os.environ, Path.home(), user)
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
-    except OSError:
-        return InMemoryHistory()
-    return FileHistory(path)
-
-
-class Dialer:
-    """The connection to the server: opened when first needed, and again once it has ended.
-    `incoming` is the current connection's queue of events (then one LinkClosed)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.signup = False
-        self.incoming: asyncio.Queue[Incoming] = asyncio.Queue()
-        self._link: Link | None = None
-
-    async def link(self) -> Link:
-        if self._link is not None and not self._link.closed:
-            return self._link
-        self.close()
-        loop = asyncio.get_running_loop()
-        incoming: asyncio.Queue[Incoming] = asyncio.Queue()
-        try:  # off the loop: connecting may take CONNECT_TIMEOUT_S
-            link = await asyncio.to_thread(
-                Link.connect, self.host, self.port, on_loop(loop, incoming.put_nowait)
-            )
-        except OSError as exc:
-            where = f"{self.host} port {self.port}"
-            raise ConnectionError(f"Could not connect to {where}: {exc.strerror or exc}.") from exc
-        hello = await _wait_hello(incoming)
-        if hello is None:
-            link.close()
-            where = f"{self.host} port {self.port}"
-            raise ConnectionError(f"{where} is not answering as a chat/1 server.")
-        self._link, self.incoming, self.signup = link, incoming, hello.get("signup") is True
-        return link
-
-    @property
-    def current(self) -> Link:
-        """The connection the last login went over (it may have ended since)."""
-        assert self._link is not None, "connected by the login"
-        return self._link
-
-    def close(self) -> None:
-        if self._link is not None:
-            self._link.close()
-            self._link = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,28 +139,37 @@ async def run(host: str, port: int, user: str | None, *, bell: bool = True) -> i
     out = printer(options.colour)  # while no chat prompt runs; then `Screen`
     dialer = Dialer(host, port)
     try:
-        logged_in = await log_in(dialer, ask, out, user)
+        try:
+            logged_in = await log_in(dialer, ask, out, user)
+        except (EOFError, KeyboardInterrupt):
+            out(r.note("Login cancelled."))
+            return EXIT_OK
+        except ConnectionError as exc:
+            out(r.note(str(exc) or "Lost the connection to the server.", "error"))
+            return EXIT_LOST
         if logged_in is None:
             return EXIT_LOST
-        memory, draft = Memory(), ""
-        history = open_history(logged_in.user)
-        while True:
-            out(r.welcome(logged_in.user, logged_in.pending))
-            chat, draft = await chat_loop(logged_in, dialer.current, dialer.incoming, options,
-                                          memory, history, draft)  # fmt: skip
-            again = await _resume(chat, dialer, out, logged_in) if chat.resumable else None
-            if again is None:
-                _say_unsent(memory, out)
-                return EXIT_LOST if chat.exit_code is None else chat.exit_code
-            logged_in = again
-    except (EOFError, KeyboardInterrupt):
-        out(r.note("Login cancelled."))
-        return EXIT_OK
-    except ConnectionError as exc:
-        out(r.note(str(exc) or "Lost the connection to the server.", "error"))
-        return EXIT_LOST
+        return await _chat_until_done(logged_in, dialer, options, out)
     finally:
         dialer.close()
+
+
+async def _chat_until_done(
+    logged_in: LoggedIn, dialer: Dialer, options: Options, out: Callable[[r.Line], None]
+) -> int:
+    """Chat sessions, one after another as long as the user takes up the offer to log in
+    again after one ends by itself; the exit code of the last."""
+    memory, draft = Memory(), ""
+    history = open_history(logged_in.user)
+    while True:
+        out(r.welcome(logged_in.user, logged_in.pending))
+        chat, draft = await chat_loop(logged_in, dialer.current, dialer.incoming, options,
+                                      memory, history, draft)  # fmt: skip
+        again = await _resume(chat, dialer, out, logged_in) if chat.resumable else None
+        if again is None:
+            _say_unsent(memory, out)
+            return EXIT_LOST if chat.exit_code is None else chat.exit_code
+        logged_in = again
 
 
 def _say_unsent(memory: Memory, out: Callable[[r.Line], None]) -> None:
@@ -271,16 +208,6 @@ async def _yes(question: str, out: Callable[[r.Line], None]) -> bool:
         if answer in ("n", "no"):
             return False
         out(r.note("Please answer y or n.", "usage"))
-
-
-async def _wait_hello(incoming: asyncio.Queue[Incoming]) -> dict[str, Any] | None:
-    try:
-        first = await asyncio.wait_for(incoming.get(), HELLO_TIMEOUT_S)
-    except TimeoutError:
-        return None
-    if isinstance(first, LinkClosed) or first.get("ev") != "hello":
-        return None
-    return first
 
 
 async def chat_loop(  # the session's parts, each made here

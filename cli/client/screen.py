@@ -23,6 +23,7 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.application.current import set_app
 
+from cli.client import layout
 from cli.client import render as r
 
 BELL = "\a"
@@ -40,7 +41,7 @@ class Screen:
 
     def out(self, line: r.Line) -> None:
         width = self._session.output.get_size().columns
-        self._waiting.extend(r.to_ansi(row, self._colour) for row in r.wrap(line, width))
+        self._waiting.extend(r.to_ansi(row, self._colour) for row in layout.wrap(line, width))
         self._wake()
 
     def bell(self) -> None:

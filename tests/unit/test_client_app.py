@@ -16,7 +16,7 @@ from prompt_toolkit.history import FileHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
 
-from cli.client import app
+from cli.client import app, history
 
 
 def test_no_bell_switch() -> None:
@@ -34,18 +34,18 @@ def test_no_bell_switch() -> None:
     ],
 )
 def test_history_path_follows_xdg(env: dict[str, str], expected: str) -> None:
-    assert app.history_path(env, Path("/home/ann"), "alice") == Path(expected)
+    assert history.history_path(env, Path("/home/ann"), "alice") == Path(expected)
 
 
 def test_history_file_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    history = app.open_history("alice")
-    assert isinstance(history, FileHistory)
+    kept = history.open_history("alice")
+    assert isinstance(kept, FileHistory)
     path = tmp_path / "parley" / "history-alice"
-    history.store_string("message bob hi")
+    kept.store_string("message bob hi")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert list(app.open_history("alice").load_history_strings()) == ["message bob hi"]
+    assert list(history.open_history("alice").load_history_strings()) == ["message bob hi"]
 
 
 def test_completion_inserts_a_space_the_menu_shows_none() -> None:
