@@ -139,7 +139,7 @@ class Chat:
         self._activity = Activity(idle_timeout_s, clock())
         self._idle_timer: Cancellable | None = None
         self._requests: deque[tuple[object, str]] = deque()  # (request id, from), oldest first
-        self._ended_requests: set[object] = set()  # ids the server cancelled (already said)
+        self._ended_requests: set[int | str] = set()  # ids the server cancelled (already said)
         self._asked: set[str] = set()  # users our unanswered startprivate went to
         self._logging_out = False
         self._arm_idle_warning()
@@ -213,11 +213,15 @@ class Chat:
 
     def _on_private_cancelled(self, ev: JsonObject) -> None:
         """chat/1 precise point 16: the request we were asking about ended unanswered. The
-        question goes; a line says why."""
-        request_id = ev.get("request")
-        self._ended_requests.add(request_id)
+        question goes; a line says why. Matched by request id, else by the asker (there is at
+        most one pending request between two users: chat/1 precise point 12)."""
+        request_id, asker = ev.get("request"), r.clean(ev.get("user"))
+        if isinstance(request_id, int | str):  # a chat/1 id; anything else matches nothing
+            self._ended_requests.add(request_id)
         before = len(self._requests)
         self._requests = deque(item for item in self._requests if item[0] != request_id)
+        if len(self._requests) == before:
+            self._requests = deque(item for item in self._requests if item[1] != asker)
         self._out(r.private_cancelled_event(ev, self._now()))
         if len(self._requests) != before:
             self._on_change()
@@ -381,7 +385,7 @@ class Chat:
     def _answer_failed(self, request_id: object, who: str, reply: JsonObject) -> None:
         """The request ended as the answer went out (expired, withdrawn...). If the server's
         private_cancelled said so already, that line is enough."""
-        if request_id in self._ended_requests:
+        if isinstance(request_id, int | str) and request_id in self._ended_requests:
             return
         if reply.get("error") == "no_such_request":
             self._out(r.note(f"{who}'s private chat request had already ended.", "private"))

@@ -643,3 +643,13 @@ def test_names_complete_for_everyone_seen_not_only_those_online() -> None:
     h.link.replies["message"] = {"ok": False, "error": "no_such_user", "text": "No hank."}
     h.run("message hank hello")
     assert h.chat.known_users == {"bob", "carol", "dave", "eve", "fred", "gina"}
+
+
+def test_a_cancel_with_an_odd_request_id_is_a_line_not_a_crash() -> None:
+    h = Harness()
+    h.chat.handle_incoming({"ev": "private_request", "request": ["r1"], "from": "bob"})
+    h.chat.handle_incoming(
+        {"ev": "private_cancelled", "request": {"x": 1}, "user": "bob", "reason": "expired"}
+    )
+    assert h.lines()[-1] == "12:00 bob's private chat request expired before you answered."
+    assert not h.chat.asking  # matched by the asker's name
