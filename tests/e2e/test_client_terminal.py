@@ -21,6 +21,7 @@ import pexpect
 import pytest
 
 from service.config import ServerConfig
+from service.protocol import FrameDecoder, encode
 from tests.conftest import PASSWORD
 from tests.support.server import RunningServer
 
@@ -323,3 +324,67 @@ class TestIdleLogout:
         alice.expect_exact("Log in again? [Y/n]")
         type_line(alice, "n")
         assert exit_code(alice) == 0
+
+
+class ScriptedServer:
+    """A chat/1 server played by the test, one frame at a time: for what this branch's real
+    server does not send yet (`idle_timeout`, `private_cancelled`)."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(WAIT_S)
+        self.port = int(self._listener.getsockname()[1])
+        self._conn: socket.socket | None = None
+        self._decoder = FrameDecoder()
+        self._frames: list[dict[str, object]] = []
+
+    def accept(self) -> None:
+        self._conn, _ = self._listener.accept()
+        self._conn.settimeout(WAIT_S)
+        self.send({"ev": "hello", "proto": "chat/1", "server": "scripted", "signup": False})
+
+    def send(self, frame: dict[str, object]) -> None:
+        assert self._conn is not None
+        self._conn.sendall(encode(frame))
+
+    def recv(self) -> dict[str, object]:
+        assert self._conn is not None
+        while not self._frames:
+            data = self._conn.recv(65_536)
+            assert data, "the client closed"
+            self._frames += [f for f in self._decoder.feed(data) if isinstance(f, dict)]
+        return self._frames.pop(0)
+
+    def answer(self, op: str, **fields: object) -> None:
+        request = self.recv()
+        assert request["op"] == op, request
+        self.send({"re": request["id"], "ok": True, **fields})
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._listener.close()
+
+
+def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(spawn: Spawn) -> None:
+    scripted = ScriptedServer()
+    try:
+        alice = spawn("alice", log_in=False, port=scripted.port)
+        alice.expect_exact("Password:")
+        type_line(alice, PASSWORD)
+        scripted.accept()  # only now: the client connects once the password is typed
+        scripted.answer("login", user="alice", pending=0, idle_timeout=4)
+        scripted.answer("whoelse", users=[])
+        scripted.send({"ev": "private_request", "request": "r1", "from": "bob"})
+        alice.expect_exact("bob asks for a private chat. Accept? [y/n]")
+        scripted.send(
+            {"ev": "private_cancelled", "request": "r1", "user": "bob", "reason": "withdrawn"}
+        )
+        alice.expect_exact("bob withdrew the private chat request.")
+        alice.expect_exact("alice>")  # the question is gone
+        type_line(alice, "y")
+        alice.expect_exact("No private chat request is waiting for an answer.")
+        # idle_timeout 4 s: warned a quarter of it (1 s) before the server would log us out
+        alice.expect_exact("the server logs you out in 1 second unless you send a command.")
+    finally:
+        scripted.close()
