@@ -623,8 +623,11 @@ def test_which_ends_offer_to_log_in_again(bye: str | None, resumable: bool) -> N
 
 def test_a_logout_of_ours_is_not_resumed() -> None:
     h = Harness()
-    h.link.silent.add("logout")
-    h.link.on_request = lambda op: h.chat.handle_incoming(LinkClosed())
+
+    def server_hangs_up(op: str) -> None:  # after its ok, without a bye
+        asyncio.get_running_loop().call_soon(h.chat.handle_incoming, LinkClosed())
+
+    h.link.on_request = server_hangs_up
     h.run("logout")
     assert h.chat.exit_code == 0 and not h.chat.resumable
 
