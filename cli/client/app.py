@@ -6,9 +6,15 @@ reader thread and the private chats' threads hand what they receive to that loop
 is typing is never garbled. Commands run in a worker task, one at a time in the order typed:
 outcomes print in order, and a slow reply never stops the user typing.
 
+The connection is opened once the password is typed (`Dialer`). When a session ends with the
+connection lost, or with the server's idle logout, the half-typed line stays on screen and
+the client asks whether to connect and log in again (same user and password); the next
+prompt starts with that line, and direct messages the server never confirmed are sent again
+with their nonces. The chat prompt's history is kept per user in the user's data directory.
+
 Exit codes: 0 after logout, idle timeout or server shutdown (all announced by the server's
-`bye`) and after cancelling the login; 1 when the connection is lost or the login refused;
-2 for bad arguments.
+`bye`) and after cancelling the login; 1 when the connection is lost (and not resumed), the
+account deleted, or the login refused; 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -17,33 +23,37 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import sys
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import History
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.styles import Style
 
 from cli.client import commands as c
+from cli.client import layout
 from cli.client import render as r
-from cli.client.controller import EXIT_LOST, EXIT_OK, LOGOUT_TIMEOUT_S, Chat
+from cli.client.controller import EXIT_LOST, EXIT_OK, LOGOUT_TIMEOUT_S, Chat, Memory
+from cli.client.dialer import Dialer, on_loop
+from cli.client.history import open_history
 from cli.client.link import Incoming, Link, LinkClosed
-from cli.client.login import ask_username, log_in
+from cli.client.login import LoggedIn, log_in, log_in_again
 from cli.client.p2p import PrivateChats
 from cli.client.screen import Screen
 from service.config import DEFAULT_PORT
 from service.rules import is_valid_username
 
-HELLO_TIMEOUT_S = 10.0  # a chat/1 server greets at once; silence means it is something else
 EXIT_INTERRUPTED = 130  # Ctrl-C outside the prompt (e.g. while connecting), as shells report it
 
-T = TypeVar("T")
 PROMPT_STYLE = Style.from_dict({"prompt": "bold", "ask": "bold ansimagenta"})
 
 
@@ -54,16 +64,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="Once logged in, type help for the commands.",
     )
     parser.add_argument(
-        "host", nargs="?", default="127.0.0.1", help="server address (default 127.0.0.1)"
+        "host",
+        nargs="?",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="server address (default 127.0.0.1)",
     )
     parser.add_argument(
         "port",
         nargs="?",
+        metavar="PORT",
         type=_port,
         default=DEFAULT_PORT,
         help=f"server port (default {DEFAULT_PORT})",
     )
     parser.add_argument("--user", type=_username, help="log in as USER (no username prompt)")
+    parser.add_argument(
+        "--no-bell",
+        dest="bell",
+        action="store_false",
+        help="do not ring the terminal bell when a message or private chat request arrives",
+    )
     return parser.parse_args(argv)
 
 
@@ -82,27 +103,20 @@ def _username(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        return asyncio.run(run(args.host, args.port, args.user))
+        return asyncio.run(run(args.host, args.port, args.user, bell=args.bell))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 
 
 def printer(colour: bool) -> Callable[[r.Line], None]:
-    """Print a line, while no prompt is running (login)."""
+    """Print a line, while no prompt is running (login), wrapped to the terminal's width."""
 
     def out(line: r.Line) -> None:
-        print(r.to_ansi(line, colour), flush=True)
+        width = shutil.get_terminal_size().columns
+        for row in layout.wrap(line, width):
+            print(r.to_ansi(row, colour), flush=True)
 
     return out
-
-
-def on_loop(loop: asyncio.AbstractEventLoop, handler: Callable[[T], None]) -> Callable[[T], None]:
-    """Wrap `handler` so that calling it from any thread runs it on `loop`."""
-
-    def call(item: T) -> None:
-        loop.call_soon_threadsafe(handler, item)
-
-    return call
 
 
 def local_now() -> datetime:
@@ -114,51 +128,101 @@ async def ask(prompt: str, *, password: bool = False) -> str:
     return await PromptSession[str]().prompt_async(prompt, is_password=password)
 
 
-async def run(host: str, port: int, user: str | None) -> int:
-    loop = asyncio.get_running_loop()
-    incoming: asyncio.Queue[Incoming] = asyncio.Queue()
-    colour = r.colour_enabled(os.environ, sys.stdout.isatty())
-    out = printer(colour)  # until the chat prompt starts; then `Screen`
+@dataclass(frozen=True, slots=True)
+class Options:
+    colour: bool
+    bell: bool
+
+
+async def run(host: str, port: int, user: str | None, *, bell: bool = True) -> int:
+    options = Options(r.colour_enabled(os.environ, sys.stdout.isatty()), bell)
+    out = printer(options.colour)  # while no chat prompt runs; then `Screen`
+    dialer = Dialer(host, port)
     try:
-        link = Link.connect(host, port, on_loop(loop, incoming.put_nowait))
-    except OSError as exc:
-        out(r.note(f"Could not connect to {host} port {port}: {exc.strerror or exc}.", "error"))
-        return EXIT_LOST
-    try:
-        hello = await _wait_hello(incoming)
-        if hello is None:
-            out(r.note(f"{host} port {port} is not answering as a chat/1 server.", "error"))
-            return EXIT_LOST
         try:
-            name = user or await ask_username(ask, out)
-            logged_in = await log_in(link, ask, out, name, signup=hello.get("signup") is True)
+            logged_in = await log_in(dialer, ask, out, user)
         except (EOFError, KeyboardInterrupt):
             out(r.note("Login cancelled."))
             return EXIT_OK
-        except ConnectionError:
-            out(r.note("Lost the connection to the server.", "error"))
+        except ConnectionError as exc:
+            out(r.note(str(exc) or "Lost the connection to the server.", "error"))
             return EXIT_LOST
         if logged_in is None:
             return EXIT_LOST
-        out(r.welcome(logged_in.user, logged_in.pending))
-        return await chat_loop(logged_in.user, link, incoming, colour)
+        return await _chat_until_done(logged_in, dialer, options, out)
     finally:
-        link.close()
+        dialer.close()
 
 
-async def _wait_hello(incoming: asyncio.Queue[Incoming]) -> dict[str, Any] | None:
-    try:
-        first = await asyncio.wait_for(incoming.get(), HELLO_TIMEOUT_S)
-    except TimeoutError:
-        return None
-    if isinstance(first, LinkClosed) or first.get("ev") != "hello":
-        return None
-    return first
+async def _chat_until_done(
+    logged_in: LoggedIn, dialer: Dialer, options: Options, out: Callable[[r.Line], None]
+) -> int:
+    """Chat sessions, one after another as long as the user takes up the offer to log in
+    again after one ends by itself; the exit code of the last."""
+    memory, draft = Memory(), ""
+    history = open_history(logged_in.user)
+    while True:
+        out(r.welcome(logged_in.user, logged_in.pending))
+        chat, draft = await chat_loop(logged_in, dialer.current, dialer.incoming, options,
+                                      memory, history, draft)  # fmt: skip
+        again = await _resume(chat, dialer, out, logged_in) if chat.resumable else None
+        if again is None:
+            _say_unsent(memory, out)
+            return EXIT_LOST if chat.exit_code is None else chat.exit_code
+        logged_in = again
 
 
-async def chat_loop(me: str, link: Link, incoming: asyncio.Queue[Incoming], colour: bool) -> int:
-    """The logged-in session: prompt, run commands, print what arrives, until it ends."""
+def _say_unsent(memory: Memory, out: Callable[[r.Line], None]) -> None:
+    """Messages held for a reconnect that will not come: the user must know."""
+    for cmd in memory.unsent.values():
+        out(r.note(f"Not confirmed by the server, so perhaps not sent: message {cmd.user} "
+                   f"{r.clean(cmd.text)}", "error"))  # fmt: skip
+
+
+async def _resume(
+    chat: Chat, dialer: Dialer, out: Callable[[r.Line], None], before: LoggedIn
+) -> LoggedIn | None:
+    """Ask to connect and log in again until it works or the user says no (None). The
+    question also holds the keys typed after the end, which would otherwise go to the shell."""
+    question = "Log in again? [Y/n] " if chat.bye_reason == "timeout" else "Reconnect? [Y/n] "
+    while await _yes(question, out):
+        try:
+            again = await log_in_again(dialer, out, before)
+        except ConnectionError as exc:
+            out(r.note(str(exc) or "Lost the connection to the server.", "error"))
+            continue
+        if again is not None:
+            return again
+    return None
+
+
+async def _yes(question: str, out: Callable[[r.Line], None]) -> bool:
+    """Enter alone means yes; Ctrl-D or Ctrl-C means no."""
+    while True:
+        try:
+            answer = (await ask(question)).strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            return False
+        if answer in ("", "y", "yes"):
+            return True
+        if answer in ("n", "no"):
+            return False
+        out(r.note("Please answer y or n.", "usage"))
+
+
+async def chat_loop(  # the session's parts, each made here
+    logged_in: LoggedIn,
+    link: Link,
+    incoming: asyncio.Queue[Incoming],
+    options: Options,
+    memory: Memory,
+    history: History,
+    draft: str,
+) -> tuple[Chat, str]:
+    """One logged-in session: prompt, run commands, print what arrives, until it ends.
+    Returns the session and what was typed but not sent when it ended."""
     loop = asyncio.get_running_loop()
+    me = logged_in.user
     session: PromptSession[str] = PromptSession(
         message=lambda: _prompt_text(chat),
         style=PROMPT_STYLE,
@@ -166,33 +230,44 @@ async def chat_loop(me: str, link: Link, incoming: asyncio.Queue[Incoming], colo
         complete_while_typing=False,
         reserve_space_for_menu=4,
         key_bindings=_key_bindings(),
+        history=history,
     )
-    screen = Screen(session, colour)
+    screen = Screen(session, options.colour, bell=options.bell)
     peers = PrivateChats(me, link.local_host, on_loop(loop, lambda ev: chat.handle_peer(ev)))
     chat = Chat(
         me, link, peers, screen.out, local_now,
         on_change=lambda: _refresh(session, chat), when_shown=screen.when_shown,
+        memory=memory, bell=screen.bell, idle_timeout_s=logged_in.idle_timeout_s,
     )  # fmt: skip
     with patch_stdout(raw=True):  # for stray output only; our lines go through `screen`
         pump = asyncio.create_task(_pump(incoming, chat))
         runner = CommandRunner(screen.out)
+        runner.submit(chat.resend_unsent())
         runner.submit(chat.run(c.WhoElse()))
-        await _read_commands(session, chat, screen.out, runner)
+        await _read_commands(session, chat, screen.out, runner, draft)
         await _wait_ended(chat)
+        await runner.drain(LOGOUT_TIMEOUT_S)  # what was typed before the end still reports
         runner.close()
         pump.cancel()
         await screen.wait_shown()
-    return EXIT_LOST if chat.exit_code is None else chat.exit_code
+    return chat, session.default_buffer.text
 
 
 async def _read_commands(
-    session: PromptSession[str], chat: Chat, out: Callable[[r.Line], None], runner: CommandRunner
+    session: PromptSession[str],
+    chat: Chat,
+    out: Callable[[r.Line], None],
+    runner: CommandRunner,
+    draft: str,
 ) -> None:
     while chat.exit_code is None:
         try:
-            line = await session.prompt_async(pre_run=lambda: _refresh(session, chat))
+            line = await session.prompt_async(
+                default=draft, pre_run=lambda: _refresh(session, chat)
+            )
         except EOFError:  # Ctrl-D on an empty line
             line = "logout"
+        draft = ""
         if chat.exit_code is not None:
             return
         try:
@@ -264,11 +339,12 @@ def _prompt_text(chat: Chat) -> FormattedText:
 
 
 def _refresh(session: PromptSession[str], chat: Chat) -> None:
-    """Redraw the prompt (its text may have changed), or end it when the session is over.
-    Also the prompt's pre_run hook, which closes the gap between the loop's check and the
-    prompt starting."""
+    """Redraw the prompt (its text may have changed), or end it when the session is over,
+    leaving what was typed on the screen. Also the prompt's pre_run hook, which closes the
+    gap between the loop's check and the prompt starting."""
     app = session.app
     if chat.exit_code is None:
+        app.erase_when_done = False  # until Enter decides otherwise
         app.invalidate()
     elif app.is_running and app.future is not None and not app.future.done():
         app.exit(result="")
@@ -276,6 +352,13 @@ def _refresh(session: PromptSession[str], chat: Chat) -> None:
 
 def _key_bindings() -> KeyBindings:
     bindings = KeyBindings()
+
+    @bindings.add("enter")
+    def _accept(event: KeyPressEvent) -> None:
+        """As usual, except that a line whose outcome repeats its text (message, broadcast,
+        private) is taken off the screen: the outcome line stands for it."""
+        event.app.erase_when_done = c.echoes(event.current_buffer.text)
+        event.current_buffer.validate_and_handle()
 
     @bindings.add("c-c")
     def _clear_line(event: KeyPressEvent) -> None:
@@ -295,8 +378,8 @@ class UserCompleter(Completer):
         self, document: Document, complete_event: CompleteEvent
     ) -> Iterable[Completion]:
         prefix, options = c.suggest(document.text_before_cursor, self._users())
-        for option in options:
-            yield Completion(option, start_position=-len(prefix))
+        for option in options:  # each ends in a space; the menu shows it without
+            yield Completion(option, start_position=-len(prefix), display=option.rstrip())
 
 
 if __name__ == "__main__":

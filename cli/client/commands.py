@@ -5,6 +5,10 @@ read it, so adding a command is one entry and one dataclass. The command words a
 issue fixes (`message`, `broadcast`, ... `logout`, `help`) plus `y`/`n`, which answer a pending
 private chat request without blocking anything else on screen.
 
+Habits from IRC and Slack work too: any command word may start with `/`, and `quit`, `exit`,
+`msg` and `who` are aliases. Habits with no counterpart here (`/me`, `/join`, ...) get a hint
+that says what to type instead (`HABITS`).
+
 This module does not know what a command *does*; `controller.py` does.
 """
 
@@ -140,9 +144,9 @@ class CommandSpec:
 
 _SPECS = (
     CommandSpec("message", (Arg.USER, Arg.TEXT), "send USER a message (kept until they log in)",
-                Message),
+                Message, aliases=("msg",)),
     CommandSpec("broadcast", (Arg.TEXT,), "send TEXT to everyone online now", Broadcast),
-    CommandSpec("whoelse", (), "list the other users online now", WhoElse),
+    CommandSpec("whoelse", (), "list the other users online now", WhoElse, aliases=("who",)),
     CommandSpec("whoelsesince", (Arg.SECONDS,), "list users online in the last SECONDS seconds",
                 WhoElseSince),
     CommandSpec("block", (Arg.USER,), "stop USER from messaging you or seeing you online", Block),
@@ -152,13 +156,15 @@ _SPECS = (
                 StartPrivate),
     CommandSpec("private", (Arg.USER, Arg.TEXT), "send TEXT straight to USER, not via the server",
                 Private),
-    CommandSpec("stopprivate", (Arg.USER,), "end the private chat with USER", StopPrivate),
+    CommandSpec("stopprivate", (Arg.USER,), "end the private chat with USER, or withdraw a request",
+                StopPrivate),
     CommandSpec("y", (), "accept the private chat request shown in the prompt",
                 lambda: Answer(True), aliases=("yes",)),
     CommandSpec("n", (), "decline the private chat request shown in the prompt",
                 lambda: Answer(False), aliases=("no",)),
     CommandSpec("help", (Arg.TOPIC,), "show the commands, or how to use one", Help),
-    CommandSpec("logout", (), "log out and quit (Ctrl-D does the same)", Logout),
+    CommandSpec("logout", (), "log out and quit (Ctrl-D does the same)", Logout,
+                aliases=("quit", "exit")),
 )  # fmt: skip
 
 COMMANDS: dict[str, CommandSpec] = {
@@ -166,16 +172,33 @@ COMMANDS: dict[str, CommandSpec] = {
 }  # keys: lower-case command words; the parser folds the typed word to lower case
 COMMAND_NAMES: tuple[str, ...] = tuple(spec.name for spec in _SPECS)
 
+# Words from other chat programs with no counterpart here -> what to type instead.
+HABITS: dict[str, str] = {
+    "me": "There is no /me here: broadcast TEXT tells everyone online.",
+    "join": "There are no rooms here: message USER TEXT, or broadcast TEXT to everyone online.",
+    "part": "There are no rooms to leave: logout ends the session.",
+    "leave": "There are no rooms to leave: logout ends the session.",
+    "nick": "Names cannot change here: log in as another user to be someone else.",
+    "query": "For a conversation with USER: message USER TEXT (via the server, kept if they "
+    "are offline) or startprivate USER (peer to peer).",
+    "ignore": "To stop hearing from USER: block USER.",
+}
+
 
 def parse(line: str) -> Command | None:
     """A typed line -> a command; None for a blank line. Raises UsageError with a hint."""
     word, _, rest = line.strip().partition(" ")
     if not word:
         return None
-    spec = COMMANDS.get(word.lower())
+    spec = COMMANDS.get(_command_word(word))
     if spec is None:
-        raise UsageError(_unknown_hint(word))
+        raise UsageError(HABITS.get(_command_word(word)) or _unknown_hint(word))
     return spec.build(*_parse_args(spec, rest.strip()))
+
+
+def _command_word(word: str) -> str:
+    """The key a typed command word looks up: lower case, an IRC/Slack `/` dropped."""
+    return word.lower().removeprefix("/")
 
 
 def _parse_args(spec: CommandSpec, rest: str) -> list[object]:
@@ -193,9 +216,15 @@ def _parse_args(spec: CommandSpec, rest: str) -> list[object]:
     return values
 
 
+def _usage(spec: CommandSpec) -> str:
+    """`Usage: message USER TEXT: send USER a message (...)` (no brackets around the help,
+    which may hold brackets of its own)."""
+    return f"Usage: {spec.usage}: {spec.help}"
+
+
 def _user(spec: CommandSpec, word: str) -> str:
     if not word:
-        raise UsageError(f"Usage: {spec.usage}  ({spec.help})")
+        raise UsageError(_usage(spec))
     if not is_valid_username(word):
         raise UsageError(
             f"{word!r} is not a username (up to 32 letters, digits, _ . -). Usage: {spec.usage}"
@@ -205,7 +234,7 @@ def _user(spec: CommandSpec, word: str) -> str:
 
 def _seconds(spec: CommandSpec, word: str) -> int:
     if not word:
-        raise UsageError(f"Usage: {spec.usage}  ({spec.help})")
+        raise UsageError(_usage(spec))
     if not (word.isascii() and word.isdigit()) or int(word) < 1:
         raise UsageError(f"SECONDS must be a whole number, 1 or more. Usage: {spec.usage}")
     return int(word)
@@ -214,14 +243,14 @@ def _seconds(spec: CommandSpec, word: str) -> int:
 def _topic(spec: CommandSpec, word: str) -> str | None:
     if not word:
         return None
-    if word.lower() not in COMMANDS:
+    if _command_word(word) not in COMMANDS:
         raise UsageError(_unknown_hint(word))
-    return COMMANDS[word.lower()].name
+    return COMMANDS[_command_word(word)].name
 
 
 def _text(spec: CommandSpec, rest: str) -> str:
     if not rest:
-        raise UsageError(f"Usage: {spec.usage}  ({spec.help})")
+        raise UsageError(_usage(spec))
     if len(rest) > MAX_TEXT_CHARS:
         raise UsageError(
             f"That text has {len(rest):,} characters; chat/1 allows at most {MAX_TEXT_CHARS:,}."
@@ -237,33 +266,55 @@ _ARG_PARSERS: dict[Arg, Callable[[CommandSpec, str], object]] = {
 
 
 def _unknown_hint(word: str) -> str:
-    close = difflib.get_close_matches(word.lower(), COMMAND_NAMES, n=1)
+    close = difflib.get_close_matches(_command_word(word), COMMAND_NAMES, n=1)
     maybe = f" Did you mean {close[0]}?" if close else ""
     return f"Unknown command {word!r}.{maybe} Type help for the list of commands."
+
+
+ECHOED = (Message, Broadcast, Private)  # commands whose outcome line repeats the text sent
+
+
+def echoes(line: str) -> bool:
+    """Will the outcome of this typed line show its text again? Then the typed line itself
+    can go from the screen, so that a long message is not on it twice."""
+    try:
+        return isinstance(parse(line), ECHOED)
+    except UsageError:
+        return False
 
 
 def help_lines(topic: str | None = None) -> list[tuple[str, str]]:
     """(usage, what it does) for every command, or for one; `render` lays them out."""
     specs = [COMMANDS[topic]] if topic is not None else list(_SPECS)
-    return [(spec.usage, spec.help) for spec in specs]
+    return [(spec.usage, spec.help + _also(spec.aliases)) for spec in specs]
+
+
+def _also(aliases: tuple[str, ...]) -> str:
+    return f"; also {' or '.join(aliases)}" if aliases else ""
 
 
 def suggest(before_cursor: str, users: Iterable[str]) -> tuple[str, list[str]]:
-    """Completion: (the word being completed, candidates for it), from the command table.
+    """Completion: (the word being completed, what can replace it), from the command table.
 
-    The first word completes to command names; a USER argument to `users`; help's topic to
-    command names. Nothing is offered inside TEXT.
+    The first word completes to command names (keeping a leading `/`); a USER argument to
+    `users`; help's topic to command names. Nothing is offered inside TEXT. Each candidate
+    ends in a space, as a shell's do, so the next word can follow at once.
     """
     words = before_cursor.lstrip().split(" ")
     prefix = words[-1]
     if len(words) == 1:
-        return prefix, [name for name in COMMAND_NAMES if name.startswith(prefix.lower())]
-    spec = COMMANDS.get(words[0].lower())
+        slash = "/" if prefix.startswith("/") else ""
+        return prefix, [slash + name + " " for name in _names_starting(prefix)]
+    spec = COMMANDS.get(_command_word(words[0]))
     position = len(words) - 2  # index into spec.args of the word being typed
     if spec is None or position >= len(spec.args):
         return prefix, []
     if spec.args[position] is Arg.USER:
-        return prefix, sorted(u for u in set(users) if u.startswith(prefix))
+        return prefix, sorted(u + " " for u in set(users) if u.startswith(prefix))
     if spec.args[position] is Arg.TOPIC:
-        return prefix, [name for name in COMMAND_NAMES if name.startswith(prefix.lower())]
+        return prefix, [name + " " for name in _names_starting(prefix)]
     return prefix, []
+
+
+def _names_starting(prefix: str) -> list[str]:
+    return [name for name in COMMAND_NAMES if name.startswith(_command_word(prefix))]

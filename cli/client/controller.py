@@ -1,23 +1,29 @@
 """What the client does: commands become requests, events and replies become lines.
 
-`Chat` is one logged-in user's session. It runs on one thread, the asyncio loop that also
-runs the prompt; the link and the private chats report from their own threads through
-`loop.call_soon_threadsafe`, so no state here needs a lock. It owns no socket and no
+`Chat` is one logged-in session (one connection). It runs on one thread, the asyncio loop
+that also runs the prompt; the link and the private chats report from their own threads
+through `loop.call_soon_threadsafe`, so no state here needs a lock. It owns no socket and no
 terminal: it is handed a ServerLink, a PeerChats and an `out` function, which is how the unit
-tests drive it with fakes.
+tests drive it with fakes. What outlives a connection (names seen, message ids shown, direct
+messages the server has not confirmed) is in a `Memory` that the next session after a
+reconnect is handed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeGuard
 
 from cli.client import commands as c
 from cli.client import render as r
+from cli.client.activity import NOT_ACTIVITY, Activity
 from cli.client.link import Incoming, LinkClosed
 from cli.client.p2p import PeerClosed, PeerEvent, PeerMessage, PeerOpened
 from service.protocol import JsonObject
@@ -30,6 +36,12 @@ EXIT_LOST = 1  # the connection was lost or refused us (login failure included)
 EXIT_USAGE = 2  # bad command-line arguments (argparse's own code)
 
 _CLEAN_BYES = frozenset({"logout", "timeout", "shutdown"})  # bye reasons that exit 0
+# Bye reasons after which logging in again makes sense (as after a connection lost without
+# a word): the user was idle, or the server dropped us for reading too slowly.
+_RESUMABLE_BYES = frozenset({"timeout", "slow_consumer"})
+# What our private chat peers are told (p2p_stop reason) when our session ends: the bye's
+# reason where a peer's line fits it, else `disconnected`.
+_PEER_STOP_REASONS = frozenset({"logout", "timeout", "shutdown"})
 # Private chat ends the server may not know about (the peer told it nothing): we tell it.
 _UNANNOUNCED_ENDS = frozenset({"lost", "no_show", "unreachable"})
 
@@ -42,6 +54,29 @@ class ServerLink(Protocol):
     def request(self, op: str, **fields: Any) -> Future[JsonObject]: ...
     def send_nowait(self, frame: JsonObject) -> None: ...
     def close(self) -> None: ...
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+# Run a callback after a delay in seconds (the loop's call_later; a fake in tests).
+Schedule = Callable[[float, Callable[[], None]], Cancellable]
+
+
+def _call_later(delay_s: float, callback: Callable[[], None]) -> Cancellable:
+    return asyncio.get_running_loop().call_later(delay_s, callback)
+
+
+@dataclass
+class Memory:
+    """What a reconnect carries over from one session to the next."""
+
+    known_users: set[str] = field(default_factory=set)  # for completion: anyone seen or listed
+    seen_msg_ids: set[int | str] = field(default_factory=set)  # re-deliveries keep their msg_id
+    # Direct messages sent and not yet confirmed, by nonce: resent with the same nonce after
+    # a reconnect, which the server stores once (chat/1 precise point 11).
+    unsent: dict[str, c.Message] = field(default_factory=dict)
 
 
 class PeerChats(Protocol):
@@ -57,7 +92,6 @@ class PeerChats(Protocol):
 
 # Commands that are one plain request: command type -> (op, its fields).
 _REQUESTS: dict[type, Callable[[Any], tuple[str, dict[str, Any]]]] = {
-    c.Message: lambda m: ("message", {"to": m.user, "text": m.text}),
     c.Broadcast: lambda m: ("broadcast", {"text": m.text}),
     c.WhoElse: lambda m: ("whoelse", {}),
     c.WhoElseSince: lambda m: ("whoelsesince", {"seconds": m.seconds}),
@@ -69,8 +103,8 @@ _REQUESTS: dict[type, Callable[[Any], tuple[str, dict[str, Any]]]] = {
 
 
 class Chat:
-    """One logged-in session's state: seen message ids, pending private requests, known
-    names, and how it ended (`exit_code`, `ended`)."""
+    """One logged-in session's state: pending private requests, activity, and how it ended
+    (`exit_code`, `bye_reason`, `ended`)."""
 
     def __init__(
         self,
@@ -81,21 +115,48 @@ class Chat:
         now: Callable[[], datetime],
         on_change: Callable[[], None] = lambda: None,
         when_shown: Callable[[Callable[[], None]], None] = lambda then: then(),
+        *,
+        memory: Memory | None = None,
+        bell: Callable[[], None] = lambda: None,
+        idle_timeout_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        schedule: Schedule = _call_later,
     ) -> None:
         self.me = me
         self.exit_code: int | None = None  # set once: the session is over
+        self.bye_reason: str | None = None  # the server's word on why, if it said one
         self.ended = asyncio.Event()
-        self.known_users: set[str] = set()  # for completion: anyone seen or listed
+        self.memory = memory or Memory()
         self._link = link
         self._peers = peers
         self._out = out
         self._now = now
         self._on_change = on_change  # the prompt text may have changed: redraw it
         self._when_shown = when_shown  # run a callback once what `out` printed is on screen
-        self._seen_msg_ids: set[int | str | None] = set()  # chat/1: re-deliveries keep their msg_id
+        self._bell = bell  # something arrived that wants the user's attention
+        self._clock = clock  # monotonic seconds, for activity
+        self._schedule = schedule
+        self._activity = Activity(idle_timeout_s, clock())
+        self._idle_timer: Cancellable | None = None
         self._requests: deque[tuple[object, str]] = deque()  # (request id, from), oldest first
-        self._bye_reason: str | None = None
+        self._ended_requests: set[int | str] = set()  # ids the server cancelled (already said)
+        self._asked: set[str] = set()  # users our unanswered startprivate went to
         self._logging_out = False
+        self._arm_idle_warning()
+
+    @property
+    def known_users(self) -> set[str]:
+        return self.memory.known_users
+
+    @property
+    def resumable(self) -> bool:
+        """The session ended without the user asking, in a way worth logging in again
+        after: the connection lost, or the server's idle logout."""
+        return (
+            self.exit_code is not None
+            and not self._logging_out
+            and (self.bye_reason is None or self.bye_reason in _RESUMABLE_BYES)
+        )
 
     @property
     def asking(self) -> bool:
@@ -127,9 +188,11 @@ class Chat:
         msg_id = ev.get("msg_id")
         if not isinstance(msg_id, int | str):
             msg_id = None  # not a chat/1 msg_id: show it, but there is nothing to ack
-        if msg_id is None or msg_id not in self._seen_msg_ids:
+        if msg_id is None or msg_id not in self.memory.seen_msg_ids:
             self._out(r.message_event(ev, self._now()))
-            self._seen_msg_ids.add(msg_id)
+            self._bell()
+            if msg_id is not None:
+                self.memory.seen_msg_ids.add(msg_id)
             self._remember(ev.get("from"))
         if msg_id is not None:
             ack = {"op": "ack", "msg_id": msg_id}
@@ -145,9 +208,31 @@ class Chat:
         self._requests.append((ev.get("request"), who))
         self._remember(who)
         self._out(r.private_request_event(ev, self._now()))
+        self._bell()
         self._on_change()
 
+    def _on_private_cancelled(self, ev: JsonObject) -> None:
+        """chat/1 precise point 16: the request we were asking about ended unanswered. The
+        question goes; a line says why. Matched by request id, else by the asker (there is at
+        most one pending request between two users: chat/1 precise point 12)."""
+        request_id, asker = ev.get("request"), r.clean(ev.get("user"))
+        if isinstance(request_id, int | str):  # a chat/1 id; anything else matches nothing
+            self._ended_requests.add(request_id)
+        before = len(self._requests)
+        self._requests = deque(item for item in self._requests if item[0] != request_id)
+        if len(self._requests) == before:
+            self._requests = deque(item for item in self._requests if item[1] != asker)
+        self._out(r.private_cancelled_event(ev, self._now()))
+        if len(self._requests) != before:
+            self._on_change()
+
+    def _on_private_declined(self, ev: JsonObject) -> None:
+        self._asked.discard(str(ev.get("user")))
+        self._remember(ev.get("user"))
+        self._out(r.private_declined_event(ev, self._now()))
+
     def _on_private_ready(self, ev: JsonObject) -> None:
+        self._asked.discard(str(ev.get("user")))
         host, port = ev.get("host"), ev.get("port")
         user, token = r.clean(ev.get("user")), str(ev.get("token"))
         if not isinstance(host, str) or not _is_port(port):
@@ -164,6 +249,7 @@ class Chat:
         """The server's word that a session ended. If the peer already told us directly
         (p2p_stop), the line has been shown and there is nothing left to close."""
         user, reason = str(ev.get("user")), str(ev.get("reason"))
+        self._asked.discard(user)
         self._withdraw_requests_from(user)
         if self._peers.stop(user, reason):
             self._out(r.private_stopped(user, reason, self._now()))
@@ -181,7 +267,7 @@ class Chat:
             self._on_change()
 
     def _on_bye(self, ev: JsonObject) -> None:
-        self._bye_reason = str(ev.get("reason"))
+        self.bye_reason = str(ev.get("reason"))
         self._out(r.bye_event(ev))
 
     _EVENT_HANDLERS: ClassVar[dict[str, Callable[[Chat, JsonObject], None]]] = {
@@ -189,6 +275,8 @@ class Chat:
         "broadcast": _on_seen_user,
         "presence": _on_presence,
         "private_request": _on_private_request,
+        "private_cancelled": _on_private_cancelled,
+        "private_declined": _on_private_declined,
         "private_ready": _on_private_ready,
         "private_expect": _on_private_expect,
         "private_stopped": _on_private_stopped,
@@ -196,8 +284,8 @@ class Chat:
     }
 
     def _link_closed(self, closed: LinkClosed) -> None:
-        if self._bye_reason is not None:
-            self._end(EXIT_OK if self._bye_reason in _CLEAN_BYES else EXIT_LOST)
+        if self.bye_reason is not None:
+            self._end(EXIT_OK if self.bye_reason in _CLEAN_BYES else EXIT_LOST)
         elif self._logging_out:
             self._end(EXIT_OK)
         else:
@@ -208,7 +296,10 @@ class Chat:
     def _end(self, code: int) -> None:
         if self.exit_code is None:
             self.exit_code = code
-            self._peers.stop_all("logout" if code == EXIT_OK else "disconnected")
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            reason = "logout" if self._logging_out else self.bye_reason
+            self._peers.stop_all(reason if reason in _PEER_STOP_REASONS else "disconnected")
             self.ended.set()
             self._on_change()
 
@@ -237,6 +328,8 @@ class Chat:
         if isinstance(cmd, c.Help):
             for line in r.help_text(cmd.topic):
                 self._out(line)
+        elif isinstance(cmd, c.Message):
+            await self._message(cmd, secrets.token_hex(16))  # a nonce for every message
         elif isinstance(cmd, c.Answer):
             await self._answer(cmd.accept)
         elif isinstance(cmd, c.Private):
@@ -252,6 +345,8 @@ class Chat:
                 self._after_reply(cmd, reply)
 
     def _after_reply(self, cmd: c.Command, reply: JsonObject) -> None:
+        if reply.get("ok") and isinstance(cmd, c.StartPrivate):
+            self._asked.add(cmd.user)
         if reply.get("ok"):
             for user in reply.get("users", []) if isinstance(reply.get("users"), list) else []:
                 self._remember(user)
@@ -267,8 +362,11 @@ class Chat:
         request_id, who = self._requests.popleft()
         self._on_change()
         if not accept:
-            await self._request("private_answer", request=request_id, accept=False)
-            self._out(r.note(f"You declined {who}'s private chat request.", "private"))
+            reply = await self._request("private_answer", request=request_id, accept=False)
+            if reply is not None and reply.get("ok"):
+                self._out(r.note(f"You declined {who}'s private chat request.", "private"))
+            elif reply is not None:
+                self._answer_failed(request_id, who, reply)
             return
         try:
             port = self._peers.listen(who)
@@ -282,21 +380,37 @@ class Chat:
             return
         self._peers.stop(who)
         if reply is not None:
-            self._out(r.note(f"Could not accept: {r.clean(reply.get('text', ''))}", "error"))
+            self._answer_failed(request_id, who, reply)
+
+    def _answer_failed(self, request_id: object, who: str, reply: JsonObject) -> None:
+        """The request ended as the answer went out (expired, withdrawn...). If the server's
+        private_cancelled said so already, that line is enough."""
+        if isinstance(request_id, int | str) and request_id in self._ended_requests:
+            return
+        if reply.get("error") == "no_such_request":
+            self._out(r.note(f"{who}'s private chat request had already ended.", "private"))
+        else:
+            self._out(r.note(f"Could not answer: {r.clean(reply.get('text', ''))}", "error"))
 
     async def _private(self, cmd: c.Private) -> None:
         if not self._peers.is_open(cmd.user):
-            self._out(r.note(f"No private chat with {cmd.user} is open. "
-                             f"Start one with: startprivate {cmd.user}", "usage"))  # fmt: skip
+            why = f"no private chat with {cmd.user} is open; start one with startprivate {cmd.user}"
+            self._out(r.not_sent(cmd, why, self._now()))
         # Sent off the prompt's thread: a peer that stopped reading never freezes the typing.
         elif await asyncio.to_thread(self._peers.send, cmd.user, cmd.text):
             self._out(r.private_message(cmd.user, cmd.text, self._now(), outgoing=True))
+            self._maybe_active()
         else:
-            self._out(r.note(f"Could not send to {cmd.user}: the connection failed.", "error"))
+            self._out(r.not_sent(cmd, "the private connection failed", self._now()))
 
     async def _stop_private(self, cmd: c.StopPrivate) -> None:
         had_one = self._peers.stop(cmd.user, "stopped")
+        asked = cmd.user in self._asked and not had_one
         reply = await self._request("stopprivate", user=cmd.user)
+        if asked and reply is not None and reply.get("ok"):  # chat/1 precise point 16
+            self._asked.discard(cmd.user)
+            self._out(r.private_withdrawn(cmd.user, self._now()))
+            return
         if had_one and reply is not None:
             reply = {**reply, "ok": True}  # ours is closed, whatever the server's books say
         if reply is not None:
@@ -307,6 +421,8 @@ class Chat:
         if self._logging_out or self.exit_code is not None:
             return
         self._logging_out = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         self._peers.stop_all("logout")
         future = self._link.request("logout")
         try:
@@ -317,12 +433,58 @@ class Chat:
         if self.exit_code is None:
             self._link.close()
 
+    async def _message(self, cmd: c.Message, nonce: str) -> None:
+        """Held in `memory.unsent` until the server answers: a message whose answer was lost
+        with the connection is sent again, same nonce, after a reconnect."""
+        self.memory.unsent[nonce] = cmd
+        reply = await self._request("message", to=cmd.user, text=cmd.text, nonce=nonce)
+        if reply is None:
+            self._out(r.message_held(cmd, self._now()))
+            return
+        del self.memory.unsent[nonce]
+        self._after_reply(cmd, reply)
+
+    async def resend_unsent(self) -> None:
+        """After a reconnect: the direct messages the last connection left unconfirmed."""
+        held = list(self.memory.unsent.items())
+        if held:
+            self._out(r.note(f"Sending again {r.plural(len(held), 'message')} the server "
+                             "had not confirmed:", "info"))  # fmt: skip
+        for nonce, cmd in held:
+            await self._message(cmd, nonce)
+
+    # ---- activity -------------------------------------------------------------------------
+
+    def _noted_activity(self) -> None:
+        self._activity.note(self._clock())
+        self._arm_idle_warning()
+
+    def _maybe_active(self) -> None:
+        """The user did something the server does not see (a private message): tell it,
+        at most once every ACTIVE_EVERY_S (chat/1 precise point 15)."""
+        if self.exit_code is None and self._activity.active_due(self._clock()):
+            self._link.send_nowait({"op": "active"})
+            self._noted_activity()
+
+    def _arm_idle_warning(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        delay = self._activity.warning_in_s(self._clock())
+        self._idle_timer = None if delay is None else self._schedule(delay, self._warn_idle)
+
+    def _warn_idle(self) -> None:
+        self._idle_timer = None
+        if self.exit_code is None and not self._logging_out:
+            self._out(r.idle_warning(self._activity.logout_in_s(self._clock()), self._now()))
+            self._bell()
+
     async def _request(self, op: str, **fields: Any) -> JsonObject | None:
         """The reply, or None when there will be none (a line says why, or the link's close
         will)."""
+        future = self._link.request(op, **fields)  # queued for the link's sender: never waits
+        if op not in NOT_ACTIVITY:
+            self._noted_activity()
         try:
-            # Sent off the prompt's thread: a server slow to read never freezes the typing.
-            future = await asyncio.to_thread(self._link.request, op, **fields)
             return await asyncio.wait_for(asyncio.wrap_future(future), REPLY_TIMEOUT_S)
         except ConnectionError:
             return None

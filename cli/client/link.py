@@ -1,15 +1,19 @@
-"""The client's one connection to a chat/1 server: a socket, the codec and a reader thread.
+"""The client's one connection to a chat/1 server: a socket, the codec, a reader thread and a
+sender thread.
 
 `request()` numbers each request (`id` is a counter) and returns a Future for its reply;
 events go to the `on_incoming` callback, in the reader thread, in the order they arrived,
-followed by exactly one `LinkClosed` when the connection ends. What the events mean is not
-this module's business; framing is `service.protocol`'s.
+followed by exactly one `LinkClosed` when the connection ends. Sending never blocks the
+caller: frames are queued, in order, for the one sender thread, so a server that stops
+reading never freezes the prompt. What the events mean is not this module's business;
+framing is `service.protocol`'s. `connect()` is the one place a connection is opened.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import queue
 import socket
 import threading
 from collections.abc import Callable
@@ -21,8 +25,7 @@ from service.protocol import FrameDecoder, FrameError, JsonObject, encode
 
 RECV_BYTES = 65_536  # one read; the decoder bounds what is buffered, not this
 CONNECT_TIMEOUT_S = 10.0
-SEND_TIMEOUT_S = 10.0  # a server that takes no data for this long is treated as gone: sends
-# run on the prompt's thread, and a stuck server must not freeze the prompt
+SEND_TIMEOUT_S = 10.0  # a server that takes no data for this long is treated as gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +40,24 @@ IncomingHandler = Callable[[Incoming], None]
 
 
 class Link:
-    """Thread-safe: `request`, `send_nowait` and `close` may be called from any thread."""
+    """Thread-safe: `request`, `send_nowait` and `close` may be called from any thread, and
+    none of them waits for the network."""
 
     def __init__(self, sock: socket.socket, on_incoming: IncomingHandler) -> None:
         self._sock = sock
         self._on_incoming = on_incoming
         self._decoder = FrameDecoder()
-        self._send_lock = threading.Lock()
+        # Encoded frames for the sender, in order. Unbounded, but a server that takes nothing
+        # for SEND_TIMEOUT_S ends the link, and a person types only so fast.
+        self._outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()  # None: stop
         self._state_lock = threading.Lock()  # guards _pending, _closed
         self._pending: dict[int, Future[JsonObject]] = {}  # request id -> its reply
         self._ids = itertools.count(1)
         self._closed = False
+        self._closing = False  # close() was called: what fails after it is no news
         self._failure: str | None = None  # why a send failed, reported by the reader
         self._reader = threading.Thread(target=self._read_loop, name="link-reader", daemon=True)
+        self._sender = threading.Thread(target=self._send_loop, name="link-sender", daemon=True)
 
     @classmethod
     def connect(cls, host: str, port: int, on_incoming: IncomingHandler) -> Link:
@@ -66,8 +74,14 @@ class Link:
         """Our address as the server sees it (without NAT): where a peer can reach us."""
         return str(self._sock.getsockname()[0])
 
+    @property
+    def closed(self) -> bool:
+        """True once the connection has ended (LinkClosed has been or is being reported)."""
+        return self._closed
+
     def start(self) -> None:
         self._reader.start()
+        self._sender.start()
 
     def request(self, op: str, **fields: Any) -> Future[JsonObject]:
         """Send `{"op": op, "id": n, **fields}`; the Future gets the reply frame (ok or not),
@@ -83,32 +97,34 @@ class Link:
                 return future
             request_id = next(self._ids)
             self._pending[request_id] = future
-        try:
-            self._send({"op": op, "id": request_id, **fields})
-        except OSError as exc:
-            self._fail(f"sending failed: {exc}")
+        self._outgoing.put(encode({"op": op, "id": request_id, **fields}))
         return future
 
     def send_nowait(self, frame: JsonObject) -> None:
-        """A frame that wants no reply (`ack`). A dead connection is reported by the reader."""
-        try:
-            self._send(frame)
-        except OSError as exc:
-            self._fail(f"sending failed: {exc}")
+        """A frame that wants no reply (`ack`, `active`). A dead connection is reported by the
+        reader; after the end this does nothing."""
+        self._outgoing.put(encode(frame))
 
     def close(self) -> None:
         """Close the socket; the reader then reports LinkClosed. Idempotent."""
+        self._closing = True
+        self._outgoing.put(None)
         with contextlib.suppress(OSError):  # already closed or never connected
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
 
     def join(self, timeout_s: float) -> None:
         self._reader.join(timeout_s)
+        self._sender.join(timeout_s)
 
-    def _send(self, frame: JsonObject) -> None:
-        data = encode(frame)
-        with self._send_lock:
-            self._sock.sendall(data)
+    def _send_loop(self) -> None:
+        """The sender thread: queued frames to the socket, in order, until close()."""
+        while (data := self._outgoing.get()) is not None:
+            try:
+                self._sock.sendall(data)
+            except OSError as exc:
+                self._fail(f"sending failed: {exc}")
+                return
 
     def _read_loop(self) -> None:
         error: str | None = None
@@ -148,7 +164,8 @@ class Link:
             future.set_result(reply)
 
     def _fail(self, error: str) -> None:
-        self._failure = error
+        if not self._closing:
+            self._failure = error
         self.close()  # the reader wakes up, fails the pending futures and reports once
 
     def _finish(self, error: str | None) -> None:

@@ -1,18 +1,26 @@
-"""Getting logged in: the username and hidden password prompts, retries and sign-up.
+"""Getting logged in: the username and hidden password prompts, retries, sign-up, and logging
+in again after a reconnect.
+
+The connection is opened only once the password has been typed (`Connection.link()`), so a
+user who takes their time at the prompts never meets the server's inactivity timeout; a
+connection that the server has closed meanwhile is opened again the same way.
 
 chat/1 answers an unknown user exactly like a wrong password, so the client cannot tell them
-apart. Where the server allows sign-up, the first refusal therefore offers to create the
-account; `user_exists` then tells the user it was the password after all. Wrong passwords
-re-prompt until the server locks the account; every other refusal ends the attempt.
+apart. A refusal therefore asks for the username again (the last one is the default) and then
+the password; where the server allows sign-up, the first refusal also offers to create the
+account, and `user_exists` then tells the user it was the password after all. Wrong passwords
+re-prompt until the server locks the account; every other refusal ends the attempt. An empty
+password is refused here, without spending an attempt.
 
-The prompts come in as an `Ask` function, so tests script them.
+The prompts come in as an `Ask` function and the server as a `Connection`, so tests script
+both.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cli.client import render as r
@@ -27,13 +35,32 @@ class Ask(Protocol):
     def __call__(self, prompt: str, *, password: bool = False) -> Awaitable[str]: ...
 
 
+class Connection(Protocol):
+    @property
+    def signup(self) -> bool:
+        """Whether the server's hello allows `register`."""
+        ...
+
+    async def link(self) -> ServerLink:
+        """The open connection; connects (again) if there is none. Raises ConnectionError
+        whose text is a sentence for the user."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class LoggedIn:
     user: str
     pending: int  # stored messages about to arrive as `message` events
+    idle_timeout_s: int | None = None  # the server's inactivity timeout, if it said
+    # Kept in this process only, to log in again after a reconnect; never written anywhere.
+    password: str = field(default="", repr=False)
 
 
 Out = Callable[[r.Line], None]
+
+
+class NoAnswer(ConnectionError):
+    """The connection is up but the server did not answer in time."""
 
 
 async def call(link: ServerLink, op: str, **fields: Any) -> JsonObject:
@@ -42,51 +69,84 @@ async def call(link: ServerLink, op: str, **fields: Any) -> JsonObject:
         return await asyncio.wait_for(asyncio.wrap_future(link.request(op, **fields)),
                                       REPLY_TIMEOUT_S)  # fmt: skip
     except TimeoutError:
-        raise ConnectionError("the server did not answer") from None
+        raise NoAnswer("The server did not answer.") from None
 
 
-async def ask_username(ask: Ask, out: Out) -> str:
+async def ask_username(ask: Ask, out: Out, default: str | None = None) -> str:
+    prompt = f"Username [{default}]: " if default else "Username: "
     while True:
-        name = (await ask("Username: ")).strip()
+        name = (await ask(prompt)).strip() or (default or "")
         if is_valid_username(name):
             return name
         if name:
             out(r.note("A username is 1 to 32 letters, digits, _ . or -.", "usage"))
 
 
-async def log_in(link: ServerLink, ask: Ask, out: Out, user: str, signup: bool) -> LoggedIn | None:
-    """Prompt for passwords until logged in (LoggedIn) or refused for good (None, after a
-    line saying why)."""
+async def ask_password(ask: Ask, out: Out, prompt: str = "Password: ") -> str:
+    """A password that is not empty: an empty one would only spend a login attempt."""
+    while not (password := await ask(prompt, password=True)):
+        out(r.note("The password is empty: type it, or press Ctrl-D to give up.", "usage"))
+    return password
+
+
+async def send(server: Connection, op: str, **fields: Any) -> JsonObject:
+    """`op` on the connection, opening it first if needed. A connection that the server had
+    just closed (its inactivity timeout ends a connection that never logged in, too) is
+    opened again once: a request that met a closed connection was never carried out."""
+    link = await server.link()
+    try:
+        return await call(link, op, **fields)
+    except NoAnswer:
+        raise
+    except ConnectionError:
+        return await call(await server.link(), op, **fields)
+
+
+async def log_in(server: Connection, ask: Ask, out: Out, user: str | None) -> LoggedIn | None:
+    """Prompt until logged in (LoggedIn) or refused for good (None, after a line saying why).
+    Raises ConnectionError (a sentence) when the server cannot be reached."""
+    name = user or await ask_username(ask, out)
     offered_signup = False
     while True:
-        password = await ask("Password: ", password=True)
-        reply = await call(link, "login", user=user, password=password)
+        password = await ask_password(ask, out)
+        reply = await send(server, "login", user=name, password=password)
         if reply.get("ok"):
-            return LoggedIn(_user(reply, user), _count(reply.get("pending")))
-        out(r.note(r.login_refusal(reply, user), "error"))
+            return _logged_in(reply, name, password)
+        out(r.note(r.login_refusal(reply, name), "error"))
         if reply.get("error") != "bad_credentials":
             return None
-        if signup and not offered_signup:
+        if server.signup and not offered_signup:
             offered_signup = True
             # Masked: someone who expected the password prompt again must not see it echoed.
-            answer = await ask(f"Or create a new account called {user}? [y/N] ", password=True)
+            answer = await ask(f"Or create a new account called {name}? [y/N] ", password=True)
             if answer.strip().lower() in ("y", "yes"):
-                created = await register(link, ask, out, user)
+                created = await register(server, ask, out, name)
                 if created is not None:
                     return created
+        name = await ask_username(ask, out, default=name)  # the name may be the typo
 
 
-async def register(link: ServerLink, ask: Ask, out: Out, user: str) -> LoggedIn | None:
+async def log_in_again(server: Connection, out: Out, before: LoggedIn) -> LoggedIn | None:
+    """After a reconnect: the same user and password, no prompts. None (after a line saying
+    why) if the server refuses them now."""
+    reply = await send(server, "login", user=before.user, password=before.password)
+    if reply.get("ok"):
+        return _logged_in(reply, before.user, before.password)
+    out(r.note(r.login_refusal(reply, before.user), "error"))
+    return None
+
+
+async def register(server: Connection, ask: Ask, out: Out, user: str) -> LoggedIn | None:
     """Sign up as `user`; None (after a line saying why) sends the caller back to login."""
     while True:
-        password = await ask("Choose a password: ", password=True)
+        password = await ask_password(ask, out, "Choose a password: ")
         if password != await ask("Type it again: ", password=True):
             out(r.note("The two passwords differ; try again.", "usage"))
             continue
-        reply = await call(link, "register", user=user, password=password)
+        reply = await send(server, "register", user=user, password=password)
         if reply.get("ok"):
             out(r.note(f"Account {user} created.", "info"))
-            return LoggedIn(_user(reply, user), 0)
+            return _logged_in({**reply, "pending": 0}, user, password)
         error = reply.get("error")
         if error == "user_exists":
             out(r.note(f"{user} already exists, so it was the password that was wrong.", "error"))
@@ -94,6 +154,13 @@ async def register(link: ServerLink, ask: Ask, out: Out, user: str) -> LoggedIn 
         out(r.note(r.clean(reply.get("text") or error), "error"))
         if error != "weak_password":
             return None
+
+
+def _logged_in(reply: JsonObject, typed: str, password: str) -> LoggedIn:
+    return LoggedIn(
+        _user(reply, typed), _count(reply.get("pending")), _timeout(reply.get("idle_timeout")),
+        password,
+    )  # fmt: skip
 
 
 def _user(reply: JsonObject, typed: str) -> str:
@@ -105,3 +172,8 @@ def _user(reply: JsonObject, typed: str) -> str:
 
 def _count(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _timeout(value: object) -> int | None:
+    """`idle_timeout`: whole seconds; anything else (or absent: other servers) is unknown."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -10,7 +10,9 @@ the rest, over the same NDJSON framing (`service.protocol`):
 
 The accepting side listens on a fresh port per accepted request, keeps listening until the
 right peer presents the right token (anyone else is closed on without a word), then stops
-listening: a token opens one session only. Several sessions run at once, one per peer.
+listening: a token opens one session only. At most MAX_HANDSHAKES connections are heard out
+at once per port; more are closed at once, so a flood of connections costs a few threads,
+not one each. Several sessions run at once, one per peer.
 
 Every outcome is reported to `on_event` from this module's threads as PeerOpened,
 PeerMessage or PeerClosed; nothing is printed here. A session we end ourselves (`stop`) is
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import select
 import socket
 import threading
 import time
@@ -33,6 +36,7 @@ HANDSHAKE_TIMEOUT_S = 10.0  # how long a peer has to say p2p_hello / p2p_welcome
 LISTEN_TIMEOUT_S = 60.0  # an accepted request whose peer never connects lapses after this
 IO_TIMEOUT_S = 5.0  # a send that takes longer ends the session (a peer that does not read
 # must never freeze our prompt); also how long, after our p2p_stop, we wait for its close
+MAX_HANDSHAKES = 4  # connections per listening port waiting to say p2p_hello; more are closed
 MIN_TOKEN_CHARS = 32  # chat/1 precise point 12: 128 random bits or more
 RECV_BYTES = 65_536
 
@@ -112,12 +116,26 @@ class _Session:
     def stop(self, reason: str) -> None:
         """Our end: say p2p_stop, then half-close and let the reader wait for the peer's close.
         `reason` is our addition to p2p_stop (chat/1 lets unknown fields through): it lets
-        the peer say why, e.g. `logout`, before the server's private_stopped arrives."""
-        self.send({"op": "p2p_stop", "reason": reason})
+        the peer say why, e.g. `logout`, before the server's private_stopped arrives.
+
+        Never waits (it runs on the prompt's thread): if a send is under way or the peer's
+        buffer is full, the connection is cut instead; the server's private_stopped still
+        tells the peer."""
+        if not self._send_lock.acquire(blocking=False):
+            self._abort()  # also wakes the send under way
+            return
         try:
+            frame = encode({"op": "p2p_stop", "reason": reason})
+            # A socket with a timeout waits for room even with MSG_DONTWAIT: ask first. Only
+            # we send (we hold the lock), so the room can only grow before the send.
+            _, writable, _ = select.select([], [self.sock], [], 0)
+            if not writable or self.sock.send(frame) != len(frame):
+                raise BlockingIOError("the peer is not reading")
             self.sock.shutdown(socket.SHUT_WR)
-        except OSError:
+        except (OSError, ValueError):  # BlockingIOError; ValueError: already closed
             self._abort()
+        finally:
+            self._send_lock.release()
 
     def _abort(self) -> None:
         with contextlib.suppress(OSError):  # already gone; the reader sees that too
@@ -170,6 +188,7 @@ class _Listener:
         self.deadline = time.monotonic() + LISTEN_TIMEOUT_S
         self.token: str | None = None
         self.token_known = threading.Event()
+        self.handshakes = threading.BoundedSemaphore(MAX_HANDSHAKES)  # one per hello heard
 
     def set_token(self, token: str) -> None:
         self.token = token
@@ -276,6 +295,9 @@ class PrivateChats:
                 return
             except OSError:
                 return  # closed by stop() or by a successful handshake
+            if not listener.handshakes.acquire(blocking=False):
+                conn.close()  # too many at once: the real peer is not among a crowd
+                continue
             _spawn(self._handshake, listener, conn, name=f"p2p-hello-{listener.peer}")
 
     def _lapse(self, listener: _Listener) -> None:
@@ -301,6 +323,8 @@ class PrivateChats:
         except (OSError, _HandshakeFailed):
             conn.close()  # chat/1: on mismatch, close without a word
             return
+        finally:
+            listener.handshakes.release()
         conn.settimeout(IO_TIMEOUT_S)
         session = _Session(listener.peer, conn, decoder)
         with self._lock:  # single use: the first valid hello takes the listener

@@ -117,6 +117,19 @@ def duration(seconds: float) -> str:
     return plural(-(-whole // 60), "minute")
 
 
+_SPAN_UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60))
+
+
+def time_span(seconds: int) -> str:
+    """A whole number of seconds in the largest unit that divides it: `minute`, `5 minutes`,
+    `2 hours`, `90 seconds` (read after "the last")."""
+    for unit, size in _SPAN_UNITS:
+        if seconds % size == 0:
+            count = seconds // size
+            return unit if count == 1 else f"{count:,} {unit}s"
+    return "second" if seconds == 1 else f"{seconds:,} seconds"
+
+
 def note(text: str, style: str = "info") -> Line:
     """A line of the client's own (no timestamp): results, hints, errors."""
     return [(style, text)]
@@ -165,9 +178,37 @@ def private_request_event(ev: JsonObject, now: datetime) -> Line:
     ]
 
 
+_DECLINED_LINES = {  # private_declined reason (chat/1 precise point 16) -> what the asker reads
+    "declined": "{who} declined your private chat request.",
+    "expired": "{who} did not answer your private chat request in time.",
+    "blocked": "Your private chat request to {who} has ended (blocked).",
+    "cancelled": "{who} left before answering your private chat request.",
+}
+
+
 def private_declined_event(ev: JsonObject, now: datetime) -> Line:
-    who = clean(ev.get("user"))
-    return event_note(f"{who} did not accept your private chat request.", now, "private")
+    """Servers before precise point 16 send no reason: then all we know is "not accepted"."""
+    template = _DECLINED_LINES.get(
+        str(ev.get("reason")), "{who} did not accept your private chat request."
+    )
+    return event_note(template.format(who=clean(ev.get("user"))), now, "private")
+
+
+_CANCELLED_LINES = {  # private_cancelled reason -> why the question went away
+    "expired": "{who}'s private chat request expired before you answered.",
+    "withdrawn": "{who} withdrew the private chat request.",
+    "blocked": "{who}'s private chat request has ended (blocked).",
+    "logout": "{who} logged out; their private chat request has ended.",
+    "timeout": "{who} was logged out for being idle; their private chat request has ended.",
+    "disconnected": "{who} lost their connection; their private chat request has ended.",
+}
+
+
+def private_cancelled_event(ev: JsonObject, now: datetime) -> Line:
+    template = _CANCELLED_LINES.get(
+        str(ev.get("reason")), "{who}'s private chat request has ended."
+    )
+    return event_note(template.format(who=clean(ev.get("user"))), now, "private")
 
 
 def error_event(ev: JsonObject, now: datetime) -> Line:
@@ -182,6 +223,7 @@ EVENT_RENDERERS: dict[str, Callable[[JsonObject, datetime], Line]] = {
     "presence": presence_event,
     "private_request": private_request_event,
     "private_declined": private_declined_event,
+    "private_cancelled": private_cancelled_event,
     "error": error_event,
 }
 
@@ -189,6 +231,8 @@ _BYE_LINES = {
     "logout": "Logged out. Bye!",
     "timeout": "You were logged out for being idle too long.",
     "shutdown": "The server is shutting down; you have been logged out.",
+    "account_deleted": "Your account has been deleted by the server's operator; "
+    "you have been logged out.",
 }
 
 
@@ -209,6 +253,7 @@ _STOP_LINES = {  # private_stopped / p2p_stop reason -> why the chat ended
     "disconnected": "{peer} lost their connection; the private chat has ended.",
     "lost": "The private chat with {peer} was cut off.",
     "no_show": "{peer} never connected; the private chat request has lapsed.",
+    "shutdown": "The server is shutting down; the private chat with {peer} has ended.",
 }
 
 
@@ -251,6 +296,42 @@ def _message_reply(cmd: c.Message, reply: JsonObject, now: datetime) -> Line:
     ]
 
 
+def not_sent(cmd: c.Message | c.Broadcast | c.Private, why: str, now: datetime) -> Line:
+    """A refused message with its text: the typed line has gone from the screen (it would
+    repeat the echo), so the text must not go with it."""
+    if isinstance(cmd, c.Broadcast):
+        to = " to everyone"
+    elif isinstance(cmd, c.Private):
+        to = f" → {cmd.user} (private)"
+    else:
+        to = f" → {cmd.user}"
+    return [
+        _stamp(None, now),
+        ("me", "you"),
+        ("", f"{to}: {clean(cmd.text)}"),
+        ("error", f" — not sent: {why}"),
+    ]
+
+
+def message_held(cmd: c.Message, now: datetime) -> Line:
+    """A direct message whose answer never came: kept, and sent again after a reconnect."""
+    return [
+        _stamp(None, now),
+        ("me", "you"),
+        ("", f" → {cmd.user}: {clean(cmd.text)}"),
+        ("error", " (not confirmed; it is sent again if you reconnect)"),
+    ]
+
+
+def idle_warning(left_s: float, now: datetime) -> Line:
+    return event_note(
+        f"You have been idle a while: the server logs you out in {duration(left_s)} "
+        "unless you send a command.",
+        now,
+        "error",
+    )
+
+
 def _broadcast_reply(cmd: c.Broadcast, reply: JsonObject, now: datetime) -> Line:
     got = int(reply.get("delivered_to", 0))
     blocked = int(reply.get("blocked_by", 0))
@@ -271,7 +352,7 @@ def _whoelse_reply(cmd: c.WhoElse, reply: JsonObject, now: datetime) -> Line:
 
 def _whoelsesince_reply(cmd: c.WhoElseSince, reply: JsonObject, now: datetime) -> Line:
     users = _users(reply.get("users"))
-    span = plural(cmd.seconds, "second")
+    span = time_span(cmd.seconds)
     return note(
         f"Online in the last {span}: {users}"
         if users
@@ -300,6 +381,11 @@ def _stopprivate_reply(cmd: c.StopPrivate, reply: JsonObject, now: datetime) -> 
     return event_note(f"You ended the private chat with {cmd.user}.", now, "private")
 
 
+def private_withdrawn(user: str, now: datetime) -> Line:
+    """`stopprivate USER` while our request to USER was still unanswered."""
+    return event_note(f"You withdrew your private chat request to {clean(user)}.", now, "private")
+
+
 REPLY_RENDERERS: dict[type, Callable[[Any, JsonObject, datetime], Line]] = {
     c.Message: _message_reply,
     c.Broadcast: _broadcast_reply,
@@ -317,9 +403,8 @@ def reply_line(cmd: c.Command, reply: JsonObject, now: datetime) -> Line | None:
     """The outcome of a command. A refusal shows the server's sentence as is (chat/1 says its
     `text` is meant for people); None when success needs no line (e.g. logout)."""
     if not reply.get("ok"):
-        return note(
-            clean(reply.get("text") or reply.get("error") or "The request failed."), "error"
-        )
+        why = clean(reply.get("text") or reply.get("error") or "The request failed.")
+        return not_sent(cmd, why, now) if isinstance(cmd, c.ECHOED) else note(why, "error")
     renderer = REPLY_RENDERERS.get(type(cmd))
     return None if renderer is None else renderer(cmd, reply, now)
 
@@ -332,7 +417,7 @@ def help_text(topic: str | None = None) -> list[Line]:
         lines.append(
             note(
                 "Tab completes commands and names; Up/Down recall earlier lines; "
-                "Ctrl-C clears the line; Ctrl-D logs out."
+                "Ctrl-C clears the line; Ctrl-D logs out. Commands may start with / as in IRC."
             )
         )
     return lines

@@ -6,6 +6,10 @@ intact); otherwise straight to the terminal. `when_shown()` runs a callback once
 so far is really on the terminal. chat/1 deletes a message when the client acks it, so the
 ack waits for that moment, not for a buffer somewhere between us and the screen.
 
+Lines are broken at spaces to the terminal's width when they are printed (`render.wrap`),
+so a long message never splits a word. `bell()` rings the terminal bell once with the next
+batch, however many things asked for it; `Screen(bell=False)` (`--no-bell`) keeps it quiet.
+
 This does the job patch_stdout does, but knows when the text is out; patch_stdout still
 guards against stray prints (warnings, tracebacks) while the prompt runs.
 """
@@ -19,20 +23,31 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.application.current import set_app
 
+from cli.client import layout
 from cli.client import render as r
+
+BELL = "\a"
 
 
 class Screen:
-    def __init__(self, session: PromptSession[str], colour: bool) -> None:
+    def __init__(self, session: PromptSession[str], colour: bool, *, bell: bool = True) -> None:
         self._session = session
         self._colour = colour
-        self._waiting: list[str] = []  # rendered lines not yet written
+        self._bell_enabled = bell
+        self._waiting: list[str] = []  # rendered rows not yet written
         self._after: list[Callable[[], None]] = []  # callbacks due once those are written
+        self._ring = False  # a bell is due with the next batch
         self._writer: asyncio.Task[None] | None = None
 
     def out(self, line: r.Line) -> None:
-        self._waiting.append(r.to_ansi(line, self._colour))
+        width = self._session.output.get_size().columns
+        self._waiting.extend(r.to_ansi(row, self._colour) for row in layout.wrap(line, width))
         self._wake()
+
+    def bell(self) -> None:
+        if self._bell_enabled:
+            self._ring = True
+            self._wake()
 
     def when_shown(self, callback: Callable[[], None]) -> None:
         """Run `callback` once every line printed so far is on the terminal."""
@@ -48,10 +63,10 @@ class Screen:
             self._writer = asyncio.create_task(self._write_all())
 
     async def _write_all(self) -> None:
-        while self._waiting or self._after:
-            text = "".join(line + "\n" for line in self._waiting)
+        while self._waiting or self._after or self._ring:
+            text = "".join(line + "\n" for line in self._waiting) + (BELL if self._ring else "")
             callbacks = self._after
-            self._waiting, self._after = [], []
+            self._waiting, self._after, self._ring = [], [], False
             if text:
                 await self._write(text)
             for callback in callbacks:

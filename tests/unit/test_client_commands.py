@@ -33,6 +33,16 @@ from cli.client import commands as c
         ("n", c.Answer(False)),
         ("No", c.Answer(False)),
         ("message a.b-c_D9 x", c.Message("a.b-c_D9", "x")),
+        ("quit", c.Logout()),
+        ("exit", c.Logout()),
+        ("/quit", c.Logout()),
+        ("/EXIT", c.Logout()),
+        ("/msg bob hi there", c.Message("bob", "hi there")),
+        ("msg bob hi", c.Message("bob", "hi")),
+        ("/who", c.WhoElse()),
+        ("/whoelse", c.WhoElse()),
+        ("/help /msg", c.Help("message")),
+        ("/block bob", c.Block("bob")),
         ("message bob émoji 🎉", c.Message("bob", "émoji 🎉")),
     ],
 )
@@ -69,6 +79,12 @@ def test_blank_line_is_no_command(line: str) -> None:
         ("frobnicate", "Unknown command 'frobnicate'. Type help"),
         ("help frobnicate", "Unknown command 'frobnicate'"),
         ("message bob " + "x" * 4001, "at most 4,000"),
+        ("/me waves", "There is no /me here: broadcast TEXT tells everyone online."),
+        ("/join #class", "There are no rooms here"),
+        ("/nick bobby", "Names cannot change here"),
+        ("/query bob", "startprivate USER"),
+        ("/msg", "Usage: message USER TEXT"),
+        ("/mesage bob hi", "Unknown command '/mesage'. Did you mean message?"),
     ],
 )
 def test_mistakes_give_a_one_line_hint(line: str, hint: str) -> None:
@@ -108,17 +124,37 @@ def test_help_lines_cover_every_command_with_its_usage() -> None:
 @pytest.mark.parametrize(
     ("before", "users", "expected"),
     [
-        ("", [], ("", list(c.COMMAND_NAMES))),
-        ("who", [], ("who", ["whoelse", "whoelsesince"])),
-        ("Who", [], ("Who", ["whoelse", "whoelsesince"])),
-        ("message ", ["bob", "carol"], ("", ["bob", "carol"])),
-        ("message b", ["bob", "carol", "bea"], ("b", ["bea", "bob"])),
+        ("", [], ("", [name + " " for name in c.COMMAND_NAMES])),
+        ("who", [], ("who", ["whoelse ", "whoelsesince "])),
+        ("Who", [], ("Who", ["whoelse ", "whoelsesince "])),
+        ("mes", [], ("mes", ["message "])),  # the space: `a` next starts the next word
+        ("/mes", [], ("/mes", ["/message "])),
+        ("message ", ["bob", "carol"], ("", ["bob ", "carol "])),
+        ("message b", ["bob", "carol", "bea"], ("b", ["bea ", "bob "])),
+        ("/msg b", ["bob"], ("b", ["bob "])),
         ("message bob he", ["bob"], ("he", [])),
         ("whoelsesince ", ["bob"], ("", [])),
-        ("help st", [], ("st", ["startprivate", "stopprivate"])),
+        ("help st", [], ("st", ["startprivate ", "stopprivate "])),
         ("nosuch b", ["bob"], ("b", [])),
         ("logout ", ["bob"], ("", [])),
     ],
 )
 def test_suggest(before: str, users: list[str], expected: tuple[str, list[str]]) -> None:
     assert c.suggest(before, users) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "echoed"),
+    [
+        ("message bob hi", True),
+        ("/msg bob hi", True),
+        ("broadcast hi", True),
+        ("private bob hi", True),
+        ("whoelse", False),
+        ("message bob", False),  # a usage hint follows: the typed line stays to be fixed
+        ("nonsense", False),
+        ("", False),
+    ],
+)
+def test_which_typed_lines_give_way_to_their_echo(line: str, echoed: bool) -> None:
+    assert c.echoes(line) is echoed

@@ -156,3 +156,23 @@ def test_connect_and_local_host() -> None:
             assert link.local_host == "127.0.0.1"
         link.close()
         assert isinstance(incoming.get(timeout=WAIT_S), LinkClosed)
+
+
+def test_sending_never_waits_for_a_server_that_does_not_read(
+    pair: tuple[Link, FakeServer, queue.Queue[Incoming]],
+) -> None:
+    """The prompt's thread calls request/send_nowait (acks, logout, stopprivate): they queue
+    for the sender thread and return at once, even with the socket's buffers full."""
+    link, server, _ = pair
+    text = "z" * 60_000
+    done = threading.Event()
+
+    def flood() -> None:
+        for _ in range(40):  # far more than a socketpair buffers
+            link.send_nowait({"op": "ack", "text": text})
+        link.request("logout")
+        done.set()
+
+    threading.Thread(target=flood, daemon=True).start()
+    assert done.wait(2.0), "a send blocked the caller"
+    assert server.recv_frame() == {"op": "ack", "text": text}  # and they do go out, in order

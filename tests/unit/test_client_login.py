@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
 import pytest
 
 from cli.client import render as r
-from cli.client.login import LoggedIn, ask_username, log_in
+from cli.client.login import LoggedIn, ask_username, log_in, log_in_again
 
 
 class ScriptedLink:
-    def __init__(self, replies: list[dict[str, Any]]) -> None:
-        self.replies = replies
+    def __init__(self, replies: Sequence[dict[str, Any] | Exception]) -> None:
+        self.replies = list(replies)
         self.sent: list[tuple[str, dict[str, Any]]] = []
 
     def request(self, op: str, **fields: Any) -> Future[dict[str, Any]]:
         self.sent.append((op, fields))
         future: Future[dict[str, Any]] = Future()
-        future.set_result(self.replies.pop(0))
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            future.set_exception(reply)
+        else:
+            future.set_result(reply)
         return future
 
     def send_nowait(self, frame: dict[str, Any]) -> None:
@@ -29,6 +33,19 @@ class ScriptedLink:
 
     def close(self) -> None:
         pass
+
+
+class ScriptedServer:
+    """The Connection: notes when the login first connected."""
+
+    def __init__(self, link: ScriptedLink, user: ScriptedUser, signup: bool = False) -> None:
+        self._link, self._user, self.signup = link, user, signup
+        self.connected_after: list[int] = []  # how many prompts had been answered then
+
+    async def link(self) -> ScriptedLink:
+        if not self.connected_after:
+            self.connected_after.append(len(self._user.asked))
+        return self._link
 
 
 class ScriptedUser:
@@ -48,41 +65,80 @@ class ScriptedUser:
 
 
 def run_login(
-    replies: list[dict[str, Any]], answers: list[str], signup: bool = False
+    replies: Sequence[dict[str, Any] | Exception], answers: list[str], signup: bool = False
 ) -> tuple[LoggedIn | None, ScriptedLink, ScriptedUser, list[str]]:
+    result, link, user, lines, _ = run_login_on(replies, answers, signup)
+    return result, link, user, lines
+
+
+def run_login_on(
+    replies: Sequence[dict[str, Any] | Exception], answers: list[str], signup: bool = False
+) -> tuple[LoggedIn | None, ScriptedLink, ScriptedUser, list[str], ScriptedServer]:
     link, user, lines = ScriptedLink(replies), ScriptedUser(answers), []
+    server = ScriptedServer(link, user, signup)
 
     def out(line: r.Line) -> None:
         lines.append(r.to_plain(line))
 
-    result = asyncio.run(log_in(link, user, out, "alice", signup))
-    return result, link, user, lines
+    result = asyncio.run(log_in(server, user, out, "alice"))
+    return result, link, user, lines, server
 
 
 BAD: dict[str, Any] = {"ok": False, "error": "bad_credentials", "attempts_left": 2, "text": "No."}
 
 
 def test_login_first_time_with_a_hidden_password() -> None:
-    result, link, user, lines = run_login([{"ok": True, "user": "alice", "pending": 3}], ["pw"])
-    assert result == LoggedIn("alice", 3)
+    ok = {"ok": True, "user": "alice", "pending": 3, "idle_timeout": 300}
+    result, link, user, lines = run_login([ok], ["pw"])
+    assert result == LoggedIn("alice", 3, 300, "pw")
+    assert "pw" not in repr(result)  # kept for a reconnect, never shown
     assert link.sent == [("login", {"user": "alice", "password": "pw"})]
     assert user.asked == [("Password: ", True)]
     assert lines == []
 
 
+@pytest.mark.parametrize("value", [None, "300", 0, -5, True, 12.5])
+def test_an_idle_timeout_that_is_no_whole_number_is_unknown(value: object) -> None:
+    result, _, _, _ = run_login([{"ok": True, "pending": 0, "idle_timeout": value}], ["pw"])
+    assert result is not None and result.idle_timeout_s is None
+
+
 def test_a_name_from_the_server_that_is_no_username_is_not_shown() -> None:
     """The name goes into the prompt: escape codes from the wire must not reach it."""
     result, _, _, _ = run_login([{"ok": True, "user": "\x1b[2Jmallory", "pending": 0}], ["pw"])
-    assert result == LoggedIn("alice", 0)
+    assert result is not None and result.user == "alice"
 
 
-def test_wrong_passwords_reprompt_until_locked() -> None:
+def test_the_connection_opens_only_once_the_password_is_typed() -> None:
+    """Whoever takes their time at the prompts never meets the server's idle timeout."""
+    result, _, _, _, server = run_login_on([{"ok": True, "pending": 0}], ["pw"])
+    assert result is not None
+    assert server.connected_after == [1]  # once the one answer, the password, was typed
+
+
+def test_a_connection_closed_under_the_login_is_opened_again_once() -> None:
+    """The server's idle timeout also ends a connection that has not logged in; a request
+    that met the closed connection was never carried out, so it goes again on a new one."""
+    lost = ConnectionError("the connection to the server was lost")
+    result, link, _, _, _ = run_login_on([lost, {"ok": True, "pending": 0}], ["pw"])
+    assert result is not None
+    assert [op for op, _ in link.sent] == ["login", "login"]
+
+
+def test_an_empty_password_is_refused_without_spending_an_attempt() -> None:
+    result, link, _, lines = run_login([{"ok": True, "pending": 0}], ["", "", "pw"])
+    assert result is not None
+    assert link.sent == [("login", {"user": "alice", "password": "pw"})]
+    assert lines == ["The password is empty: type it, or press Ctrl-D to give up."] * 2
+
+
+def test_wrong_passwords_reprompt_for_name_and_password_until_locked() -> None:
     replies = [
         BAD,
         {**BAD, "attempts_left": 1},
         {"ok": False, "error": "locked", "retry_after": 60},
     ]
-    result, link, _, lines = run_login(replies, ["a", "b", "c", "never asked"])
+    result, link, user, lines = run_login(replies, ["a", "", "b", "", "c", "never asked"])
     assert result is None
     assert len(link.sent) == 3
     assert lines == [
@@ -90,6 +146,15 @@ def test_wrong_passwords_reprompt_until_locked() -> None:
         "Wrong username or password. 1 attempt left before the account locks.",
         "alice is locked after too many wrong passwords. Try again in 60 seconds.",
     ]
+    assert [prompt for prompt, _ in user.asked][:3] == [
+        "Password: ", "Username [alice]: ", "Password: "
+    ]  # fmt: skip
+
+
+def test_a_mistyped_username_can_be_fixed_after_a_refusal() -> None:
+    result, link, _, _ = run_login([BAD, {"ok": True, "pending": 0}], ["pw", "alicia", "pw"])
+    assert result is not None and result.user == "alicia"
+    assert [fields["user"] for _, fields in link.sent] == ["alice", "alicia"]
 
 
 def test_online_elsewhere_ends_the_attempt() -> None:
@@ -101,7 +166,7 @@ def test_online_elsewhere_ends_the_attempt() -> None:
 def test_signup_offered_once_and_register_logs_in() -> None:
     answers = ["pw", "y", "secret123", "nope", "secret123", "secret123"]
     result, link, user, lines = run_login([BAD, {"ok": True, "user": "alice"}], answers, True)
-    assert result == LoggedIn("alice", 0)
+    assert result == LoggedIn("alice", 0, None, "secret123")
     assert link.sent[-1] == ("register", {"user": "alice", "password": "secret123"})
     assert "The two passwords differ; try again." in lines
     assert lines[-1] == "Account alice created."
@@ -110,19 +175,19 @@ def test_signup_offered_once_and_register_logs_in() -> None:
 
 def test_signup_for_an_existing_name_says_the_password_was_wrong() -> None:
     replies = [BAD, {"ok": False, "error": "user_exists"}, {"ok": True, "pending": 0}]
-    answers = ["pw", "yes", "pw2", "pw2", "right"]
+    answers = ["pw", "yes", "pw2", "pw2", "", "right"]
     result, link, _, lines = run_login(replies, answers, True)
-    assert result == LoggedIn("alice", 0)
+    assert result == LoggedIn("alice", 0, None, "right")
     assert "alice already exists, so it was the password that was wrong." in lines
     assert [op for op, _ in link.sent] == ["login", "register", "login"]
 
 
-def test_declining_signup_goes_back_to_the_password() -> None:
+def test_declining_signup_goes_back_to_the_login() -> None:
     replies = [BAD, {**BAD, "attempts_left": 1}, {"ok": True, "pending": 0}]
-    result, link, user, _ = run_login(replies, ["pw", "n", "pw2", "pw3"], True)
-    assert result == LoggedIn("alice", 0)
+    result, link, user, _ = run_login(replies, ["pw", "n", "", "pw2", "", "pw3"], True)
+    assert result is not None
     assert [op for op, _ in link.sent] == ["login", "login", "login"]
-    assert len(user.asked) == 4  # sign-up is offered once, not after every wrong password
+    assert len(user.asked) == 6  # sign-up is offered once, not after every wrong password
 
 
 def test_giving_up_raises_eof() -> None:
@@ -135,3 +200,15 @@ def test_username_prompt_rejects_bad_names() -> None:
     name = asyncio.run(ask_username(user, lambda line: lines.append(r.to_plain(line))))
     assert name == "bob"
     assert lines == ["A username is 1 to 32 letters, digits, _ . or -."]
+
+
+def test_logging_in_again_after_a_reconnect_asks_nothing() -> None:
+    before = LoggedIn("alice", 0, 300, "pw")
+    link, user = ScriptedLink([{"ok": True, "pending": 2}]), ScriptedUser([])
+    lines: list[r.Line] = []
+    again = asyncio.run(log_in_again(ScriptedServer(link, user), lines.append, before))
+    assert again == LoggedIn("alice", 2, None, "pw")
+    assert link.sent == [("login", {"user": "alice", "password": "pw"})] and user.asked == []
+    link.replies.append({"ok": False, "error": "online_elsewhere"})
+    refused = asyncio.run(log_in_again(ScriptedServer(link, user), lines.append, before))
+    assert refused is None and len(lines) == 1

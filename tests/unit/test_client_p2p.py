@@ -3,8 +3,12 @@ play the broker's part by handing both sides the same token)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -166,3 +170,73 @@ def test_stop_withdraws_a_listener(alice: Peer, bob: Peer) -> None:
     alice.chats.connect("bob", HOST, port, TOKEN)
     assert alice.next() == PeerClosed("bob", "unreachable")
     assert bob.events.empty()
+
+
+def test_a_crowd_of_silent_connections_is_capped(alice: Peer, bob: Peer) -> None:
+    """Each connection to a listening port waits for its hello in a thread; beyond a few at
+    once the listener closes new ones straight away instead of starting more threads."""
+    port = bob.chats.listen("alice")
+    bob.chats.expect("alice", TOKEN)
+    silent = [socket.create_connection((HOST, port), timeout=WAIT_S)
+              for _ in range(p2p.MAX_HANDSHAKES)]  # fmt: skip
+    try:
+        with socket.create_connection((HOST, port), timeout=WAIT_S) as extra:
+            extra.settimeout(p2p.HANDSHAKE_TIMEOUT_S / 4)  # well before a handshake times out
+            assert extra.recv(1024) == b""  # closed on at once
+        silent.pop().close()  # a slot frees up (once its thread sees the close)...
+        deadline = time.monotonic() + WAIT_S
+        while True:  # ...and the real peer gets in
+            alice.chats.connect("bob", HOST, port, TOKEN)
+            if alice.next() == PeerOpened("bob"):
+                break
+            assert time.monotonic() < deadline, "the listener never let the peer in"
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+def test_stop_never_waits_for_a_send_under_way(bob: Peer) -> None:
+    """stop() runs on the prompt's thread: while a send is stuck on a peer that stopped
+    reading, it cuts the connection instead of queueing behind that send."""
+    port = bob.chats.listen("alice")
+    bob.chats.expect("alice", TOKEN)
+    sock = socket.create_connection((HOST, port), timeout=WAIT_S)  # alice, who stops reading
+    try:
+        sock.sendall(encode({"op": "p2p_hello", "user": "alice", "token": TOKEN}))
+        assert bob.next() == PeerOpened("alice")
+        session = bob.chats._sessions["alice"]
+        with session._send_lock:  # as a send stuck in sendall() holds it
+            stopping = threading.Thread(target=bob.chats.stop, args=("alice",), daemon=True)
+            stopping.start()
+            stopping.join(p2p.IO_TIMEOUT_S / 2)
+            assert not stopping.is_alive()
+        sock.settimeout(WAIT_S)
+        while sock.recv(1024):  # the welcome; then cut, not left open
+            pass
+    finally:
+        sock.close()
+
+
+def test_stop_never_waits_for_a_full_buffer(bob: Peer) -> None:
+    """A peer that stopped reading: no room for p2p_stop, so the connection is cut at once
+    instead of waiting IO_TIMEOUT_S for room."""
+    port = bob.chats.listen("alice")
+    bob.chats.expect("alice", TOKEN)
+    sock = socket.create_connection((HOST, port), timeout=WAIT_S)  # alice, who stops reading
+    try:
+        sock.sendall(encode({"op": "p2p_hello", "user": "alice", "token": TOKEN}))
+        assert bob.next() == PeerOpened("alice")
+        # Fill both sides' buffers to the last byte. (A socket with a timeout is
+        # non-blocking underneath, so a copy of its descriptor says when it is full.)
+        with socket.socket(fileno=os.dup(bob.chats._sessions["alice"].sock.fileno())) as filler:
+            filler.setblocking(False)
+            for chunk in (65_536, 512, 1):
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        filler.send(b" " * chunk)
+        stopping = threading.Thread(target=bob.chats.stop, args=("alice",), daemon=True)
+        stopping.start()
+        stopping.join(p2p.IO_TIMEOUT_S / 2)
+        assert not stopping.is_alive()
+    finally:
+        sock.close()

@@ -161,8 +161,8 @@ REPLIES: list[tuple[c.Command, dict[str, object], str]] = [
     ),
     (c.WhoElse(), {"ok": True, "users": ["bob", "carol"]}, "Online now: bob, carol"),
     (c.WhoElse(), {"ok": True, "users": []}, "Nobody else is online."),
-    (c.WhoElseSince(60), {"ok": True, "users": ["bob"]}, "Online in the last 60 seconds: bob"),
-    (c.WhoElseSince(1), {"ok": True, "users": []}, "Nobody else was online in the last 1 second."),
+    (c.WhoElseSince(60), {"ok": True, "users": ["bob"]}, "Online in the last minute: bob"),
+    (c.WhoElseSince(1), {"ok": True, "users": []}, "Nobody else was online in the last second."),
     (c.Block("bob"), {"ok": True}, "You blocked bob: they cannot message you or see you online."),
     (c.Unblock("bob"), {"ok": True}, "You unblocked bob."),
     (c.BlockList(), {"ok": True, "users": ["bob"]}, "You block: bob"),
@@ -228,3 +228,33 @@ def test_welcome_counts_what_waited() -> None:
     assert r.to_plain(r.welcome("alice", 0)) == "Welcome, alice! Type help for the commands."
     assert "2 messages arrived while you were away" in r.to_plain(r.welcome("alice", 2))
     assert "1 message arrived" in r.to_plain(r.welcome("alice", 1))
+
+
+@pytest.mark.parametrize(
+    ("cmd", "expected"),
+    [
+        (c.Message("bob", "hi"), "23:30 you → bob: hi — not sent: bob has blocked you."),
+        (c.Broadcast("hi all"), "23:30 you to everyone: hi all — not sent: bob has blocked you."),
+    ],
+)
+def test_a_refused_message_keeps_its_text(cmd: c.Command, expected: str) -> None:
+    """The typed line gave way to the outcome line, so the outcome carries the text."""
+    refusal = {"ok": False, "error": "blocked", "text": "bob has blocked you."}
+    assert plain(r.reply_line(cmd, refusal, NOW)) == expected
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(1, "second"), (45, "45 seconds"), (60, "minute"), (90, "90 seconds"), (300, "5 minutes"),
+     (3600, "hour"), (7200, "2 hours"), (86_400, "day"), (604_800, "7 days")],
+)  # fmt: skip
+def test_time_span_reads_as_people_say_it(seconds: int, words: str) -> None:
+    assert r.time_span(seconds) == words
+
+
+def test_usage_hints_do_not_nest_brackets() -> None:
+    with pytest.raises(c.UsageError) as raised:
+        c.parse("message")
+    assert raised.value.hint == (
+        "Usage: message USER TEXT: send USER a message (kept until they log in)"
+    )

@@ -7,6 +7,7 @@ import asyncio
 import io
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
 
@@ -51,3 +52,36 @@ def test_half_typed_line_survives_arriving_lines() -> None:
     typed, written = asyncio.run(scenario())
     assert typed == "message bob half done"
     assert "12:00 carol: interrupting you\n" in written
+
+
+def _screen_output(lines: list[r.Line], *, bells: int = 0, bell: bool = True) -> str:
+    async def scenario() -> str:
+        stream = io.StringIO()
+        output = PlainTextOutput(stream)
+        output.get_size = lambda: Size(rows=24, columns=40)  # type: ignore[method-assign]
+        with create_pipe_input() as pipe:
+            session: PromptSession[str] = PromptSession(input=pipe, output=output)
+            screen = Screen(session, colour=False, bell=bell)
+            for line in lines:
+                screen.out(line)
+            for _ in range(bells):
+                screen.bell()
+            await screen.wait_shown()
+            return stream.getvalue()
+
+    return asyncio.run(scenario())
+
+
+def test_long_lines_break_at_spaces_to_the_terminal_width() -> None:
+    text = "a message long enough to need three rows on a forty column screen"
+    written = _screen_output([[("time", "12:00 "), ("", f"bob: {text}")]])
+    assert written == (
+        "12:00 bob: a message long enough to need\n"
+        "      three rows on a forty column\n"
+        "      screen\n"
+    )
+
+
+def test_the_bell_rings_once_per_batch_and_not_at_all_when_off() -> None:
+    assert _screen_output([r.note("bob: hi")], bells=3) == "bob: hi\n\a"
+    assert _screen_output([r.note("bob: hi")], bells=3, bell=False) == "bob: hi\n"

@@ -1,0 +1,75 @@
+"""chat-client's terminal edge, the parts that need no server: arguments, the history file,
+completion and what Enter leaves on the screen."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import stat
+from pathlib import Path
+
+import pytest
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output.plain_text import PlainTextOutput
+
+from cli.client import app, history
+
+
+def test_no_bell_switch() -> None:
+    assert app.parse_args([]).bell is True
+    assert app.parse_args(["--no-bell"]).bell is False
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "/home/ann/.local/share/parley/history-alice"),
+        ({"XDG_DATA_HOME": "/data"}, "/data/parley/history-alice"),
+        ({"XDG_DATA_HOME": ""}, "/home/ann/.local/share/parley/history-alice"),
+        ({"XDG_DATA_HOME": "relative"}, "/home/ann/.local/share/parley/history-alice"),
+    ],
+)
+def test_history_path_follows_xdg(env: dict[str, str], expected: str) -> None:
+    assert history.history_path(env, Path("/home/ann"), "alice") == Path(expected)
+
+
+def test_history_file_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    kept = history.open_history("alice")
+    assert isinstance(kept, FileHistory)
+    path = tmp_path / "parley" / "history-alice"
+    kept.store_string("message bob hi")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert list(history.open_history("alice").load_history_strings()) == ["message bob hi"]
+
+
+def test_completion_inserts_a_space_the_menu_shows_none() -> None:
+    completer = app.UserCompleter(lambda: ["bob"])
+    got = list(completer.get_completions(Document("message b"), CompleteEvent()))
+    assert [(item.text, item.display_text, item.start_position) for item in got] == [
+        ("bob ", "bob", -1)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "erased"), [("message bob hi", True), ("whoelse", False), ("mesage bob", False)]
+)
+def test_enter_takes_an_echoed_line_off_the_screen(line: str, erased: bool) -> None:
+    """A message's outcome line repeats it; the typed copy goes, so it is not there twice."""
+
+    async def scenario() -> bool:
+        with create_pipe_input() as pipe:
+            session: PromptSession[str] = PromptSession(
+                input=pipe, output=PlainTextOutput(io.StringIO()),
+                key_bindings=app._key_bindings(),
+            )  # fmt: skip
+            pipe.send_text(line + "\r")
+            assert await session.prompt_async("alice> ") == line
+            return session.app.erase_when_done
+
+    assert asyncio.run(scenario()) is erased
