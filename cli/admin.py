@@ -110,8 +110,8 @@ def adduser(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = N
     database gets the Parley schema first.
     """
     with open_store(db, create_schema=True) as store:
-        if store.user_exists(name):
-            _fail(f"there is already a user {name}")
+        if (problem := accounts.new_name_problem(store, name)) is not None:
+            _fail(problem)  # before the password prompt: `Alice` when `alice` exists, too
         accounts.add_user(store, name, _new_password(password_stdin), utc_now())
     typer.echo(f"Added user {name}.")
 
@@ -160,7 +160,7 @@ def _deletion_question(footprint: accounts.Footprint) -> str:
         f"{render.count(footprint.login_periods, 'login record')}?"
     )
     if footprint.online:
-        question += f" ({footprint.name} is online now: that session stays open until it ends.)"
+        question += f" ({footprint.name} is online now: that session ends at its next request.)"
     return question
 
 
@@ -283,7 +283,7 @@ def import_credentials(
         typer.Argument(
             metavar="FILE",
             callback=_existing_file,
-            help="A credentials.txt: `username password` per line.",
+            help="A credentials.txt: a username and a password per line, separated by a space.",
             show_default=False,
         ),
     ],

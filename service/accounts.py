@@ -186,7 +186,7 @@ def _parse_line(line_no: int, fields: Sequence[str]) -> ParsedLine:
     # A lone field may be a password, so only a first field of several is taken for a name.
     name = fields[0] if len(fields) > 1 and is_valid_username(fields[0]) else None
     if len(fields) != 2:
-        reason = f"expected 2 fields (`username password`), found {len(fields)}"
+        reason = f"expected 2 fields (a username and a password), found {len(fields)}"
         return RejectedLine(line_no, name, reason)
     if name is None:
         reason = "not a valid username (1 to 32 letters, digits, '_', '.' or '-')"

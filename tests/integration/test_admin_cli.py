@@ -426,6 +426,8 @@ def test_an_outdated_schema_asks_for_db_upgrade(db_url: str) -> None:
     assert "is at schema revision 0000 but this chat-admin needs" in result.stderr
 
 
+# The downgrade reflects `users` on SQLite, which cannot reflect 0003's lower(name) index.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_db_upgrade_names_the_revision_it_started_from(db_url: str) -> None:
     before = current_revision(db_url)
     command.downgrade(alembic_config(db_url), "-1")

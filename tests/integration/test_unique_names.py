@@ -126,6 +126,16 @@ def test_chat_admin_adduser_says_which_account_has_the_name(db_url: str, store: 
     assert store.name_taken_by("Alice") == "alice"  # nothing was added
 
 
+def test_chat_admin_adduser_refuses_before_asking_for_a_password(db_url: str, store: Store) -> None:
+    store.create_user("alice", "x", T0)
+
+    result = CliRunner().invoke(app, ["adduser", "Alice", "--db", db_url], input="")
+
+    assert result.exit_code == 1, result.output
+    assert "Password" not in result.output  # refused at once, not after two prompts
+    assert "there is already a user alice" in result.stderr
+
+
 # --- the upgrade to 0003 on a database that holds clashing names ----------------------------
 
 

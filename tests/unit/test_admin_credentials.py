@@ -59,8 +59,8 @@ def test_parse_credentials_table() -> None:
     assert parse_credentials(text) == [
         CredentialLine(1, "alice", "password1"),
         CredentialLine(4, "bob", "password2"),
-        RejectedLine(5, None, "expected 2 fields (`username password`), found 1"),
-        RejectedLine(6, "dave", "expected 2 fields (`username password`), found 4"),
+        RejectedLine(5, None, "expected 2 fields (a username and a password), found 1"),
+        RejectedLine(6, "dave", "expected 2 fields (a username and a password), found 4"),
         RejectedLine(7, None, "not a valid username (1 to 32 letters, digits, '_', '.' or '-')"),
         RejectedLine(8, "erin", "the password is shorter than 8 characters"),
     ]
