@@ -22,6 +22,7 @@ from cli.client import render as r
 from cli.client import render_rooms as rr
 from cli.client import room_commands as rc
 from cli.client.rooms import (
+    CATCH_UP_PER_ROOM,
     HISTORY_PAGE,
     ReadMarks,
     RoomBook,
@@ -104,8 +105,11 @@ class RoomTalk:
             return
         if catch_up and room not in self._headed:
             self._headed.add(room)
-            if self._unread.get(room):
-                self._out(rr.catch_up_header(room, self._unread[room]))
+            unread = self._unread.get(room, 0)
+            if unread:
+                self._out(rr.catch_up_header(room, unread))
+            if unread > CATCH_UP_PER_ROOM:
+                self.book.last_paged = room  # `more` alone shows the older unread ones
         self._out(rr.room_message(ev, self._now(), self.me, catch_up=catch_up))
         if not catch_up and mentions(str(ev.get("text", "")), self.me):
             self._bell()

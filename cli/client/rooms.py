@@ -72,7 +72,9 @@ class RoomBook:
     newest_shown: dict[str, int] = field(default_factory=dict)  # highest seq shown per room
     oldest_shown: dict[str, int] = field(default_factory=dict)  # where `more` goes on from
     page: dict[str, int] = field(default_factory=dict)  # the last history page size per room
-    last_paged: str | None = None  # the room of the last `history` or `more`
+    # Where `more` without a room goes on: the last history page's room, or the last room
+    # whose catch-up was cut short.
+    last_paged: str | None = None
 
     def logged_in(self, rooms: Iterable[RoomUnread]) -> None:
         """The login reply lists every room of ours; a current room we are no longer in

@@ -110,7 +110,7 @@ def test_more_than_the_catch_up_says_where_the_rest_is() -> None:
     h.timers.advance(READ_BATCH_S)
     assert h.sent() == [{"op": "read", "room": "#general", "seq": 120}]
     h.link.replies["history"] = {"messages": []}
-    h.run("more #general")
+    h.run("more")  # the room whose catch-up was cut short
     assert h.requests()[-1] == ("history", {"room": "#general", "limit": 20, "before": 71})
 
 
