@@ -152,7 +152,7 @@ class Chat:
             me, self.memory.rooms, link, self._request, out, now,
             enabled=ROOMS_FEATURE in features, at_login=rooms, unsent=self.memory.unsent,
             when_shown=when_shown, schedule=schedule, bell=bell, on_change=on_change,
-            remember=self._remember,
+            remember=self._remember, active=self._noted_activity,
         )  # fmt: skip
         self._arm_idle_warning()
 
@@ -452,10 +452,10 @@ class Chat:
         if self._logging_out or self.exit_code is not None:
             return
         self._logging_out = True
+        self.rooms.flush_reads()  # what is on screen has been read
         if self._idle_timer is not None:
             self._idle_timer.cancel()
         self._peers.stop_all("logout")
-        self.rooms.flush_reads()  # what is on screen has been read
         future = self._link.request("logout")
         try:
             await asyncio.wait_for(asyncio.wrap_future(future), LOGOUT_TIMEOUT_S)

@@ -71,12 +71,14 @@ class RoomTalk:
         bell: Callable[[], None],
         on_change: Callable[[], None],
         remember: Callable[[object], None],
+        active: Callable[[], None] = lambda: None,
     ) -> None:
         self.me, self.book, self.enabled = me, book, enabled
         self._link, self._request, self._out, self._now = link, request, out, now
         self._unsent = unsent  # Memory.unsent: says held for a reconnect, by nonce
         self._when_shown, self._schedule = when_shown, schedule
         self._bell, self._on_change, self._remember = bell, on_change, remember
+        self._active = active  # a request that counts as activity went out
         self._unread = {entry.room: entry.unread for entry in at_login}  # from the login reply
         self._headed: set[str] = set()  # rooms whose catch-up header is out
         self._marks = ReadMarks()
@@ -126,8 +128,11 @@ class RoomTalk:
     def flush_reads(self) -> None:
         """Send the `read` markers due now (also at logout: what is shown is read)."""
         self._read_timer = None
-        for room, seq in self._marks.due():
+        due = self._marks.due()
+        for room, seq in due:
             self._link.send_nowait({"op": "read", "room": room, "seq": seq})
+        if due:  # chat/1 counts every request but ping and ack as activity, read included
+            self._active()
 
     def stop(self) -> None:
         """The session is over: no more `read`."""

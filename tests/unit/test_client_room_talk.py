@@ -27,6 +27,7 @@ class Harness:
         *,
         features: frozenset[str] = frozenset({"rooms"}),
         memory: Memory | None = None,
+        idle_timeout_s: float | None = None,
     ) -> None:
         self.log: Log = []
         self.link = FakeLink(self.log)
@@ -37,7 +38,7 @@ class Harness:
             "alice", self.link, FakePeers(self.log), self._out, lambda: NOW,
             when_shown=self.due.append, memory=memory, bell=self._bell,
             clock=self.timers.clock, schedule=self.timers.schedule,
-            features=features, rooms=rooms,
+            features=features, rooms=rooms, idle_timeout_s=idle_timeout_s,
         )  # fmt: skip
 
     def _out(self, line: r.Line) -> None:
@@ -133,6 +134,21 @@ def test_live_lines_are_read_in_batches_per_room_and_a_mention_rings() -> None:
     ]
     h.timers.advance(READ_BATCH_S)
     assert len(h.sent()) == 2  # nothing new shown, nothing new sent
+
+
+def test_a_read_counts_as_activity_as_chat_1_says() -> None:
+    """Every request but ping and ack keeps the session alive at the server, so the idle
+    warning (a minute before a 300 s timeout) moves on when a read goes out."""
+    h = Harness((RoomUnread("#general", 0),), idle_timeout_s=300)
+    h.timers.advance(200)
+    h.chat.handle_incoming(room_message(3))
+    h.show()
+    h.timers.advance(READ_BATCH_S)
+    assert h.sent() == [READ]
+    h.timers.advance(100)  # 300.5 s after login, 100 s after the read
+    assert not any("idle" in line for line in h.lines())
+    h.timers.advance(140)
+    assert "You have been idle a while" in h.lines()[-1]
 
 
 def test_logout_sends_the_reads_of_what_is_on_screen_only() -> None:
