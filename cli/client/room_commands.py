@@ -64,6 +64,7 @@ class CurrentRoom:
 
 
 ROOM_COMMANDS = (Join, Leave, Say, Rooms, Members, History, More, CurrentRoom)
+RoomCommand = Join | Leave | Say | Rooms | Members | History | More | CurrentRoom
 
 
 def not_a_room(word: str) -> str:

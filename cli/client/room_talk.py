@@ -27,6 +27,7 @@ from cli.client.rooms import (
     ReadMarks,
     RoomBook,
     RoomUnread,
+    is_valid_room_name,
     mentions,
     wire_seq,
 )
@@ -83,6 +84,7 @@ class RoomTalk:
         self._headed: set[str] = set()  # rooms whose catch-up header is out
         self._marks = ReadMarks()
         self._read_timer: Cancellable | None = None
+        self._stopped = False
         if enabled:
             book.logged_in(at_login)
 
@@ -94,7 +96,7 @@ class RoomTalk:
         self.book.seen(room, member=True)
         self._remember(ev.get("from") or ev.get("user"))
         if ev.get("ev") == "room_message":
-            self._on_message(ev, str(room))
+            self._on_message(ev, room if isinstance(room, str) else "")
         elif ev.get("ev") == "room_join":
             self._out(rr.room_join_event(ev, self._now()))
         else:
@@ -102,6 +104,8 @@ class RoomTalk:
 
     def _on_message(self, ev: JsonObject, room: str) -> None:
         seq, catch_up = wire_seq(ev.get("seq")), ev.get("stored") is True
+        if not is_valid_room_name(room):
+            seq = None  # shown as it came, but nothing to mark read in a room with no name
         if catch_up and seq is not None and self.book.was_shown(room, seq):
             self._when_shown(lambda: self._shown(room, seq))  # the server missed our read
             return
@@ -122,7 +126,7 @@ class RoomTalk:
     def _shown(self, room: str, seq: int) -> None:
         """A message's line is on the terminal: its `read` is due within READ_BATCH_S."""
         self._marks.shown(room, seq)
-        if self._read_timer is None:
+        if self._read_timer is None and not self._stopped:
             self._read_timer = self._schedule(READ_BATCH_S, self.flush_reads)
 
     def flush_reads(self) -> None:
@@ -136,14 +140,14 @@ class RoomTalk:
 
     def stop(self) -> None:
         """The session is over: no more `read`."""
+        self._stopped = True
         if self._read_timer is not None:
             self._read_timer.cancel()
             self._read_timer = None
 
     # ---- from the user --------------------------------------------------------------------
 
-    async def run(self, cmd: rc.Join | rc.Leave | rc.Say | rc.Rooms | rc.Members | rc.History
-                  | rc.More | rc.CurrentRoom) -> None:  # fmt: skip
+    async def run(self, cmd: rc.RoomCommand) -> None:
         if not self.enabled:
             self._out(rr.no_rooms())
         elif isinstance(cmd, rc.Say):

@@ -320,3 +320,15 @@ def test_refusals_show_the_servers_sentence() -> None:
     h.run("join #one-more")
     assert h.lines() == ["You are in 100."]
     assert h.chat.current_room is None
+
+
+def test_odd_room_events_are_lines_not_crashes_and_nothing_is_read_after_the_end() -> None:
+    h = Harness()
+    h.chat.handle_incoming({"ev": "room_message", "room": None, "seq": "x", "from": 3})
+    h.chat.handle_incoming({"ev": "room_join", "user": "dave"})
+    assert h.lines() == ["12:00 None 3: ", "12:00 * dave joined None"]
+    h.chat.handle_incoming(room_message(4))
+    h.chat.handle_incoming(LinkClosed("reset"))
+    h.show()
+    h.timers.advance(READ_BATCH_S)
+    assert h.sent() == [] and h.chat.known_rooms == {"#general"}
