@@ -170,8 +170,8 @@ def history_page(
             f"There is nothing before that in {room}." if more else f"Nothing said in {room} yet."
         )
         return [r.note(text)]
-    what = f"{r.plural(len(messages), 'earlier message')}" if more else (
-        f"the last {r.plural(len(messages), 'message')}")  # fmt: skip
+    count = len(messages)
+    what = r.plural(count, "earlier message") if more else f"the last {r.plural(count, 'message')}"
     lines = [r.note(f"{room}, {what}:")]
     lines += [room_message({**message, "room": room}, now, me) for message in messages]
     if seqs and min(seqs) > 1:
