@@ -42,6 +42,7 @@ from prompt_toolkit.styles import Style
 from cli.client import commands as c
 from cli.client import layout
 from cli.client import render as r
+from cli.client import render_rooms as rr
 from cli.client.controller import EXIT_LOST, EXIT_OK, LOGOUT_TIMEOUT_S, Chat, Memory
 from cli.client.dialer import Dialer, on_loop
 from cli.client.history import open_history
@@ -162,9 +163,10 @@ async def _chat_until_done(
     memory, draft = Memory(), ""
     history = open_history(logged_in.user)
     while True:
-        out(r.welcome(logged_in.user, logged_in.pending))
+        for line in rr.welcome(logged_in.user, logged_in.pending, logged_in.rooms):
+            out(line)
         chat, draft = await chat_loop(logged_in, dialer.current, dialer.incoming, options,
-                                      memory, history, draft)  # fmt: skip
+                                      memory, history, draft, dialer.features)  # fmt: skip
         again = await _resume(chat, dialer, out, logged_in) if chat.resumable else None
         if again is None:
             _say_unsent(memory, out)
@@ -175,7 +177,8 @@ async def _chat_until_done(
 def _say_unsent(memory: Memory, out: Callable[[r.Line], None]) -> None:
     """Messages held for a reconnect that will not come: the user must know."""
     for cmd in memory.unsent.values():
-        out(r.note(f"Not confirmed by the server, so perhaps not sent: message {cmd.user} "
+        to = f"say {cmd.room}" if isinstance(cmd, c.Say) else f"message {cmd.user}"
+        out(r.note(f"Not confirmed by the server, so perhaps not sent: {to} "
                    f"{r.clean(cmd.text)}", "error"))  # fmt: skip
 
 
@@ -218,6 +221,7 @@ async def chat_loop(  # the session's parts, each made here
     memory: Memory,
     history: History,
     draft: str,
+    features: frozenset[str] = frozenset(),
 ) -> tuple[Chat, str]:
     """One logged-in session: prompt, run commands, print what arrives, until it ends.
     Returns the session and what was typed but not sent when it ended."""
@@ -226,10 +230,12 @@ async def chat_loop(  # the session's parts, each made here
     session: PromptSession[str] = PromptSession(
         message=lambda: _prompt_text(chat),
         style=PROMPT_STYLE,
-        completer=UserCompleter(lambda: chat.known_users | set(peers.peers())),
+        completer=UserCompleter(
+            lambda: chat.known_users | set(peers.peers()), lambda: chat.known_rooms
+        ),
         complete_while_typing=False,
         reserve_space_for_menu=4,
-        key_bindings=_key_bindings(),
+        key_bindings=_key_bindings(lambda: chat.current_room),
         history=history,
     )
     screen = Screen(session, options.colour, bell=options.bell)
@@ -238,6 +244,7 @@ async def chat_loop(  # the session's parts, each made here
         me, link, peers, screen.out, local_now,
         on_change=lambda: _refresh(session, chat), when_shown=screen.when_shown,
         memory=memory, bell=screen.bell, idle_timeout_s=logged_in.idle_timeout_s,
+        features=features, rooms=logged_in.rooms,
     )  # fmt: skip
     with patch_stdout(raw=True):  # for stray output only; our lines go through `screen`
         pump = asyncio.create_task(_pump(incoming, chat))
@@ -271,7 +278,7 @@ async def _read_commands(
         if chat.exit_code is not None:
             return
         try:
-            command = c.parse(line)
+            command = c.parse(line, chat.current_room)
         except c.UsageError as exc:
             runner.submit(_say(out, r.note(exc.hint, "usage")))
             continue
@@ -350,14 +357,14 @@ def _refresh(session: PromptSession[str], chat: Chat) -> None:
         app.exit(result="")
 
 
-def _key_bindings() -> KeyBindings:
+def _key_bindings(current_room: Callable[[], str | None] = lambda: None) -> KeyBindings:
     bindings = KeyBindings()
 
     @bindings.add("enter")
     def _accept(event: KeyPressEvent) -> None:
         """As usual, except that a line whose outcome repeats its text (message, broadcast,
-        private) is taken off the screen: the outcome line stands for it."""
-        event.app.erase_when_done = c.echoes(event.current_buffer.text)
+        private, a room line) is taken off the screen: the outcome line stands for it."""
+        event.app.erase_when_done = c.echoes(event.current_buffer.text, current_room())
         event.current_buffer.validate_and_handle()
 
     @bindings.add("c-c")
@@ -369,15 +376,19 @@ def _key_bindings() -> KeyBindings:
 
 
 class UserCompleter(Completer):
-    """Tab completion from the command table: command words, then usernames seen so far."""
+    """Tab completion from the command table: command words, then usernames and room names
+    seen so far."""
 
-    def __init__(self, users: Callable[[], Iterable[str]]) -> None:
+    def __init__(
+        self, users: Callable[[], Iterable[str]], rooms: Callable[[], Iterable[str]] = tuple
+    ) -> None:
         self._users = users
+        self._rooms = rooms
 
     def get_completions(
         self, document: Document, complete_event: CompleteEvent
     ) -> Iterable[Completion]:
-        prefix, options = c.suggest(document.text_before_cursor, self._users())
+        prefix, options = c.suggest(document.text_before_cursor, self._users(), self._rooms())
         for option in options:  # each ends in a space; the menu shows it without
             yield Completion(option, start_position=-len(prefix), display=option.rstrip())
 

@@ -3,13 +3,18 @@
 The command table is data (`COMMANDS`): `help`, the parser, completion and the usage hints all
 read it, so adding a command is one entry and one dataclass. The command words are the ones the
 issue fixes (`message`, `broadcast`, ... `logout`, `help`) plus `y`/`n`, which answer a pending
-private chat request without blocking anything else on screen.
+private chat request without blocking anything else on screen, and the room commands (`join`,
+`leave`, `say`, `rooms`, `members`, `history`; `room` and `more` are the client's own).
 
 Habits from IRC and Slack work too: any command word may start with `/`, and `quit`, `exit`,
-`msg` and `who` are aliases. Habits with no counterpart here (`/me`, `/join`, ...) get a hint
-that says what to type instead (`HABITS`).
+`msg`, `who`, `part`, `list` and `names` are aliases. Habits with no counterpart here (`/me`,
+`/nick`, ...) get a hint that says what to type instead (`HABITS`).
 
-This module does not know what a command *does*; `controller.py` does.
+Rooms: a line that starts with a room name talks there (`#general hi`); with a current room
+(the caller passes it), a line whose first word is not a command word goes to that room, as
+in irssi or Slack. A line that starts with `/` is always a command, never room text.
+
+This module does not know what a command *does*; `controller.py` and `room_talk.py` do.
 """
 
 from __future__ import annotations
@@ -19,6 +24,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from cli.client.room_commands import ROOM_COMMANDS as ROOM_COMMANDS
+from cli.client.room_commands import CurrentRoom as CurrentRoom
+from cli.client.room_commands import History as History
+from cli.client.room_commands import Join as Join
+from cli.client.room_commands import Leave as Leave
+from cli.client.room_commands import Members as Members
+from cli.client.room_commands import More as More
+from cli.client.room_commands import Rooms as Rooms
+from cli.client.room_commands import Say as Say
+from cli.client.room_commands import history_count, not_a_room, room_name
+from cli.client.rooms import HISTORY_MAX, HISTORY_PAGE, typed_room
 from service.rules import MAX_TEXT_CHARS as MAX_TEXT_CHARS  # a server may lower it further
 from service.rules import is_valid_username
 
@@ -117,6 +133,14 @@ Command = (
     | Logout
     | Help
     | Answer
+    | Join
+    | Leave
+    | Say
+    | Rooms
+    | Members
+    | History
+    | More
+    | CurrentRoom
 )
 
 
@@ -127,6 +151,14 @@ class Arg(Enum):
     TEXT = "TEXT"  # the rest of the line, spaces kept; always last
     SECONDS = "SECONDS"  # a whole number >= 1 (chat/1 precise point 2)
     TOPIC = "[COMMAND]"  # optional command name, for `help`
+    ROOM = "#ROOM"  # one room name, `#` included
+    HERE = "[#ROOM]"  # a room name, or (when the next word is no room name) the current room
+    MAYBE_ROOM = "[#ROOM]?"  # a room name, or None (usage: "[#ROOM]", as HERE's)
+    COUNT = "[N]"  # optional whole number 1..HISTORY_MAX (a history page)
+
+    @property
+    def usage(self) -> str:
+        return self.value.rstrip("?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +171,7 @@ class CommandSpec:
 
     @property
     def usage(self) -> str:
-        return " ".join([self.name, *(arg.value for arg in self.args)])
+        return " ".join([self.name, *(arg.usage for arg in self.args)])
 
 
 _SPECS = (
@@ -162,6 +194,22 @@ _SPECS = (
                 lambda: Answer(True), aliases=("yes",)),
     CommandSpec("n", (), "decline the private chat request shown in the prompt",
                 lambda: Answer(False), aliases=("no",)),
+    CommandSpec("join", (Arg.ROOM,), "join ROOM (a new name creates it) and make it current",
+                Join),
+    CommandSpec("room", (Arg.MAYBE_ROOM,), "make ROOM current: lines that are not commands go "
+                "there; alone: no current room", CurrentRoom),
+    CommandSpec("say", (Arg.HERE, Arg.TEXT), "say TEXT in ROOM (#ROOM TEXT does the same); "
+                "without ROOM, in the current room", Say),
+    CommandSpec("leave", (Arg.HERE,), "leave ROOM, by default the current one", Leave,
+                aliases=("part",)),
+    CommandSpec("rooms", (), "list every room: members, and whether you are in it", Rooms,
+                aliases=("list",)),
+    CommandSpec("members", (Arg.HERE,), "who is in ROOM, and who of them is online", Members,
+                aliases=("names",)),
+    CommandSpec("history", (Arg.HERE, Arg.COUNT), f"ROOM's last N messages (default "
+                f"{HISTORY_PAGE}, at most {HISTORY_MAX})", History),
+    CommandSpec("more", (Arg.MAYBE_ROOM, Arg.COUNT), "N more messages before the oldest shown "
+                "(after history, or catch-up at login)", More),
     CommandSpec("help", (Arg.TOPIC,), "show the commands, or how to use one", Help),
     CommandSpec("logout", (), "log out and quit (Ctrl-D does the same)", Logout,
                 aliases=("quit", "exit")),
@@ -175,9 +223,6 @@ COMMAND_NAMES: tuple[str, ...] = tuple(spec.name for spec in _SPECS)
 # Words from other chat programs with no counterpart here -> what to type instead.
 HABITS: dict[str, str] = {
     "me": "There is no /me here: broadcast TEXT tells everyone online.",
-    "join": "There are no rooms here: message USER TEXT, or broadcast TEXT to everyone online.",
-    "part": "There are no rooms to leave: logout ends the session.",
-    "leave": "There are no rooms to leave: logout ends the session.",
     "nick": "Names cannot change here: log in as another user to be someone else.",
     "query": "For a conversation with USER: message USER TEXT (via the server, kept if they "
     "are offline) or startprivate USER (peer to peer).",
@@ -185,15 +230,36 @@ HABITS: dict[str, str] = {
 }
 
 
-def parse(line: str) -> Command | None:
-    """A typed line -> a command; None for a blank line. Raises UsageError with a hint."""
-    word, _, rest = line.strip().partition(" ")
+def parse(line: str, room: str | None = None) -> Command | None:
+    """A typed line -> a command; None for a blank line. Raises UsageError with a hint.
+    `room` is the current room, if any: a line that is not a command is said there."""
+    stripped = line.strip()
+    word, _, rest = stripped.partition(" ")
+    rest = rest.strip()
     if not word:
         return None
+    if word.startswith("#"):
+        return _room_line(word, rest)
     spec = COMMANDS.get(_command_word(word))
     if spec is None:
+        if room is not None and not word.startswith("/"):
+            return Say(room, _text(COMMANDS["say"], stripped))
         raise UsageError(HABITS.get(_command_word(word)) or _unknown_hint(word))
-    return spec.build(*_parse_args(spec, rest.strip()))
+    if spec.name == "message" and rest.startswith("#"):
+        spec = COMMANDS["say"]  # irssi's /msg #channel TEXT
+    try:
+        return spec.build(*_parse_args(spec, rest, room))
+    except UsageError as exc:
+        if room is None or word.startswith("/"):
+            raise
+        # A line meant for the room that happens to start with a command word.
+        raise UsageError(f"{exc.hint} (To say it in {room}, start the line with say.)") from None
+
+
+def _room_line(word: str, rest: str) -> Say | CurrentRoom:
+    """`#room TEXT` says TEXT there; `#room` alone makes it current (Slack's "jump to")."""
+    room = _room_name(word)
+    return Say(room, _text(COMMANDS["say"], rest)) if rest else CurrentRoom(room)
 
 
 def _command_word(word: str) -> str:
@@ -201,15 +267,20 @@ def _command_word(word: str) -> str:
     return word.lower().removeprefix("/")
 
 
-def _parse_args(spec: CommandSpec, rest: str) -> list[object]:
+def _parse_args(spec: CommandSpec, rest: str, room: str | None) -> list[object]:
     values: list[object] = []
-    for arg in spec.args:
+    for index, arg in enumerate(spec.args):
         if arg is Arg.TEXT:
             values.append(_text(spec, rest))
             rest = ""
             continue
-        word, _, rest = rest.partition(" ")
-        rest = rest.strip()
+        word, _, after = rest.partition(" ")
+        if arg in _OPTIONAL_ROOMS and not word.startswith("#"):
+            if word and index == len(spec.args) - 1:  # `leave general`: it was meant as a room
+                raise UsageError(f"{not_a_room(word)} Usage: {spec.usage}")
+            values.append(None if arg is Arg.MAYBE_ROOM else _current(spec, room))
+            continue  # the word is the next argument's
+        rest = after.strip()
         values.append(_ARG_PARSERS[arg](spec, word))
     if rest:
         raise UsageError(f"Too many words. Usage: {spec.usage}")
@@ -258,10 +329,47 @@ def _text(spec: CommandSpec, rest: str) -> str:
     return rest
 
 
+def _room_name(word: str) -> str:
+    room = room_name(word)
+    if room is None:
+        raise UsageError(not_a_room(word))
+    return room
+
+
+def _room(spec: CommandSpec, word: str) -> str:
+    if not word:
+        raise UsageError(_usage(spec))
+    try:
+        return _room_name(word)
+    except UsageError as exc:
+        raise UsageError(f"{exc.hint} Usage: {spec.usage}") from None
+
+
+def _current(spec: CommandSpec, room: str | None) -> str:
+    """The current room, for a command whose room was left out."""
+    if room is None:
+        raise UsageError(f"Which room? Usage: {spec.usage} (room #ROOM makes one current)")
+    return room
+
+
+def _count(spec: CommandSpec, word: str) -> int | None:
+    if not word:
+        return None
+    count = history_count(word)
+    if count is None:
+        raise UsageError(f"N must be a whole number from 1 to {HISTORY_MAX}. Usage: {spec.usage}")
+    return count
+
+
+_OPTIONAL_ROOMS = frozenset({Arg.HERE, Arg.MAYBE_ROOM})
 _ARG_PARSERS: dict[Arg, Callable[[CommandSpec, str], object]] = {
     Arg.USER: _user,
     Arg.SECONDS: _seconds,
     Arg.TOPIC: _topic,
+    Arg.ROOM: _room,
+    Arg.HERE: _room,
+    Arg.MAYBE_ROOM: _room,
+    Arg.COUNT: _count,
 }
 
 
@@ -274,11 +382,11 @@ def _unknown_hint(word: str) -> str:
 ECHOED = (Message, Broadcast, Private)  # commands whose outcome line repeats the text sent
 
 
-def echoes(line: str) -> bool:
+def echoes(line: str, room: str | None = None) -> bool:
     """Will the outcome of this typed line show its text again? Then the typed line itself
     can go from the screen, so that a long message is not on it twice."""
     try:
-        return isinstance(parse(line), ECHOED)
+        return isinstance(parse(line, room), (*ECHOED, Say))
     except UsageError:
         return False
 
@@ -293,28 +401,42 @@ def _also(aliases: tuple[str, ...]) -> str:
     return f"; also {' or '.join(aliases)}" if aliases else ""
 
 
-def suggest(before_cursor: str, users: Iterable[str]) -> tuple[str, list[str]]:
+def suggest(
+    before_cursor: str, users: Iterable[str], rooms: Iterable[str] = ()
+) -> tuple[str, list[str]]:
     """Completion: (the word being completed, what can replace it), from the command table.
 
-    The first word completes to command names (keeping a leading `/`); a USER argument to
-    `users`; help's topic to command names. Nothing is offered inside TEXT. Each candidate
-    ends in a space, as a shell's do, so the next word can follow at once.
+    The first word completes to command names (keeping a leading `/`), or to `rooms` if it
+    starts with `#`; a USER argument to `users`; a room argument to `rooms` (with or without
+    its `#` typed); help's topic to command names. Nothing is offered inside TEXT. Each
+    candidate ends in a space, as a shell's do, so the next word can follow at once.
     """
     words = before_cursor.lstrip().split(" ")
     prefix = words[-1]
     if len(words) == 1:
+        if prefix.startswith("#"):
+            return prefix, _rooms_starting(prefix, rooms)
         slash = "/" if prefix.startswith("/") else ""
         return prefix, [slash + name + " " for name in _names_starting(prefix)]
     spec = COMMANDS.get(_command_word(words[0]))
     position = len(words) - 2  # index into spec.args of the word being typed
     if spec is None or position >= len(spec.args):
         return prefix, []
-    if spec.args[position] is Arg.USER:
+    kind = spec.args[position]
+    if kind in (Arg.ROOM, *_OPTIONAL_ROOMS) or (kind is Arg.USER and prefix.startswith("#")):
+        return prefix, _rooms_starting(prefix, rooms)
+    if kind is Arg.USER:
         return prefix, sorted(u + " " for u in set(users) if u.startswith(prefix))
-    if spec.args[position] is Arg.TOPIC:
+    if kind is Arg.TOPIC:
         return prefix, [name + " " for name in _names_starting(prefix)]
     return prefix, []
 
 
 def _names_starting(prefix: str) -> list[str]:
     return [name for name in COMMAND_NAMES if name.startswith(_command_word(prefix))]
+
+
+def _rooms_starting(prefix: str, rooms: Iterable[str]) -> list[str]:
+    """Rooms whose name starts with `prefix`, `#` typed or not (`ge` finds `#general`)."""
+    wanted = typed_room(prefix if prefix.startswith("#") else "#" + prefix)
+    return sorted(room + " " for room in set(rooms) if room.startswith(wanted))

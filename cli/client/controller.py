@@ -26,6 +26,9 @@ from cli.client import render as r
 from cli.client.activity import NOT_ACTIVITY, Activity
 from cli.client.link import Incoming, LinkClosed
 from cli.client.p2p import PeerClosed, PeerEvent, PeerMessage, PeerOpened
+from cli.client.room_talk import RoomTalk
+from cli.client.rooms import FEATURE as ROOMS_FEATURE
+from cli.client.rooms import RoomBook, RoomUnread
 from service.protocol import JsonObject
 
 REPLY_TIMEOUT_S = 10.0  # a server that has not answered by then is treated as stuck
@@ -74,9 +77,10 @@ class Memory:
 
     known_users: set[str] = field(default_factory=set)  # for completion: anyone seen or listed
     seen_msg_ids: set[int | str] = field(default_factory=set)  # re-deliveries keep their msg_id
-    # Direct messages sent and not yet confirmed, by nonce: resent with the same nonce after
-    # a reconnect, which the server stores once (chat/1 precise point 11).
-    unsent: dict[str, c.Message] = field(default_factory=dict)
+    # Direct and room messages sent and not yet confirmed, by nonce: resent with the same
+    # nonce after a reconnect, which the server stores once (chat/1 precise point 11).
+    unsent: dict[str, c.Message | c.Say] = field(default_factory=dict)
+    rooms: RoomBook = field(default_factory=RoomBook)  # rooms seen, ours, the current one
 
 
 class PeerChats(Protocol):
@@ -121,6 +125,8 @@ class Chat:
         idle_timeout_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         schedule: Schedule = _call_later,
+        features: frozenset[str] = frozenset(),  # what the server's hello listed
+        rooms: tuple[RoomUnread, ...] = (),  # the login reply's rooms and unread counts
     ) -> None:
         self.me = me
         self.exit_code: int | None = None  # set once: the session is over
@@ -142,11 +148,26 @@ class Chat:
         self._ended_requests: set[int | str] = set()  # ids the server cancelled (already said)
         self._asked: set[str] = set()  # users our unanswered startprivate went to
         self._logging_out = False
+        self.rooms = RoomTalk(
+            me, self.memory.rooms, link, self._request, out, now,
+            enabled=ROOMS_FEATURE in features, at_login=rooms, unsent=self.memory.unsent,
+            when_shown=when_shown, schedule=schedule, bell=bell, on_change=on_change,
+            remember=self._remember, active=self._noted_activity,
+        )  # fmt: skip
         self._arm_idle_warning()
 
     @property
     def known_users(self) -> set[str]:
         return self.memory.known_users
+
+    @property
+    def current_room(self) -> str | None:
+        """Where lines that are not commands go (chat/1 rooms), if anywhere."""
+        return self.memory.rooms.current
+
+    @property
+    def known_rooms(self) -> set[str]:
+        return self.memory.rooms.known
 
     @property
     def resumable(self) -> bool:
@@ -166,7 +187,8 @@ class Chat:
     def prompt(self) -> str:
         if self._requests:
             return f"{self._requests[0][1]} asks for a private chat. Accept? [y/n] "
-        return f"{self.me}> "
+        room = self.memory.rooms.current
+        return f"{self.me} {room}> " if room else f"{self.me}> "
 
     # ---- from the server ------------------------------------------------------------------
 
@@ -266,6 +288,9 @@ class Chat:
         if len(self._requests) != before:
             self._on_change()
 
+    def _on_room_event(self, ev: JsonObject) -> None:
+        self.rooms.on_event(ev)
+
     def _on_bye(self, ev: JsonObject) -> None:
         self.bye_reason = str(ev.get("reason"))
         self._out(r.bye_event(ev))
@@ -280,6 +305,9 @@ class Chat:
         "private_ready": _on_private_ready,
         "private_expect": _on_private_expect,
         "private_stopped": _on_private_stopped,
+        "room_message": _on_room_event,
+        "room_join": _on_room_event,
+        "room_leave": _on_room_event,
         "bye": _on_bye,
     }
 
@@ -298,6 +326,7 @@ class Chat:
             self.exit_code = code
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
+            self.rooms.stop()
             reason = "logout" if self._logging_out else self.bye_reason
             self._peers.stop_all(reason if reason in _PEER_STOP_REASONS else "disconnected")
             self.ended.set()
@@ -338,6 +367,8 @@ class Chat:
             await self._stop_private(cmd)
         elif isinstance(cmd, c.Logout):
             await self.logout()
+        elif isinstance(cmd, c.ROOM_COMMANDS):
+            await self.rooms.run(cmd)
         else:
             op, fields = _REQUESTS[type(cmd)](cmd)
             reply = await self._request(op, **fields)
@@ -421,6 +452,7 @@ class Chat:
         if self._logging_out or self.exit_code is not None:
             return
         self._logging_out = True
+        self.rooms.flush_reads()  # what is on screen has been read
         if self._idle_timer is not None:
             self._idle_timer.cancel()
         self._peers.stop_all("logout")
@@ -445,13 +477,16 @@ class Chat:
         self._after_reply(cmd, reply)
 
     async def resend_unsent(self) -> None:
-        """After a reconnect: the direct messages the last connection left unconfirmed."""
+        """After a reconnect: the messages the last connection left unconfirmed."""
         held = list(self.memory.unsent.items())
         if held:
             self._out(r.note(f"Sending again {r.plural(len(held), 'message')} the server "
                              "had not confirmed:", "info"))  # fmt: skip
         for nonce, cmd in held:
-            await self._message(cmd, nonce)
+            if isinstance(cmd, c.Say):
+                await self.rooms.say(cmd, nonce)
+            else:
+                await self._message(cmd, nonce)
 
     # ---- activity -------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ class Dialer:
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.signup = False
+        self.features: frozenset[str] = frozenset()  # the optional parts of chat/1 it has
         self.incoming: asyncio.Queue[Incoming] = asyncio.Queue()
         self._link: Link | None = None
 
@@ -57,6 +58,7 @@ class Dialer:
             where = f"{self.host} port {self.port}"
             raise ConnectionError(f"{where} is not answering as a chat/1 server.")
         self._link, self.incoming, self.signup = link, incoming, hello.get("signup") is True
+        self.features = _features(hello.get("features"))
         return link
 
     @property
@@ -69,6 +71,13 @@ class Dialer:
         if self._link is not None:
             self._link.close()
             self._link = None
+
+
+def _features(value: object) -> frozenset[str]:
+    """hello's `features`: a list of words; absent (older servers) or malformed, none."""
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(item for item in value if isinstance(item, str))
 
 
 async def _wait_hello(incoming: asyncio.Queue[Incoming]) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from cli.client import render as r
 from cli.client.controller import REPLY_TIMEOUT_S, ServerLink
+from cli.client.rooms import RoomUnread, rooms_at_login
 from service.protocol import JsonObject
 from service.rules import is_valid_username
 
@@ -54,6 +55,7 @@ class LoggedIn:
     idle_timeout_s: int | None = None  # the server's inactivity timeout, if it said
     # Kept in this process only, to log in again after a reconnect; never written anywhere.
     password: str = field(default="", repr=False)
+    rooms: tuple[RoomUnread, ...] = ()  # our rooms and their unread counts (chat/1 rooms)
 
 
 Out = Callable[[r.Line], None]
@@ -159,7 +161,7 @@ async def register(server: Connection, ask: Ask, out: Out, user: str) -> LoggedI
 def _logged_in(reply: JsonObject, typed: str, password: str) -> LoggedIn:
     return LoggedIn(
         _user(reply, typed), _count(reply.get("pending")), _timeout(reply.get("idle_timeout")),
-        password,
+        password, rooms_at_login(reply.get("rooms")),
     )  # fmt: skip
 
 

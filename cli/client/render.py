@@ -30,6 +30,7 @@ PALETTE: dict[str, str] = {  # style class -> ANSI SGR parameters
     "me": "1",
     "stored": "33",
     "broadcast": "35",
+    "room": "1;4;36",  # a room's name, ahead of each of its lines (render_rooms)
     "presence": "2;36",
     "private": "1;35",
     "info": "36",
@@ -416,8 +417,10 @@ def help_text(topic: str | None = None) -> list[Line]:
     if topic is None:
         lines.append(
             note(
-                "Tab completes commands and names; Up/Down recall earlier lines; "
-                "Ctrl-C clears the line; Ctrl-D logs out. Commands may start with / as in IRC."
+                "Tab completes commands, names and #rooms; Up/Down recall earlier lines; "
+                "Ctrl-C clears the line; Ctrl-D logs out. Commands may start with / as in IRC. "
+                "#ROOM TEXT talks in a room; with a current room (in the prompt), so does "
+                "any line that is not a command."
             )
         )
     return lines

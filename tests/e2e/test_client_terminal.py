@@ -325,20 +325,25 @@ class TestIdleLogout:
 
 class ScriptedServer:
     """A chat/1 server played by the test, one frame at a time: for what this branch's real
-    server does not send yet (`idle_timeout`, `private_cancelled`)."""
+    server does not send yet (`idle_timeout`, `private_cancelled`, rooms)."""
 
-    def __init__(self) -> None:
+    def __init__(self, features: list[str] | None = None) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(WAIT_S)
         self.port = int(self._listener.getsockname()[1])
         self._conn: socket.socket | None = None
         self._decoder = FrameDecoder()
         self._frames: list[dict[str, object]] = []
+        self._skipped: list[dict[str, object]] = []  # frames `take` passed over
+        self._hello: dict[str, object] = {"ev": "hello", "proto": "chat/1", "server": "scripted",
+                                          "signup": False}  # fmt: skip
+        if features is not None:
+            self._hello["features"] = features
 
     def accept(self) -> None:
         self._conn, _ = self._listener.accept()
         self._conn.settimeout(WAIT_S)
-        self.send({"ev": "hello", "proto": "chat/1", "server": "scripted", "signup": False})
+        self.send(self._hello)
 
     def send(self, frame: dict[str, object]) -> None:
         assert self._conn is not None
@@ -352,10 +357,22 @@ class ScriptedServer:
             self._frames += [f for f in self._decoder.feed(data) if isinstance(f, dict)]
         return self._frames.pop(0)
 
-    def answer(self, op: str, **fields: object) -> None:
-        request = self.recv()
-        assert request["op"] == op, request
+    def take(self, op: str) -> dict[str, object]:
+        """The first frame with `op` that the client sent (waiting for it up to the socket's
+        timeout); frames before it are kept for later, so that requests and the `read`s the
+        client sends in between may come in any order."""
+        for index, frame in enumerate(self._skipped):
+            if frame.get("op") == op:
+                return self._skipped.pop(index)
+        while (frame := self.recv()).get("op") != op:
+            self._skipped.append(frame)
+        return frame
+
+    def answer(self, op: str, **fields: object) -> dict[str, object]:
+        """Reply ok to the client's `op` request; returns the request."""
+        request = self.take(op)
         self.send({"re": request["id"], "ok": True, **fields})
+        return request
 
     def close(self) -> None:
         if self._conn is not None:
@@ -385,5 +402,65 @@ def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(
         alice.expect_exact("No private chat request is waiting for an answer.")
         # idle_timeout 2 s: warned a quarter of it before the server would log us out
         alice.expect_exact("the server logs you out in 1 second unless you send a command.")
+        type_line(alice, "join #class")  # this server's hello lists no features
+        alice.expect_exact("This server has no rooms (its hello does not list the rooms feature).")
+    finally:
+        scripted.close()
+
+
+def room_message(seq: int, text: str, *, room: str = "#general", stored: bool = False,
+                 sender: str = "bob") -> dict[str, object]:  # fmt: skip
+    return {"ev": "room_message", "room": room, "seq": seq, "from": sender, "text": text,
+            "sent_at": "2026-11-24T09:12:00Z", "stored": stored}  # fmt: skip
+
+
+def test_rooms_catch_up_join_talk_and_read(spawn_at: Callable[..., pexpect.spawn]) -> None:
+    """Catch-up after login with its unread count, `read` once shown, join, talking in the
+    current room, a room line arriving while a line is half typed, and Tab on a room name."""
+    scripted = ScriptedServer(features=["rooms"])
+    try:
+        alice = spawn_at(scripted.port, "alice", log_in=False)
+        alice.expect_exact("Password:")
+        type_line(alice, PASSWORD)
+        scripted.accept()
+        rooms = [{"room": "#general", "unread": 2}, {"room": "#quiet", "unread": 0}]
+        scripted.answer("login", user="alice", pending=0, rooms=rooms)
+        for seq, text in ((7, "missed one"), (8, "missed two")):
+            scripted.send(room_message(seq, text, stored=True))
+        alice.expect_exact("Welcome, alice! Your rooms: #general (2 unread), #quiet.")
+        alice.expect_exact("#general: 2 unread, showing the last 2:")
+        alice.expect_exact("#general bob (while you were away): missed one")
+        alice.expect_exact("#general bob (while you were away): missed two")
+        # Shown, then one read for both, without an id (no reply wanted).
+        assert scripted.take("read") == {"op": "read", "room": "#general", "seq": 8}
+        scripted.answer("whoelse", users=["bob"])
+
+        type_line(alice, "join #Class")
+        assert scripted.answer("join", room="#class", created=True, members=1)["room"] == "#class"
+        alice.expect_exact("You created #class. Lines that are not commands now go to #class.")
+        alice.expect_exact("alice #class>")
+        type_line(alice, "hello class")
+        say = scripted.answer("say", seq=1, delivered_to=0)
+        assert (say["room"], say["text"]) == ("#class", "hello class")
+        alice.expect_exact("#class you: hello class")
+
+        alice.send("half typed")  # no Enter yet
+        alice.expect_exact("half typed")
+        scripted.send(room_message(2, "interruption", room="#class"))
+        scripted.send({"ev": "room_join", "room": "#class", "user": "carol", "at": None})
+        alice.expect_exact("#class bob: interruption")
+        alice.expect_exact("* carol joined #class")
+        # The prompt is drawn again (bold: an SGR code follows it) with the typing intact.
+        alice.expect(r"alice #class> (\x1b\[[0-9;]*m)*half typed")
+        type_line(alice, " and the rest")
+        assert scripted.answer("say", seq=3, delivered_to=2)["text"] == "half typed and the rest"
+        alice.expect_exact("#class you: half typed and the rest")
+        assert scripted.take("read") == {"op": "read", "room": "#class", "seq": 2}
+
+        alice.send("#ge\t")  # Tab completes the room's name
+        type_line(alice, "over here")
+        say = scripted.answer("say", seq=9, delivered_to=1)
+        assert (say["room"], say["text"]) == ("#general", "over here")
+        alice.expect_exact("#general you: over here")
     finally:
         scripted.close()

@@ -56,17 +56,32 @@ def test_completion_inserts_a_space_the_menu_shows_none() -> None:
     ]
 
 
+def test_room_names_complete_too() -> None:
+    completer = app.UserCompleter(lambda: ["bob"], lambda: ["#general", "#games"])
+    got = list(completer.get_completions(Document("#ge"), CompleteEvent()))
+    assert [(item.text, item.start_position) for item in got] == [("#general ", -3)]
+
+
 @pytest.mark.parametrize(
-    ("line", "erased"), [("message bob hi", True), ("whoelse", False), ("mesage bob", False)]
+    ("line", "room", "erased"),
+    [
+        ("message bob hi", None, True),
+        ("whoelse", None, False),
+        ("mesage bob", None, False),
+        ("hello room", "#general", True),  # said in the current room: the echo stands for it
+        ("hello room", None, False),
+    ],
 )
-def test_enter_takes_an_echoed_line_off_the_screen(line: str, erased: bool) -> None:
+def test_enter_takes_an_echoed_line_off_the_screen(
+    line: str, room: str | None, erased: bool
+) -> None:
     """A message's outcome line repeats it; the typed copy goes, so it is not there twice."""
 
     async def scenario() -> bool:
         with create_pipe_input() as pipe:
             session: PromptSession[str] = PromptSession(
                 input=pipe, output=PlainTextOutput(io.StringIO()),
-                key_bindings=app._key_bindings(),
+                key_bindings=app._key_bindings(lambda: room),
             )  # fmt: skip
             pipe.send_text(line + "\r")
             assert await session.prompt_async("alice> ") == line

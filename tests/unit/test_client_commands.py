@@ -50,6 +50,70 @@ def test_parses_each_command(line: str, expected: c.Command) -> None:
     assert c.parse(line) == expected
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("join #general", c.Join("#general")),
+        ("/JOIN #General", c.Join("#general")),  # chat/1 lets a client lower-case room names
+        ("leave #general", c.Leave("#general")),
+        ("/part #general", c.Leave("#general")),
+        ("say #general hello  there ", c.Say("#general", "hello  there")),
+        ("#general hello", c.Say("#general", "hello")),
+        ("#General", c.CurrentRoom("#general")),
+        ("/msg #general hi", c.Say("#general", "hi")),  # irssi's /msg #channel
+        ("rooms", c.Rooms()),
+        ("/list", c.Rooms()),
+        ("members #general", c.Members("#general")),
+        ("/names #general", c.Members("#general")),
+        ("history #general", c.History("#general")),
+        ("history #general 100", c.History("#general", 100)),
+        ("more", c.More()),
+        ("more #general 5", c.More("#general", 5)),
+        ("more 5", c.More(None, 5)),
+        ("room #general", c.CurrentRoom("#general")),
+        ("room", c.CurrentRoom(None)),
+        ("help join", c.Help("join")),
+    ],
+)
+def test_parses_each_room_command(line: str, expected: c.Command) -> None:
+    assert c.parse(line) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("hello all", c.Say("#class", "hello all")),  # not a command: said in the room
+        ("me too", c.Say("#class", "me too")),  # a habit's hint only without a room
+        ("say whoelse is coming?", c.Say("#class", "whoelse is coming?")),  # irssi's /say
+        ("say #other hi", c.Say("#other", "hi")),
+        ("#other hi", c.Say("#other", "hi")),
+        ("whoelse", c.WhoElse()),  # command words stay commands
+        ("leave", c.Leave("#class")),
+        ("/part", c.Leave("#class")),
+        ("members", c.Members("#class")),
+        ("history 50", c.History("#class", 50)),
+        ("room", c.CurrentRoom(None)),
+    ],
+)
+def test_with_a_current_room(line: str, expected: c.Command) -> None:
+    assert c.parse(line, "#class") == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ("who is coming?", "Too many words. Usage: whoelse (To say it in #class, start the line "
+         "with say.)"),
+        ("/who is coming?", "Too many words. Usage: whoelse"),  # a slash is never room text
+        ("/shrug", "Unknown command '/shrug'. Type help for the list of commands."),
+    ],
+)  # fmt: skip
+def test_with_a_current_room_a_broken_command_is_not_said(line: str, hint: str) -> None:
+    with pytest.raises(c.UsageError) as raised:
+        c.parse(line, "#class")
+    assert raised.value.hint == hint
+
+
 @pytest.mark.parametrize("line", ["", "   ", "\t"])
 def test_blank_line_is_no_command(line: str) -> None:
     assert c.parse(line) is None
@@ -80,7 +144,20 @@ def test_blank_line_is_no_command(line: str) -> None:
         ("help frobnicate", "Unknown command 'frobnicate'"),
         ("message bob " + "x" * 4001, "at most 4,000"),
         ("/me waves", "There is no /me here: broadcast TEXT tells everyone online."),
-        ("/join #class", "There are no rooms here"),
+        ("/join class", "'class' is not a room name (# then 1 to 32 of a-z 0-9 _ -"),
+        ("join", "Usage: join #ROOM"),
+        ("join #_x", "'#_x' is not a room name"),
+        ("join #" + "x" * 33, "is not a room name"),
+        ("join #a #b", "Too many words. Usage: join #ROOM"),
+        ("leave", "Which room? Usage: leave [#ROOM] (room #ROOM makes one current)"),
+        ("leave general", "'general' is not a room name"),
+        ("say hi", "Which room? Usage: say [#ROOM] TEXT"),
+        ("say #general", "Usage: say [#ROOM] TEXT"),
+        ("history #general 0", "N must be a whole number from 1 to 100."),
+        ("history #general 101", "N must be a whole number from 1 to 100."),
+        ("more #general ten", "N must be a whole number"),
+        ("#!! hi", "'#!!' is not a room name"),
+        ("hello", "Unknown command 'hello'"),  # no current room: lines must be commands
         ("/nick bobby", "Names cannot change here"),
         ("/query bob", "startprivate USER"),
         ("/msg", "Usage: message USER TEXT"),
@@ -98,10 +175,10 @@ def test_text_of_exactly_the_limit_is_accepted() -> None:
     assert c.parse("broadcast " + "é" * 4000) == c.Broadcast("é" * 4000)
 
 
-@given(st.text())
-def test_any_line_parses_or_gives_a_hint(line: str) -> None:
+@given(st.text(), st.sampled_from([None, "#general"]))
+def test_any_line_parses_or_gives_a_hint(line: str, room: str | None) -> None:
     try:
-        c.parse(line)
+        c.parse(line, room)
     except c.UsageError as exc:
         assert exc.hint and "\n" not in exc.hint
 
@@ -143,6 +220,34 @@ def test_suggest(before: str, users: list[str], expected: tuple[str, list[str]])
     assert c.suggest(before, users) == expected
 
 
+ROOMS = ["#general", "#games", "#random"]
+
+
+@pytest.mark.parametrize(
+    ("before", "expected"),
+    [
+        ("#g", ("#g", ["#games ", "#general "])),  # at the start of a line
+        ("#ge", ("#ge", ["#general "])),
+        ("join ", ("", ["#games ", "#general ", "#random "])),
+        ("join #r", ("#r", ["#random "])),
+        ("join ra", ("ra", ["#random "])),  # the # is added
+        ("/leave #g", ("#g", ["#games ", "#general "])),
+        ("members #ge", ("#ge", ["#general "])),
+        ("history #ge", ("#ge", ["#general "])),
+        ("say #ge", ("#ge", ["#general "])),
+        ("room #ge", ("#ge", ["#general "])),
+        ("more #ge", ("#ge", ["#general "])),
+        ("msg #ge", ("#ge", ["#general "])),
+        ("msg b", ("b", ["bob "])),
+        ("say #general hel", ("hel", [])),  # TEXT: nothing offered
+        ("#general hel", ("hel", [])),
+        ("history #general ", ("", [])),  # N
+    ],
+)
+def test_suggest_rooms(before: str, expected: tuple[str, list[str]]) -> None:
+    assert c.suggest(before, ["bob"], ROOMS) == expected
+
+
 @pytest.mark.parametrize(
     ("line", "echoed"),
     [
@@ -158,3 +263,18 @@ def test_suggest(before: str, users: list[str], expected: tuple[str, list[str]])
 )
 def test_which_typed_lines_give_way_to_their_echo(line: str, echoed: bool) -> None:
     assert c.echoes(line) is echoed
+
+
+@pytest.mark.parametrize(
+    ("line", "room", "echoed"),
+    [
+        ("#general hi", None, True),
+        ("say #general hi", None, True),
+        ("hi all", "#general", True),
+        ("hi all", None, False),
+        ("join #general", None, False),
+        ("#general", None, False),
+    ],
+)
+def test_room_lines_give_way_to_their_echo(line: str, room: str | None, echoed: bool) -> None:
+    assert c.echoes(line, room) is echoed

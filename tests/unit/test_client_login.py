@@ -11,6 +11,7 @@ import pytest
 
 from cli.client import render as r
 from cli.client.login import LoggedIn, ask_username, log_in, log_in_again
+from cli.client.rooms import RoomUnread
 
 
 class ScriptedLink:
@@ -95,6 +96,13 @@ def test_login_first_time_with_a_hidden_password() -> None:
     assert link.sent == [("login", {"user": "alice", "password": "pw"})]
     assert user.asked == [("Password: ", True)]
     assert lines == []
+
+
+def test_the_login_reply_brings_our_rooms_and_their_unread_counts() -> None:
+    rooms = [{"room": "#general", "unread": 12}, {"room": "#quiet", "unread": 0}]
+    result, _, _, _ = run_login([{"ok": True, "pending": 0, "rooms": rooms}], ["pw"])
+    assert result is not None
+    assert result.rooms == (RoomUnread("#general", 12), RoomUnread("#quiet", 0))
 
 
 @pytest.mark.parametrize("value", [None, "300", 0, -5, True, 12.5])
