@@ -8,6 +8,7 @@ follow-up, which the connection runs once the reply has been sent.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from service.brokering import handle_private_answer, handle_startprivate, handle
 from service.context import Context, Fields, Link, Services
 from service.errors import ErrorCode, RequestError, too_long
 from service.outcomes import Refusal
+from service.room_handlers import ROOM_HANDLERS, enter_rooms
 from service.session import PIPELINED_OPS, EndReason, SessionState
 from service.timeutil import to_rfc3339
 
@@ -101,8 +103,9 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
     now = ctx.services.clock()
     if store.create_user(name, hash_password(request.password), now) is Refusal.NAME_TAKEN:
         raise RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
-    _begin_session(ctx, name, now)
-    return {"user": name}  # a new account has no backlog: chat/1 lists only `user` here
+    fields = _begin_session(ctx, name, now)
+    # A new account has no backlog: chat/1 lists only `user` here, and the rooms (none).
+    return {"user": name, "rooms": fields["rooms"]}
 
 
 def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
@@ -115,6 +118,7 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
     try:
         ctx.state.period_id, ctx.state.user_id = store.start_period(name, link.peer, now)
         backlog = store.backlog_snapshot(name)  # after the claim: nothing falls in between
+        rooms = enter_rooms(ctx.services, name)  # likewise for the rooms' messages
     except BaseException:
         hub.release(name, link)
         link.delivery.drop_held()  # they are stored, or were for nobody: a failed login
@@ -123,15 +127,17 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
     log.info("login %s from %s", name, link.peer)
 
     def after_reply() -> None:  # on the worker running the login
-        frames = (
+        direct = (
             events.message_event(s.msg_id, s.sender, s.text, to_rfc3339(s.sent_at), True)
             for s in store.iter_backlog(name, backlog)
         )
-        if link.delivery.catch_up(frames, backlog.last_id):  # False: a slow consumer, ending
+        frames = itertools.chain(direct, rooms.frames(store))  # chat/1: rooms after the DMs
+        # False: a slow consumer, ending
+        if link.delivery.catch_up(frames, backlog.last_id, rooms.last_seqs):
             _announce(ctx.services, name, "online", now)
 
     ctx.follow_ups.append(after_reply)
-    return {"user": name, "pending": backlog.count}
+    return {"user": name, "pending": backlog.count, "rooms": rooms.listing}
 
 
 def handle_logout(ctx: Context, request: m.Logout) -> Fields:
@@ -276,7 +282,9 @@ HANDLERS: dict[str, Handler] = {
     "stopprivate": handle_stopprivate,
     "logout": handle_logout,
     "ping": handle_ping,
+    **ROOM_HANDLERS,
 }
-# `message` and `ack` are pipelined: the writer answers them in batches (service/messaging.py).
+# `message` and `ack` (and `say`, `read`) are pipelined: the writer answers them in batches
+# (service/messaging.py).
 assert set(HANDLERS) | PIPELINED_OPS == set(m.REQUEST_TYPES), "every chat/1 op has a handler"
 assert not set(HANDLERS) & PIPELINED_OPS
