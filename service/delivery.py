@@ -50,7 +50,7 @@ class Delivery:
             if held:
                 size = sum(len(data) for data, _ in items)
                 if self._held_bytes + size > self._outbox.limit_bytes:
-                    self._on_overflow()
+                    self._give_up()
                     return False
                 self._held.extend(items)  # type: ignore[union-attr]
                 self._held_bytes += size
@@ -67,7 +67,7 @@ class Delivery:
         with self._lock:
             if self._held is not None:
                 if self._held_bytes + len(data) > self._outbox.limit_bytes:
-                    self._on_overflow()
+                    self._give_up()
                     return False
                 self._held.extend((frame, (room, seq)) for frame, seq in items)
                 self._held_bytes += len(data)
@@ -76,6 +76,13 @@ class Delivery:
         if last is not None and items[0][1] <= last:  # only just after a login
             data = b"".join(frame for frame, seq in items if seq > last)
         return self._send_nowait(data)
+
+    def _give_up(self) -> None:
+        """What was held overflowed: a slow consumer. The outbox refuses from now on, so the
+        login's paced sending stops at once instead of waiting for a client that does not
+        read (the session cannot end while the login runs)."""
+        self._outbox.give_up()
+        self._on_overflow()
 
     def _send_nowait(self, data: bytes) -> bool:
         if not data or self._outbox.send_nowait(data):
