@@ -66,7 +66,7 @@ def frame_error(code: str, text: str) -> Event:
     return {"ev": "error", "error": code, "text": text}
 
 
-# --- rooms (chat/1 "Rooms", feature `rooms`) -------------------------------------------------
+# --- rooms (chat/1 "Rooms", feature `rooms`) ---------------------------------------------------
 
 
 def room_message_event(

@@ -124,7 +124,7 @@ REQUEST_TYPES: dict[str, type[Request]] = {
 }  # fmt: skip
 
 
-# --- rooms (chat/1 "Rooms", feature `rooms`) -------------------------------------------------
+# --- rooms (chat/1 "Rooms", feature `rooms`) ---------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,7 +111,7 @@ class UnknownNameFailure(Base):
     updated_at: Mapped[datetime] = mapped_column(index=True)
 
 
-# --- rooms (chat/1 "Rooms", feature `rooms`) --------------------------------------------------
+# --- rooms (chat/1 "Rooms", feature `rooms`) ---------------------------------------------------
 
 
 class Room(Base):

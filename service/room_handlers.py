@@ -108,7 +108,7 @@ ROOM_HANDLERS: dict[str, Any] = {
 }
 
 
-# --- the rooms' part of a login --------------------------------------------------------------
+# --- the rooms' part of a login ----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ def naive_utc(moment: datetime) -> datetime:
     return as_utc(moment).replace(tzinfo=None)
 
 
-# --- what the writer gets and gives back -----------------------------------------------------
+# --- what the writer gets and gives back -------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -87,7 +87,7 @@ class RoomBatch:
         return len(self.says) + len(self.reads)
 
 
-# --- the writer's statements -----------------------------------------------------------------
+# --- the writer's statements -------------------------------------------------------------------
 
 _ROOMS_BY_NAME = select(Room.id, Room.name, Room.last_seq).where(
     Room.name.in_(bindparam("names", expanding=True))

@@ -25,7 +25,7 @@ ROOM_NONCE_KEEP = timedelta(hours=25)  # chat/1 precise point 11 asks for at lea
 _NO_SAYS = datetime.min.replace(tzinfo=UTC)  # the `now` of a batch without says: unused
 
 
-# --- what handlers and the operator get ------------------------------------------------------
+# --- what handlers and the operator get --------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +109,7 @@ def _line(seq: int, sender: str, text: str, sent_at: datetime) -> RoomLine:
 
 
 class RoomQueries(StoreBase):
-    # --- membership --------------------------------------------------------------------------
+    # --- membership ----------------------------------------------------------------------------
 
     def join_room(
         self, user: str, room: str, now: datetime, then: Callable[[Joined], None] | None = None
@@ -213,7 +213,7 @@ class RoomQueries(StoreBase):
         rows = self.read(lambda s: list(s.execute(statement, {"name": user})))
         return [RoomEntry(name, n or 0, joined is not None) for name, n, joined in rows]
 
-    # --- messages ----------------------------------------------------------------------------
+    # --- messages ------------------------------------------------------------------------------
 
     def say(
         self, user: str, room: str, text: str, nonce: str | None, now: datetime, *,
@@ -267,7 +267,7 @@ class RoomQueries(StoreBase):
 
         return self.read(query)
 
-    # --- catching up at login ----------------------------------------------------------------
+    # --- catching up at login ------------------------------------------------------------------
 
     def rooms_at_login(self, user: str, excluded: frozenset[str]) -> RoomsAtLogin:
         """`user`'s rooms, sorted by name, each with its unread count: messages above the
@@ -319,7 +319,7 @@ class RoomQueries(StoreBase):
         rows = self.read(lambda s: list(s.execute(statement)))
         return [_line(*row) for row in reversed(rows)]
 
-    # --- the operator's ----------------------------------------------------------------------
+    # --- the operator's ------------------------------------------------------------------------
 
     def list_rooms(self) -> list[RoomSummary]:
         """Every room with its counts and last activity, sorted by name."""
