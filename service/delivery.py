@@ -77,6 +77,11 @@ class Delivery:
             data = b"".join(frame for frame, seq in items if seq > last)
         return self._send_nowait(data)
 
+    def forget_room(self, room: str) -> None:
+        """This user joins `room` now: whatever its login saw of a room by that name (one an
+        operator has since deleted, whose numbering a new room starts again) drops nothing."""
+        self._room_last.pop(room, None)
+
     def _give_up(self) -> None:
         """What was held overflowed: a slow consumer. The outbox refuses from now on, so the
         login's paced sending stops at once instead of waiting for a client that does not

@@ -42,6 +42,7 @@ def handle_join(ctx: Context, request: m.Join) -> Fields:
     hub, now = services.hub, services.clock()
 
     def committed(joined: Joined) -> None:  # on the writer thread, in commit order
+        ctx.link.delivery.forget_room(room)
         hub.room_joined(room, user, created=joined.created)
 
     outcome = services.store.join_room(user, room, now, then=committed)

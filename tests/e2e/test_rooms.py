@@ -384,3 +384,28 @@ def test_room_ops_need_a_login(connect: Callable[[], TestClient]) -> None:
     for op, fields in requests:
         refused(client.request(op, **fields), "not_logged_in")
     assert client.login("alice", PASSWORD)["rooms"] == []
+
+
+def test_a_room_the_operator_deletes_is_gone_and_its_name_free(
+    trio: tuple[TestClient, TestClient, TestClient], server: RunningServer, login: Login
+) -> None:
+    alice, bob, _ = trio
+    for n in range(3):
+        say(alice, "#general", f"old {n}")
+    bob.request("logout")
+    bob.wait_closed()
+    bob = login("bob")  # his login saw #general at seq 3
+    store = Store.open(server.db_url, group_commit=False)
+    try:
+        assert store.delete_room("#general") is not None
+    finally:
+        store.close()
+
+    refused(bob.request("say", room="#general", text="hello?"), "no_such_room")
+    refused(bob.request("history", room="#general"), "no_such_room")
+    assert bob.request("rooms")["rooms"] == []
+    assert join(alice, "#general")["created"] is True  # a new room by the old name
+    join(bob, "#general")
+    reply = say(alice, "#general", "fresh start")
+    assert (reply["seq"], reply["delivered_to"]) == (1, 1)
+    assert bob.expect(ev="room_message", stored=False)["text"] == "fresh start"

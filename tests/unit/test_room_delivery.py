@@ -82,6 +82,15 @@ def test_after_the_login_late_copies_are_dropped_and_new_ones_go_out(wire: Wire)
     assert wire.received() == [frame("#a", 6), frame("#c", 1)]
 
 
+def test_a_room_joined_after_the_login_is_not_filtered(wire: Wire) -> None:
+    """An operator deleted #a after the login saw it at seq 5, and a new #a starts at 1."""
+    wire.delivery.hold()
+    assert wire.delivery.catch_up([], 0, {"#a": 5})
+    wire.delivery.forget_room("#a")
+    assert live(wire.delivery, "#a", 1)
+    assert wire.received() == [frame("#a", 1)]
+
+
 def test_a_hold_that_overflows_gives_up_at_once(wire: Wire) -> None:
     wire.delivery.hold()
     big = [(room_message_event("#a", n, "alice", "x" * 4_000, "t", False), n) for n in range(40)]
