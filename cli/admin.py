@@ -22,7 +22,7 @@ from cli import admin_render as render
 from cli.admin_db import NOT_GIVEN, DbUrl, DbUrlFirst, open_store, schema_advice
 from cli.admin_typer import AdminCommand, AdminGroup, BadValue
 from cli.admin_typer import fail as _fail
-from service import accounts
+from service import accounts, room_admin
 from service.db import Schema, database_state, describe_url, migrate_to_head
 from service.timeutil import parse_since, utc_now
 
@@ -353,6 +353,99 @@ def db_current(db: DbUrl = NOT_GIVEN) -> None:
         typer.echo(f"{state.current} (up to date)")
     else:
         _fail(schema_advice(db, state))
+
+
+# --- rooms --------------------------------------------------------------------------------
+
+
+def _room_name(value: str) -> str:
+    try:
+        return room_admin.room_name(value)
+    except ValueError as error:
+        raise BadValue(str(error)) from None
+
+
+RoomName = Annotated[
+    str,
+    typer.Argument(
+        metavar="ROOM",
+        callback=_room_name,
+        help="The room, e.g. general or '#general' (quote a leading #: the shell reads it as "
+        "the start of a comment).",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def rooms(as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
+    """List the rooms: created, creator, members, messages and last activity.
+
+    A room is made by the first user who joins it and stays, with its history, until
+    `chat-admin delroom` deletes it. `last activity` is the newest message or join.
+    """
+    with open_store(db) as store:
+        found = room_admin.list_rooms(store)
+    if as_json:
+        render.show_json(render.rooms_json(found))
+    else:
+        render.show_table(render.rooms_listing(found))
+
+
+@app.command("room-history")
+def room_history(
+    room: RoomName,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            metavar="WHEN",
+            help="Only messages sent since WHEN: a duration back from now (90s, 15m, 2h, 7d, "
+            "1w) or an ISO date/time in local time (2026-11-24, 2026-11-24T09:30) or with a "
+            "zone (2026-11-24T09:30Z).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: AsJson = False,
+    db: DbUrl = NOT_GIVEN,
+) -> None:
+    """What was said in ROOM, oldest first, for moderation.
+
+    Messages of deleted users stay, under the name they had. In the table, line breaks in a
+    message show as \\n; --json gives the exact text.
+    """
+    moment = _since(since, utc_now())
+    with open_store(db) as store:
+        lines = room_admin.room_history(store, room, moment)
+    if as_json:
+        render.show_json(render.room_history_json(lines))
+    else:
+        render.show_table(render.room_history_listing(room, lines))
+
+
+@app.command()
+def delroom(
+    room: RoomName,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    db: DbUrl = NOT_GIVEN,
+) -> None:
+    """Delete ROOM for good, with its memberships and its whole history.
+
+    Members online get no event; their next request about the room finds it gone. A later
+    `join` of the same name makes a new, empty room.
+    """
+    with open_store(db) as store:
+        summary = room_admin.room_summary(store, room)
+        question = (
+            f"Delete room {summary.name} with {render.count(summary.members, 'member')} and "
+            f"{render.count(summary.messages, 'message')}?"
+        )
+        if not yes and not typer.confirm(question):
+            _fail(f"not confirmed; {room} was not deleted")
+        gone = room_admin.delete_room(store, room)
+    typer.echo(
+        f"Deleted room {gone.name} with {render.count(gone.members, 'member')} and "
+        f"{render.count(gone.messages, 'message')}."
+    )
 
 
 def main() -> None:

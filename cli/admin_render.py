@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from service.accounts import BlockEntry, Login, UserSummary
+from service.room_admin import RoomLine, RoomSummary
 from service.timeutil import to_rfc3339
 
 NONE = "-"  # an empty field, in the table and in plain text alike
@@ -184,3 +185,60 @@ def show_table(listing: Listing) -> None:
 
 def show_json(value: list[dict[str, Any]]) -> None:
     sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+
+# --- rooms --------------------------------------------------------------------------------
+
+
+def rooms_listing(rooms: Sequence[RoomSummary], zone: tzinfo | None = None) -> Listing:
+    columns = ("room", "created", "creator", "members", "messages", "last activity")
+    rows = [
+        (
+            r.name,
+            local_time(r.created_at, zone),
+            r.creator,
+            str(r.members),
+            str(r.messages),
+            local_time(r.last_activity, zone),
+        )
+        for r in rooms
+    ]
+    return Listing("Rooms", columns, rows, "No rooms yet: a user's `join` creates one.")
+
+
+def rooms_json(rooms: Sequence[RoomSummary]) -> list[dict[str, Any]]:
+    return [
+        {
+            "room": r.name,
+            "created_at": to_rfc3339(r.created_at),
+            "creator": r.creator,
+            "members": r.members,
+            "messages": r.messages,
+            "last_activity": to_rfc3339(r.last_activity),
+        }
+        for r in rooms
+    ]
+
+
+def room_history_listing(
+    room: str, lines: Sequence[RoomLine], zone: tzinfo | None = None
+) -> Listing:
+    rows = [
+        (str(line.seq), local_time(line.sent_at, zone), line.sender, _one_line(line.text))
+        for line in lines
+    ]
+    return Listing(room, ("seq", "sent", "from", "text"), rows, "Nothing was said.")
+
+
+def room_history_json(lines: Sequence[RoomLine]) -> list[dict[str, Any]]:
+    return [
+        {"seq": line.seq, "from": line.sender, "text": line.text,
+         "sent_at": to_rfc3339(line.sent_at)}
+        for line in lines
+    ]  # fmt: skip
+
+
+def _one_line(text: str) -> str:
+    """A message's text in one table cell or one tab-separated field: line breaks and tabs
+    shown as `\\n` and `\\t`, so a message cannot forge rows (--json has the exact text)."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")

@@ -1,8 +1,9 @@
 """One client connection: its socket, session, output, and the requests waiting their turn.
 
 No thread of its own. Which thread does what:
-- the reactor reads, decodes and schedules (`pump`): `message` and `ack` go into the round's
-  batch for the writer (up to MAX_IN_FLIGHT at once), `ping` is answered at once, and every
+- the reactor reads, decodes and schedules (`pump`): `message` and `ack` (and the rooms' `say`
+  and `read`) go into the round's batch for the writer (up to MAX_IN_FLIGHT at once), `ping`
+  is answered at once, and every
   other request runs on a worker, one at a time, once the pipelined ones before it are done,
   so each client sees the effects of its requests in order;
 - the writer answers pipelined requests after their commit (service/messaging.py);
@@ -30,11 +31,12 @@ from service.context import Context, Services
 from service.delivery import Delivery
 from service.errors import INTERNAL, RequestError, RequestId, error_reply, ok_reply
 from service.handlers import leave, run_request
-from service.hub import Live
+from service.hub import Live, RoomLive
 from service.message_store import MessageRecord
 from service.outbox import Outbox
 from service.protocol import Decoded, FrameDecoder, FrameError, encode
 from service.reactor import Reactor
+from service.room_answers import RoomRound
 from service.session import (
     AUTH_OPS,
     BYE_TEXTS,
@@ -61,6 +63,7 @@ class HotRound:
     acks: list[tuple[int, int]] = field(default_factory=list)  # (msg_id, recipient_id)
     asked: list[tuple[Connection, RequestId, bool, m.Message]] = field(default_factory=list)
     acked: list[tuple[Connection, RequestId, bool]] = field(default_factory=list)
+    rooms: RoomRound | None = None  # the round's `say` and `read`, made by the first of them
 
 
 @dataclass(slots=True)
@@ -119,6 +122,10 @@ class Connection:
     def deliver_encoded(self, items: Sequence[Live], first: bytes = b"") -> bool:
         """Live events from others (the hub, the writer): held during a login."""
         return self.delivery.live(items, first)
+
+    def deliver_room(self, room: str, data: bytes, items: Sequence[RoomLive]) -> bool:
+        """Live room messages (the writer's fan-out): held during a login."""
+        return self.delivery.room_live(room, data, items)
 
     def end_after_reply(self, reason: EndReason) -> None:
         self._end_after_reply = reason
@@ -236,12 +243,15 @@ class Connection:
         if isinstance(request, m.Ack):
             hot.acks.append((request.msg_id, user_id))
             hot.acked.append((self, request_id, wants_reply))
-        else:
-            assert isinstance(request, m.Message)
+        elif isinstance(request, m.Message):
             record = MessageRecord(user_id, self.state.user, request.to, request.text,
                                    request.nonce)  # fmt: skip
             hot.messages.append(record)
             hot.asked.append((self, request_id, wants_reply, request))
+        else:  # `say` or `read` (chat/1 rooms)
+            if hot.rooms is None:
+                hot.rooms = RoomRound()
+            hot.rooms.add(self, request_id, wants_reply, request, user_id, self.state.user)
         self._in_flight += 1
 
     def pipelined_done(self, count: int) -> None:

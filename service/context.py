@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from service.auth import LockoutPolicy
 from service.config import ServerConfig
 from service.delivery import Delivery
-from service.hub import Hub, Live
+from service.hub import Hub, Live, RoomLive
 from service.lockout import NameLocks
 from service.session import EndReason, SessionState
 from service.store import Store
@@ -32,6 +32,8 @@ class Link(Protocol):
     def send_event(self, event: Fields) -> None: ...
 
     def deliver_encoded(self, items: Sequence[Live], first: bytes = b"") -> bool: ...
+
+    def deliver_room(self, room: str, data: bytes, items: Sequence[RoomLive]) -> bool: ...
 
     def end_after_reply(self, reason: EndReason) -> None: ...
 

@@ -39,6 +39,10 @@ class ErrorCode(Enum):
     UNKNOWN_OP = "unknown_op"  # op not in chat/1
     RATE_LIMITED = "rate_limited"  # too many requests
     INTERNAL = "internal"  # our fault; nothing was half-done
+    BAD_ROOM_NAME = "bad_room_name"  # join with a name outside the room name rule
+    TOO_MANY_ROOMS = "too_many_rooms"  # join past a user's limit of rooms
+    NO_SUCH_ROOM = "no_such_room"  # the room does not exist (or its name is malformed)
+    NOT_MEMBER = "not_member"  # the op needs membership of the room
 
 
 class RequestError(Exception):

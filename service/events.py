@@ -1,7 +1,8 @@
 """Every event the server sends, built in one place (chat/1 "Events").
 
 A newcomer finds an event by its wire name here; handlers and the connection only call these.
-Builders return plain dicts, except `message_event`, which the hot path encodes directly.
+Builders return plain dicts, except `message_event` and `room_message_event`, which the hot
+paths encode directly.
 """
 
 from __future__ import annotations
@@ -10,12 +11,21 @@ from typing import Any
 
 from service.private import CancelReason, DeclineReason, PrivateRequest, StopReason
 from service.protocol import json_string
+from service.rooms import FEATURE as ROOMS
+
+FEATURES = (ROOMS,)  # the optional parts of chat/1 this server implements
 
 Event = dict[str, Any]
 
 
 def hello(server: str, signup: bool) -> Event:
-    return {"ev": "hello", "proto": "chat/1", "server": server, "signup": signup}
+    return {
+        "ev": "hello",
+        "proto": "chat/1",
+        "server": server,
+        "signup": signup,
+        "features": list(FEATURES),
+    }
 
 
 def message_event(msg_id: int, sender: str, text: str, sent_at: str, stored: bool) -> bytes:
@@ -62,3 +72,26 @@ def bye(reason: str, text: str) -> Event:
 
 def frame_error(code: str, text: str) -> Event:
     return {"ev": "error", "error": code, "text": text}
+
+
+# --- rooms (chat/1 "Rooms", feature `rooms`) ---------------------------------------------------
+
+
+def room_message_event(
+    room: str, seq: int, sender: str, text: str, sent_at: str, stored: bool
+) -> bytes:
+    """`room_message`, encoded as `encode()` would (a test holds them equal): encoded once per
+    message, whatever the number of members. `sent_at` is in wire form."""
+    return (
+        f'{{"ev":"room_message","room":{json_string(room)},"seq":{seq:d},'
+        f'"from":{json_string(sender)},"text":{json_string(text)},'
+        f'"sent_at":{json_string(sent_at)},"stored":{"true" if stored else "false"}}}\n'
+    ).encode()
+
+
+def room_join(room: str, user: str, at: str) -> Event:
+    return {"ev": "room_join", "room": room, "user": user, "at": at}
+
+
+def room_leave(room: str, user: str, at: str) -> Event:
+    return {"ev": "room_leave", "room": room, "user": user, "at": at}

@@ -8,6 +8,7 @@ follow-up, which the connection runs once the reply has been sent.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from service.brokering import (
 from service.context import Context, Fields, Link, Services
 from service.errors import ErrorCode, RequestError, too_long
 from service.outcomes import Refusal
+from service.room_handlers import ROOM_HANDLERS, enter_rooms
 from service.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason, SessionState
 from service.timeutil import to_rfc3339
 
@@ -132,7 +134,7 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
     if store.create_user(name, hash_password(request.password), now) is Refusal.NAME_TAKEN:
         raise _name_taken(name, store.name_taken_by(name) or name)  # taken meanwhile
     fields = _begin_session(ctx, name, now)
-    del fields["pending"]  # a new account has no backlog: chat/1 lists only `user` here
+    del fields["pending"]  # a new account has no backlog: chat/1 lists `user` (and `rooms`: none)
     return fields
 
 
@@ -156,6 +158,7 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
     try:
         ctx.state.period_id, ctx.state.user_id = store.start_period(name, link.peer, now)
         backlog = store.backlog_snapshot(name)  # after the claim: nothing falls in between
+        rooms = enter_rooms(ctx.services, name)  # likewise for the rooms' messages
     except BaseException:
         hub.release(name, link)
         link.delivery.drop_held()  # they are stored, or were for nobody: a failed login
@@ -164,17 +167,22 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
     log.info("login %s from %s", name, link.peer)
 
     def after_reply() -> None:  # on the worker running the login
-        frames = (
+        direct = (
             events.message_event(s.msg_id, s.sender, s.text, to_rfc3339(s.sent_at), True)
             for s in store.iter_backlog(name, backlog)
         )
-        if link.delivery.catch_up(frames, backlog.last_id):  # False: a slow consumer, ending
+        frames = itertools.chain(direct, rooms.frames(store))  # chat/1: rooms after the DMs
+        # False: a slow consumer, ending
+        if link.delivery.catch_up(frames, backlog.last_id, rooms.last_seqs):
             _announce(ctx.services, name, "online", now)
 
     ctx.follow_ups.append(after_reply)
     # `idle_timeout`, an extra field (chat/1 allows them): the client can warn before it.
     idle_timeout = ctx.services.config.idle_timeout_whole_s
-    return {"user": name, "pending": backlog.count, "idle_timeout": idle_timeout}
+    return {
+        "user": name, "pending": backlog.count, "rooms": rooms.listing,
+        "idle_timeout": idle_timeout,
+    }  # fmt: skip
 
 
 def handle_logout(ctx: Context, request: m.Logout) -> Fields:
@@ -318,7 +326,9 @@ HANDLERS: dict[str, Handler] = {
     "logout": handle_logout,
     "ping": handle_ping,
     "active": handle_active,
+    **ROOM_HANDLERS,
 }
-# `message` and `ack` are pipelined: the writer answers them in batches (service/messaging.py).
+# `message` and `ack` (and `say`, `read`) are pipelined: the writer answers them in batches
+# (service/messaging.py).
 assert set(HANDLERS) | PIPELINED_OPS == set(m.REQUEST_TYPES), "every chat/1 op has a handler"
 assert not set(HANDLERS) & PIPELINED_OPS

@@ -1,4 +1,5 @@
-"""Shared in-memory state of one server node: who is online, delivery, private brokering.
+"""Shared in-memory state of one server node: who is online, delivery, private brokering,
+and which members of each room are online (service/room_index.py).
 
 This is the seam for clustering: cross-user delivery, presence and the one-login rule go
 through this small interface only, so a hub backed by a message bus can replace it later.
@@ -18,14 +19,21 @@ from typing import Any, Protocol
 from service.errors import ErrorCode, RequestError
 from service.private import Endings, PrivateBroker, PrivateRequest
 from service.protocol import encode
+from service.room_index import RoomIndex
 
 Live = tuple[bytes, int | None]  # an encoded event, and its msg_id when it is a direct message
+RoomLive = tuple[bytes, int]  # an encoded `room_message`, and its seq
 
 
 class Recipient(Protocol):
     def deliver_encoded(self, items: Sequence[Live], first: bytes = b"") -> bool:
         """Queue encoded events without blocking; False if the recipient cannot take them.
         `first`: bytes of the recipient's own (replies), written ahead in the same send."""
+        ...
+
+    def deliver_room(self, room: str, data: bytes, items: Sequence[RoomLive]) -> bool:
+        """Queue live messages of `room` without blocking; `data` is their frames joined (the
+        same bytes for every member). False if the recipient cannot take them."""
         ...
 
 
@@ -39,6 +47,7 @@ class Hub:
         self._lock = threading.Lock()
         self._online: dict[str, Recipient] = {}
         self._private = PrivateBroker()
+        self._rooms: RoomIndex[Recipient] = RoomIndex()
         self._announcements: list[tuple[Live, frozenset[str]]] = []  # not yet fanned out
         self._on_announcement = on_announcement  # arranges a call of fan_out() soon
 
@@ -57,6 +66,7 @@ class Hub:
         with self._lock:
             if self._online.get(user) is recipient:
                 del self._online[user]
+                self._rooms.exit(user)
             return self._private.end_all_for(user)
 
     def online_users(self) -> list[str]:
@@ -102,6 +112,36 @@ class Hub:
             items = [live for live, skip in pending if user not in skip]
             if items:
                 recipient.deliver_encoded(items)
+
+    # --- rooms: who of their members is online ---------------------------------------------
+
+    def enter_rooms(self, user: str, rooms: Iterable[str]) -> None:
+        """`user`, online, is a member of `rooms`: their live messages go to it from now on."""
+        with self._lock:
+            recipient = self._online.get(user)
+            if recipient is not None:
+                self._rooms.enter(user, recipient, rooms)
+
+    def room_joined(self, room: str, user: str, *, created: bool) -> None:
+        """A join was committed (called in commit order: service/writer.py, `then`)."""
+        with self._lock:
+            self._rooms.join(room, user, self._online.get(user), created=created)
+
+    def room_left(self, room: str, user: str) -> None:
+        """A leave was committed (called in commit order)."""
+        with self._lock:
+            self._rooms.leave(room, user)
+
+    def room_recipients(self, room: str) -> list[tuple[str, Recipient]]:
+        """The online members of `room` and where to reach them, as of now."""
+        with self._lock:
+            return self._rooms.online_members(room)
+
+    def send_to_room(self, room: str, event: dict[str, Any], skip: set[str]) -> int:
+        """Deliver to the online members of `room` but `skip`; how many took it."""
+        items = [_live(event)]
+        targets = self.room_recipients(room)
+        return sum(1 for user, r in targets if user not in skip and r.deliver_encoded(items))
 
     # --- private brokering -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from service.errors import ErrorCode, RequestError, RequestId
+from service.rooms import HISTORY_MAX, is_valid_history_limit
 
 MAX_NONCE_CHARS = 128  # an idempotency key, not a payload
 
@@ -129,6 +130,58 @@ REQUEST_TYPES: dict[str, type[Request]] = {
         Ack, StartPrivate, PrivateAnswer, StopPrivate, Logout, Ping, Active,
     )
 }  # fmt: skip
+
+
+# --- rooms (chat/1 "Rooms", feature `rooms`) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Join(Request):
+    op = "join"
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class Leave(Request):
+    op = "leave"
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class Say(Request):
+    op = "say"
+    room: str
+    text: str
+    nonce: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Request):
+    op = "read"
+    room: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class History(Request):
+    op = "history"
+    room: str
+    before: int | None = None
+    limit: int | None = None  # None: HISTORY_DEFAULT (service/rooms.py)
+
+
+@dataclass(frozen=True, slots=True)
+class Rooms(Request):
+    op = "rooms"
+
+
+@dataclass(frozen=True, slots=True)
+class Members(Request):
+    op = "members"
+    room: str
+
+
+REQUEST_TYPES.update({cls.op: cls for cls in (Join, Leave, Say, Read, History, Rooms, Members)})
 
 
 def _bad(text: str) -> RequestError:
@@ -267,8 +320,12 @@ def _check_ranges(request: Request) -> None:
     match request:
         case WhoElseSince(seconds=seconds) if seconds < 1:
             raise _bad(_int_rule("seconds"))
-        case Message(nonce=nonce) if nonce is not None and len(nonce) > MAX_NONCE_CHARS:
+        case Message(nonce=nonce) | Say(nonce=nonce) if (
+            nonce is not None and len(nonce) > MAX_NONCE_CHARS
+        ):
             raise _bad(f"nonce may be at most {MAX_NONCE_CHARS} characters.")
+        case History(limit=limit) if limit is not None and not is_valid_history_limit(limit):
+            raise _bad(f"limit must be between 1 and {HISTORY_MAX}.")
         case PrivateAnswer(accept=True, port=None):
             raise _bad("Accepting a private chat needs the port you listen on.")
         case PrivateAnswer(port=port) if port is not None and not 1 <= port <= 65_535:

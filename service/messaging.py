@@ -5,7 +5,8 @@ one post, and the reactor answers it: the thread that owns the sockets writes to
 the writer to send, every `send()` and every SQLite step (both release the GIL) would hand
 the GIL back and forth between the two threads, a context switch each time. Each connection
 gets one `send()` for all its replies of the batch and each recipient one for all its live
-messages, so a syscall is shared by every message of a batch.
+messages, so a syscall is shared by every message of a batch. The rooms' `say` and `read`
+committed in the same batch are answered beside them (service/room_answers.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from service.hub import Live
 from service.outcomes import Refusal
 from service.protocol import encode, json_string
 from service.reactor import Reactor
+from service.room_answers import Prepared, RoomAnswers
 from service.session import EndReason
 from service.timeutil import to_rfc3339
 from service.writer import HotBatch, Result
@@ -38,23 +40,36 @@ class Answerer:
         self._hub = services.hub
         self._max_chars = services.config.max_text_chars
         self._reactor = reactor
+        self._rooms = RoomAnswers(services.hub, services.config.max_text_chars)
 
     def __call__(self, batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
-        """On the writer thread: pass the batch to the reactor."""
-        self._reactor.post(functools.partial(self.answer, batch.context, outcomes))
+        """On the writer thread: pass the batch to the reactor (rooms: see RoomAnswers)."""
+        hot: HotRound = batch.context
+        rooms = None
+        if hot.rooms is not None and not isinstance(outcomes, BaseException):
+            rooms = self._rooms.prepare(hot.rooms)
+        self._reactor.post(functools.partial(self.answer, hot, outcomes, rooms))
 
-    def answer(self, hot: HotRound, outcomes: Sequence[Result] | BaseException) -> None:
+    def answer(
+        self, hot: HotRound, outcomes: Sequence[Result] | BaseException,
+        rooms: Prepared | None = None,
+    ) -> None:  # fmt: skip
         """On the reactor thread: every reply and live event of one committed batch."""
         try:
-            self._answer(hot, outcomes)
+            self._answer(hot, outcomes, rooms)
         finally:  # whatever happened, these requests are done: their connections go on
             answered: dict[Connection, int] = {}
-            for conn in [c for c, _, _, _ in hot.asked] + [c for c, _, _ in hot.acked]:
+            done = [c for c, _, _, _ in hot.asked] + [c for c, _, _ in hot.acked]
+            if hot.rooms is not None:
+                done += hot.rooms.connections()
+            for conn in done:
                 answered[conn] = answered.get(conn, 0) + 1
             for conn, count in answered.items():
                 conn.pipelined_done(count)
 
-    def _answer(self, hot: HotRound, outcomes: Sequence[Result] | BaseException) -> None:
+    def _answer(
+        self, hot: HotRound, outcomes: Sequence[Result] | BaseException, rooms: Prepared | None
+    ) -> None:
         replies: dict[Connection, list[bytes]] = {}
         fields: Answer
         live = self._deliveries(hot, outcomes, replies)
@@ -62,6 +77,9 @@ class Answerer:
             if wants_reply:
                 fields = INTERNAL if isinstance(outcomes, BaseException) else {}
                 replies.setdefault(conn, []).append(_reply(request_id, fields))
+        if hot.rooms is not None:
+            failed = outcomes if isinstance(outcomes, BaseException) else None
+            self._rooms.answer(hot.rooms, failed, rooms, replies)
         for recipient, items in live.items():  # with its replies, if any: one send
             recipient.deliver_encoded(items, b"".join(replies.pop(recipient, ())))
         for conn, parts in replies.items():

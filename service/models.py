@@ -118,3 +118,70 @@ class UnknownNameFailure(Base):
     failures: Mapped[int]
     locked_until: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# --- rooms (chat/1 "Rooms", feature `rooms`) ---------------------------------------------------
+
+
+class Room(Base):
+    """A named group conversation, kept with its history until an operator deletes it."""
+
+    __tablename__ = "rooms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(33), unique=True)  # `#general`: service/rooms.py
+    created_at: Mapped[datetime]
+    creator: Mapped[str] = mapped_column(String(32))  # by name: outlives the account
+    # The newest message's seq (0: none yet). Bumped in the transaction that stores messages,
+    # so numbers are gap-free and never reused, whatever crashes.
+    last_seq: Mapped[int] = mapped_column(default=0)
+
+
+class RoomMember(Base):
+    """Durable membership with the member's read marker; goes with the user or the room."""
+
+    __tablename__ = "room_members"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    read_seq: Mapped[int]  # the highest seq the member's client has shown
+    joined_at: Mapped[datetime]
+
+
+class RoomMessage(Base):
+    """One `say`, numbered per room. The sender is kept by name, with no foreign key, so the
+    message stays in the history when the account is deleted.
+
+    The primary key (room_id, seq) serves `history` paging backwards from any seq; the index
+    (room_id, sender, seq) counts a member's own and blocked senders' messages above its
+    marker without reading the others, so unread counts stay cheap in a room of millions.
+    """
+
+    __tablename__ = "room_messages"
+    __table_args__ = (Index("ix_room_messages_room_id_sender_seq", "room_id", "sender", "seq"),)
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # the wire `seq`
+    sender: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime]
+
+
+class RoomNonce(Base):
+    """Idempotency keys of `say` (chat/1 precise point 11), kept like those of `message`."""
+
+    __tablename__ = "room_nonces"
+
+    sender_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(index=True)

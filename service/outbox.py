@@ -64,7 +64,11 @@ class Outbox:
             self._waiters += 1
             try:
                 room = self._drained.wait_for(
-                    lambda: self._closed or len(self._pending) + len(data) <= self.limit_bytes,
+                    lambda: (
+                        self._closed
+                        or self._overflowed
+                        or len(self._pending) + len(data) <= self.limit_bytes
+                    ),
                     timeout_s,
                 )
             finally:
@@ -86,6 +90,14 @@ class Outbox:
             was_idle = self._append(data)
         if was_idle:
             self._on_pending()
+
+    def give_up(self) -> None:
+        """The peer counts as a slow consumer by another measure (what was held for it during
+        a login overflowed): refuse further output and wake any paced sender at once. The
+        last frame (`send_final`) may still go."""
+        with self._lock:
+            self._overflowed = True
+            self._drained.notify_all()
 
     def _refuses(self) -> bool:
         return self._closed or self._overflowed or self._sealed

@@ -18,3 +18,6 @@ class Refusal(Enum):
     NAME_TAKEN = "name_taken"  # a new account's name exists
     ALREADY_BLOCKED = "already_blocked"
     NOT_BLOCKED = "not_blocked"
+    NO_SUCH_ROOM = "no_such_room"  # the room named does not exist (or the name is malformed)
+    NOT_MEMBER = "not_member"  # the acting user is not a member of the room
+    TOO_MANY_ROOMS = "too_many_rooms"  # joining would exceed a user's limit of rooms

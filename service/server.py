@@ -145,12 +145,13 @@ class ChatServer:
             self._all_closed.set()
 
     def _end_round(self) -> None:
-        """Hand the round's direct messages and acks to the writer in one go."""
+        """Hand the round's direct messages and acks (and room says, reads) to the writer."""
         assert self._runtime is not None
         hot = self._runtime.hot
-        if hot.asked or hot.acked:
+        if hot.asked or hot.acked or hot.rooms is not None:
             self._runtime.hot = HotRound()
-            batch = HotBatch(hot.messages, hot.acks, context=hot)
+            rooms = None if hot.rooms is None else hot.rooms.batch
+            batch = HotBatch(hot.messages, hot.acks, context=hot, rooms=rooms)
             self._runtime.services.store.group_writer.submit_hot(batch)
 
     def _check_idle(self) -> None:

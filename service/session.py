@@ -18,7 +18,7 @@ KEEPS_IDLE = frozenset({"ping", "ack"})  # chat/1: these do not count as activit
 # Handed to the writer without waiting: the connection reads on, a `message` is answered when
 # its commit lands, an `ack` needs no answer. Any other request first waits for those, so each
 # client still sees the effects of its requests in order.
-PIPELINED_OPS = frozenset({"message", "ack"})
+PIPELINED_OPS = frozenset({"message", "ack", "say", "read"})  # say, read: chat/1 rooms
 INLINE_OPS = frozenset({"ping"})  # answered at once by the reactor: no database, no waiting
 AUTH_OPS = frozenset({"login", "register"})  # hash a password: their own bounded pool
 # An operator may delete an account while it is logged in (chat-admin writes the database from

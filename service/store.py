@@ -1,5 +1,6 @@
 """The store: persistence in domain words for the server (users, lockout state, blocks,
-active periods, stored messages, unknown names), with the operator's queries mixed in.
+active periods, stored messages, unknown names), with the rooms' and the operator's queries
+mixed in (service/room_store.py, service/operator_store.py).
 
 See service/store_base.py for what the store promises (one transaction per call, plain
 results, UTC times). Refusals come back as a Refusal, never as a protocol error.
@@ -21,6 +22,7 @@ from service.message_store import MessageRecord, MessageStatements, Outcome
 from service.models import ActivePeriod, Block, Message, Nonce, UnknownNameFailure, User
 from service.operator_store import OperatorQueries, find_user, open_since, reset_failures
 from service.outcomes import Refusal
+from service.room_store import RoomQueries
 from service.rules import username_key
 from service.store_base import attempts_of, maybe_naive_utc, naive_utc
 from service.timeutil import as_utc
@@ -68,7 +70,7 @@ class Backlog:
     last_id: int  # the newest of them (0 if none): later ones are delivered live
 
 
-class Store(OperatorQueries):
+class Store(RoomQueries, OperatorQueries):
     # --- users and login -------------------------------------------------------------------
 
     def credentials(self, name: str) -> Credentials | None:
@@ -342,11 +344,13 @@ class Store(OperatorQueries):
         self.write(job)
 
     def prune_nonces(self, now: datetime) -> int:
+        """Forget the nonces of `message` and of `say` older than chat/1 asks to keep."""
+
         def job(s: Session) -> int:
             result = s.execute(delete(Nonce).where(Nonce.created_at < naive_utc(now - NONCE_KEEP)))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-        return self.write(job)
+        return self.write(job) + self.prune_room_nonces(now)
 
 
 def _holder_of(s: Session, name: str) -> str | None:

@@ -79,7 +79,8 @@ class StoreBase:
         with self._readers() as session:
             return query(session)
 
-    def write(self, job: Callable[[Session], T]) -> T:
+    def write(self, job: Callable[[Session], T], then: Callable[[T], None] | None = None) -> T:
         """Run `job` as (part of) one committed write transaction; returns once committed.
-        A job that raises leaves nothing behind (it runs in a savepoint of its own)."""
-        return self._writer.run(job)
+        A job that raises leaves nothing behind (it runs in a savepoint of its own).
+        `then(result)` runs once committed, in commit order (see service/writer.py)."""
+        return self._writer.run(job, then)

@@ -4,10 +4,15 @@ GroupCommitWriter is the server's: one thread holds one SQLAlchemy connection an
 whatever is queued in a single transaction, so one fsync covers many messages (chat/1 answers
 `ok` only after the commit). Two kinds of work share that transaction:
 
-- hot batches (direct messages and acks, handed over by the reactor once per round), run as a
-  few statements for the whole batch; their results go to one callback after the commit;
+- hot batches (direct messages and acks, and the rooms' `say` and `read`, handed over by the
+  reactor once per round), run as a few statements for the whole batch; their results go to
+  one callback after the commit;
 - jobs, `fn(session) -> result`, each in a savepoint of its own: a job that refuses
   (RequestError) or fails after writing leaves nothing behind, and its neighbours still commit.
+  A job may come with `then(result)`, which runs on the writer thread once the job is
+  committed and before the results of that commit's hot batches (or of any later commit) are
+  handed on: what must change in step with commits (the hub's index of who is in a room) does
+  so there.
 
 DirectWriter runs each job in its own transaction on the caller's thread, for short-lived
 programs such as chat-admin.
@@ -29,9 +34,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import RequestError
 from service.message_store import MessageRecord, MessageStatements, Outcome
+from service.room_statements import RoomBatch, RoomStatements
 
 T = TypeVar("T")
 Job = Callable[[Session], Any]
+Then = Callable[[Any], None] | None  # runs once the job is committed (see the docstring)
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +47,9 @@ _HOT_SAVEPOINT = "parley_hot_batch"
 
 
 class Writer(Protocol):
-    def run(self, job: Callable[[Session], T]) -> T: ...
+    def run(self, job: Callable[[Session], T], then: Then = None) -> T: ...
 
-    def submit(self, job: Callable[[Session], T]) -> Future[T]: ...
+    def submit(self, job: Callable[[Session], T], then: Then = None) -> Future[T]: ...
 
     def close(self) -> None: ...
 
@@ -51,14 +58,17 @@ class DirectWriter:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def run(self, job: Callable[[Session], T]) -> T:
+    def run(self, job: Callable[[Session], T], then: Then = None) -> T:
         with self._sessions.begin() as session:  # an exception rolls everything back
-            return job(session)
+            result = job(session)
+        if then is not None:
+            then(result)
+        return result
 
-    def submit(self, job: Callable[[Session], T]) -> Future[T]:
+    def submit(self, job: Callable[[Session], T], then: Then = None) -> Future[T]:
         future: Future[T] = Future()
         try:
-            future.set_result(self.run(job))
+            future.set_result(self.run(job, then))
         except BaseException as error:
             future.set_exception(error)
         return future
@@ -74,12 +84,13 @@ class HotBatch:
     messages: list[MessageRecord] = field(default_factory=list)
     acks: list[tuple[int, int]] = field(default_factory=list)  # (msg_id, recipient_id)
     context: Any = None  # untouched here; handed back with the outcomes
+    rooms: RoomBatch | None = None  # the round's `say` and `read`; results go into it
 
 
 # One message's result: stored (or a retry), refused, or an error that failed it alone.
 Result = Outcome | Exception
 # Runs on the writer thread after the commit: (batch, one result per message, or the
-# exception that failed the whole commit).
+# exception that failed the whole commit). The results of the batch's `rooms` are in it.
 HotCallback = Callable[[HotBatch, Sequence[Result] | BaseException], None]
 
 
@@ -87,6 +98,7 @@ HotCallback = Callable[[HotBatch, Sequence[Result] | BaseException], None]
 class _Job:
     fn: Job
     future: Future[Any]
+    then: Then = None
 
 
 class _Stop:
@@ -104,6 +116,7 @@ class GroupCommitWriter:
         self._clock = clock
         self._max_text_chars = max_text_chars
         self._statements = MessageStatements(engine.dialect)
+        self._rooms = RoomStatements()
         self._on_hot: HotCallback | None = None
         self._queue: queue.SimpleQueue[_Job | HotBatch | _Stop] = queue.SimpleQueue()
         self._closed = False
@@ -114,13 +127,13 @@ class GroupCommitWriter:
     def on_hot_committed(self, callback: HotCallback) -> None:
         self._on_hot = callback
 
-    def submit(self, job: Callable[[Session], T]) -> Future[T]:
+    def submit(self, job: Callable[[Session], T], then: Then = None) -> Future[T]:
         future: Future[T] = Future()
         with self._closing:
             if self._closed:
                 future.set_exception(RuntimeError("the database writer is closed"))
                 return future
-            self._queue.put(_Job(job, future))
+            self._queue.put(_Job(job, future, then))
         return future
 
     def submit_hot(self, batch: HotBatch) -> None:
@@ -130,10 +143,10 @@ class GroupCommitWriter:
             return
         self._queue.put(batch)
 
-    def run(self, job: Callable[[Session], T]) -> T:
+    def run(self, job: Callable[[Session], T], then: Then = None) -> T:
         if threading.current_thread() is self._thread:
             raise RuntimeError("a job or its callback waited on the writer: that deadlocks")
-        return self.submit(job).result()
+        return self.submit(job, then).result()
 
     def close(self) -> None:
         """Commit everything already queued, then stop the thread."""
@@ -178,7 +191,7 @@ class GroupCommitWriter:
                     return
 
     def _commit(self, connection: Connection, jobs: list[_Job], hot: list[HotBatch]) -> None:
-        done: list[tuple[Future[Any], bool, Any]] = []
+        done: list[tuple[_Job, bool, Any]] = []
         outcomes: Sequence[Result] | BaseException = []
         try:
             with connection.begin():
@@ -188,13 +201,14 @@ class GroupCommitWriter:
                     outcomes = self._write_hot(connection, hot)
         except Exception as error:  # the commit failed: nothing of this batch was stored
             log.exception("a batch of %d jobs and %d hot batches failed", len(jobs), len(hot))
-            done = [(job.future, False, error) for job in jobs]
+            done = [(job, False, error) for job in jobs]
             outcomes = error
-        for future, ok, value in done:
+        for job, ok, value in done:
             if ok:
-                future.set_result(value)
+                _run_then(job, value)
+                job.future.set_result(value)
             else:
-                future.set_exception(value)
+                job.future.set_exception(value)
         if hot:
             self._finish_hot(hot, outcomes)
 
@@ -209,14 +223,20 @@ class GroupCommitWriter:
         # checks. It stays inside the transaction SQLAlchemy began.
         cursor = connection.connection.cursor()
         cursor.execute(f"SAVEPOINT {_HOT_SAVEPOINT}")
+        rooms = [batch.rooms for batch in hot if batch.rooms is not None]
         try:
             outcomes = self._statements.save_all(connection, records, now, self._max_text_chars)
             self._statements.ack_all(connection, acks)
+            if rooms:
+                self._rooms.write_all(connection, rooms, now, self._max_text_chars)
         except Exception:
             cursor.execute(f"ROLLBACK TO SAVEPOINT {_HOT_SAVEPOINT}")
             cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
             log.exception("a batch of %d messages failed; trying them one by one", len(records))
-            return self._write_one_by_one(connection, records, acks, now)
+            results = self._write_one_by_one(connection, records, acks, now)
+            for room_batch in rooms:
+                self._write_room_one_by_one(connection, room_batch, now)
+            return results
         cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
         return outcomes
 
@@ -248,6 +268,25 @@ class GroupCommitWriter:
             savepoint.commit()
         return results
 
+    def _write_room_one_by_one(
+        self, connection: Connection, batch: RoomBatch, now: datetime
+    ) -> None:
+        """Each `say` and `read` of the batch in a savepoint of its own (see _write_hot)."""
+        results: list[Any] = []
+        singles = [RoomBatch([say], []) for say in batch.says]
+        singles += [RoomBatch([], [read]) for read in batch.reads]
+        for single in singles:
+            savepoint = connection.begin_nested()
+            try:
+                self._rooms.write_all(connection, [single], now, self._max_text_chars)
+            except Exception as error:
+                savepoint.rollback()
+                results.append(error)
+                continue
+            savepoint.commit()
+            results += single.results or []
+        batch.results = results
+
     def _finish_hot(self, hot: list[HotBatch], outcomes: Sequence[Result] | BaseException) -> None:
         assert self._on_hot is not None, "on_hot_committed() before submit_hot()"
         start = 0
@@ -260,7 +299,7 @@ class GroupCommitWriter:
             start = end
 
 
-def _run_in_savepoint(connection: Connection, job: _Job) -> tuple[Future[Any], bool, Any]:
+def _run_in_savepoint(connection: Connection, job: _Job) -> tuple[_Job, bool, Any]:
     """One job, one savepoint: a refusal or a failure takes back what the job wrote."""
     with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
         try:
@@ -270,5 +309,15 @@ def _run_in_savepoint(connection: Connection, job: _Job) -> tuple[Future[Any], b
             session.rollback()
             if not isinstance(error, RequestError):
                 log.error("a write job failed", exc_info=error)
-            return job.future, False, error
-    return job.future, True, result
+            return job, False, error
+    return job, True, result
+
+
+def _run_then(job: _Job, result: Any) -> None:
+    """A committed job's follow-up; its failure is our bug, logged, and fails nothing else."""
+    if job.then is None:
+        return
+    try:
+        job.then(result)
+    except Exception:
+        log.exception("the follow-up of a committed write job failed")

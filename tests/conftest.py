@@ -25,6 +25,15 @@ USERS = ("alice", "bob", "carol")
 # that exists there will do) to run the fixtures' tests against a fresh PostgreSQL database per
 # test instead of a SQLite file. scripts/test does this for tests/e2e when the server answers.
 POSTGRES_ENV = "PARLEY_TEST_POSTGRES"
+_E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the end-to-end tests `e2e`, so that one marker expression picks scripts/test's
+    PostgreSQL run: tests/e2e plus the few tests elsewhere marked `postgres_only`."""
+    for item in items:
+        if item.path.is_relative_to(_E2E):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture

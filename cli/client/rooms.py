@@ -12,19 +12,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-# The rules below are chat/1's "Rooms" section, as service/rooms.py states them on the server's
-# branch (same names): once both are merged, import them from there instead.
-FEATURE = "rooms"  # the word `hello` lists in `features` for this part of chat/1
-# `#`, then 1 to 32 lowercase letters, digits, `_` or `-`, not starting with `_` or `-`.
-ROOM_NAME_PATTERN = re.compile(r"#[a-z0-9][a-z0-9_-]{0,31}")
-CATCH_UP_PER_ROOM = 50  # unread messages per room the server sends after a login, newest ones
-HISTORY_MAX = 100  # `history` limit range is 1..HISTORY_MAX
+from service.rooms import CATCH_UP_PER_ROOM as CATCH_UP_PER_ROOM  # the server's own rules
+from service.rooms import FEATURE as FEATURE
+from service.rooms import HISTORY_MAX as HISTORY_MAX
+from service.rooms import is_valid_room_name as is_valid_room_name
 
 HISTORY_PAGE = 20  # messages `history #room` shows without N: about a screenful
-
-
-def is_valid_room_name(name: str) -> bool:
-    return ROOM_NAME_PATTERN.fullmatch(name) is not None
 
 
 def typed_room(word: str) -> str:

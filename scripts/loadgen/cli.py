@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
-from . import dm, fanout, idle, login, offline
+from . import dm, fanout, idle, login, offline, room
 from .client import event_loop_factory
 from .database import describe
 from .machine import pin_generator, raise_descriptor_limit
@@ -40,6 +40,7 @@ WORKLOADS = {  # in the order a bare `scripts/bench` runs them
     "idle": Workload(idle.params, idle.run),
     "login": Workload(login.params, login.run),
     "offline": Workload(offline.params, offline.run),
+    "room": Workload(room.params, room.run),
 }
 
 
@@ -70,20 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration",
         type=_positive(float),
         metavar="S",
-        help="dm, fanout: seconds measured after a 1 s warm-up (default 10)",
+        help="dm, fanout, room: seconds measured after a 1 s warm-up (default 10)",
     )
     parser.add_argument(
         "--clients",
         type=_positive(int),
         metavar="N",
         help="dm: clients (default 50); fanout: listeners (1000); "
-        "idle: connections (10000); login: storm logins (200)",
+        "idle: connections (10000); login: storm logins (200); room: members (1000)",
     )
     parser.add_argument(
         "--window",
         type=_positive(int),
         metavar="W",
-        help="dm: messages in flight per client (default 2)",
+        help="dm: messages in flight per client (default 2); "
+        "room: messages in flight per sender (2)",
     )
     parser.add_argument(
         "--messages",

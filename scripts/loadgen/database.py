@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
-from sqlalchemy import DateTime, Integer, String, column, create_engine, insert, make_url, table
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    column,
+    create_engine,
+    insert,
+    make_url,
+    select,
+    table,
+)
 
 from service.db import migrate_to_head
 
@@ -29,6 +39,22 @@ _USERS = table(
     column("created_at", DateTime),
     column("failed_attempts", Integer),
     column("locked_until", DateTime),
+)
+_USER_IDS = table("users", column("id", Integer), column("name", String))
+_ROOMS = table(
+    "rooms",
+    column("id", Integer),
+    column("name", String),
+    column("created_at", DateTime),
+    column("creator", String),
+    column("last_seq", Integer),
+)
+_ROOM_MEMBERS = table(
+    "room_members",
+    column("room_id", Integer),
+    column("user_id", Integer),
+    column("read_seq", Integer),
+    column("joined_at", DateTime),
 )
 
 
@@ -92,5 +118,29 @@ def create_users(url: str, hashes: Mapping[str, str]) -> None:
     try:
         with engine.begin() as connection:
             connection.execute(insert(_USERS), rows)
+    finally:
+        engine.dispose()
+
+
+def create_room(url: str, room: str, members: Sequence[str]) -> None:
+    """A room with `members` (accounts made by create_users) in it, in one transaction, as
+    if each had joined: the first one made it, nothing said yet."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            ids = dict(connection.execute(select(_USER_IDS.c.name, _USER_IDS.c.id)).tuples().all())
+            connection.execute(
+                insert(_ROOMS),
+                [{"name": room, "created_at": now, "creator": members[0], "last_seq": 0}],
+            )
+            room_id = connection.execute(
+                select(_ROOMS.c.id).where(_ROOMS.c.name == room)
+            ).scalar_one()
+            rows = [
+                {"room_id": room_id, "user_id": ids[name], "read_seq": 0, "joined_at": now}
+                for name in members
+            ]
+            connection.execute(insert(_ROOM_MEMBERS), rows)
     finally:
         engine.dispose()

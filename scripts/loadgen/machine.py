@@ -2,7 +2,8 @@
 
 Server readings come from /proc (the server is another process): CPU time from
 /proc/PID/stat (utime + stime, fields 14 and 15, in clock ticks), resident memory from
-/proc/PID/status (VmRSS now, VmHWM the peak), threads from /proc/PID/task. The generator's own
+/proc/PID/status (VmRSS now, VmHWM the peak), threads from /proc/PID/task, time spent waiting
+for a CPU from /proc/PID/task/TID/schedstat. The generator's own
 CPU comes from getrusage(RUSAGE_SELF), so a reader can compare it with the wall time and see
 whether the generator's core was saturated (then the figures measure the generator).
 """
@@ -80,6 +81,19 @@ def peak_rss_kib(pid: int) -> int:
 
 def thread_count(pid: int) -> int:
     return sum(1 for _ in Path(f"/proc/{pid}/task").iterdir())
+
+
+def runqueue_wait_s(pid: int) -> float:
+    """Seconds the threads of `pid` have spent ready to run but waiting for a CPU (the second
+    field of /proc/PID/task/TID/schedstat, in ns), summed: on a machine shared with other
+    work, the part of the latencies that is not this program's."""
+    total_ns = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total_ns += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile, or no schedstat in this kernel
+    return total_ns / 1e9
 
 
 def generator_cpu_seconds() -> float:

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,10 +117,17 @@ def spawn(config: BenchConfig, db_url: str) -> ServerProcess:
 
 
 @contextmanager
-def chat_server(config: BenchConfig, hashes: Mapping[str, str]) -> Iterator[ServerProcess]:
-    """A running server on a fresh database holding `hashes` (name -> argon2 hash)."""
+def chat_server(
+    config: BenchConfig,
+    hashes: Mapping[str, str],
+    prepare: Callable[[str], None] | None = None,
+) -> Iterator[ServerProcess]:
+    """A running server on a fresh database holding `hashes` (name -> argon2 hash), and
+    whatever `prepare(db_url)` adds before the server starts."""
     with fresh_database(config.db_server_url) as db_url:
         create_users(db_url, hashes)
+        if prepare is not None:
+            prepare(db_url)
         server = spawn(config, db_url)
         try:
             yield server

@@ -61,12 +61,15 @@ def test_every_kind_of_request_ends_a_deleted_users_session(
         "whoelse": {},
         "startprivate": {"user": "alice"},
         "active": {},
+        "say": {"room": "#general", "text": "still here?"},  # pipelined, like `message`
+        "join": {"room": "#other"},
     }
     alice = login("alice")
     for op, fields in requests.items():
         name = f"gone_{op}"
         make_user(name)
         client = login(name)
+        assert client.request("join", room="#general")["ok"]
         deluser(server, name)
 
         ended_as_deleted(client, client.request(op, **fields))

@@ -1,4 +1,5 @@
-"""The benchmark still runs end to end (the CI smoke test): `scripts/bench dm` for 2 seconds.
+"""The benchmark still runs end to end (the CI smoke test): `scripts/bench dm` for 2 seconds,
+and `room` with 40 members for 1.
 
 It checks that the figures exist and that nothing went wrong, never how fast anything was:
 CI machines differ, and a speed threshold here would only make the suite flaky.
@@ -37,3 +38,27 @@ def test_bench_dm_runs_and_reports_its_figures_as_json() -> None:
     assert dm["errors"] == 0, dm
     assert dm["messages"] > 0, dm
     assert report["config"]["workloads"]["dm"]["duration_s"] == 2
+
+
+ROOM_KEYS = {
+    "deliveries_per_s", "p50_ms", "p99_ms", "says_per_s", "server_cpu_us_per_delivery",
+    "generator_cpu_s", "members", "senders", "deliveries", "errors",
+}  # fmt: skip
+
+
+@pytest.mark.timeout(180)
+def test_bench_room_runs_and_reports_its_figures_as_json() -> None:
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "bench"), "room", "--clients", "40", "--duration", "1",
+         "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    room = json.loads(result.stdout)["room"]
+    assert room.keys() >= ROOM_KEYS, room
+    assert room["errors"] == 0, room
+    assert room["deliveries"] > 0 and room["members"] == 40, room

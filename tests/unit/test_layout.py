@@ -7,9 +7,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private", "events",
-        "outcomes", "rules"}  # fmt: skip
+        "outcomes", "rules", "rooms", "room_index"}  # fmt: skip
 DATABASE = {"sqlalchemy", "alembic"}
-PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer"}
+PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer",
+               "room_store", "room_statements"}  # fmt: skip
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,129 @@
+"""chat-admin's room commands (rooms, room-history, delroom) through CliRunner on a SQLite file.
+
+CliRunner's stdout is not a terminal, so listings come out in the plain, tab-separated format.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from cli.admin import app
+from service.room_statements import SavedSay
+from service.store import Store
+from service.timeutil import utc_now
+
+runner = CliRunner()
+
+
+def admin(db_url: str, *args: str, input: str | None = None) -> Result:
+    return runner.invoke(app, [*args, "--db", db_url], input=input)
+
+
+def plain_rows(result: Result) -> list[list[str]]:
+    header, *rows = result.stdout.splitlines()
+    assert "\t" in header, result.output
+    return [row.split("\t") for row in rows]
+
+
+@pytest.fixture
+def general(store: Store) -> Store:
+    """alice made #general and said two things; bob joined and said one; #empty is empty."""
+    for name in ("alice", "bob"):
+        store.create_user(name, "not-a-real-hash", utc_now())
+    store.join_room("alice", "#general", utc_now())
+    store.join_room("bob", "#general", utc_now())
+    store.join_room("bob", "#empty", utc_now())
+    for sender, words in [("alice", "hello"), ("bob", "two\nlines\tand a tab"), ("alice", "bye")]:
+        outcome = store.say(sender, "#general", words, None, utc_now(), max_chars=4_000)
+        assert isinstance(outcome, SavedSay)
+    return store
+
+
+def test_rooms_lists_every_room(db_url: str, general: Store) -> None:
+    result = admin(db_url, "rooms")
+    assert result.exit_code == 0, result.output
+    rows = plain_rows(result)
+    assert [(r[0], r[2], r[3], r[4]) for r in rows] == [
+        ("#empty", "bob", "1", "0"),
+        ("#general", "alice", "2", "3"),
+    ]
+
+
+def test_rooms_json(db_url: str, general: Store) -> None:
+    result = admin(db_url, "rooms", "--json")
+    assert result.exit_code == 0, result.output
+    rooms = json.loads(result.stdout)
+    assert [r["room"] for r in rooms] == ["#empty", "#general"]
+    assert set(rooms[1]) == {"room", "created_at", "creator", "members", "messages",
+                             "last_activity"}  # fmt: skip
+    assert rooms[1]["last_activity"].endswith("Z")
+
+
+def test_room_history_shows_what_was_said_with_line_breaks_escaped(
+    db_url: str, general: Store
+) -> None:
+    result = admin(db_url, "room-history", "#general")
+    assert result.exit_code == 0, result.output
+    rows = plain_rows(result)
+    assert [(r[0], r[2], r[3]) for r in rows] == [
+        ("1", "alice", "hello"),
+        ("2", "bob", "two\\nlines\\tand a tab"),
+        ("3", "alice", "bye"),
+    ]
+
+
+def test_room_history_json_since_and_without_the_hash(db_url: str, general: Store) -> None:
+    result = admin(db_url, "room-history", "general", "--json", "--since", "1h")
+    assert result.exit_code == 0, result.output
+    lines = json.loads(result.stdout)
+    assert [line["text"] for line in lines] == ["hello", "two\nlines\tand a tab", "bye"]
+    assert set(lines[0]) == {"seq", "from", "text", "sent_at"}
+    later = (utc_now() + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    after = admin(db_url, "room-history", "#general", "--json", "--since", later)
+    assert json.loads(after.stdout) == []
+
+
+def test_room_history_keeps_a_deleted_users_messages(db_url: str, general: Store) -> None:
+    assert admin(db_url, "deluser", "bob", "--yes").exit_code == 0
+    result = admin(db_url, "room-history", "#general", "--json")
+    assert [line["from"] for line in json.loads(result.stdout)] == ["alice", "bob", "alice"]
+
+
+def test_delroom_asks_and_keeps_the_room_on_no(db_url: str, general: Store) -> None:
+    result = admin(db_url, "delroom", "#general", input="n\n")
+    assert result.exit_code == 1, result.output
+    assert "Delete room #general with 2 members and 3 messages?" in result.stdout
+    assert "#general was not deleted" in result.stderr
+    assert general.room_summary("#general") is not None
+
+
+def test_delroom_yes_deletes_and_says_what_went(db_url: str, general: Store) -> None:
+    result = admin(db_url, "delroom", "#general", "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Deleted room #general with 2 members and 3 messages.\n"
+    assert [r.name for r in general.list_rooms()] == ["#empty"]
+
+
+@pytest.mark.parametrize("command", [["room-history"], ["delroom", "--yes"]])
+def test_a_missing_room_is_refused(db_url: str, general: Store, command: list[str]) -> None:
+    result = admin(db_url, *command, "#ghost")
+    assert result.exit_code == 1, result.output
+    assert result.stderr == "Error: there is no room #ghost\n"
+
+
+@pytest.mark.parametrize("command", [["room-history"], ["delroom", "--yes"]])
+def test_a_malformed_room_name_is_a_usage_error(db_url: str, command: list[str]) -> None:
+    result = admin(db_url, *command, "#General")
+    assert result.exit_code == 2, result.output
+    assert "not a room name" in result.stderr
+
+
+def test_help_for_the_room_commands() -> None:
+    for command in ("rooms", "room-history", "delroom"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Usage: " in result.stdout
