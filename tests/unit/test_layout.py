@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private", "events",
-        "outcomes", "rules"}  # fmt: skip
+        "outcomes", "rules", "throttle", "fair_queue", "addresses"}  # fmt: skip
 DATABASE = {"sqlalchemy", "alembic"}
 PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer"}
 
@@ -48,6 +48,6 @@ def test_service_never_imports_cli() -> None:
 
 _STDLIB_OK = {
     "__future__", "collections", "dataclasses", "datetime", "enum", "json", "math", "re",
-    "typing", "secrets",
+    "typing", "secrets", "ipaddress",
     "orjson",  # a faster JSON codec: computation only, no I/O
 }  # fmt: skip
