@@ -4,7 +4,8 @@ Threads, and why each exists (README, "How it is built"):
 - `reactor`: owns every socket (accept, read, schedule, finish partial writes, timers);
 - `db-writer`: group commit; answers direct messages after their commit;
 - `worker-*`: requests that read or wait on the database, one at a time per connection;
-- `auth-*`: login and register, apart, so a storm of password hashes delays nobody else;
+- `auth-*`: login and register, apart and fair per address (service/auth_pool.py), so a
+  storm of password hashes delays nobody else;
 - `ticker`: housekeeping (private requests that expire, old nonces, unknown names).
 
 `start()` returns once the socket listens (port 0 picks a free one: see `address`). `stop()`
@@ -15,18 +16,24 @@ periods, and release the database.
 from __future__ import annotations
 
 import logging
+import resource
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
+from service.addresses import source_key
+from service.auth_pool import AuthPool
 from service.brokering import expire_private_requests
 from service.config import ServerConfig
 from service.connection import Connection, HotRound, Runtime
 from service.context import Services
 from service.db import migrate_to_head
+from service.guard import Guard
 from service.hub import Hub
 from service.messaging import Answerer
 from service.reactor import Reactor
@@ -44,6 +51,16 @@ UNKNOWN_NAMES_EVICT_EVERY = timedelta(minutes=1)  # between two, at most a minut
 LISTEN_BACKLOG = 1024
 WORKERS = 4  # serial requests; each mostly waits on the database
 AUTH_WORKERS = 4  # logins mostly wait on the database; argon2 is bounded in service/auth.py
+DESCRIPTOR_RESERVE = 100  # descriptors kept for the database, the log and our own sockets
+GUARD_PRUNE_S = 60.0  # how often the guard forgets addresses whose buckets refilled
+
+
+def descriptor_room() -> int:
+    """How many connections the descriptor limit leaves room for."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return sys.maxsize
+    return soft - DESCRIPTOR_RESERVE
 
 
 class ChatServer:
@@ -70,9 +87,16 @@ class ChatServer:
         assert self._runtime is not None, "start() first"
         return self._runtime.services
 
+    @property
+    def max_connections(self) -> int:
+        """The cap in force: --max-connections, or less if the descriptor limit says so."""
+        assert self._runtime is not None, "start() first"
+        return self._runtime.guard.max_connections
+
     def start(self) -> None:
+        config = self.config
         listener = socket.create_server(
-            (self.config.host, self.config.port), backlog=LISTEN_BACKLOG, reuse_port=False
+            (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
         )
         try:
             services = self._open_services()
@@ -80,16 +104,22 @@ class ChatServer:
             listener.close()
             raise
         self._listener = listener
-        reactor = Reactor(listener, self._accept, self._end_round)
+        guard = Guard(config, descriptor_room())
+        reactor = Reactor(
+            listener, self._accept, self._end_round, guard.accept_refusal,
+            config.refusal_log_interval_s,
+        )  # fmt: skip
         self._runtime = Runtime(
             services,
             reactor,
             ThreadPoolExecutor(WORKERS, thread_name_prefix="worker"),
-            ThreadPoolExecutor(AUTH_WORKERS, thread_name_prefix="auth"),
+            AuthPool(AUTH_WORKERS, config.login_queue, config.login_failure_burst),
+            guard,
             self._forget,
         )
         services.store.group_writer.on_hot_committed(Answerer(services, reactor))
         reactor.call_every(IDLE_CHECK_S, self._check_idle)
+        reactor.call_every(GUARD_PRUNE_S, lambda: guard.forget_idle(time.monotonic()))
         with self._lock:
             self._started = True
         reactor.start()
@@ -123,23 +153,31 @@ class ChatServer:
 
     # --- on the reactor thread -------------------------------------------------------------
 
-    def _accept(self, sock: socket.socket, address: tuple[object, ...]) -> None:
+    def _accept(self, sock: socket.socket, address: tuple[Any, ...]) -> None:
         assert self._runtime is not None
+        guard, now = self._runtime.guard, time.monotonic()
+        source = source_key(str(address[0]))
+        if self._stopped.is_set() or not guard.connection_opened(source, now):
+            sock.close()  # over the per-address cap: closed without a word (and logged)
+            return
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            connection = Connection(sock, address, self._runtime)
+            connection = Connection(sock, address, self._runtime, accepted_at=now)
         except OSError as error:  # the client gave up already
             log.debug("could not take a connection: %s", error)
             sock.close()
+            guard.connection_closed(source)
             return
-        if self._stopped.is_set():
-            sock.close()
-            return
+        log.debug("connection from %s", connection.peer)
         self._connections.add(connection)
         connection.start()
 
     def _forget(self, connection: Connection) -> None:
         self._connections.discard(connection)
+        assert self._runtime is not None
+        self._runtime.guard.connection_closed(connection.source)
+        if not self._stopped.is_set():
+            self._runtime.reactor.resume_accepting()
         if self._stopped.is_set() and not self._connections:
             self._all_closed.set()
 
@@ -210,7 +248,7 @@ class ChatServer:
         runtime.reactor.stop()
         self._ticker.join(timeout=5)
         runtime.workers.shutdown(wait=True, cancel_futures=True)
-        runtime.auth_workers.shutdown(wait=True, cancel_futures=True)
+        runtime.auth.shutdown()
         runtime.services.store.end_open_periods(self._clock())
         runtime.services.store.close()
         if self._listener is not None:
