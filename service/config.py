@@ -80,3 +80,7 @@ class ServerConfig:
     @property
     def server_banner(self) -> str:
         return f"{SERVER_NAME} {SERVER_VERSION}"
+
+
+class StartupError(Exception):
+    """The server cannot start; the text says why, as one sentence for the operator."""

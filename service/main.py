@@ -11,7 +11,7 @@ import sys
 import threading
 from types import FrameType
 
-from service.config import DEFAULT_DB_URL, DEFAULT_PORT, ServerConfig
+from service.config import DEFAULT_DB_URL, DEFAULT_PORT, ServerConfig, StartupError
 from service.db import describe_url
 from service.server import ChatServer
 
@@ -242,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     server = ChatServer(config)
     try:
         server.start()
-    except OSError as error:
-        log.error("cannot listen on %s:%s: %s", config.host, config.port, error.strerror)
+    except StartupError as error:
+        print(f"Error: {error}", file=sys.stderr, flush=True)
         return 1
     if server.max_connections < config.max_connections:
         log.warning("open files are limited to %d (ulimit -n), so at most %d connections; "

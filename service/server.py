@@ -8,14 +8,17 @@ Threads, and why each exists (README, "How it is built"):
   storm of password hashes delays nobody else;
 - `ticker`: housekeeping (private requests that expire, old nonces, unknown names).
 
-`start()` returns once the socket listens (port 0 picks a free one: see `address`). `stop()`
-is idempotent: stop accepting, end every session with `bye shutdown`, close the active
-periods, and release the database.
+`start()` returns once the socket listens (port 0 picks a free one: see `address`). It
+checks in an order that changes nothing it should not: the port, then the database;
+whatever fails is a StartupError of one sentence. `stop()` is idempotent: stop
+accepting, end every session with `bye shutdown`, close the active periods, and release the
+database.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import socket
 import sys
@@ -26,13 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
+from service import db
 from service.addresses import source_key
 from service.auth_pool import AuthPool
 from service.brokering import expire_private_requests
-from service.config import ServerConfig
+from service.config import ServerConfig, StartupError
 from service.connection import Connection, HotRound, Runtime
 from service.context import Services
-from service.db import migrate_to_head
 from service.guard import Guard
 from service.hub import Hub
 from service.messaging import Answerer
@@ -94,10 +97,15 @@ class ChatServer:
         return self._runtime.guard.max_connections
 
     def start(self) -> None:
+        """Listen and serve; StartupError (one sentence) if the server cannot."""
         config = self.config
-        listener = socket.create_server(
-            (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
-        )
+        try:
+            listener = socket.create_server(
+                (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
+            )
+        except OSError as error:  # strerror alone: create_server appends the address to it
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            raise StartupError(f"cannot listen on {config.host}:{config.port}: {reason}") from None
         try:
             services = self._open_services()
         except BaseException:
@@ -128,14 +136,18 @@ class ChatServer:
 
     def _open_services(self) -> Services:
         """The database, after the port is ours: a second server on a busy port touches
-        nothing."""
-        migrate_to_head(self.config.db_url)
-        store = Store.open(
-            self.config.db_url,
-            group_commit=True,
-            max_text_chars=self.config.max_text_chars,
-            synchronous=self.config.sqlite_synchronous,
-        )
+        nothing. Nothing is written before the checks that can refuse have passed."""
+        url = self.config.db_url
+        for warning in db.check_usable(url):
+            log.warning("%s", warning)
+        with db.startup_errors(url):
+            db.migrate_to_head(url)
+            store = Store.open(
+                url,
+                group_commit=True,
+                max_text_chars=self.config.max_text_chars,
+                synchronous=self.config.sqlite_synchronous,
+            )
         closed = store.end_open_periods(self._clock())
         if closed:
             log.info("closed %d active periods left open by an earlier stop", closed)
