@@ -42,6 +42,8 @@ class ServerConfig:
     request_rate: float = 50.0  # requests per second per connection (0: no limit); message
     request_burst: int = 200  # and ack are paced by their own window instead
     refusal_log_interval_s: float = 60.0  # at most one log line per address per kind of refusal
+    tls_cert: str | None = None  # PEM certificate chain: serve chat/1 inside TLS
+    tls_key: str | None = None  # its private key (PEM)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65_535:
@@ -59,6 +61,8 @@ class ServerConfig:
         if self.outbox_limit_bytes < 65_536 * 2:
             raise ValueError("the outbox must hold at least two whole frames")
         self._check_limits()
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("TLS needs both a certificate and its key")
 
     def _check_limits(self) -> None:
         at_least_one = {

@@ -52,6 +52,7 @@ from service.session import (
     SessionState,
     admit,
 )
+from service.tls import WOULD_BLOCK
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class Connection:
     def on_readable(self) -> None:
         try:
             data = self._sock.recv(RECV_BYTES)
-        except BlockingIOError:
+        except WOULD_BLOCK:
             return
         except OSError:
             data = b""

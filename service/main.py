@@ -92,8 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="default INFO",
     )
+    _add_tls_options(parser)
     _add_limit_options(parser)
     return parser  # fmt: skip
+
+
+def _add_tls_options(parser: argparse.ArgumentParser) -> None:
+    tls = parser.add_argument_group(
+        "TLS", "Serve chat/1 inside TLS (1.2 or newer); clients then need chat-client --tls."
+    )
+    tls.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="certificate chain, PEM (e.g. Let's Encrypt's fullchain.pem)",
+    )
+    tls.add_argument("--tls-key", metavar="FILE",
+                     help="the certificate's private key, PEM (e.g. privkey.pem)")  # fmt: skip
 
 
 _DEFAULTS = ServerConfig()
@@ -200,6 +214,8 @@ def config_from_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
             max_attempts=args.max_attempts,
             allow_signup=args.allow_signup,
             sqlite_synchronous=args.sqlite_synchronous,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
             max_connections=args.max_connections,
             max_connections_per_address=args.max_connections_per_address,
             login_timeout_s=args.login_timeout,

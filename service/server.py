@@ -9,8 +9,8 @@ Threads, and why each exists (README, "How it is built"):
 - `ticker`: housekeeping (private requests that expire, old nonces, unknown names).
 
 `start()` returns once the socket listens (port 0 picks a free one: see `address`). It
-checks in an order that changes nothing it should not: the port, then the database;
-whatever fails is a StartupError of one sentence. `stop()` is idempotent: stop
+checks in an order that changes nothing it should not: the TLS files, then the port, then
+the database; whatever fails is a StartupError of one sentence. `stop()` is idempotent: stop
 accepting, end every session with `bye shutdown`, close the active periods, and release the
 database.
 """
@@ -21,6 +21,7 @@ import logging
 import os
 import resource
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -36,13 +37,14 @@ from service.brokering import expire_private_requests
 from service.config import ServerConfig, StartupError
 from service.connection import Connection, HotRound, Runtime
 from service.context import Services
-from service.guard import Guard
+from service.guard import Guard, Kind
 from service.hub import Hub
 from service.messaging import Answerer
 from service.reactor import Reactor
 from service.session import EndReason
 from service.store import Store
 from service.timeutil import utc_now
+from service.tls import Handshake, server_context
 from service.writer import HotBatch
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class ChatServer:
         self.config = config
         self._clock = clock
         self._connections: set[Connection] = set()  # the reactor's alone
+        self._handshakes: set[Handshake] = set()  # TLS connections before chat/1; ditto
+        self._tls: ssl.SSLContext | None = None
         self._all_closed = threading.Event()
         self._stopped = threading.Event()
         self._started = False
@@ -99,6 +103,7 @@ class ChatServer:
     def start(self) -> None:
         """Listen and serve; StartupError (one sentence) if the server cannot."""
         config = self.config
+        self._tls = server_context(config)  # before the port: a bad certificate changes nothing
         try:
             listener = socket.create_server(
                 (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
@@ -174,6 +179,9 @@ class ChatServer:
             return
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                self._start_handshake(sock, address, source, now)
+                return
             connection = Connection(sock, address, self._runtime, accepted_at=now)
         except OSError as error:  # the client gave up already
             log.debug("could not take a connection: %s", error)
@@ -183,6 +191,41 @@ class ChatServer:
         log.debug("connection from %s", connection.peer)
         self._connections.add(connection)
         connection.start()
+
+    def _start_handshake(
+        self, sock: socket.socket, address: tuple[Any, ...], source: str, accepted_at: float
+    ) -> None:
+        assert self._tls is not None and self._runtime is not None
+        sock.setblocking(False)
+        tls_sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        deadline = accepted_at + self.config.login_timeout_s
+
+        def done(handshake: Handshake) -> None:
+            self._handshakes.discard(handshake)
+            assert self._runtime is not None
+            try:
+                connection = Connection(handshake.sock, address, self._runtime, accepted_at)
+            except OSError:
+                handshake.close()
+                self._runtime.guard.connection_closed(source)
+                return
+            log.debug("connection from %s, in %s", connection.peer, handshake.sock.version())
+            self._connections.add(connection)
+            connection.start()
+
+        def failed(handshake: Handshake, reason: str) -> None:
+            self._handshakes.discard(handshake)
+            assert self._runtime is not None
+            guard = self._runtime.guard
+            guard.connection_closed(source)
+            if not self._stopped.is_set():
+                self._runtime.reactor.resume_accepting()
+            guard.note(Kind.HANDSHAKE, source, time.monotonic(),
+                       f"TLS handshake with {source} failed: {reason}")  # fmt: skip
+
+        handshake = Handshake(tls_sock, self._runtime.reactor, deadline, done, failed)
+        self._handshakes.add(handshake)
+        handshake.start()
 
     def _forget(self, connection: Connection) -> None:
         self._connections.discard(connection)
@@ -204,6 +247,8 @@ class ChatServer:
 
     def _check_idle(self) -> None:
         now = time.monotonic()
+        for handshake in list(self._handshakes):
+            handshake.close_if_overdue(now)
         for connection in list(self._connections):
             try:
                 connection.check_idle(now)
@@ -215,6 +260,8 @@ class ChatServer:
     def _end_all(self) -> None:
         assert self._runtime is not None
         self._runtime.reactor.stop_accepting()
+        for handshake in list(self._handshakes):
+            handshake.fail("the server is shutting down")
         if not self._connections:
             self._all_closed.set()
         for connection in list(self._connections):

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import ssl
 import sys
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
@@ -37,6 +38,7 @@ from cli.client.link import Incoming, Link, LinkClosed
 from cli.client.login import ask_username, log_in
 from cli.client.p2p import PrivateChats
 from cli.client.screen import Screen
+from cli.client.tls import client_context
 from service.config import DEFAULT_PORT
 from service.rules import is_valid_username
 
@@ -64,7 +66,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"server port (default {DEFAULT_PORT})",
     )
     parser.add_argument("--user", type=_username, help="log in as USER (no username prompt)")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect with TLS, checking that the server's certificate names HOST",
+    )
+    parser.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        help="with --tls: trust the CA certificates in FILE (PEM) instead of the system's",
+    )
+    args = parser.parse_args(argv)
+    if args.ca_file is not None and not args.tls:
+        parser.error("--ca-file goes with --tls")
+    return args
 
 
 def _port(text: str) -> int:
@@ -82,7 +97,12 @@ def _username(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        return asyncio.run(run(args.host, args.port, args.user))
+        tls = client_context(args.ca_file) if args.tls else None
+    except OSError as exc:  # the CA file is missing or not PEM
+        print(f"chat-client: cannot use {args.ca_file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(run(args.host, args.port, args.user, tls))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 
@@ -114,20 +134,34 @@ async def ask(prompt: str, *, password: bool = False) -> str:
     return await PromptSession[str]().prompt_async(prompt, is_password=password)
 
 
-async def run(host: str, port: int, user: str | None) -> int:
+async def run(host: str, port: int, user: str | None, tls: ssl.SSLContext | None = None) -> int:
     loop = asyncio.get_running_loop()
     incoming: asyncio.Queue[Incoming] = asyncio.Queue()
     colour = r.colour_enabled(os.environ, sys.stdout.isatty())
     out = printer(colour)  # until the chat prompt starts; then `Screen`
     try:
-        link = Link.connect(host, port, on_loop(loop, incoming.put_nowait))
+        link = Link.connect(host, port, on_loop(loop, incoming.put_nowait), tls)
+    except ssl.SSLCertVerificationError as exc:
+        out(
+            r.note(
+                f"{host} port {port}: the server's certificate is not trusted "
+                f"({exc.verify_message}); --ca-file FILE names a CA to trust.",
+                "error",
+            )
+        )
+        return EXIT_LOST
+    except ssl.SSLError as exc:
+        out(r.note(f"Could not talk TLS with {host} port {port} ({exc.reason or exc}); "
+                   "is it a TLS server?", "error"))  # fmt: skip
+        return EXIT_LOST
     except OSError as exc:
         out(r.note(f"Could not connect to {host} port {port}: {exc.strerror or exc}.", "error"))
         return EXIT_LOST
     try:
         hello = await _wait_hello(incoming)
         if hello is None:
-            out(r.note(f"{host} port {port} is not answering as a chat/1 server.", "error"))
+            hint = "" if tls else " (if it uses TLS, add --tls)"
+            out(r.note(f"{host} port {port} is not answering as a chat/1 server{hint}.", "error"))
             return EXIT_LOST
         try:
             name = user or await ask_username(ask, out)

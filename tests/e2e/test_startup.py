@@ -43,6 +43,12 @@ def _no_directory(db: Path) -> list[str]:
     return ["--db", f"sqlite:///{db.parent / 'missing' / 'parley.db'}"]
 
 
+def _bad_certificate(db: Path) -> list[str]:
+    (db.parent / "cert.pem").write_text("not a certificate\n")
+    (db.parent / "key.pem").write_text("not a key\n")
+    return ["--tls-cert", str(db.parent / "cert.pem"), "--tls-key", str(db.parent / "key.pem")]
+
+
 def _not_a_database(db: Path) -> list[str]:
     db.write_bytes(b"this is no SQLite file" * 100)
     return []
@@ -51,6 +57,7 @@ def _not_a_database(db: Path) -> list[str]:
 CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "read-only file": (_read_only, "the file is read-only (mode 0444)"),
     "missing directory": (_no_directory, "there is no directory"),
+    "bad certificate": (_bad_certificate, "holds no PEM certificate"),
     "not a database": (_not_a_database, "file is not a database"),
 }
 
