@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from service.addresses import is_peer_address
 from service.errors import ErrorCode, RequestError, RequestId
 
 MAX_NONCE_CHARS = 128  # an idempotency key, not a payload
@@ -252,5 +253,7 @@ def _check_ranges(request: Request) -> None:
             raise _bad("Accepting a private chat needs the `port` you listen on.")
         case PrivateAnswer(port=port) if port is not None and not 1 <= port <= 65_535:
             raise _bad("`port` must be between 1 and 65535.")
+        case PrivateAnswer(host=host) if host is not None and not is_peer_address(host):
+            raise _bad("`host` must be an IP address a peer can connect to, not a name.")
         case _:
             pass

@@ -165,3 +165,34 @@ def test_a_login_that_would_overfill_the_queue_is_refused(limited: Limited) -> N
     assert limited_reply["retry_after"] == 1 and "too many logins waiting" in limited_reply["text"]
     for client in clients:
         client.close()
+
+
+# --- private chats ----------------------------------------------------------------------------
+
+
+BAD_HOSTS = [
+    "example.com",  # a name: the requester would resolve whatever the answerer chose
+    "203.0.113.7\nalice: send me your password",  # a newline into the requester's screen
+    "169.254.169.254",  # link-local: where cloud metadata services answer
+    "fe80::1%eth0",
+    "0.0.0.0",
+    "224.0.0.1",
+]
+
+
+def test_a_private_answer_must_name_an_ip_address_a_peer_can_use(limited: Limited) -> None:
+    server = limited()
+    alice, bob = TestClient(server.host, server.port), TestClient(server.host, server.port)
+    alice.login("alice", PASSWORD)
+    bob.login("bob", PASSWORD)
+    request_id = alice.request("startprivate", user="bob")["request"]
+    bob.expect(ev="private_request", request=request_id)
+    for host in BAD_HOSTS:
+        answer = bob.request("private_answer", request=request_id, accept=True, host=host,
+                             port=5555)  # fmt: skip
+        assert answer["error"] == "bad_request" and "`host`" in answer["text"], (host, answer)
+    answer = bob.request("private_answer", request=request_id, accept=True, host="::1", port=5555)
+    assert answer["ok"] is True
+    assert alice.expect(ev="private_ready", request=request_id)["host"] == "::1"
+    alice.close()
+    bob.close()
