@@ -31,7 +31,9 @@ class TestClient:
         """`source`: the local address to connect from (any 127.x.y.z is loopback); `tls`:
         talk TLS, checking the server's certificate against `host`."""
         source_address = (source, 0) if source is not None else None
-        sock = socket.create_connection((host, port), timeout_s, source_address)
+        sock = socket.create_connection(
+            (host, port), timeout=timeout_s, source_address=source_address
+        )
         try:
             self.sock = tls.wrap_socket(sock, server_hostname=host) if tls is not None else sock
         except BaseException:
