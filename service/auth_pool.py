@@ -28,7 +28,7 @@ class AuthPool:
         self._ready = threading.Condition(self._lock)  # a job may be taken, or we stop
         self._stopping = False
         self._threads = [
-            threading.Thread(target=self._work, name=f"auth-{n}", daemon=True)
+            threading.Thread(target=self._work, name=f"auth_{n}", daemon=True)
             for n in range(threads)
         ]
         for thread in self._threads:

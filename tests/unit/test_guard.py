@@ -65,6 +65,9 @@ def test_logins_sent_at_once_get_no_further_than_one_at_a_time() -> None:
     guard = Guard(CONFIG, max_connections=10_000)
     admitted = [guard.admit_login("a", 0) is None for _ in range(10)]
     assert admitted == [True] * 3 + [False] * 7  # each waiting login holds a token
+    refusal = guard.admit_login("a", 0)
+    assert refusal is not None and refusal.extra == {"retry_after": 1}  # they may succeed
+    assert "at once" in refusal.text
     guard.login_finished("a", "login", logged_in=True, now=0)  # it logged in: token back
     assert guard.admit_login("a", 0) is None
     assert guard.admit_login("a", 0) is not None
