@@ -97,9 +97,15 @@ class Guard:
         if spare >= 1:
             self._logging_in[source] = logging_in + 1
             return None
-        seconds = whole_seconds((1 - spare) / bucket.rate_per_s)
         self.note(Kind.LOGIN, source, now, f"refused logins from {source}: too many failed "
-                  "logins and registrations (--login-failures-per-minute)")  # fmt: skip
+                  "or waiting logins and registrations (--login-failure-burst)")  # fmt: skip
+        if bucket.has_token(now):  # it is the logins waiting that leave none: they may succeed
+            return RequestError(
+                ErrorCode.RATE_LIMITED,
+                "Too many logins from your address at once. Try again in 1 s.",
+                retry_after=1,
+            )
+        seconds = whole_seconds(bucket.seconds_until_token(now))
         return RequestError(
             ErrorCode.RATE_LIMITED,
             f"Too many failed logins from your address. Try again in {seconds} s.",
