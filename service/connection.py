@@ -96,6 +96,8 @@ class Connection:
         sock.setblocking(False)
         self._sock = sock
         self._fd = sock.fileno()
+        # TLS: bytes OpenSSL has decrypted and not handed out yet, which select cannot see
+        self._tls_pending: Callable[[], int] | None = getattr(sock, "pending", None)
         self.peer_host = str(address[0])
         self.peer = f"{address[0]}:{address[1]}"
         self.source = source_key(self.peer_host)  # what the per-address limits count
@@ -169,7 +171,13 @@ class Connection:
             self._eof = True
         else:
             self._waiting.extend(self._decoder.feed(data))
+            if self._tls_pending is not None and self._tls_pending():
+                self._reactor.post(self._read_tls_pending)  # the rest, next round
         self.pump()
+
+    def _read_tls_pending(self) -> None:
+        if not self._closed and self._watched[0]:  # still reading (not held back, not ending)
+            self.on_readable()
 
     def on_failure(self) -> None:
         """Our own bug surfaced while reading or writing: end this connection only."""
