@@ -69,6 +69,7 @@ SPRAY_CONNECTIONS = 50
 SPRAY_PER_CONNECTION = 20  # 1,000 attempts, every one on a fresh name
 
 
+@pytest.mark.sqlite_only  # the limits act before the database: one run is enough
 def test_a_login_spray_from_one_address_leaves_others_logging_in_within_a_second(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
