@@ -306,12 +306,14 @@ class Connection:
 
     def _start_auth(self, op: str, frame: dict[str, Any]) -> None:
         """A login or register: refused before any hashing when its address has failed too
-        often or too many wait already (service/guard.py), else queued fairly per address."""
-        guard, now = self._runtime.guard, time.monotonic()
-        refusal = guard.admit_login(self.source, now)
-        job = partial(self._run_serial, frame)
-        if refusal is None and not self._runtime.auth.submit_nowait(self.source, job):
-            refusal = guard.login_not_queued(self.source, now)
+        often or too many wait already (service/guard.py), else queued fairly per address,
+        in the suspects' lane if its address failed lately (service/auth_pool.py)."""
+        guard, now, source = self._runtime.guard, time.monotonic(), self.source
+        refusal = guard.admit_login(source, now)
+        if refusal is None:
+            job, suspect = partial(self._run_serial, frame), guard.is_suspect(source, now)
+            if not self._runtime.auth.submit_nowait(source, job, suspect=suspect):
+                refusal = guard.login_not_queued(source, now)
         if refusal is not None:
             self._refuse(frame, refusal)
             return

@@ -6,7 +6,8 @@
   password is hashed. A login waiting or running holds a token of its address until it ends,
   so a hundred sent at once get no further than one at a time would; it costs the token if
   it fails, and gives it back if it logs in. Every `register` costs one (it hashes a password
-  and makes an account);
+  and makes an account). An address that failed lately, or has other logins waiting, is a
+  suspect: its logins hash apart (service/auth_pool.py);
 - requests: a token bucket per connection for the requests that are not pipelined (`message`
   and `ack` are paced by their own window, see service/connection.py).
 
@@ -111,6 +112,12 @@ class Guard:
             f"Too many failed logins from your address. Try again in {seconds} s.",
             retry_after=seconds,
         )
+
+    def is_suspect(self, source: str, now: float) -> bool:
+        """After `admit_login`: whether `source` failed lately or has other logins waiting;
+        its login then hashes in the suspects' lane (service/auth_pool.py)."""
+        others_waiting = self._logging_in.get(source, 0) > 1
+        return others_waiting or not self._logins.get(source, now).is_full(now)
 
     def login_not_queued(self, source: str, now: float) -> RequestError:
         """An admitted login found the queue full: it no longer counts; the refusal to send."""

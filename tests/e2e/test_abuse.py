@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import select
 import socket
 import threading
 import time
@@ -39,10 +40,10 @@ def frames(*items: dict[str, Any]) -> bytes:
     return b"".join(json.dumps(item).encode() + b"\n" for item in items)
 
 
-def read_all(sock: socket.socket, timeout_s: float) -> list[Frame]:
-    """Every frame until the server closes the connection (or the time is up)."""
+def read_all(sock: socket.socket, timeout_s: float, data: bytes = b"") -> list[Frame]:
+    """Every frame until the server closes the connection (or the time is up), after `data`
+    (what was read from it already)."""
     sock.settimeout(timeout_s)
-    data = b""
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
@@ -53,6 +54,22 @@ def read_all(sock: socket.socket, timeout_s: float) -> list[Frame]:
     except (TimeoutError, ConnectionError):
         pass
     return [json.loads(line) for line in data.split(b"\n") if line.strip()]
+
+
+def read_until_a_guess_is_judged(
+    sockets: list[socket.socket], timeout_s: float = 30
+) -> dict[socket.socket, bytes]:
+    """Read what comes until one reply is a judged guess (not `rate_limited`); returns the
+    bytes read so far, per socket."""
+    received = dict.fromkeys(sockets, b"")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        readable, _, _ = select.select(sockets, [], [], deadline - time.monotonic())
+        for sock in readable:
+            received[sock] += sock.recv(65_536)
+        if any(b'"bad_credentials"' in data for data in received.values()):
+            return received
+    raise AssertionError("no guess was judged")
 
 
 def timed_honest_login(host: str, port: int, user: str = "alice") -> tuple[float, TestClient]:
@@ -81,11 +98,13 @@ def test_a_login_spray_from_one_address_leaves_others_logging_in_within_a_second
                 {"op": "login", "id": i, "user": f"spray{n}x{i}", "password": "guess"}
                 for i in range(SPRAY_PER_CONNECTION)
             )))  # fmt: skip
+        received = read_until_a_guess_is_judged(attackers)  # the spray is under way
         honest_s, honest = timed_honest_login(server.host, server.port)
         honest.close()
         for sock in attackers:
             sock.shutdown(socket.SHUT_WR)  # the server answers everything, then closes
-        replies = [f for sock in attackers for f in read_all(sock, 30) if "re" in f]
+        replies = [f for sock in attackers for f in read_all(sock, 30, received[sock])]
+        replies = [f for f in replies if "re" in f]
     finally:
         close_all(attackers)
 

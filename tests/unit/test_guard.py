@@ -126,3 +126,18 @@ def test_refusals_are_logged_once_per_interval_per_address_and_kind(
     guard.note(Kind.HANDSHAKE, "c", 0, "TLS handshake with c failed: x")
     guard.note(Kind.HANDSHAKE, "c", 1, "TLS handshake with c failed: x")
     assert len(caplog.records) == 4
+
+
+def test_an_address_that_failed_lately_or_has_logins_waiting_is_a_suspect() -> None:
+    guard = Guard(CONFIG, max_connections=10_000)
+    assert guard.admit_login("a", 0) is None
+    assert not guard.is_suspect("a", 0)  # its first: like anybody's
+    assert guard.admit_login("a", 0) is None
+    assert guard.is_suspect("a", 0)  # a second while the first waits
+    guard.login_finished("a", "login", logged_in=True, now=0)
+    guard.login_finished("a", "login", logged_in=False, now=0)
+    assert guard.admit_login("a", 1) is None
+    assert guard.is_suspect("a", 1)  # failed lately
+    guard.login_finished("a", "login", logged_in=True, now=1)
+    assert guard.admit_login("a", 11) is None
+    assert not guard.is_suspect("a", 11)  # the failure is repaid (one token per 10 s)
