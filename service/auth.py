@@ -22,6 +22,26 @@ _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile: 64 MiB per 
 # A login storm must neither multiply that memory by the number of connections nor take every
 # core from the users already online: hashes queue for all cores but one (each is tens of ms).
 _hashing_slots = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
+# Logins from addresses that failed lately hash apart (service/auth_pool.py): in one slot of
+# their own, at a lower CPU priority, so they never hold a slot another login waits for.
+_suspect_slots = threading.BoundedSemaphore(1)
+SUSPECT_NICENESS = 10  # Linux: such a thread gets about a tenth of a contended core
+_lane = threading.local()  # .slots: where the calling thread hashes
+
+
+def hash_as_suspect() -> None:
+    """From now on the calling thread hashes in the suspects' slot, at a lower priority
+    (a thread may lower its own priority, never raise it back: a thread for this alone)."""
+    _lane.slots = _suspect_slots
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SUSPECT_NICENESS)
+    except (AttributeError, OSError):
+        pass  # not Linux (or not allowed): the slot of its own is what matters most
+
+
+def _slots() -> threading.BoundedSemaphore:
+    slots: threading.BoundedSemaphore = getattr(_lane, "slots", _hashing_slots)
+    return slots
 
 
 @functools.cache
@@ -32,14 +52,14 @@ def _decoy_hash() -> str:
 
 
 def hash_password(password: str) -> str:
-    with _hashing_slots:
+    with _slots():
         return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True only for the right password; `None` (no such user) is checked against a decoy."""
     try:
-        with _hashing_slots:
+        with _slots():
             matches = _hasher.verify(password_hash or _decoy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False

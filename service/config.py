@@ -32,6 +32,19 @@ class ServerConfig:
     max_bad_frames: int = 20  # chat/1: the 21st bad frame closes the connection
     shutdown_grace_s: float = 2.0  # how long stop() waits for goodbyes to drain
     sqlite_synchronous: str = "full"  # "normal": an ok survives a crash, not a power loss
+    # Abuse limits (README, "Security"). Per address means per IPv4 address or IPv6 /64.
+    max_connections: int = 15_000  # open at once, in total (also held under the descriptors)
+    max_connections_per_address: int = 256  # open at once from one address
+    login_timeout_s: float = 30.0  # a connection that has not logged in by then is closed
+    login_failures_per_minute: float = 10.0  # failed logins (and registrations) refilled...
+    login_failure_burst: int = 20  # ...into a bucket of this many per address
+    login_queue: int = 256  # logins and registrations waiting to be hashed, in total (from
+    # one address: at most login_failure_burst, see service/guard.py)
+    request_rate: float = 50.0  # requests per second per connection (0: no limit); message
+    request_burst: int = 200  # and ack are paced by their own window instead
+    refusal_log_interval_s: float = 60.0  # at most one log line per address per kind of refusal
+    tls_cert: str | None = None  # PEM certificate chain: serve chat/1 inside TLS
+    tls_key: str | None = None  # its private key (PEM)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65_535:
@@ -48,6 +61,26 @@ class ServerConfig:
             raise ValueError("sqlite synchronous must be full or normal")
         if self.outbox_limit_bytes < 65_536 * 2:
             raise ValueError("the outbox must hold at least two whole frames")
+        self._check_limits()
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("TLS needs both a certificate and its key")
+
+    def _check_limits(self) -> None:
+        at_least_one = {
+            "max connections": self.max_connections,
+            "max connections per address": self.max_connections_per_address,
+            "login failure burst": self.login_failure_burst,
+            "login queue": self.login_queue,
+        }
+        for name, value in at_least_one.items():
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.login_timeout_s <= 0 or self.refusal_log_interval_s <= 0:
+            raise ValueError("the login timeout and the log interval must be positive seconds")
+        if self.login_failures_per_minute <= 0:
+            raise ValueError("login failures per minute must be positive")
+        if self.request_rate < 0 or self.request_burst < 1:
+            raise ValueError("the request rate must be 0 (no limit) or more, its burst 1 or more")
 
     @property
     def idle_timeout_whole_s(self) -> int:
@@ -58,3 +91,7 @@ class ServerConfig:
     @property
     def server_banner(self) -> str:
         return f"{SERVER_NAME} {SERVER_VERSION}"
+
+
+class StartupError(Exception):
+    """The server cannot start; the text says why, as one sentence for the operator."""

@@ -5,7 +5,11 @@ No thread of its own. Which thread does what:
   and `read`) go into the round's batch for the writer (up to MAX_IN_FLIGHT at once), `ping`
   is answered at once, and every
   other request runs on a worker, one at a time, once the pipelined ones before it are done,
-  so each client sees the effects of its requests in order;
+  so each client sees the effects of its requests in order. Requests other than `message`
+  and `ack` take a token from the connection's request bucket first, and `login`/`register`
+  pass the per-address login limits before they queue for the auth pool (service/guard.py);
+  `message` and `ack` are paced by the window instead: past MAX_IN_FLIGHT, and MAX_WAITING
+  decoded, the reactor stops reading the socket until the writer catches up;
 - the writer answers pipelined requests after their commit (service/messaging.py);
 - a worker runs a serial request's handler and its follow-ups, and the end of the session.
 The scheduling state (`_waiting`, `_in_flight`, `_busy`, `_ending`) belongs to the reactor;
@@ -23,13 +27,17 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from service import events
 from service import messages as m
+from service.addresses import source_key
+from service.auth_pool import AuthPool
 from service.context import Context, Services
 from service.delivery import Delivery
 from service.errors import INTERNAL, RequestError, RequestId, error_reply, ok_reply
+from service.guard import Guard, Kind
 from service.handlers import leave, run_request
 from service.hub import Live, RoomLive
 from service.message_store import MessageRecord
@@ -46,6 +54,7 @@ from service.session import (
     SessionState,
     admit,
 )
+from service.tls import WOULD_BLOCK
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +82,39 @@ class Runtime:
     services: Services
     reactor: Reactor
     workers: Executor  # serial requests and session ends
-    auth_workers: Executor  # login and register (password hashing)
+    auth: AuthPool  # login and register (password hashing), fair per address
+    guard: Guard  # the abuse limits; the reactor's alone
     on_closed: Callable[[Connection], None]
     hot: HotRound = field(default_factory=HotRound)
 
 
 class Connection:
-    def __init__(self, sock: socket.socket, address: tuple[Any, ...], runtime: Runtime) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        address: tuple[Any, ...],
+        runtime: Runtime,
+        accepted_at: float | None = None,
+    ) -> None:
         sock.setblocking(False)
         self._sock = sock
         self._fd = sock.fileno()
+        # TLS: bytes OpenSSL has decrypted and not handed out yet, which select cannot see
+        self._tls_pending: Callable[[], int] | None = getattr(sock, "pending", None)
         self.peer_host = str(address[0])
         self.peer = f"{address[0]}:{address[1]}"
+        self.source = source_key(self.peer_host)  # what the per-address limits count
         self._runtime = runtime
         self._reactor = runtime.reactor
         config = runtime.services.config
         self._outbox = Outbox(sock, config.outbox_limit_bytes, self._on_output_waiting)
         self.delivery = Delivery(self._outbox, lambda: self.request_end(EndReason.SLOW_CONSUMER))
         self._decoder = FrameDecoder()
-        self.state = SessionState(config.timeout_s, last_activity=time.monotonic())
+        now = time.monotonic()
+        self.state = SessionState(config.timeout_s, last_activity=now)
+        self._login_deadline = (accepted_at or now) + config.login_timeout_s
+        self._requests = runtime.guard.request_bucket(now)  # None: requests are not limited
+        self._auth_op: str | None = None  # a login or register the guard counts is running
         self._waiting: deque[Decoded] = deque()
         self._in_flight = 0  # pipelined requests handed to the writer, not yet answered
         self._busy = False  # a serial request runs on a worker
@@ -147,7 +170,7 @@ class Connection:
     def on_readable(self) -> None:
         try:
             data = self._sock.recv(RECV_BYTES)
-        except BlockingIOError:
+        except WOULD_BLOCK:
             return
         except OSError:
             data = b""
@@ -155,7 +178,13 @@ class Connection:
             self._eof = True
         else:
             self._waiting.extend(self._decoder.feed(data))
+            if self._tls_pending is not None and self._tls_pending():
+                self._reactor.post(self._read_tls_pending)  # the rest, next round
         self.pump()
+
+    def _read_tls_pending(self) -> None:
+        if not self._closed and self._watched[0]:  # still reading (not held back, not ending)
+            self.on_readable()
 
     def on_failure(self) -> None:
         """Our own bug surfaced while reading or writing: end this connection only."""
@@ -195,11 +224,13 @@ class Connection:
             op = item.get("op")
             if not isinstance(op, str):
                 op = ""  # answered bad_request in turn, like any request that is not ours
-            if op in PIPELINED_OPS:
+            if op in PIPELINED_OPS:  # paced by the window, not by the request bucket
                 if self._in_flight >= MAX_IN_FLIGHT:
                     break
-                start = self._start_pipelined
-            elif op in INLINE_OPS:
+                waiting.popleft()
+                self._start_pipelined(item)
+                continue
+            if op in INLINE_OPS:
                 if self._in_flight:
                     break  # its reply must not overtake those of the messages before it
                 start = self._run_inline
@@ -208,13 +239,26 @@ class Connection:
             else:
                 start = self._start_serial
             waiting.popleft()
-            start(item)
+            if self._within_rate(item):
+                start(item)
         if self._eof and not (self._waiting or self._busy or self._in_flight):
             self.end(EndReason.DISCONNECTED)
         if self._ending is not None:
             self._maybe_finish()
         else:
             self._update_watch()
+
+    def _within_rate(self, frame: dict[str, Any]) -> bool:
+        """Take a token from the request bucket; without one the request is answered
+        `rate_limited` and the connection carries on (service/guard.py)."""
+        bucket = self._requests
+        if bucket is None:
+            return True
+        now = time.monotonic()
+        if bucket.try_take(now):
+            return True
+        self._refuse(frame, self._runtime.guard.request_refusal(bucket, self.source, now))
+        return False
 
     def _on_frame_error(self, error: FrameError) -> None:
         self.send_event(events.frame_error(error.problem.value, error.text))
@@ -263,21 +307,56 @@ class Connection:
             self.pump()
 
     def _start_serial(self, frame: dict[str, Any]) -> None:
-        self._busy = True
         op = frame.get("op")
-        auth = isinstance(op, str) and op in AUTH_OPS
-        pool = self._runtime.auth_workers if auth else self._runtime.workers
-        pool.submit(self._run_serial, frame)
+        if isinstance(op, str) and op in AUTH_OPS and not self.state.logged_in:
+            self._start_auth(op, frame)
+            return
+        self._busy = True
+        self._runtime.workers.submit(self._run_serial, frame)
+
+    def _start_auth(self, op: str, frame: dict[str, Any]) -> None:
+        """A login or register: refused before any hashing when its address has failed too
+        often or too many wait already (service/guard.py), else queued fairly per address,
+        in the suspects' lane if its address failed lately (service/auth_pool.py)."""
+        guard, now, source = self._runtime.guard, time.monotonic(), self.source
+        refusal = guard.admit_login(source, now)
+        if refusal is None:
+            job, suspect = partial(self._run_serial, frame), guard.is_suspect(source, now)
+            if not self._runtime.auth.submit_nowait(source, job, suspect=suspect):
+                refusal = guard.login_not_queued(source, now)
+        if refusal is not None:
+            self._refuse(frame, refusal)
+            return
+        self._busy = True
+        self._auth_op = op
+
+    def _refuse(self, frame: dict[str, Any], refusal: RequestError) -> None:
+        """Answer `frame` with `refusal` without running it (a request without `id` gets no
+        reply; one whose `id` is unusable gets bad_request, as always)."""
+        if "id" not in frame:
+            return
+        try:
+            request_id = m.request_id(frame)
+        except RequestError as bad_id:
+            self.send_event(error_reply(None, bad_id))
+            return
+        self.send_event(error_reply(request_id, refusal))
 
     def _run_serial(self, frame: dict[str, Any]) -> None:
         """On a worker: one request, its reply, then its follow-ups (a login's backlog)."""
         try:
-            self._run_handler(Context(self._runtime.services, self.state, self), frame)
+            if self._ending is None:  # ended while it waited (the login deadline, say)
+                self._run_handler(Context(self._runtime.services, self.state, self), frame)
         finally:
             self._reactor.post(self._serial_done)
 
     def _serial_done(self) -> None:
         self._busy = False
+        if self._auth_op is not None:
+            self._runtime.guard.login_finished(
+                self.source, self._auth_op, self.state.logged_in, time.monotonic()
+            )
+            self._auth_op = None
         if self._end_after_reply is not None:
             self.end(self._end_after_reply)
         self.pump()
@@ -321,7 +400,14 @@ class Connection:
         self._maybe_finish()
 
     def check_idle(self, now: float) -> None:
-        if self._ending is None and self.state.idle_remaining(now) <= 0:
+        if self._ending is not None:
+            return
+        if self.state.idle_remaining(now) <= 0:
+            self.end(EndReason.TIMEOUT)
+        elif not self.state.logged_in and now >= self._login_deadline and not self._busy:
+            self._runtime.guard.note(Kind.LOGIN_TIMEOUT, self.source, now, f"closed connections "
+                                     f"from {self.source} that did not log in within the "
+                                     "login deadline (--login-timeout)")  # fmt: skip
             self.end(EndReason.TIMEOUT)
 
     def _maybe_finish(self) -> None:
@@ -367,4 +453,5 @@ class Connection:
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
+        log.debug("connection from %s closed", self.peer)
         self._runtime.on_closed(self)

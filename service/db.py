@@ -4,12 +4,20 @@ SQLite gets WAL (readers never wait for the writer), a busy timeout (chat-admin 
 while the server runs), foreign keys, and synchronous=FULL so that a commit is fsync'd before
 chat/1 answers `ok`. Write transactions on SQLite start with BEGIN IMMEDIATE, so a
 read-then-write transaction can never fail half-way on a lock upgrade.
+
+A SQLite file is created here, mode 0600, before SQLite first opens it (SQLite itself would
+make it 0644): it holds password hashes and every stored message. SQLite gives the `-wal` and
+`-shm` files it makes later the main file's permissions, so they are 0600 too.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +28,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from service.config import StartupError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUSY_TIMEOUT_MS = 10_000
@@ -52,9 +62,24 @@ def make_engine(url: str, *, synchronous: str = "full") -> Engine:
         max_overflow=56,
     )
     assert synchronous in SYNCHRONOUS_LEVELS, synchronous
+    path = sqlite_path(url)
+    if path is not None:
+        event.listen(engine, "do_connect", functools.partial(_create_private_file, path))
     event.listen(engine, "connect", functools.partial(_configure_sqlite_connection, synchronous))
     event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
+
+
+def _create_private_file(path: Path, *_connect_args: Any) -> None:
+    """Before SQLite opens `path`: if there is no such file, make it, empty and 0600."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except OSError:
+        pass  # it exists (the usual case), or SQLite is about to say why it cannot be made
+
+
+PRIVATE_FILE_MODE = 0o600  # the database: readable and writable by its owner only
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def _configure_sqlite_connection(synchronous: str, dbapi_connection: Any, _record: Any) -> None:
@@ -108,6 +133,59 @@ def current_revision(url: str) -> str | None:
 
 def head_revision(url: str) -> str | None:
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+# --- before the server touches the database ---------------------------------------------
+
+
+def check_usable(url: str) -> list[str]:
+    """Raise StartupError if a SQLite database plainly cannot be used (a missing directory, a
+    read-only file or directory), before anything is written; else return warnings for the
+    operator (the file is readable by other users). Other databases: nothing to check here."""
+    path = sqlite_path(url)
+    if path is None:
+        return []
+    directory = path.absolute().parent
+    if not directory.is_dir():
+        raise StartupError(f"cannot use the database {path}: there is no directory {directory}")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise StartupError(f"cannot use the database {path}: cannot write in {directory}, "
+                           "where SQLite keeps its -wal and -shm files")  # fmt: skip
+    if not path.exists():
+        return []
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise StartupError(f"cannot use the database {path}: it is not a file")
+    # Also for root, who may write anyway: a file nobody may write is meant to stay as it is.
+    if not os.access(path, os.R_OK | os.W_OK) or not mode & 0o222:
+        raise StartupError(f"cannot use the database {path}: the file is read-only "
+                           f"(mode {stat.S_IMODE(mode):04o})")  # fmt: skip
+    return _readable_by_others([path, *(Path(f"{path}{side}") for side in SQLITE_SIDE_FILES)])
+
+
+def _readable_by_others(paths: list[Path]) -> list[str]:
+    warnings = []
+    for path in paths:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            warnings.append(f"{path} is open to other users of this machine (mode {mode:04o}): "
+                            f"it holds password hashes and messages; chmod 600 {path}")  # fmt: skip
+    return warnings
+
+
+@contextmanager
+def startup_errors(url: str) -> Iterator[None]:
+    """Database errors while the server starts, as one StartupError naming the database."""
+    try:
+        yield
+    except MigrationRefused as refusal:  # e.g. two names equal ignoring case (schema 0003)
+        raise StartupError(f"cannot upgrade the database {describe_url(url)}: {refusal}") from None
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise StartupError(f"cannot use the database {describe_url(url)}: {reason}") from error
 
 
 def describe_url(url: str) -> str:

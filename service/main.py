@@ -11,8 +11,8 @@ import sys
 import threading
 from types import FrameType
 
-from service.config import DEFAULT_DB_URL, DEFAULT_PORT, ServerConfig
-from service.db import MigrationRefused, describe_url
+from service.config import DEFAULT_DB_URL, DEFAULT_PORT, ServerConfig, StartupError
+from service.db import describe_url
 from service.server import ChatServer
 
 log = logging.getLogger("parley")
@@ -92,7 +92,102 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="default INFO",
     )
+    _add_tls_options(parser)
+    _add_limit_options(parser)
     return parser  # fmt: skip
+
+
+def _add_tls_options(parser: argparse.ArgumentParser) -> None:
+    tls = parser.add_argument_group(
+        "TLS", "Serve chat/1 inside TLS (1.2 or newer); clients then need chat-client --tls."
+    )
+    tls.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="certificate chain, PEM (e.g. Let's Encrypt's fullchain.pem)",
+    )
+    tls.add_argument("--tls-key", metavar="FILE",
+                     help="the certificate's private key, PEM (e.g. privkey.pem)")  # fmt: skip
+
+
+_DEFAULTS = ServerConfig()
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    d = _DEFAULTS
+    limits = parser.add_argument_group(
+        "abuse limits",
+        "Per address means per IPv4 address or IPv6 /64 network. Refusals are answered "
+        "rate_limited (with retry_after) and logged at most once per interval per address.",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        default=d.max_connections,
+        metavar="N",
+        help=f"connections open at once, in total (default {d.max_connections}; "
+        "fewer if the descriptor limit leaves less room); past it the server "
+        "stops accepting for a moment",
+    )
+    limits.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        metavar="N",
+        default=d.max_connections_per_address,
+        help="connections open at once from one address (default "
+        f"{d.max_connections_per_address}); more are closed at once",
+    )
+    limits.add_argument(
+        "--login-timeout",
+        type=float,
+        default=d.login_timeout_s,
+        metavar="SECONDS",
+        help="a connection that has not logged in by then "
+        f"is closed (default {d.login_timeout_s:g})",
+    )
+    limits.add_argument(
+        "--login-failures-per-minute",
+        type=float,
+        metavar="N",
+        default=d.login_failures_per_minute,
+        help="failed logins, and registrations, allowed per address and minute "
+        f"(default {d.login_failures_per_minute:g}), on top of a burst...",
+    )
+    limits.add_argument(
+        "--login-failure-burst",
+        type=int,
+        default=d.login_failure_burst,
+        metavar="N",
+        help=f"...of this many (default {d.login_failure_burst}); "
+        "past both, logins from there are refused before any password is hashed",
+    )
+    limits.add_argument(
+        "--login-queue",
+        type=int,
+        default=d.login_queue,
+        metavar="N",
+        help="logins and registrations waiting to be checked, in total "
+        f"(default {d.login_queue}); from one address, at most --login-failure-burst",
+    )
+    limits.add_argument(
+        "--request-rate",
+        type=float,
+        default=d.request_rate,
+        metavar="N",
+        help="requests per second one connection may make, `message` and `ack` "
+        f"aside (default {d.request_rate:g}; 0 for no limit), on top of...",
+    )
+    limits.add_argument(
+        "--request-burst",
+        type=int,
+        default=d.request_burst,
+        metavar="N",
+        help=f"...a burst of this many (default {d.request_burst})",
+    )
+    limits.add_argument("--refusal-log-interval", type=float, metavar="SECONDS",
+                        default=d.refusal_log_interval_s,
+                        help="at most one log line per address and kind of refusal in this "
+                        f"time (default {d.refusal_log_interval_s:g})")  # fmt: skip
 
 
 def _pick(parser: argparse.ArgumentParser, name: str, positional: float | None,
@@ -119,6 +214,17 @@ def config_from_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
             max_attempts=args.max_attempts,
             allow_signup=args.allow_signup,
             sqlite_synchronous=args.sqlite_synchronous,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            max_connections=args.max_connections,
+            max_connections_per_address=args.max_connections_per_address,
+            login_timeout_s=args.login_timeout,
+            login_failures_per_minute=args.login_failures_per_minute,
+            login_failure_burst=args.login_failure_burst,
+            login_queue=args.login_queue,
+            request_rate=args.request_rate,
+            request_burst=args.request_burst,
+            refusal_log_interval_s=args.refusal_log_interval,
         )
     except ValueError as error:
         parser.error(str(error))
@@ -149,18 +255,16 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     descriptors = raise_descriptor_limit(WANTED_DESCRIPTORS)
-    if descriptors < WANTED_DESCRIPTORS:
-        log.warning("open files are limited to %d (ulimit -n), so at most about %d connections; "
-                    "raise the hard limit for more", descriptors, descriptors - 64)  # fmt: skip
     server = ChatServer(config)
     try:
         server.start()
-    except OSError as error:
-        log.error("cannot listen on %s:%s: %s", config.host, config.port, error.strerror)
+    except StartupError as error:
+        print(f"Error: {error}", file=sys.stderr, flush=True)
         return 1
-    except MigrationRefused as refusal:  # e.g. two names equal ignoring case (schema 0003)
-        log.error("cannot upgrade the database %s: %s", describe_url(config.db_url), refusal)
-        return 1
+    if server.max_connections < config.max_connections:
+        log.warning("open files are limited to %d (ulimit -n), so at most %d connections; "
+                    "raise the hard limit for more", descriptors,
+                    server.max_connections)  # fmt: skip
     # Everything alive now (SQLAlchemy, Alembic, the models) lives as long as the process: keep
     # it out of every garbage collection, so a collection costs what the requests left behind.
     gc.collect()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from service.addresses import is_peer_address
 from service.errors import ErrorCode, RequestError, RequestId
 from service.rooms import HISTORY_MAX, is_valid_history_limit
 
@@ -330,5 +331,7 @@ def _check_ranges(request: Request) -> None:
             raise _bad("Accepting a private chat needs the port you listen on.")
         case PrivateAnswer(port=port) if port is not None and not 1 <= port <= 65_535:
             raise _bad(_int_rule("port"))
+        case PrivateAnswer(host=host) if host is not None and not is_peer_address(host):
+            raise _bad("host must be an IP address a peer can connect to, not a name.")
         case _:
             pass

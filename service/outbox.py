@@ -7,7 +7,7 @@ syscall, not a thousand, and only the reactor ever writes to a socket. A recipie
 not read stalls nobody: its buffer fills, `send_nowait()` returns False, and its connection
 is ended as a slow consumer.
 
-The socket must be non-blocking (`setblocking(False)`).
+The socket must be non-blocking (`setblocking(False)`); a TLS socket (service/tls.py) will do.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable
+
+from service.tls import WOULD_BLOCK
 
 
 class Outbox:
@@ -130,7 +132,7 @@ class Outbox:
         """Bytes the socket took (0 if full); None if the connection is broken."""
         try:
             return self._sock.send(data)
-        except BlockingIOError:
+        except WOULD_BLOCK:  # TLS: OpenSSL keeps what it took and wants the same bytes again
             return 0
         except OSError:
             self._closed = True

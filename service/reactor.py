@@ -22,10 +22,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
+from service.throttle import LogLimiter
+
 log = logging.getLogger(__name__)
 
 ACCEPTS_PER_ROUND = 64  # new connections taken per round, so a flood cannot starve the rest
-ACCEPT_PAUSE_S = 0.5  # out of descriptors: stop accepting this long, then try again
+ACCEPT_PAUSE_S = 0.5  # at the connection cap or out of descriptors: stop accepting this
+# long, then try again (the kernel's listen backlog holds who comes meanwhile)
 MAX_SLEEP_S = 1.0
 _OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
@@ -47,11 +50,16 @@ class Reactor:
         listener: socket.socket,
         on_accept: Callable[[socket.socket, tuple[object, ...]], None],
         on_round: Callable[[], None],
+        accept_refusal: Callable[[], str | None] = lambda: None,
+        log_interval_s: float = 60.0,
     ) -> None:
         listener.setblocking(False)
         self._listener = listener
         self._on_accept = on_accept
         self._on_round = on_round
+        self._accept_refusal = accept_refusal  # why no connection may be taken now, or None
+        self._pause_log = LogLimiter(log_interval_s)
+        self._paused_since: float | None = None  # accepting paused, and that was logged
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -121,6 +129,12 @@ class Reactor:
                 self._selector.modify(fd, events, item)
         except (OSError, ValueError):
             log.debug("socket %d vanished before it could be watched", fd)
+
+    def resume_accepting(self) -> None:
+        """Room again (a connection closed): end a pause now rather than at its timer."""
+        if self._accept_paused_until and not self._stopping:
+            self._accept_paused_until = 0.0
+            self._selector.register(self._listener, selectors.EVENT_READ, None)
 
     def stop_accepting(self) -> None:
         self._accept_paused_until = 0.0
@@ -212,22 +226,39 @@ class Reactor:
 
     def _accept_some(self) -> None:
         for _ in range(ACCEPTS_PER_ROUND):
+            refusal = self._accept_refusal()
+            if refusal is not None:
+                self._pause_accepting(refusal)
+                return
             try:
                 sock, address = self._listener.accept()
             except BlockingIOError:
                 return
             except OSError as error:
                 if error.errno in _OUT_OF_RESOURCES:  # pause, say so once, recover later
-                    self._pause_accepting(error)
+                    self._pause_accepting(f"{error.strerror} (errno {error.errno})")
                     return
                 log.debug("accept failed: %s", error)  # one client's trouble (a reset)
                 continue
+            if self._paused_since is not None:
+                log.warning("accepting connections again, after %.1f s",
+                            time.monotonic() - self._paused_since)  # fmt: skip
+                self._paused_since = None
             self._on_accept(sock, address)
 
-    def _pause_accepting(self, error: OSError) -> None:
-        log.warning("cannot accept connections (%s); pausing %.1f s", error, ACCEPT_PAUSE_S)
+    def _pause_accepting(self, reason: str) -> None:
+        """Stop accepting for ACCEPT_PAUSE_S: one log line per interval however long it lasts
+        (a flood must not turn into a log flood), and one more when accepting resumes."""
+        now = time.monotonic()
+        count = self._pause_log.note("pause", now)
+        if count is not None:
+            more = f"; {count - 1} more pauses since the last such line" if count > 1 else ""
+            log.warning("not accepting connections for now: %s; trying again every %.1f s%s",
+                        reason, ACCEPT_PAUSE_S, more)  # fmt: skip
+            if self._paused_since is None:
+                self._paused_since = now
         try:
             self._selector.unregister(self._listener)
         except (KeyError, ValueError):
             return
-        self._accept_paused_until = time.monotonic() + ACCEPT_PAUSE_S
+        self._accept_paused_until = now + ACCEPT_PAUSE_S

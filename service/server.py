@@ -4,35 +4,47 @@ Threads, and why each exists (README, "How it is built"):
 - `reactor`: owns every socket (accept, read, schedule, finish partial writes, timers);
 - `db-writer`: group commit; answers direct messages after their commit;
 - `worker-*`: requests that read or wait on the database, one at a time per connection;
-- `auth-*`: login and register, apart, so a storm of password hashes delays nobody else;
+- `auth-*`: login and register, apart and fair per address (service/auth_pool.py), so a
+  storm of password hashes delays nobody else;
 - `ticker`: housekeeping (private requests that expire, old nonces, unknown names).
 
-`start()` returns once the socket listens (port 0 picks a free one: see `address`). `stop()`
-is idempotent: stop accepting, end every session with `bye shutdown`, close the active
-periods, and release the database.
+`start()` returns once the socket listens (port 0 picks a free one: see `address`). It
+checks in an order that changes nothing it should not: the TLS files, then the port, then
+the database; whatever fails is a StartupError of one sentence. `stop()` is idempotent: stop
+accepting, end every session with `bye shutdown`, close the active periods, and release the
+database.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import resource
 import socket
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
+from service import db
+from service.addresses import source_key
+from service.auth_pool import AuthPool
 from service.brokering import end_private_on_shutdown, expire_private_requests
-from service.config import ServerConfig
+from service.config import ServerConfig, StartupError
 from service.connection import Connection, HotRound, Runtime
 from service.context import Services
-from service.db import migrate_to_head
+from service.guard import Guard, Kind
 from service.hub import Hub
 from service.messaging import Answerer
 from service.reactor import Reactor
 from service.session import EndReason
 from service.store import Store
 from service.timeutil import utc_now
+from service.tls import Handshake, server_context
 from service.writer import HotBatch
 
 log = logging.getLogger(__name__)
@@ -45,6 +57,16 @@ LISTEN_BACKLOG = 1024
 WORKERS = 4  # serial requests; each mostly waits on the database
 AUTH_WORKERS = 4  # logins mostly wait on the database; argon2 is bounded in service/auth.py
 CRASH_END_REASON = "server_restart"  # the end reason of periods a crash left open
+DESCRIPTOR_RESERVE = 100  # descriptors kept for the database, the log and our own sockets
+GUARD_PRUNE_S = 60.0  # how often the guard forgets addresses whose buckets refilled
+
+
+def descriptor_room() -> int:
+    """How many connections the descriptor limit leaves room for."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return sys.maxsize
+    return soft - DESCRIPTOR_RESERVE
 
 
 class ChatServer:
@@ -52,6 +74,8 @@ class ChatServer:
         self.config = config
         self._clock = clock
         self._connections: set[Connection] = set()  # the reactor's alone
+        self._handshakes: set[Handshake] = set()  # TLS connections before chat/1; ditto
+        self._tls: ssl.SSLContext | None = None
         self._all_closed = threading.Event()
         self._stopped = threading.Event()
         self._started = False
@@ -71,26 +95,45 @@ class ChatServer:
         assert self._runtime is not None, "start() first"
         return self._runtime.services
 
+    @property
+    def max_connections(self) -> int:
+        """The cap in force: --max-connections, or less if the descriptor limit says so."""
+        assert self._runtime is not None, "start() first"
+        return self._runtime.guard.max_connections
+
     def start(self) -> None:
-        listener = socket.create_server(
-            (self.config.host, self.config.port), backlog=LISTEN_BACKLOG, reuse_port=False
-        )
+        """Listen and serve; StartupError (one sentence) if the server cannot."""
+        config = self.config
+        self._tls = server_context(config)  # before the port: a bad certificate changes nothing
+        try:
+            listener = socket.create_server(
+                (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
+            )
+        except OSError as error:  # strerror alone: create_server appends the address to it
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            raise StartupError(f"cannot listen on {config.host}:{config.port}: {reason}") from None
         try:
             services = self._open_services()
         except BaseException:
             listener.close()
             raise
         self._listener = listener
-        reactor = Reactor(listener, self._accept, self._end_round)
+        guard = Guard(config, descriptor_room())
+        reactor = Reactor(
+            listener, self._accept, self._end_round, guard.accept_refusal,
+            config.refusal_log_interval_s,
+        )  # fmt: skip
         self._runtime = Runtime(
             services,
             reactor,
             ThreadPoolExecutor(WORKERS, thread_name_prefix="worker"),
-            ThreadPoolExecutor(AUTH_WORKERS, thread_name_prefix="auth"),
+            AuthPool(AUTH_WORKERS, config.login_queue, config.login_failure_burst),
+            guard,
             self._forget,
         )
         services.store.group_writer.on_hot_committed(Answerer(services, reactor))
         reactor.call_every(IDLE_CHECK_S, self._check_idle)
+        reactor.call_every(GUARD_PRUNE_S, lambda: guard.forget_idle(time.monotonic()))
         with self._lock:
             self._started = True
         reactor.start()
@@ -99,14 +142,18 @@ class ChatServer:
 
     def _open_services(self) -> Services:
         """The database, after the port is ours: a second server on a busy port touches
-        nothing."""
-        migrate_to_head(self.config.db_url)
-        store = Store.open(
-            self.config.db_url,
-            group_commit=True,
-            max_text_chars=self.config.max_text_chars,
-            synchronous=self.config.sqlite_synchronous,
-        )
+        nothing. Nothing is written before the checks that can refuse have passed."""
+        url = self.config.db_url
+        for warning in db.check_usable(url):
+            log.warning("%s", warning)
+        with db.startup_errors(url):
+            db.migrate_to_head(url)
+            store = Store.open(
+                url,
+                group_commit=True,
+                max_text_chars=self.config.max_text_chars,
+                synchronous=self.config.sqlite_synchronous,
+            )
         closed = store.end_open_periods(self._clock(), CRASH_END_REASON)
         if closed:
             log.info("closed %d active periods left open by an earlier stop", closed)
@@ -124,23 +171,69 @@ class ChatServer:
 
     # --- on the reactor thread -------------------------------------------------------------
 
-    def _accept(self, sock: socket.socket, address: tuple[object, ...]) -> None:
+    def _accept(self, sock: socket.socket, address: tuple[Any, ...]) -> None:
         assert self._runtime is not None
+        guard, now = self._runtime.guard, time.monotonic()
+        source = source_key(str(address[0]))
+        if self._stopped.is_set() or not guard.connection_opened(source, now):
+            sock.close()  # over the per-address cap: closed without a word (and logged)
+            return
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            connection = Connection(sock, address, self._runtime)
+            if self._tls is not None:
+                self._start_handshake(sock, address, source, now)
+                return
+            connection = Connection(sock, address, self._runtime, accepted_at=now)
         except OSError as error:  # the client gave up already
             log.debug("could not take a connection: %s", error)
             sock.close()
+            guard.connection_closed(source)
             return
-        if self._stopped.is_set():
-            sock.close()
-            return
+        log.debug("connection from %s", connection.peer)
         self._connections.add(connection)
         connection.start()
 
+    def _start_handshake(
+        self, sock: socket.socket, address: tuple[Any, ...], source: str, accepted_at: float
+    ) -> None:
+        assert self._tls is not None and self._runtime is not None
+        sock.setblocking(False)
+        tls_sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        deadline = accepted_at + self.config.login_timeout_s
+
+        def done(handshake: Handshake) -> None:
+            self._handshakes.discard(handshake)
+            assert self._runtime is not None
+            try:
+                connection = Connection(handshake.sock, address, self._runtime, accepted_at)
+            except OSError:
+                handshake.close()
+                self._runtime.guard.connection_closed(source)
+                return
+            log.debug("connection from %s, in %s", connection.peer, handshake.sock.version())
+            self._connections.add(connection)
+            connection.start()
+
+        def failed(handshake: Handshake, reason: str) -> None:
+            self._handshakes.discard(handshake)
+            assert self._runtime is not None
+            guard = self._runtime.guard
+            guard.connection_closed(source)
+            if not self._stopped.is_set():
+                self._runtime.reactor.resume_accepting()
+            guard.note(Kind.HANDSHAKE, source, time.monotonic(),
+                       f"TLS handshake with {source} failed: {reason}")  # fmt: skip
+
+        handshake = Handshake(tls_sock, self._runtime.reactor, deadline, done, failed)
+        self._handshakes.add(handshake)
+        handshake.start()
+
     def _forget(self, connection: Connection) -> None:
         self._connections.discard(connection)
+        assert self._runtime is not None
+        self._runtime.guard.connection_closed(connection.source)
+        if not self._stopped.is_set():
+            self._runtime.reactor.resume_accepting()
         if self._stopped.is_set() and not self._connections:
             self._all_closed.set()
 
@@ -156,6 +249,8 @@ class ChatServer:
 
     def _check_idle(self) -> None:
         now = time.monotonic()
+        for handshake in list(self._handshakes):
+            handshake.close_if_overdue(now)
         for connection in list(self._connections):
             try:
                 connection.check_idle(now)
@@ -167,6 +262,8 @@ class ChatServer:
     def _end_all(self) -> None:
         assert self._runtime is not None
         self._runtime.reactor.stop_accepting()
+        for handshake in list(self._handshakes):
+            handshake.fail("the server is shutting down")
         if not self._connections:
             self._all_closed.set()
         try:  # queued ahead of every `bye`, which the sessions' ends send later
@@ -216,7 +313,7 @@ class ChatServer:
         runtime.reactor.stop()
         self._ticker.join(timeout=5)
         runtime.workers.shutdown(wait=True, cancel_futures=True)
-        runtime.auth_workers.shutdown(wait=True, cancel_futures=True)
+        runtime.auth.shutdown()
         runtime.services.store.end_open_periods(self._clock(), EndReason.SHUTDOWN.value)
         runtime.services.store.close()
         if self._listener is not None:

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import ssl
 import sys
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from cli.client.link import Incoming, Link, LinkClosed
 from cli.client.login import LoggedIn, log_in, log_in_again
 from cli.client.p2p import PrivateChats
 from cli.client.screen import Screen
+from cli.client.tls import client_context
 from service.config import DEFAULT_PORT
 from service.rules import is_valid_username
 
@@ -86,7 +88,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_false",
         help="do not ring the terminal bell when a message or private chat request arrives",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect with TLS, checking that the server's certificate names HOST",
+    )
+    parser.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        help="with --tls: trust the CA certificates in FILE (PEM) instead of the system's",
+    )
+    args = parser.parse_args(argv)
+    if args.ca_file is not None and not args.tls:
+        parser.error("--ca-file goes with --tls")
+    return args
 
 
 def _port(text: str) -> int:
@@ -104,7 +119,12 @@ def _username(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        return asyncio.run(run(args.host, args.port, args.user, bell=args.bell))
+        tls = client_context(args.ca_file) if args.tls else None
+    except OSError as exc:  # the CA file is missing or not PEM
+        print(f"chat-client: cannot use {args.ca_file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(run(args.host, args.port, args.user, bell=args.bell, tls=tls))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 
@@ -135,10 +155,13 @@ class Options:
     bell: bool
 
 
-async def run(host: str, port: int, user: str | None, *, bell: bool = True) -> int:
+async def run(
+    host: str, port: int, user: str | None, *, bell: bool = True,
+    tls: ssl.SSLContext | None = None,
+) -> int:  # fmt: skip
     options = Options(r.colour_enabled(os.environ, sys.stdout.isatty()), bell)
     out = printer(options.colour)  # while no chat prompt runs; then `Screen`
-    dialer = Dialer(host, port)
+    dialer = Dialer(host, port, tls)
     try:
         try:
             logged_in = await log_in(dialer, ask, out, user)

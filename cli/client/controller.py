@@ -29,6 +29,7 @@ from cli.client.p2p import PeerClosed, PeerEvent, PeerMessage, PeerOpened
 from cli.client.room_talk import RoomTalk
 from cli.client.rooms import FEATURE as ROOMS_FEATURE
 from cli.client.rooms import RoomBook, RoomUnread
+from service.addresses import is_peer_address
 from service.protocol import JsonObject
 
 REPLY_TIMEOUT_S = 10.0  # a server that has not answered by then is treated as stuck
@@ -257,7 +258,7 @@ class Chat:
         self._asked.discard(str(ev.get("user")))
         host, port = ev.get("host"), ev.get("port")
         user, token = r.clean(ev.get("user")), str(ev.get("token"))
-        if not isinstance(host, str) or not _is_port(port):
+        if not isinstance(host, str) or not is_peer_address(host) or not _is_port(port):
             self._out(r.note(f"The server sent no address for {user}; cannot connect.", "error"))
             return
         self._peers.connect(user, host, port, token)

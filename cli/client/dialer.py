@@ -9,6 +9,7 @@ connection, and a reconnect; `Link.connect` is the one place a socket is opened.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,8 +33,8 @@ class Dialer:
     """The connection to the server: opened when first needed, and again once it has ended.
     `incoming` is the current connection's queue of events (then one LinkClosed)."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+        self.host, self.port, self.tls = host, port, tls
         self.signup = False
         self.features: frozenset[str] = frozenset()  # the optional parts of chat/1 it has
         self.incoming: asyncio.Queue[Incoming] = asyncio.Queue()
@@ -45,18 +46,27 @@ class Dialer:
         self.close()
         loop = asyncio.get_running_loop()
         incoming: asyncio.Queue[Incoming] = asyncio.Queue()
+        where = f"{self.host} port {self.port}"
         try:  # off the loop: connecting may take CONNECT_TIMEOUT_S
             link = await asyncio.to_thread(
-                Link.connect, self.host, self.port, on_loop(loop, incoming.put_nowait)
+                Link.connect, self.host, self.port, on_loop(loop, incoming.put_nowait), self.tls
             )
+        except ssl.SSLCertVerificationError as exc:
+            raise ConnectionError(
+                f"{where}: the server's certificate is not trusted ({exc.verify_message}); "
+                "--ca-file FILE names a CA to trust."
+            ) from exc
+        except ssl.SSLError as exc:
+            raise ConnectionError(
+                f"Could not talk TLS with {where} ({exc.reason or exc}); is it a TLS server?"
+            ) from exc
         except OSError as exc:
-            where = f"{self.host} port {self.port}"
             raise ConnectionError(f"Could not connect to {where}: {exc.strerror or exc}.") from exc
         hello = await _wait_hello(incoming)
         if hello is None:
             link.close()
-            where = f"{self.host} port {self.port}"
-            raise ConnectionError(f"{where} is not answering as a chat/1 server.")
+            hint = "" if self.tls else " (if it uses TLS, add --tls)"
+            raise ConnectionError(f"{where} is not answering as a chat/1 server{hint}.")
         self._link, self.incoming, self.signup = link, incoming, hello.get("signup") is True
         self.features = _features(hello.get("features"))
         return link

@@ -15,12 +15,14 @@ import contextlib
 import itertools
 import queue
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from cli.client.tls import TlsStream, connect_tls
 from service.protocol import FrameDecoder, FrameError, JsonObject, encode
 
 RECV_BYTES = 65_536  # one read; the decoder bounds what is buffered, not this
@@ -43,7 +45,7 @@ class Link:
     """Thread-safe: `request`, `send_nowait` and `close` may be called from any thread, and
     none of them waits for the network."""
 
-    def __init__(self, sock: socket.socket, on_incoming: IncomingHandler) -> None:
+    def __init__(self, sock: socket.socket | TlsStream, on_incoming: IncomingHandler) -> None:
         self._sock = sock
         self._on_incoming = on_incoming
         self._decoder = FrameDecoder()
@@ -60,11 +62,18 @@ class Link:
         self._sender = threading.Thread(target=self._send_loop, name="link-sender", daemon=True)
 
     @classmethod
-    def connect(cls, host: str, port: int, on_incoming: IncomingHandler) -> Link:
-        """Connect and start reading. Raises OSError with the system's reason on failure."""
-        sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S)
-        sock.settimeout(SEND_TIMEOUT_S)  # the reader just reads again when it expires
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def connect(
+        cls, host: str, port: int, on_incoming: IncomingHandler, tls: ssl.SSLContext | None = None
+    ) -> Link:
+        """Connect (inside TLS with `tls`: the server's certificate is checked against `host`)
+        and start reading. Raises OSError with the system's reason on failure."""
+        sock: socket.socket | TlsStream
+        if tls is not None:
+            sock = connect_tls(host, port, tls, CONNECT_TIMEOUT_S, SEND_TIMEOUT_S)
+        else:
+            sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S)
+            sock.settimeout(SEND_TIMEOUT_S)  # the reader just reads again when it expires
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         link = cls(sock, on_incoming)
         link.start()
         return link

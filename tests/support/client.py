@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+import ssl
 import time
 from typing import Any
 
@@ -18,8 +19,26 @@ Frame = dict[str, Any]
 class TestClient:
     __test__ = False  # not a pytest test class
 
-    def __init__(self, host: str, port: int, timeout_s: float = 5.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout_s)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout_s: float = 5.0,
+        *,
+        source: str | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """`source`: the local address to connect from (any 127.x.y.z is loopback); `tls`:
+        talk TLS, checking the server's certificate against `host`."""
+        source_address = (source, 0) if source is not None else None
+        sock = socket.create_connection(
+            (host, port), timeout=timeout_s, source_address=source_address
+        )
+        try:
+            self.sock = tls.wrap_socket(sock, server_hostname=host) if tls is not None else sock
+        except BaseException:
+            sock.close()
+            raise
         self.timeout_s = timeout_s
         self._buffer = b""
         self._events: list[Frame] = []

@@ -7,7 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private", "events",
-        "outcomes", "rules", "rooms", "room_index"}  # fmt: skip
+        "outcomes", "rules", "rooms", "room_index", "throttle", "fair_queue",
+        "addresses"}  # fmt: skip
 DATABASE = {"sqlalchemy", "alembic"}
 PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer",
                "room_store", "room_statements"}  # fmt: skip
@@ -49,6 +50,6 @@ def test_service_never_imports_cli() -> None:
 
 _STDLIB_OK = {
     "__future__", "collections", "dataclasses", "datetime", "enum", "json", "math", "re",
-    "typing", "secrets",
+    "typing", "secrets", "ipaddress",
     "orjson",  # a faster JSON codec: computation only, no I/O
 }  # fmt: skip

@@ -1,0 +1,60 @@
+"""Nothing secret reaches the log, even at DEBUG: a full session's passwords, tokens and texts
+stay out of it, while the database files that do hold them are the owner's alone."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.support.attack import create_cheap_users, watched_server
+from tests.support.client import TestClient
+
+pytestmark = pytest.mark.sqlite_only  # the server is a process of its own on a SQLite file
+
+SECRETS = {
+    "alice's password": "Quartz-Zebra-Right-9137",
+    "a wrong password": "Quartz-Zebra-Wrong-5521",
+    "carol's new password": "Quartz-Zebra-Carol-2468",
+    "a direct message": "the door code is 4711",
+    "a broadcast": "lunch at the blue door",
+    "a nonce": "nonce-Quartz-7788",
+}
+
+
+def test_a_full_session_at_debug_logs_no_password_token_or_text(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'parley.db'}"
+    create_cheap_users(db_url, ["alice"], SECRETS["alice's password"])
+    create_cheap_users(db_url, ["bob"], "bob's password, also secret")
+    with watched_server(db_url, tmp_path, "--log-level", "DEBUG", "--allow-signup") as chat:
+        files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("parley.db*")}
+        alice, bob = TestClient(chat.host, chat.port), TestClient(chat.host, chat.port)
+        wrong = alice.request("login", user="alice", password=SECRETS["a wrong password"])
+        assert wrong["error"] == "bad_credentials"
+        alice.login("alice", SECRETS["alice's password"])
+        bob.login("bob", "bob's password, also secret")
+        carol = TestClient(chat.host, chat.port)
+        assert carol.request("register", user="carol",
+                             password=SECRETS["carol's new password"])["ok"]  # fmt: skip
+        sent = alice.request("message", to="bob", text=SECRETS["a direct message"],
+                             nonce=SECRETS["a nonce"])  # fmt: skip
+        bob.expect(ev="message", msg_id=sent["msg_id"])
+        bob.send({"op": "ack", "msg_id": sent["msg_id"]})
+        assert alice.request("broadcast", text=SECRETS["a broadcast"])["ok"]
+        request_id = alice.request("startprivate", user="bob")["request"]
+        bob.expect(ev="private_request")
+        assert bob.request("private_answer", request=request_id, accept=True, port=5555)["ok"]
+        token = alice.expect(ev="private_ready")["token"]
+        assert bob.expect(ev="private_expect")["token"] == token
+        alice.request("stopprivate", user="bob")
+        for client in (alice, bob, carol):
+            client.request("logout")
+            client.wait_closed()
+        assert chat.terminate() == 0
+        log = chat.log_text()
+    assert "login alice from" in log and "DEBUG" in log  # the log is there, and verbose
+    leaked = [what for what, secret in {**SECRETS, "the private token": token}.items()
+              if secret in log]  # fmt: skip
+    assert not leaked, f"in the log: {leaked}"
+    assert files == {"parley.db": 0o600, "parley.db-wal": 0o600, "parley.db-shm": 0o600}
