@@ -218,10 +218,13 @@ def history(
     as_json: AsJson = False,
     db: DbUrl = NOT_GIVEN,
 ) -> None:
-    """Login history: who logged in when, from where, and for how long.
+    """Login history: who logged in when, from where, for how long, and why it ended.
 
-    A logout time of `online` means the session is still open. Times are local, with the
-    zone; --json gives RFC 3339 UTC.
+    A logout time of `online` means the session is still open. `end reason` is logout,
+    timeout (idle), disconnected (the client went away), shutdown, protocol_error,
+    slow_consumer or server_restart (still open at a crash, closed when the server started
+    again); `-` for sessions recorded before Parley kept it. Times are local, with the zone;
+    --json gives RFC 3339 UTC.
     """
     now = utc_now()
     moment = _since(since, now)

@@ -437,6 +437,11 @@ class Chat:
 
     async def _stop_private(self, cmd: c.StopPrivate) -> None:
         had_one = self._peers.stop(cmd.user, "stopped")
+        if not had_one and any(who == cmd.user for _, who in self._requests):
+            # The server would only say there is no session: the request is ours to answer.
+            self._out(r.note(f"{cmd.user}'s private chat request is waiting for your answer: "
+                             "type n to decline it, or y to accept.", "usage"))  # fmt: skip
+            return
         asked = cmd.user in self._asked and not had_one
         reply = await self._request("stopprivate", user=cmd.user)
         if asked and reply is not None and reply.get("ok"):  # chat/1 precise point 16

@@ -7,8 +7,9 @@ connection that the server has closed meanwhile is opened again the same way.
 
 chat/1 answers an unknown user exactly like a wrong password, so the client cannot tell them
 apart. A refusal therefore asks for the username again (the last one is the default) and then
-the password; where the server allows sign-up, the first refusal also offers to create the
-account, and `user_exists` then tells the user it was the password after all. Wrong passwords
+the password; where the server allows sign-up, the first refusal of each name also offers to
+create that account, and `user_exists` then says the name is taken (perhaps in other capitals:
+chat/1 precise point 14), so it was the password or the name's case. Wrong passwords
 re-prompt until the server locks the account; every other refusal ends the attempt. An empty
 password is refused here, without spending an attempt.
 
@@ -108,7 +109,7 @@ async def log_in(server: Connection, ask: Ask, out: Out, user: str | None) -> Lo
     """Prompt until logged in (LoggedIn) or refused for good (None, after a line saying why).
     Raises ConnectionError (a sentence) when the server cannot be reached."""
     name = user or await ask_username(ask, out)
-    offered_signup = False
+    offered_signup: set[str] = set()  # once per name: a typo'd first name must not use it up
     while True:
         password = await ask_password(ask, out)
         reply = await send(server, "login", user=name, password=password)
@@ -117,8 +118,8 @@ async def log_in(server: Connection, ask: Ask, out: Out, user: str | None) -> Lo
         out(r.note(r.login_refusal(reply, name), "error"))
         if reply.get("error") != "bad_credentials":
             return None
-        if server.signup and not offered_signup:
-            offered_signup = True
+        if server.signup and name not in offered_signup:
+            offered_signup.add(name)
             # Masked: someone who expected the password prompt again must not see it echoed.
             answer = await ask(f"Or create a new account called {name}? [y/N] ", password=True)
             if answer.strip().lower() in ("y", "yes"):
@@ -150,8 +151,10 @@ async def register(server: Connection, ask: Ask, out: Out, user: str) -> LoggedI
             out(r.note(f"Account {user} created.", "info"))
             return _logged_in({**reply, "pending": 0}, user, password)
         error = reply.get("error")
-        if error == "user_exists":
-            out(r.note(f"{user} already exists, so it was the password that was wrong.", "error"))
+        if error == "user_exists":  # `user` itself, or the same name in other capitals
+            taken = r.clean(reply.get("text") or f"The name {user} is taken.")
+            out(r.note(f"{taken} If it is your account, check the password and the name's "
+                       "capitals.", "error"))  # fmt: skip
             return None
         out(r.note(r.clean(reply.get("text") or error), "error"))
         if error != "weak_password":

@@ -503,6 +503,16 @@ def test_help_usage_lines_show_arguments_plainly(name: str, usage: str) -> None:
     assert f"Usage: {usage}" in [line.strip() for line in result.stdout.splitlines()]
 
 
+def test_history_help_says_what_the_end_reasons_mean() -> None:
+    result = runner.invoke(app, ["history", "--help"], prog_name="chat-admin",
+                           env={"COLUMNS": "200"})  # fmt: skip
+    text = " ".join(result.stdout.split())
+    assert "why it ended" in text
+    for reason in ("logout", "timeout (idle)", "disconnected", "shutdown", "protocol_error",
+                   "slow_consumer", "server_restart"):  # fmt: skip
+        assert reason in text, reason
+
+
 def test_main_is_the_console_script(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.argv", ["chat-admin", "--help"])
     with pytest.raises(SystemExit) as exit_info:

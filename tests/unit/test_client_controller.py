@@ -346,6 +346,20 @@ def test_stopprivate_withdraws_an_unanswered_request() -> None:
     assert h.lines()[-1] == "12:00 You ended the private chat with bob."
 
 
+def test_stopprivate_on_a_request_waiting_for_our_answer_says_how_to_answer() -> None:
+    """The server would answer no_private_session ("You have no private chat with bob.")
+    while the prompt asks about bob's request: say what to type instead."""
+    h = Harness()
+    h.chat.handle_incoming({"ev": "private_request", "request": "r1", "from": "bob"})
+    h.run("stopprivate bob")
+    assert h.lines()[-1] == (
+        "bob's private chat request is waiting for your answer: type n to decline it, "
+        "or y to accept."
+    )
+    assert h.requests() == []
+    assert h.chat.asking  # the question stays
+
+
 def test_ready_connects_and_expect_passes_the_token() -> None:
     h = Harness()
     ready = {

@@ -72,8 +72,21 @@ def run_login(
     return result, link, user, lines
 
 
+def run_login_as(
+    name: str,
+    replies: Sequence[dict[str, Any] | Exception],
+    answers: list[str],
+    signup: bool = False,
+) -> tuple[LoggedIn | None, ScriptedLink, ScriptedUser, list[str]]:
+    result, link, user, lines, _ = run_login_on(replies, answers, signup, name)
+    return result, link, user, lines
+
+
 def run_login_on(
-    replies: Sequence[dict[str, Any] | Exception], answers: list[str], signup: bool = False
+    replies: Sequence[dict[str, Any] | Exception],
+    answers: list[str],
+    signup: bool = False,
+    name: str = "alice",
 ) -> tuple[LoggedIn | None, ScriptedLink, ScriptedUser, list[str], ScriptedServer]:
     link, user, lines = ScriptedLink(replies), ScriptedUser(answers), []
     server = ScriptedServer(link, user, signup)
@@ -81,7 +94,7 @@ def run_login_on(
     def out(line: r.Line) -> None:
         lines.append(r.to_plain(line))
 
-    result = asyncio.run(log_in(server, user, out, "alice"))
+    result = asyncio.run(log_in(server, user, out, name))
     return result, link, user, lines, server
 
 
@@ -186,8 +199,37 @@ def test_signup_for_an_existing_name_says_the_password_was_wrong() -> None:
     answers = ["pw", "yes", "pw2", "pw2", "", "right"]
     result, link, _, lines = run_login(replies, answers, True)
     assert result == LoggedIn("alice", 0, None, "right")
-    assert "alice already exists, so it was the password that was wrong." in lines
+    assert (
+        "The name alice is taken. If it is your account, check the password and the name's "
+        "capitals." in lines
+    )
     assert [op for op, _ in link.sent] == ["login", "register", "login"]
+
+
+def test_signup_for_a_name_taken_in_other_capitals_does_not_claim_it_exists() -> None:
+    """chat/1 precise point 14: `Alice` is refused because `alice` exists; the user must not
+    read that an account `Alice` exists (the server's sentence names the holder)."""
+    text = "The name Alice is taken: alice exists, and names must differ by more than case."
+    replies = [BAD, {"ok": False, "error": "user_exists", "text": text}, {"ok": True}]
+    answers = ["pw", "y", "pw2", "pw2", "alice", "pw"]  # back at the prompts: fixes the name
+    result, _, _, lines = run_login_as("Alice", replies, answers, True)
+    assert result is not None and result.user == "alice"
+    assert lines[-1] == f"{text} If it is your account, check the password and the name's capitals."
+    assert not any("Alice already exists" in line for line in lines)
+
+
+def test_signup_is_offered_again_for_another_name() -> None:
+    """A mistyped first name must not use up the offer for the name the user meant."""
+    created = {"ok": True, "user": "frank"}
+    answers = ["pw", "n", "frank", "pw", "y", "secret123", "secret123"]
+    result, link, user, _ = run_login_as("frnak", [BAD, BAD, created], answers, True)
+    assert result == LoggedIn("frank", 0, None, "secret123")
+    assert [op for op, _ in link.sent] == ["login", "login", "register"]
+    offers = [prompt for prompt, _ in user.asked if prompt.startswith("Or create")]
+    assert offers == [
+        "Or create a new account called frnak? [y/N] ",
+        "Or create a new account called frank? [y/N] ",
+    ]
 
 
 def test_declining_signup_goes_back_to_the_login() -> None:
