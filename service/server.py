@@ -39,6 +39,7 @@ from service.connection import Connection, HotRound, Runtime
 from service.context import Services
 from service.guard import Guard, Kind
 from service.hub import Hub
+from service.instance_lock import InstanceLock, take_instance_lock
 from service.messaging import Answerer
 from service.reactor import Reactor
 from service.session import EndReason
@@ -81,6 +82,7 @@ class ChatServer:
         self._started = False
         self._lock = threading.Lock()  # guards the started/stopped flags
         self._listener: socket.socket | None = None
+        self._instance_lock: InstanceLock | None = None  # held from start() to stop()
         self._runtime: Runtime | None = None
         self._ticker: threading.Thread | None = None
 
@@ -147,16 +149,23 @@ class ChatServer:
         for warning in db.check_usable(url):
             log.warning("%s", warning)
         with db.startup_errors(url):
-            db.migrate_to_head(url)
-            store = Store.open(
-                url,
-                group_commit=True,
-                max_text_chars=self.config.max_text_chars,
-                synchronous=self.config.sqlite_synchronous,
-            )
+            lock = take_instance_lock(url)  # before the first write: one server per database
+            try:
+                db.migrate_to_head(url)
+                store = Store.open(
+                    url,
+                    group_commit=True,
+                    max_text_chars=self.config.max_text_chars,
+                    synchronous=self.config.sqlite_synchronous,
+                )
+            except BaseException:
+                lock.release()
+                raise
+        self._instance_lock = lock
         closed = store.end_open_periods(self._clock(), CRASH_END_REASON)
         if closed:
-            log.info("closed %d active periods left open by an earlier stop", closed)
+            periods = "active period" if closed == 1 else "active periods"
+            log.info("closed %d %s left open by an earlier stop", closed, periods)
         store.prune_nonces(self._clock())
         hub = Hub(on_announcement=lambda: self._reactor_post(hub.fan_out))
         return Services(self.config, store, hub, self._clock)
@@ -316,6 +325,8 @@ class ChatServer:
         runtime.auth.shutdown()
         runtime.services.store.end_open_periods(self._clock(), EndReason.SHUTDOWN.value)
         runtime.services.store.close()
+        if self._instance_lock is not None:
+            self._instance_lock.release()
         if self._listener is not None:
             self._listener.close()
         runtime.reactor.close()

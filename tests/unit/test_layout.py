@@ -11,6 +11,7 @@ PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "priv
         "addresses"}  # fmt: skip
 DATABASE = {"sqlalchemy", "alembic"}
 PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer",
+               "instance_lock",
                "room_store", "room_statements"}  # fmt: skip
 
 
