@@ -50,6 +50,7 @@ from service.session import (
     BYE_TEXTS,
     INLINE_OPS,
     PIPELINED_OPS,
+    WINDOWED_OPS,
     EndReason,
     SessionState,
     admit,
@@ -83,6 +84,7 @@ class Runtime:
     reactor: Reactor
     workers: Executor  # serial requests and session ends
     auth: AuthPool  # login and register (password hashing), fair per address
+    catch_ups: Executor  # a login's backlog and room catch-up, paced by the client's reading
     guard: Guard  # the abuse limits; the reactor's alone
     on_closed: Callable[[Connection], None]
     hot: HotRound = field(default_factory=HotRound)
@@ -224,11 +226,18 @@ class Connection:
             op = item.get("op")
             if not isinstance(op, str):
                 op = ""  # answered bad_request in turn, like any request that is not ours
-            if op in PIPELINED_OPS:  # paced by the window, not by the request bucket
+            if op in PIPELINED_OPS:
                 if self._in_flight >= MAX_IN_FLIGHT:
                     break
+                if op in WINDOWED_OPS:  # message, ack: paced by the window alone
+                    waiting.popleft()
+                    self._start_pipelined(item)
+                    continue
+                if self._in_flight and not self._has_request_token():
+                    break  # its refusal must not overtake the replies before it
                 waiting.popleft()
-                self._start_pipelined(item)
+                if self._within_rate(item):  # say, read: a say reaches a whole room
+                    self._start_pipelined(item)
                 continue
             if op in INLINE_OPS:
                 if self._in_flight:
@@ -247,6 +256,9 @@ class Connection:
             self._maybe_finish()
         else:
             self._update_watch()
+
+    def _has_request_token(self) -> bool:
+        return self._requests is None or self._requests.has_token(time.monotonic())
 
     def _within_rate(self, frame: dict[str, Any]) -> bool:
         """Take a token from the request bucket; without one the request is answered
@@ -321,7 +333,7 @@ class Connection:
         guard, now, source = self._runtime.guard, time.monotonic(), self.source
         refusal = guard.admit_login(source, now)
         if refusal is None:
-            job, suspect = partial(self._run_serial, frame), guard.is_suspect(source, now)
+            job, suspect = partial(self._run_auth, frame), guard.is_suspect(source, now)
             if not self._runtime.auth.submit_nowait(source, job, suspect=suspect):
                 refusal = guard.login_not_queued(source, now)
         if refusal is not None:
@@ -343,25 +355,53 @@ class Connection:
         self.send_event(error_reply(request_id, refusal))
 
     def _run_serial(self, frame: dict[str, Any]) -> None:
-        """On a worker: one request, its reply, then its follow-ups (a login's backlog)."""
+        """On a worker: one request, its reply, then its follow-ups."""
         try:
             if self._ending is None:  # ended while it waited (the login deadline, say)
-                self._run_handler(Context(self._runtime.services, self.state, self), frame)
+                self._run_follow_ups(self._run_handler(self._context(), frame))
         finally:
             self._reactor.post(self._serial_done)
 
-    def _serial_done(self) -> None:
-        self._busy = False
+    def _run_auth(self, frame: dict[str, Any]) -> None:
+        """On an auth thread: judge a login or register and reply. Its catch-up (the backlog,
+        the rooms) goes to a pool of its own, so the auth slot and the address's turn are
+        free as soon as the password is judged: a client that logs in and never reads holds
+        a catch-up thread (until the slow-consumer rule ends it), never the logins of others."""
+        follow_ups: list[Callable[[], object]] = []
+        try:
+            if self._ending is None:  # ended while it waited (the login deadline, say)
+                follow_ups = self._run_handler(self._context(), frame)
+        finally:
+            self._reactor.post(self._login_judged)
+            if follow_ups:
+                self._runtime.catch_ups.submit(self._run_catch_up, follow_ups)
+            else:
+                self._reactor.post(self._serial_done)
+
+    def _run_catch_up(self, follow_ups: list[Callable[[], object]]) -> None:
+        try:
+            self._run_follow_ups(follow_ups)
+        finally:
+            self._reactor.post(self._serial_done)
+
+    def _context(self) -> Context:
+        return Context(self._runtime.services, self.state, self)
+
+    def _login_judged(self) -> None:
         if self._auth_op is not None:
             self._runtime.guard.login_finished(
                 self.source, self._auth_op, self.state.logged_in, time.monotonic()
             )
             self._auth_op = None
+
+    def _serial_done(self) -> None:
+        self._busy = False
         if self._end_after_reply is not None:
             self.end(self._end_after_reply)
         self.pump()
 
-    def _run_handler(self, ctx: Context, frame: dict[str, Any]) -> None:
+    def _run_handler(self, ctx: Context, frame: dict[str, Any]) -> list[Callable[[], object]]:
+        """Run one request and send its reply; what is to follow it (after an ok)."""
         wants_reply = "id" in frame
         request_id: RequestId = None
         try:
@@ -379,15 +419,17 @@ class Connection:
             reply = ok_reply(request_id, outcome)
         if wants_reply:
             self.send_event(reply)
-        if reply["ok"]:
-            for follow_up in ctx.follow_ups:
-                try:
-                    follow_up()
-                except Exception:  # e.g. the backlog could not be read: end this session
-                    log.exception("after a request of %s; ending the session", self.peer)
-                    self.delivery.drop_held()  # stored messages stay stored
-                    self.request_end(EndReason.DISCONNECTED)
-                    return
+        return ctx.follow_ups if reply["ok"] else []
+
+    def _run_follow_ups(self, follow_ups: list[Callable[[], object]]) -> None:
+        for follow_up in follow_ups:
+            try:
+                follow_up()
+            except Exception:  # e.g. the backlog could not be read: end this session
+                log.exception("after a request of %s; ending the session", self.peer)
+                self.delivery.drop_held()  # stored messages stay stored
+                self.request_end(EndReason.DISCONNECTED)
+                return
 
     # --- the end ---------------------------------------------------------------------------
 

@@ -56,6 +56,9 @@ NONCE_PRUNE_EVERY = timedelta(hours=1)
 UNKNOWN_NAMES_EVICT_EVERY = timedelta(minutes=1)  # between two, at most a minute of guesses
 LISTEN_BACKLOG = 1024
 WORKERS = 4  # serial requests; each mostly waits on the database
+# Catch-ups wait on the client's reading (a page at a time): many threads, each mostly idle,
+# so that clients that log in and read slowly delay one another's catch-up, not logins.
+CATCH_UP_WORKERS = 32
 AUTH_WORKERS = 4  # logins mostly wait on the database; argon2 is bounded in service/auth.py
 CRASH_END_REASON = "server_restart"  # the end reason of periods a crash left open
 DESCRIPTOR_RESERVE = 100  # descriptors kept for the database, the log and our own sockets
@@ -130,6 +133,7 @@ class ChatServer:
             reactor,
             ThreadPoolExecutor(WORKERS, thread_name_prefix="worker"),
             AuthPool(AUTH_WORKERS, config.login_queue, config.login_failure_burst),
+            ThreadPoolExecutor(CATCH_UP_WORKERS, thread_name_prefix="catch_up"),
             guard,
             self._forget,
         )
@@ -323,6 +327,7 @@ class ChatServer:
         self._ticker.join(timeout=5)
         runtime.workers.shutdown(wait=True, cancel_futures=True)
         runtime.auth.shutdown()
+        runtime.catch_ups.shutdown(wait=True, cancel_futures=True)
         runtime.services.store.end_open_periods(self._clock(), EndReason.SHUTDOWN.value)
         runtime.services.store.close()
         if self._instance_lock is not None:

@@ -19,6 +19,9 @@ KEEPS_IDLE = frozenset({"ping", "ack"})  # chat/1: these do not count as activit
 # its commit lands, an `ack` needs no answer. Any other request first waits for those, so each
 # client still sees the effects of its requests in order.
 PIPELINED_OPS = frozenset({"message", "ack", "say", "read"})  # say, read: chat/1 rooms
+# Exempt from the request rate limit: paced by the in-flight window instead (`bench dm` sends
+# hundreds per second per connection). `say` and `read` take a token: a say reaches a room.
+WINDOWED_OPS = frozenset({"message", "ack"})
 INLINE_OPS = frozenset({"ping"})  # answered at once by the reactor: no database, no waiting
 AUTH_OPS = frozenset({"login", "register"})  # hash a password: their own bounded pool
 # An operator may delete an account while it is logged in (chat-admin writes the database from

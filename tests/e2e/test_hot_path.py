@@ -72,4 +72,5 @@ def test_callbacks_run_on_the_threads_the_code_names(
     bob.expect(ev="message", stored=True)
     exchange(alice, bob, 5)
     assert seen["answer"] == {"reactor"}  # after the commit, by the thread owning the sockets
-    assert {name.split("_")[0] for name in seen["catch_up"]} == {"auth"}  # the login's worker
+    # on a catch-up thread: a client slow to read delays no login (service/connection.py)
+    assert seen["catch_up"] and all(name.startswith("catch_up_") for name in seen["catch_up"])

@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -128,6 +129,34 @@ def test_requests_past_the_rate_are_refused_and_the_connection_stays_usable(
     assert all(alice.reply_to(n)["ok"] for n in range(100, 300))
     time.sleep(refused["retry_after"])  # as the reply says: then it is served again
     assert alice.request("whoelse")["ok"] is True
+    alice.close()
+
+
+def test_say_and_read_count_against_the_rate(limited: Limited) -> None:
+    """A `say` reaches a whole room, so unlike `message` it takes a token (found by review:
+    one client stored 38,550 room messages in 3 s); refusals keep the order of the replies."""
+    server = limited(request_rate=2, request_burst=5)
+    alice = TestClient(server.host, server.port)
+    alice.login("alice", PASSWORD)  # takes a token: 4 left
+    assert alice.request("join", room="#flood")["ok"]  # 3 left
+    alice.send_raw(b"".join(
+        json.dumps({"op": "say", "id": n, "room": "#flood", "text": f"s{n}"}).encode() + b"\n"
+        for n in range(10, 20)
+    ))  # fmt: skip
+    order: list[dict[str, Any]] = []
+    while len(order) < 10:
+        frame = alice.read_frame()
+        assert frame is not None, "closed"
+        if "re" in frame:
+            order.append(frame)
+    assert [r["re"] for r in order] == list(range(10, 20))  # in order, refusals included
+    assert [r["ok"] for r in order] == [True] * 3 + [False] * 7
+    assert {r["error"] for r in order[3:]} == {"rate_limited"}
+    alice.send_raw(b"".join(
+        json.dumps({"op": "read", "id": n, "room": "#flood", "seq": 1}).encode() + b"\n"
+        for n in range(30, 40)
+    ))  # fmt: skip
+    assert not all(alice.reply_to(n)["ok"] for n in range(30, 40))
     alice.close()
 
 
