@@ -53,10 +53,13 @@ SYNCHRONOUS_LEVELS = ("full", "normal")  # SQLite: fsync every commit / only at 
 def make_engine(url: str, *, synchronous: str = "full") -> Engine:
     """`synchronous` (SQLite only): "full" makes every commit survive a power loss, "normal"
     (in WAL mode) only a crash of the process; chat/1's `ok` promises the first."""
+    # hide_parameters: a failed statement's error (logged) must not carry message texts or
+    # password hashes, which the README promises never reach the log.
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     engine = create_engine(
         url,
+        hide_parameters=True,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         pool_size=8,
         max_overflow=56,

@@ -8,7 +8,7 @@ by the writer (service/room_statements.py, service/room_answers.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from service import messages as m
 from service.context import Context, Fields, Services
 from service.errors import ErrorCode, RequestError
 from service.outcomes import Refusal
+from service.protocol import MAX_FRAME_BYTES, encode
 from service.room_answers import room_refusal
 from service.room_store import Joined, RoomsAtLogin
 from service.rooms import HISTORY_DEFAULT, is_valid_room_name
@@ -81,12 +82,38 @@ def handle_history(ctx: Context, request: m.History) -> Fields:
          "sent_at": to_rfc3339(line.sent_at)}
         for line in found
     ]  # fmt: skip
-    return {"messages": lines}
+    # The newest that fit in one frame (50 texts of 4,000 characters would not): the client
+    # pages on with `before` = the oldest `seq` it got, as it would after a full page.
+    newest_first = fitting(reversed(lines), REPLY_BUDGET_BYTES)
+    return {"messages": newest_first[::-1]}
 
 
 def handle_rooms(ctx: Context, request: m.Rooms) -> Fields:
     entries = ctx.services.store.room_list(ctx.user)
-    return {"rooms": [{"room": e.room, "members": e.members, "joined": e.joined} for e in entries]}
+    # Anyone may make rooms, and they stay: past one frame, the rooms you are in come first,
+    # then the busiest, and the reply says it is `truncated` (an extra field).
+    by_interest = sorted(entries, key=lambda e: (not e.joined, -e.members, e.room))
+    listing = [{"room": e.room, "members": e.members, "joined": e.joined} for e in by_interest]
+    shown = fitting(listing, REPLY_BUDGET_BYTES)
+    fields: Fields = {"rooms": sorted(shown, key=lambda e: str(e["room"]))}
+    if len(shown) < len(listing):
+        fields["truncated"] = True
+    return fields
+
+
+# A reply's room for its list: chat/1's frame limit less the envelope (`re`, `ok`, the key).
+REPLY_BUDGET_BYTES = MAX_FRAME_BYTES - 1_024
+
+
+def fitting(entries: Iterable[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The leading entries whose encodings (and commas) fit in `budget` bytes."""
+    kept: list[dict[str, Any]] = []
+    for entry in entries:
+        budget -= len(encode(entry))  # its newline stands for the comma
+        if budget < 0:
+            break
+        kept.append(entry)
+    return kept
 
 
 def handle_members(ctx: Context, request: m.Members) -> Fields:

@@ -6,8 +6,8 @@ outbox stay one code path for both, and a plaintext server runs exactly the code
 before. The differences are confined to two `except` clauses: a TLS read or write that
 would block raises SSLWantRead/WriteError instead of BlockingIOError (`WOULD_BLOCK`). All
 TLS calls of one connection happen on the reactor thread (OpenSSL forbids concurrent reads
-and writes on one connection). A read returns at most one TLS record (16 KiB), less than the
-connection's RECV_BYTES, so no decrypted bytes are left waiting unseen by `select`.
+and writes on one connection). OpenSSL may hold decrypted bytes that `select` cannot see
+(a read returns at most one TLS record): the connection asks `pending()` after each read.
 
 The handshake is stepped by the reactor like any other socket event (`Handshake`), so a
 client that never finishes it holds a descriptor until the login deadline, never a thread.

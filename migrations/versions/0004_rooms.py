@@ -1,7 +1,7 @@
 """rooms: named group conversations, durable memberships with read markers, numbered messages
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-30 13:19:16.492712
 """
 

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,11 +98,11 @@ class ServerProcess:
                 self.process.wait()
 
 
-def spawn(config: BenchConfig, db_url: str) -> ServerProcess:
+def spawn(config: BenchConfig, db_url: str, extra: Sequence[str] = ()) -> ServerProcess:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with children_on_server_cpu():
         process = subprocess.Popen(
-            server_command(config, db_url),
+            [*server_command(config, db_url), *extra],
             cwd=PROJECT_ROOT,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -121,14 +121,15 @@ def chat_server(
     config: BenchConfig,
     hashes: Mapping[str, str],
     prepare: Callable[[str], None] | None = None,
+    extra: Sequence[str] = (),
 ) -> Iterator[ServerProcess]:
     """A running server on a fresh database holding `hashes` (name -> argon2 hash), and
-    whatever `prepare(db_url)` adds before the server starts."""
+    whatever `prepare(db_url)` adds before the server starts; `extra`: more of its options."""
     with fresh_database(config.db_server_url) as db_url:
         create_users(db_url, hashes)
         if prepare is not None:
             prepare(db_url)
-        server = spawn(config, db_url)
+        server = spawn(config, db_url, extra)
         try:
             yield server
         except Exception as error:

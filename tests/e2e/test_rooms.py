@@ -221,6 +221,53 @@ def test_history_shows_at_most_fifty_unless_asked(
     assert [m["seq"] for m in most] == list(range(21, 121))
 
 
+def test_a_history_page_of_long_texts_fits_in_one_frame(
+    trio: tuple[TestClient, TestClient, TestClient],
+) -> None:
+    """50 texts of 4,000 characters are 200 KB: the reply carries the newest that fit in
+    chat/1's 64 KiB frame, and paging with `before` reaches the rest (found by review)."""
+    alice, bob, _ = trio
+    texts = {n: f"{n:03d}" + "é" * 3_996 for n in range(1, 51)}  # 2 bytes per é in UTF-8
+    alice.send_raw(b"".join(
+        json.dumps({"op": "say", "id": f"s{n}", "room": "#general", "text": t}).encode() + b"\n"
+        for n, t in texts.items()
+    ))  # fmt: skip
+    assert all(alice.reply_to(f"s{n}")["ok"] for n in texts)
+
+    seen: list[int] = []
+    before: int | None = None
+    while True:
+        fields = {"before": before} if before is not None else {}
+        page = bob.request("history", room="#general", **fields)["messages"]  # read whole
+        if not page:
+            break
+        assert [m["text"] for m in page] == [texts[m["seq"]] for m in page]
+        seen = [m["seq"] for m in page] + seen
+        before = page[0]["seq"]
+    assert seen == list(range(1, 51))  # every message once, in order, over several pages
+
+
+def test_rooms_past_one_frame_lists_yours_first_and_says_it_is_truncated(
+    login: Login, make_user: Callable[[str], None]
+) -> None:
+    alice = login("alice")
+    assert alice.request("join", room="#mine")["ok"]
+    for k in range(14):  # 1,400 rooms of long names, ~90 KB listed; 100 rooms per user
+        make_user(f"maker{k}")
+        maker = login(f"maker{k}")
+        maker.send_raw(b"".join(
+            json.dumps({"op": "join", "id": n, "room": f"#r{k:02d}{n:03d}-{'x' * 25}"}).encode()
+            + b"\n"
+            for n in range(100)
+        ))  # fmt: skip
+        assert all(maker.reply_to(n)["ok"] for n in range(100))
+
+    listing = alice.request("rooms")
+    assert listing["truncated"] is True
+    rooms = [entry["room"] for entry in listing["rooms"]]
+    assert rooms == sorted(rooms) and "#mine" in rooms and len(rooms) < 1_400
+
+
 @pytest.mark.parametrize("limit", [0, 101, -1, "5", 2.5, True])
 def test_history_limit_outside_1_to_100_is_a_bad_request(
     trio: tuple[TestClient, TestClient, TestClient], limit: object

@@ -31,7 +31,9 @@ SMALL_RCVBUF_BYTES = 4_096
 
 @pytest.fixture
 def server_config(db_url: str) -> ServerConfig:
-    return ServerConfig(port=0, db_url=db_url, allow_signup=True,
+    # request_rate 0: these tests stream says past the default burst (rate limits are
+    # tested in test_limits.py)
+    return ServerConfig(port=0, db_url=db_url, allow_signup=True, request_rate=0,
                         outbox_limit_bytes=OUTBOX_LIMIT_BYTES)  # fmt: skip
 
 

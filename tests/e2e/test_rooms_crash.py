@@ -55,7 +55,7 @@ def test_kill_9_during_a_stream_of_say(db_url: str, tmp_path: Path) -> None:
     finally:
         store.close()
 
-    first = spawn_server(db_url, tmp_path)
+    first = spawn_server(db_url, tmp_path, "--request-rate", "0")  # a stream of says
     alice = TestClient(first.host, first.port)
     alice.login("alice", PASSWORD)
     stream(alice, STREAM)
@@ -70,7 +70,7 @@ def test_kill_9_during_a_stream_of_say(db_url: str, tmp_path: Path) -> None:
             acknowledged[reply["seq"]] = f"m{reply['re']}"
     alice.close()
 
-    second = spawn_server(db_url, tmp_path)
+    second = spawn_server(db_url, tmp_path, "--request-rate", "0")  # every say again
     try:
         bob = TestClient(second.host, second.port)
         [room] = bob.login("bob", PASSWORD)["rooms"]

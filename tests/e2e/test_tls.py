@@ -117,8 +117,11 @@ def test_the_certificate_must_name_the_host(
     cert = ca.issue_cert("chat.example")
     cert.private_key_pem.write_to_path(str(tmp_path / "other-key.pem"))
     cert.cert_chain_pems[0].write_to_path(str(tmp_path / "other-cert.pem"))
-    elsewhere = start_server(replace(server_config, tls_cert=str(tmp_path / "other-cert.pem"),
-                                     tls_key=str(tmp_path / "other-key.pem")))  # fmt: skip
+    elsewhere = start_server(replace(
+        server_config, tls_cert=str(tmp_path / "other-cert.pem"),
+        tls_key=str(tmp_path / "other-key.pem"),
+        db_url=f"sqlite:///{tmp_path / 'elsewhere.db'}",  # one server per database
+    ))  # fmt: skip
     try:
         with pytest.raises(ssl.SSLCertVerificationError, match=r"127\.0\.0\.1"):
             TestClient(elsewhere.host, elsewhere.port, tls=trusting)

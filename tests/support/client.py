@@ -13,6 +13,8 @@ import ssl
 import time
 from typing import Any
 
+from service.protocol import MAX_FRAME_BYTES
+
 Frame = dict[str, Any]
 
 
@@ -81,6 +83,8 @@ class TestClient:
                 return None
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
+        # chat/1 holds the server to the frame limit too: a real client drops the connection.
+        assert len(line) + 1 <= MAX_FRAME_BYTES, f"the server sent a {len(line) + 1}-byte frame"
         frame: Frame = json.loads(line)
         return frame
 
