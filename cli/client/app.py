@@ -81,7 +81,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_PORT,
         help=f"server port (default {DEFAULT_PORT})",
     )
-    parser.add_argument("--user", type=_username, help="log in as USER (no username prompt)")
+    parser.add_argument(
+        "--user", metavar="NAME", type=_username, help="log in as NAME (no username prompt)"
+    )
     parser.add_argument(
         "--no-bell",
         dest="bell",

@@ -60,6 +60,7 @@ class LoggedIn:
 
 
 Out = Callable[[r.Line], None]
+Wait = Callable[[float], Awaitable[None]]  # asyncio.sleep, or a test's clock
 
 
 class NoAnswer(ConnectionError):
@@ -105,14 +106,38 @@ async def send(server: Connection, op: str, **fields: Any) -> JsonObject:
         return await call(await server.link(), op, **fields)
 
 
-async def log_in(server: Connection, ask: Ask, out: Out, user: str | None) -> LoggedIn | None:
+RATE_LIMIT_TRIES = 4  # a login refused `rate_limited` is sent again this often, as told
+RATE_LIMIT_WAIT_MAX_S = 60  # longer waits are reported, not waited for
+
+
+async def send_patiently(
+    server: Connection, out: Out, op: str, wait: Wait = asyncio.sleep, **fields: Any
+) -> JsonObject:
+    """`op`, sent again after the `retry_after` the server gives with `rate_limited` (many
+    logins from one address at once, e.g. a class behind one NAT), a few times at most."""
+    for _ in range(RATE_LIMIT_TRIES - 1):
+        reply = await send(server, op, **fields)
+        seconds = reply.get("retry_after")
+        if reply.get("error") != "rate_limited" or not isinstance(seconds, int):
+            return reply
+        if not 0 < seconds <= RATE_LIMIT_WAIT_MAX_S:
+            return reply
+        out(r.note(f"The server is busy with logins from your address; trying again in "
+                   f"{r.duration(seconds)}."))  # fmt: skip
+        await wait(seconds)
+    return await send(server, op, **fields)
+
+
+async def log_in(
+    server: Connection, ask: Ask, out: Out, user: str | None, wait: Wait = asyncio.sleep
+) -> LoggedIn | None:
     """Prompt until logged in (LoggedIn) or refused for good (None, after a line saying why).
     Raises ConnectionError (a sentence) when the server cannot be reached."""
     name = user or await ask_username(ask, out)
     offered_signup: set[str] = set()  # once per name: a typo'd first name must not use it up
     while True:
         password = await ask_password(ask, out)
-        reply = await send(server, "login", user=name, password=password)
+        reply = await send_patiently(server, out, "login", wait, user=name, password=password)
         if reply.get("ok"):
             return _logged_in(reply, name, password)
         out(r.note(r.login_refusal(reply, name), "error"))
@@ -132,7 +157,7 @@ async def log_in(server: Connection, ask: Ask, out: Out, user: str | None) -> Lo
 async def log_in_again(server: Connection, out: Out, before: LoggedIn) -> LoggedIn | None:
     """After a reconnect: the same user and password, no prompts. None (after a line saying
     why) if the server refuses them now."""
-    reply = await send(server, "login", user=before.user, password=before.password)
+    reply = await send_patiently(server, out, "login", user=before.user, password=before.password)
     if reply.get("ok"):
         return _logged_in(reply, before.user, before.password)
     out(r.note(r.login_refusal(reply, before.user), "error"))

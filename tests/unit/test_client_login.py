@@ -262,3 +262,41 @@ def test_logging_in_again_after_a_reconnect_asks_nothing() -> None:
     link.replies.append({"ok": False, "error": "online_elsewhere"})
     refused = asyncio.run(log_in_again(ScriptedServer(link, user), lines.append, before))
     assert refused is None and len(lines) == 1
+
+
+RATE_LIMITED: dict[str, Any] = {
+    "ok": False, "error": "rate_limited", "retry_after": 2, "text": "Too many logins.",
+}  # fmt: skip
+
+
+def test_a_rate_limited_login_is_sent_again_after_the_wait_the_server_names() -> None:
+    ok = {"ok": True, "user": "alice", "pending": 0}
+    link, user, lines = ScriptedLink([RATE_LIMITED, RATE_LIMITED, ok]), ScriptedUser(["pw"]), []
+    waited: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waited.append(seconds)
+
+    server = ScriptedServer(link, user)
+    result = asyncio.run(log_in(server, user, lambda line: lines.append(r.to_plain(line)),
+                                "alice", wait))  # fmt: skip
+    assert result is not None and result.user == "alice"
+    assert waited == [2, 2] and len(link.sent) == 3
+    assert user.asked == [("Password: ", True)]  # the password is not asked again
+    assert (
+        lines
+        == ["The server is busy with logins from your address; trying again in 2 seconds."] * 2
+    )
+
+
+def test_a_login_still_rate_limited_after_a_few_tries_is_refused_with_the_reason() -> None:
+    link, user, lines = ScriptedLink([RATE_LIMITED] * 4), ScriptedUser(["pw"]), []
+
+    async def wait(seconds: float) -> None:
+        pass
+
+    server = ScriptedServer(link, user)
+    result = asyncio.run(log_in(server, user, lambda line: lines.append(r.to_plain(line)),
+                                "alice", wait))  # fmt: skip
+    assert result is None and len(link.sent) == 4
+    assert lines[-1] == "Too many logins."
