@@ -17,17 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
 from service import auth
-from service.db import migrate_to_head
-from service.store import Store
-from service.timeutil import utc_now
+from tests.support.server import create_users
 
 _LISTENING = re.compile(r"listening on (\S+):(\d+)")
-# The server verifies with the parameters stored in the hash: accounts that many clients log
-# into get a cheap one (what is tested is never the hashing itself).
-_CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -45,14 +39,7 @@ def count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def create_cheap_users(db_url: str, names: list[str], password: str) -> None:
-    migrate_to_head(db_url)
-    store = Store.open(db_url, group_commit=False)
-    try:
-        cheap = _CHEAP.hash(password)
-        for name in names:
-            store.create_user(name, cheap, utc_now())
-    finally:
-        store.close()
+    create_users(db_url, dict.fromkeys(names, password))  # cheap hashes, as every test's
 
 
 @dataclass

@@ -11,29 +11,17 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from argon2 import PasswordHasher
-
 from service.config import ServerConfig
-from service.db import migrate_to_head
-from service.store import Store
-from service.timeutil import utc_now
 from tests.conftest import PASSWORD, USERS
 from tests.support.client import TestClient
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer, create_users, start_server
 
 Frame = dict[str, Any]
-CHEAP_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 def cheap_users(db_url: str, names: Iterable[str]) -> None:
-    """Accounts with PASSWORD and a cheap hash, straight into the database."""
-    migrate_to_head(db_url)
-    store = Store.open(db_url, group_commit=False)
-    try:
-        for name in names:
-            store.create_user(name, CHEAP_HASH, utc_now())
-    finally:
-        store.close()
+    """Accounts with PASSWORD, straight into the database (cheap hashes, as every test's)."""
+    create_users(db_url, dict.fromkeys(names, PASSWORD))
 
 
 @contextmanager
