@@ -8,6 +8,7 @@ PROMPT_TOOLKIT_NO_CPR stops prompt_toolkit asking the (fake) terminal for its cu
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import socket
@@ -24,6 +25,7 @@ import pytest
 from service.config import ServerConfig
 from service.protocol import FrameDecoder, encode
 from tests.conftest import PASSWORD
+from tests.support.client import TestClient
 from tests.support.server import RunningServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -239,6 +241,52 @@ def test_history_is_kept_per_user_between_sessions(spawn: Spawn, tmp_path: Path)
     again.expect_exact("Nobody else was online in the last")
 
 
+def test_room_join_talk_and_catch_up_with_the_real_server(
+    spawn: Spawn, connect: Callable[[], TestClient]
+) -> None:
+    """Two users in #general on the real server: a plain line goes to the current room; what
+    is said while bob is away is his catch-up at his next login, under its unread count, once;
+    and having shown it, his client moved his read marker on the server."""
+    alice, bob = spawn("alice"), spawn("bob")
+    type_line(alice, "join #general")
+    alice.expect_exact("You created #general. Lines that are not commands now go to #general.")
+    alice.expect_exact("alice #general>")  # the current room, in the prompt
+    type_line(bob, "join #general")
+    bob.expect_exact("You are in #general (2 members).")
+    alice.expect_exact("* bob joined #general")
+    type_line(alice, "hello bob")  # not a command: said in the current room
+    alice.expect_exact("#general you: hello bob")
+    bob.expect_exact("#general alice: hello bob")
+    type_line(bob, "logout")  # what bob has seen is read: "hello bob" is not caught up again
+    bob.expect_exact("Logged out. Bye!")
+    assert exit_code(bob) == 0
+    alice.expect_exact("* bob went offline")
+
+    missed = ("first while you were out", "second while you were out", "third one")
+    for text in missed:
+        type_line(alice, text)
+        alice.expect_exact(f"#general you: {text}")  # stored: the server answered ok
+
+    again = spawn("bob", to_prompt=False)
+    again.logfile_read = screen = io.StringIO()  # everything from here on, to count lines
+    again.expect(r"Your rooms: #general \((\d+) unread\)\.")
+    assert again.match.group(1) == "3", "the line bob saw before logging out is unread again"
+    again.expect_exact("#general: 3 unread, showing the last 3:")
+    for text in missed:
+        again.expect_exact(f"#general alice (while you were away): {text}")
+    again.expect_exact("bob>")  # no current room after a login
+    type_line(again, "logout")
+    again.expect_exact("Logged out. Bye!")
+    assert exit_code(again) == 0
+    for text in missed:
+        assert screen.getvalue().count(f": {text}") == 1, screen.getvalue()
+    assert "hello bob" not in screen.getvalue()
+
+    # The server has bob's read marker at the last line shown: nothing is unread any more.
+    raw = connect()
+    assert raw.login("bob", PASSWORD)["rooms"] == [{"room": "#general", "unread": 0}]
+
+
 class Cutter:
     """A TCP relay in front of the server whose connections can be cut, as a network
     failure would: the client sees its connection drop without a `bye`."""
@@ -324,8 +372,10 @@ class TestIdleLogout:
 
 
 class ScriptedServer:
-    """A chat/1 server played by the test, one frame at a time: for what this branch's real
-    server does not send yet (`idle_timeout`, `private_cancelled`, rooms)."""
+    """A chat/1 server played by the test, one frame at a time: for moments that are hard to
+    bring about with the real server (a request withdrawn while its question is on screen),
+    for a server without rooms, and to see the client's frames exactly (the one `read` a
+    catch-up costs)."""
 
     def __init__(self, features: list[str] | None = None) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -415,8 +465,9 @@ def room_message(seq: int, text: str, *, room: str = "#general", stored: bool = 
 
 
 def test_rooms_catch_up_join_talk_and_read(spawn_at: Callable[..., pexpect.spawn]) -> None:
-    """Catch-up after login with its unread count, `read` once shown, join, talking in the
-    current room, a room line arriving while a line is half typed, and Tab on a room name."""
+    """The frames behind the rooms (the real-server test above shows them as a user does):
+    one `read` without id for a whole catch-up, only once it is shown; a room name typed in
+    capitals; a room line and a join arriving while a line is half typed; Tab on a room name."""
     scripted = ScriptedServer(features=["rooms"])
     try:
         alice = spawn_at(scripted.port, "alice", log_in=False)
