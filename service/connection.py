@@ -373,10 +373,14 @@ class Connection:
                 follow_ups = self._run_handler(self._context(), frame)
         finally:
             self._reactor.post(self._login_judged)
-            if follow_ups:
-                self._runtime.catch_ups.submit(self._run_catch_up, follow_ups)
-            else:
-                self._reactor.post(self._serial_done)
+            handed_over = False
+            try:
+                if follow_ups:
+                    self._runtime.catch_ups.submit(self._run_catch_up, follow_ups)
+                    handed_over = True  # the catch-up ends the turn
+            finally:  # also when the pool has shut down: the session must not stay busy
+                if not handed_over:
+                    self._reactor.post(self._serial_done)
 
     def _run_catch_up(self, follow_ups: list[Callable[[], object]]) -> None:
         try:
