@@ -4,18 +4,14 @@ stay online in the history."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from typer.testing import CliRunner
-
-from cli.admin import app
 from service.config import ServerConfig
+from tests.e2e.test_end_reasons import history
 from tests.support.client import TestClient
 from tests.support.server import RunningServer, start_server
 
@@ -24,10 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_sessions(db_url: str) -> list[str]:
-    result = CliRunner().invoke(app, ["history", "--json", "--db", db_url])
-    assert result.exit_code == 0, result.output
-    entries: list[dict[str, Any]] = json.loads(result.stdout)
-    return sorted(entry["user"] for entry in entries if entry["online"])
+    return sorted(entry["user"] for entry in history(db_url) if entry["online"])
 
 
 def test_a_second_server_on_the_same_database_refuses_and_changes_nothing(
