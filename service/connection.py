@@ -71,7 +71,9 @@ class HotRound:
 
     messages: list[MessageRecord] = field(default_factory=list)  # for the writer
     acks: list[tuple[int, int]] = field(default_factory=list)  # (msg_id, recipient_id)
-    asked: list[tuple[Connection, RequestId, bool, m.Message]] = field(default_factory=list)
+    # Whom to answer, and how (connection, request id, wants a reply): one per message, in
+    # the order of `messages`, and one per ack.
+    asked: list[tuple[Connection, RequestId, bool]] = field(default_factory=list)
     acked: list[tuple[Connection, RequestId, bool]] = field(default_factory=list)
     rooms: RoomRound | None = None  # the round's `say` and `read`, made by the first of them
 
@@ -231,7 +233,7 @@ class Connection:
                     break
                 if op in WINDOWED_OPS:  # message, ack: paced by the window alone
                     waiting.popleft()
-                    self._start_pipelined(item)
+                    self._start_windowed(item, op)
                     continue
                 if self._in_flight and not self._has_request_token():
                     break  # its refusal must not overtake the replies before it
@@ -283,6 +285,31 @@ class Connection:
         ctx = Context(self._runtime.services, self.state, self)
         self._run_handler(ctx, frame)
 
+    def _start_windowed(self, frame: dict[str, Any], op: str) -> None:
+        """A `message` or `ack`, most of the traffic. A plain one (logged in, an id that is
+        an integer, a string or absent, fields that need no further checks) goes straight
+        into the round's batch; anything else takes the general path, which gives the same
+        result or the error to answer."""
+        request_id, user_id, user = frame.get("id"), self.state.user_id, self.state.user
+        plain_id = type(request_id) is int or type(request_id) is str or "id" not in frame
+        if user_id is None or user is None or not plain_id:
+            self._start_pipelined(frame)
+            return
+        if op == "ack":
+            msg_id = m.plain_ack(frame)
+            if msg_id is None:
+                self._start_pipelined(frame)
+                return
+            self.state.note_request(op, time.monotonic())
+            self._add_ack(msg_id, user_id, request_id, "id" in frame)
+            return
+        fields = m.plain_message(frame)
+        if fields is None:
+            self._start_pipelined(frame)
+            return
+        self.state.note_request(op, time.monotonic())
+        self._add_message(MessageRecord(user_id, user, *fields), request_id, "id" in frame)
+
     def _start_pipelined(self, frame: dict[str, Any]) -> None:
         wants_reply = "id" in frame
         request_id: RequestId = None
@@ -295,19 +322,29 @@ class Connection:
             return
         user_id = self.state.user_id
         assert user_id is not None and self.state.user is not None, "admitted after login"
-        hot = self._runtime.hot
         if isinstance(request, m.Ack):
-            hot.acks.append((request.msg_id, user_id))
-            hot.acked.append((self, request_id, wants_reply))
+            self._add_ack(request.msg_id, user_id, request_id, wants_reply)
         elif isinstance(request, m.Message):
             record = MessageRecord(user_id, self.state.user, request.to, request.text,
                                    request.nonce)  # fmt: skip
-            hot.messages.append(record)
-            hot.asked.append((self, request_id, wants_reply, request))
+            self._add_message(record, request_id, wants_reply)
         else:  # `say` or `read` (chat/1 rooms)
+            hot = self._runtime.hot
             if hot.rooms is None:
                 hot.rooms = RoomRound()
             hot.rooms.add(self, request_id, wants_reply, request, user_id, self.state.user)
+            self._in_flight += 1
+
+    def _add_message(self, record: MessageRecord, request_id: RequestId, wants_reply: bool) -> None:
+        hot = self._runtime.hot
+        hot.messages.append(record)
+        hot.asked.append((self, request_id, wants_reply))
+        self._in_flight += 1
+
+    def _add_ack(self, msg_id: int, user_id: int, request_id: RequestId, wants_reply: bool) -> None:
+        hot = self._runtime.hot
+        hot.acks.append((msg_id, user_id))
+        hot.acked.append((self, request_id, wants_reply))
         self._in_flight += 1
 
     def pipelined_done(self, count: int) -> None:

@@ -278,23 +278,40 @@ def parse_fields(cls: type[Request], frame: dict[str, Any]) -> Request:
     return _parse_any(cls, frame)
 
 
-def _parse_message_fast(frame: dict[str, Any]) -> Message | None:
-    """The common `message`, checked in a few operations (it is most of the traffic); None
-    sends anything unusual to the general parser, so the errors are the same."""
-    to, text = frame.get("to"), frame.get("text")
-    if not (isinstance(to, str) and isinstance(text, str)) or "nonce" in frame:
+def plain_message(frame: dict[str, Any]) -> tuple[str, str, str | None] | None:
+    """A `message`'s (to, text, nonce) when its fields need no further checks, as almost
+    every one (it is most of the traffic); None sends anything unusual to parse_fields, so
+    the errors are the same."""
+    to, text, nonce = frame.get("to"), frame.get("text"), frame.get("nonce")
+    if not (isinstance(to, str) and isinstance(text, str)):
+        return None
+    if nonce is not None and not (
+        isinstance(nonce, str) and len(nonce) <= MAX_NONCE_CHARS and nonce.isascii()
+        and "\x00" not in nonce
+    ):  # fmt: skip
         return None
     plain = to.isascii() and "\x00" not in to and "\x00" not in text
     if plain and (text.isascii() or _is_unicode(text)):
-        return Message(to, text)
+        return to, text, nonce
     return None
+
+
+def plain_ack(frame: dict[str, Any]) -> int | None:
+    """An `ack`'s msg_id when it needs no further checks (see plain_message)."""
+    msg_id = frame.get("msg_id")
+    if type(msg_id) is int and 0 <= msg_id <= MAX_INT:
+        return msg_id
+    return None
+
+
+def _parse_message_fast(frame: dict[str, Any]) -> Message | None:
+    fields = plain_message(frame)
+    return None if fields is None else Message(*fields)
 
 
 def _parse_ack_fast(frame: dict[str, Any]) -> Ack | None:
-    msg_id = frame.get("msg_id")
-    if type(msg_id) is int and 0 <= msg_id <= MAX_INT:
-        return Ack(msg_id)
-    return None
+    msg_id = plain_ack(frame)
+    return None if msg_id is None else Ack(msg_id)
 
 
 _FAST_PARSERS: dict[type[Request], Callable[[dict[str, Any]], Request | None]] = {

@@ -59,7 +59,7 @@ class Answerer:
             self._answer(hot, outcomes, rooms)
         finally:  # whatever happened, these requests are done: their connections go on
             answered: dict[Connection, int] = {}
-            done = [c for c, _, _, _ in hot.asked] + [c for c, _, _ in hot.acked]
+            done = [c for c, _, _ in hot.asked] + [c for c, _, _ in hot.acked]
             if hot.rooms is not None:
                 done += hot.rooms.connections()
             for conn in done:
@@ -95,16 +95,17 @@ class Answerer:
         live: dict[Any, list[Live]] = {}
         if not hot.asked:
             return live
-        recipients = self._hub.recipients({request.to for _, _, _, request in hot.asked})
+        recipients = self._hub.recipients({record.recipient for record in hot.messages})
         wire_time: tuple[datetime | None, str] = (None, "")
-        for index, (conn, request_id, wants_reply, request) in enumerate(hot.asked):
+        asked = zip(hot.asked, hot.messages, strict=True)
+        for index, ((conn, request_id, wants_reply), record) in enumerate(asked):
             fields: Answer
             if isinstance(outcomes, BaseException):
                 fields = INTERNAL
             elif isinstance(outcome := outcomes[index], Exception):
                 fields = INTERNAL  # this message alone failed (logged by the writer)
             elif isinstance(outcome, Refusal):
-                fields = message_refusal(outcome, request.to, self._max_chars)
+                fields = message_refusal(outcome, record.recipient, self._max_chars)
                 if outcome is Refusal.ACCOUNT_GONE:  # deleted while logged in: the session ends
                     conn.end(EndReason.ACCOUNT_DELETED)  # after this reply, which goes first
             elif outcome.is_retry:  # stored once already; delivered (or stored) as first answered
@@ -112,9 +113,9 @@ class Answerer:
             else:
                 if wire_time[0] != outcome.sent_at:
                     wire_time = (outcome.sent_at, to_rfc3339(outcome.sent_at))
-                recipient = recipients.get(request.to)
+                recipient = recipients.get(record.recipient)
                 if recipient is not None:
-                    event = message_event(outcome.msg_id, conn.state.user or "", request.text,
+                    event = message_event(outcome.msg_id, record.sender, record.text,
                                           wire_time[1], False)  # fmt: skip
                     live.setdefault(recipient, []).append((event, outcome.msg_id))
                 fields = (outcome.msg_id, recipient is not None)

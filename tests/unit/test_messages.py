@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from service import messages as m
 from service.errors import ErrorCode, RequestError
@@ -86,6 +88,7 @@ def test_missing_or_non_string_op_is_a_bad_request(frame: dict[str, Any]) -> Non
         {"op": "message", "to": "bob", "text": "plain"},
         {"op": "message", "to": "bób", "text": "ünïcödé ✓"},
         {"op": "message", "to": "bob", "text": "with a nonce", "nonce": "n-1"},
+        {"op": "message", "to": "bob", "text": "null nonce", "nonce": None},
         {"op": "ack", "msg_id": 0},
         {"op": "ack", "msg_id": 2**63 - 1},
     ],
@@ -93,6 +96,30 @@ def test_missing_or_non_string_op_is_a_bad_request(frame: dict[str, Any]) -> Non
 def test_the_fast_and_the_general_parser_agree(frame: dict[str, Any]) -> None:
     request_type = m.REQUEST_TYPES[frame["op"]]
     assert m.parse_fields(request_type, frame) == m._parse_any(request_type, frame)
+
+
+_ANY_VALUE = (
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=140)
+    | st.sampled_from(["bob", "b\x00b", "\ud800", "n" * 128, "n" * 129, "ï"])
+)  # fmt: skip
+
+
+@given(st.fixed_dictionaries({}, optional={"to": _ANY_VALUE, "text": _ANY_VALUE,
+                                           "nonce": _ANY_VALUE}))  # fmt: skip
+def test_a_plain_message_is_what_the_general_parser_makes_of_it(frame: dict[str, Any]) -> None:
+    """The reactor puts a plain message straight into its batch: it must be exactly a frame
+    the general parser accepts, with the same fields; anything else goes to that parser."""
+    fields = m.plain_message(frame)
+    if fields is not None:
+        assert m._parse_any(m.Message, frame) == m.Message(*fields)
+
+
+@given(_ANY_VALUE)
+def test_a_plain_ack_is_what_the_general_parser_makes_of_it(msg_id: object) -> None:
+    frame = {"op": "ack", "msg_id": msg_id}
+    found = m.plain_ack(frame)
+    if found is not None:
+        assert m._parse_any(m.Ack, frame) == m.Ack(found)
 
 
 @pytest.mark.parametrize(

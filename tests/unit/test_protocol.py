@@ -130,3 +130,22 @@ def test_arbitrary_bytes_only_ever_reject_and_stay_bounded(chunks: list[bytes]) 
 def test_integers_past_pythons_digit_limit_are_bad_frames() -> None:
     decoded = decode_line(b'{"id":' + b"9" * 5000 + b"}")
     assert isinstance(decoded, FrameError) and decoded.problem is FrameProblem.BAD_FRAME
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"a":1234567890123456789012}',  # past 64 bits: json keeps it an integer
+        b'{"a":-18446744073709551617}',
+        b'{"a":123456789,"b":1234567890,"c":123}',  # 22 digits, no long run: orjson's path
+        b'{"id":9223372036854775807,"t":"x"}',
+        b'{"a":1.5e300,"b":"12345678901234567890"}',
+    ],
+)
+def test_integers_of_any_size_decode_as_json_would(line: bytes) -> None:
+    assert decode_line(line) == json.loads(line)
+
+
+@given(st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=30), max_size=6))
+def test_integer_frames_decode_as_json_would(frame: dict[str, object]) -> None:
+    assert decode_line(json.dumps(frame).encode()) == frame
