@@ -15,7 +15,7 @@ from typing import Any
 from .chatter import TEXT_BYTES, Chatter, Tally, wind_down
 from .client import connect_and_login, run_async, settle
 from .database import CHEAP_HASH, cheap_hash
-from .machine import Sample, peak_rss_kib
+from .machine import Sample, allowed_cpus, peak_rss_kib
 from .server import ServerProcess, chat_server
 from .settings import WARMUP_S, BenchConfig, WorkloadError
 from .stats import latency_ms, micros_per, per_second
@@ -75,4 +75,5 @@ async def _drive(
         "seconds": round(span.wall_s, 3),
         "server_cpu_s": round(span.server_cpu_s, 3),
         "server_peak_rss_mib": round(peak_rss_kib(server.pid) / 1024, 1),
+        "server_cpus": allowed_cpus(server.pid),
     }

@@ -23,8 +23,13 @@ GENERATOR_CPU = 1  # ...and the generator here, so neither steals the other's cy
 _CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
+# The CPUs this process may use, read once at start: pin_generator() narrows the process's
+# own mask to GENERATOR_CPU, after which it could no longer tell that SERVER_CPU is there too.
+_START_CPUS = frozenset(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else ())
+
+
 def can_pin() -> bool:
-    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
+    return {SERVER_CPU, GENERATOR_CPU} <= _START_CPUS
 
 
 def pin_generator() -> str:

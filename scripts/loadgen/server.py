@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .database import create_users, fresh_database
-from .machine import children_on_server_cpu
+from .machine import SERVER_CPU, allowed_cpus, can_pin, children_on_server_cpu
 from .settings import BenchConfig, WorkloadError
 
 # The tree this package lives in: `python -m service.main` run from here serves this tree's
@@ -113,6 +113,10 @@ def spawn(config: BenchConfig, db_url: str, extra: Sequence[str] = ()) -> Server
     server = ServerProcess(process)
     threading.Thread(target=server.read_log, name="server-log", daemon=True).start()
     server.wait_listening()
+    cpus = allowed_cpus(server.pid)
+    if can_pin() and cpus != str(SERVER_CPU):  # it would share the generator's CPU
+        server.stop()
+        raise WorkloadError(f"chat-server was to run on CPU {SERVER_CPU} alone, not on {cpus}")
     return server
 
 

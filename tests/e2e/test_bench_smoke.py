@@ -38,6 +38,8 @@ def test_bench_dm_runs_and_reports_its_figures_as_json() -> None:
     assert dm["errors"] == 0, dm
     assert dm["messages"] > 0, dm
     assert report["config"]["workloads"]["dm"]["duration_s"] == 2
+    if report["config"]["pinning"].startswith("generator on CPU 1"):  # two CPUs or more
+        assert dm["server_cpus"] == "0", "the server must not share the generator's CPU"
 
 
 ROOM_KEYS = {
