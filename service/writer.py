@@ -115,7 +115,7 @@ class GroupCommitWriter:
         self._engine = engine
         self._clock = clock
         self._max_text_chars = max_text_chars
-        self._statements = MessageStatements(engine.dialect)
+        self._statements = MessageStatements(engine.dialect, remember_checks=True)
         self._rooms = RoomStatements()
         self._on_hot: HotCallback | None = None
         self._queue: queue.SimpleQueue[_Job | HotBatch | _Stop] = queue.SimpleQueue()
@@ -193,6 +193,8 @@ class GroupCommitWriter:
     def _commit(self, connection: Connection, jobs: list[_Job], hot: list[HotBatch]) -> None:
         done: list[tuple[_Job, bool, Any]] = []
         outcomes: Sequence[Result] | BaseException = []
+        if jobs:
+            self._statements.forget_checks()
         try:
             with connection.begin():
                 for job in jobs:
@@ -203,6 +205,7 @@ class GroupCommitWriter:
             log.exception("a batch of %d jobs and %d hot batches failed", len(jobs), len(hot))
             done = [(job, False, error) for job in jobs]
             outcomes = error
+            self._statements.forget_checks()
         for job, ok, value in done:
             if ok:
                 _run_then(job, value)
