@@ -291,8 +291,7 @@ class Connection:
         into the round's batch; anything else takes the general path, which gives the same
         result or the error to answer."""
         request_id, user_id, user = frame.get("id"), self.state.user_id, self.state.user
-        plain_id = type(request_id) is int or type(request_id) is str or "id" not in frame
-        if user_id is None or user is None or not plain_id:
+        if user_id is None or user is None or not m.has_valid_id(frame):
             self._start_pipelined(frame)
             return
         if op == "ack":

@@ -191,12 +191,17 @@ def _bad(text: str) -> RequestError:
 
 def request_id(frame: dict[str, Any]) -> RequestId:
     """The frame's `id`: an integer or a string, or absent (no reply wanted)."""
-    value = frame.get("id")
-    if value is None and "id" not in frame:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
+    if not has_valid_id(frame):
         raise _bad("A request id must be an integer or a string.")
+    value: RequestId = frame.get("id")
     return value
+
+
+def has_valid_id(frame: dict[str, Any]) -> bool:
+    """Whether the frame's `id` is one (or absent). Exact types, since JSON makes no subclasses
+    but bool is one of int: cheaper than isinstance, and asked once per frame."""
+    value = frame.get("id")
+    return type(value) is int or type(value) is str or "id" not in frame
 
 
 def op_name(frame: dict[str, Any]) -> str:
