@@ -193,7 +193,7 @@ class GroupCommitWriter:
     def _commit(self, connection: Connection, jobs: list[_Job], hot: list[HotBatch]) -> None:
         done: list[tuple[_Job, bool, Any]] = []
         outcomes: Sequence[Result] | BaseException = []
-        if jobs:
+        if jobs:  # they run first, on this connection, which data_version does not watch
             self._statements.forget_checks()
         try:
             with connection.begin():
@@ -205,7 +205,11 @@ class GroupCommitWriter:
             log.exception("a batch of %d jobs and %d hot batches failed", len(jobs), len(hot))
             done = [(job, False, error) for job in jobs]
             outcomes = error
-            self._statements.forget_checks()
+            self._statements.forget_checks()  # what it read belongs to no committed state
+            # SQLAlchemy's rollback after a failed COMMIT does not reach the driver, and SQLite
+            # may keep the transaction open (after SQLITE_FULL, say): every later BEGIN would
+            # fail. A new DBAPI connection for the next transaction, whatever state this one is in.
+            connection.invalidate()
         for job, ok, value in done:
             if ok:
                 _run_then(job, value)

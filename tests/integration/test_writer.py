@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from service.errors import ErrorCode, RequestError
@@ -98,3 +98,39 @@ def test_a_message_the_database_rejects_fails_alone(server_store: Store) -> None
     assert isinstance(middle, Exception)
     stored = server_store.read(lambda s: list(s.scalars(select(Message.text))))
     assert stored == ["first", "third"]
+
+
+def test_the_writer_goes_on_after_a_commit_fails(server_store: Store) -> None:
+    """After a failed COMMIT, SQLAlchemy's rollback does not reach the driver, and SQLite may
+    keep the transaction open; the writer starts the next one afresh instead of failing every
+    later batch with "cannot start a transaction within a transaction"."""
+    server_store.create_user("alice", "x", T0)
+    server_store.create_user("bob", "x", T0)
+    alice_id = server_store.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
+    assert alice_id is not None
+    results: list[Sequence[Result] | BaseException] = []
+    answered = threading.Semaphore(0)
+    writer = server_store.group_writer
+
+    def on_committed(_batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
+        results.append(outcomes)
+        answered.release()
+
+    writer.on_hot_committed(on_committed)
+    failures = iter([OSError("the disk is full")])
+
+    def fail_once(_connection: object) -> None:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+
+    event.listen(server_store.engine, "commit", fail_once)
+    for text in ("lost", "kept"):
+        writer.submit_hot(HotBatch([MessageRecord(alice_id, "alice", "bob", text, None)], []))
+        assert answered.acquire(timeout=10)
+
+    lost, kept = results
+    assert isinstance(lost, OSError)
+    assert not isinstance(kept, BaseException) and isinstance(kept[0], SavedMessage)
+    stored = server_store.read(lambda s: list(s.scalars(select(Message.text))))
+    assert stored == ["kept"]
