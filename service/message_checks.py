@@ -7,10 +7,12 @@ pair was answered before costs one `PRAGMA data_version` instead of the query.
 
 What makes a remembered answer stale is a write to users or blocks. One by another connection
 (chat-admin, another process) changes SQLite's data_version, which every batch reads inside
-its transaction, under the write lock, so nothing can commit between that read and the
-batch's own. One by a job on the writer's own connection (data_version ignores those) is
-followed by forget(). Nonces are never remembered: a batch with one always asks. PostgreSQL
-has no data_version, and several servers may share it, so there every batch asks.
+its transaction; the writer begins those with BEGIN IMMEDIATE (service/db.py, `writing`), so
+it holds the write lock and nothing can commit between that read and the batch's own commit.
+A job on the writer's own connection (data_version ignores those) runs in a transaction that
+the writer begins with forget(), as it ends a failed one. Nonces are never remembered: a
+batch with one always asks. PostgreSQL has no data_version, and several servers may share it,
+so there every batch asks.
 """
 
 from __future__ import annotations
@@ -140,6 +142,7 @@ class _Remembered:
         """What a query answered for `records`: their names, and each record's pair."""
         if self._version is None:  # forgotten meanwhile: nothing to build on
             return
+        # `blocks` is not counted: it never holds more than the blocks table does.
         if len(self._known.ids) + len(self._pairs) > MAX_REMEMBERED:
             self.clear()
             return

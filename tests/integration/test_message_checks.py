@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session
 
 from service.db import make_engine
 from service.message_store import MessageRecord, MessageStatements, Outcome, SavedMessage
-from service.models import User
+from service.models import Block, User
 from service.outcomes import Refusal
 from service.store import Store
 from service.writer import HotBatch, Result
@@ -67,8 +70,40 @@ def alice_to_bob(store: Store, text: str = "hi") -> MessageRecord:
     return MessageRecord(user_id(store, "alice"), "alice", "bob", text, None)
 
 
-def stored(outcomes: Sequence[Result]) -> bool:
-    return all(isinstance(outcome, SavedMessage) for outcome in outcomes)
+def stored(outcomes: Sequence[Result], count: int = 1) -> bool:
+    return len(outcomes) == count and all(isinstance(o, SavedMessage) for o in outcomes)
+
+
+class OneTransaction:
+    """Queues write jobs and then a hot batch so that the writer takes them all into one
+    transaction: it is held inside the callback of a first batch meanwhile."""
+
+    def __init__(self, store: Store) -> None:
+        self._writer = store.group_writer
+        self._holding, self._release = threading.Event(), threading.Event()
+        self._answered = threading.Event()
+        self.results: list[Sequence[Result] | BaseException] = []
+        self._writer.on_hot_committed(self._on_committed)
+        self._writer.submit_hot(HotBatch([], []))  # its callback holds the writer
+
+    def _on_committed(self, _batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
+        if not self._holding.is_set():
+            self._holding.set()
+            assert self._release.wait(10), "the test never released the writer"
+            return
+        self.results.append(outcomes)
+        self._answered.set()
+
+    def wait_held(self) -> None:
+        assert self._holding.wait(10)
+
+    def run(self, jobs: list[Any], batch: HotBatch) -> list[Future[Any]]:
+        self.wait_held()
+        futures = [self._writer.submit(job) for job in jobs]
+        self._writer.submit_hot(batch)
+        self._release.set()
+        assert self._answered.wait(10)
+        return futures
 
 
 def test_a_block_made_by_a_writer_job_counts_from_the_next_batch(server_store: Store) -> None:
@@ -79,6 +114,76 @@ def test_a_block_made_by_a_writer_job_counts_from_the_next_batch(server_store: S
     assert send(server_store, alice_to_bob(server_store)) == [Refusal.BLOCKED]
     assert server_store.unblock("bob", "alice") is None
     assert stored(send(server_store, alice_to_bob(server_store)))
+
+
+def test_a_block_and_a_batch_in_one_transaction(server_store: Store) -> None:
+    """The writer forgets before a transaction with jobs, not after it: the batch beside the
+    job must not be answered from what was remembered before the job."""
+    assert stored(send(server_store, alice_to_bob(server_store)))
+    alice, bob = user_id(server_store, "alice"), user_id(server_store, "bob")
+
+    def bob_blocks_alice(s: Session) -> None:
+        s.add(Block(blocker_id=bob, blocked_id=alice, created_at=T0.replace(tzinfo=None)))
+
+    together = OneTransaction(server_store)
+    together.run([bob_blocks_alice], HotBatch([alice_to_bob(server_store)], []))
+
+    assert together.results == [[Refusal.BLOCKED]]
+
+
+def test_after_a_failed_commit_nothing_read_in_it_is_trusted(server_store: Store) -> None:
+    """An unblock and a batch fail together at the commit: the batch read "not blocked" in a
+    transaction that never happened, so the next batch asks again and is refused."""
+    assert server_store.block("bob", "alice", T0) is None
+    assert send(server_store, alice_to_bob(server_store)) == [Refusal.BLOCKED]
+    alice, bob = user_id(server_store, "alice"), user_id(server_store, "bob")
+
+    def bob_unblocks_alice(s: Session) -> None:
+        s.execute(delete(Block).where(Block.blocker_id == bob, Block.blocked_id == alice))
+
+    failures = iter([RuntimeError("the disk is gone")])
+
+    def fail_once(_connection: Any) -> None:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+
+    together = OneTransaction(server_store)
+    together.wait_held()  # its commit is done: the next one is the transaction to fail
+    event.listen(server_store.engine, "commit", fail_once)
+    [unblocked] = together.run([bob_unblocks_alice], HotBatch([alice_to_bob(server_store)], []))
+
+    assert isinstance(together.results[0], RuntimeError)
+    with pytest.raises(RuntimeError):
+        unblocked.result(10)
+    assert send(server_store, alice_to_bob(server_store)) == [Refusal.BLOCKED]
+
+
+def test_a_pair_never_asked_about_is_asked(server_store: Store) -> None:
+    """bob and carol are both remembered, from batches about other pairs; whether carol
+    blocks bob was never asked."""
+    server_store.create_user("carol", "x", T0)
+    alice, bob, carol = (user_id(server_store, name) for name in ("alice", "bob", "carol"))
+    assert server_store.block("carol", "bob", T0) is None
+    assert stored(send(server_store, MessageRecord(alice, "alice", "bob", "hi", None)))
+    assert stored(send(server_store, MessageRecord(carol, "carol", "alice", "hi", None)))
+
+    refused = send(server_store, MessageRecord(bob, "bob", "carol", "hi", None))
+
+    assert refused == [Refusal.BLOCKED]
+
+
+def test_a_nonce_is_always_asked_about(server_store: Store) -> None:
+    """A retry in a later batch is answered with the first msg_id, even when everything else
+    about the batch is remembered."""
+    assert stored(send(server_store, alice_to_bob(server_store)))
+    with_nonce = MessageRecord(user_id(server_store, "alice"), "alice", "bob", "hi", "n-1")
+
+    [first] = send(server_store, with_nonce)
+    [again] = send(server_store, with_nonce)
+
+    assert isinstance(first, SavedMessage) and not first.is_retry
+    assert isinstance(again, SavedMessage) and again.is_retry and again.msg_id == first.msg_id
 
 
 def test_a_block_made_by_another_connection_counts_from_the_next_batch(
@@ -97,7 +202,7 @@ def test_accounts_deleted_by_another_connection_count_from_the_next_batch(
     to_bob = alice_to_bob(server_store)
     bob_id = user_id(server_store, "bob")
     to_alice = MessageRecord(bob_id, "bob", "alice", "hi", None)
-    assert stored(send(server_store, to_bob, to_alice))
+    assert stored(send(server_store, to_bob, to_alice), count=2)
 
     assert admin_store.delete_user("bob") is not None  # as `chat-admin deluser bob`
 
