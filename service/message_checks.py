@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Dialect, and_, bindparam, select
 from sqlalchemy.sql.elements import BindParameter
 
+from service.batch_reads import chunks, seen_nonces
 from service.driver_statement import DriverStatement
 from service.models import Block, Nonce, User
 from service.outcomes import Refusal
@@ -32,7 +33,6 @@ from service.outcomes import Refusal
 if TYPE_CHECKING:
     from service.message_store import MessageRecord
 
-CHUNK = 1_024  # names (or ids, or nonces) per query; SQLite allows 32,766 parameters
 MAX_REMEMBERED = 65_536  # names and pairs remembered; past it, start again
 
 _SEEN_NONCES = select(Nonce.sender_id, Nonce.nonce, Nonce.msg_id, Nonce.created_at).where(
@@ -93,18 +93,14 @@ class BatchChecks:
         sender_ids = sorted({r.sender_id for r in records})
         names = sorted({r.recipient for r in records} | {r.sender for r in records})
         known = Known({}, set(), {})
-        for name_part in _chunks(names):  # bounded: databases limit parameters per query
-            for id_part in _chunks(sender_ids):
+        for name_part in chunks(names):
+            for id_part in chunks(sender_ids):
                 for user_id, name, blocked_id in self._query.run(connection, name_part, id_part):
                     known.ids[name] = user_id
                     if blocked_id is not None:
                         known.blocks.add((user_id, blocked_id))
         nonces = sorted({r.nonce for r in records if r.nonce is not None})
-        for nonce_part in _chunks(nonces):
-            for id_part in _chunks(sender_ids):
-                params = {"sender_ids": id_part, "nonces": nonce_part}
-                for sender_id, nonce, msg_id, at in connection.execute(_SEEN_NONCES, params):
-                    known.nonces[(sender_id, nonce)] = (msg_id, at)
+        known.nonces = seen_nonces(connection, _SEEN_NONCES, sender_ids, nonces)
         return known
 
 
@@ -184,10 +180,6 @@ class _CheckQuery:
             statement, self._dialect, keys
         )
         return compiled
-
-
-def _chunks(values: list[Any]) -> list[list[Any]]:
-    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
 def _bucket(count: int) -> int:

@@ -19,19 +19,18 @@ applied), one per request, in order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
+from service.batch_reads import chunks, seen_nonces
 from service.models import Block, Room, RoomMember, RoomMessage, RoomNonce, User
 from service.outcomes import Refusal
 from service.rooms import is_valid_room_name
 from service.timeutil import as_utc
-
-CHUNK = 1_024  # values per IN list; SQLite allows 32,766 parameters per statement
 
 
 def naive_utc(moment: datetime) -> datetime:
@@ -134,11 +133,6 @@ _MOVE_MARKER = (
 )
 
 
-def _chunks(values: Sequence[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield list(values[start : start + CHUNK])
-
-
 @dataclass(slots=True)
 class _Known:
     """What the database says about a batch's rooms and users, read in a few queries."""
@@ -154,13 +148,13 @@ class _Known:
         known = cls({}, set(), set(), {}, {})
         names = sorted({r.room for r in says} | {r.room for r in reads})
         names = [name for name in names if is_valid_room_name(name)]
-        for part in _chunks(names):
+        for part in chunks(names):
             for room_id, name, last_seq in c.execute(_ROOMS_BY_NAME, {"names": part}):
                 known.rooms[name] = [room_id, last_seq]
         room_ids = [room_id for room_id, _ in known.rooms.values()] or [0]
         user_ids = sorted({s.sender_id for s in says} | {r.user_id for r in reads})
-        for part in _chunks(user_ids):
-            for rids in _chunks(room_ids):
+        for part in chunks(user_ids):
+            for rids in chunks(room_ids):
                 params = {"user_ids": part, "room_ids": rids}
                 for user_id, room_id in c.execute(_USERS_AND_MEMBERSHIPS, params):
                     known.users.add(user_id)
@@ -168,16 +162,12 @@ class _Known:
                         known.members.add((room_id, user_id))
         sender_ids = sorted({s.sender_id for s in says})
         blockers: dict[int, set[str]] = {}
-        for part in _chunks(sender_ids):
+        for part in chunks(sender_ids):
             for blocked_id, blocker in c.execute(_BLOCKERS_OF_SENDERS, {"sender_ids": part}):
                 blockers.setdefault(blocked_id, set()).add(blocker)
         known.blockers = {sender: frozenset(names) for sender, names in blockers.items()}
         nonces = sorted({s.nonce for s in says if s.nonce is not None})
-        for part in _chunks(nonces):
-            for ids in _chunks(sender_ids):
-                params = {"sender_ids": ids, "nonces": part}
-                for sender_id, nonce, seq, at in c.execute(_SEEN_NONCES, params):
-                    known.nonces[(sender_id, nonce)] = (seq, at)
+        known.nonces = seen_nonces(c, _SEEN_NONCES, sender_ids, nonces)
         return known
 
     def refusal(self, user_id: int, room: str) -> Refusal | None:

@@ -11,7 +11,7 @@ PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "priv
         "addresses"}  # fmt: skip
 DATABASE = {"sqlalchemy", "alembic"}
 PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer",
-               "instance_lock", "message_checks", "driver_statement",
+               "instance_lock", "message_checks", "driver_statement", "batch_reads",
                "room_store", "room_statements"}  # fmt: skip
 
 
