@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.db import make_engine
@@ -21,6 +21,7 @@ from service.models import Block, User
 from service.outcomes import Refusal
 from service.store import Store
 from service.writer import HotBatch, Result
+from tests.support.writer import fail_next_commit, send_hot
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -51,17 +52,7 @@ def user_id(store: Store, name: str) -> int:
 
 def send(store: Store, *records: MessageRecord) -> Sequence[Result]:
     """One hot batch through the server's writer; its outcomes once committed."""
-    results: list[Sequence[Result] | BaseException] = []
-    answered = threading.Event()
-
-    def on_committed(_batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
-        results.append(outcomes)
-        answered.set()
-
-    store.group_writer.on_hot_committed(on_committed)
-    store.group_writer.submit_hot(HotBatch(list(records), []))
-    assert answered.wait(10)
-    [outcomes] = results
+    outcomes = send_hot(store.group_writer, records)
     assert not isinstance(outcomes, BaseException)
     return outcomes
 
@@ -141,16 +132,9 @@ def test_after_a_failed_commit_nothing_read_in_it_is_trusted(server_store: Store
     def bob_unblocks_alice(s: Session) -> None:
         s.execute(delete(Block).where(Block.blocker_id == bob, Block.blocked_id == alice))
 
-    failures = iter([RuntimeError("the disk is gone")])
-
-    def fail_once(_connection: Any) -> None:
-        error = next(failures, None)
-        if error is not None:
-            raise error
-
     together = OneTransaction(server_store)
     together.wait_held()  # its commit is done: the next one is the transaction to fail
-    event.listen(server_store.engine, "commit", fail_once)
+    fail_next_commit(server_store.engine, RuntimeError("the disk is gone"))
     [unblocked] = together.run([bob_unblocks_alice], HotBatch([alice_to_bob(server_store)], []))
 
     assert isinstance(together.results[0], RuntimeError)

@@ -3,20 +3,19 @@ refuses (or fails) after writing leaves nothing behind, and its neighbours still
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import cast
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.errors import ErrorCode, RequestError
 from service.message_store import MessageRecord, SavedMessage
 from service.models import Message, User
 from service.store import Store
-from service.writer import HotBatch, Result
+from tests.support.writer import fail_next_commit, send_hot
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -80,18 +79,7 @@ def test_a_message_the_database_rejects_fails_alone(server_store: Store) -> None
         MessageRecord(alice_id, "alice", "bob", text, None)
         for text in ("first", unbindable, "third")
     ]
-    results: list[Sequence[Result] | BaseException] = []
-    answered = threading.Event()
-
-    def on_committed(batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
-        results.append(outcomes)
-        answered.set()
-
-    writer = server_store.group_writer
-    writer.on_hot_committed(on_committed)
-    writer.submit_hot(HotBatch(records, []))
-    assert answered.wait(10)
-    [outcomes] = results
+    outcomes = send_hot(server_store.group_writer, records)
     assert not isinstance(outcomes, BaseException)
     first, middle, third = outcomes
     assert isinstance(first, SavedMessage) and isinstance(third, SavedMessage)
@@ -108,28 +96,12 @@ def test_the_writer_goes_on_after_a_commit_fails(server_store: Store) -> None:
     server_store.create_user("bob", "x", T0)
     alice_id = server_store.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
     assert alice_id is not None
-    results: list[Sequence[Result] | BaseException] = []
-    answered = threading.Semaphore(0)
     writer = server_store.group_writer
+    fail_next_commit(server_store.engine, OSError("the disk is full"))
 
-    def on_committed(_batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
-        results.append(outcomes)
-        answered.release()
+    lost = send_hot(writer, [MessageRecord(alice_id, "alice", "bob", "lost", None)])
+    kept = send_hot(writer, [MessageRecord(alice_id, "alice", "bob", "kept", None)])
 
-    writer.on_hot_committed(on_committed)
-    failures = iter([OSError("the disk is full")])
-
-    def fail_once(_connection: object) -> None:
-        error = next(failures, None)
-        if error is not None:
-            raise error
-
-    event.listen(server_store.engine, "commit", fail_once)
-    for text in ("lost", "kept"):
-        writer.submit_hot(HotBatch([MessageRecord(alice_id, "alice", "bob", text, None)], []))
-        assert answered.acquire(timeout=10)
-
-    lost, kept = results
     assert isinstance(lost, OSError)
     assert not isinstance(kept, BaseException) and isinstance(kept[0], SavedMessage)
     stored = server_store.read(lambda s: list(s.scalars(select(Message.text))))

@@ -1,0 +1,42 @@
+"""Driving the server's database writer directly, for the integration tests of its hot path."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, event
+
+from service.message_store import MessageRecord
+from service.writer import GroupCommitWriter, HotBatch, Result
+
+
+def send_hot(
+    writer: GroupCommitWriter, records: Sequence[MessageRecord]
+) -> Sequence[Result] | BaseException:
+    """One hot batch, as a reactor round hands it over; its outcomes once committed (or the
+    error that failed its whole transaction)."""
+    results: list[Sequence[Result] | BaseException] = []
+    answered = threading.Event()
+
+    def on_committed(_batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
+        results.append(outcomes)
+        answered.set()
+
+    writer.on_hot_committed(on_committed)
+    writer.submit_hot(HotBatch(list(records), []))
+    assert answered.wait(10), "the writer never answered the batch"
+    [outcomes] = results
+    return outcomes
+
+
+def fail_next_commit(engine: Engine, error: Exception) -> None:
+    """The engine's next COMMIT raises `error` (a full disk, say); later ones succeed."""
+    failures = iter([error])
+
+    def fail_once(_connection: object) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+
+    event.listen(engine, "commit", fail_once)
