@@ -1,4 +1,4 @@
-"""The load generator behind `scripts/bench`: six workloads against a real chat-server process.
+"""The load generator behind `scripts/bench`: seven workloads against a real chat-server process.
 
 Each workload starts a fresh `chat-server` (`python -m service.main`) on a fresh database (a
 temporary SQLite file, or a new PostgreSQL database with `--db-url`), makes its accounts,
@@ -12,7 +12,7 @@ Modules, one concern each:
     server.py    the chat-server process: spawn, wait until it listens, stop
     client.py    chat/1 over asyncio Protocols, doing as little work per frame as it can
     stats.py     percentiles
-    dm.py, fanout.py, idle.py, login.py, offline.py, room.py   the workloads
+    dm.py (dm, dm-paired), fanout.py, idle.py, login.py, offline.py, room.py   the workloads
     report.py    the Rich table
 
 Password hashes. Accounts are inserted straight into the `users` table before the server

@@ -1,7 +1,12 @@
-"""Clients that keep direct messages flowing: the engine of `dm`, `login` and `offline`.
+"""Clients that keep direct messages flowing: the engines of `dm`, `dm-paired`, `login` and
+`offline`.
 
 A Chatter sends to one other user, keeping `window` messages in flight (a slot frees when its
-`ok` arrives), and acks every `message` event it receives. Each text starts with the tag
+`ok` arrives), acks every `message` event it receives, and writes what one read made it send
+in one write (an `ack` rides along with the next `message`). A SoloChatter (`dm`) does what an
+independent client does instead: every frame in a write of its own, each message to a
+recipient drawn at random, and a slot freed only when the recipient has the message, so the
+server cannot batch more than real clients would let it. Each text starts with the tag
 "SENDER:SEQ:", so the recipient (in this same process) looks up when that message was sent:
 latency is receipt time minus send time, both from time.perf_counter().
 """
@@ -10,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from array import array
 from collections.abc import Sequence
+from typing import Protocol
 
-from .client import Connection, close_all, is_ok, maybe_msg_id, maybe_tag, tagged_text
+from .client import Connection, is_ok, maybe_msg_id, maybe_tag, tagged_text
 
 TEXT_BYTES = 64  # every message's text, tag included
 DRAIN_TIMEOUT_S = 5.0  # after the measurement, how long in-flight messages may take
@@ -112,11 +119,92 @@ class Chatter(Connection):
             self.tally.error("the server closed a connection")
 
 
-async def wind_down(chatters: Sequence[Chatter], tally: Tally) -> None:
+class Sender(Protocol):
+    in_flight: int
+
+    def close(self) -> None: ...
+
+
+class SoloChatter(Connection):
+    """Sends to random others, one write per frame; a slot frees when the recipient has it."""
+
+    wants_events = True
+
+    def __init__(
+        self,
+        index: int,
+        names: Sequence[str],
+        crowd: dict[int, SoloChatter],
+        tally: Tally,
+        window: int,
+    ) -> None:
+        super().__init__()
+        self.index = index
+        self.tally = tally
+        self.window = window
+        self.crowd = crowd  # every chatter of the run, by index: a receipt frees its sender
+        self.in_flight = 0
+        self.sent = 0
+        self._random = random.Random(index)  # the same recipients in every run
+        self._heads = [
+            b'{"op":"message","to":"%s","id":' % name.encode()
+            for i, name in enumerate(names)
+            if i != index
+        ]
+
+    def start(self) -> None:
+        for _ in range(self.window):
+            self._send_next()
+
+    def _write(self, frame: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(frame)
+
+    def _send_next(self) -> None:
+        if not self.tally.sending:
+            return
+        seq = self.sent
+        self.sent += 1
+        self.in_flight += 1
+        head = self._random.choice(self._heads)
+        text = tagged_text(self.index, seq, TEXT_BYTES)
+        self.tally.sent_at[self.index].append(time.perf_counter())
+        self._write(head + b'%d,"text":"%s"}\n' % (next(self.ids), text))
+
+    def _slot_freed(self) -> None:
+        self.in_flight -= 1
+        self._send_next()
+
+    def unawaited_reply_received(self, request_id: int, line: bytes) -> None:
+        if not is_ok(line):  # refused: no receipt will come to free the slot
+            self.tally.error(str(json.loads(line).get("error")))
+            self._slot_freed()
+
+    def event_received(self, line: bytes) -> None:
+        if not line.startswith(b'{"ev":"message"') and self.event_name(line) != b"message":
+            super().event_received(line)
+            return
+        now = time.perf_counter()
+        msg_id = maybe_msg_id(line)
+        if msg_id is not None:
+            self._write(b'{"op":"ack","msg_id":%d}\n' % msg_id)
+        tag = maybe_tag(line)
+        if tag is not None:
+            self.tally.received(tag[0], tag[1], now)
+            self.crowd[tag[0]]._slot_freed()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.unexpected_close:
+            self.tally.error("the server closed a connection")
+
+
+async def wind_down(chatters: Sequence[Sender], tally: Tally) -> None:
     """Stop sending, give in-flight messages a bounded time to be answered, close."""
     tally.sending = False
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DRAIN_TIMEOUT_S
     while any(c.in_flight for c in chatters) and loop.time() < deadline:
         await asyncio.sleep(0.02)
-    close_all(chatters)
+    for chatter in chatters:
+        chatter.close()

@@ -36,6 +36,7 @@ class Workload:
 
 WORKLOADS = {  # in the order a bare `scripts/bench` runs them
     "dm": Workload(dm.params, dm.run),
+    "dm-paired": Workload(dm.paired_params, dm.run_paired),
     "fanout": Workload(fanout.params, fanout.run),
     "idle": Workload(idle.params, idle.run),
     "login": Workload(login.params, login.run),
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration",
         type=_positive(float),
         metavar="S",
-        help="dm, fanout, room: seconds measured after a 1 s warm-up (default 10)",
+        help="dm, dm-paired, fanout, room: seconds measured after a 1 s warm-up (default 10)",
     )
     parser.add_argument(
         "--clients",

@@ -1,8 +1,13 @@
-"""dm: direct-message throughput and latency between online users.
+"""dm and dm-paired: direct-message throughput and latency between online users.
 
-N clients in a ring: client i sends to client (i+1) % N with `window` messages in flight and
-acks what it receives. After a warm-up, for `duration` seconds: a message counts when its
-recipient has read it; latency is receipt minus send. Server CPU per message includes its ack.
+`dm`: N clients each keep `window` messages in flight to recipients drawn at random, every
+frame in a write of its own, a message in flight until its recipient has it (SoloChatter): the
+load an outside generator of independent clients puts on the server.
+`dm-paired`: N clients in a ring, client i sends to client (i+1) % N, a slot frees at the `ok`,
+and an `ack` shares a write with the next `message` (Chatter): what this generator measured
+before `dm` existed, kept to compare with earlier figures.
+In both, after a warm-up, for `duration` seconds: a message counts when its recipient has read
+it; latency is receipt minus send. Server CPU per message includes its ack.
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import functools
 from array import array
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .chatter import TEXT_BYTES, Chatter, Tally, wind_down
+from .chatter import TEXT_BYTES, Chatter, SoloChatter, Tally, wind_down
 from .client import connect_and_login, run_async, settle
 from .database import CHEAP_HASH, cheap_hash
 from .machine import Sample, allowed_cpus, peak_rss_kib
@@ -24,6 +30,10 @@ SETUP_TIMEOUT_S = 120.0  # logins and shutdown, on top of warm-up and measuremen
 
 
 def params(config: BenchConfig) -> dict[str, Any]:
+    return {**paired_params(config), "recipients": "random", "writes": "one per frame"}
+
+
+def paired_params(config: BenchConfig) -> dict[str, Any]:
     return {
         "clients": config.clients or 50,
         "window": config.window or 2,
@@ -35,24 +45,52 @@ def params(config: BenchConfig) -> dict[str, Any]:
 
 
 def run(config: BenchConfig) -> dict[str, Any]:
-    p = params(config)
+    return _run(config, _solo_chatters)
+
+
+def run_paired(config: BenchConfig) -> dict[str, Any]:
+    return _run(config, _paired_chatters)
+
+
+ChatterFactories = Callable[[list[str], Tally, int], Sequence[Callable[[], Any]]]
+
+
+def _solo_chatters(names: list[str], tally: Tally, window: int) -> list[Callable[[], Any]]:
+    crowd: dict[int, SoloChatter] = {}  # by index, as they are made: a receipt frees a slot
+
+    def make(i: int) -> SoloChatter:
+        crowd[i] = SoloChatter(i, names, crowd, tally, window)
+        return crowd[i]
+
+    return [functools.partial(make, i) for i in range(len(names))]
+
+
+def _paired_chatters(names: list[str], tally: Tally, window: int) -> list[Callable[[], Any]]:
+    return [
+        functools.partial(Chatter, i, names[(i + 1) % len(names)], tally, window)
+        for i in range(len(names))
+    ]
+
+
+def _run(config: BenchConfig, chatters: ChatterFactories) -> dict[str, Any]:
+    p = paired_params(config)
     if p["clients"] < 2:
         raise WorkloadError("dm needs at least 2 clients")
     names = [f"u{i}" for i in range(p["clients"])]
     with chat_server(config, dict.fromkeys(names, cheap_hash())) as server:
-        drive = _drive(server, names, p["window"], p["duration_s"])
+        tally = Tally(len(names))
+        drive = _drive(server, names, chatters(names, tally, p["window"]), tally, p["duration_s"])
         return run_async(drive, WARMUP_S + p["duration_s"] + SETUP_TIMEOUT_S)
 
 
 async def _drive(
-    server: ServerProcess, names: list[str], window: int, duration_s: float
+    server: ServerProcess,
+    names: list[str],
+    factories: Sequence[Callable[[], Any]],
+    tally: Tally,
+    duration_s: float,
 ) -> dict[str, Any]:
-    tally = Tally(len(names))
-    factories = [
-        functools.partial(Chatter, i, names[(i + 1) % len(names)], tally, window)
-        for i in range(len(names))
-    ]
-    chatters = await connect_and_login(factories, names, server.port)
+    chatters: list[Any] = await connect_and_login(factories, names, server.port)
     await settle(chatters)
     for chatter in chatters:
         chatter.start()
