@@ -458,6 +458,18 @@ def with_known_names(cmd: Command, known: Iterable[str]) -> Command:
     return dataclasses.replace(cmd, user=known_name(cmd.user, set(known)))
 
 
+_ANSWERS = {"y": True, "yes": True, "n": False, "no": False}  # to a private chat request
+
+
+def maybe_answer(cmd: Command) -> Answer | None:
+    """A line said in a conversation that is only `y` or `n` (or `yes`, `no`), typed while the
+    prompt asks about a private chat request: the answer the prompt asked for, or None."""
+    if isinstance(cmd, Say | Message):
+        accept = _ANSWERS.get(cmd.text.strip().lower())
+        return None if accept is None else Answer(accept)
+    return None
+
+
 ECHOED = (Message, Broadcast, Private)  # commands whose outcome line repeats the text sent
 
 

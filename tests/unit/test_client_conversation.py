@@ -160,3 +160,15 @@ def test_a_refusal_that_sending_again_cannot_help_offers_no_retry() -> None:
     h.link.replies["message"] = {"ok": False, "error": "no_such_user", "text": "There is no x."}
     typed(h, "message x hi")
     assert h.lines() == ["12:00 you → x: hi — not sent: There is no x."]
+
+
+def test_y_in_a_conversation_answers_the_private_chat_request_the_prompt_asks() -> None:
+    h = Harness((RoomUnread("#lab", 0),))
+    h.link.replies["say"] = {"seq": 1, "delivered_to": 1}
+    typed(h, "room #lab")
+    typed(h, "y")  # nothing asked: a word said in the room
+    assert h.requests()[-1][0] == "say"
+    h.chat.handle_incoming({"ev": "private_request", "request": "r1", "from": "bob"})
+    typed(h, "y")
+    assert h.requests()[-1] == ("private_answer", {"request": "r1", "accept": True, "port": 4242})
+    assert len([op for op, _ in h.requests() if op == "say"]) == 1
