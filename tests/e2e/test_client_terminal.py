@@ -488,6 +488,30 @@ def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(
         scripted.close()
 
 
+def test_a_message_the_server_is_slow_to_answer_shows_as_sending(
+    spawn_at: Callable[..., pexpect.spawn],
+) -> None:
+    """Issue 17 item 7: the typed line gives way to its outcome; while the server stalls the
+    message must not vanish: it shows above the prompt as sending… until its ok."""
+    scripted = ScriptedServer()
+    try:
+        alice = spawn_at(scripted.port, "alice", log_in=False)
+        alice.expect_exact("Password:")
+        type_line(alice, PASSWORD)
+        scripted.accept()
+        scripted.answer("login", user="alice", pending=0)
+        scripted.answer("whoelse", users=["bob"])
+        alice.expect_exact("Online now: bob")
+        type_line(alice, "message bob are you there?")
+        request = scripted.take("message")  # and no answer yet: the server stalls
+        alice.expect_exact("sending… → bob: are you there?")
+        alice.expect_exact("alice>")
+        scripted.send({"re": request["id"], "ok": True, "msg_id": 1, "delivered": True})
+        alice.expect_exact("you → bob: are you there?")
+    finally:
+        scripted.close()
+
+
 def room_message(seq: int, text: str, *, room: str = "#general", stored: bool = False,
                  sender: str = "bob") -> dict[str, object]:  # fmt: skip
     return {"ev": "room_message", "room": room, "seq": seq, "from": sender, "text": text,
