@@ -28,7 +28,7 @@ from cli.client.activity import NOT_ACTIVITY, Activity
 from cli.client.link import Incoming, LinkClosed
 from cli.client.p2p import PeerClosed, PeerEvent, PeerMessage, PeerOpened
 from cli.client.paging import PAGED, all_pages
-from cli.client.pending import SHOW_AFTER_S, Pending, prompt_line, retryable
+from cli.client.pending import SHOW_AFTER_S, Pending, Sent, cmd_has_nonce, prompt_line, retryable
 from cli.client.room_talk import RoomTalk
 from cli.client.rooms import FEATURE as ROOMS_FEATURE
 from cli.client.rooms import RoomBook, RoomUnread
@@ -100,7 +100,6 @@ class PeerChats(Protocol):
 
 # Commands that are one plain request: command type -> (op, its fields).
 _REQUESTS: dict[type, Callable[[Any], tuple[str, dict[str, Any]]]] = {
-    c.Broadcast: lambda m: ("broadcast", {"text": m.text}),
     c.WhoElse: lambda m: ("whoelse", {}),
     c.WhoElseSince: lambda m: ("whoelsesince", {"seconds": m.seconds}),
     c.Block: lambda m: ("block", {"user": m.user}),
@@ -377,8 +376,11 @@ class Chat:
         if isinstance(cmd, c.Help):
             for line in r.help_text(cmd.topic):
                 self._out(line)
-        elif isinstance(cmd, c.Message) or (isinstance(cmd, c.Say) and self.rooms.enabled):
-            await self._send(cmd, secrets.token_hex(16))  # a nonce for every message
+        elif isinstance(cmd, c.Message | c.Broadcast) or (
+            isinstance(cmd, c.Say) and self.rooms.enabled
+        ):
+            # A nonce for every message (a broadcast has none on the wire: only in Pending).
+            await self._send(cmd, secrets.token_hex(16))
         elif isinstance(cmd, c.Query):
             self._query(cmd.user)
         elif isinstance(cmd, c.Me):
@@ -498,25 +500,33 @@ class Chat:
         if self.exit_code is None:
             self._link.close()
 
-    async def _send(self, cmd: c.Message | c.Say, nonce: str) -> None:
-        """A direct message or a room line: shown as `sending…` in the prompt while the server
-        has not answered; when it fails, `retry` sends it again."""
+    async def _send(self, cmd: Sent, nonce: str) -> None:
+        """A direct message, a room line or a broadcast: shown as `sending…` in the prompt
+        while the server has not answered; when it fails, `retry` sends it again. (A broadcast
+        carries no nonce, so one left unanswered, which may have gone out, is not offered.)"""
         self._pending.started(nonce, cmd)
         timer = self._schedule(SHOW_AFTER_S, lambda: self._overdue(nonce))
         try:
-            if isinstance(cmd, c.Say):
-                reply = await self.rooms.say(cmd, nonce)
-            else:
-                reply = await self._message(cmd, nonce)
+            reply = await self._send_now(cmd, nonce)
         finally:
             timer.cancel()
             self._pending.answered(nonce)
             self._on_change()
-        if reply is not None and reply.get("ok"):
+        if (reply is not None and reply.get("ok")) or (reply is None and not cmd_has_nonce(cmd)):
             return
         self._pending.failed(cmd, nonce if reply is None else None)
         if retryable(reply) and (reply is not None or self._stalled):  # not after a lost link
             self._out(r.note("Type /retry to send it again.", "usage"))
+
+    async def _send_now(self, cmd: Sent, nonce: str) -> JsonObject | None:
+        if isinstance(cmd, c.Say):
+            return await self.rooms.say(cmd, nonce)
+        if isinstance(cmd, c.Message):
+            return await self._message(cmd, nonce)
+        reply = await self._request("broadcast", text=cmd.text)
+        if reply is not None:
+            self._after_reply(cmd, reply)
+        return reply
 
     def _overdue(self, nonce: str) -> None:
         """No answer yet after SHOW_AFTER_S: the prompt shows the message as `sending…`."""

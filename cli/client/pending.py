@@ -3,21 +3,21 @@
 last one that failed, which `retry` sends again. Pure: the caller's timer says when a
 message has waited SHOW_AFTER_S (`overdue`).
 
-Direct messages and room lines alike (`Message`, `Say`); the lines saying how each ended
-are the controller's and room_talk's.
+Direct messages, room lines and broadcasts alike; the lines saying how each ended are the
+controller's and room_talk's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cli.client.commands import Message, Say
+from cli.client.commands import Broadcast, Message, Say
 from cli.client.render import clean
 
 SHOW_AFTER_S = 0.3  # an answer quicker than this never shows `sending…`: no flicker
 PROMPT_TEXT_CHARS = 60  # a long text is cut to this in the prompt (the outcome line has it all)
 
-Sent = Message | Say
+Sent = Message | Say | Broadcast
 
 # Refusals after which the same message may well go through if sent again (chat/1: every
 # request may fail with these; nothing was half-done).
@@ -69,8 +69,16 @@ def retryable(reply: dict[str, object] | None) -> bool:
     return reply is None or reply.get("error") in RETRYABLE_ERRORS
 
 
+def cmd_has_nonce(cmd: Sent) -> bool:
+    """Does it carry a nonce, so that sending it again cannot store it twice?"""
+    return isinstance(cmd, Message | Say)
+
+
 def prompt_line(cmd: Sent) -> str:
     """One `sending…` row above the prompt (plain text: the prompt has its own style)."""
-    where = cmd.room if isinstance(cmd, Say) else f"→ {cmd.user}"
+    if isinstance(cmd, Broadcast):
+        where = "to everyone"
+    else:
+        where = cmd.room if isinstance(cmd, Say) else f"→ {cmd.user}"
     text = cmd.text if len(cmd.text) <= PROMPT_TEXT_CHARS else cmd.text[:PROMPT_TEXT_CHARS] + "…"
     return f"sending… {where}: {clean(text)}".replace("\n", " ")

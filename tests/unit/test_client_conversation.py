@@ -9,7 +9,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from cli.client import commands as c
-from cli.client.pending import SHOW_AFTER_S
+from cli.client.pending import SHOW_AFTER_S, prompt_line
 from cli.client.rooms import RoomUnread
 from tests.unit.test_client_room_talk import Harness
 
@@ -172,3 +172,19 @@ def test_y_in_a_conversation_answers_the_private_chat_request_the_prompt_asks() 
     typed(h, "y")
     assert h.requests()[-1] == ("private_answer", {"request": "r1", "accept": True, "port": 4242})
     assert len([op for op, _ in h.requests() if op == "say"]) == 1
+
+
+def test_a_broadcast_shows_as_sending_too_and_a_refused_one_can_be_sent_again() -> None:
+    assert prompt_line(c.Broadcast("fire drill")) == "sending… to everyone: fire drill"
+    assert prompt_line(c.Say("#lab", "x" * 70)) == f"sending… #lab: {'x' * 60}…"
+    h = Harness()
+    h.link.replies["broadcast"] = {"ok": False, "error": "rate_limited", "text": "Slow down."}
+    typed(h, "broadcast fire drill")
+    assert h.lines() == [
+        "12:00 you to everyone: fire drill — not sent: Slow down.",
+        "Type /retry to send it again.",
+    ]
+    h.link.replies["broadcast"] = {"delivered_to": 2}
+    typed(h, "retry")
+    assert h.requests()[-1] == ("broadcast", {"text": "fire drill"})
+    assert h.lines()[-1] == "12:00 you to everyone: fire drill (2 users got it)"
