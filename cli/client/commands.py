@@ -232,8 +232,8 @@ _SPECS = (
                 Join),
     CommandSpec("room", (Arg.MAYBE_ROOM,), "make ROOM current: plain lines go there; alone: "
                 "no current conversation", CurrentRoom),
-    CommandSpec("say", (Arg.HERE, Arg.TEXT), "say TEXT in ROOM (#ROOM TEXT does the same); "
-                "without ROOM, in the current room", Say),
+    CommandSpec("say", (Arg.HERE, Arg.TEXT), "say TEXT in ROOM (with no current conversation, "
+                "#ROOM TEXT does the same); without ROOM, in the current room", Say),
     CommandSpec("leave", (Arg.HERE,), "leave ROOM, by default the current one", Leave,
                 aliases=("part",)),
     CommandSpec("rooms", (), "list every room: members, and whether you are in it", Rooms,
@@ -241,7 +241,7 @@ _SPECS = (
     CommandSpec("members", (Arg.HERE,), "who is in ROOM, and who of them is online", Members,
                 aliases=("names",)),
     CommandSpec("history", (Arg.HERE, Arg.COUNT), f"ROOM's last N messages (default "
-                f"{HISTORY_PAGE}, at most {HISTORY_MAX})", History),
+                f"{HISTORY_PAGE}; at most {HISTORY_MAX} at a time)", History),
     CommandSpec("more", (Arg.MAYBE_ROOM, Arg.COUNT), "N more messages before the oldest shown "
                 "(after history, or catch-up at login)", More),
     CommandSpec("help", (Arg.TOPIC,), "show the commands, or how to use one", Help),
