@@ -260,7 +260,7 @@ async def chat_loop(  # the session's parts, each made here
         ),
         complete_while_typing=False,
         reserve_space_for_menu=4,
-        key_bindings=_key_bindings(lambda: chat.current_room),
+        key_bindings=_key_bindings(lambda: chat.current),
         history=history,
     )
     screen = Screen(session, options.colour, bell=options.bell)
@@ -303,7 +303,7 @@ async def _read_commands(
         if chat.exit_code is not None:
             return
         try:
-            command = c.parse(line, chat.current_room)
+            command = c.parse(line, chat.current)
         except c.UsageError as exc:
             runner.submit(_say(out, r.note(exc.hint, "usage")))
             continue
@@ -382,14 +382,14 @@ def _refresh(session: PromptSession[str], chat: Chat) -> None:
         app.exit(result="")
 
 
-def _key_bindings(current_room: Callable[[], str | None] = lambda: None) -> KeyBindings:
+def _key_bindings(current: Callable[[], str | None] = lambda: None) -> KeyBindings:
     bindings = KeyBindings()
 
     @bindings.add("enter")
     def _accept(event: KeyPressEvent) -> None:
         """As usual, except that a line whose outcome repeats its text (message, broadcast,
         private, a room line) is taken off the screen: the outcome line stands for it."""
-        event.app.erase_when_done = c.echoes(event.current_buffer.text, current_room())
+        event.app.erase_when_done = c.echoes(event.current_buffer.text, current())
         event.current_buffer.validate_and_handle()
 
     @bindings.add("c-c")

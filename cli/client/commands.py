@@ -7,20 +7,23 @@ private chat request without blocking anything else on screen, and the room comm
 `leave`, `say`, `rooms`, `members`, `history`; `room` and `more` are the client's own).
 
 Habits from IRC and Slack work too: any command word may start with `/`, and `quit`, `exit`,
-`msg`, `who`, `part`, `list` and `names` are aliases. Habits with no counterpart here (`/me`,
-`/nick`, ...) get a hint that says what to type instead (`HABITS`).
+`msg`, `who`, `part`, `list` and `names` are aliases. Habits with no counterpart here (`/nick`,
+`/clear`, ...) get a hint that says what to type instead (`HABITS`).
 
-Rooms: a line that starts with a room name talks there (`#general hi`); with a current room
-(the caller passes it), a line whose first word is not a command word goes to that room, as
-in irssi or Slack. A line that starts with `/` is always a command, never room text.
+The current conversation (irssi's and WeeChat's window, Slack's channel): a room (`join`,
+`room #ROOM`) or a user (`query USER`). While there is one (the caller passes it), every line
+is said there, whatever its first word, and commands start with `/` (`//` says a line that
+starts with `/`). With none, the command words work bare, and `#ROOM TEXT` talks in a room. A
+line that starts with `/` is a command or is refused, never sent.
 
 This module does not know what a command *does*; `controller.py` and `room_talk.py` do.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -113,6 +116,26 @@ class Help:
 
 
 @dataclass(frozen=True, slots=True)
+class Query:
+    """`query USER`: plain lines go to USER as direct messages; None: no current conversation
+    (`query` alone, or `close`)."""
+
+    user: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Me:
+    """`/me TEXT`: an action line, `* alice TEXT`, said in the current conversation."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """`retry`: send again the last message that failed."""
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """`y` or `n`: the answer to the oldest private chat request still waiting."""
 
@@ -133,6 +156,9 @@ Command = (
     | Logout
     | Help
     | Answer
+    | Query
+    | Me
+    | Retry
     | Join
     | Leave
     | Say
@@ -148,13 +174,14 @@ class Arg(Enum):
     """The kinds of argument a command takes; the value is how usage lines spell it."""
 
     USER = "USER"  # one word that is a valid chat/1 username
+    MAYBE_USER = "[USER]"  # a username, or None
     TEXT = "TEXT"  # the rest of the line, spaces kept; always last
     SECONDS = "SECONDS"  # a whole number >= 1 (chat/1 precise point 2)
     TOPIC = "[COMMAND]"  # optional command name, for `help`
-    ROOM = "#ROOM"  # one room name, `#` included
+    ROOM = "#ROOM"  # one room name; a missing `#` is added (`join general`)
     HERE = "[#ROOM]"  # a room name, or (when the next word is no room name) the current room
     MAYBE_ROOM = "[#ROOM]?"  # a room name, or None (usage: "[#ROOM]", as HERE's)
-    COUNT = "[N]"  # optional whole number 1..HISTORY_MAX (a history page)
+    COUNT = "[N]"  # optional whole number from 1 (a history page; room_talk caps it)
 
     @property
     def usage(self) -> str:
@@ -175,8 +202,15 @@ class CommandSpec:
 
 
 _SPECS = (
-    CommandSpec("message", (Arg.USER, Arg.TEXT), "send USER a message (kept until they log in)",
-                Message, aliases=("msg",)),
+    CommandSpec("message", (Arg.USER, Arg.TEXT), "send USER a message (kept until they log in); "
+                "the current conversation stays as it is", Message, aliases=("msg",)),
+    CommandSpec("query", (Arg.MAYBE_USER,), "talk with USER: plain lines go to USER as "
+                "messages; alone: no current conversation", Query),
+    CommandSpec("close", (), "end the current conversation (you stay in the room); plain "
+                "lines are commands again", lambda: Query(None)),
+    CommandSpec("me", (Arg.TEXT,), "say an action in the current conversation "
+                "(* you TEXT)", Me),
+    CommandSpec("retry", (), "send again the last message that was not sent", Retry),
     CommandSpec("broadcast", (Arg.TEXT,), "send TEXT to everyone online now", Broadcast),
     CommandSpec("whoelse", (), "list the other users online now", WhoElse, aliases=("who",)),
     CommandSpec("whoelsesince", (Arg.SECONDS,), "list users online in the last SECONDS seconds",
@@ -196,10 +230,10 @@ _SPECS = (
                 lambda: Answer(False), aliases=("no",)),
     CommandSpec("join", (Arg.ROOM,), "join ROOM (a new name creates it) and make it current",
                 Join),
-    CommandSpec("room", (Arg.MAYBE_ROOM,), "make ROOM current: lines that are not commands go "
-                "there; alone: no current room", CurrentRoom),
-    CommandSpec("say", (Arg.HERE, Arg.TEXT), "say TEXT in ROOM (#ROOM TEXT does the same); "
-                "without ROOM, in the current room", Say),
+    CommandSpec("room", (Arg.MAYBE_ROOM,), "make ROOM current: plain lines go there; alone: "
+                "no current conversation", CurrentRoom),
+    CommandSpec("say", (Arg.HERE, Arg.TEXT), "say TEXT in ROOM (with no current conversation, "
+                "#ROOM TEXT does the same); without ROOM, in the current room", Say),
     CommandSpec("leave", (Arg.HERE,), "leave ROOM, by default the current one", Leave,
                 aliases=("part",)),
     CommandSpec("rooms", (), "list every room: members, and whether you are in it", Rooms,
@@ -207,7 +241,7 @@ _SPECS = (
     CommandSpec("members", (Arg.HERE,), "who is in ROOM, and who of them is online", Members,
                 aliases=("names",)),
     CommandSpec("history", (Arg.HERE, Arg.COUNT), f"ROOM's last N messages (default "
-                f"{HISTORY_PAGE}, at most {HISTORY_MAX})", History),
+                f"{HISTORY_PAGE}; at most {HISTORY_MAX} at a time)", History),
     CommandSpec("more", (Arg.MAYBE_ROOM, Arg.COUNT), "N more messages before the oldest shown "
                 "(after history, or catch-up at login)", More),
     CommandSpec("help", (Arg.TOPIC,), "show the commands, or how to use one", Help),
@@ -222,38 +256,43 @@ COMMAND_NAMES: tuple[str, ...] = tuple(spec.name for spec in _SPECS)
 
 # Words from other chat programs with no counterpart here -> what to type instead.
 HABITS: dict[str, str] = {
-    "me": "There is no /me here: broadcast TEXT tells everyone online.",
     "nick": "Names cannot change here: log in as another user to be someone else.",
-    "query": "For a conversation with USER: message USER TEXT (via the server, kept if they "
-    "are offline) or startprivate USER (peer to peer).",
     "ignore": "To stop hearing from USER: block USER.",
+    "clear": "To clear the screen, press Ctrl-L.",
+    "invite": "Rooms are open to everyone: to bring someone in, ask them to type /join #ROOM.",
 }
 
 
-def parse(line: str, room: str | None = None) -> Command | None:
+def parse(line: str, current: str | None = None) -> Command | None:
     """A typed line -> a command; None for a blank line. Raises UsageError with a hint.
-    `room` is the current room, if any: a line that is not a command is said there."""
+
+    `current` is the current conversation, if any: a room (`#name`) or a user. Then a line
+    that does not start with `/` is said there, whatever its first word (`who is coming?` is
+    a question, not `whoelse`), and `//` says a line that starts with `/`."""
     stripped = line.strip()
+    if not stripped:
+        return None
+    if current is not None and not stripped.startswith("/"):
+        return said(current, stripped)
+    if current is not None and stripped.startswith("//"):
+        return said(current, stripped[1:])
     word, _, rest = stripped.partition(" ")
     rest = rest.strip()
-    if not word:
-        return None
     if word.startswith("#"):
         return _room_line(word, rest)
     spec = COMMANDS.get(_command_word(word))
     if spec is None:
-        if room is not None and not word.startswith("/"):
-            return Say(room, _text(COMMANDS["say"], stripped))
         raise UsageError(HABITS.get(_command_word(word)) or _unknown_hint(word))
     if spec.name == "message" and rest.startswith("#"):
         spec = COMMANDS["say"]  # irssi's /msg #channel TEXT
-    try:
-        return spec.build(*_parse_args(spec, rest, room))
-    except UsageError as exc:
-        if room is None or word.startswith("/"):
-            raise
-        # A line meant for the room that happens to start with a command word.
-        raise UsageError(f"{exc.hint} (To say it in {room}, start the line with say.)") from None
+    return spec.build(*_parse_args(spec, rest, current))
+
+
+def said(current: str, text: str) -> Say | Message:
+    """TEXT said in the current conversation: a room's `say`, or a direct message."""
+    if current.startswith("#"):
+        return Say(current, _text(COMMANDS["say"], text))
+    return Message(current, _text(COMMANDS["message"], text))
 
 
 def _room_line(word: str, rest: str) -> Say | CurrentRoom:
@@ -267,7 +306,7 @@ def _command_word(word: str) -> str:
     return word.lower().removeprefix("/")
 
 
-def _parse_args(spec: CommandSpec, rest: str, room: str | None) -> list[object]:
+def _parse_args(spec: CommandSpec, rest: str, current: str | None) -> list[object]:
     values: list[object] = []
     for index, arg in enumerate(spec.args):
         if arg is Arg.TEXT:
@@ -275,10 +314,8 @@ def _parse_args(spec: CommandSpec, rest: str, room: str | None) -> list[object]:
             rest = ""
             continue
         word, _, after = rest.partition(" ")
-        if arg in _OPTIONAL_ROOMS and not word.startswith("#"):
-            if word and index == len(spec.args) - 1:  # `leave general`: it was meant as a room
-                raise UsageError(f"{not_a_room(word)} Usage: {spec.usage}")
-            values.append(None if arg is Arg.MAYBE_ROOM else _current(spec, room))
+        if arg in _OPTIONAL_ROOMS and not _names_a_room(spec, index, word):
+            values.append(None if arg is Arg.MAYBE_ROOM else _current(spec, current))
             continue  # the word is the next argument's
         rest = after.strip()
         values.append(_ARG_PARSERS[arg](spec, word))
@@ -287,10 +324,26 @@ def _parse_args(spec: CommandSpec, rest: str, room: str | None) -> list[object]:
     return values
 
 
+def _names_a_room(spec: CommandSpec, index: int, word: str) -> bool:
+    """Is this word, where a room may be left out, the room? `#general` is; so is a bare
+    `general` (the `#` is added) unless TEXT follows (`say hello`) or it is the count
+    (`history 50`)."""
+    if word.startswith("#"):
+        return True
+    following = spec.args[index + 1] if index + 1 < len(spec.args) else None
+    if not word or following is Arg.TEXT:
+        return False
+    return not (following is Arg.COUNT and word.isascii() and word.isdigit())
+
+
 def _usage(spec: CommandSpec) -> str:
     """`Usage: message USER TEXT: send USER a message (...)` (no brackets around the help,
     which may hold brackets of its own)."""
     return f"Usage: {spec.usage}: {spec.help}"
+
+
+def _maybe_user(spec: CommandSpec, word: str) -> str | None:
+    return _user(spec, word) if word else None
 
 
 def _user(spec: CommandSpec, word: str) -> str:
@@ -330,7 +383,8 @@ def _text(spec: CommandSpec, rest: str) -> str:
 
 
 def _room_name(word: str) -> str:
-    room = room_name(word)
+    """A typed room name; the `#` may be left out (`join general` joins #general)."""
+    room = room_name(word if word.startswith("#") else "#" + word)
     if room is None:
         raise UsageError(not_a_room(word))
     return room
@@ -345,11 +399,11 @@ def _room(spec: CommandSpec, word: str) -> str:
         raise UsageError(f"{exc.hint} Usage: {spec.usage}") from None
 
 
-def _current(spec: CommandSpec, room: str | None) -> str:
+def _current(spec: CommandSpec, current: str | None) -> str:
     """The current room, for a command whose room was left out."""
-    if room is None:
+    if current is None or not current.startswith("#"):
         raise UsageError(f"Which room? Usage: {spec.usage} (room #ROOM makes one current)")
-    return room
+    return current
 
 
 def _count(spec: CommandSpec, word: str) -> int | None:
@@ -357,13 +411,14 @@ def _count(spec: CommandSpec, word: str) -> int | None:
         return None
     count = history_count(word)
     if count is None:
-        raise UsageError(f"N must be a whole number from 1 to {HISTORY_MAX}. Usage: {spec.usage}")
+        raise UsageError(f"N must be a whole number, 1 or more. Usage: {spec.usage}")
     return count
 
 
 _OPTIONAL_ROOMS = frozenset({Arg.HERE, Arg.MAYBE_ROOM})
 _ARG_PARSERS: dict[Arg, Callable[[CommandSpec, str], object]] = {
     Arg.USER: _user,
+    Arg.MAYBE_USER: _maybe_user,
     Arg.SECONDS: _seconds,
     Arg.TOPIC: _topic,
     Arg.ROOM: _room,
@@ -374,19 +429,55 @@ _ARG_PARSERS: dict[Arg, Callable[[CommandSpec, str], object]] = {
 
 
 def _unknown_hint(word: str) -> str:
+    """Typed with `/`, the hint spells the commands with `/` too: in a conversation, that is
+    how they must be typed."""
+    slash = "/" if word.startswith("/") else ""
     close = difflib.get_close_matches(_command_word(word), COMMAND_NAMES, n=1)
-    maybe = f" Did you mean {close[0]}?" if close else ""
-    return f"Unknown command {word!r}.{maybe} Type help for the list of commands."
+    maybe = f" Did you mean {slash}{close[0]}?" if close else ""
+    return f"Unknown command {word!r}.{maybe} Type {slash}help for the list of commands."
+
+
+def known_name(typed: str, known: Collection[str]) -> str:
+    """The name to send for a name as typed. chat/1 names are exact on the wire but unique
+    ignoring case, so when exactly one known name matches ignoring case (`Alice` for
+    `alice`), it is the one meant; otherwise (an exact match, none, or several) as typed."""
+    if typed in known:
+        return typed
+    folded = typed.casefold()
+    matches = {name for name in known if name.casefold() == folded}
+    return matches.pop() if len(matches) == 1 else typed
+
+
+_NAMED = (Message, Block, Unblock, StartPrivate, Private, StopPrivate, Query)  # have a `user`
+
+
+def with_known_names(cmd: Command, known: Iterable[str]) -> Command:
+    """`cmd` with its USER made a known name (`known_name`); other commands as they are."""
+    if not isinstance(cmd, _NAMED) or cmd.user is None:
+        return cmd
+    return dataclasses.replace(cmd, user=known_name(cmd.user, set(known)))
+
+
+_ANSWERS = {"y": True, "yes": True, "n": False, "no": False}  # to a private chat request
+
+
+def maybe_answer(cmd: Command) -> Answer | None:
+    """A line said in a conversation that is only `y` or `n` (or `yes`, `no`), typed while the
+    prompt asks about a private chat request: the answer the prompt asked for, or None."""
+    if isinstance(cmd, Say | Message):
+        accept = _ANSWERS.get(cmd.text.strip().lower())
+        return None if accept is None else Answer(accept)
+    return None
 
 
 ECHOED = (Message, Broadcast, Private)  # commands whose outcome line repeats the text sent
 
 
-def echoes(line: str, room: str | None = None) -> bool:
+def echoes(line: str, current: str | None = None) -> bool:
     """Will the outcome of this typed line show its text again? Then the typed line itself
     can go from the screen, so that a long message is not on it twice."""
     try:
-        return isinstance(parse(line, room), (*ECHOED, Say))
+        return isinstance(parse(line, current), (*ECHOED, Say, Me))
     except UsageError:
         return False
 

@@ -23,9 +23,12 @@ from typing import Any, ClassVar, Protocol, TypeGuard
 
 from cli.client import commands as c
 from cli.client import render as r
+from cli.client import render_rooms as rr
 from cli.client.activity import NOT_ACTIVITY, Activity
 from cli.client.link import Incoming, LinkClosed
 from cli.client.p2p import PeerClosed, PeerEvent, PeerMessage, PeerOpened
+from cli.client.paging import PAGED, all_pages
+from cli.client.pending import SHOW_AFTER_S, Pending, Sent, cmd_has_nonce, prompt_line, retryable
 from cli.client.room_talk import RoomTalk
 from cli.client.rooms import FEATURE as ROOMS_FEATURE
 from cli.client.rooms import RoomBook, RoomUnread
@@ -97,7 +100,6 @@ class PeerChats(Protocol):
 
 # Commands that are one plain request: command type -> (op, its fields).
 _REQUESTS: dict[type, Callable[[Any], tuple[str, dict[str, Any]]]] = {
-    c.Broadcast: lambda m: ("broadcast", {"text": m.text}),
     c.WhoElse: lambda m: ("whoelse", {}),
     c.WhoElseSince: lambda m: ("whoelsesince", {"seconds": m.seconds}),
     c.Block: lambda m: ("block", {"user": m.user}),
@@ -149,6 +151,8 @@ class Chat:
         self._ended_requests: set[int | str] = set()  # ids the server cancelled (already said)
         self._asked: set[str] = set()  # users our unanswered startprivate went to
         self._logging_out = False
+        self._pending = Pending()  # messages the server has not answered, the last failed
+        self._stalled = False  # the last request got no answer in time (the link is up)
         self.rooms = RoomTalk(
             me, self.memory.rooms, link, self._request, out, now,
             enabled=ROOMS_FEATURE in features, at_login=rooms, unsent=self.memory.unsent,
@@ -162,9 +166,14 @@ class Chat:
         return self.memory.known_users
 
     @property
-    def current_room(self) -> str | None:
-        """Where lines that are not commands go (chat/1 rooms), if anywhere."""
+    def current(self) -> str | None:
+        """The current conversation, where plain lines go: a room, a user, or None."""
         return self.memory.rooms.current
+
+    @property
+    def current_room(self) -> str | None:
+        """The current conversation if it is a room (chat/1 rooms)."""
+        return self.memory.rooms.current_room
 
     @property
     def known_rooms(self) -> set[str]:
@@ -186,10 +195,15 @@ class Chat:
         return bool(self._requests)
 
     def prompt(self) -> str:
+        """The prompt: messages still on their way (one row each), then the question of a
+        private chat request, or who we are and the current conversation."""
+        sending = "".join(prompt_line(cmd) + "\n" for cmd in self._pending.shown())
         if self._requests:
-            return f"{self._requests[0][1]} asks for a private chat. Accept? [y/n] "
-        room = self.memory.rooms.current
-        return f"{self.me} {room}> " if room else f"{self.me}> "
+            return f"{sending}{self._requests[0][1]} asks for a private chat. Accept? [y/n] "
+        where = self.memory.rooms.current
+        if where is None:
+            return f"{sending}{self.me}> "
+        return f"{sending}{self.me} {where if where.startswith('#') else '→ ' + where}> "
 
     # ---- from the server ------------------------------------------------------------------
 
@@ -354,12 +368,25 @@ class Chat:
     # ---- from the user --------------------------------------------------------------------
 
     async def run(self, cmd: c.Command) -> None:
-        """Carry out one command; its outcome is printed, never raised."""
+        """Carry out one command; its outcome is printed, never raised. A name typed in
+        another case is first made the one we know (chat/1 names are unique ignoring case)."""
+        cmd = c.with_known_names(cmd, self._names())
+        if self._requests:  # the prompt asks y/n: a `y` said in a conversation answers it
+            cmd = c.maybe_answer(cmd) or cmd
         if isinstance(cmd, c.Help):
             for line in r.help_text(cmd.topic):
                 self._out(line)
-        elif isinstance(cmd, c.Message):
-            await self._message(cmd, secrets.token_hex(16))  # a nonce for every message
+        elif isinstance(cmd, c.Message | c.Broadcast) or (
+            isinstance(cmd, c.Say) and self.rooms.enabled
+        ):
+            # A nonce for every message (a broadcast has none on the wire: only in Pending).
+            await self._send(cmd, secrets.token_hex(16))
+        elif isinstance(cmd, c.Query):
+            self._query(cmd.user)
+        elif isinstance(cmd, c.Me):
+            await self._me(cmd.text)
+        elif isinstance(cmd, c.Retry):
+            await self._retry()
         elif isinstance(cmd, c.Answer):
             await self._answer(cmd.accept)
         elif isinstance(cmd, c.Private):
@@ -372,7 +399,9 @@ class Chat:
             await self.rooms.run(cmd)
         else:
             op, fields = _REQUESTS[type(cmd)](cmd)
-            reply = await self._request(op, **fields)
+            paged = op in PAGED  # a long list: every page of it (chat/1 precise point 18)
+            reply = await (all_pages(self._request, op, fields) if paged else
+                           self._request(op, **fields))  # fmt: skip
             if reply is not None:
                 self._after_reply(cmd, reply)
 
@@ -471,16 +500,80 @@ class Chat:
         if self.exit_code is None:
             self._link.close()
 
-    async def _message(self, cmd: c.Message, nonce: str) -> None:
+    async def _send(self, cmd: Sent, nonce: str) -> None:
+        """A direct message, a room line or a broadcast: shown as `sending…` in the prompt
+        while the server has not answered; when it fails, `retry` sends it again. (A broadcast
+        carries no nonce, so one left unanswered, which may have gone out, is not offered.)"""
+        self._pending.started(nonce, cmd)
+        timer = self._schedule(SHOW_AFTER_S, lambda: self._overdue(nonce))
+        try:
+            reply = await self._send_now(cmd, nonce)
+        finally:
+            timer.cancel()
+            self._pending.answered(nonce)
+            self._on_change()
+        if (reply is not None and reply.get("ok")) or (reply is None and not cmd_has_nonce(cmd)):
+            return
+        self._pending.failed(cmd, nonce if reply is None else None)
+        if retryable(reply) and (reply is not None or self._stalled):  # not after a lost link
+            self._out(r.note("Type /retry to send it again.", "usage"))
+
+    async def _send_now(self, cmd: Sent, nonce: str) -> JsonObject | None:
+        if isinstance(cmd, c.Say):
+            return await self.rooms.say(cmd, nonce)
+        if isinstance(cmd, c.Message):
+            return await self._message(cmd, nonce)
+        reply = await self._request("broadcast", text=cmd.text)
+        if reply is not None:
+            self._after_reply(cmd, reply)
+        return reply
+
+    def _overdue(self, nonce: str) -> None:
+        """No answer yet after SHOW_AFTER_S: the prompt shows the message as `sending…`."""
+        self._pending.overdue(nonce)
+        self._on_change()
+
+    async def _retry(self) -> None:
+        failed = self._pending.take_failed()
+        if failed is None:
+            self._out(r.note("There is no failed message to send again.", "usage"))
+            return
+        await self._send(failed.cmd, failed.nonce or secrets.token_hex(16))
+
+    def _query(self, user: str | None) -> None:
+        """`query USER`: plain lines go to USER; None (`close`): no current conversation."""
+        self.memory.rooms.current = user
+        self._on_change()
+        self._out(rr.no_conversation() if user is None else rr.query(user))
+
+    async def _me(self, text: str) -> None:
+        """`/me waves`: `* alice waves`, said in the current conversation, as IRC's action."""
+        if self.current is None:
+            self._out(r.note("/me needs a current conversation: /join #ROOM or /query USER "
+                             "first.", "usage"))  # fmt: skip
+            return
+        try:
+            cmd = c.said(self.current, f"* {self.me} {text}")
+        except c.UsageError as exc:  # the name made it too long
+            self._out(r.note(exc.hint, "usage"))
+            return
+        await self._send(cmd, secrets.token_hex(16))
+
+    def _names(self) -> set[str]:
+        """Every name this client knows: seen, listed, a private chat's peer, our own."""
+        return self.known_users | set(self._peers.peers()) | {self.me}
+
+    async def _message(self, cmd: c.Message, nonce: str) -> JsonObject | None:
         """Held in `memory.unsent` until the server answers: a message whose answer was lost
         with the connection is sent again, same nonce, after a reconnect."""
         self.memory.unsent[nonce] = cmd
         reply = await self._request("message", to=cmd.user, text=cmd.text, nonce=nonce)
         if reply is None:
             self._out(r.message_held(cmd, self._now()))
-            return
-        del self.memory.unsent[nonce]
+            return None
+        self.memory.unsent.pop(nonce, None)
         self._after_reply(cmd, reply)
+        return reply
 
     async def resend_unsent(self) -> None:
         """After a reconnect: the messages the last connection left unconfirmed."""
@@ -489,10 +582,7 @@ class Chat:
             self._out(r.note(f"Sending again {r.plural(len(held), 'message')} the server "
                              "had not confirmed:", "info"))  # fmt: skip
         for nonce, cmd in held:
-            if isinstance(cmd, c.Say):
-                await self.rooms.say(cmd, nonce)
-            else:
-                await self._message(cmd, nonce)
+            await self._send(cmd, nonce)
 
     # ---- activity -------------------------------------------------------------------------
 
@@ -526,9 +616,12 @@ class Chat:
         if op not in NOT_ACTIVITY:
             self._noted_activity()
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), REPLY_TIMEOUT_S)
+            reply = await asyncio.wait_for(asyncio.wrap_future(future), REPLY_TIMEOUT_S)
         except ConnectionError:
             return None
         except TimeoutError:
+            self._stalled = True
             self._out(r.note(f"The server did not answer the {op} request in time.", "error"))
             return None
+        self._stalled = False
+        return reply

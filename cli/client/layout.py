@@ -61,8 +61,12 @@ def wrap(line: Line, width: int) -> list[Line]:
 
 
 def _place_word(rows: list[Line], style: str, word: str, col: int, width: int, indent: int) -> int:
-    """Put a word that does not fit on the current row; returns the new column."""
-    if col > indent:  # the row has text: the word starts the next one
+    """Put a word that does not fit on the current row; returns the new column. It starts
+    the next row if it fits there whole; one that must be broken anyway (longer than a row,
+    or in a script such as Chinese or Japanese, written without spaces and broken between
+    any two characters) goes on from where the row has got to, so no row is left empty."""
+    must_break = cell_width(word) > width - indent or _has_wide(word)
+    if col > indent and (not must_break or cell_width(word[0]) > width - col):  # next row
         _strip_trailing_space(rows[-1])
         rows.append([("", " " * indent)])
         col = indent
@@ -73,6 +77,10 @@ def _place_word(rows: list[Line], style: str, word: str, col: int, width: int, i
         word, col = word[cut:], indent
     rows[-1].append((style, word))
     return col + cell_width(word)
+
+
+def _has_wide(word: str) -> bool:
+    return any(unicodedata.east_asian_width(ch) in "WF" for ch in word)
 
 
 def _fit(word: str, columns: int) -> int:

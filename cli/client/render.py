@@ -417,10 +417,12 @@ def help_text(topic: str | None = None) -> list[Line]:
     if topic is None:
         lines.append(
             note(
-                "Tab completes commands, names and #rooms; Up/Down recall earlier lines; "
-                "Ctrl-C clears the line; Ctrl-D logs out. Commands may start with / as in IRC. "
-                "#ROOM TEXT talks in a room; with a current room (in the prompt), so does "
-                "any line that is not a command."
+                "In a conversation (a room you joined, or query USER; the prompt shows it), "
+                "every line is said there and commands start with /, as in IRC or Slack "
+                "(// says a line that starts with /). With none, commands work without /, "
+                "and #ROOM TEXT talks in a room. Tab completes commands, names and #rooms; "
+                "Up/Down recall earlier lines; Ctrl-C clears the line; Ctrl-L the screen; "
+                "Ctrl-D logs out."
             )
         )
     return lines

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from cli.client import render as r
 from cli.client.room_commands import Say
-from cli.client.rooms import CATCH_UP_PER_ROOM, RoomUnread
+from cli.client.rooms import CATCH_UP_PER_ROOM, HISTORY_MAX, RoomUnread
 
 Line = r.Line
 JsonObject = r.JsonObject
@@ -93,14 +93,22 @@ def welcome(user: str, pending: int, rooms: Collection[RoomUnread]) -> list[Line
     return [r.note(head), r.note(f"{pending} direct {what} arrived while you were away:")]
 
 
+def catch_up_rest(unread: int) -> int:
+    """How many of the unread messages before a catch-up the header says `more` shows (and
+    `more` then shows): all the rest, or as many as one history page may hold."""
+    return min(unread - CATCH_UP_PER_ROOM, HISTORY_MAX)
+
+
 def catch_up_header(room: str, unread: int) -> Line:
     """Before a room's catch-up: how many are unread, how many follow, how to see the rest."""
     shown = min(unread, CATCH_UP_PER_ROOM)
     if unread <= shown:
         return r.note(f"{room}: {unread} unread, showing the last {shown}:", "stored")
+    before, rest = unread - shown, catch_up_rest(unread)
+    some = f"the {before}" if rest == before else f"{rest} of the {before}"
     return r.note(
-        f"{room}: {unread} unread, showing the last {shown} (more {room} shows the "
-        f"{unread - shown} before them):",
+        f"{room}: {unread} unread, showing the last {shown} (more {room} shows {some} "
+        "before them):",
         "stored",
     )
 
@@ -116,17 +124,35 @@ def joined(room: str, reply: JsonObject) -> Line:
         head = f"You are in {room} ({r.plural(members, 'member')})."
     else:
         head = f"You are in {room}."
-    return [("info", head), ("time", f" Lines that are not commands now go to {room}.")]
+    return [("info", head), ("time", f" {_goes_to(room)}")]
 
 
 def left(room: str) -> Line:
     return r.note(f"You left {room}.")
 
 
+def _goes_to(room: str) -> str:
+    return f"Plain lines now go to {room}; commands start with /."
+
+
 def current(room: str | None) -> Line:
     if room is None:
-        return r.note("No current room: lines must be commands again (#ROOM TEXT talks in one).")
-    return r.note(f"Lines that are not commands now go to {room}.")
+        return no_conversation()
+    return r.note(_goes_to(room))
+
+
+def no_conversation() -> Line:
+    return r.note(
+        "No current conversation: commands work without / again (#ROOM TEXT talks in a room)."
+    )
+
+
+def query(user: str) -> Line:
+    """`query USER`: the conversation with USER is current."""
+    return r.note(
+        f"Plain lines now go to {r.clean(user)} as direct messages; commands start with /, "
+        "and /close ends the conversation."
+    )
 
 
 def not_member(room: str) -> Line:

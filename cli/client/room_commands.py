@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cli.client.rooms import HISTORY_MAX, is_valid_room_name, typed_room
+from cli.client.rooms import is_valid_room_name, typed_room
 
 # `room` is always a chat/1 room name, lower case.
 
@@ -79,7 +79,8 @@ def room_name(word: str) -> str | None:
 
 
 def history_count(word: str) -> int | None:
-    """A history page size as typed: a whole number 1..HISTORY_MAX, else None."""
-    if word.isascii() and word.isdigit() and 1 <= int(word) <= HISTORY_MAX:
+    """A history page size as typed: a whole number from 1, else None. More than the server
+    gives at once (HISTORY_MAX) is not refused here: `room_talk` caps it, and says so."""
+    if word.isascii() and word.isdigit() and int(word) >= 1:
         return int(word)
     return None

@@ -21,8 +21,10 @@ from typing import Any, ClassVar, Protocol
 from cli.client import render as r
 from cli.client import render_rooms as rr
 from cli.client import room_commands as rc
+from cli.client.paging import all_pages
 from cli.client.rooms import (
     CATCH_UP_PER_ROOM,
+    HISTORY_MAX,
     HISTORY_PAGE,
     ReadMarks,
     RoomBook,
@@ -82,6 +84,8 @@ class RoomTalk:
         self._active = active  # a request that counts as activity went out
         self._unread = {entry.room: entry.unread for entry in at_login}  # from the login reply
         self._headed: set[str] = set()  # rooms whose catch-up header is out
+        # Rooms whose catch-up was cut short -> how many the header said `more` shows.
+        self._catch_up_rest: dict[str, int] = {}
         self._marks = ReadMarks()
         self._read_timer: Cancellable | None = None
         self._stopped = False
@@ -116,6 +120,7 @@ class RoomTalk:
                 self._out(rr.catch_up_header(room, unread))
             if unread > CATCH_UP_PER_ROOM:
                 self.book.last_paged = room  # `more` alone shows the older unread ones
+                self._catch_up_rest[room] = rr.catch_up_rest(unread)
         self._out(rr.room_message(ev, self._now(), self.me, catch_up=catch_up))
         if not catch_up and mentions(str(ev.get("text", "")), self.me):
             self._bell()
@@ -155,23 +160,25 @@ class RoomTalk:
         else:
             await self._HANDLERS[type(cmd)](self, cmd)
 
-    async def say(self, cmd: rc.Say, nonce: str) -> None:
+    async def say(self, cmd: rc.Say, nonce: str) -> JsonObject | None:
         """Held in `unsent` until the server answers: a say whose answer was lost with the
-        connection is sent again, same nonce, after a reconnect (the server stores it once)."""
+        connection is sent again, same nonce, after a reconnect (the server stores it once).
+        Returns the reply (None: none came), for the caller's pending and retry."""
         self._unsent[nonce] = cmd
         reply = await self._request("say", room=cmd.room, text=cmd.text, nonce=nonce)
         if reply is None:
             self._out(rr.say_held(cmd, self._now()))
-            return
-        del self._unsent[nonce]
+            return None
+        self._unsent.pop(nonce, None)
         if not reply.get("ok"):
             self._out(rr.not_said(cmd, _why(reply), self._now()))
             self._maybe_not_ours(cmd.room, reply)
-            return
+            return reply
         self._out(rr.own_message(cmd, self._now()))
         seq = wire_seq(reply.get("seq"))
         if seq is not None:
             self.book.said(cmd.room, seq)
+        return reply
 
     async def _join(self, cmd: rc.Join) -> None:
         reply = await self._request("join", room=cmd.room)
@@ -190,7 +197,7 @@ class RoomTalk:
         self._out(rr.left(cmd.room))
 
     async def _rooms(self, cmd: rc.Rooms) -> None:
-        reply = await self._request("rooms")
+        reply = await all_pages(self._request, "rooms", {})
         if reply is None or self._refused(reply):
             return
         entries = [
@@ -204,7 +211,7 @@ class RoomTalk:
             self._out(line)
 
     async def _members(self, cmd: rc.Members) -> None:
-        reply = await self._request("members", room=cmd.room)
+        reply = await all_pages(self._request, "members", {"room": cmd.room})
         if reply is None or self._refused(reply, cmd.room):
             return
         users = _list(reply.get("users"))
@@ -216,7 +223,7 @@ class RoomTalk:
         await self._page(cmd.room, cmd.count or HISTORY_PAGE, before=None)
 
     async def _more(self, cmd: rc.More) -> None:
-        room = cmd.room or self.book.last_paged or self.book.current
+        room = cmd.room or self.book.last_paged or self.book.current_room
         if room is None:
             self._out(r.note("Which room? Usage: more [#ROOM] [N]", "usage"))
             return
@@ -224,10 +231,18 @@ class RoomTalk:
         if before is not None and before <= 1:
             self._out(r.note(f"There is nothing before that in {room}."))
             return
-        await self._page(room, cmd.count or self.book.page.get(room, HISTORY_PAGE), before)
+        rest = self._catch_up_rest.pop(room, None)  # what the catch-up header promised
+        page = self.book.page.get(room, HISTORY_PAGE)
+        await self._page(room, cmd.count or rest or page, before)
+        if rest is not None and not cmd.count:
+            self.book.page[room] = page  # a one-off: the next `more` pages as before
 
     async def _page(self, room: str, limit: int, before: int | None) -> None:
-        """One page of history, oldest first; `before` None: the newest."""
+        """One page of history, oldest first; `before` None: the newest. A `limit` above
+        what the server gives at once is capped (chat/1 refuses it), with a line saying so."""
+        if limit > HISTORY_MAX:
+            self._out(r.note(f"At most {HISTORY_MAX} messages at a time: showing {HISTORY_MAX}."))
+            limit = HISTORY_MAX
         fields: dict[str, Any] = {"room": room, "limit": limit}
         if before is not None:
             fields["before"] = before

@@ -61,7 +61,9 @@ class RoomBook:
 
     known: set[str] = field(default_factory=set)  # for completion: every room name seen
     joined: set[str] = field(default_factory=set)  # our rooms, as the server last said
-    current: str | None = None  # where lines that are not commands go
+    # The current conversation, where plain lines go: a room, or a user (no `#`: a direct
+    # conversation, `query USER`). Kept here, beside the rooms, so that one value says it.
+    current: str | None = None
     newest_shown: dict[str, int] = field(default_factory=dict)  # highest seq shown per room
     oldest_shown: dict[str, int] = field(default_factory=dict)  # where `more` goes on from
     page: dict[str, int] = field(default_factory=dict)  # the last history page size per room
@@ -74,8 +76,13 @@ class RoomBook:
         (an operator deleted it meanwhile) stops being current."""
         self.joined = {entry.room for entry in rooms}
         self.known |= self.joined
-        if self.current not in self.joined:
+        if self.current_room is not None and self.current_room not in self.joined:
             self.current = None
+
+    @property
+    def current_room(self) -> str | None:
+        """The current conversation if it is a room."""
+        return self.current if self.current is not None and self.current.startswith("#") else None
 
     def seen(self, room: object, *, member: bool = False) -> None:
         """A room name from the server; `member`: an event chat/1 sends to members only."""

@@ -249,7 +249,9 @@ def test_room_join_talk_and_catch_up_with_the_real_server(
     and having shown it, his client moved his read marker on the server."""
     alice, bob = spawn("alice"), spawn("bob")
     type_line(alice, "join #general")
-    alice.expect_exact("You created #general. Lines that are not commands now go to #general.")
+    alice.expect_exact(
+        "You created #general. Plain lines now go to #general; commands start with /."
+    )
     alice.expect_exact("alice #general>")  # the current room, in the prompt
     type_line(bob, "join #general")
     bob.expect_exact("You are in #general (2 members).")
@@ -257,7 +259,8 @@ def test_room_join_talk_and_catch_up_with_the_real_server(
     type_line(alice, "hello bob")  # not a command: said in the current room
     alice.expect_exact("#general you: hello bob")
     bob.expect_exact("#general alice: hello bob")
-    type_line(bob, "logout")  # what bob has seen is read: "hello bob" is not caught up again
+    type_line(bob, "/logout")  # in a room, commands start with /
+    # What bob has seen is read: "hello bob" is not caught up again.
     bob.expect_exact("Logged out. Bye!")
     assert exit_code(bob) == 0
     alice.expect_exact("* bob went offline")
@@ -285,6 +288,33 @@ def test_room_join_talk_and_catch_up_with_the_real_server(
     # The server has bob's read marker at the last line shown: nothing is unread any more.
     raw = connect()
     assert raw.login("bob", PASSWORD)["rooms"] == [{"room": "#general", "unread": 0}]
+
+
+def test_in_a_room_a_sentence_that_starts_with_a_command_word_is_said(spawn: Spawn) -> None:
+    """Issue 17 item 2: in a conversation a plain line is said there and commands start with
+    /; the prompt shows the conversation; /query makes a user's the current one."""
+    alice, bob = spawn("alice"), spawn("bob")
+    type_line(bob, "join lab")  # the # is added
+    bob.expect_exact("You created #lab.")
+    type_line(alice, "join #lab")
+    alice.expect_exact("alice #lab>")
+    for line in ("who is coming to the lab?", "help me with the lab please", "leave"):
+        type_line(alice, line)
+        alice.expect_exact(f"#lab you: {line}")
+        bob.expect_exact(f"#lab alice: {line}")
+    type_line(alice, "/whoelse")  # a command, with its /
+    alice.expect_exact("Online now: bob")
+    type_line(alice, "/shrug")  # not a command: refused, never said
+    alice.expect_exact("Unknown command '/shrug'. Type /help for the list of commands.")
+    type_line(alice, "/query BOB")  # the name bob is known: sent as bob
+    alice.expect_exact("Plain lines now go to bob as direct messages")
+    alice.expect_exact("alice → bob>")
+    type_line(alice, "message to you alone")
+    bob.expect_exact("alice: message to you alone")
+    type_line(alice, "/close")
+    alice.expect_exact("No current conversation")
+    type_line(alice, "quit")  # with no conversation, the bare command words work
+    assert exit_code(alice) == 0
 
 
 class Cutter:
@@ -458,6 +488,30 @@ def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(
         scripted.close()
 
 
+def test_a_message_the_server_is_slow_to_answer_shows_as_sending(
+    spawn_at: Callable[..., pexpect.spawn],
+) -> None:
+    """Issue 17 item 7: the typed line gives way to its outcome; while the server stalls the
+    message must not vanish: it shows above the prompt as sending… until its ok."""
+    scripted = ScriptedServer()
+    try:
+        alice = spawn_at(scripted.port, "alice", log_in=False)
+        alice.expect_exact("Password:")
+        type_line(alice, PASSWORD)
+        scripted.accept()
+        scripted.answer("login", user="alice", pending=0)
+        scripted.answer("whoelse", users=["bob"])
+        alice.expect_exact("Online now: bob")
+        type_line(alice, "message bob are you there?")
+        request = scripted.take("message")  # and no answer yet: the server stalls
+        alice.expect_exact("sending… → bob: are you there?")
+        alice.expect_exact("alice>")
+        scripted.send({"re": request["id"], "ok": True, "msg_id": 1, "delivered": True})
+        alice.expect_exact("you → bob: are you there?")
+    finally:
+        scripted.close()
+
+
 def room_message(seq: int, text: str, *, room: str = "#general", stored: bool = False,
                  sender: str = "bob") -> dict[str, object]:  # fmt: skip
     return {"ev": "room_message", "room": room, "seq": seq, "from": sender, "text": text,
@@ -488,7 +542,9 @@ def test_rooms_catch_up_join_talk_and_read(spawn_at: Callable[..., pexpect.spawn
 
         type_line(alice, "join #Class")
         assert scripted.answer("join", room="#class", created=True, members=1)["room"] == "#class"
-        alice.expect_exact("You created #class. Lines that are not commands now go to #class.")
+        alice.expect_exact(
+            "You created #class. Plain lines now go to #class; commands start with /."
+        )
         alice.expect_exact("alice #class>")
         type_line(alice, "hello class")
         say = scripted.answer("say", seq=1, delivered_to=0)
@@ -508,7 +564,7 @@ def test_rooms_catch_up_join_talk_and_read(spawn_at: Callable[..., pexpect.spawn
         alice.expect_exact("#class you: half typed and the rest")
         assert scripted.take("read") == {"op": "read", "room": "#class", "seq": 2}
 
-        alice.send("#ge\t")  # Tab completes the room's name
+        alice.send("/say #ge\t")  # Tab completes the room's name
         type_line(alice, "over here")
         say = scripted.answer("say", seq=9, delivered_to=1)
         assert (say["room"], say["text"]) == ("#general", "over here")

@@ -83,16 +83,29 @@ def test_parses_each_room_command(line: str, expected: c.Command) -> None:
     ("line", "expected"),
     [
         ("hello all", c.Say("#class", "hello all")),  # not a command: said in the room
-        ("me too", c.Say("#class", "me too")),  # a habit's hint only without a room
-        ("say whoelse is coming?", c.Say("#class", "whoelse is coming?")),  # irssi's /say
-        ("say #other hi", c.Say("#other", "hi")),
-        ("#other hi", c.Say("#other", "hi")),
-        ("whoelse", c.WhoElse()),  # command words stay commands
-        ("leave", c.Leave("#class")),
+        ("me too", c.Say("#class", "me too")),
+        # Issue 17 item 2: in a conversation, a plain line is said there, whatever its first
+        # word; commands start with /.
+        ("who is coming to the lab?", c.Say("#class", "who is coming to the lab?")),
+        ("help me with the lab please", c.Say("#class", "help me with the lab please")),
+        ("message to the room: lab at 3", c.Say("#class", "message to the room: lab at 3")),
+        ("leave", c.Say("#class", "leave")),
+        ("quit", c.Say("#class", "quit")),
+        ("whoelse", c.Say("#class", "whoelse")),
+        ("#other hi", c.Say("#class", "#other hi")),  # a #hashtag is text too
+        ("//shrug", c.Say("#class", "/shrug")),  # `//` says a line that starts with /
+        ("/say whoelse is coming?", c.Say("#class", "whoelse is coming?")),  # irssi's /say
+        ("/say #other hi", c.Say("#other", "hi")),
+        ("/whoelse", c.WhoElse()),
+        ("/leave", c.Leave("#class")),
         ("/part", c.Leave("#class")),
-        ("members", c.Members("#class")),
-        ("history 50", c.History("#class", 50)),
-        ("room", c.CurrentRoom(None)),
+        ("/members", c.Members("#class")),
+        ("/history 50", c.History("#class", 50)),
+        ("/room", c.CurrentRoom(None)),
+        ("/close", c.Query(None)),
+        ("/quit", c.Logout()),
+        ("/me waves", c.Me("waves")),
+        ("/msg bob psst", c.Message("bob", "psst")),  # sent; #class stays current
     ],
 )
 def test_with_a_current_room(line: str, expected: c.Command) -> None:
@@ -100,18 +113,100 @@ def test_with_a_current_room(line: str, expected: c.Command) -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("who is coming to the lab?", c.Message("bob", "who is coming to the lab?")),
+        ("quit", c.Message("bob", "quit")),
+        ("//etc/hosts is odd", c.Message("bob", "/etc/hosts is odd")),
+        ("/query", c.Query(None)),
+        ("/query carol", c.Query("carol")),
+        ("/quit", c.Logout()),
+    ],
+)
+def test_with_a_current_direct_conversation(line: str, expected: c.Command) -> None:
+    assert c.parse(line, "bob") == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("who is coming to the lab?", None),  # no conversation: the seed's commands
+        ("query bob", c.Query("bob")),
+        ("/query bob", c.Query("bob")),
+        ("query", c.Query(None)),
+        ("close", c.Query(None)),
+        ("retry", c.Retry()),
+        ("join general", c.Join("#general")),  # the # added, as chat/1 lets a client
+        ("join General", c.Join("#general")),
+        ("leave general", c.Leave("#general")),
+        ("members general", c.Members("#general")),
+        ("history general 5", c.History("#general", 5)),
+        ("history #general 200", c.History("#general", 200)),  # room_talk caps it, says so
+        ("more general", c.More("#general")),
+        ("more 5", c.More(None, 5)),
+        ("room general", c.CurrentRoom("#general")),
+    ],
+)
+def test_with_no_current_conversation(line: str, expected: c.Command | None) -> None:
+    if expected is None:
+        with pytest.raises(c.UsageError, match=r"Too many words\. Usage: whoelse"):
+            c.parse(line)
+    else:
+        assert c.parse(line) == expected
+
+
+@pytest.mark.parametrize("current", ["#class", "bob", None])
+@pytest.mark.parametrize(
     ("line", "hint"),
     [
-        ("who is coming?", "Too many words. Usage: whoelse (To say it in #class, start the line "
-         "with say.)"),
-        ("/who is coming?", "Too many words. Usage: whoelse"),  # a slash is never room text
-        ("/shrug", "Unknown command '/shrug'. Type help for the list of commands."),
+        ("/who is coming?", "Too many words. Usage: whoelse"),  # a slash is never text
+        ("/shrug", "Unknown command '/shrug'. Type /help for the list of commands."),
+        ("/mesage bob hi", "Unknown command '/mesage'. Did you mean /message?"),
+        ("/lave", "Did you mean /leave?"),
+        ("/clear", "To clear the screen, press Ctrl-L."),
+        ("/invite bob", "to bring someone in, ask them to type /join #ROOM"),
     ],
-)  # fmt: skip
-def test_with_a_current_room_a_broken_command_is_not_said(line: str, hint: str) -> None:
+)
+def test_a_line_with_a_slash_that_is_no_command_is_refused(
+    line: str, hint: str, current: str | None
+) -> None:
     with pytest.raises(c.UsageError) as raised:
-        c.parse(line, "#class")
-    assert raised.value.hint == hint
+        c.parse(line, current)
+    assert hint in raised.value.hint
+    assert "broadcast" not in raised.value.hint  # issue 17: hints that misled
+    assert "Did you mean leave?" not in raised.value.hint
+    assert "Did you mean private?" not in raised.value.hint
+
+
+@pytest.mark.parametrize(
+    ("typed", "known", "sent"),
+    [
+        ("Alice", {"alice", "bob"}, "alice"),  # one match ignoring case: that account
+        ("ALICE", {"alice"}, "alice"),
+        ("alice", {"alice", "Alice"}, "alice"),  # an exact match wins
+        ("aLice", {"alice", "Alice"}, "aLice"),  # two: as typed, the server decides
+        ("carol", {"alice"}, "carol"),  # unknown: as typed
+    ],
+)
+def test_a_name_in_another_case_is_the_known_one(typed: str, known: set[str], sent: str) -> None:
+    assert c.known_name(typed, known) == sent
+
+
+def test_every_command_with_a_user_gets_the_known_name() -> None:
+    known = {"Alice", "bob"}
+    for line, expected in [
+        ("message alice hi", c.Message("Alice", "hi")),
+        ("block ALICE", c.Block("Alice")),
+        ("unblock alice", c.Unblock("Alice")),
+        ("startprivate alice", c.StartPrivate("Alice")),
+        ("private alice psst", c.Private("Alice", "psst")),
+        ("stopprivate alice", c.StopPrivate("Alice")),
+        ("query alice", c.Query("Alice")),
+        ("whoelse", c.WhoElse()),
+    ]:
+        cmd = c.parse(line)
+        assert cmd is not None
+        assert c.with_known_names(cmd, known) == expected
 
 
 @pytest.mark.parametrize("line", ["", "   ", "\t"])
@@ -143,25 +238,23 @@ def test_blank_line_is_no_command(line: str) -> None:
         ("frobnicate", "Unknown command 'frobnicate'. Type help"),
         ("help frobnicate", "Unknown command 'frobnicate'"),
         ("message bob " + "x" * 4001, "at most 4,000"),
-        ("/me waves", "There is no /me here: broadcast TEXT tells everyone online."),
-        ("/join class", "'class' is not a room name (# then 1 to 32 of a-z 0-9 _ -"),
+        ("/join cl!ss", "'cl!ss' is not a room name (# then 1 to 32 of a-z 0-9 _ -"),
         ("join", "Usage: join #ROOM"),
         ("join #_x", "'#_x' is not a room name"),
         ("join #" + "x" * 33, "is not a room name"),
         ("join #a #b", "Too many words. Usage: join #ROOM"),
         ("leave", "Which room? Usage: leave [#ROOM] (room #ROOM makes one current)"),
-        ("leave general", "'general' is not a room name"),
+        ("leave gen!", "'gen!' is not a room name"),
         ("say hi", "Which room? Usage: say [#ROOM] TEXT"),
         ("say #general", "Usage: say [#ROOM] TEXT"),
-        ("history #general 0", "N must be a whole number from 1 to 100."),
-        ("history #general 101", "N must be a whole number from 1 to 100."),
+        ("history #general 0", "N must be a whole number, 1 or more."),
+        ("history #general -5", "N must be a whole number, 1 or more."),
         ("more #general ten", "N must be a whole number"),
         ("#!! hi", "'#!!' is not a room name"),
         ("hello", "Unknown command 'hello'"),  # no current room: lines must be commands
         ("/nick bobby", "Names cannot change here"),
-        ("/query bob", "startprivate USER"),
         ("/msg", "Usage: message USER TEXT"),
-        ("/mesage bob hi", "Unknown command '/mesage'. Did you mean message?"),
+        ("/mesage bob hi", "Unknown command '/mesage'. Did you mean /message?"),
     ],
 )
 def test_mistakes_give_a_one_line_hint(line: str, hint: str) -> None:

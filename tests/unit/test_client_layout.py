@@ -31,7 +31,18 @@ def test_wrap_breaks_a_word_longer_than_a_row_and_keeps_newlines() -> None:
 
 
 def test_wrap_counts_wide_characters_as_two_columns() -> None:
-    assert rows([("", "日本語 日本語")], 12) == ["日本語", "  日本語"]
+    # Chinese and Japanese break between any two characters, as their typesetting does.
+    assert rows([("", "日本語 日本語")], 12) == ["日本語 日本", "  語"]
+
+
+def test_a_word_that_must_be_broken_starts_on_the_first_row() -> None:
+    """Issue 17: a long word or CJK text after the name left the first row empty of text."""
+    long_word = r.message_event({"from": "bob", "text": "x" * 30}, NOW)
+    assert rows(long_word, 20) == ["23:30 bob: " + "x" * 9, "      " + "x" * 14, "      xxxxxxx"]
+    cjk = r.message_event({"from": "bob", "text": "日本語の文章はスペースがない"}, NOW)
+    assert rows(cjk, 24) == ["23:30 bob: 日本語の文章", "      はスペースがない"]
+    fits_next_row = r.message_event({"from": "bob", "text": "x" * 12}, NOW)
+    assert rows(fits_next_row, 20) == ["23:30 bob:", "      " + "x" * 12]
 
 
 def test_help_wraps_under_its_column() -> None:

@@ -256,5 +256,6 @@ def test_usage_hints_do_not_nest_brackets() -> None:
     with pytest.raises(c.UsageError) as raised:
         c.parse("message")
     assert raised.value.hint == (
-        "Usage: message USER TEXT: send USER a message (kept until they log in)"
+        "Usage: message USER TEXT: send USER a message (kept until they log in); the current "
+        "conversation stays as it is"
     )

@@ -111,8 +111,30 @@ def test_more_than_the_catch_up_says_where_the_rest_is() -> None:
     h.timers.advance(READ_BATCH_S)
     assert h.sent() == [{"op": "read", "room": "#general", "seq": 120}]
     h.link.replies["history"] = {"messages": []}
-    h.run("more")  # the room whose catch-up was cut short
+    h.run("more")  # the room whose catch-up was cut short: the 70 the header promised
+    assert h.requests()[-1] == ("history", {"room": "#general", "limit": 70, "before": 71})
+    h.run("more")  # after that, pages of the usual size
     assert h.requests()[-1] == ("history", {"room": "#general", "limit": 20, "before": 71})
+
+
+def test_a_catch_up_longer_than_a_history_page_says_what_more_shows() -> None:
+    h = Harness((RoomUnread("#general", 300),))
+    h.chat.handle_incoming(room_message(251, stored=True))
+    assert h.lines()[0] == (
+        "#general: 300 unread, showing the last 50 (more #general shows 100 of the 250 before "
+        "them):"
+    )
+    h.link.replies["history"] = {"messages": []}
+    h.run("more")
+    assert h.requests()[-1] == ("history", {"room": "#general", "limit": 100, "before": 251})
+
+
+def test_history_beyond_the_servers_page_is_capped_and_says_so() -> None:
+    h = Harness((RoomUnread("#general", 0),))
+    h.link.replies["history"] = {"messages": []}
+    h.run("history #general 200")
+    assert h.requests() == [("history", {"room": "#general", "limit": 100})]
+    assert h.lines()[0] == "At most 100 messages at a time: showing 100."
 
 
 def test_live_lines_are_read_in_batches_per_room_and_a_mention_rings() -> None:
@@ -176,11 +198,11 @@ def test_join_makes_the_room_current_and_plain_lines_go_there() -> None:
     h.run("/join #General")  # the client lower-cases what is typed
     assert h.requests() == [("join", {"room": "#general"})]
     assert h.lines()[-1] == (
-        "You are in #general (4 members). Lines that are not commands now go to #general."
+        "You are in #general (4 members). Plain lines now go to #general; commands start with /."
     )
     assert h.chat.prompt() == "alice #general> "
     h.run("hello all")
-    h.run("#general and once more")
+    h.run("/say #general and once more")
     nonces = [fields.pop("nonce") for op, fields in h.requests() if op == "say"]
     assert len(set(nonces)) == 2 and all(len(n) >= 32 for n in nonces)
     assert h.requests()[1:] == [
@@ -188,7 +210,7 @@ def test_join_makes_the_room_current_and_plain_lines_go_there() -> None:
         ("say", {"room": "#general", "text": "and once more"}),
     ]
     assert h.lines()[-2:] == ["12:00 #general you: hello all", "12:00 #general you: and once more"]
-    h.run("room")
+    h.run("/room")
     assert h.chat.prompt() == "alice> " and h.chat.current_room is None
     h.run("#general")  # a room name alone makes it current again
     assert h.chat.current_room == "#general"
@@ -204,7 +226,7 @@ def test_switching_to_a_room_we_are_not_in_says_so() -> None:
     assert h.lines() == ["You are not in #elsewhere: join #elsewhere first."]
     assert h.chat.current_room is None and h.requests() == []
     h.run("room #general")
-    assert h.lines()[-1] == "Lines that are not commands now go to #general."
+    assert h.lines()[-1] == "Plain lines now go to #general; commands start with /."
 
 
 def test_a_refused_say_keeps_its_text_and_a_room_we_left_stops_being_current() -> None:
