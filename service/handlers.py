@@ -283,9 +283,14 @@ def handle_block(ctx: Context, request: m.Block) -> Fields:
 
 
 def handle_unblock(ctx: Context, request: m.Unblock) -> Fields:
-    refusal = ctx.services.store.unblock(ctx.user, request.user)
+    """The unblocked user could not see the caller: it gets `presence` `online` for it now,
+    so its view is whole again. A block sends no `offline` in turn: chat/1 gives the blocked
+    user no presence events about the blocker, and a departure would be one."""
+    services, user, other = ctx.services, ctx.user, request.user
+    refusal = services.store.unblock(user, other)
     if refusal is not None:
-        raise _block_refusal(refusal, request.user)
+        raise _block_refusal(refusal, other)
+    services.hub.send(other, events.presence(user, "online", to_rfc3339(services.clock())))
     return {}
 
 
