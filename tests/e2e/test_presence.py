@@ -153,7 +153,7 @@ def test_unblock_tells_the_unblocked_user_that_the_blocker_is_online(login: Logi
     assert_recent_rfc3339_z(event["at"])
     marker(bob, carol, "carol", "after the unblock")
     assert carol.events(ev="presence", user="bob") == []  # nobody else hears of it
-    assert bob.events(ev="presence") == []
+    assert bob.events(ev="presence", user="bob") == []  # nor the blocker himself
 
 
 def test_unblock_of_an_offline_user_sends_nothing(
