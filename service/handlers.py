@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from service import events
+from service import events, paging
 from service import messages as m
 from service.auth import (
     Attempts,
@@ -245,11 +245,21 @@ def handle_broadcast(ctx: Context, request: m.Broadcast) -> Fields:
 
 def _visible(ctx: Context, users: set[str]) -> list[str]:
     """Hide the caller and everyone who blocks the caller (chat/1 blocking rule)."""
-    return sorted(users - ctx.services.store.blockers_of(ctx.user) - {ctx.user})
+    return paging.by_name(users - ctx.services.store.blockers_of(ctx.user) - {ctx.user})
+
+
+def _names_page(names: list[str], after: str | None, limit: int | None) -> Fields:
+    """One page of sorted `names` (chat/1 precise point 18): `users` and `more`."""
+    page = paging.fit(
+        paging.after(names, after, paging.same), limit or paging.NAMES_LIMIT_MAX,
+        paging.REPLY_BUDGET_BYTES, paging.name_bytes,
+    )  # fmt: skip
+    return {"users": page.items, "more": page.more}
 
 
 def handle_whoelse(ctx: Context, request: m.WhoElse) -> Fields:
-    return {"users": _visible(ctx, set(ctx.services.hub.online_users()))}
+    users = _visible(ctx, set(ctx.services.hub.online_users()))
+    return _names_page(users, request.after, request.limit)
 
 
 def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
@@ -257,7 +267,7 @@ def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
     now = services.clock()
     since = now - timedelta(seconds=min(request.seconds, _SECONDS_SINCE_EPOCH_MAX))
     seen = services.store.seen_since(since) | set(services.hub.online_users())
-    return {"users": _visible(ctx, seen)}
+    return _names_page(_visible(ctx, seen), request.after, request.limit)
 
 
 # --- blocking --------------------------------------------------------------------------------
@@ -273,9 +283,14 @@ def handle_block(ctx: Context, request: m.Block) -> Fields:
 
 
 def handle_unblock(ctx: Context, request: m.Unblock) -> Fields:
-    refusal = ctx.services.store.unblock(ctx.user, request.user)
+    """The unblocked user could not see the caller: it gets `presence` `online` for it now,
+    so its view is whole again. A block sends no `offline` in turn: chat/1 gives the blocked
+    user no presence events about the blocker, and a departure would be one."""
+    services, user, other = ctx.services, ctx.user, request.user
+    refusal = services.store.unblock(user, other)
     if refusal is not None:
-        raise _block_refusal(refusal, request.user)
+        raise _block_refusal(refusal, other)
+    services.hub.send(other, events.presence(user, "online", to_rfc3339(services.clock())))
     return {}
 
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from service.addresses import is_peer_address
 from service.errors import ErrorCode, RequestError, RequestId
+from service.paging import NAMES_LIMIT_MAX, ROOMS_LIMIT_MAX, is_valid_limit
 from service.rooms import HISTORY_MAX, is_valid_history_limit
 
 MAX_NONCE_CHARS = 128  # an idempotency key, not a payload
@@ -54,12 +55,16 @@ class Broadcast(Request):
 @dataclass(frozen=True, slots=True)
 class WhoElse(Request):
     op = "whoelse"
+    after: str | None = None  # chat/1 precise point 18: list names after this one
+    limit: int | None = None  # None: NAMES_LIMIT_MAX (service/paging.py)
 
 
 @dataclass(frozen=True, slots=True)
 class WhoElseSince(Request):
     op = "whoelsesince"
     seconds: int
+    after: str | None = None
+    limit: int | None = None  # None: NAMES_LIMIT_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +179,16 @@ class History(Request):
 @dataclass(frozen=True, slots=True)
 class Rooms(Request):
     op = "rooms"
+    after: str | None = None
+    limit: int | None = None  # None: ROOMS_LIMIT_MAX
 
 
 @dataclass(frozen=True, slots=True)
 class Members(Request):
     op = "members"
     room: str
+    after: str | None = None
+    limit: int | None = None  # None: NAMES_LIMIT_MAX
 
 
 REQUEST_TYPES.update({cls.op: cls for cls in (Join, Leave, Say, Read, History, Rooms, Members)})
@@ -349,6 +358,12 @@ def _check_ranges(request: Request) -> None:
             raise _bad(f"nonce may be at most {MAX_NONCE_CHARS} characters.")
         case History(limit=limit) if limit is not None and not is_valid_history_limit(limit):
             raise _bad(f"limit must be between 1 and {HISTORY_MAX}.")
+        case WhoElse(limit=limit) | WhoElseSince(limit=limit) | Members(limit=limit) if (
+            limit is not None and not is_valid_limit(limit, NAMES_LIMIT_MAX)
+        ):
+            raise _bad(f"limit must be between 1 and {NAMES_LIMIT_MAX:,}.")
+        case Rooms(limit=limit) if limit is not None and not is_valid_limit(limit, ROOMS_LIMIT_MAX):
+            raise _bad(f"limit must be between 1 and {ROOMS_LIMIT_MAX}.")
         case PrivateAnswer(accept=True, port=None):
             raise _bad("Accepting a private chat needs the port you listen on.")
         case PrivateAnswer(port=port) if port is not None and not 1 <= port <= 65_535:

@@ -7,21 +7,32 @@ syscall, not a thousand, and only the reactor ever writes to a socket. A recipie
 not read stalls nobody: its buffer fills, `send_nowait()` returns False, and its connection
 is ended as a slow consumer.
 
+Memory: what waits is a queue of the very bytes objects the senders passed, never a copy. A
+room message is encoded once and the same object waits in every member's outbox, so 200
+members who do not read hold one copy of it, not 200 (a bytearray per connection held up to
+its whole bound each: 1 MiB per non-reader). The bound still counts every queued byte in
+every outbox that holds it: it is what that connection owes its peer.
+
 The socket must be non-blocking (`setblocking(False)`); a TLS socket (service/tls.py) will do.
 """
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable
 
 from service.tls import WOULD_BLOCK
 
+SEND_BYTES = 262_144  # at most this much of the queue is joined for one send() call
+
 
 class Outbox:
-    __slots__ = ("_closed", "_drained", "_lock", "_on_pending", "_overflowed", "_pending",
-                 "_sealed", "_sock", "_waiters", "limit_bytes")  # fmt: skip
+    __slots__ = ("_chunks", "_closed", "_drained", "_lock", "_offset", "_on_pending",
+                 "_overflowed", "_pending_bytes", "_sealed", "_sock", "_waiters",
+                 "limit_bytes")  # fmt: skip
 
     def __init__(
         self, sock: socket.socket, limit_bytes: int, on_pending: Callable[[], None]
@@ -31,7 +42,9 @@ class Outbox:
         self._on_pending = on_pending  # called (outside the lock) when bytes start waiting
         self._lock = threading.Lock()
         self._drained = threading.Condition(self._lock)
-        self._pending = bytearray()  # bytes the socket has not taken yet, in order
+        self._chunks: deque[bytes] = deque()  # what the socket has not taken yet, in order
+        self._offset = 0  # bytes of _chunks[0] the socket took already
+        self._pending_bytes = 0  # unsent bytes in _chunks: what the bound counts
         self._closed = False  # no more output: closed by us or broken by the peer
         self._overflowed = False  # the peer stopped reading and the buffer filled
         self._sealed = False  # the last frame (a `bye`) is queued: nothing may follow it
@@ -43,14 +56,20 @@ class Outbox:
 
     @property
     def has_pending(self) -> bool:
-        return bool(self._pending)
+        return self._pending_bytes > 0
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes queued and not yet taken by the socket, each counted in full however many
+        other outboxes hold the same bytes object."""
+        return self._pending_bytes
 
     def send_nowait(self, data: bytes) -> bool:
         """Queue `data` after everything sent before. False: the connection cannot take it."""
         with self._lock:
             if self._refuses():
                 return False
-            if len(self._pending) + len(data) > self.limit_bytes:
+            if self._pending_bytes + len(data) > self.limit_bytes:
                 self._overflowed = True  # what is pending stays, so frames stay whole
                 return False
             was_idle = self._append(data)
@@ -69,7 +88,7 @@ class Outbox:
                     lambda: (
                         self._closed
                         or self._overflowed
-                        or len(self._pending) + len(data) <= self.limit_bytes
+                        or self._pending_bytes + len(data) <= self.limit_bytes
                     ),
                     timeout_s,
                 )
@@ -105,30 +124,73 @@ class Outbox:
         return self._closed or self._overflowed or self._sealed
 
     def _append(self, data: bytes) -> bool:
-        """Under the lock: queue `data`; whether nothing was waiting before it."""
-        was_idle = not self._pending
-        self._pending += data
+        """Under the lock: queue `data` (the object itself, not a copy); whether nothing was
+        waiting before it."""
+        was_idle = not self._pending_bytes
+        if data:
+            self._chunks.append(data)
+            self._pending_bytes += len(data)
         return was_idle
 
     def flush_nowait(self) -> bool:
         """Write what the socket takes now (only the reactor). True: nothing left to write."""
         with self._lock:
-            if self._pending and not self._closed:
-                sent = self._send_some(self._pending)
-                if sent:
-                    del self._pending[:sent]
-                    if self._waiters:
-                        self._drained.notify_all()  # room for paced senders
-            return not self._pending or self._closed
+            took = False
+            while self._pending_bytes and not self._closed:
+                head = self._head()
+                sent = self._send_some(head)
+                if not sent:
+                    break
+                took = True
+                self._consume(sent)
+                if sent < len(head):
+                    break  # the socket is full
+            if took and self._waiters:
+                self._drained.notify_all()  # room for paced senders
+            return not self._pending_bytes or self._closed
+
+    def _head(self) -> memoryview | bytes:
+        """The next bytes to offer the socket: the rest of the first chunk, or, when that is
+        short, the first chunks joined up to about SEND_BYTES (one syscall for many small
+        frames). Offered again after a refusal, it starts with the same bytes and is no
+        shorter, as a TLS retry needs."""
+        first = self._chunks[0]
+        if len(first) - self._offset >= SEND_BYTES or len(self._chunks) == 1:
+            return memoryview(first)[self._offset :]
+        parts, size = [memoryview(first)[self._offset :]], len(first) - self._offset
+        for chunk in itertools.islice(self._chunks, 1, None):
+            if size >= SEND_BYTES:
+                break
+            parts.append(memoryview(chunk))
+            size += len(chunk)
+        return b"".join(parts)
+
+    def _consume(self, sent: int) -> None:
+        """Drop `sent` bytes from the front: chunks sent whole leave the queue at once, so
+        their memory goes as soon as no other outbox holds them."""
+        self._pending_bytes -= sent
+        while sent:
+            left = len(self._chunks[0]) - self._offset
+            if sent < left:
+                self._offset += sent
+                return
+            self._chunks.popleft()
+            self._offset = 0
+            sent -= left
+
+    def _clear(self) -> None:
+        self._chunks.clear()
+        self._offset = 0
+        self._pending_bytes = 0
 
     def close(self) -> None:
         """Refuse further output and drop what is unsent; the caller closes the socket."""
         with self._lock:
             self._closed = True
-            self._pending.clear()
+            self._clear()
             self._drained.notify_all()
 
-    def _send_some(self, data: bytes | bytearray) -> int | None:
+    def _send_some(self, data: memoryview | bytes) -> int | None:
         """Bytes the socket took (0 if full); None if the connection is broken."""
         try:
             return self._sock.send(data)
@@ -136,6 +198,6 @@ class Outbox:
             return 0
         except OSError:
             self._closed = True
-            self._pending.clear()
+            self._clear()
             self._drained.notify_all()
             return None

@@ -8,18 +8,18 @@ by the writer (service/room_statements.py, service/room_answers.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from service import events
+from service import events, paging
 from service import messages as m
 from service.context import Context, Fields, Services
 from service.errors import ErrorCode, RequestError
 from service.outcomes import Refusal
-from service.protocol import MAX_FRAME_BYTES, encode
+from service.protocol import encode
 from service.room_answers import room_refusal
-from service.room_store import Joined, RoomsAtLogin
+from service.room_store import Joined, RoomEntry, RoomsAtLogin
 from service.rooms import HISTORY_DEFAULT, is_valid_room_name
 from service.store import Store
 from service.timeutil import to_rfc3339
@@ -74,57 +74,61 @@ def _tell_room(services: Services, room: str, user: str, event: events.Event) ->
 
 def handle_history(ctx: Context, request: m.History) -> Fields:
     limit = HISTORY_DEFAULT if request.limit is None else request.limit
-    found = ctx.services.store.history(ctx.user, request.room, request.before, limit)
+    # One more than asked for: whether older messages exist (`more`) without a count.
+    found = ctx.services.store.history(ctx.user, request.room, request.before, limit + 1)
     if isinstance(found, Refusal):
         raise _refused(ctx, found, request.room)
     lines = [
         {"seq": line.seq, "from": line.sender, "text": line.text,
          "sent_at": to_rfc3339(line.sent_at)}
-        for line in found
+        for line in reversed(found)
     ]  # fmt: skip
     # The newest that fit in one frame (50 texts of 4,000 characters would not): the client
-    # pages on with `before` = the oldest `seq` it got, as it would after a full page.
-    newest_first = fitting(reversed(lines), REPLY_BUDGET_BYTES)
-    return {"messages": newest_first[::-1]}
+    # pages on with `before` = the oldest `seq` it got (chat/1 precise point 18).
+    page = paging.fit(lines, limit, paging.REPLY_BUDGET_BYTES, _entry_bytes)
+    return {"messages": page.items[::-1], "more": page.more}
 
 
 def handle_rooms(ctx: Context, request: m.Rooms) -> Fields:
-    entries = ctx.services.store.room_list(ctx.user)
-    # Anyone may make rooms, and they stay: past one frame, the rooms you are in come first,
-    # then the busiest, and the reply says it is `truncated` (an extra field).
-    by_interest = sorted(entries, key=lambda e: (not e.joined, -e.members, e.room))
-    listing = [{"room": e.room, "members": e.members, "joined": e.joined} for e in by_interest]
-    shown = fitting(listing, REPLY_BUDGET_BYTES)
-    fields: Fields = {"rooms": sorted(shown, key=lambda e: str(e["room"]))}
-    if len(shown) < len(listing):
-        fields["truncated"] = True
-    return fields
+    entries = sorted(ctx.services.store.room_list(ctx.user), key=_room_name)  # bytewise
+    listing = (
+        {"room": e.room, "members": e.members, "joined": e.joined}
+        for e in paging.after(entries, request.after, _room_name)
+    )
+    limit = request.limit or paging.ROOMS_LIMIT_MAX
+    page = paging.fit(listing, limit, paging.REPLY_BUDGET_BYTES, _entry_bytes)
+    return {"rooms": page.items, "more": page.more}
 
 
-# A reply's room for its list: chat/1's frame limit less the envelope (`re`, `ok`, the key).
-REPLY_BUDGET_BYTES = MAX_FRAME_BYTES - 1_024
+def _room_name(entry: RoomEntry) -> str:
+    return entry.room
 
 
-def fitting(entries: Iterable[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
-    """The leading entries whose encodings (and commas) fit in `budget` bytes."""
-    kept: list[dict[str, Any]] = []
-    for entry in entries:
-        budget -= len(encode(entry))  # its newline stands for the comma
-        if budget < 0:
-            break
-        kept.append(entry)
-    return kept
+def _entry_bytes(entry: dict[str, Any]) -> int:
+    """What one object costs in a JSON list: its encoding, whose newline stands for the comma."""
+    return len(encode(entry))
 
 
 def handle_members(ctx: Context, request: m.Members) -> Fields:
+    """A page of the room's members (chat/1 precise point 18), with `count` (all of them) and
+    `online`: those of the page online now, as in `whoelse` (hidden: who blocks the caller)."""
     services, me = ctx.services, ctx.user
     users = services.store.members_of(request.room)
     if users is None:
         raise _refused(ctx, Refusal.NO_SUCH_ROOM, request.room)
     online_now = set(services.hub.online_users())
     hidden = services.store.blockers_of(me)  # as in `whoelse`: they do not see me, nor I them
-    online = [u for u in users if u in online_now and (u == me or u not in hidden)]
-    return {"users": users, "online": online}
+    shown = {u for u in users if u in online_now and (u == me or u not in hidden)}
+
+    def cost(user: str) -> int:  # in `users`, and again in `online`
+        return paging.name_bytes(user) * (2 if user in shown else 1)
+
+    limit = request.limit or paging.NAMES_LIMIT_MAX
+    page = paging.fit(
+        paging.after(users, request.after, paging.same), limit, paging.REPLY_BUDGET_BYTES, cost
+    )
+    online = [u for u in page.items if u in shown]
+    return {"users": page.items, "online": online, "count": len(users), "more": page.more}
 
 
 ROOM_HANDLERS: dict[str, Any] = {

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.models import Room, RoomMember, RoomMessage, RoomNonce, User
 from service.outcomes import Refusal
+from service.paging import by_name
 from service.room_statements import ReadRecord, RoomBatch, RoomStatements, SavedSay, SayRecord
 from service.rooms import catch_up_count, has_room_for_another, is_valid_room_name, unread_count
 from service.store_base import StoreBase, naive_utc
@@ -181,7 +182,8 @@ class RoomQueries(StoreBase):
         return self.read(lambda s: list(s.scalars(statement, {"name": user})))
 
     def members_of(self, room: str) -> list[str] | None:
-        """The members of `room`, sorted; None when there is no such room."""
+        """The members of `room`, sorted bytewise (chat/1's order, whatever the database's
+        collation); None when there is no such room."""
 
         def query(s: Session) -> list[str] | None:
             found = _room(s, room)
@@ -192,12 +194,13 @@ class RoomQueries(StoreBase):
                 .join(RoomMember, RoomMember.user_id == User.id)
                 .where(RoomMember.room_id == found.id)
             )
-            return sorted(names)
+            return by_name(names)
 
         return self.read(query)
 
     def room_list(self, user: str) -> list[RoomEntry]:
-        """Every room, with its member count and whether `user` is in it; sorted by name."""
+        """Every room, with its member count and whether `user` is in it; in the database's
+        order of names (its collation: the `rooms` handler sorts bytewise)."""
         counts = (
             select(RoomMember.room_id, func.count().label("n"))
             .group_by(RoomMember.room_id)

@@ -6,7 +6,8 @@ Threads, and why each exists (README, "How it is built"):
 - `worker-*`: requests that read or wait on the database, one at a time per connection;
 - `auth-*`: login and register, apart and fair per address (service/auth_pool.py), so a
   storm of password hashes delays nobody else;
-- `ticker`: housekeeping (private requests that expire, old nonces, unknown names).
+- `ticker`: housekeeping (private requests that expire, old nonces, unknown names, sessions
+  of accounts an operator deleted).
 
 `start()` returns once the socket listens (port 0 picks a free one: see `address`). It
 checks in an order that changes nothing it should not: the TLS files, then the port, then
@@ -31,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from service import db
+from service.account_watch import DeletionWatch, gone
 from service.addresses import source_key
 from service.auth_pool import AuthPool
 from service.brokering import end_private_on_shutdown, expire_private_requests
@@ -296,8 +298,11 @@ class ChatServer:
     def _tick_loop(self) -> None:
         services = self.services
         last_prune = last_evict = self._clock()
+        deletions, marker = DeletionWatch(), services.store.change_marker()
         while not self._stopped.wait(TICK_S):
             try:
+                if deletions.due(time.monotonic(), marker.read()):
+                    self._end_deleted_sessions()
                 expire_private_requests(services)
                 now = self._clock()
                 if now - last_evict >= UNKNOWN_NAMES_EVICT_EVERY:
@@ -308,6 +313,21 @@ class ChatServer:
                     services.store.prune_nonces(now)
             except Exception:
                 log.exception("periodic housekeeping failed; will retry")
+        marker.close()
+
+    def _end_deleted_sessions(self) -> None:
+        """An operator deleted accounts that are online: their sessions end now, as at their
+        next request (`bye account_deleted`, offline for everyone), not whenever that comes."""
+        assert self._runtime is not None
+        online = self.services.hub.online_users()
+        deleted = gone(online, self.services.store.existing_names(online))
+        if deleted:
+            self._runtime.reactor.post(lambda: self._end_sessions_of(deleted))
+
+    def _end_sessions_of(self, users: frozenset[str]) -> None:
+        for connection in list(self._connections):  # on the reactor, which owns this set
+            if connection.state.user in users:
+                connection.end(EndReason.ACCOUNT_DELETED)
 
     def stop(self) -> None:
         with self._lock:

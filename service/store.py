@@ -9,7 +9,7 @@ results, UTC times). Refusals come back as a Refusal, never as a protocol error.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from service.auth import Attempts, LockoutPolicy
+from service.batch_reads import chunks
+from service.change_marker import ChangeMarker
 from service.message_store import MessageRecord, MessageStatements, Outcome
 from service.models import ActivePeriod, Block, Message, Nonce, UnknownNameFailure, User
 from service.operator_store import OperatorQueries, find_user, open_since, reset_failures
@@ -90,6 +92,20 @@ class Store(RoomQueries, OperatorQueries):
         """Whether the account a session logged in to is still there (an operator may delete
         it meanwhile; one made anew under the same name has another id)."""
         return self.read(lambda s: s.scalar(_ACCOUNT_BY_ID, {"id": user_id}) is not None)
+
+    def existing_names(self, names: Sequence[str]) -> set[str]:
+        """Those of `names` that name an account now (the deleted-account watch asks about
+        the online users: service/account_watch.py). One unique-index read per 1,024."""
+
+        def query(s: Session) -> set[str]:
+            statement = select(User.name).where(User.name.in_(bindparam("names", expanding=True)))
+            return {n for part in chunks(names) for n in s.scalars(statement, {"names": part})}
+
+        return self.read(query)
+
+    def change_marker(self) -> ChangeMarker:
+        """See service/change_marker.py; the caller closes it before the store."""
+        return ChangeMarker(self.engine)
 
     def name_taken_by(self, name: str) -> str | None:
         """The account whose name equals `name` ignoring case, if any (chat/1 precise point

@@ -126,8 +126,42 @@ def test_presence_flows_again_after_unblock(
     alice = login("alice")
     assert bob.request("block", user="alice")["ok"]
     assert bob.request("unblock", user="alice")["ok"]
+    assert alice.expect(ev="presence", user="bob")["state"] == "online"  # shown again
 
     assert bob.request("logout")["ok"]
     bob.wait_closed()
 
     assert alice.expect(ev="presence", user="bob")["state"] == "offline"
+
+
+def test_unblock_tells_the_unblocked_user_that_the_blocker_is_online(login: Login) -> None:
+    """While bob blocked alice she could not see him; his unblock shows him to her again, so
+    she gets `presence` `online` for him then (and nothing at the block: chat/1 says the
+    blocked user gets no presence events about the blocker)."""
+    alice, carol = login("alice"), login("carol")
+    bob = login("bob")
+    alice.expect(ev="presence", user="bob", state="online")
+    carol.expect(ev="presence", user="bob", state="online")
+    assert bob.request("block", user="alice")["ok"]
+    marker(carol, alice, "alice", "after the block")
+    assert alice.events(ev="presence", user="bob") == []
+
+    assert bob.request("unblock", user="alice")["ok"]
+
+    event = alice.expect(ev="presence", user="bob")
+    assert event["state"] == "online"
+    assert_recent_rfc3339_z(event["at"])
+    marker(bob, carol, "carol", "after the unblock")
+    assert carol.events(ev="presence", user="bob") == []  # nobody else hears of it
+    assert bob.events(ev="presence", user="bob") == []  # nor the blocker himself
+
+
+def test_unblock_of_an_offline_user_sends_nothing(
+    login: Login, connect: Callable[[], TestClient]
+) -> None:
+    bob = login("bob")
+    assert bob.request("block", user="alice")["ok"]
+    assert bob.request("unblock", user="alice")["ok"]
+    alice = settled_login(connect, "alice")
+    marker(bob, alice, "alice", "after alice came")
+    assert alice.events(ev="presence", user="bob") == []  # she logged in after him

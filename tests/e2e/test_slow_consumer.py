@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from service.config import ServerConfig
+from service.outbox import Outbox
 from service.store import Store
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
@@ -41,6 +42,7 @@ def server_config(db_url: str) -> ServerConfig:
         block_duration_s=60,
         timeout_s=300,
         outbox_limit_bytes=OUTBOX_LIMIT_BYTES,
+        request_rate=0,  # `say` takes from it (`message` does not): fill bob's buffers fast
     )
 
 
@@ -178,3 +180,36 @@ def read_steadily(sock: socket.socket, want_messages: int, deadline_s: float) ->
             frames.append(frame)
             messages += frame.get("ev") == "message"
     return frames
+
+
+def test_a_room_member_that_never_reads_is_cut_with_its_outbox_never_past_the_bound(
+    monkeypatch: pytest.MonkeyPatch, login: Login, carol: TestClient, stalled_bob: socket.socket
+) -> None:
+    """A busy room's message is one bytes object shared by every member's outbox; each
+    outbox still counts it in full, so the non-reader is cut once its own bound is reached."""
+    most: dict[int, int] = {}  # per outbox: the most it held, the final `bye` aside
+    queue = Outbox.send_nowait
+
+    def watched(box: Outbox, data: bytes) -> bool:
+        taken = queue(box, data)
+        most[id(box)] = max(most.get(id(box), 0), box.pending_bytes)
+        return taken
+
+    monkeypatch.setattr(Outbox, "send_nowait", watched)
+    alice = login("alice")
+    assert alice.request("join", room="#busy")["ok"] and carol.request("join", room="#busy")["ok"]
+    stalled_bob.sendall(json.dumps({"op": "join", "id": 2, "room": "#busy"}).encode() + b"\n")
+    carol.expect(ev="room_join", user="bob")
+
+    delivered_to = 2
+    for _ in range(MAX_MESSAGES):
+        reply = alice.request("say", room="#busy", text=TEXT)
+        assert reply["ok"], reply
+        delivered_to = reply["delivered_to"]
+        if delivered_to < 2:
+            break
+    assert delivered_to == 1, "bob still got room messages"  # carol still does
+    carol.expect(ev="presence", user="bob", state="offline")
+
+    assert max(most.values()) > OUTBOX_LIMIT_BYTES // 2  # bob's outbox did fill
+    assert max(most.values()) <= OUTBOX_LIMIT_BYTES

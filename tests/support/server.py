@@ -63,6 +63,11 @@ def start_server(config: ServerConfig) -> RunningServer:
 _test_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
+def cheap_hash(password: str) -> str:
+    """An argon2id hash of `password` at the tests' minimal cost."""
+    return _test_hasher.hash(password)
+
+
 def create_users(db_url: str, users: dict[str, str]) -> None:
     """Accounts as an operator makes them, straight into the database (with cheap hashes)."""
     migrate_to_head(db_url)

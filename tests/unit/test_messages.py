@@ -33,6 +33,15 @@ def test_fields_become_a_typed_request_and_unknown_fields_are_ignored() -> None:
     assert request == m.Message(to="bob", text="hi", nonce="n1")
 
 
+def test_list_ops_take_after_and_limit_at_their_bounds() -> None:
+    """chat/1 precise point 18; `null` is the same as absent, as for `history`'s limit."""
+    assert parse({"op": "whoelse", "after": "bob", "limit": 1_000}) == m.WhoElse("bob", 1_000)
+    assert parse({"op": "whoelse", "after": None, "limit": None}) == m.WhoElse()
+    assert parse({"op": "whoelsesince", "seconds": 9, "limit": 1}) == m.WhoElseSince(9, None, 1)
+    assert parse({"op": "rooms", "after": "#a", "limit": 500}) == m.Rooms("#a", 500)
+    assert parse({"op": "members", "room": "#a", "after": ""}) == m.Members("#a", "")
+
+
 @pytest.mark.parametrize(
     "frame",
     [
@@ -55,6 +64,13 @@ def test_fields_become_a_typed_request_and_unknown_fields_are_ignored() -> None:
         {"op": "private_answer", "request": "r", "accept": True},
         {"op": "private_answer", "request": "r", "accept": True, "port": 70_000},
         {"op": "login", "user": ["alice"], "password": "x"},
+        {"op": "whoelse", "limit": 0},  # chat/1 precise point 18: 1..1,000
+        {"op": "whoelse", "limit": 1_001},
+        {"op": "whoelsesince", "seconds": 5, "limit": "10"},
+        {"op": "members", "room": "#a", "limit": 1_001},
+        {"op": "members", "room": "#a", "after": 5},
+        {"op": "rooms", "limit": 501},  # rooms: 1..500
+        {"op": "rooms", "after": ["#a"]},
     ],
 )
 def test_ill_typed_fields_are_bad_requests(frame: dict[str, Any]) -> None:
