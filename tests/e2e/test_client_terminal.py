@@ -26,6 +26,7 @@ from service.config import ServerConfig
 from service.protocol import FrameDecoder, encode
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
+from tests.support.rooms import crowd_room
 from tests.support.server import RunningServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -571,3 +572,23 @@ def test_rooms_catch_up_join_talk_and_read(spawn_at: Callable[..., pexpect.spawn
         alice.expect_exact("#general you: over here")
     finally:
         scripted.close()
+
+
+def test_members_of_a_room_larger_than_a_page_are_all_listed(
+    server: RunningServer, spawn: Spawn
+) -> None:
+    """Issue 17 item 9: 2,100 names of 32 characters do not fit one 64 KiB frame (the client
+    used to lose its connection over such a reply); the server pages `members` (chat/1 point
+    18), and the client asks for every page and lists the whole room once."""
+    names = [f"m{n:04d}".ljust(32, "x") for n in range(2_100)]
+    crowd_room(server.db_url, "#big", names)
+    alice = spawn("alice")
+    type_line(alice, "join #big")
+    alice.expect_exact("You are in #big (2101 members).")
+    alice.logfile_read = screen = io.StringIO()
+    type_line(alice, "/members")
+    alice.expect_exact(f"#big has 2101 members: you, {names[0]},")
+    alice.expect_exact(names[-1])  # the last name of the last page
+    alice.expect_exact("alice #big>")
+    listed = " ".join(screen.getvalue().split())  # the line wraps at the terminal's width
+    assert all(f"{name}," in listed or f"{name} " in listed for name in names[::97]), listed
