@@ -203,9 +203,8 @@ def test_wrong_password_then_lockout_is_explained(spawn: Spawn) -> None:
     for left in ("2 attempts", "1 attempt"):
         type_line(carol, "not the password")
         carol.expect_exact(f"Wrong username or password. {left} left before the account locks.")
-        carol.expect_exact("Username [carol]:")  # the name may have been the mistake
-        type_line(carol, "")  # Enter keeps it
-        carol.expect_exact("Password:")
+        carol.expect_exact("press Enter alone to change the username")
+        carol.expect_exact("Password:")  # asked again first: a retyped password stays hidden
     type_line(carol, "still wrong")
     carol.expect_exact("carol is locked after too many wrong passwords. Try again in 60 seconds.")
     assert exit_code(carol) == 1
@@ -436,9 +435,9 @@ def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(
     scripted = ScriptedServer()
     try:
         alice = spawn_at(scripted.port, "alice", log_in=False)
+        scripted.accept()  # the client connects before it asks for the password
         alice.expect_exact("Password:")
         type_line(alice, PASSWORD)
-        scripted.accept()  # only now: the client connects once the password is typed
         scripted.answer("login", user="alice", pending=0, idle_timeout=2)
         scripted.answer("whoelse", users=[])
         scripted.send({"ev": "private_request", "request": "r1", "from": "bob"})
@@ -471,9 +470,9 @@ def test_rooms_catch_up_join_talk_and_read(spawn_at: Callable[..., pexpect.spawn
     scripted = ScriptedServer(features=["rooms"])
     try:
         alice = spawn_at(scripted.port, "alice", log_in=False)
+        scripted.accept()
         alice.expect_exact("Password:")
         type_line(alice, PASSWORD)
-        scripted.accept()
         rooms = [{"room": "#general", "unread": 2}, {"room": "#quiet", "unread": 0}]
         scripted.answer("login", user="alice", pending=0, rooms=rooms)
         for seq, text in ((7, "missed one"), (8, "missed two")):
