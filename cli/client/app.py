@@ -6,15 +6,19 @@ reader thread and the private chats' threads hand what they receive to that loop
 is typing is never garbled. Commands run in a worker task, one at a time in the order typed:
 outcomes print in order, and a slow reply never stops the user typing.
 
-The connection is opened once the password is typed (`Dialer`). When a session ends with the
-connection lost, or with the server's idle logout, the half-typed line stays on screen and
-the client asks whether to connect and log in again (same user and password); the next
-prompt starts with that line, and direct messages the server never confirmed are sent again
-with their nonces. The chat prompt's history is kept per user in the user's data directory.
+The connection is opened before the first prompt (`Dialer`). When a session ends without the
+user asking (`cli.client.reconnect` says which ends), the client logs in again: on its own,
+with a growing delay between attempts, after a lost connection or a server restart; after
+the server's idle logout only if the user says so. It logs in with the password it kept in
+memory, the next prompt starts with the half-typed line, and direct messages the server never
+confirmed are sent again with their nonces. Ctrl-C stops the attempts. Keys typed outside the
+prompts are not echoed, and are dropped before a question (`keyboard`). The chat prompt's
+history is kept per user in the user's data directory.
 
-Exit codes: 0 after logout, idle timeout or server shutdown (all announced by the server's
-`bye`) and after cancelling the login; 1 when the connection is lost (and not resumed), the
-account deleted, or the login refused; 2 for bad arguments.
+Exit codes: 0 after logout, or when the user declines to log in again after an idle logout
+(announced by the server's `bye`), and after Ctrl-D at the login; 1 when the login is refused,
+the account deleted, the session ended by an operator or by another login of the same user;
+2 for bad arguments; 130 after Ctrl-C at a login prompt or while reconnecting.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import shutil
+import signal
 import ssl
 import sys
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,21 +47,22 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.styles import Style
 
 from cli.client import commands as c
-from cli.client import layout
+from cli.client import keyboard, layout
 from cli.client import render as r
 from cli.client import render_rooms as rr
 from cli.client.controller import EXIT_LOST, EXIT_OK, LOGOUT_TIMEOUT_S, Chat, Memory
 from cli.client.dialer import Dialer, on_loop
 from cli.client.history import open_history
 from cli.client.link import Incoming, Link, LinkClosed
-from cli.client.login import LoggedIn, log_in, log_in_again
+from cli.client.login import LoggedIn, LoginRefused, log_in, log_in_again
 from cli.client.p2p import PrivateChats
+from cli.client.reconnect import After, after_end, reconnect
 from cli.client.screen import Screen
 from cli.client.tls import client_context
 from service.config import DEFAULT_PORT
 from service.rules import is_valid_username
 
-EXIT_INTERRUPTED = 130  # Ctrl-C outside the prompt (e.g. while connecting), as shells report it
+EXIT_INTERRUPTED = 130  # Ctrl-C at the login or while reconnecting, as shells report it
 
 PROMPT_STYLE = Style.from_dict({"prompt": "bold", "ask": "bold ansimagenta"})
 
@@ -125,10 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the CA file is missing or not PEM
         print(f"chat-client: cannot use {args.ca_file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    try:
-        return asyncio.run(run(args.host, args.port, args.user, bell=args.bell, tls=tls))
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    with keyboard.no_echo():
+        try:
+            return asyncio.run(run(args.host, args.port, args.user, bell=args.bell, tls=tls))
+        except KeyboardInterrupt:  # outside a prompt: connecting, or waiting out a rate limit
+            return EXIT_INTERRUPTED
 
 
 def printer(colour: bool) -> Callable[[r.Line], None]:
@@ -151,6 +159,20 @@ async def ask(prompt: str, *, password: bool = False) -> str:
     return await PromptSession[str]().prompt_async(prompt, is_password=password)
 
 
+async def wait_dropping_keys(seconds: float) -> None:
+    """A wait the login sits out (`rate_limited`): what is typed meanwhile (the password
+    again, perhaps) is not echoed (`keyboard.no_echo`) and must not reach the next prompt."""
+    await asyncio.sleep(seconds)
+    keyboard.drop_typed_ahead()
+
+
+async def ask_afresh(prompt: str, *, password: bool = False) -> str:
+    """A question after a session ended: what was typed before it appeared was meant for the
+    chat, not for this question (nor for a password prompt), so it is dropped."""
+    keyboard.drop_typed_ahead()
+    return await ask(prompt, password=password)
+
+
 @dataclass(frozen=True, slots=True)
 class Options:
     colour: bool
@@ -166,10 +188,13 @@ async def run(
     dialer = Dialer(host, port, tls)
     try:
         try:
-            logged_in = await log_in(dialer, ask, out, user)
-        except (EOFError, KeyboardInterrupt):
+            logged_in = await log_in(dialer, ask, out, user, wait_dropping_keys)
+        except EOFError:
             out(r.note("Login cancelled."))
             return EXIT_OK
+        except KeyboardInterrupt:  # as any interrupted program: 130
+            out(r.note("Login cancelled."))
+            return EXIT_INTERRUPTED
         except ConnectionError as exc:
             out(r.note(str(exc) or "Lost the connection to the server.", "error"))
             return EXIT_LOST
@@ -183,8 +208,8 @@ async def run(
 async def _chat_until_done(
     logged_in: LoggedIn, dialer: Dialer, options: Options, out: Callable[[r.Line], None]
 ) -> int:
-    """Chat sessions, one after another as long as the user takes up the offer to log in
-    again after one ends by itself; the exit code of the last."""
+    """Chat sessions, one after another as long as the client logs in again after one ends
+    by itself; the exit code of the last."""
     memory, draft = Memory(), ""
     history = open_history(logged_in.user)
     while True:
@@ -192,43 +217,83 @@ async def _chat_until_done(
             out(line)
         chat, draft = await chat_loop(logged_in, dialer.current, dialer.incoming, options,
                                       memory, history, draft, dialer.features)  # fmt: skip
-        again = await _resume(chat, dialer, out, logged_in) if chat.resumable else None
+        after = after_end(chat.bye_reason, _logged_out(chat))
+        if after is After.ASK and not await _yes("Log in again? [Y/n] ", out):
+            after = After.END
+        code = EXIT_LOST if chat.exit_code is None else chat.exit_code
+        again: LoggedIn | None = None
+        if after is not After.END:
+            again, code = await _log_in_again(dialer, out, logged_in, after is After.ASK)
         if again is None:
-            _say_unsent(memory, out)
-            return EXIT_LOST if chat.exit_code is None else chat.exit_code
+            _say_unsent(memory, draft, out)
+            return code
         logged_in = again
 
 
-def _say_unsent(memory: Memory, out: Callable[[r.Line], None]) -> None:
-    """Messages held for a reconnect that will not come: the user must know."""
+def _logged_out(chat: Chat) -> bool:
+    """The user ended the session: the server's `bye logout`, or a logout it never answered
+    (the session is over, not resumable, and the server said nothing)."""
+    return chat.bye_reason == "logout" or (chat.bye_reason is None and not chat.resumable)
+
+
+async def _log_in_again(
+    dialer: Dialer, out: Callable[[r.Line], None], before: LoggedIn, at_once: bool
+) -> tuple[LoggedIn | None, int]:
+    """Reconnect and log in (cli.client.reconnect) until it works, the server refuses us, or
+    the user stops it (Ctrl-C, or Ctrl-D at a password prompt); the new login, or None and
+    the exit code."""
+
+    async def attempt() -> LoggedIn | None:
+        return await log_in_again(dialer, ask_afresh, out, before, wait_dropping_keys)
+
+    trying = asyncio.create_task(
+        reconnect(attempt, out, asyncio.sleep, random.random, at_once=at_once)
+    )
+    try:
+        with _ctrl_c_cancels(trying):
+            return await trying, EXIT_OK
+    except LoginRefused:
+        return None, EXIT_LOST
+    except EOFError:
+        out(r.note("Login cancelled."))
+        return None, EXIT_OK
+    except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C
+        trying.cancel()
+        out(r.note("Stopped reconnecting."))
+        return None, EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(task: asyncio.Task[Any]) -> Iterator[None]:
+    """While no prompt runs, Ctrl-C is a signal: here it cancels `task` (the reconnect), where
+    asyncio's own handler would end the whole program without a word. A prompt inside the
+    task takes Ctrl-C as a key (KeyboardInterrupt from the prompt) as usual."""
+    before = signal.getsignal(signal.SIGINT)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, task.cancel)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        signal.signal(signal.SIGINT, before)
+
+
+def _say_unsent(memory: Memory, draft: str, out: Callable[[r.Line], None]) -> None:
+    """Messages held for a reconnect that will not come, and the line being typed: the user
+    must know."""
     for cmd in memory.unsent.values():
         to = f"say {cmd.room}" if isinstance(cmd, c.Say) else f"message {cmd.user}"
         out(r.note(f"Not confirmed by the server, so perhaps not sent: {to} "
                    f"{r.clean(cmd.text)}", "error"))  # fmt: skip
-
-
-async def _resume(
-    chat: Chat, dialer: Dialer, out: Callable[[r.Line], None], before: LoggedIn
-) -> LoggedIn | None:
-    """Ask to connect and log in again until it works or the user says no (None). The
-    question also holds the keys typed after the end, which would otherwise go to the shell."""
-    question = "Log in again? [Y/n] " if chat.bye_reason == "timeout" else "Reconnect? [Y/n] "
-    while await _yes(question, out):
-        try:
-            again = await log_in_again(dialer, out, before)
-        except ConnectionError as exc:
-            out(r.note(str(exc) or "Lost the connection to the server.", "error"))
-            continue
-        if again is not None:
-            return again
-    return None
+    if draft.strip():
+        out(r.note(f"You were typing, not sent: {r.clean(draft)}", "error"))
 
 
 async def _yes(question: str, out: Callable[[r.Line], None]) -> bool:
     """Enter alone means yes; Ctrl-D or Ctrl-C means no."""
     while True:
         try:
-            answer = (await ask(question)).strip().lower()
+            answer = (await ask_afresh(question)).strip().lower()
         except (EOFError, KeyboardInterrupt):
             return False
         if answer in ("", "y", "yes"):
@@ -379,7 +444,8 @@ def _refresh(session: PromptSession[str], chat: Chat) -> None:
         app.erase_when_done = False  # until Enter decides otherwise
         app.invalidate()
     elif app.is_running and app.future is not None and not app.future.done():
-        app.exit(result="")
+        app.erase_when_done = True  # no stray prompt: the line comes back after a reconnect,
+        app.exit(result="")  # or is printed as not sent before the exit
 
 
 def _key_bindings(current_room: Callable[[], str | None] = lambda: None) -> KeyBindings:

@@ -170,18 +170,34 @@ async def log_in(
         password = await ask_password(ask, out)
 
 
+class LoginRefused(Exception):
+    """The server refused to log us in again, for good (a line has said why)."""
+
+
+# Refusals of a login again that may pass by themselves: the server may not have noticed yet
+# that our last connection ended (chat/1 precise point 9 holds for ends it sees).
+RETRY_LATER = frozenset({"online_elsewhere"})
+
+
 async def log_in_again(
-    server: Connection, out: Out, before: LoggedIn, wait: Wait = asyncio.sleep
+    server: Connection, ask: Ask, out: Out, before: LoggedIn, wait: Wait = asyncio.sleep
 ) -> LoggedIn | None:
-    """After a reconnect: the same user and password, no prompts. None (after a line saying
-    why) if the server refuses them now."""
+    """After a reconnect: the same user and password, no prompts, unless the password no
+    longer works (it may have been changed): then it is asked for, as at the first login.
+    None (after a line saying why) when worth trying again later; LoginRefused when not."""
     reply = await send_patiently(
         server, out, "login", wait, user=before.user, password=before.password
     )
     if reply.get("ok"):
         return _logged_in(reply, before.user, before.password)
     out(r.note(r.login_refusal(reply, before.user), "error"))
-    return None
+    if reply.get("error") in RETRY_LATER:
+        return None
+    if reply.get("error") == "bad_credentials":
+        again = await log_in(server, ask, out, before.user, wait)
+        if again is not None:
+            return again
+    raise LoginRefused
 
 
 async def register(server: Connection, ask: Ask, out: Out, user: str) -> LoggedIn | None:

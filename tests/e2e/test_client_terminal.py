@@ -190,11 +190,18 @@ def test_typing_survives_an_arriving_message(spawn: Spawn) -> None:
     bob.expect_exact("alice: half and the rest")
 
 
-def test_server_shutdown_exits_cleanly(server: RunningServer, spawn: Spawn) -> None:
+def test_server_shutdown_is_said_and_reconnected_until_ctrl_c(
+    server: RunningServer, spawn: Spawn
+) -> None:
+    """A graceful shutdown is how a restart begins: the client tries to come back on its
+    own (test_client_life.py has the restart) until the user stops it."""
     alice = spawn("alice")
     server.stop()
     alice.expect_exact("The server is shutting down")
-    assert exit_code(alice) == 0
+    alice.expect_exact("Reconnecting in")
+    alice.kill(signal.SIGINT)
+    alice.expect_exact("Stopped reconnecting.")
+    assert exit_code(alice) == 130
 
 
 def test_wrong_password_then_lockout_is_explained(spawn: Spawn) -> None:
@@ -326,7 +333,7 @@ class Cutter:
         self._listener.close()
 
 
-def test_a_lost_connection_is_offered_back(spawn: Spawn, server: RunningServer) -> None:
+def test_a_lost_connection_comes_back_on_its_own(spawn: Spawn, server: RunningServer) -> None:
     cutter = Cutter(server.host, server.port)
     try:
         alice = spawn("alice", port=cutter.port)
@@ -335,8 +342,7 @@ def test_a_lost_connection_is_offered_back(spawn: Spawn, server: RunningServer) 
         alice.expect_exact("message bob half")  # in the prompt's buffer, not on its way
         cutter.cut()
         alice.expect_exact("Lost the connection to the server")
-        alice.expect_exact("Reconnect? [Y/n]")
-        type_line(alice, "")  # Enter: yes; the same user and password, no prompts
+        alice.expect_exact("Reconnecting in")  # no question; the same user and password
         alice.expect_exact("Welcome, alice!")
         alice.expect_exact("message bob half")  # the half-typed line is back in the prompt
         type_line(alice, " and the rest")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cli.client import render as r
-from cli.client.login import LoggedIn, ask_username, log_in, log_in_again
+from cli.client.login import LoggedIn, LoginRefused, ask_username, log_in, log_in_again
 from cli.client.rooms import RoomUnread
 
 
@@ -299,12 +299,40 @@ def test_logging_in_again_after_a_reconnect_asks_nothing() -> None:
     before = LoggedIn("alice", 0, 300, "pw")
     link, user = ScriptedLink([{"ok": True, "pending": 2}]), ScriptedUser([])
     lines: list[r.Line] = []
-    again = asyncio.run(log_in_again(ScriptedServer(link, user), lines.append, before))
+    again = asyncio.run(log_in_again(ScriptedServer(link, user), user, lines.append, before))
     assert again == LoggedIn("alice", 2, None, "pw")
     assert link.sent == [("login", {"user": "alice", "password": "pw"})] and user.asked == []
-    link.replies.append({"ok": False, "error": "online_elsewhere"})
-    refused = asyncio.run(log_in_again(ScriptedServer(link, user), lines.append, before))
-    assert refused is None and len(lines) == 1
+
+
+def test_logging_in_again_while_the_server_still_has_us_is_tried_again_later() -> None:
+    """The server may not have seen the old connection end yet: None, another attempt."""
+    before = LoggedIn("alice", 0, 300, "pw")
+    link, user = ScriptedLink([{"ok": False, "error": "online_elsewhere"}]), ScriptedUser([])
+    lines: list[r.Line] = []
+    assert asyncio.run(log_in_again(ScriptedServer(link, user), user, lines.append, before)) is None
+    assert len(lines) == 1 and user.asked == []
+
+
+def test_logging_in_again_with_a_changed_password_asks_for_it() -> None:
+    before = LoggedIn("alice", 0, 300, "old password")
+    link = ScriptedLink([BAD, {"ok": True, "pending": 0}])
+    user, lines = ScriptedUser(["new password"]), list[r.Line]()
+    again = asyncio.run(log_in_again(ScriptedServer(link, user), user, lines.append, before))
+    assert again == LoggedIn("alice", 0, None, "new password")
+    assert user.asked == [("Password: ", True)]
+
+
+def test_logging_in_again_refused_for_good_says_why_and_raises() -> None:
+    before = LoggedIn("alice", 0, 300, "pw")
+    link, user = (
+        ScriptedLink([{"ok": False, "error": "locked", "retry_after": 60}]),
+        ScriptedUser([]),
+    )
+    lines: list[str] = []
+    with pytest.raises(LoginRefused):
+        asyncio.run(log_in_again(ScriptedServer(link, user), user,
+                                 lambda line: lines.append(r.to_plain(line)), before))  # fmt: skip
+    assert lines == ["alice is locked after too many wrong passwords. Try again in 60 seconds."]
 
 
 RATE_LIMITED: dict[str, Any] = {

@@ -1,0 +1,47 @@
+"""The keys typed while no prompt is running: not echoed, and never carried into a question.
+
+prompt_toolkit draws what is typed at a prompt itself (the terminal is in raw mode then, and
+it puts back the mode it found). Between prompts (connecting, waiting out `rate_limited`,
+reconnecting) the terminal is in its usual mode, which echoes every key: a password typed
+again there would show in clear. `no_echo()` turns the echo off for the program's whole run;
+the prompts are unaffected, since they never used it. `drop_typed_ahead()` throws away what
+was typed before a question appeared (still in the terminal, or read by the last prompt and
+kept for the next one), so that keys meant for the chat never answer a question nor fill a
+password prompt. Without a terminal (tests, pipes) both do nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import termios
+from collections.abc import Iterator
+from typing import TextIO
+
+from prompt_toolkit.input import create_input
+from prompt_toolkit.input.typeahead import clear_typeahead
+
+
+@contextlib.contextmanager
+def no_echo(stream: TextIO = sys.stdin) -> Iterator[None]:
+    """Keys typed outside the prompts are not shown; the terminal's mode is put back after."""
+    if not stream.isatty():
+        yield
+        return
+    fd = stream.fileno()
+    before = termios.tcgetattr(fd)
+    quiet = termios.tcgetattr(fd)
+    quiet[3] &= ~(termios.ECHO | termios.ECHONL)  # lflag
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
+
+
+def drop_typed_ahead(stream: TextIO = sys.stdin) -> None:
+    """Forget the keys typed so far that no prompt has taken yet."""
+    if not stream.isatty():
+        return
+    termios.tcflush(stream.fileno(), termios.TCIFLUSH)
+    clear_typeahead(create_input(stream))
