@@ -9,13 +9,14 @@ outcomes print in order, and a slow reply never stops the user typing.
 The connection is opened before the first prompt (`Dialer`). When a session ends without the
 user asking (`cli.client.reconnect` says which ends), the client logs in again: on its own,
 with a growing delay between attempts, after a lost connection or a server restart; after
-the server's idle logout only if the user says so. It logs in with the password it kept in
+the server's idle logout only if the user presses Enter at a prompt that holds the line being
+typed (so keys typed after the logout go on into that line). It logs in with the password it kept in
 memory, the next prompt starts with the half-typed line, and direct messages the server never
 confirmed are sent again with their nonces. Ctrl-C stops the attempts. Keys typed outside the
 prompts are not echoed, and are dropped before a question (`keyboard`). The chat prompt's
 history is kept per user in the user's data directory.
 
-Exit codes: 0 after logout, or when the user declines to log in again after an idle logout
+Exit codes: 0 after logout, or when the user does not log in again after an idle logout
 (announced by the server's `bye`), and after Ctrl-D at the login; 1 when the login is refused,
 the account deleted, the session ended by an operator or by another login of the same user;
 2 for bad arguments; 130 after Ctrl-C at a login prompt or while reconnecting.
@@ -218,8 +219,9 @@ async def _chat_until_done(
         chat, draft = await chat_loop(logged_in, dialer.current, dialer.incoming, options,
                                       memory, history, draft, dialer.features)  # fmt: skip
         after = after_end(chat.bye_reason, _logged_out(chat))
-        if after is After.ASK and not await _yes("Log in again? [Y/n] ", out):
-            after = After.END
+        if after is After.ASK:
+            typed = await _ask_to_come_back(draft)
+            after, draft = (After.END, draft) if typed is None else (after, typed)
         code = EXIT_LOST if chat.exit_code is None else chat.exit_code
         again: LoggedIn | None = None
         if after is not After.END:
@@ -289,18 +291,21 @@ def _say_unsent(memory: Memory, draft: str, out: Callable[[r.Line], None]) -> No
         out(r.note(f"You were typing, not sent: {r.clean(draft)}", "error"))
 
 
-async def _yes(question: str, out: Callable[[r.Line], None]) -> bool:
-    """Enter alone means yes; Ctrl-D or Ctrl-C means no."""
-    while True:
-        try:
-            answer = (await ask_afresh(question)).strip().lower()
-        except (EOFError, KeyboardInterrupt):
-            return False
-        if answer in ("", "y", "yes"):
-            return True
-        if answer in ("n", "no"):
-            return False
-        out(r.note("Please answer y or n.", "usage"))
+COME_BACK_PROMPT = "[logged out: Enter logs in again, Ctrl-C quits] "
+
+
+async def _ask_to_come_back(draft: str) -> str | None:
+    """After the idle logout, whether to log in again, asked by a prompt that holds the line
+    being typed: keys typed after the logout go on into that line, which they were meant for,
+    and never answer a question. Enter: log in again (the line, None for Ctrl-C or Ctrl-D:
+    quit)."""
+    session: PromptSession[str] = PromptSession(style=PROMPT_STYLE)
+    try:
+        return await session.prompt_async(
+            FormattedText([("class:ask", COME_BACK_PROMPT)]), default=draft
+        )
+    except (EOFError, KeyboardInterrupt):
+        return None
 
 
 async def chat_loop(  # the session's parts, each made here
@@ -328,6 +333,9 @@ async def chat_loop(  # the session's parts, each made here
         key_bindings=_key_bindings(lambda: chat.current_room),
         history=history,
     )
+    # Typing is activity the server cannot see (chat/1 precise point 15): a user in the
+    # middle of a long line must not be logged out for being idle.
+    session.default_buffer.on_text_changed += lambda _: chat.user_active()
     screen = Screen(session, options.colour, bell=options.bell)
     peers = PrivateChats(me, link.local_host, on_loop(loop, lambda ev: chat.handle_peer(ev)))
     chat = Chat(

@@ -166,3 +166,25 @@ def test_a_rate_limited_login_waits_and_keys_typed_meanwhile_are_not_shown(
         assert "my password" not in alice.before
     finally:
         scripted.close()
+
+
+def test_typing_tells_the_server_the_user_is_there(
+    spawn_at: Callable[..., pexpect.spawn],
+) -> None:
+    """chat/1 precise point 15: a long line being typed is activity the server cannot see.
+    (`active` goes at most every 10 s; the idle warning, due 10.5 s after the last request
+    with this 14 s timeout, marks the moment when one is due.)"""
+    scripted = ScriptedServer()
+    try:
+        alice = spawn_at(scripted.port, "alice", log_in=False)
+        scripted.accept()
+        alice.expect_exact("Password:")
+        type_line(alice, PASSWORD)
+        scripted.answer("login", user="alice", pending=0, idle_timeout=14)
+        scripted.answer("whoelse", users=[])
+        alice.expect_exact("the server logs you out in 4 seconds unless you send a command.",
+                           timeout=20)  # fmt: skip
+        alice.send("a long line in the mak")  # no Enter
+        assert scripted.take("active") == {"op": "active"}  # no id: no reply wanted
+    finally:
+        scripted.close()

@@ -361,19 +361,24 @@ class TestIdleLogout:
         return ServerConfig(port=0, db_url=db_url, block_duration_s=60, timeout_s=self.IDLE_S)
 
     def test_the_half_typed_line_stays_and_keys_do_not_go_to_the_shell(self, spawn: Spawn) -> None:
+        """Nor into a question: keys typed after the idle logout go on into the line being
+        typed, at a prompt where Enter logs in again."""
         alice = spawn("alice", to_prompt=False)
         alice.expect_exact("Nobody else is online.")
         alice.send("message bob half")
         alice.expect_exact("message bob half")
         alice.expect_exact("You were logged out for being idle too long.")
-        alice.expect_exact("Log in again? [Y/n]")  # the program waits; keys stay with it
-        type_line(alice, "y")
-        alice.expect_exact("message bob half")  # back in the prompt
-        type_line(alice, " done")
+        alice.expect_exact("[logged out: Enter logs in again, Ctrl-C quits] ")
+        alice.expect_exact("message bob half")  # the program waits; keys stay with it
+        type_line(alice, " done")  # typed on, then Enter: log in again with the line
+        alice.expect_exact("Welcome, alice!")
+        alice.expect_exact("message bob half done")  # back in the chat prompt, not sent yet
+        type_line(alice, "")
         alice.expect_exact("you → bob: half done")
-        alice.expect_exact("Log in again? [Y/n]")  # idle again
-        type_line(alice, "n")
+        alice.expect_exact("[logged out: Enter logs in again, Ctrl-C quits] ")  # idle again
+        alice.sendcontrol("c")
         assert exit_code(alice) == 0
+        assert "Please answer y or n" not in alice.before
 
 
 class ScriptedServer:
