@@ -188,3 +188,29 @@ def test_typing_tells_the_server_the_user_is_there(
         assert scripted.take("active") == {"op": "active"}  # no id: no reply wanted
     finally:
         scripted.close()
+
+
+def test_a_message_unconfirmed_when_the_connection_dropped_is_resent_with_its_nonce(
+    spawn_at: Callable[..., pexpect.spawn],
+) -> None:
+    """The reply was lost with the connection: after the reconnect it goes again, with the
+    same nonce, so the server stores it once (chat/1 precise point 11)."""
+    scripted = ScriptedServer()
+    try:
+        alice = spawn_at(scripted.port, "alice", log_in=False)
+        scripted.accept()
+        alice.expect_exact("Password:")
+        type_line(alice, PASSWORD)
+        scripted.answer("login", user="alice", pending=0)
+        scripted.answer("whoelse", users=[])
+        type_line(alice, "message bob are you there?")
+        first = scripted.take("message")  # and never answered: the connection drops
+        scripted.drop()
+        alice.expect_exact("Reconnecting in")
+        scripted.accept()
+        scripted.answer("login", user="alice", pending=0)
+        again = scripted.answer("message", msg_id=7, delivered=True)
+        assert again["nonce"] == first["nonce"] and again["text"] == "are you there?"
+        alice.expect_exact("you → bob: are you there?")
+    finally:
+        scripted.close()

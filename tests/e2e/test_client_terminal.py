@@ -434,6 +434,13 @@ class ScriptedServer:
         self.send({"re": request["id"], "ok": True, **fields})
         return request
 
+    def drop(self) -> None:
+        """Cut the client's connection without a word, as a network failure would; a new
+        one can be accepted."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
