@@ -246,7 +246,10 @@ async def _log_in_again(
     the exit code."""
 
     async def attempt() -> LoggedIn | None:
-        return await log_in_again(dialer, ask_afresh, out, before, wait_dropping_keys)
+        try:
+            return await log_in_again(dialer, ask_afresh, out, before, wait_dropping_keys)
+        except KeyboardInterrupt as exc:  # Ctrl-C at a password prompt: a BaseException,
+            raise _Stopped from exc  # which asyncio would let out of the whole event loop
 
     trying = asyncio.create_task(
         reconnect(attempt, out, asyncio.sleep, random.random, at_once=at_once)
@@ -259,10 +262,14 @@ async def _log_in_again(
     except EOFError:
         out(r.note("Login cancelled."))
         return None, EXIT_OK
-    except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C
+    except (asyncio.CancelledError, _Stopped):  # Ctrl-C
         trying.cancel()
         out(r.note("Stopped reconnecting."))
         return None, EXIT_INTERRUPTED
+
+
+class _Stopped(Exception):
+    """The user pressed Ctrl-C at a prompt while reconnecting."""
 
 
 @contextlib.contextmanager

@@ -214,3 +214,31 @@ def test_a_message_unconfirmed_when_the_connection_dropped_is_resent_with_its_no
         alice.expect_exact("you → bob: are you there?")
     finally:
         scripted.close()
+
+
+def test_a_password_changed_meanwhile_is_asked_and_ctrl_c_there_stops(
+    spawn_at: Callable[..., pexpect.spawn],
+) -> None:
+    scripted = ScriptedServer()
+    try:
+        alice = spawn_at(scripted.port, "alice", log_in=False)
+        scripted.accept()
+        alice.expect_exact("Password:")
+        type_line(alice, PASSWORD)
+        scripted.answer("login", user="alice", pending=0)
+        scripted.answer("whoelse", users=[])
+        alice.expect_exact("alice>")
+        scripted.drop()
+        alice.expect_exact("Reconnecting in")
+        scripted.accept()
+        request = scripted.take("login")
+        scripted.send({"re": request["id"], "ok": False, "error": "bad_credentials",
+                       "attempts_left": 2, "text": "No."})  # fmt: skip
+        alice.expect_exact("Wrong username or password. 2 attempts left")
+        alice.expect_exact("Password:")  # the kept one no longer works: asked, hidden
+        alice.sendcontrol("c")
+        alice.expect_exact("Stopped reconnecting.")
+        assert exit_code(alice) == 130
+        assert "Traceback" not in alice.before
+    finally:
+        scripted.close()
