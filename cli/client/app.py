@@ -9,12 +9,13 @@ outcomes print in order, and a slow reply never stops the user typing.
 The connection is opened before the first prompt (`Dialer`). When a session ends without the
 user asking (`cli.client.reconnect` says which ends), the client logs in again: on its own,
 with a growing delay between attempts, after a lost connection or a server restart; after
-the server's idle logout only if the user presses Enter at a prompt that holds the line being
-typed (so keys typed after the logout go on into that line). It logs in with the password it kept in
-memory, the next prompt starts with the half-typed line, and direct messages the server never
-confirmed are sent again with their nonces. Ctrl-C stops the attempts. Keys typed outside the
-prompts are not echoed, and are dropped before a question (`keyboard`). The chat prompt's
-history is kept per user in the user's data directory.
+the server's idle logout only if the user presses Enter at a prompt that holds the line
+being typed (so keys typed after the logout go on into that line). It logs in with the
+password it kept in memory, the next prompt starts with the half-typed line, and direct
+messages the server never confirmed are sent again with their nonces. Ctrl-C stops the
+attempts. Keys typed outside the prompts are not echoed, and are dropped before a question
+(`terminal`); what follows a session's end is `resume`'s. The chat prompt's history is kept
+per user in the user's data directory.
 
 Exit codes: 0 after logout, or when the user does not log in again after an idle logout
 (announced by the server's `bye`), and after Ctrl-D at the login; 1 when the login is refused,
@@ -28,12 +29,10 @@ import argparse
 import asyncio
 import contextlib
 import os
-import random
 import shutil
-import signal
 import ssl
 import sys
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,27 +44,23 @@ from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import History
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.patch_stdout import patch_stdout
-from prompt_toolkit.styles import Style
 
 from cli.client import commands as c
-from cli.client import keyboard, layout
+from cli.client import layout
 from cli.client import render as r
 from cli.client import render_rooms as rr
 from cli.client.controller import EXIT_LOST, EXIT_OK, LOGOUT_TIMEOUT_S, Chat, Memory
 from cli.client.dialer import Dialer, on_loop
 from cli.client.history import open_history
 from cli.client.link import Incoming, Link, LinkClosed
-from cli.client.login import LoggedIn, LoginRefused, log_in, log_in_again
+from cli.client.login import LoggedIn, log_in
 from cli.client.p2p import PrivateChats
-from cli.client.reconnect import After, after_end, reconnect
+from cli.client.resume import EXIT_INTERRUPTED, next_session
 from cli.client.screen import Screen
+from cli.client.terminal import PROMPT_STYLE, ask, no_echo, wait_dropping_keys
 from cli.client.tls import client_context
 from service.config import DEFAULT_PORT
 from service.rules import is_valid_username
-
-EXIT_INTERRUPTED = 130  # Ctrl-C at the login or while reconnecting, as shells report it
-
-PROMPT_STYLE = Style.from_dict({"prompt": "bold", "ask": "bold ansimagenta"})
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -133,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the CA file is missing or not PEM
         print(f"chat-client: cannot use {args.ca_file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    with keyboard.no_echo():
+    with no_echo():
         try:
             return asyncio.run(run(args.host, args.port, args.user, bell=args.bell, tls=tls))
         except KeyboardInterrupt:  # outside a prompt: connecting, or waiting out a rate limit
@@ -153,25 +148,6 @@ def printer(colour: bool) -> Callable[[r.Line], None]:
 
 def local_now() -> datetime:
     return datetime.now().astimezone()
-
-
-async def ask(prompt: str, *, password: bool = False) -> str:
-    """A fresh session per question: a password never enters any history."""
-    return await PromptSession[str]().prompt_async(prompt, is_password=password)
-
-
-async def wait_dropping_keys(seconds: float) -> None:
-    """A wait the login sits out (`rate_limited`): what is typed meanwhile (the password
-    again, perhaps) is not echoed (`keyboard.no_echo`) and must not reach the next prompt."""
-    await asyncio.sleep(seconds)
-    keyboard.drop_typed_ahead()
-
-
-async def ask_afresh(prompt: str, *, password: bool = False) -> str:
-    """A question after a session ended: what was typed before it appeared was meant for the
-    chat, not for this question (nor for a password prompt), so it is dropped."""
-    keyboard.drop_typed_ahead()
-    return await ask(prompt, password=password)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,101 +194,10 @@ async def _chat_until_done(
             out(line)
         chat, draft = await chat_loop(logged_in, dialer.current, dialer.incoming, options,
                                       memory, history, draft, dialer.features)  # fmt: skip
-        after = after_end(chat.bye_reason, _logged_out(chat))
-        if after is After.ASK:
-            typed = await _ask_to_come_back(draft)
-            after, draft = (After.END, draft) if typed is None else (after, typed)
-        code = EXIT_LOST if chat.exit_code is None else chat.exit_code
-        again: LoggedIn | None = None
-        if after is not After.END:
-            again, code = await _log_in_again(dialer, out, logged_in, after is After.ASK)
+        again, draft, code = await next_session(chat, draft, memory, dialer, out, logged_in)
         if again is None:
-            _say_unsent(memory, draft, out)
             return code
         logged_in = again
-
-
-def _logged_out(chat: Chat) -> bool:
-    """The user ended the session: the server's `bye logout`, or a logout it never answered
-    (the session is over, not resumable, and the server said nothing)."""
-    return chat.bye_reason == "logout" or (chat.bye_reason is None and not chat.resumable)
-
-
-async def _log_in_again(
-    dialer: Dialer, out: Callable[[r.Line], None], before: LoggedIn, at_once: bool
-) -> tuple[LoggedIn | None, int]:
-    """Reconnect and log in (cli.client.reconnect) until it works, the server refuses us, or
-    the user stops it (Ctrl-C, or Ctrl-D at a password prompt); the new login, or None and
-    the exit code."""
-
-    async def attempt() -> LoggedIn | None:
-        try:
-            return await log_in_again(dialer, ask_afresh, out, before, wait_dropping_keys)
-        except KeyboardInterrupt as exc:  # Ctrl-C at a password prompt: a BaseException,
-            raise _Stopped from exc  # which asyncio would let out of the whole event loop
-
-    trying = asyncio.create_task(
-        reconnect(attempt, out, asyncio.sleep, random.random, at_once=at_once)
-    )
-    try:
-        with _ctrl_c_cancels(trying):
-            return await trying, EXIT_OK
-    except LoginRefused:
-        return None, EXIT_LOST
-    except EOFError:
-        out(r.note("Login cancelled."))
-        return None, EXIT_OK
-    except (asyncio.CancelledError, _Stopped):  # Ctrl-C
-        trying.cancel()
-        out(r.note("Stopped reconnecting."))
-        return None, EXIT_INTERRUPTED
-
-
-class _Stopped(Exception):
-    """The user pressed Ctrl-C at a prompt while reconnecting."""
-
-
-@contextlib.contextmanager
-def _ctrl_c_cancels(task: asyncio.Task[Any]) -> Iterator[None]:
-    """While no prompt runs, Ctrl-C is a signal: here it cancels `task` (the reconnect), where
-    asyncio's own handler would end the whole program without a word. A prompt inside the
-    task takes Ctrl-C as a key (KeyboardInterrupt from the prompt) as usual."""
-    before = signal.getsignal(signal.SIGINT)
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, task.cancel)
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
-        signal.signal(signal.SIGINT, before)
-
-
-def _say_unsent(memory: Memory, draft: str, out: Callable[[r.Line], None]) -> None:
-    """Messages held for a reconnect that will not come, and the line being typed: the user
-    must know."""
-    for cmd in memory.unsent.values():
-        to = f"say {cmd.room}" if isinstance(cmd, c.Say) else f"message {cmd.user}"
-        out(r.note(f"Not confirmed by the server, so perhaps not sent: {to} "
-                   f"{r.clean(cmd.text)}", "error"))  # fmt: skip
-    if draft.strip():
-        out(r.note(f"You were typing, not sent: {r.clean(draft)}", "error"))
-
-
-COME_BACK_PROMPT = "[logged out: Enter logs in again, Ctrl-C quits] "
-
-
-async def _ask_to_come_back(draft: str) -> str | None:
-    """After the idle logout, whether to log in again, asked by a prompt that holds the line
-    being typed: keys typed after the logout go on into that line, which they were meant for,
-    and never answer a question. Enter: log in again (the line, None for Ctrl-C or Ctrl-D:
-    quit)."""
-    session: PromptSession[str] = PromptSession(style=PROMPT_STYLE)
-    try:
-        return await session.prompt_async(
-            FormattedText([("class:ask", COME_BACK_PROMPT)]), default=draft
-        )
-    except (EOFError, KeyboardInterrupt):
-        return None
 
 
 async def chat_loop(  # the session's parts, each made here

@@ -1,4 +1,5 @@
-"""The keys typed while no prompt is running: not echoed, and never carried into a question.
+"""The terminal outside the chat prompt: the questions asked there, the echo, and the keys typed
+while no prompt is up.
 
 prompt_toolkit draws what is typed at a prompt itself (the terminal is in raw mode then, and
 it puts back the mode it found). Between prompts (connecting, waiting out `rate_limited`,
@@ -12,14 +13,20 @@ password prompt. Without a terminal (tests, pipes) both do nothing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 import termios
 from collections.abc import Iterator
 from typing import TextIO
 
+from prompt_toolkit import PromptSession
 from prompt_toolkit.input import create_input
 from prompt_toolkit.input.typeahead import clear_typeahead
+from prompt_toolkit.styles import Style
+
+# The chat prompt, and a prompt that asks something (a private chat request, logged out).
+PROMPT_STYLE = Style.from_dict({"prompt": "bold", "ask": "bold ansimagenta"})
 
 
 @contextlib.contextmanager
@@ -45,3 +52,22 @@ def drop_typed_ahead(stream: TextIO = sys.stdin) -> None:
         return
     termios.tcflush(stream.fileno(), termios.TCIFLUSH)
     clear_typeahead(create_input(stream))
+
+
+async def ask(prompt: str, *, password: bool = False) -> str:
+    """A fresh session per question: a password never enters any history."""
+    return await PromptSession[str]().prompt_async(prompt, is_password=password)
+
+
+async def ask_afresh(prompt: str, *, password: bool = False) -> str:
+    """A question after a session ended: what was typed before it appeared was meant for the
+    chat, not for this question (nor for a password prompt), so it is dropped."""
+    drop_typed_ahead()
+    return await ask(prompt, password=password)
+
+
+async def wait_dropping_keys(seconds: float) -> None:
+    """A wait the login sits out (`rate_limited`): what is typed meanwhile (the password
+    again, perhaps) is not echoed (`no_echo`) and must not reach the next prompt."""
+    await asyncio.sleep(seconds)
+    drop_typed_ahead()
