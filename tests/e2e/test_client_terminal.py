@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import queue
 import signal
 import socket
 import stat
@@ -389,9 +390,9 @@ class ScriptedServer:
 
     def __init__(self, features: list[str] | None = None) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(WAIT_S)
         self.port = int(self._listener.getsockname()[1])
         self._conn: socket.socket | None = None
+        self._greeted: queue.Queue[socket.socket] = queue.Queue()
         self._decoder = FrameDecoder()
         self._frames: list[dict[str, object]] = []
         self._skipped: list[dict[str, object]] = []  # frames `take` passed over
@@ -399,11 +400,21 @@ class ScriptedServer:
                                           "signup": False}  # fmt: skip
         if features is not None:
             self._hello["features"] = features
+        threading.Thread(target=self._greet, daemon=True).start()
+
+    def _greet(self) -> None:
+        """Greet each connection as it comes, as a server does: the client connects before
+        its first prompt (and again after a drop) and waits for `hello` before going on."""
+        with contextlib.suppress(OSError):  # the listener was closed
+            while True:
+                conn, _ = self._listener.accept()
+                conn.settimeout(WAIT_S)
+                conn.sendall(encode(self._hello))
+                self._greeted.put(conn)
 
     def accept(self) -> None:
-        self._conn, _ = self._listener.accept()
-        self._conn.settimeout(WAIT_S)
-        self.send(self._hello)
+        """Talk on the next connection (greeted already), waiting for it up to WAIT_S."""
+        self._conn = self._greeted.get(timeout=WAIT_S)
 
     def send(self, frame: dict[str, object]) -> None:
         assert self._conn is not None
@@ -445,6 +456,8 @@ class ScriptedServer:
         if self._conn is not None:
             self._conn.close()
         self._listener.close()
+        while not self._greeted.empty():
+            self._greeted.get_nowait().close()
 
 
 def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(
