@@ -6,15 +6,21 @@ reader thread and the private chats' threads hand what they receive to that loop
 is typing is never garbled. Commands run in a worker task, one at a time in the order typed:
 outcomes print in order, and a slow reply never stops the user typing.
 
-The connection is opened once the password is typed (`Dialer`). When a session ends with the
-connection lost, or with the server's idle logout, the half-typed line stays on screen and
-the client asks whether to connect and log in again (same user and password); the next
-prompt starts with that line, and direct messages the server never confirmed are sent again
-with their nonces. The chat prompt's history is kept per user in the user's data directory.
+The connection is opened before the first prompt (`Dialer`). When a session ends without the
+user asking (`cli.client.reconnect` says which ends), the client logs in again: on its own,
+with a growing delay between attempts, after a lost connection or a server restart; after
+the server's idle logout only if the user presses Enter at a prompt that holds the line
+being typed (so keys typed after the logout go on into that line). It logs in with the
+password it kept in memory, the next prompt starts with the half-typed line, and direct
+messages the server never confirmed are sent again with their nonces. Ctrl-C stops the
+attempts. Keys typed outside the prompts are not echoed, and are dropped before a question
+(`terminal`); what follows a session's end is `resume`'s. The chat prompt's history is kept
+per user in the user's data directory.
 
-Exit codes: 0 after logout, idle timeout or server shutdown (all announced by the server's
-`bye`) and after cancelling the login; 1 when the connection is lost (and not resumed), the
-account deleted, or the login refused; 2 for bad arguments.
+Exit codes: 0 after logout, or when the user does not log in again after an idle logout
+(announced by the server's `bye`), and after Ctrl-D at the login; 1 when the login is refused,
+the account deleted, the session ended by an operator or by another login of the same user;
+2 for bad arguments; 130 after Ctrl-C at a login prompt or while reconnecting.
 """
 
 from __future__ import annotations
@@ -38,7 +44,6 @@ from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import History
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.patch_stdout import patch_stdout
-from prompt_toolkit.styles import Style
 
 from cli.client import commands as c
 from cli.client import layout
@@ -48,16 +53,14 @@ from cli.client.controller import EXIT_LOST, EXIT_OK, LOGOUT_TIMEOUT_S, Chat, Me
 from cli.client.dialer import Dialer, on_loop
 from cli.client.history import open_history
 from cli.client.link import Incoming, Link, LinkClosed
-from cli.client.login import LoggedIn, log_in, log_in_again
+from cli.client.login import LoggedIn, log_in
 from cli.client.p2p import PrivateChats
+from cli.client.resume import EXIT_INTERRUPTED, next_session
 from cli.client.screen import Screen
+from cli.client.terminal import PROMPT_STYLE, ask, no_echo, wait_dropping_keys
 from cli.client.tls import client_context
 from service.config import DEFAULT_PORT
 from service.rules import is_valid_username
-
-EXIT_INTERRUPTED = 130  # Ctrl-C outside the prompt (e.g. while connecting), as shells report it
-
-PROMPT_STYLE = Style.from_dict({"prompt": "bold", "ask": "bold ansimagenta"})
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -125,10 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the CA file is missing or not PEM
         print(f"chat-client: cannot use {args.ca_file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    try:
-        return asyncio.run(run(args.host, args.port, args.user, bell=args.bell, tls=tls))
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    with no_echo():
+        try:
+            return asyncio.run(run(args.host, args.port, args.user, bell=args.bell, tls=tls))
+        except KeyboardInterrupt:  # outside a prompt: connecting, or waiting out a rate limit
+            return EXIT_INTERRUPTED
 
 
 def printer(colour: bool) -> Callable[[r.Line], None]:
@@ -146,11 +150,6 @@ def local_now() -> datetime:
     return datetime.now().astimezone()
 
 
-async def ask(prompt: str, *, password: bool = False) -> str:
-    """A fresh session per question: a password never enters any history."""
-    return await PromptSession[str]().prompt_async(prompt, is_password=password)
-
-
 @dataclass(frozen=True, slots=True)
 class Options:
     colour: bool
@@ -166,10 +165,13 @@ async def run(
     dialer = Dialer(host, port, tls)
     try:
         try:
-            logged_in = await log_in(dialer, ask, out, user)
-        except (EOFError, KeyboardInterrupt):
+            logged_in = await log_in(dialer, ask, out, user, wait_dropping_keys)
+        except EOFError:
             out(r.note("Login cancelled."))
             return EXIT_OK
+        except KeyboardInterrupt:  # as any interrupted program: 130
+            out(r.note("Login cancelled."))
+            return EXIT_INTERRUPTED
         except ConnectionError as exc:
             out(r.note(str(exc) or "Lost the connection to the server.", "error"))
             return EXIT_LOST
@@ -183,8 +185,8 @@ async def run(
 async def _chat_until_done(
     logged_in: LoggedIn, dialer: Dialer, options: Options, out: Callable[[r.Line], None]
 ) -> int:
-    """Chat sessions, one after another as long as the user takes up the offer to log in
-    again after one ends by itself; the exit code of the last."""
+    """Chat sessions, one after another as long as the client logs in again after one ends
+    by itself; the exit code of the last."""
     memory, draft = Memory(), ""
     history = open_history(logged_in.user)
     while True:
@@ -192,50 +194,10 @@ async def _chat_until_done(
             out(line)
         chat, draft = await chat_loop(logged_in, dialer.current, dialer.incoming, options,
                                       memory, history, draft, dialer.features)  # fmt: skip
-        again = await _resume(chat, dialer, out, logged_in) if chat.resumable else None
+        again, draft, code = await next_session(chat, draft, memory, dialer, out, logged_in)
         if again is None:
-            _say_unsent(memory, out)
-            return EXIT_LOST if chat.exit_code is None else chat.exit_code
+            return code
         logged_in = again
-
-
-def _say_unsent(memory: Memory, out: Callable[[r.Line], None]) -> None:
-    """Messages held for a reconnect that will not come: the user must know."""
-    for cmd in memory.unsent.values():
-        to = f"say {cmd.room}" if isinstance(cmd, c.Say) else f"message {cmd.user}"
-        out(r.note(f"Not confirmed by the server, so perhaps not sent: {to} "
-                   f"{r.clean(cmd.text)}", "error"))  # fmt: skip
-
-
-async def _resume(
-    chat: Chat, dialer: Dialer, out: Callable[[r.Line], None], before: LoggedIn
-) -> LoggedIn | None:
-    """Ask to connect and log in again until it works or the user says no (None). The
-    question also holds the keys typed after the end, which would otherwise go to the shell."""
-    question = "Log in again? [Y/n] " if chat.bye_reason == "timeout" else "Reconnect? [Y/n] "
-    while await _yes(question, out):
-        try:
-            again = await log_in_again(dialer, out, before)
-        except ConnectionError as exc:
-            out(r.note(str(exc) or "Lost the connection to the server.", "error"))
-            continue
-        if again is not None:
-            return again
-    return None
-
-
-async def _yes(question: str, out: Callable[[r.Line], None]) -> bool:
-    """Enter alone means yes; Ctrl-D or Ctrl-C means no."""
-    while True:
-        try:
-            answer = (await ask(question)).strip().lower()
-        except (EOFError, KeyboardInterrupt):
-            return False
-        if answer in ("", "y", "yes"):
-            return True
-        if answer in ("n", "no"):
-            return False
-        out(r.note("Please answer y or n.", "usage"))
 
 
 async def chat_loop(  # the session's parts, each made here
@@ -263,6 +225,9 @@ async def chat_loop(  # the session's parts, each made here
         key_bindings=_key_bindings(lambda: chat.current),
         history=history,
     )
+    # Typing is activity the server cannot see (chat/1 precise point 15): a user in the
+    # middle of a long line must not be logged out for being idle.
+    session.default_buffer.on_text_changed += lambda _: chat.user_active()
     screen = Screen(session, options.colour, bell=options.bell)
     peers = PrivateChats(me, link.local_host, on_loop(loop, lambda ev: chat.handle_peer(ev)))
     chat = Chat(
@@ -379,7 +344,8 @@ def _refresh(session: PromptSession[str], chat: Chat) -> None:
         app.erase_when_done = False  # until Enter decides otherwise
         app.invalidate()
     elif app.is_running and app.future is not None and not app.future.done():
-        app.exit(result="")
+        app.erase_when_done = True  # no stray prompt: the line comes back after a reconnect,
+        app.exit(result="")  # or is printed as not sent before the exit
 
 
 def _key_bindings(current: Callable[[], str | None] = lambda: None) -> KeyBindings:

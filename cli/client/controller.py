@@ -51,6 +51,10 @@ _RESUMABLE_BYES = frozenset({"timeout", "slow_consumer"})
 _PEER_STOP_REASONS = frozenset({"logout", "timeout", "shutdown"})
 # Private chat ends the server may not know about (the peer told it nothing): we tell it.
 _UNANNOUNCED_ENDS = frozenset({"lost", "no_show", "unreachable"})
+# private_stopped reasons true for both sides, which our p2p_stop may repeat to the peer. The
+# others are about the peer's own session (its idle logout...): repeated back, they would
+# make its screen blame us ("bob was logged out for being idle" on the idle one's screen).
+_BOTH_SIDES_STOPS = frozenset({"blocked", "shutdown"})
 
 
 def _is_port(value: object) -> TypeGuard[int]:
@@ -288,7 +292,7 @@ class Chat:
         user, reason = str(ev.get("user")), str(ev.get("reason"))
         self._asked.discard(user)
         self._withdraw_requests_from(user)
-        if self._peers.stop(user, reason):
+        if self._peers.stop(user, reason if reason in _BOTH_SIDES_STOPS else "ended"):
             self._out(r.private_stopped(user, reason, self._now()))
 
     def _on_presence(self, ev: JsonObject) -> None:
@@ -359,6 +363,7 @@ class Chat:
             self._out(r.private_opened(ev.peer, now))
         elif isinstance(ev, PeerMessage):
             self._out(r.private_message(ev.peer, ev.text, now, outgoing=False))
+            self._maybe_active()  # reading a private chat is activity too
         elif isinstance(ev, PeerClosed):
             self._out(r.private_stopped(ev.peer, ev.reason, now))
             if ev.reason in _UNANNOUNCED_ENDS and self.exit_code is None:
@@ -590,9 +595,13 @@ class Chat:
         self._activity.note(self._clock())
         self._arm_idle_warning()
 
+    def user_active(self) -> None:
+        """The user is typing: activity the server does not see until Enter."""
+        self._maybe_active()
+
     def _maybe_active(self) -> None:
-        """The user did something the server does not see (a private message): tell it,
-        at most once every ACTIVE_EVERY_S (chat/1 precise point 15)."""
+        """The user did something the server does not see (typing, a private message sent
+        or read): tell it, at most once every ACTIVE_EVERY_S (chat/1 precise point 15)."""
         if self.exit_code is None and self._activity.active_due(self._clock()):
             self._link.send_nowait({"op": "active"})
             self._noted_activity()

@@ -52,10 +52,7 @@ class Dialer:
                 Link.connect, self.host, self.port, on_loop(loop, incoming.put_nowait), self.tls
             )
         except ssl.SSLCertVerificationError as exc:
-            raise ConnectionError(
-                f"{where}: the server's certificate is not trusted ({exc.verify_message}); "
-                "--ca-file FILE names a CA to trust."
-            ) from exc
+            raise ConnectionError(_untrusted(self.host, where, exc)) from exc
         except ssl.SSLError as exc:
             raise ConnectionError(
                 f"Could not talk TLS with {where} ({exc.reason or exc}); is it a TLS server?"
@@ -81,6 +78,25 @@ class Dialer:
         if self._link is not None:
             self._link.close()
             self._link = None
+
+
+# OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH: the certificate
+# may be trusted, but it is for another name, which no --ca-file changes.
+_NAME_MISMATCH_CODES = frozenset({62, 64})
+
+
+def _untrusted(host: str, where: str, exc: ssl.SSLCertVerificationError) -> str:
+    """Why the certificate was refused, and the remedy that fits that reason."""
+    if exc.verify_code in _NAME_MISMATCH_CODES:
+        return (
+            f"{where}: the server's certificate is not for {host} ({exc.verify_message}). "
+            f"Connect with a name the certificate is for, or the server needs a certificate "
+            f"for {host}."
+        )
+    return (
+        f"{where}: the server's certificate is not trusted ({exc.verify_message}); "
+        "--ca-file FILE names a CA to trust."
+    )
 
 
 def _features(value: object) -> frozenset[str]:

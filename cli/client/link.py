@@ -38,6 +38,28 @@ class LinkClosed:
 
 
 Incoming = JsonObject | LinkClosed
+
+# How a connection ended, in words for the user ("Lost the connection to the server (...)"):
+# the system's "[Errno 104] Connection reset by peer" means nothing to most people.
+_ENDINGS: dict[type[OSError], str] = {
+    ConnectionResetError: "the connection was reset by the server",
+    ConnectionAbortedError: "the connection was aborted on this computer",
+    BrokenPipeError: "the server had already closed the connection",
+    TimeoutError: "the server stopped taking data",
+    ssl.SSLError: "the TLS connection broke",
+}
+
+
+def in_words(exc: OSError) -> str:
+    """Why a connection ended, as a phrase without error numbers."""
+    for kind, words in _ENDINGS.items():
+        if isinstance(exc, kind):
+            return words
+    if exc.strerror:  # the system's own sentence, without its "[Errno N]"
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return "the connection failed"
+
+
 IncomingHandler = Callable[[Incoming], None]
 
 
@@ -132,7 +154,7 @@ class Link:
             try:
                 self._sock.sendall(data)
             except OSError as exc:
-                self._fail(f"sending failed: {exc}")
+                self._fail(f"sending failed: {in_words(exc)}")
                 return
 
     def _read_loop(self) -> None:
@@ -149,7 +171,7 @@ class Link:
                     error = "the server sent an oversized frame"
                     break
         except OSError as exc:
-            error = str(exc) or type(exc).__name__
+            error = in_words(exc)
         self._finish(self._failure or error)
 
     def _dispatch(self, frames: list[JsonObject | FrameError]) -> bool:

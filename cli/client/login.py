@@ -1,17 +1,21 @@
 """Getting logged in: the username and hidden password prompts, retries, sign-up, and logging
 in again after a reconnect.
 
-The connection is opened only once the password has been typed (`Connection.link()`), so a
-user who takes their time at the prompts never meets the server's inactivity timeout; a
-connection that the server has closed meanwhile is opened again the same way.
+The connection is opened before the first prompt, so a server that cannot be reached (or
+whose certificate does not fit) is said before anyone types a password; a connection that the
+server has closed meanwhile (its inactivity timeout ends a connection that never logged in,
+too) is opened again when the login goes out.
 
 chat/1 answers an unknown user exactly like a wrong password, so the client cannot tell them
-apart. A refusal therefore asks for the username again (the last one is the default) and then
-the password; where the server allows sign-up, the first refusal of each name also offers to
-create that account, and `user_exists` then says the name is taken (perhaps in other capitals:
-chat/1 precise point 14), so it was the password or the name's case. Wrong passwords
-re-prompt until the server locks the account; every other refusal ends the attempt. An empty
-password is refused here, without spending an attempt.
+apart. A refusal asks for the password again, for the same name: most refusals are a mistyped
+password, and a password retyped at any other prompt would be echoed. Enter alone there is the
+second thought: it offers to create the account (where the server allows sign-up, once per
+name), then asks for the username (the last one is the default). `user_exists` then says the
+name is taken (perhaps in other capitals: chat/1 precise point 14), so it was the password or
+the name's case. Wrong passwords re-prompt until the server locks the account; every other
+refusal ends the attempt, except `rate_limited`, which is sent again after the `retry_after`
+the server names, as long as the user lets it. An empty first password, and a new password
+shorter than the server's default floor, are refused here, without spending an attempt.
 
 The prompts come in as an `Ask` function and the server as a `Connection`, so tests script
 both.
@@ -28,7 +32,7 @@ from cli.client import render as r
 from cli.client.controller import REPLY_TIMEOUT_S, ServerLink
 from cli.client.rooms import RoomUnread, rooms_at_login
 from service.protocol import JsonObject
-from service.rules import is_valid_username
+from service.rules import MIN_PASSWORD_CHARS, is_valid_username
 
 
 class Ask(Protocol):
@@ -106,26 +110,32 @@ async def send(server: Connection, op: str, **fields: Any) -> JsonObject:
         return await call(await server.link(), op, **fields)
 
 
-RATE_LIMIT_TRIES = 4  # a login refused `rate_limited` is sent again this often, as told
-RATE_LIMIT_WAIT_MAX_S = 60  # longer waits are reported, not waited for
-
-
 async def send_patiently(
     server: Connection, out: Out, op: str, wait: Wait = asyncio.sleep, **fields: Any
 ) -> JsonObject:
     """`op`, sent again after the `retry_after` the server gives with `rate_limited` (many
-    logins from one address at once, e.g. a class behind one NAT), a few times at most."""
-    for _ in range(RATE_LIMIT_TRIES - 1):
+    logins from one address at once, e.g. a class behind one NAT), for as long as it takes:
+    the user sees each wait and its length, and Ctrl-C (KeyboardInterrupt) stops it."""
+    while True:
         reply = await send(server, op, **fields)
-        seconds = reply.get("retry_after")
-        if reply.get("error") != "rate_limited" or not isinstance(seconds, int):
+        if reply.get("error") != "rate_limited":
             return reply
-        if not 0 < seconds <= RATE_LIMIT_WAIT_MAX_S:
-            return reply
+        seconds = retry_after_s(reply)
         out(r.note(f"The server is busy with logins from your address; trying again in "
-                   f"{r.duration(seconds)}."))  # fmt: skip
+                   f"{r.duration(seconds)}. Ctrl-C stops."))  # fmt: skip
         await wait(seconds)
-    return await send(server, op, **fields)
+
+
+def retry_after_s(reply: JsonObject) -> int:
+    """chat/1 precise point 2: whole seconds, at least 1; anything else counts as 1."""
+    value = reply.get("retry_after")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return 1
+
+
+AGAIN_HINT = "Type the password again, or press Enter alone to change the username"
+SIGNUP_HINT = " or to create the account {name}"
 
 
 async def log_in(
@@ -133,41 +143,71 @@ async def log_in(
 ) -> LoggedIn | None:
     """Prompt until logged in (LoggedIn) or refused for good (None, after a line saying why).
     Raises ConnectionError (a sentence) when the server cannot be reached."""
+    await server.link()  # before any prompt: an unreachable server is said at once
     name = user or await ask_username(ask, out)
     offered_signup: set[str] = set()  # once per name: a typo'd first name must not use it up
+    password = await ask_password(ask, out)
     while True:
-        password = await ask_password(ask, out)
         reply = await send_patiently(server, out, "login", wait, user=name, password=password)
         if reply.get("ok"):
             return _logged_in(reply, name, password)
         out(r.note(r.login_refusal(reply, name), "error"))
         if reply.get("error") != "bad_credentials":
             return None
-        if server.signup and name not in offered_signup:
+        may_sign_up = server.signup and name not in offered_signup
+        out(r.note(AGAIN_HINT + (SIGNUP_HINT.format(name=name) if may_sign_up else "") + ".",
+                   "usage"))  # fmt: skip
+        if password := await ask("Password: ", password=True):
+            continue
+        if may_sign_up:
             offered_signup.add(name)
-            # Masked: someone who expected the password prompt again must not see it echoed.
-            answer = await ask(f"Or create a new account called {name}? [y/N] ", password=True)
+            answer = await ask(f"Create a new account called {name}? [y/N] ")
             if answer.strip().lower() in ("y", "yes"):
                 created = await register(server, ask, out, name)
                 if created is not None:
                     return created
         name = await ask_username(ask, out, default=name)  # the name may be the typo
+        password = await ask_password(ask, out)
 
 
-async def log_in_again(server: Connection, out: Out, before: LoggedIn) -> LoggedIn | None:
-    """After a reconnect: the same user and password, no prompts. None (after a line saying
-    why) if the server refuses them now."""
-    reply = await send_patiently(server, out, "login", user=before.user, password=before.password)
+class LoginRefused(Exception):
+    """The server refused to log us in again, for good (a line has said why)."""
+
+
+# Refusals of a login again that may pass by themselves: the server may not have noticed yet
+# that our last connection ended (chat/1 precise point 9 holds for ends it sees).
+RETRY_LATER = frozenset({"online_elsewhere"})
+
+
+async def log_in_again(
+    server: Connection, ask: Ask, out: Out, before: LoggedIn, wait: Wait = asyncio.sleep
+) -> LoggedIn | None:
+    """After a reconnect: the same user and password, no prompts, unless the password no
+    longer works (it may have been changed): then it is asked for, as at the first login.
+    None (after a line saying why) when worth trying again later; LoginRefused when not."""
+    reply = await send_patiently(
+        server, out, "login", wait, user=before.user, password=before.password
+    )
     if reply.get("ok"):
         return _logged_in(reply, before.user, before.password)
     out(r.note(r.login_refusal(reply, before.user), "error"))
-    return None
+    if reply.get("error") in RETRY_LATER:
+        return None
+    if reply.get("error") == "bad_credentials":
+        again = await log_in(server, ask, out, before.user, wait)
+        if again is not None:
+            return again
+    raise LoginRefused
 
 
 async def register(server: Connection, ask: Ask, out: Out, user: str) -> LoggedIn | None:
     """Sign up as `user`; None (after a line saying why) sends the caller back to login."""
     while True:
         password = await ask_password(ask, out, "Choose a password: ")
+        if len(password) < MIN_PASSWORD_CHARS:  # said now, not after typing it twice
+            out(r.note(f"A password needs at least {MIN_PASSWORD_CHARS} characters; choose "
+                       "a longer one.", "usage"))  # fmt: skip
+            continue
         if password != await ask("Type it again: ", password=True):
             out(r.note("The two passwords differ; try again.", "usage"))
             continue

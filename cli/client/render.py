@@ -234,6 +234,9 @@ _BYE_LINES = {
     "shutdown": "The server is shutting down; you have been logged out.",
     "account_deleted": "Your account has been deleted by the server's operator; "
     "you have been logged out.",
+    "kicked": "The server's operator ended your session; you have been logged out.",
+    "replaced": "You logged in again elsewhere, and that session took this one's place; "
+    "you have been logged out.",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import queue
 import signal
 import socket
 import stat
@@ -191,11 +192,18 @@ def test_typing_survives_an_arriving_message(spawn: Spawn) -> None:
     bob.expect_exact("alice: half and the rest")
 
 
-def test_server_shutdown_exits_cleanly(server: RunningServer, spawn: Spawn) -> None:
+def test_server_shutdown_is_said_and_reconnected_until_ctrl_c(
+    server: RunningServer, spawn: Spawn
+) -> None:
+    """A graceful shutdown is how a restart begins: the client tries to come back on its
+    own (test_client_life.py has the restart) until the user stops it."""
     alice = spawn("alice")
     server.stop()
     alice.expect_exact("The server is shutting down")
-    assert exit_code(alice) == 0
+    alice.expect_exact("Reconnecting in")
+    alice.kill(signal.SIGINT)
+    alice.expect_exact("Stopped reconnecting.")
+    assert exit_code(alice) == 130
 
 
 def test_wrong_password_then_lockout_is_explained(spawn: Spawn) -> None:
@@ -204,9 +212,8 @@ def test_wrong_password_then_lockout_is_explained(spawn: Spawn) -> None:
     for left in ("2 attempts", "1 attempt"):
         type_line(carol, "not the password")
         carol.expect_exact(f"Wrong username or password. {left} left before the account locks.")
-        carol.expect_exact("Username [carol]:")  # the name may have been the mistake
-        type_line(carol, "")  # Enter keeps it
-        carol.expect_exact("Password:")
+        carol.expect_exact("press Enter alone to change the username")
+        carol.expect_exact("Password:")  # asked again first: a retyped password stays hidden
     type_line(carol, "still wrong")
     carol.expect_exact("carol is locked after too many wrong passwords. Try again in 60 seconds.")
     assert exit_code(carol) == 1
@@ -358,7 +365,7 @@ class Cutter:
         self._listener.close()
 
 
-def test_a_lost_connection_is_offered_back(spawn: Spawn, server: RunningServer) -> None:
+def test_a_lost_connection_comes_back_on_its_own(spawn: Spawn, server: RunningServer) -> None:
     cutter = Cutter(server.host, server.port)
     try:
         alice = spawn("alice", port=cutter.port)
@@ -367,8 +374,7 @@ def test_a_lost_connection_is_offered_back(spawn: Spawn, server: RunningServer) 
         alice.expect_exact("message bob half")  # in the prompt's buffer, not on its way
         cutter.cut()
         alice.expect_exact("Lost the connection to the server")
-        alice.expect_exact("Reconnect? [Y/n]")
-        type_line(alice, "")  # Enter: yes; the same user and password, no prompts
+        alice.expect_exact("Reconnecting in")  # no question; the same user and password
         alice.expect_exact("Welcome, alice!")
         alice.expect_exact("message bob half")  # the half-typed line is back in the prompt
         type_line(alice, " and the rest")
@@ -387,19 +393,24 @@ class TestIdleLogout:
         return ServerConfig(port=0, db_url=db_url, block_duration_s=60, timeout_s=self.IDLE_S)
 
     def test_the_half_typed_line_stays_and_keys_do_not_go_to_the_shell(self, spawn: Spawn) -> None:
+        """Nor into a question: keys typed after the idle logout go on into the line being
+        typed, at a prompt where Enter logs in again."""
         alice = spawn("alice", to_prompt=False)
         alice.expect_exact("Nobody else is online.")
         alice.send("message bob half")
         alice.expect_exact("message bob half")
         alice.expect_exact("You were logged out for being idle too long.")
-        alice.expect_exact("Log in again? [Y/n]")  # the program waits; keys stay with it
-        type_line(alice, "y")
-        alice.expect_exact("message bob half")  # back in the prompt
-        type_line(alice, " done")
+        alice.expect_exact("[logged out: Enter logs in again, Ctrl-C quits] ")
+        alice.expect_exact("message bob half")  # the program waits; keys stay with it
+        type_line(alice, " done")  # typed on, then Enter: log in again with the line
+        alice.expect_exact("Welcome, alice!")
+        alice.expect_exact("message bob half done")  # back in the chat prompt, not sent yet
+        type_line(alice, "")
         alice.expect_exact("you → bob: half done")
-        alice.expect_exact("Log in again? [Y/n]")  # idle again
-        type_line(alice, "n")
+        alice.expect_exact("[logged out: Enter logs in again, Ctrl-C quits] ")  # idle again
+        alice.sendcontrol("c")
         assert exit_code(alice) == 0
+        assert "Please answer y or n" not in alice.before
 
 
 class ScriptedServer:
@@ -410,9 +421,9 @@ class ScriptedServer:
 
     def __init__(self, features: list[str] | None = None) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(WAIT_S)
         self.port = int(self._listener.getsockname()[1])
         self._conn: socket.socket | None = None
+        self._greeted: queue.Queue[socket.socket] = queue.Queue()
         self._decoder = FrameDecoder()
         self._frames: list[dict[str, object]] = []
         self._skipped: list[dict[str, object]] = []  # frames `take` passed over
@@ -420,11 +431,21 @@ class ScriptedServer:
                                           "signup": False}  # fmt: skip
         if features is not None:
             self._hello["features"] = features
+        threading.Thread(target=self._greet, daemon=True).start()
+
+    def _greet(self) -> None:
+        """Greet each connection as it comes, as a server does: the client connects before
+        its first prompt (and again after a drop) and waits for `hello` before going on."""
+        with contextlib.suppress(OSError):  # the listener was closed
+            while True:
+                conn, _ = self._listener.accept()
+                conn.settimeout(WAIT_S)
+                conn.sendall(encode(self._hello))
+                self._greeted.put(conn)
 
     def accept(self) -> None:
-        self._conn, _ = self._listener.accept()
-        self._conn.settimeout(WAIT_S)
-        self.send(self._hello)
+        """Talk on the next connection (greeted already), waiting for it up to WAIT_S."""
+        self._conn = self._greeted.get(timeout=WAIT_S)
 
     def send(self, frame: dict[str, object]) -> None:
         assert self._conn is not None
@@ -455,10 +476,19 @@ class ScriptedServer:
         self.send({"re": request["id"], "ok": True, **fields})
         return request
 
+    def drop(self) -> None:
+        """Cut the client's connection without a word, as a network failure would; a new
+        one can be accepted."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
         self._listener.close()
+        while not self._greeted.empty():
+            self._greeted.get_nowait().close()
 
 
 def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(
@@ -467,9 +497,9 @@ def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(
     scripted = ScriptedServer()
     try:
         alice = spawn_at(scripted.port, "alice", log_in=False)
+        scripted.accept()  # the client connects before it asks for the password
         alice.expect_exact("Password:")
         type_line(alice, PASSWORD)
-        scripted.accept()  # only now: the client connects once the password is typed
         scripted.answer("login", user="alice", pending=0, idle_timeout=2)
         scripted.answer("whoelse", users=[])
         scripted.send({"ev": "private_request", "request": "r1", "from": "bob"})
@@ -526,9 +556,9 @@ def test_rooms_catch_up_join_talk_and_read(spawn_at: Callable[..., pexpect.spawn
     scripted = ScriptedServer(features=["rooms"])
     try:
         alice = spawn_at(scripted.port, "alice", log_in=False)
+        scripted.accept()
         alice.expect_exact("Password:")
         type_line(alice, PASSWORD)
-        scripted.accept()
         rooms = [{"room": "#general", "unread": 2}, {"room": "#quiet", "unread": 0}]
         scripted.answer("login", user="alice", pending=0, rooms=rooms)
         for seq, text in ((7, "missed one"), (8, "missed two")):

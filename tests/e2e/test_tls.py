@@ -214,11 +214,38 @@ def test_chat_client_refuses_an_untrusted_server(server: RunningServer) -> None:
     child = pexpect.spawn(sys.executable, argv, cwd=str(ROOT), encoding="utf-8", timeout=10,
                           env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
     try:
-        child.expect_exact("Password:")  # the client connects once the password is typed
-        child.sendline(PASSWORD)
-        child.expect_exact("certificate is not trusted")
+        child.expect_exact("certificate is not trusted")  # said before any password is asked
         child.expect(pexpect.EOF)
         child.wait()
         assert child.exitstatus == 1
+        assert "Password:" not in (child.before or "")
     finally:
         child.close(force=True)
+
+
+def test_chat_client_says_what_helps_when_the_certificate_names_another_host(
+    server_config: ServerConfig, ca: trustme.CA, ca_file: Path, tmp_path: Path
+) -> None:
+    """A trusted certificate for another name: --ca-file would not help, so it is not
+    advised; the name on the certificate, or a certificate for this name, would."""
+    cert = ca.issue_cert("chat.example.org")
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    other = start_server(replace(server_config, db_url=f"sqlite:///{tmp_path / 'other.db'}",
+                                 tls_cert=str(tmp_path / "cert.pem"),
+                                 tls_key=str(tmp_path / "key.pem")))  # fmt: skip
+    argv = ["-m", "cli.client.app", other.host, str(other.port), "--user", "alice", "--tls",
+            "--ca-file", str(ca_file)]  # fmt: skip
+    child = pexpect.spawn(sys.executable, argv, cwd=str(ROOT), encoding="utf-8", timeout=10,
+                          env={**os.environ, "NO_COLOR": "1"}, dimensions=(40, 200))  # fmt: skip
+    try:
+        child.expect(pexpect.EOF)
+        child.wait()
+        assert child.exitstatus == 1
+        screen = " ".join((child.before or "").split())
+        assert f"the server's certificate is not for {other.host}" in screen, screen
+        assert "Connect with a name the certificate is for, or the server needs a " in screen
+        assert "--ca-file" not in screen and "Password:" not in screen
+    finally:
+        child.close(force=True)
+        other.stop()

@@ -7,6 +7,7 @@ import asyncio
 import io
 import stat
 from pathlib import Path
+from typing import cast
 
 import pytest
 from prompt_toolkit import PromptSession
@@ -17,6 +18,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
 
 from cli.client import app, history
+from cli.client.controller import Chat
 
 
 def test_no_bell_switch() -> None:
@@ -88,3 +90,24 @@ def test_enter_takes_an_echoed_line_off_the_screen(
             return session.app.erase_when_done
 
     assert asyncio.run(scenario()) is erased
+
+
+def test_a_prompt_the_session_end_closes_is_erased_not_left_stray() -> None:
+    """The line being typed comes back in the next prompt after a reconnect, or is printed
+    as not sent before the exit: the ended prompt must not stay on screen above that."""
+
+    class Ended:
+        exit_code = 0
+
+    async def scenario() -> tuple[str, bool]:
+        with create_pipe_input() as pipe:
+            session: PromptSession[str] = PromptSession(
+                input=pipe, output=PlainTextOutput(io.StringIO())
+            )
+            chat = cast(Chat, Ended())
+            line = await session.prompt_async(
+                "alice> ", default="message bob half", pre_run=lambda: app._refresh(session, chat)
+            )
+            return line, session.app.erase_when_done
+
+    assert asyncio.run(scenario()) == ("", True)

@@ -670,3 +670,53 @@ def test_a_cancel_with_an_odd_request_id_is_a_line_not_a_crash() -> None:
     )
     assert h.lines()[-1] == "12:00 bob's private chat request expired before you answered."
     assert not h.chat.asking  # matched by the asker's name
+
+
+def sent_frames(h: Harness) -> list[Any]:
+    return [item for kind, item in h.log if kind == "send"]
+
+
+def test_reading_a_private_chat_tells_the_server_it_is_active() -> None:
+    """A user reading what bob writes privately is not idle, though the server sees nothing."""
+    h = Harness(idle_timeout_s=300)
+    h.peers.open.add("bob")
+    h.timers.advance(10)
+    h.chat.handle_peer(PeerMessage("bob", "are you there?"))
+    assert sent_frames(h) == [{"op": "active"}]
+    h.timers.advance(5)
+    h.chat.handle_peer(PeerMessage("bob", "hello?"))
+    assert sent_frames(h) == [{"op": "active"}]  # at most once every 10 s
+    h.timers.advance(234)  # the idle warning counts from the last `active` (at 10 s)...
+    assert not any("idle" in line for line in h.lines())
+    h.timers.advance(1)  # ...so it is due 240 s after it, not after the login
+    assert "idle" in h.lines()[-1]
+
+
+def test_typing_tells_the_server_it_is_active_at_most_every_10_s() -> None:
+    h = Harness(idle_timeout_s=300)
+    h.chat.user_active()
+    assert sent_frames(h) == []  # the login was just now
+    h.timers.advance(10)
+    h.chat.user_active()
+    h.timers.advance(3)
+    h.chat.user_active()
+    assert sent_frames(h) == [{"op": "active"}]
+
+
+@pytest.mark.parametrize("reason", ["timeout", "logout", "disconnected", "stopped"])
+def test_the_peers_own_end_is_not_repeated_back_to_it(reason: str) -> None:
+    """bob was logged out for being idle: we close our side, and our p2p_stop must not tell
+    bob that *we* were, which his screen would show as `alice was logged out...`."""
+    h = Harness()
+    h.peers.open.add("bob")
+    h.chat.handle_incoming({"ev": "private_stopped", "user": "bob", "reason": reason})
+    assert ("stop", ("bob", "ended")) in h.log
+    assert len(h.lines()) == 1 and "bob" in h.lines()[0]
+
+
+@pytest.mark.parametrize("reason", ["blocked", "shutdown"])
+def test_an_end_true_for_both_sides_is_repeated_to_the_peer(reason: str) -> None:
+    h = Harness()
+    h.peers.open.add("bob")
+    h.chat.handle_incoming({"ev": "private_stopped", "user": "bob", "reason": reason})
+    assert ("stop", ("bob", reason)) in h.log

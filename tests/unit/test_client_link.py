@@ -6,13 +6,14 @@ import asyncio
 import json
 import queue
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
 
 import pytest
 
-from cli.client.link import Incoming, Link, LinkClosed
+from cli.client.link import Incoming, Link, LinkClosed, in_words
 from service.protocol import MAX_FRAME_BYTES, FrameDecoder, JsonObject, encode
 
 WAIT_S = 5.0
@@ -176,3 +177,35 @@ def test_sending_never_waits_for_a_server_that_does_not_read(
     threading.Thread(target=flood, daemon=True).start()
     assert done.wait(2.0), "a send blocked the caller"
     assert server.recv_frame() == {"op": "ack", "text": text}  # and they do go out, in order
+
+
+def test_a_connection_reset_by_the_server_is_said_in_words() -> None:
+    """Not `[Errno 104] Connection reset by peer`: the reason as the user reads it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    incoming: queue.Queue[Incoming] = queue.Queue()
+    link = Link.connect("127.0.0.1", listener.getsockname()[1], incoming.put)
+    try:
+        conn, _ = listener.accept()
+        # SO_LINGER 0: close() sends RST instead of FIN, as a crashed or rebooted host does.
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+        assert incoming.get(timeout=WAIT_S) == LinkClosed("the connection was reset by the server")
+    finally:
+        link.close()
+        listener.close()
+
+
+@pytest.mark.parametrize(
+    ("exc", "words"),
+    [
+        (
+            ConnectionResetError(104, "Connection reset by peer"),
+            "the connection was reset by the server",
+        ),
+        (BrokenPipeError(32, "Broken pipe"), "the server had already closed the connection"),
+        (OSError(101, "Network is unreachable"), "network is unreachable"),
+        (OSError(), "the connection failed"),
+    ],
+)
+def test_connection_errors_in_words_carry_no_error_numbers(exc: OSError, words: str) -> None:
+    assert in_words(exc) == words

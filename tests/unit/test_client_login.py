@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cli.client import render as r
-from cli.client.login import LoggedIn, ask_username, log_in, log_in_again
+from cli.client.login import LoggedIn, LoginRefused, ask_username, log_in, log_in_again
 from cli.client.rooms import RoomUnread
 
 
@@ -130,11 +130,23 @@ def test_a_name_from_the_server_that_is_no_username_is_not_shown() -> None:
     assert result is not None and result.user == "alice"
 
 
-def test_the_connection_opens_only_once_the_password_is_typed() -> None:
-    """Whoever takes their time at the prompts never meets the server's idle timeout."""
+def test_the_connection_opens_before_the_password_is_asked() -> None:
+    """A server that cannot be reached is said before anyone types a password (and one that
+    closed the connection during a slow prompt is reconnected: the test below)."""
     result, _, _, _, server = run_login_on([{"ok": True, "pending": 0}], ["pw"])
     assert result is not None
-    assert server.connected_after == [1]  # once the one answer, the password, was typed
+    assert server.connected_after == [0]  # before the first prompt
+
+
+def test_an_unreachable_server_is_said_before_the_password_is_asked() -> None:
+    class Unreachable(ScriptedServer):
+        async def link(self) -> ScriptedLink:
+            raise ConnectionError("Could not connect to nowhere port 1: Connection refused.")
+
+    user = ScriptedUser(["pw"])
+    with pytest.raises(ConnectionError):
+        asyncio.run(log_in(Unreachable(ScriptedLink([]), user), user, lambda line: None, "alice"))
+    assert user.asked == []
 
 
 def test_a_connection_closed_under_the_login_is_opened_again_once() -> None:
@@ -153,29 +165,40 @@ def test_an_empty_password_is_refused_without_spending_an_attempt() -> None:
     assert lines == ["The password is empty: type it, or press Ctrl-D to give up."] * 2
 
 
-def test_wrong_passwords_reprompt_for_name_and_password_until_locked() -> None:
+AGAIN = "Type the password again, or press Enter alone to change the username."
+
+
+def test_wrong_passwords_reprompt_for_the_password_until_locked() -> None:
+    """A refusal asks the password again first, hidden: a password retyped at the username
+    prompt would be echoed."""
     replies = [
         BAD,
         {**BAD, "attempts_left": 1},
         {"ok": False, "error": "locked", "retry_after": 60},
     ]
-    result, link, user, lines = run_login(replies, ["a", "", "b", "", "c", "never asked"])
+    result, link, user, lines = run_login(replies, ["a", "b", "c", "never asked"])
     assert result is None
-    assert len(link.sent) == 3
+    assert [fields["password"] for _, fields in link.sent] == ["a", "b", "c"]
     assert lines == [
         "Wrong username or password. 2 attempts left before the account locks.",
+        AGAIN,
         "Wrong username or password. 1 attempt left before the account locks.",
+        AGAIN,
         "alice is locked after too many wrong passwords. Try again in 60 seconds.",
     ]
-    assert [prompt for prompt, _ in user.asked][:3] == [
-        "Password: ", "Username [alice]: ", "Password: "
-    ]  # fmt: skip
+    assert user.asked == [("Password: ", True)] * 3
 
 
 def test_a_mistyped_username_can_be_fixed_after_a_refusal() -> None:
-    result, link, _, _ = run_login([BAD, {"ok": True, "pending": 0}], ["pw", "alicia", "pw"])
+    """Enter alone at the password asked again is the second thought: the name was wrong."""
+    replies = [BAD, {"ok": True, "pending": 0}]
+    result, link, user, _ = run_login(replies, ["pw", "", "alicia", "pw"])
     assert result is not None and result.user == "alicia"
     assert [fields["user"] for _, fields in link.sent] == ["alice", "alicia"]
+    assert user.asked == [
+        ("Password: ", True), ("Password: ", True), ("Username [alice]: ", False),
+        ("Password: ", True),
+    ]  # fmt: skip
 
 
 def test_online_elsewhere_ends_the_attempt() -> None:
@@ -185,18 +208,32 @@ def test_online_elsewhere_ends_the_attempt() -> None:
 
 
 def test_signup_offered_once_and_register_logs_in() -> None:
-    answers = ["pw", "y", "secret123", "nope", "secret123", "secret123"]
+    answers = ["pw", "", "y", "secret123", "nope", "secret123", "secret123"]
     result, link, user, lines = run_login([BAD, {"ok": True, "user": "alice"}], answers, True)
     assert result == LoggedIn("alice", 0, None, "secret123")
     assert link.sent[-1] == ("register", {"user": "alice", "password": "secret123"})
+    assert AGAIN[:-1] + " or to create the account alice." in lines
     assert "The two passwords differ; try again." in lines
     assert lines[-1] == "Account alice created."
-    assert [password for _, password in user.asked] == [True, True, True, True, True, True]
+    # The y/N answer is shown as typed: only passwords are hidden.
+    assert user.asked[2] == ("Create a new account called alice? [y/N] ", False)
+    assert [hidden for _, hidden in user.asked] == [True, True, False, True, True, True, True]
+
+
+def test_a_new_password_too_short_is_refused_before_it_is_typed_twice() -> None:
+    answers = ["pw", "", "y", "short", "secret123", "secret123"]
+    result, link, user, lines = run_login([BAD, {"ok": True, "user": "alice"}], answers, True)
+    assert result == LoggedIn("alice", 0, None, "secret123")
+    assert "A password needs at least 8 characters; choose a longer one." in lines
+    assert [prompt for prompt, _ in user.asked][3:] == [
+        "Choose a password: ", "Choose a password: ", "Type it again: "
+    ]  # fmt: skip
+    assert [op for op, _ in link.sent] == ["login", "register"]
 
 
 def test_signup_for_an_existing_name_says_the_password_was_wrong() -> None:
     replies = [BAD, {"ok": False, "error": "user_exists"}, {"ok": True, "pending": 0}]
-    answers = ["pw", "yes", "pw2", "pw2", "", "right"]
+    answers = ["pw", "", "yes", "password2", "password2", "", "right"]
     result, link, _, lines = run_login(replies, answers, True)
     assert result == LoggedIn("alice", 0, None, "right")
     assert (
@@ -211,7 +248,7 @@ def test_signup_for_a_name_taken_in_other_capitals_does_not_claim_it_exists() ->
     read that an account `Alice` exists (the server's sentence names the holder)."""
     text = "The name Alice is taken: alice exists, and names must differ by more than case."
     replies = [BAD, {"ok": False, "error": "user_exists", "text": text}, {"ok": True}]
-    answers = ["pw", "y", "pw2", "pw2", "alice", "pw"]  # back at the prompts: fixes the name
+    answers = ["pw", "", "y", "password2", "password2", "alice", "pw"]  # fixes the name
     result, _, _, lines = run_login_as("Alice", replies, answers, True)
     assert result is not None and result.user == "alice"
     assert lines[-1] == f"{text} If it is your account, check the password and the name's capitals."
@@ -221,23 +258,29 @@ def test_signup_for_a_name_taken_in_other_capitals_does_not_claim_it_exists() ->
 def test_signup_is_offered_again_for_another_name() -> None:
     """A mistyped first name must not use up the offer for the name the user meant."""
     created = {"ok": True, "user": "frank"}
-    answers = ["pw", "n", "frank", "pw", "y", "secret123", "secret123"]
+    answers = ["pw", "", "n", "frank", "pw", "", "y", "secret123", "secret123"]
     result, link, user, _ = run_login_as("frnak", [BAD, BAD, created], answers, True)
     assert result == LoggedIn("frank", 0, None, "secret123")
     assert [op for op, _ in link.sent] == ["login", "login", "register"]
-    offers = [prompt for prompt, _ in user.asked if prompt.startswith("Or create")]
+    offers = [prompt for prompt, _ in user.asked if prompt.startswith("Create")]
     assert offers == [
-        "Or create a new account called frnak? [y/N] ",
-        "Or create a new account called frank? [y/N] ",
+        "Create a new account called frnak? [y/N] ",
+        "Create a new account called frank? [y/N] ",
     ]
 
 
 def test_declining_signup_goes_back_to_the_login() -> None:
     replies = [BAD, {**BAD, "attempts_left": 1}, {"ok": True, "pending": 0}]
-    result, link, user, _ = run_login(replies, ["pw", "n", "", "pw2", "", "pw3"], True)
+    answers = ["pw", "", "n", "", "pw2", "", "", "pw3"]
+    result, link, user, lines = run_login(replies, answers, True)
     assert result is not None
     assert [op for op, _ in link.sent] == ["login", "login", "login"]
-    assert len(user.asked) == 6  # sign-up is offered once, not after every wrong password
+    # sign-up is offered once, not after every wrong password
+    assert [prompt for prompt, _ in user.asked] == [
+        "Password: ", "Password: ", "Create a new account called alice? [y/N] ",
+        "Username [alice]: ", "Password: ", "Password: ", "Username [alice]: ", "Password: ",
+    ]  # fmt: skip
+    assert lines.count(AGAIN) == 1  # the second time, no offer is made
 
 
 def test_giving_up_raises_eof() -> None:
@@ -256,12 +299,40 @@ def test_logging_in_again_after_a_reconnect_asks_nothing() -> None:
     before = LoggedIn("alice", 0, 300, "pw")
     link, user = ScriptedLink([{"ok": True, "pending": 2}]), ScriptedUser([])
     lines: list[r.Line] = []
-    again = asyncio.run(log_in_again(ScriptedServer(link, user), lines.append, before))
+    again = asyncio.run(log_in_again(ScriptedServer(link, user), user, lines.append, before))
     assert again == LoggedIn("alice", 2, None, "pw")
     assert link.sent == [("login", {"user": "alice", "password": "pw"})] and user.asked == []
-    link.replies.append({"ok": False, "error": "online_elsewhere"})
-    refused = asyncio.run(log_in_again(ScriptedServer(link, user), lines.append, before))
-    assert refused is None and len(lines) == 1
+
+
+def test_logging_in_again_while_the_server_still_has_us_is_tried_again_later() -> None:
+    """The server may not have seen the old connection end yet: None, another attempt."""
+    before = LoggedIn("alice", 0, 300, "pw")
+    link, user = ScriptedLink([{"ok": False, "error": "online_elsewhere"}]), ScriptedUser([])
+    lines: list[r.Line] = []
+    assert asyncio.run(log_in_again(ScriptedServer(link, user), user, lines.append, before)) is None
+    assert len(lines) == 1 and user.asked == []
+
+
+def test_logging_in_again_with_a_changed_password_asks_for_it() -> None:
+    before = LoggedIn("alice", 0, 300, "old password")
+    link = ScriptedLink([BAD, {"ok": True, "pending": 0}])
+    user, lines = ScriptedUser(["new password"]), list[r.Line]()
+    again = asyncio.run(log_in_again(ScriptedServer(link, user), user, lines.append, before))
+    assert again == LoggedIn("alice", 0, None, "new password")
+    assert user.asked == [("Password: ", True)]
+
+
+def test_logging_in_again_refused_for_good_says_why_and_raises() -> None:
+    before = LoggedIn("alice", 0, 300, "pw")
+    link, user = (
+        ScriptedLink([{"ok": False, "error": "locked", "retry_after": 60}]),
+        ScriptedUser([]),
+    )
+    lines: list[str] = []
+    with pytest.raises(LoginRefused):
+        asyncio.run(log_in_again(ScriptedServer(link, user), user,
+                                 lambda line: lines.append(r.to_plain(line)), before))  # fmt: skip
+    assert lines == ["alice is locked after too many wrong passwords. Try again in 60 seconds."]
 
 
 RATE_LIMITED: dict[str, Any] = {
@@ -285,18 +356,43 @@ def test_a_rate_limited_login_is_sent_again_after_the_wait_the_server_names() ->
     assert user.asked == [("Password: ", True)]  # the password is not asked again
     assert (
         lines
-        == ["The server is busy with logins from your address; trying again in 2 seconds."] * 2
+        == [
+            "The server is busy with logins from your address; trying again in 2 seconds. "
+            "Ctrl-C stops."
+        ]
+        * 2
     )
 
 
-def test_a_login_still_rate_limited_after_a_few_tries_is_refused_with_the_reason() -> None:
-    link, user, lines = ScriptedLink([RATE_LIMITED] * 4), ScriptedUser(["pw"]), []
+def test_a_rate_limited_login_keeps_trying_as_long_as_the_server_says_so() -> None:
+    """No give-up after a few tries: a class behind one address all log in at 9:00."""
+    ok = {"ok": True, "user": "alice", "pending": 0}
+    long_wait = {**RATE_LIMITED, "retry_after": 300}
+    odd = {**RATE_LIMITED, "retry_after": "soon"}  # not chat/1: taken as 1 second
+    link = ScriptedLink([RATE_LIMITED] * 10 + [long_wait, odd, ok])
+    user, lines, waited = ScriptedUser(["pw"]), [], []
 
     async def wait(seconds: float) -> None:
-        pass
+        waited.append(seconds)
 
     server = ScriptedServer(link, user)
     result = asyncio.run(log_in(server, user, lambda line: lines.append(r.to_plain(line)),
                                 "alice", wait))  # fmt: skip
-    assert result is None and len(link.sent) == 4
-    assert lines[-1] == "Too many logins."
+    assert result is not None and len(link.sent) == 13
+    assert waited == [2] * 10 + [300, 1]
+    assert "trying again in 5 minutes. Ctrl-C stops." in lines[-2]
+
+
+def test_ctrl_c_during_a_rate_limit_wait_stops_the_login() -> None:
+    link, user = ScriptedLink([RATE_LIMITED] * 3), ScriptedUser(["pw"])
+    waits = 0
+
+    async def wait(seconds: float) -> None:
+        nonlocal waits
+        waits += 1
+        if waits == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(log_in(ScriptedServer(link, user), user, lambda line: None, "alice", wait))
+    assert len(link.sent) == 2

@@ -1,0 +1,73 @@
+"""The terminal outside the chat prompt: the questions asked there, the echo, and the keys typed
+while no prompt is up.
+
+prompt_toolkit draws what is typed at a prompt itself (the terminal is in raw mode then, and
+it puts back the mode it found). Between prompts (connecting, waiting out `rate_limited`,
+reconnecting) the terminal is in its usual mode, which echoes every key: a password typed
+again there would show in clear. `no_echo()` turns the echo off for the program's whole run;
+the prompts are unaffected, since they never used it. `drop_typed_ahead()` throws away what
+was typed before a question appeared (still in the terminal, or read by the last prompt and
+kept for the next one), so that keys meant for the chat never answer a question nor fill a
+password prompt. Without a terminal (tests, pipes) both do nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import termios
+from collections.abc import Iterator
+from typing import TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.input import create_input
+from prompt_toolkit.input.typeahead import clear_typeahead
+from prompt_toolkit.styles import Style
+
+# The chat prompt, and a prompt that asks something (a private chat request, logged out).
+PROMPT_STYLE = Style.from_dict({"prompt": "bold", "ask": "bold ansimagenta"})
+
+
+@contextlib.contextmanager
+def no_echo(stream: TextIO = sys.stdin) -> Iterator[None]:
+    """Keys typed outside the prompts are not shown; the terminal's mode is put back after."""
+    if not stream.isatty():
+        yield
+        return
+    fd = stream.fileno()
+    before = termios.tcgetattr(fd)
+    quiet = termios.tcgetattr(fd)
+    quiet[3] &= ~(termios.ECHO | termios.ECHONL)  # lflag
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
+
+
+def drop_typed_ahead(stream: TextIO = sys.stdin) -> None:
+    """Forget the keys typed so far that no prompt has taken yet."""
+    if not stream.isatty():
+        return
+    termios.tcflush(stream.fileno(), termios.TCIFLUSH)
+    clear_typeahead(create_input(stream))
+
+
+async def ask(prompt: str, *, password: bool = False) -> str:
+    """A fresh session per question: a password never enters any history."""
+    return await PromptSession[str]().prompt_async(prompt, is_password=password)
+
+
+async def ask_afresh(prompt: str, *, password: bool = False) -> str:
+    """A question after a session ended: what was typed before it appeared was meant for the
+    chat, not for this question (nor for a password prompt), so it is dropped."""
+    drop_typed_ahead()
+    return await ask(prompt, password=password)
+
+
+async def wait_dropping_keys(seconds: float) -> None:
+    """A wait the login sits out (`rate_limited`): what is typed meanwhile (the password
+    again, perhaps) is not echoed (`no_echo`) and must not reach the next prompt."""
+    await asyncio.sleep(seconds)
+    drop_typed_ahead()
