@@ -57,7 +57,7 @@ from cli.client.login import LoggedIn, log_in
 from cli.client.p2p import PrivateChats
 from cli.client.resume import EXIT_INTERRUPTED, next_session
 from cli.client.screen import Screen
-from cli.client.terminal import PROMPT_STYLE, ask, no_echo, wait_dropping_keys
+from cli.client.terminal import PROMPT_STYLE, ask, drop_typed_ahead, no_echo, wait_dropping_keys
 from cli.client.tls import client_context
 from service.config import DEFAULT_PORT
 from service.rules import is_valid_username
@@ -177,6 +177,7 @@ async def run(
             return EXIT_LOST
         if logged_in is None:
             return EXIT_LOST
+        drop_typed_ahead()  # typed while the login was judged: meant for a login prompt
         return await _chat_until_done(logged_in, dialer, options, out)
     finally:
         dialer.close()

@@ -51,8 +51,11 @@ def spawn_at(tmp_path: Path) -> Iterator[Callable[..., pexpect.spawn]]:
         to_prompt: bool = True,
         args: tuple[str, ...] = (),
     ) -> pexpect.spawn:
+        # COLUMNS and LINES as the pty's own size: an inherited COLUMNS (pytest's workers may
+        # have one) would make the client wrap lines at another width than the screen's.
         env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
-               "XDG_DATA_HOME": str(tmp_path / "data")}  # fmt: skip
+               "XDG_DATA_HOME": str(tmp_path / "data"), "LINES": str(SCREEN[0]),
+               "COLUMNS": str(SCREEN[1])}  # fmt: skip
         argv = ["-m", "cli.client.app", "127.0.0.1", str(port), "--user", user, *args]
         child = pexpect.spawn(
             sys.executable, argv, cwd=str(ROOT), env=env, dimensions=SCREEN,
