@@ -35,6 +35,10 @@ class FairQueue(Generic[T]):
         queue = self._waiting.get(key)
         return len(queue) if queue is not None else 0
 
+    def holds(self, key: Hashable) -> bool:
+        """Whether `key` has an item waiting or out."""
+        return key in self._waiting or key in self._out
+
     def push(self, key: Hashable, item: T) -> bool:
         """Queue `item` under `key`; False (nothing queued) past either bound."""
         if self._count >= self.max_items:

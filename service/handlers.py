@@ -21,6 +21,7 @@ from service.auth import (
     LockoutPolicy,
     hash_password,
     is_valid_username,
+    needs_rehash,
     retry_after_seconds,
     verify_password,
 )
@@ -91,6 +92,7 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
     if ctx.state.logged_in:
         raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
     services, name, policy = ctx.services, request.user, ctx.services.lockout
+    cost = services.config.argon2
     with services.login_gate.hold(name):  # check, verify and count: one step per name
         now = services.clock()
         credentials = services.store.credentials(name) if is_valid_username(name) else None
@@ -102,13 +104,22 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
         if attempts.is_locked(now):
             raise _refused_login(ctx, name, attempts, now, counted=False, known=known)
         if credentials is None:
-            verify_password(None, request.password)  # the same time as a wrong password
+            verify_password(None, request.password, cost)  # the time of a wrong password
             after = services.store.record_unknown_failure(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=False)
-        if not verify_password(credentials.password_hash, request.password):
+        if not verify_password(credentials.password_hash, request.password, cost):
             after = services.store.record_failed_login(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=True)
+        _maybe_rehash(services, name, credentials.password_hash, request.password)
         return _begin_session(ctx, name, now)
+
+
+def _maybe_rehash(services: Services, name: str, stored: str, password: str) -> None:
+    """A right password whose hash has other parameters than the server's (older defaults,
+    or the operator changed them): store it hashed at the server's cost."""
+    cost = services.config.argon2
+    if services.config.rehash and needs_rehash(stored, cost):
+        services.store.rehash_password(name, stored, hash_password(password, cost))
 
 
 def handle_register(ctx: Context, request: m.Register) -> Fields:
@@ -131,7 +142,8 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
             f"A password needs at least {config.min_password_chars} characters.",
         )
     now = ctx.services.clock()
-    if store.create_user(name, hash_password(request.password), now) is Refusal.NAME_TAKEN:
+    password_hash = hash_password(request.password, config.argon2)
+    if store.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:
         raise _name_taken(name, store.name_taken_by(name) or name)  # taken meanwhile
     fields = _begin_session(ctx, name, now)
     del fields["pending"]  # a new account has no backlog: chat/1 lists `user` (and `rooms`: none)

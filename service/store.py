@@ -83,6 +83,20 @@ class Store(RoomQueries, OperatorQueries):
 
         return self.read(query)
 
+    def rehash_password(self, name: str, old_hash: str, new_hash: str) -> bool:
+        """The same password hashed at the server's current cost. False, and nothing changed,
+        when the stored hash is no longer `old_hash` (an operator set a new password)."""
+
+        def job(s: Session) -> bool:
+            result = s.execute(
+                update(User)
+                .where(User.name == name, User.password_hash == old_hash)
+                .values(password_hash=new_hash)
+            )
+            return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+        return self.write(job)
+
     def user_exists(self, name: str) -> bool:
         return self.read(lambda s: s.scalar(select(exists().where(User.name == name))) or False)
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from service.config import ServerConfig
+from service.hash_cost import DEFAULT_COST
 from tests.conftest import PASSWORD
 from tests.support.attack import count_hashes, create_cheap_users
 from tests.support.client import TestClient
@@ -183,9 +184,9 @@ def test_failed_logins_past_the_burst_are_refused_before_any_hashing(
 
 
 def test_a_login_that_would_overfill_the_queue_is_refused(limited: Limited) -> None:
-    server = limited(login_queue=1)
+    server = limited(login_queue=1, argon2=DEFAULT_COST, allow_weak_hashing=False)
     clients = [TestClient(server.host, server.port, source=f"127.0.5.{n}") for n in range(1, 9)]
-    for client in clients:  # 8 addresses at once, each one 64 MiB hash, into a queue of 1
+    for client in clients:  # 8 addresses at once, each one real-cost hash, into a queue of 1
         client.send({"op": "login", "id": 1, "user": "nobody", "password": "x"})
     replies = [client.reply_to(1, timeout_s=30) for client in clients]
     errors = sorted(reply["error"] for reply in replies)

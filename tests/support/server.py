@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from service.config import ServerConfig
 from service.db import migrate_to_head
+from service.hash_cost import HashCost
 from service.server import ChatServer
 from service.store import Store
 from service.timeutil import utc_now
@@ -60,7 +61,10 @@ def start_server(config: ServerConfig) -> RunningServer:
 # so a test login costs microseconds instead of 64 MiB and tens of milliseconds, and the suite
 # measures Parley rather than argon2. Unknown names are still checked against the server's
 # real-cost decoy, and `chat-admin adduser` (tested on its own) hashes at the real cost.
-_test_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+TEST_COST = HashCost(memory_kib=1024, time_cost=1, parallelism=1)
+_test_hasher = PasswordHasher(
+    time_cost=TEST_COST.time_cost, memory_cost=TEST_COST.memory_kib, parallelism=1
+)
 
 
 def create_users(db_url: str, users: dict[str, str]) -> None:
