@@ -8,8 +8,11 @@ follow-up, which the connection runs once the reply has been sent.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +45,9 @@ from service.timeutil import to_rfc3339
 _SECONDS_SINCE_EPOCH_MAX = 60 * 60 * 24 * 365 * 50  # whoelsesince: longer windows mean "ever"
 
 log = logging.getLogger("parley.sessions")  # a line per login, failed login, logout; no secrets
+# Keys the digest of unknown names in the log (see _loggable_name): new each run, so a digest
+# cannot be looked up in a table made beforehand, and stable within it, so attempts correlate.
+_LOG_NAME_KEY = secrets.token_bytes(16)
 
 
 # --- login, register, logout -----------------------------------------------------------------
@@ -78,14 +84,21 @@ def _refused_login(
         outcome = f"bad_credentials, {left} attempt{'s' if left != 1 else ''} left"
     if not known:
         outcome += " (no such account)"
-    log.warning("failed login %s from %s: %s", _loggable_name(name), ctx.link.peer, outcome)
+    log.warning("failed login %s from %s: %s", _loggable_name(name, known), ctx.link.peer, outcome)
     return refusal
 
 
-def _loggable_name(name: str) -> str:
-    """A name as sent, if it is a username; anything else (control characters, a line break,
-    64 KiB) is only described, so a log line stays one honest line."""
-    return name if is_valid_username(name) else f"<not a username, {len(name)} characters>"
+def _loggable_name(name: str, known: bool) -> str:
+    """An account's name as is. A name without an account may be a password typed into the
+    wrong field: only its first 2 characters and a keyed digest (stable for this run, so an
+    operator can tell the same name tried again). Not a username at all (control characters,
+    a line break, 64 KiB): only described, so a log line stays one honest line."""
+    if known:
+        return name
+    if not is_valid_username(name):
+        return f"<not a username, {len(name)} characters>"
+    digest = hmac.new(_LOG_NAME_KEY, name.encode(), hashlib.sha256).hexdigest()[:8]
+    return f"{name[:2]}...#{digest}"
 
 
 def handle_login(ctx: Context, request: m.Login) -> Fields:
