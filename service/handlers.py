@@ -39,6 +39,7 @@ from service.context import Context, Fields, Link, Services
 from service.errors import ErrorCode, RequestError, too_long
 from service.outcomes import Refusal
 from service.room_handlers import ROOM_HANDLERS, enter_rooms
+from service.rules import username_key
 from service.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason, SessionState
 from service.timeutil import to_rfc3339
 
@@ -105,15 +106,16 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
     if ctx.state.logged_in:
         raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
     services, name, policy = ctx.services, request.user, ctx.services.lockout
-    cost = services.config.argon2
-    with services.login_gate.hold(name):  # check, verify and count: one step per name
+    cost, valid = services.config.argon2, is_valid_username(name)
+    # check, verify and count: one step per account, however its name's case is typed
+    with services.login_gate.hold(username_key(name) if valid else name):
         now = services.clock()
-        credentials = services.store.credentials(name) if is_valid_username(name) else None
-        known = credentials is not None
+        credentials = services.store.login_credentials(name) if valid else None
         if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)
             attempts = services.store.unknown_name_attempts(name, now)
         else:
-            attempts = credentials.attempts.current(now)
+            name, attempts = credentials.name, credentials.attempts.current(now)
+        known = credentials is not None
         if attempts.is_locked(now):
             raise _refused_login(ctx, name, attempts, now, counted=False, known=known)
         if credentials is None:
@@ -124,7 +126,7 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
             after = services.store.record_failed_login(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=True)
         _maybe_rehash(services, name, credentials.password_hash, request.password)
-        return _begin_session(ctx, name, now)
+        return _begin_session(ctx, name, now)  # as the account's exact name
 
 
 def _maybe_rehash(services: Services, name: str, stored: str, password: str) -> None:
