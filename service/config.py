@@ -41,6 +41,7 @@ class ServerConfig:
     login_failure_burst: int = 60  # ...into a bucket of this many per address
     login_queue: int = 1024  # logins and registrations waiting to be hashed, in total...
     login_queue_per_address: int = 256  # ...and from one address (a class behind one NAT)
+    max_refused_logins: int = 10  # on one connection before login: then `bye protocol_error`
     request_rate: float = 50.0  # requests per second per connection (0: no limit); message
     request_burst: int = 200  # and ack are paced by their own window instead
     refusal_log_interval_s: float = 60.0  # at most one log line per address per kind of refusal
@@ -79,6 +80,7 @@ class ServerConfig:
             "login failure burst": self.login_failure_burst,
             "login queue": self.login_queue,
             "login queue per address": self.login_queue_per_address,
+            "max refused logins": self.max_refused_logins,
         }
         for name, value in at_least_one.items():
             if value < 1:

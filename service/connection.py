@@ -118,6 +118,7 @@ class Connection:
         self.state = SessionState(config.timeout_s, last_activity=now)
         self._login_deadline = (accepted_at or now) + config.login_timeout_s
         self._requests = runtime.guard.request_bucket(now)  # None: requests are not limited
+        self._refused_logins = 0  # logins and registers refused on this connection
         self._waiting: deque[Decoded] = deque()
         self._in_flight = 0  # pipelined requests handed to the writer, not yet answered
         self._busy = False  # a serial request runs on a worker
@@ -373,6 +374,7 @@ class Connection:
                 refusal = guard.login_not_queued(source, now)
         if refusal is not None:
             self._refuse(frame, refusal)
+            self._auth_judged()
             return
         self._busy = True
 
@@ -417,6 +419,7 @@ class Connection:
                         logged_in, now = self.state.logged_in, time.monotonic()
                         guard.login_finished(self.source, op, logged_in, now)
         finally:
+            self._reactor.post(self._auth_judged)
             handed_over = False
             try:
                 if follow_ups:
@@ -434,6 +437,16 @@ class Connection:
 
     def _context(self) -> Context:
         return Context(self._runtime.services, self.state, self)
+
+    def _auth_judged(self) -> None:
+        """A login or register was answered: past --max-refused-logins refusals the
+        connection ends (`bye protocol_error`), so one connection cannot make the server
+        answer refusals as fast as it can send them."""
+        if self.state.logged_in:
+            return
+        self._refused_logins += 1
+        if self._refused_logins >= self._runtime.services.config.max_refused_logins:
+            self.end(EndReason.PROTOCOL_ERROR)
 
     def _serial_done(self) -> None:
         self._busy = False

@@ -180,6 +180,14 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
         f"{d.login_queue_per_address}): a class behind one NAT logs in in turn",
     )
     limits.add_argument(
+        "--max-refused-logins",
+        type=int,
+        default=d.max_refused_logins,
+        metavar="N",
+        help="refused logins one connection may make before it is closed with bye "
+        f"protocol_error (default {d.max_refused_logins})",
+    )
+    limits.add_argument(
         "--request-rate",
         type=float,
         default=d.request_rate,
@@ -252,6 +260,7 @@ def config_from_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
             login_failure_burst=args.login_failure_burst,
             login_queue=args.login_queue,
             login_queue_per_address=args.login_queue_per_address,
+            max_refused_logins=args.max_refused_logins,
             request_rate=args.request_rate,
             request_burst=args.request_burst,
             refusal_log_interval_s=args.refusal_log_interval,

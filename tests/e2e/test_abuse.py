@@ -113,14 +113,18 @@ def test_a_login_spray_from_one_address_leaves_others_logging_in_within_a_second
         honest.close()
         for sock in attackers:
             sock.shutdown(socket.SHUT_WR)  # the server answers everything, then closes
-        replies = [f for sock in attackers for f in read_all(sock, 30, received[sock])]
-        replies = [f for f in replies if "re" in f]
+        answered = [read_all(sock, 30, received[sock]) for sock in attackers]
+        replies = [f for frames_read in answered for f in frames_read if "re" in f]
     finally:
         close_all(attackers)
 
     outcomes = Counter(reply.get("error") for reply in replies)
     print(f"\nspray: honest login {honest_s:.3f} s; attacker's replies {dict(outcomes)}")
-    assert len(replies) == SPRAY_CONNECTIONS * SPRAY_PER_CONNECTION
+    # Each connection gets --max-refused-logins answers, then `bye protocol_error` (issue 17)
+    per_connection = min(SPRAY_PER_CONNECTION, server.config.max_refused_logins)
+    assert len(replies) == SPRAY_CONNECTIONS * per_connection
+    byes = [frames_read[-1] for frames_read in answered]
+    assert all(bye.get("reason") == "protocol_error" for bye in byes), byes
     assert honest_s < HONEST_LOGIN_S
     hashed = outcomes["bad_credentials"] + outcomes["locked"]
     assert len(hashes) == hashed + 1  # the attacker's, and the honest login's
