@@ -313,8 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     host, port = server.address
     # Printed whatever the log level: operators and scripts learn the port (0 picks one) here.
     signup = "open" if config.allow_signup else "closed"
-    print(f"chat-server: listening on {host}:{port} (database {describe_url(config.db_url)}, "
-          f"sign-up {signup})", file=sys.stderr, flush=True)  # fmt: skip
+    tls = "TLS" if config.tls_cert else "no TLS"
+    print(f"chat-server: listening on {host}:{port} ({tls}, database "
+          f"{describe_url(config.db_url)}, sign-up {signup})",
+          file=sys.stderr, flush=True)  # fmt: skip
 
     stop_requested = threading.Event()
 
