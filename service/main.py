@@ -14,11 +14,14 @@ from types import FrameType
 from service.config import DEFAULT_DB_URL, DEFAULT_PORT, ServerConfig, StartupError
 from service.db import describe_url
 from service.hash_cost import HashCost
-from service.server import ChatServer
+from service.server import DESCRIPTOR_RESERVE, ChatServer
 
 log = logging.getLogger("parley")
 
 WANTED_DESCRIPTORS = 20_000  # one per connection: 10,000 idle users and room to spare
+# Below this the server would serve a handful of connections and look broken: it does not
+# start. The descriptors it keeps for itself (service/server.py), and room for 50 users.
+MIN_DESCRIPTORS = DESCRIPTOR_RESERVE + 50
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -296,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     descriptors = raise_descriptor_limit(WANTED_DESCRIPTORS)
+    if descriptors < MIN_DESCRIPTORS:
+        print(f"Error: open files are limited to {descriptors} (ulimit -n), and the server "
+              f"needs at least {MIN_DESCRIPTORS}; raise the limit",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return 1
     server = ChatServer(config)
     try:
         server.start()
