@@ -1,6 +1,6 @@
 """The threads that run `login` and `register`: a bounded queue, served fairly per address.
 
-A login hashes a password (argon2id: 64 MiB and tens of milliseconds, at most cores - 1 at a
+A login hashes a password (argon2id: 19 MiB and tens of milliseconds, at most cores - 1 at a
 time, see service/auth.py), so a storm of them must neither grow without bound nor make
 anyone else wait long. Two lanes, each a FairQueue (service/fair_queue.py) served in turn
 per address with one job per address running at a time:
