@@ -1,5 +1,8 @@
 """Passwords and lockout: argon2id hashing, and the lockout rule as pure functions of time.
 
+Hashing takes a HashCost (service/hash_cost.py): the server's comes from its options, and a
+stored hash made with another cost is made anew at the owner's next login (`needs_rehash`).
+
 The lockout functions take `now` and return new state; the store applies them inside one
 write transaction, so two racing wrong passwords are always counted twice.
 """
@@ -16,9 +19,9 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from service.hash_cost import DEFAULT_COST, HashCost
 from service.rules import is_valid_username as is_valid_username  # re-exported for callers
 
-_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile: 64 MiB per hash
 # A login storm must neither multiply that memory by the number of connections nor take every
 # core from the users already online: hashes queue for all cores but one (each is tens of ms).
 _hashing_slots = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
@@ -45,25 +48,45 @@ def _slots() -> threading.BoundedSemaphore:
 
 
 @functools.cache
-def _decoy_hash() -> str:
+def _hasher(cost: HashCost) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism
+    )
+
+
+@functools.cache
+def _decoy_hash(cost: HashCost) -> str:
     """Verified when the user does not exist, so an unknown name costs what a wrong password
-    costs. Made on first use, not at import (a hash takes 64 MiB and tens of ms)."""
-    return _hasher.hash("parley decoy password, never a real one")
+    at the server's cost costs. Made on first use, not at import (a hash takes megabytes and
+    tens of ms)."""
+    return _hasher(cost).hash("parley decoy password, never a real one")
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, cost: HashCost = DEFAULT_COST) -> str:
     with _slots():
-        return _hasher.hash(password)
+        return _hasher(cost).hash(password)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """True only for the right password; `None` (no such user) is checked against a decoy."""
+def verify_password(
+    password_hash: str | None, password: str, cost: HashCost = DEFAULT_COST
+) -> bool:
+    """True only for the right password; `None` (no such user) is checked against a decoy made
+    at `cost`. A stored hash is verified with the parameters it carries, whatever `cost`."""
     try:
         with _slots():
-            matches = _hasher.verify(password_hash or _decoy_hash(), password)
+            matches = _hasher(cost).verify(password_hash or _decoy_hash(cost), password)
     except (VerificationError, InvalidHashError):
         return False
     return matches and password_hash is not None
+
+
+def needs_rehash(password_hash: str, cost: HashCost) -> bool:
+    """Whether a stored hash was made with other parameters than `cost` (older defaults, or
+    the operator changed them): then the next successful login stores a new one."""
+    try:
+        return _hasher(cost).check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,17 @@
 """The threads that run `login` and `register`: a bounded queue, served fairly per address.
 
-A login hashes a password (argon2id: 64 MiB and tens of milliseconds, at most cores - 1 at a
+A login hashes a password (argon2id: 19 MiB and tens of milliseconds, at most cores - 1 at a
 time, see service/auth.py), so a storm of them must neither grow without bound nor make
 anyone else wait long. Two lanes, each a FairQueue (service/fair_queue.py) served in turn
 per address with one job per address running at a time:
 
 - the main lane, for addresses in good standing, with most of the threads;
-- the suspects' lane, for addresses that failed lately or have other logins waiting (the
-  caller decides, service/guard.py): one thread, hashing in a slot of its own at a lower CPU
-  priority (auth.hash_as_suspect). An address spraying guesses therefore never holds the
-  slot an honest login waits for, once its first guess is in.
+- the suspects' lane, for addresses that failed lately (the caller decides, service/guard.py):
+  one thread, hashing in a slot of its own at a lower CPU priority (auth.hash_as_suspect).
+
+An address with logins in one lane queues its next ones there too, whatever the caller says:
+one address's logins are judged in the order they came (a right password sent after wrong
+ones is judged after them, as it would be sent one at a time).
 
 Bounded in total and per address: a job past either bound is refused at once, and the
 caller answers `rate_limited`.
@@ -54,8 +56,11 @@ class AuthPool:
     def submit_nowait(self, key: Hashable, job: Job, *, suspect: bool = False) -> bool:
         """Queue `job` under `key` (its source address) in its lane; False if that would
         overfill the queue, in total or for `key`."""
-        lane = self._suspects if suspect else self._main
         with self._lock:
+            lane = self._suspects if suspect else self._main
+            for busy in (self._main, self._suspects):
+                if busy.queue.holds(key):
+                    lane = busy
             waiting = len(self._main.queue) + len(self._suspects.queue)
             if self._stopping or waiting >= self._max_waiting or not lane.queue.push(key, job):
                 return False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from service.hash_cost import DEFAULT_COST, HashCost
 from service.rules import MAX_TEXT_CHARS, MIN_PASSWORD_CHARS
 
 DEFAULT_PORT = 5000
@@ -37,14 +38,18 @@ class ServerConfig:
     max_connections_per_address: int = 256  # open at once from one address
     login_timeout_s: float = 30.0  # a connection that has not logged in by then is closed
     login_failures_per_minute: float = 10.0  # failed logins (and registrations) refilled...
-    login_failure_burst: int = 20  # ...into a bucket of this many per address
-    login_queue: int = 256  # logins and registrations waiting to be hashed, in total (from
-    # one address: at most login_failure_burst, see service/guard.py)
+    login_failure_burst: int = 60  # ...into a bucket of this many per address
+    login_queue: int = 1024  # logins and registrations waiting to be hashed, in total...
+    login_queue_per_address: int = 256  # ...and from one address (a class behind one NAT)
+    max_refused_logins: int = 10  # on one connection before login: then `bye protocol_error`
     request_rate: float = 50.0  # requests per second per connection (0: no limit); message
     request_burst: int = 200  # and ack are paced by their own window instead
     refusal_log_interval_s: float = 60.0  # at most one log line per address per kind of refusal
     tls_cert: str | None = None  # PEM certificate chain: serve chat/1 inside TLS
     tls_key: str | None = None  # its private key (PEM)
+    argon2: HashCost = DEFAULT_COST  # what hashing a password costs (service/hash_cost.py)
+    rehash: bool = True  # a stored hash of another cost is made anew at its next login
+    allow_weak_hashing: bool = False  # tests only, no option: argon2 below OWASP's floor
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65_535:
@@ -62,6 +67,9 @@ class ServerConfig:
         if self.outbox_limit_bytes < 65_536 * 2:
             raise ValueError("the outbox must hold at least two whole frames")
         self._check_limits()
+        problem = self.argon2.problem()
+        if problem is not None and not self.allow_weak_hashing:
+            raise ValueError(problem)
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("TLS needs both a certificate and its key")
 
@@ -71,6 +79,8 @@ class ServerConfig:
             "max connections per address": self.max_connections_per_address,
             "login failure burst": self.login_failure_burst,
             "login queue": self.login_queue,
+            "login queue per address": self.login_queue_per_address,
+            "max refused logins": self.max_refused_logins,
         }
         for name, value in at_least_one.items():
             if value < 1:

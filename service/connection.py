@@ -118,7 +118,7 @@ class Connection:
         self.state = SessionState(config.timeout_s, last_activity=now)
         self._login_deadline = (accepted_at or now) + config.login_timeout_s
         self._requests = runtime.guard.request_bucket(now)  # None: requests are not limited
-        self._auth_op: str | None = None  # a login or register the guard counts is running
+        self._refused_logins = 0  # logins and registers refused on this connection
         self._waiting: deque[Decoded] = deque()
         self._in_flight = 0  # pipelined requests handed to the writer, not yet answered
         self._busy = False  # a serial request runs on a worker
@@ -369,14 +369,14 @@ class Connection:
         guard, now, source = self._runtime.guard, time.monotonic(), self.source
         refusal = guard.admit_login(source, now)
         if refusal is None:
-            job, suspect = partial(self._run_auth, frame), guard.is_suspect(source, now)
+            job, suspect = partial(self._run_auth, op, frame), guard.is_suspect(source, now)
             if not self._runtime.auth.submit_nowait(source, job, suspect=suspect):
                 refusal = guard.login_not_queued(source, now)
         if refusal is not None:
             self._refuse(frame, refusal)
+            self._auth_judged()
             return
         self._busy = True
-        self._auth_op = op
 
     def _refuse(self, frame: dict[str, Any], refusal: RequestError) -> None:
         """Answer `frame` with `refusal` without running it (a request without `id` gets no
@@ -398,17 +398,28 @@ class Connection:
         finally:
             self._reactor.post(self._serial_done)
 
-    def _run_auth(self, frame: dict[str, Any]) -> None:
-        """On an auth thread: judge a login or register and reply. Its catch-up (the backlog,
-        the rooms) goes to a pool of its own, so the auth slot and the address's turn are
-        free as soon as the password is judged: a client that logs in and never reads holds
-        a catch-up thread (until the slow-consumer rule ends it), never the logins of others."""
+    def _run_auth(self, op: str, frame: dict[str, Any]) -> None:
+        """On an auth thread: judge a login or register and reply, unless its address has
+        spent its failures meanwhile, and count it before the address's next one starts.
+        Its catch-up (the backlog, the rooms) goes to a pool of its own, so the auth slot and
+        the address's turn are free as soon as the password is judged: a client that logs
+        in and never reads holds a catch-up thread (until the slow-consumer rule ends it),
+        never the logins of others."""
         follow_ups: list[Callable[[], object]] = []
+        guard = self._runtime.guard
         try:
             if self._ending is None:  # ended while it waited (the login deadline, say)
-                follow_ups = self._run_handler(self._context(), frame)
+                refusal = guard.start_login(self.source, time.monotonic())
+                if refusal is not None:
+                    self._refuse(frame, refusal)
+                else:
+                    try:
+                        follow_ups = self._run_handler(self._context(), frame)
+                    finally:
+                        logged_in, now = self.state.logged_in, time.monotonic()
+                        guard.login_finished(self.source, op, logged_in, now)
         finally:
-            self._reactor.post(self._login_judged)
+            self._reactor.post(self._auth_judged)
             handed_over = False
             try:
                 if follow_ups:
@@ -427,12 +438,15 @@ class Connection:
     def _context(self) -> Context:
         return Context(self._runtime.services, self.state, self)
 
-    def _login_judged(self) -> None:
-        if self._auth_op is not None:
-            self._runtime.guard.login_finished(
-                self.source, self._auth_op, self.state.logged_in, time.monotonic()
-            )
-            self._auth_op = None
+    def _auth_judged(self) -> None:
+        """A login or register was answered: past --max-refused-logins refusals the
+        connection ends (`bye protocol_error`), so one connection cannot make the server
+        answer refusals as fast as it can send them."""
+        if self.state.logged_in:
+            return
+        self._refused_logins += 1
+        if self._refused_logins >= self._runtime.services.config.max_refused_logins:
+            self.end(EndReason.PROTOCOL_ERROR)
 
     def _serial_done(self) -> None:
         self._busy = False

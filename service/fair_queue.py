@@ -1,6 +1,6 @@
 """A bounded queue served fairly across keys, pure: the order in which logins get hashed.
 
-Password hashing is the expensive step of a login (argon2id, 64 MiB, tens of milliseconds).
+Password hashing is the expensive step of a login (argon2id, 19 MiB, tens of milliseconds).
 Served first come, first served, one address spraying guesses would put every honest login
 behind all of its guesses. Here each key (a source address) has a queue of its own, keys are
 served in turn, and a key has at most one item out at a time: an honest login waits for at
@@ -34,6 +34,10 @@ class FairQueue(Generic[T]):
     def waiting(self, key: Hashable) -> int:
         queue = self._waiting.get(key)
         return len(queue) if queue is not None else 0
+
+    def holds(self, key: Hashable) -> bool:
+        """Whether `key` has an item waiting or out."""
+        return key in self._waiting or key in self._out
 
     def push(self, key: Hashable, item: T) -> bool:
         """Queue `item` under `key`; False (nothing queued) past either bound."""

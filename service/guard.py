@@ -3,11 +3,14 @@
 - connections: at most `max_connections` open in total (held under the descriptor limit by
   the server) and `max_connections_per_address` from one address;
 - logins: failed logins and registrations per address, a token bucket checked *before* a
-  password is hashed. A login waiting or running holds a token of its address until it ends,
-  so a hundred sent at once get no further than one at a time would; it costs the token if
-  it fails, and gives it back if it logs in. Every `register` costs one (it hashes a password
-  and makes an account). An address that failed lately, or has other logins waiting, is a
-  suspect: its logins hash apart (service/auth_pool.py);
+  password is hashed: when the login is queued, and again when its turn comes (logins of one
+  address are judged one at a time, service/fair_queue.py), so a hundred guesses sent at once
+  get no further than one at a time would. Waiting costs nothing and a login that succeeds
+  costs nothing: a class behind one NAT logging in at once queues and gets in, in turn
+  (--login-queue-per-address). A failure costs a token, and so does every `register` (it
+  hashes a password and makes an account). An address that failed lately is a suspect: its
+  logins hash apart (service/auth_pool.py). Why a class's typos leave its correct logins
+  alone while a guesser is still stopped: README, "Security";
 - requests: a token bucket per connection for the requests that are not pipelined (`message`
   and `ack` are paced by their own window, see service/connection.py).
 
@@ -15,12 +18,15 @@ A refusal is a RequestError(`rate_limited`) with `retry_after`, and at most one 
 `refusal_log_interval_s` per address and kind of refusal, however many there are: an attack
 must not become a log flood. Addresses are counted by `service.addresses.source_key`.
 
-One thread only (the reactor's): no lock. Pure apart from logging; `now` is monotonic seconds.
+The reactor calls everything here; the auth threads also call the login methods
+(`start_login`, `login_finished`), so the login buckets and the log are under one lock.
+Pure apart from logging; `now` is monotonic seconds.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from enum import Enum
 
 from service.config import ServerConfig
@@ -49,7 +55,7 @@ class Guard:
         self.open_connections = 0
         self._per_address = config.max_connections_per_address
         self._open: dict[str, int] = {}  # source key -> connections open from there
-        self._logging_in: dict[str, int] = {}  # source key -> logins admitted, not yet ended
+        self._lock = threading.Lock()  # for _logins and _log: the auth threads use them too
         self._logins = BucketTable(
             config.login_failures_per_minute / 60, config.login_failure_burst, MAX_ADDRESSES
         )
@@ -89,24 +95,21 @@ class Guard:
     # --- logins and registrations ------------------------------------------------------------
 
     def admit_login(self, source: str, now: float) -> RequestError | None:
-        """Before any hashing: `rate_limited` if `source` has no failure left to spend, once
-        the logins it has waiting or running are counted as failures; else None, and this
-        login counts as one of those until `login_finished` (or `login_not_queued`)."""
-        bucket = self._logins.get(source, now)
-        logging_in = self._logging_in.get(source, 0)
-        spare = bucket.tokens(now) - logging_in
-        if spare >= 1:
-            self._logging_in[source] = logging_in + 1
-            return None
+        """On the reactor, before a login or register is queued: `rate_limited` if `source`
+        has no failure left to spend, else None. Waiting holds nothing: `start_login` checks
+        again when its turn comes."""
+        return self.start_login(source, now)
+
+    def start_login(self, source: str, now: float) -> RequestError | None:
+        """On an auth thread, just before a password is hashed: the same check, now that the
+        logins of `source` before this one are judged and counted."""
+        with self._lock:
+            bucket = self._logins.get(source, now)
+            if bucket.has_token(now):
+                return None
+            seconds = whole_seconds(bucket.seconds_until_token(now))
         self.note(Kind.LOGIN, source, now, f"refused logins from {source}: too many failed "
-                  "or waiting logins and registrations (--login-failure-burst)")  # fmt: skip
-        if bucket.has_token(now):  # it is the logins waiting that leave none: they may succeed
-            return RequestError(
-                ErrorCode.RATE_LIMITED,
-                "Too many logins from your address at once. Try again in 1 s.",
-                retry_after=1,
-            )
-        seconds = whole_seconds(bucket.seconds_until_token(now))
+                  "logins and registrations (--login-failure-burst)")  # fmt: skip
         return RequestError(
             ErrorCode.RATE_LIMITED,
             f"Too many failed logins from your address. Try again in {seconds} s.",
@@ -114,16 +117,15 @@ class Guard:
         )
 
     def is_suspect(self, source: str, now: float) -> bool:
-        """After `admit_login`: whether `source` failed lately or has other logins waiting;
-        its login then hashes in the suspects' lane (service/auth_pool.py)."""
-        others_waiting = self._logging_in.get(source, 0) > 1
-        return others_waiting or not self._logins.get(source, now).is_full(now)
+        """Whether `source` failed lately; its logins then hash in the suspects' lane
+        (service/auth_pool.py)."""
+        with self._lock:
+            return not self._logins.get(source, now).is_full(now)
 
     def login_not_queued(self, source: str, now: float) -> RequestError:
-        """An admitted login found the queue full: it no longer counts; the refusal to send."""
-        self._end_login(source)
+        """An admitted login found the queue full; the refusal to send."""
         self.note(Kind.LOGIN_QUEUE, source, now, f"refused logins from {source}: too many "
-                  "waiting to be checked (--login-queue)")  # fmt: skip
+                  "waiting to be checked (--login-queue, --login-queue-per-address)")  # fmt: skip
         return RequestError(
             ErrorCode.RATE_LIMITED,
             "The server has too many logins waiting. Try again in 1 s.",
@@ -131,22 +133,16 @@ class Guard:
         )
 
     def login_finished(self, source: str, op: str, logged_in: bool, now: float) -> None:
-        """After an admitted `login` or `register`: spend a token unless it was a login that
-        succeeded."""
-        self._end_login(source)
+        """After a started `login` or `register` (on its auth thread, before the next login
+        of `source` may start): spend a token unless it was a login that succeeded."""
         if not (op == "login" and logged_in):
-            self._logins.get(source, now).charge(now)
-
-    def _end_login(self, source: str) -> None:
-        left = self._logging_in[source] - 1
-        if left:
-            self._logging_in[source] = left
-        else:
-            del self._logging_in[source]
+            with self._lock:
+                self._logins.get(source, now).charge(now)
 
     def forget_idle(self, now: float) -> None:
         """Drop what refilled completely (it holds nothing); keeps the tables small."""
-        self._logins.forget_full(now)
+        with self._lock:
+            self._logins.forget_full(now)
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -171,7 +167,8 @@ class Guard:
     def note(self, kind: Kind, source: str, now: float, text: str) -> None:
         """Log `text` unless a line of this kind about `source` was logged within the interval;
         the next line says how many were left out."""
-        count = self._log.note((kind, source), now)
+        with self._lock:
+            count = self._log.note((kind, source), now)
         if count is None:
             return
         if count > 1:

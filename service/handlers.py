@@ -8,8 +8,11 @@ follow-up, which the connection runs once the reply has been sent.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +24,7 @@ from service.auth import (
     LockoutPolicy,
     hash_password,
     is_valid_username,
+    needs_rehash,
     retry_after_seconds,
     verify_password,
 )
@@ -35,12 +39,16 @@ from service.context import Context, Fields, Link, Services
 from service.errors import ErrorCode, RequestError, too_long
 from service.outcomes import Refusal
 from service.room_handlers import ROOM_HANDLERS, enter_rooms
+from service.rules import username_key
 from service.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason, SessionState
 from service.timeutil import to_rfc3339
 
 _SECONDS_SINCE_EPOCH_MAX = 60 * 60 * 24 * 365 * 50  # whoelsesince: longer windows mean "ever"
 
 log = logging.getLogger("parley.sessions")  # a line per login, failed login, logout; no secrets
+# Keys the digest of unknown names in the log (see _loggable_name): new each run, so a digest
+# cannot be looked up in a table made beforehand, and stable within it, so attempts correlate.
+_LOG_NAME_KEY = secrets.token_bytes(16)
 
 
 # --- login, register, logout -----------------------------------------------------------------
@@ -77,38 +85,56 @@ def _refused_login(
         outcome = f"bad_credentials, {left} attempt{'s' if left != 1 else ''} left"
     if not known:
         outcome += " (no such account)"
-    log.warning("failed login %s from %s: %s", _loggable_name(name), ctx.link.peer, outcome)
+    log.warning("failed login %s from %s: %s", _loggable_name(name, known), ctx.link.peer, outcome)
     return refusal
 
 
-def _loggable_name(name: str) -> str:
-    """A name as sent, if it is a username; anything else (control characters, a line break,
-    64 KiB) is only described, so a log line stays one honest line."""
-    return name if is_valid_username(name) else f"<not a username, {len(name)} characters>"
+def _loggable_name(name: str, known: bool) -> str:
+    """An account's name as is. A name without an account may be a password typed into the
+    wrong field: only its first 2 characters and a keyed digest (stable for this run, so an
+    operator can tell the same name tried again). Not a username at all (control characters,
+    a line break, 64 KiB): only described, so a log line stays one honest line."""
+    if known:
+        return name
+    if not is_valid_username(name):
+        return f"<not a username, {len(name)} characters>"
+    digest = hmac.new(_LOG_NAME_KEY, name.encode(), hashlib.sha256).hexdigest()[:8]
+    return f"{name[:2]}...#{digest}"
 
 
 def handle_login(ctx: Context, request: m.Login) -> Fields:
     if ctx.state.logged_in:
         raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
     services, name, policy = ctx.services, request.user, ctx.services.lockout
-    with services.login_gate.hold(name):  # check, verify and count: one step per name
+    cost, valid = services.config.argon2, is_valid_username(name)
+    # check, verify and count: one step per account, however its name's case is typed
+    with services.login_gate.hold(username_key(name) if valid else name):
         now = services.clock()
-        credentials = services.store.credentials(name) if is_valid_username(name) else None
-        known = credentials is not None
+        credentials = services.store.login_credentials(name) if valid else None
         if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)
             attempts = services.store.unknown_name_attempts(name, now)
         else:
-            attempts = credentials.attempts.current(now)
+            name, attempts = credentials.name, credentials.attempts.current(now)
+        known = credentials is not None
         if attempts.is_locked(now):
             raise _refused_login(ctx, name, attempts, now, counted=False, known=known)
         if credentials is None:
-            verify_password(None, request.password)  # the same time as a wrong password
+            verify_password(None, request.password, cost)  # the time of a wrong password
             after = services.store.record_unknown_failure(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=False)
-        if not verify_password(credentials.password_hash, request.password):
+        if not verify_password(credentials.password_hash, request.password, cost):
             after = services.store.record_failed_login(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=True)
-        return _begin_session(ctx, name, now)
+        _maybe_rehash(services, name, credentials.password_hash, request.password)
+        return _begin_session(ctx, name, now)  # as the account's exact name
+
+
+def _maybe_rehash(services: Services, name: str, stored: str, password: str) -> None:
+    """A right password whose hash has other parameters than the server's (older defaults,
+    or the operator changed them): store it hashed at the server's cost."""
+    cost = services.config.argon2
+    if services.config.rehash and needs_rehash(stored, cost):
+        services.store.rehash_password(name, stored, hash_password(password, cost))
 
 
 def handle_register(ctx: Context, request: m.Register) -> Fields:
@@ -131,7 +157,8 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
             f"A password needs at least {config.min_password_chars} characters.",
         )
     now = ctx.services.clock()
-    if store.create_user(name, hash_password(request.password), now) is Refusal.NAME_TAKEN:
+    password_hash = hash_password(request.password, config.argon2)
+    if store.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:
         raise _name_taken(name, store.name_taken_by(name) or name)  # taken meanwhile
     fields = _begin_session(ctx, name, now)
     del fields["pending"]  # a new account has no backlog: chat/1 lists `user` (and `rooms`: none)

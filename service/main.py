@@ -13,11 +13,15 @@ from types import FrameType
 
 from service.config import DEFAULT_DB_URL, DEFAULT_PORT, ServerConfig, StartupError
 from service.db import describe_url
-from service.server import ChatServer
+from service.hash_cost import HashCost
+from service.server import DESCRIPTOR_RESERVE, ChatServer
 
 log = logging.getLogger("parley")
 
 WANTED_DESCRIPTORS = 20_000  # one per connection: 10,000 idle users and room to spare
+# Below this the server would serve a handful of connections and look broken: it does not
+# start. The descriptors it keeps for itself (service/server.py), and room for 50 users.
+MIN_DESCRIPTORS = DESCRIPTOR_RESERVE + 50
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_tls_options(parser)
     _add_limit_options(parser)
+    _add_hashing_options(parser)
     return parser  # fmt: skip
 
 
@@ -167,7 +172,23 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
         default=d.login_queue,
         metavar="N",
         help="logins and registrations waiting to be checked, in total "
-        f"(default {d.login_queue}); from one address, at most --login-failure-burst",
+        f"(default {d.login_queue}); more are refused rate_limited",
+    )
+    limits.add_argument(
+        "--login-queue-per-address",
+        type=int,
+        default=d.login_queue_per_address,
+        metavar="N",
+        help="of those, from one address (default "
+        f"{d.login_queue_per_address}): a class behind one NAT logs in in turn",
+    )
+    limits.add_argument(
+        "--max-refused-logins",
+        type=int,
+        default=d.max_refused_logins,
+        metavar="N",
+        help="refused logins one connection may make before it is closed with bye "
+        f"protocol_error (default {d.max_refused_logins})",
     )
     limits.add_argument(
         "--request-rate",
@@ -188,6 +209,25 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
                         default=d.refusal_log_interval_s,
                         help="at most one log line per address and kind of refusal in this "
                         f"time (default {d.refusal_log_interval_s:g})")  # fmt: skip
+
+
+def _add_hashing_options(parser: argparse.ArgumentParser) -> None:
+    cost = _DEFAULTS.argon2
+    hashing = parser.add_argument_group(
+        "password hashing",
+        "argon2id's cost per login. Below OWASP's minimum (19456 KiB with 2 passes, or 46 MiB "
+        "with 1, 12 MiB with 3, 9 MiB with 4, 7 MiB with 5) the server does not start. "
+        "Stored hashes are made anew with these at their owner's next login.",
+    )
+    hashing.add_argument("--argon2-memory-kib", type=int, default=cost.memory_kib, metavar="KIB",
+                         help=f"memory per hash (default {cost.memory_kib})")  # fmt: skip
+    hashing.add_argument("--argon2-time-cost", type=int, default=cost.time_cost, metavar="N",
+                         help=f"passes over that memory (default {cost.time_cost})")  # fmt: skip
+    hashing.add_argument("--argon2-parallelism", type=int, default=cost.parallelism,
+                         metavar="N", help=f"lanes (default {cost.parallelism})")  # fmt: skip
+    hashing.add_argument("--keep-stored-hashes", dest="rehash", action="store_false",
+                         help="keep every stored hash as it is, whatever its cost (benchmarks "
+                         "with cheap accounts; going back to an older server)")  # fmt: skip
 
 
 def _pick(parser: argparse.ArgumentParser, name: str, positional: float | None,
@@ -222,9 +262,13 @@ def config_from_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
             login_failures_per_minute=args.login_failures_per_minute,
             login_failure_burst=args.login_failure_burst,
             login_queue=args.login_queue,
+            login_queue_per_address=args.login_queue_per_address,
+            max_refused_logins=args.max_refused_logins,
             request_rate=args.request_rate,
             request_burst=args.request_burst,
             refusal_log_interval_s=args.refusal_log_interval,
+            rehash=args.rehash,
+            argon2=HashCost(args.argon2_memory_kib, args.argon2_time_cost, args.argon2_parallelism),
         )
     except ValueError as error:
         parser.error(str(error))
@@ -255,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     descriptors = raise_descriptor_limit(WANTED_DESCRIPTORS)
+    if descriptors < MIN_DESCRIPTORS:
+        print(f"Error: open files are limited to {descriptors} (ulimit -n), and the server "
+              f"needs at least {MIN_DESCRIPTORS}; raise the limit",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return 1
     server = ChatServer(config)
     try:
         server.start()
@@ -272,8 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     host, port = server.address
     # Printed whatever the log level: operators and scripts learn the port (0 picks one) here.
     signup = "open" if config.allow_signup else "closed"
-    print(f"chat-server: listening on {host}:{port} (database {describe_url(config.db_url)}, "
-          f"sign-up {signup})", file=sys.stderr, flush=True)  # fmt: skip
+    tls = "TLS" if config.tls_cert else "no TLS"
+    print(f"chat-server: listening on {host}:{port} ({tls}, database "
+          f"{describe_url(config.db_url)}, sign-up {signup})",
+          file=sys.stderr, flush=True)  # fmt: skip
 
     stop_requested = threading.Event()
 

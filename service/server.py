@@ -134,7 +134,7 @@ class ChatServer:
             services,
             reactor,
             ThreadPoolExecutor(WORKERS, thread_name_prefix="worker"),
-            AuthPool(AUTH_WORKERS, config.login_queue, config.login_failure_burst),
+            AuthPool(AUTH_WORKERS, config.login_queue, config.login_queue_per_address),
             ThreadPoolExecutor(CATCH_UP_WORKERS, thread_name_prefix="catch_up"),
             guard,
             self._forget,

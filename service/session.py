@@ -39,7 +39,7 @@ class EndReason(Enum):
     TIMEOUT = "timeout"  # idle for the configured time
     SHUTDOWN = "shutdown"  # the server is stopping
     SLOW_CONSUMER = "slow_consumer"  # the client stopped reading its output
-    PROTOCOL_ERROR = "protocol_error"  # an oversized frame, or too many bad frames
+    PROTOCOL_ERROR = "protocol_error"  # an oversized frame, too many bad frames or refused logins
     DISCONNECTED = "disconnected"  # the connection dropped; no `bye` can be sent
     ACCOUNT_DELETED = "account_deleted"  # an operator deleted the account (not in chat/1's list)
 
@@ -71,7 +71,8 @@ BYE_TEXTS = {
     EndReason.TIMEOUT: "You were idle too long and have been logged out.",
     EndReason.SHUTDOWN: "The server is shutting down.",
     EndReason.SLOW_CONSUMER: "You were not reading your messages fast enough.",
-    EndReason.PROTOCOL_ERROR: "Too many frames this server could not read.",
+    EndReason.PROTOCOL_ERROR: "Too many frames this server could not read, or too many "
+    "refused logins.",
     EndReason.ACCOUNT_DELETED: "Your account has been deleted.",
 }
 

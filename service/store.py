@@ -85,6 +85,34 @@ class Store(RoomQueries, OperatorQueries):
 
         return self.read(query)
 
+    def login_credentials(self, name: str) -> Credentials | None:
+        """The account a `login` as `name` is for: the one whose name equals `name` ignoring
+        case (at most one: precise point 14), so `Erin` logs in to `erin`, and its wrong
+        passwords count toward that account's lockout. Credentials.name is the exact name."""
+
+        def query(s: Session) -> Credentials | None:
+            user = s.scalar(select(User).where(func.lower(User.name) == username_key(name)))
+            if user is None:
+                return None
+            attempts = attempts_of(user.failed_attempts, user.locked_until)
+            return Credentials(user.name, user.password_hash, attempts)
+
+        return self.read(query)
+
+    def rehash_password(self, name: str, old_hash: str, new_hash: str) -> bool:
+        """The same password hashed at the server's current cost. False, and nothing changed,
+        when the stored hash is no longer `old_hash` (an operator set a new password)."""
+
+        def job(s: Session) -> bool:
+            result = s.execute(
+                update(User)
+                .where(User.name == name, User.password_hash == old_hash)
+                .values(password_hash=new_hash)
+            )
+            return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+        return self.write(job)
+
     def user_exists(self, name: str) -> bool:
         return self.read(lambda s: s.scalar(select(exists().where(User.name == name))) or False)
 
@@ -109,7 +137,7 @@ class Store(RoomQueries, OperatorQueries):
 
     def name_taken_by(self, name: str) -> str | None:
         """The account whose name equals `name` ignoring case, if any (chat/1 precise point
-        14: a new account may not have it). Login stays case-sensitive: see credentials()."""
+        14: a new account may not have it). Login finds its account so: login_credentials()."""
         return self.read(lambda s: _holder_of(s, name))
 
     def create_user(self, name: str, password_hash: str, now: datetime) -> Refusal | None:

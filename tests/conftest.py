@@ -11,6 +11,7 @@ import pytest
 from service.config import ServerConfig
 from tests.support.client import TestClient
 from tests.support.server import (
+    TEST_COST,
     RunningServer,
     create_users,
     fresh_postgres_database,
@@ -48,8 +49,13 @@ def db_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def server_config(db_url: str) -> ServerConfig:
-    """Override in a test module to change options (timeout, block duration, signup...)."""
-    return ServerConfig(port=0, db_url=db_url, block_duration_s=60, timeout_s=300)
+    """Override in a test module to change options (timeout, block duration, signup...).
+    Hashing costs what the test accounts' hashes cost (TEST_COST), so logins stay cheap and
+    are not made anew at the first login."""
+    return ServerConfig(
+        port=0, db_url=db_url, block_duration_s=60, timeout_s=300,
+        argon2=TEST_COST, allow_weak_hashing=True,
+    )  # fmt: skip
 
 
 @pytest.fixture

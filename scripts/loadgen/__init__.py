@@ -19,8 +19,8 @@ Password hashes. Accounts are inserted straight into the `users` table before th
 starts. All workloads except `login` give every account ONE shared argon2id hash made with
 cheap parameters (time_cost=1, memory_cost=1 MiB, parallelism=1): the server verifies with
 the parameters encoded in the hash, so 10,000 logins measure the server, not argon2. The
-`login` workload gives its storm accounts a hash with argon2-cffi's default (real) cost,
-64 MiB per verification, because a login storm is what it measures.
+`login` workload gives its storm accounts a hash at chat-server's default (real) cost
+(service/hash_cost.py: 19 MiB, 2 passes), because a login storm is what it measures.
 
 What this package does not do: judge the figures (no thresholds), or talk to anything but
 127.0.0.1 and the database server named by `--db-url`.

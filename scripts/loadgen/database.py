@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 from service.db import migrate_to_head
+from service.hash_cost import DEFAULT_COST
 
 from .settings import PASSWORD
 
@@ -68,8 +69,11 @@ def cheap_hash() -> str:
 
 
 def real_hash() -> str:
-    """argon2id at argon2-cffi's default cost (64 MiB per verification), as real accounts."""
-    return PasswordHasher().hash(PASSWORD)
+    """argon2id at chat-server's default cost, as its accounts have once they logged in: the
+    cost a login storm meets (the server verifies with the parameters stored in the hash)."""
+    cost = DEFAULT_COST
+    hasher = PasswordHasher(cost.time_cost, cost.memory_kib, cost.parallelism)
+    return hasher.hash(PASSWORD)
 
 
 def describe(db_server_url: str | None) -> str:

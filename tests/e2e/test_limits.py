@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from service.config import ServerConfig
+from service.hash_cost import DEFAULT_COST
 from tests.conftest import PASSWORD
 from tests.support.attack import count_hashes, create_cheap_users
 from tests.support.client import TestClient
@@ -183,9 +184,9 @@ def test_failed_logins_past_the_burst_are_refused_before_any_hashing(
 
 
 def test_a_login_that_would_overfill_the_queue_is_refused(limited: Limited) -> None:
-    server = limited(login_queue=1)
+    server = limited(login_queue=1, argon2=DEFAULT_COST, allow_weak_hashing=False)
     clients = [TestClient(server.host, server.port, source=f"127.0.5.{n}") for n in range(1, 9)]
-    for client in clients:  # 8 addresses at once, each one 64 MiB hash, into a queue of 1
+    for client in clients:  # 8 addresses at once, each one real-cost hash, into a queue of 1
         client.send({"op": "login", "id": 1, "user": "nobody", "password": "x"})
     replies = [client.reply_to(1, timeout_s=30) for client in clients]
     errors = sorted(reply["error"] for reply in replies)
@@ -194,6 +195,29 @@ def test_a_login_that_would_overfill_the_queue_is_refused(limited: Limited) -> N
     assert limited_reply["retry_after"] == 1 and "too many logins waiting" in limited_reply["text"]
     for client in clients:
         client.close()
+
+
+def test_a_connection_past_its_refused_logins_is_closed_with_protocol_error(
+    limited: Limited, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One connection may not make the server answer refusals as fast as it can send logins
+    (issue 17: 575,633 in 30 s took a core): past --max-refused-logins it is closed."""
+    hashes = count_hashes(monkeypatch)
+    server = limited(max_refused_logins=4, login_failure_burst=2, login_failures_per_minute=1)
+    spammer = TestClient(server.host, server.port)
+    spammer.send_raw(b"".join(
+        json.dumps({"op": "login", "id": n, "user": "alice", "password": "x"}).encode() + b"\n"
+        for n in range(1, 501)
+    ))  # fmt: skip
+    frames = spammer.wait_closed(timeout_s=10)
+    replies = [f.get("error") for f in frames if "re" in f]
+    assert replies == ["bad_credentials"] * 2 + ["rate_limited"] * 2, frames
+    assert (frames[-1]["ev"], frames[-1]["reason"]) == ("bye", "protocol_error")
+    assert len(hashes) == 2
+    honest = TestClient(server.host, server.port, source="127.0.0.2")
+    honest.login("bob", PASSWORD)  # everyone else goes on
+    honest.close()
+    spammer.close()
 
 
 # --- private chats ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ stay out of it, while the database files that do hold them are the owner's alone
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -58,3 +59,27 @@ def test_a_full_session_at_debug_logs_no_password_token_or_text(tmp_path: Path) 
               if secret in log]  # fmt: skip
     assert not leaked, f"in the log: {leaked}"
     assert files == {"parley.db": 0o600, "parley.db-wal": 0o600, "parley.db-shm": 0o600}
+
+
+def test_a_password_typed_as_the_name_stays_out_of_the_log(tmp_path: Path) -> None:
+    """A password typed into the user field names no account: the log keeps its first two
+    characters and a digest, the same for each try, so an operator can still correlate them
+    (issue 17 item 6). Names of accounts are logged as they are."""
+    db_url = f"sqlite:///{tmp_path / 'parley.db'}"
+    typed = "Quartz-Zebra-Typed-8642"
+    create_cheap_users(db_url, ["alice"], SECRETS["alice's password"])
+    with watched_server(db_url, tmp_path) as chat:
+        client = TestClient(chat.host, chat.port)
+        for password in ("first try", "second try"):
+            reply = client.request("login", user=typed, password=password)
+            assert reply["error"] == "bad_credentials"
+        assert client.request("login", user="alice", password="wrong")["error"] == (
+            "bad_credentials"
+        )
+        client.close()
+        assert chat.terminate() == 0
+        log = chat.log_text()
+    assert typed not in log and typed[:3] not in log
+    logged = re.findall(r"failed login (Qu\.\.\.#[0-9a-f]{8}) from", log)
+    assert len(logged) == 2 and logged[0] == logged[1], log  # the same digest each time
+    assert "failed login alice from" in log

@@ -4,6 +4,7 @@ to the database first; the database files it creates are its owner's alone."""
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import stat
 import subprocess
@@ -85,6 +86,30 @@ def test_a_port_in_use_is_one_error_line_and_the_database_is_untouched(tmp_path:
         result = run_server("--port", str(port), "--db", f"sqlite:///{db}", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert snapshot(tmp_path) == before
+
+
+def test_too_few_descriptors_is_one_error_line_and_the_database_is_untouched(
+    tmp_path: Path,
+) -> None:
+    """`ulimit -n 64`: the server used to start and serve one connection (issue 17); it now
+    says why it will not start. Soft and hard limit both: it cannot raise them itself."""
+    db = tmp_path / "parley.db"
+    create_cheap_users(f"sqlite:///{db}", ["alice"], "correct horse")
+    before = snapshot(tmp_path)
+
+    def at_most_64() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "service.main", "--port", "0", "--db", f"sqlite:///{db}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30, preexec_fn=at_most_64,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (
+        "Error: open files are limited to 64 (ulimit -n), and the server needs at least 150; "
+        "raise the limit\n"
+    )
     assert snapshot(tmp_path) == before
 
 

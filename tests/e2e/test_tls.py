@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import ssl
 import sys
@@ -28,7 +29,7 @@ from cli.client.link import Incoming, Link
 from cli.client.tls import client_context
 from service.config import ServerConfig
 from tests.conftest import PASSWORD
-from tests.support.attack import create_cheap_users
+from tests.support.attack import create_cheap_users, watched_server
 from tests.support.client import TestClient
 from tests.support.server import RunningServer, start_server
 
@@ -249,3 +250,15 @@ def test_chat_client_says_what_helps_when_the_certificate_names_another_host(
     finally:
         child.close(force=True)
         other.stop()
+
+
+def test_the_start_line_says_tls_is_on(server_config: ServerConfig, tmp_path: Path) -> None:
+    """An operator (or a script) reading the start line learns how to connect (issue 17)."""
+    assert server_config.tls_cert is not None and server_config.tls_key is not None
+    db_url = f"sqlite:///{tmp_path / 'parley.db'}"
+    with watched_server(db_url, tmp_path, "--tls-cert", server_config.tls_cert,
+                        "--tls-key", server_config.tls_key) as chat:  # fmt: skip
+        lines = [line for line in chat.log_text().splitlines() if "listening on" in line]
+    assert len(lines) == 1, lines
+    assert re.fullmatch(r"chat-server: listening on 127\.0\.0\.1:\d+ \(TLS, database .+, "
+                        r"sign-up closed\)", lines[0]), lines  # fmt: skip

@@ -1,6 +1,7 @@
 """Usernames unique ignoring case against a real server (chat/1 precise point 14), on SQLite
-and PostgreSQL alike: `register` refuses `Alice` beside `alice`, login stays case-sensitive,
-and chat-server will not upgrade a database that holds two such names.
+and PostgreSQL alike: `register` refuses `Alice` beside `alice`, a login as `Alice` is one as
+`alice` (issue 17 item 5), and chat-server will not upgrade a database that holds two such
+names.
 """
 
 from __future__ import annotations
@@ -36,11 +37,29 @@ def test_register_refuses_a_name_equal_to_another_ignoring_case(
         assert (reply["ok"], reply["error"]) == (False, "user_exists"), reply
         assert "alice exists" in reply["text"], reply
 
-    impostor = client.request("login", user="Alice", password=PASSWORD)
-    assert impostor["error"] == "bad_credentials"  # names stay case-sensitive on the wire
-    assert client.request("login", user="alice", password=PASSWORD)["ok"] is True
+    as_typed = client.request("login", user="Alice", password=PASSWORD)  # issue 17 item 5
+    assert (as_typed["ok"], as_typed["user"]) == (True, "alice"), as_typed  # the exact name
     other = connect().request("register", user="Alicia", password=NEW_PASSWORD)
     assert other["ok"] is True, other  # other letters are still fine
+
+
+def test_a_login_in_another_case_is_the_accounts_and_its_failures_count_there(
+    make_user: Callable[[str], None], connect: Callable[[], TestClient]
+) -> None:
+    """`--user Erin` for the account `erin`: it logs in, and the reply names the account as
+    it is; its wrong passwords count toward that account's lockout, whatever the case."""
+    make_user("erin")
+    client = connect()
+    first = client.request("login", user="Erin", password="wrong")
+    assert (first["error"], first["attempts_left"]) == ("bad_credentials", 2), first
+    assert client.request("login", user="ERIN", password="wrong")["attempts_left"] == 1
+    assert client.request("login", user="erin", password="wrong")["error"] == "locked"
+    assert client.request("login", user="eRiN", password=PASSWORD)["error"] == "locked"
+    make_user("frank")
+    reply = connect().request("login", user="FRANK", password=PASSWORD)
+    assert (reply["ok"], reply["user"]) == (True, "frank"), reply
+    ghost = connect().request("login", user="Ghost", password=PASSWORD)  # no such account
+    assert (ghost["error"], ghost["attempts_left"]) == ("bad_credentials", 2), ghost
 
 
 def test_chat_server_will_not_upgrade_a_database_with_names_equal_ignoring_case(

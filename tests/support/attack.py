@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from service import auth
+from service.hash_cost import HashCost
 from tests.support.server import create_users
 
 _LISTENING = re.compile(r"listening on (\S+):(\d+)")
@@ -30,9 +31,9 @@ def count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     made: list[str] = []
     verify = auth.verify_password  # what service.handlers calls
 
-    def counted(password_hash: str | None, password: str) -> bool:
+    def counted(password_hash: str | None, password: str, cost: HashCost) -> bool:
         made.append("?" if password_hash is None else "known")
-        return verify(password_hash, password)
+        return verify(password_hash, password, cost)
 
     monkeypatch.setattr("service.handlers.verify_password", counted)
     return made

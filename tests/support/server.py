@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from service.config import ServerConfig
 from service.db import migrate_to_head
+from service.hash_cost import HashCost
 from service.server import ChatServer
 from service.store import Store
 from service.timeutil import utc_now
@@ -57,10 +58,15 @@ def start_server(config: ServerConfig) -> RunningServer:
 
 
 # Real argon2id at its lowest cost: the server verifies with the parameters stored in the hash,
-# so a test login costs microseconds instead of 64 MiB and tens of milliseconds, and the suite
-# measures Parley rather than argon2. Unknown names are still checked against the server's
-# real-cost decoy, and `chat-admin adduser` (tested on its own) hashes at the real cost.
-_test_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+# so a test login costs microseconds instead of megabytes and tens of milliseconds, and the
+# suite measures Parley rather than argon2. The `server_config` fixture hashes at this cost too
+# (unknown names' decoys, register, and no rehash at the first login); servers made otherwise
+# hash at the real cost, and make these hashes anew at their first login.
+# `chat-admin adduser` (tested on its own) hashes at the real cost.
+TEST_COST = HashCost(memory_kib=1024, time_cost=1, parallelism=1)
+_test_hasher = PasswordHasher(
+    time_cost=TEST_COST.time_cost, memory_cost=TEST_COST.memory_kib, parallelism=1
+)
 
 
 def cheap_hash(password: str) -> str:

@@ -89,3 +89,23 @@ def test_shutdown_drops_what_waits() -> None:
     pool.shutdown()  # returns: the running job ended, "b" ran or was dropped
     assert not pool.submit_nowait("c", never.set)
     assert not never.is_set()
+
+
+def test_an_address_with_a_job_in_a_lane_queues_its_next_there_in_order(pool: AuthPool) -> None:
+    """An address that turns suspect while its earlier logins wait in the main lane has its
+    next ones judged after them, not beside them in the other lane."""
+    release, started = threading.Event(), threading.Event()
+    order: list[str] = []
+    done = threading.Event()
+    assert pool.submit_nowait("a", holding(started, release))
+    assert started.wait(WAIT_S)
+
+    def right_password() -> None:
+        order.append("right password")
+        done.set()
+
+    assert pool.submit_nowait("a", lambda: order.append("wrong guess"))
+    assert pool.submit_nowait("a", right_password, suspect=True)
+    release.set()
+    assert done.wait(WAIT_S)
+    assert order == ["wrong guess", "right password"]
