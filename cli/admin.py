@@ -24,6 +24,7 @@ from cli.admin_typer import AdminCommand, AdminGroup, BadValue
 from cli.admin_typer import fail as _fail
 from service import accounts, room_admin
 from service.db import Schema, database_state, describe_url, migrate_to_head
+from service.store import Store
 from service.timeutil import parse_since, utc_now
 
 app = typer.Typer(
@@ -63,7 +64,8 @@ UserName = Annotated[
     typer.Argument(
         metavar="NAME",
         callback=_valid_name,
-        help="The username (case-sensitive).",
+        help="The username; typed in another case, it names the one account equal to it "
+        "ignoring case.",
         show_default=False,
     ),
 ]
@@ -80,22 +82,49 @@ PasswordStdin = Annotated[
 ]
 
 
+PASSWORD_TRIES = 3  # as passwd(1): a typo costs a new try, not the whole command
+
+
 def _new_password(from_stdin: bool) -> str:
-    """Asked twice with hidden input, or one line from stdin; refused before anything changes."""
+    """Asked twice with hidden input (again after a refusal, up to PASSWORD_TRIES times), or
+    one line from stdin, which a script cannot retype: refused at once. Nothing changes before
+    a password is accepted."""
     if from_stdin:
         password = sys.stdin.read().removesuffix("\n").removesuffix("\r")
         if "\n" in password:
             _fail("--password-stdin reads a single line, but got several; nothing changed")
-    else:
-        password = typer.prompt("Password", hide_input=True, default="", show_default=False)
-    problem = accounts.password_problem(password)
-    if problem is not None:
-        _fail(f"{problem}; nothing changed")
-    if not from_stdin:
-        again = typer.prompt("Repeat password", hide_input=True, default="", show_default=False)
-        if again != password:
-            _fail("the two passwords differ; nothing changed")
-    return password
+        if (problem := accounts.password_problem(password)) is not None:
+            _fail(f"{problem}; nothing changed")
+        return password
+    for _ in range(PASSWORD_TRIES):
+        password, problem = _typed_password()
+        if problem is None:
+            return password
+        typer.echo(f"{problem}; try again", err=True)
+    _fail(f"{problem} ({PASSWORD_TRIES} tries); nothing changed")
+
+
+def _typed_password() -> tuple[str, str | None]:
+    """One try at the terminal: the password and why it is refused (None: accepted)."""
+    password = typer.prompt("Password", hide_input=True, default="", show_default=False)
+    if (problem := accounts.password_problem(password)) is not None:
+        return password, problem
+    again = typer.prompt("Repeat password", hide_input=True, default="", show_default=False)
+    return password, None if again == password else "the two passwords differ"
+
+
+def _account(store: Store, name: str) -> str:
+    """The account NAME means: NAME itself, else the one account equal to it ignoring case
+    (names are unique ignoring case, chat/1 precise point 14), named on stderr so that stdout
+    stays what the command prints. A name that matches nothing is returned as typed, for the
+    command's own "there is no user" refusal."""
+    if store.user_exists(name):
+        return name
+    holder = store.name_taken_by(name)
+    if holder is None:
+        return name
+    typer.echo(f"Note: no user {name}; using {holder} (names are unique ignoring case).", err=True)
+    return holder
 
 
 # --- accounts -----------------------------------------------------------------------------
@@ -123,6 +152,7 @@ def passwd(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NO
     The new password works for the next login; a session already open stays open.
     """
     with open_store(db) as store:
+        name = _account(store, name)
         if not store.user_exists(name):
             _fail(f"there is no user {name}")
         accounts.set_password(store, name, _new_password(password_stdin))
@@ -138,9 +168,13 @@ def deluser(
     """Delete the account NAME for good.
 
     Goes with it: the messages stored for NAME and not yet delivered, every block by or of
-    NAME, and NAME's login history. Messages NAME sent to others stay with their recipients.
+    NAME, and NAME's login history; NAME's room memberships go too (NAME leaves every room).
+    Messages NAME sent to others stay with their recipients, and what they said in rooms stays
+    in the rooms' history, under the name NAME. A session of NAME's still open ends at its
+    next request.
     """
     with open_store(db) as store:
+        name = _account(store, name)
         question = _deletion_question(accounts.footprint(store, name))
         if not yes and not typer.confirm(question):
             _fail(f"not confirmed; {name} was not deleted")
@@ -186,6 +220,7 @@ def unlock(name: UserName, db: DbUrl = NOT_GIVEN) -> None:
     Takes effect at once, also for a running server.
     """
     with open_store(db) as store:
+        name = _account(store, name)
         before = accounts.unlock(store, name, utc_now())
     if before.locked_until is not None:
         typer.echo(f"Unlocked {name} (was locked until {render.local_time(before.locked_until)}).")
@@ -229,6 +264,7 @@ def history(
     now = utc_now()
     moment = _since(since, now)
     with open_store(db) as store:
+        user = None if user is None else _account(store, user)
         logins = accounts.login_history(store, since=moment, user=user)
     if as_json:
         render.show_json(render.history_json(logins, now))
@@ -261,6 +297,7 @@ def blocks(
 ) -> None:
     """Who blocks whom. A blocked user's messages to the blocker are refused."""
     with open_store(db) as store:
+        name = None if name is None else _account(store, name)
         found = accounts.list_blocks(store, name)
     if as_json:
         render.show_json(render.blocks_json(found))
@@ -292,7 +329,10 @@ def import_credentials(
     ],
     db: DbUrl = NOT_GIVEN,
 ) -> None:
-    """Add the users of the original assignment's credentials.txt.
+    """Add the users of a plain-text credentials.txt: one `username password` per line.
+
+    That is how chat servers written before Parley kept their accounts, with the
+    passwords in clear.
 
     Each password is hashed (argon2id) and never printed. Names that exist are skipped;
     lines breaking a rule (username rule, 8+ character password, two fields) are rejected
@@ -380,7 +420,7 @@ RoomName = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def rooms(as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
     """List the rooms: created, creator, members, messages and last activity.
 
@@ -395,7 +435,7 @@ def rooms(as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
         render.show_table(render.rooms_listing(found))
 
 
-@app.command("room-history")
+@app.command("room-history", cls=AdminCommand)
 def room_history(
     room: RoomName,
     since: Annotated[
@@ -425,7 +465,7 @@ def room_history(
         render.show_table(render.room_history_listing(room, lines))
 
 
-@app.command()
+@app.command(cls=AdminCommand)
 def delroom(
     room: RoomName,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,

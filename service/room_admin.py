@@ -23,8 +23,10 @@ from service.store import Store
 
 def room_name(text: str) -> str:
     """An operator's ROOM: `#general`, or `general` (a shell takes an unquoted `#` for the
-    start of a comment). Raises ValueError, with the rule, for anything else."""
-    name = text if text.startswith("#") else f"#{text}"
+    start of a comment), lower-cased as chat-client does (`#General` is `#general`: room names
+    are lowercase). Raises ValueError, with the rule, for anything else."""
+    lowered = text.lower()
+    name = lowered if lowered.startswith("#") else f"#{lowered}"
     if not is_valid_room_name(name):
         raise ValueError(
             f"{text!r} is not a room name: # and then 1 to 32 lowercase letters, digits, "

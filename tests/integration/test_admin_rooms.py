@@ -82,9 +82,13 @@ def test_room_history_json_since_and_without_the_hash(db_url: str, general: Stor
     lines = json.loads(result.stdout)
     assert [line["text"] for line in lines] == ["hello", "two\nlines\tand a tab", "bye"]
     assert set(lines[0]) == {"seq", "from", "text", "sent_at"}
+    earlier = (utc_now() - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    after = admin(db_url, "room-history", "#general", "--json", "--since", earlier)
+    assert len(json.loads(after.stdout)) == 3
     later = (utc_now() + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    after = admin(db_url, "room-history", "#general", "--json", "--since", later)
-    assert json.loads(after.stdout) == []
+    future = admin(db_url, "room-history", "#general", "--json", "--since", later)
+    assert future.exit_code == 2, future.output  # issue 17: a future WHEN is refused
+    assert "is in the future" in future.stderr
 
 
 def test_room_history_keeps_a_deleted_users_messages(db_url: str, general: Store) -> None:
@@ -117,7 +121,7 @@ def test_a_missing_room_is_refused(db_url: str, general: Store, command: list[st
 
 @pytest.mark.parametrize("command", [["room-history"], ["delroom", "--yes"]])
 def test_a_malformed_room_name_is_a_usage_error(db_url: str, command: list[str]) -> None:
-    result = admin(db_url, *command, "#General")
+    result = admin(db_url, *command, "#gen eral")  # `#General` is #general, as in the client
     assert result.exit_code == 2, result.output
     assert "not a room name" in result.stderr
 
