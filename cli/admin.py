@@ -420,15 +420,25 @@ RoomName = Annotated[
 ]
 
 
+EmptyRooms = Annotated[
+    bool,
+    typer.Option(
+        "--empty",
+        help="Only rooms without members (everyone left; a room stays until deleted).",
+    ),
+]
+
+
 @app.command(cls=AdminCommand)
-def rooms(as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
+def rooms(empty: EmptyRooms = False, as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
     """List the rooms: created, creator, members, messages and last activity.
 
     A room is made by the first user who joins it and stays, with its history, until
-    `chat-admin delroom` deletes it. `last activity` is the newest message or join.
+    `chat-admin delroom` deletes it, also when every member has left (`--empty` lists those).
+    `last activity` is the newest message or join.
     """
     with open_store(db) as store:
-        found = room_admin.list_rooms(store)
+        found = room_admin.list_rooms(store, empty=empty)
     if as_json:
         render.show_json(render.rooms_json(found))
     else:
@@ -465,17 +475,40 @@ def room_history(
         render.show_table(render.room_history_listing(room, lines))
 
 
+def _maybe_room_name(value: str | None) -> str | None:
+    return None if value is None else _room_name(value)
+
+
 @app.command(cls=AdminCommand)
 def delroom(
-    room: RoomName,
+    room: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="ROOM",
+            callback=_maybe_room_name,
+            help="The room, e.g. general or '#general' (quote a leading #: the shell reads it "
+            "as the start of a comment).",
+            show_default=False,
+        ),
+    ] = None,
+    empty: Annotated[
+        bool,
+        typer.Option("--empty", help="Instead of ROOM: every room without members, at once."),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     db: DbUrl = NOT_GIVEN,
 ) -> None:
-    """Delete ROOM for good, with its memberships and its whole history.
+    """Delete ROOM (or, with --empty, every room without members) for good, with its
+    memberships and its whole history.
 
     Members online get no event; their next request about the room finds it gone. A later
     `join` of the same name makes a new, empty room.
     """
+    if (room is None) == (not empty):
+        raise BadValue("name either a ROOM or --empty (see chat-admin delroom --help)")
+    if room is None:
+        _delete_empty_rooms(yes, db)
+        return
     with open_store(db) as store:
         summary = room_admin.room_summary(store, room)
         question = (
@@ -489,6 +522,22 @@ def delroom(
         f"Deleted room {gone.name} with {render.count(gone.members, 'member')} and "
         f"{render.count(gone.messages, 'message')}."
     )
+
+
+def _delete_empty_rooms(yes: bool, db: str) -> None:
+    with open_store(db) as store:
+        found = room_admin.list_rooms(store, empty=True)
+        if not found:
+            typer.echo("There are no empty rooms.")
+            return
+        messages = render.count(sum(r.messages for r in found), "message")
+        names = ", ".join(r.name for r in found)
+        question = f"Delete {render.count(len(found), 'empty room')} ({names}) with {messages}?"
+        if not yes and not typer.confirm(question):
+            _fail("not confirmed; no room was deleted")
+        gone = room_admin.delete_empty_rooms(store)
+    messages = render.count(sum(r.messages for r in gone), "message")
+    typer.echo(f"Deleted {render.count(len(gone), 'empty room')} with {messages}.")
 
 
 def main() -> None:

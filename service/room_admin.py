@@ -35,9 +35,15 @@ def room_name(text: str) -> str:
     return name
 
 
-def list_rooms(store: Store) -> list[RoomSummary]:
-    """Every room, sorted by name, with its members, messages and last activity."""
-    return store.list_rooms()
+def list_rooms(store: Store, *, empty: bool = False) -> list[RoomSummary]:
+    """Every room (only those without members when `empty`: a member's `leave` keeps a room),
+    sorted by name, with its members, messages and last activity."""
+    return store.list_rooms(empty=empty)
+
+
+def delete_empty_rooms(store: Store) -> list[RoomSummary]:
+    """Delete every room without members, with its history; what went."""
+    return store.delete_empty_rooms()
 
 
 def room_history(store: Store, room: str, since: datetime | None) -> list[RoomLine]:

@@ -15,6 +15,7 @@ def test_every_limit_has_an_option() -> None:
          "--login-timeout", "12", "--login-failures-per-minute", "4",
          "--login-failure-burst", "9", "--login-queue", "33", "--request-rate", "0",
          "--request-burst", "5", "--refusal-log-interval", "30",
+         "--room-creations-per-hour", "0",
          "--tls-cert", "c.pem", "--tls-key", "k.pem"]
     )  # fmt: skip
     assert (config.max_connections, config.max_connections_per_address) == (100, 7)
@@ -22,6 +23,7 @@ def test_every_limit_has_an_option() -> None:
     assert (config.login_failure_burst, config.login_queue) == (9, 33)
     assert (config.request_rate, config.request_burst, config.refusal_log_interval_s) == (0, 5, 30)
     assert (config.tls_cert, config.tls_key) == ("c.pem", "k.pem")
+    assert config.room_creations_per_hour == 0
 
 
 def test_the_defaults_are_the_documented_ones() -> None:
@@ -32,13 +34,14 @@ def test_the_defaults_are_the_documented_ones() -> None:
     assert (config.login_failure_burst, config.login_queue) == (20, 256)
     assert (config.request_rate, config.request_burst) == (50, 200)
     assert config.refusal_log_interval_s == 60 and config.tls_cert is None
+    assert config.room_creations_per_hour == 10
 
 
 @pytest.mark.parametrize(
     "argv",
     [["--tls-cert", "c.pem"], ["--tls-key", "k.pem"], ["--max-connections", "0"],
      ["--login-timeout", "0"], ["--request-rate", "-1"], ["--login-failure-burst", "0"],
-     ["--login-failures-per-minute", "0"]],
+     ["--login-failures-per-minute", "0"], ["--room-creations-per-hour", "-1"]],
 )  # fmt: skip
 def test_nonsense_is_a_usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
