@@ -250,6 +250,15 @@ def history(
         str | None,
         typer.Option(metavar="NAME", callback=_valid_name, help="Only this user's sessions."),
     ] = None,
+    failed: Annotated[
+        bool,
+        typer.Option(
+            "--failed",
+            help="Failed logins instead of sessions: when, the name, the address and why, as "
+            "chat-server logs them (kept 30 days). A name without an account shows as its "
+            "first 2 characters and a digest: it may be a password typed as a name.",
+        ),
+    ] = False,
     as_json: AsJson = False,
     db: DbUrl = NOT_GIVEN,
 ) -> None:
@@ -258,11 +267,14 @@ def history(
     A logout time of `online` means the session is still open. `end reason` is logout,
     timeout (idle), disconnected (the client went away), shutdown, protocol_error,
     slow_consumer or server_restart (still open at a crash, closed when the server started
-    again); `-` for sessions recorded before Parley kept it. Times are local, with the zone;
-    --json gives RFC 3339 UTC.
+    again); `-` for sessions recorded before Parley kept it. With --failed: the failed
+    logins instead. Times are local, with the zone; --json gives RFC 3339 UTC.
     """
     now = utc_now()
     moment = _since(since, now)
+    if failed:
+        _failed_logins(moment, user, as_json, db)
+        return
     with open_store(db) as store:
         user = None if user is None else _account(store, user)
         logins = accounts.login_history(store, since=moment, user=user)
@@ -270,6 +282,16 @@ def history(
         render.show_json(render.history_json(logins, now))
     else:
         render.show_table(render.history_listing(logins, now))
+
+
+def _failed_logins(since: datetime | None, user: str | None, as_json: bool, db: str) -> None:
+    with open_store(db) as store:
+        user = None if user is None else _account(store, user)
+        failures = accounts.failed_logins(store, since=since, user=user)
+    if as_json:
+        render.show_json(render.failed_logins_json(failures))
+    else:
+        render.show_table(render.failed_logins_listing(failures))
 
 
 def _since(text: str | None, now: datetime) -> datetime | None:

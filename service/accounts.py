@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from service.auth import Attempts, hash_password, is_valid_username
+from service.failed_logins import FailedLoginEntry as FailedLoginEntry
 from service.operator_store import BlockEntry as BlockEntry  # the operator's records
 from service.operator_store import Footprint as Footprint
 from service.operator_store import Login as Login
@@ -129,6 +130,16 @@ def login_history(store: Store, *, since: datetime | None, user: str | None) -> 
     asks "who was on since then", the question chat/1 `whoelsesince` answers for users.
     """
     return _found(store.login_history(since=since, user=user), user or "")
+
+
+def failed_logins(
+    store: Store, *, since: datetime | None, user: str | None
+) -> list[FailedLoginEntry]:
+    """Failed logins since `since` (all kept when None), of account `user` only when given,
+    oldest first. A name without an account is kept masked, so it cannot be asked for."""
+    if user is not None and not store.user_exists(user):
+        raise _no_such_user(user)
+    return store.failed_logins(since=since, user=user)
 
 
 def list_blocks(store: Store, name: str | None = None) -> list[BlockEntry]:

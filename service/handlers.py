@@ -78,6 +78,7 @@ def _refused_login(
     if not known:
         outcome += " (no such account)"
     log.warning("failed login %s from %s: %s", _loggable_name(name), ctx.link.peer, outcome)
+    ctx.services.store.note_failed_login(name, known, ctx.link.peer, outcome, now)  # --failed
     return refusal
 
 
