@@ -200,7 +200,8 @@ class GroupCommitWriter:
         try:
             while True:
                 items = [self._queue.get()]
-                self._stopping.wait(self._health.wait_s(time.monotonic()))  # backoff, if failing
+                if (backoff_s := self._health.wait_s(time.monotonic())) > 0:
+                    self._stopping.wait(backoff_s)  # writes are failing: not again at once
                 while len(items) < MAX_BATCH_ITEMS:
                     try:
                         items.append(self._queue.get_nowait())
