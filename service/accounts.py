@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from service.auth import Attempts, hash_password, is_valid_username
-from service.failed_logins import FailedLoginEntry as FailedLoginEntry
+from service.failed_login_store import FailedLoginEntry as FailedLoginEntry
 from service.operator_store import BlockEntry as BlockEntry  # the operator's records
 from service.operator_store import Footprint as Footprint
 from service.operator_store import Login as Login

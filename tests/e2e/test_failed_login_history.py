@@ -14,7 +14,7 @@ from pathlib import Path
 from typer.testing import CliRunner, Result
 
 from cli.admin import app
-from service.failed_logins import masked_name
+from service.failed_login_store import masked_name
 from tests.support.client import TestClient
 from tests.support.server import RunningServer
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service import failed_logins
-from service.failed_logins import masked_name
+from service import failed_login_store
+from service.failed_login_store import masked_name
 from service.store import Store
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -45,6 +45,6 @@ def test_rows_older_than_30_days_and_beyond_the_newest_go_as_new_ones_come(
     store.note_failed_login("b", True, "p", "r", T0)
     assert [f.name for f in store.failed_logins(since=None, user=None)] == ["a", "b"]
 
-    monkeypatch.setattr(failed_logins, "FAILED_LOGINS_KEPT", 2)
+    monkeypatch.setattr(failed_login_store, "FAILED_LOGINS_KEPT", 2)
     store.note_failed_login("c", True, "p", "r", T0)
     assert [f.name for f in store.failed_logins(since=None, user=None)] == ["b", "c"]

@@ -12,7 +12,7 @@ PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "priv
 DATABASE = {"sqlalchemy", "alembic"}
 PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer",
                "instance_lock", "message_checks", "driver_statement", "batch_reads",
-               "room_store", "room_statements"}  # fmt: skip
+               "room_store", "room_statements", "failed_login_store"}  # fmt: skip
 
 
 def _imports(path: Path) -> set[str]:
