@@ -157,7 +157,7 @@ def _no_such_user(name: str) -> AccountError:
     return AccountError(f"there is no user {name}")
 
 
-# --- importing the original assignment's credentials.txt ----------------------------------
+# --- importing a credentials.txt of a chat server written before Parley ------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +178,11 @@ ParsedLine = CredentialLine | RejectedLine
 
 
 def parse_credentials(text: str) -> list[ParsedLine]:
-    """`username password` per line, the original assignment's format, checked line by line.
+    """`username password` per line, as chat servers written before Parley kept their
+    accounts (passwords in clear), checked line by line.
 
     Blank lines and lines starting with `#` are skipped (no username can start with `#`).
-    A line with other than two whitespace-separated fields is rejected: the original servers
+    A line with other than two whitespace-separated fields is rejected: those servers
     split on spaces, so no password there can contain one.
     """
     parsed: list[ParsedLine] = []
