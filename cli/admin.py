@@ -24,6 +24,7 @@ from cli.admin_typer import AdminCommand, AdminGroup, BadValue
 from cli.admin_typer import fail as _fail
 from service import accounts, room_admin
 from service.db import Schema, database_state, describe_url, migrate_to_head
+from service.store import Store
 from service.timeutil import parse_since, utc_now
 
 app = typer.Typer(
@@ -63,7 +64,8 @@ UserName = Annotated[
     typer.Argument(
         metavar="NAME",
         callback=_valid_name,
-        help="The username (case-sensitive).",
+        help="The username; typed in another case, it names the one account equal to it "
+        "ignoring case.",
         show_default=False,
     ),
 ]
@@ -80,22 +82,49 @@ PasswordStdin = Annotated[
 ]
 
 
+PASSWORD_TRIES = 3  # as passwd(1): a typo costs a new try, not the whole command
+
+
 def _new_password(from_stdin: bool) -> str:
-    """Asked twice with hidden input, or one line from stdin; refused before anything changes."""
+    """Asked twice with hidden input (again after a refusal, up to PASSWORD_TRIES times), or
+    one line from stdin, which a script cannot retype: refused at once. Nothing changes before
+    a password is accepted."""
     if from_stdin:
         password = sys.stdin.read().removesuffix("\n").removesuffix("\r")
         if "\n" in password:
             _fail("--password-stdin reads a single line, but got several; nothing changed")
-    else:
-        password = typer.prompt("Password", hide_input=True, default="", show_default=False)
-    problem = accounts.password_problem(password)
-    if problem is not None:
-        _fail(f"{problem}; nothing changed")
-    if not from_stdin:
-        again = typer.prompt("Repeat password", hide_input=True, default="", show_default=False)
-        if again != password:
-            _fail("the two passwords differ; nothing changed")
-    return password
+        if (problem := accounts.password_problem(password)) is not None:
+            _fail(f"{problem}; nothing changed")
+        return password
+    for _ in range(PASSWORD_TRIES):
+        password, problem = _typed_password()
+        if problem is None:
+            return password
+        typer.echo(f"{problem}; try again", err=True)
+    _fail(f"{problem} ({PASSWORD_TRIES} tries); nothing changed")
+
+
+def _typed_password() -> tuple[str, str | None]:
+    """One try at the terminal: the password and why it is refused (None: accepted)."""
+    password = typer.prompt("Password", hide_input=True, default="", show_default=False)
+    if (problem := accounts.password_problem(password)) is not None:
+        return password, problem
+    again = typer.prompt("Repeat password", hide_input=True, default="", show_default=False)
+    return password, None if again == password else "the two passwords differ"
+
+
+def _account(store: Store, name: str) -> str:
+    """The account NAME means: NAME itself, else the one account equal to it ignoring case
+    (names are unique ignoring case, chat/1 precise point 14), named on stderr so that stdout
+    stays what the command prints. A name that matches nothing is returned as typed, for the
+    command's own "there is no user" refusal."""
+    if store.user_exists(name):
+        return name
+    holder = store.name_taken_by(name)
+    if holder is None:
+        return name
+    typer.echo(f"Note: no user {name}; using {holder} (names are unique ignoring case).", err=True)
+    return holder
 
 
 # --- accounts -----------------------------------------------------------------------------
@@ -123,6 +152,7 @@ def passwd(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NO
     The new password works for the next login; a session already open stays open.
     """
     with open_store(db) as store:
+        name = _account(store, name)
         if not store.user_exists(name):
             _fail(f"there is no user {name}")
         accounts.set_password(store, name, _new_password(password_stdin))
@@ -138,9 +168,13 @@ def deluser(
     """Delete the account NAME for good.
 
     Goes with it: the messages stored for NAME and not yet delivered, every block by or of
-    NAME, and NAME's login history. Messages NAME sent to others stay with their recipients.
+    NAME, and NAME's login history; NAME's room memberships go too (NAME leaves every room).
+    Messages NAME sent to others stay with their recipients, and what they said in rooms stays
+    in the rooms' history, under the name NAME. A session of NAME's still open ends at its
+    next request.
     """
     with open_store(db) as store:
+        name = _account(store, name)
         question = _deletion_question(accounts.footprint(store, name))
         if not yes and not typer.confirm(question):
             _fail(f"not confirmed; {name} was not deleted")
@@ -186,6 +220,7 @@ def unlock(name: UserName, db: DbUrl = NOT_GIVEN) -> None:
     Takes effect at once, also for a running server.
     """
     with open_store(db) as store:
+        name = _account(store, name)
         before = accounts.unlock(store, name, utc_now())
     if before.locked_until is not None:
         typer.echo(f"Unlocked {name} (was locked until {render.local_time(before.locked_until)}).")
@@ -215,6 +250,15 @@ def history(
         str | None,
         typer.Option(metavar="NAME", callback=_valid_name, help="Only this user's sessions."),
     ] = None,
+    failed: Annotated[
+        bool,
+        typer.Option(
+            "--failed",
+            help="Failed logins instead of sessions: when, the name, the address and why, as "
+            "chat-server logs them (kept 30 days). A name without an account shows as its "
+            "first 2 characters and a digest: it may be a password typed as a name.",
+        ),
+    ] = False,
     as_json: AsJson = False,
     db: DbUrl = NOT_GIVEN,
 ) -> None:
@@ -223,17 +267,31 @@ def history(
     A logout time of `online` means the session is still open. `end reason` is logout,
     timeout (idle), disconnected (the client went away), shutdown, protocol_error,
     slow_consumer or server_restart (still open at a crash, closed when the server started
-    again); `-` for sessions recorded before Parley kept it. Times are local, with the zone;
-    --json gives RFC 3339 UTC.
+    again); `-` for sessions recorded before Parley kept it. With --failed: the failed
+    logins instead. Times are local, with the zone; --json gives RFC 3339 UTC.
     """
     now = utc_now()
     moment = _since(since, now)
+    if failed:
+        _failed_logins(moment, user, as_json, db)
+        return
     with open_store(db) as store:
+        user = None if user is None else _account(store, user)
         logins = accounts.login_history(store, since=moment, user=user)
     if as_json:
         render.show_json(render.history_json(logins, now))
     else:
         render.show_table(render.history_listing(logins, now))
+
+
+def _failed_logins(since: datetime | None, user: str | None, as_json: bool, db: str) -> None:
+    with open_store(db) as store:
+        user = None if user is None else _account(store, user)
+        failures = accounts.failed_logins(store, since=since, user=user)
+    if as_json:
+        render.show_json(render.failed_logins_json(failures))
+    else:
+        render.show_table(render.failed_logins_listing(failures))
 
 
 def _since(text: str | None, now: datetime) -> datetime | None:
@@ -261,6 +319,7 @@ def blocks(
 ) -> None:
     """Who blocks whom. A blocked user's messages to the blocker are refused."""
     with open_store(db) as store:
+        name = None if name is None else _account(store, name)
         found = accounts.list_blocks(store, name)
     if as_json:
         render.show_json(render.blocks_json(found))
@@ -292,7 +351,10 @@ def import_credentials(
     ],
     db: DbUrl = NOT_GIVEN,
 ) -> None:
-    """Add the users of the original assignment's credentials.txt.
+    """Add the users of a plain-text credentials.txt: one `username password` per line.
+
+    That is how chat servers written before Parley kept their accounts, with the
+    passwords in clear.
 
     Each password is hashed (argon2id) and never printed. Names that exist are skipped;
     lines breaking a rule (username rule, 8+ character password, two fields) are rejected
@@ -380,22 +442,32 @@ RoomName = Annotated[
 ]
 
 
-@app.command()
-def rooms(as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
+EmptyRooms = Annotated[
+    bool,
+    typer.Option(
+        "--empty",
+        help="Only rooms without members (everyone left; a room stays until deleted).",
+    ),
+]
+
+
+@app.command(cls=AdminCommand)
+def rooms(empty: EmptyRooms = False, as_json: AsJson = False, db: DbUrl = NOT_GIVEN) -> None:
     """List the rooms: created, creator, members, messages and last activity.
 
     A room is made by the first user who joins it and stays, with its history, until
-    `chat-admin delroom` deletes it. `last activity` is the newest message or join.
+    `chat-admin delroom` deletes it, also when every member has left (`--empty` lists those).
+    `last activity` is the newest message or join.
     """
     with open_store(db) as store:
-        found = room_admin.list_rooms(store)
+        found = room_admin.list_rooms(store, empty=empty)
     if as_json:
         render.show_json(render.rooms_json(found))
     else:
         render.show_table(render.rooms_listing(found))
 
 
-@app.command("room-history")
+@app.command("room-history", cls=AdminCommand)
 def room_history(
     room: RoomName,
     since: Annotated[
@@ -425,17 +497,40 @@ def room_history(
         render.show_table(render.room_history_listing(room, lines))
 
 
-@app.command()
+def _maybe_room_name(value: str | None) -> str | None:
+    return None if value is None else _room_name(value)
+
+
+@app.command(cls=AdminCommand)
 def delroom(
-    room: RoomName,
+    room: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="ROOM",
+            callback=_maybe_room_name,
+            help="The room, e.g. general or '#general' (quote a leading #: the shell reads it "
+            "as the start of a comment).",
+            show_default=False,
+        ),
+    ] = None,
+    empty: Annotated[
+        bool,
+        typer.Option("--empty", help="Instead of ROOM: every room without members, at once."),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     db: DbUrl = NOT_GIVEN,
 ) -> None:
-    """Delete ROOM for good, with its memberships and its whole history.
+    """Delete ROOM (or, with --empty, every room without members) for good, with its
+    memberships and its whole history.
 
     Members online get no event; their next request about the room finds it gone. A later
     `join` of the same name makes a new, empty room.
     """
+    if (room is None) == (not empty):
+        raise BadValue("name either a ROOM or --empty (see chat-admin delroom --help)")
+    if room is None:
+        _delete_empty_rooms(yes, db)
+        return
     with open_store(db) as store:
         summary = room_admin.room_summary(store, room)
         question = (
@@ -449,6 +544,22 @@ def delroom(
         f"Deleted room {gone.name} with {render.count(gone.members, 'member')} and "
         f"{render.count(gone.messages, 'message')}."
     )
+
+
+def _delete_empty_rooms(yes: bool, db: str) -> None:
+    with open_store(db) as store:
+        found = room_admin.list_rooms(store, empty=True)
+        if not found:
+            typer.echo("There are no empty rooms.")
+            return
+        messages = render.count(sum(r.messages for r in found), "message")
+        names = ", ".join(r.name for r in found)
+        question = f"Delete {render.count(len(found), 'empty room')} ({names}) with {messages}?"
+        if not yes and not typer.confirm(question):
+            _fail("not confirmed; no room was deleted")
+        gone = room_admin.delete_empty_rooms(store)
+    messages = render.count(sum(r.messages for r in gone), "message")
+    typer.echo(f"Deleted {render.count(len(gone), 'empty room')} with {messages}.")
 
 
 def main() -> None:

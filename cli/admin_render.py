@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from service.accounts import BlockEntry, Login, UserSummary
+from service.accounts import BlockEntry, FailedLoginEntry, Login, UserSummary
 from service.room_admin import RoomLine, RoomSummary
 from service.timeutil import to_rfc3339
 
@@ -133,6 +133,22 @@ def history_json(logins: Sequence[Login], now: datetime) -> list[dict[str, Any]]
         }
         for login in logins
     ]
+
+
+def failed_logins_listing(
+    failures: Sequence[FailedLoginEntry], zone: tzinfo | None = None
+) -> Listing:
+    columns = ("when", "name", "address", "reason")
+    rows = [(local_time(f.at, zone), f.name, f.peer, f.reason) for f in failures]
+    return Listing("Failed logins", columns, rows, "No failed logins to show.")
+
+
+def failed_logins_json(failures: Sequence[FailedLoginEntry]) -> list[dict[str, Any]]:
+    return [
+        {"at": to_rfc3339(f.at), "name": f.name, "known": f.known, "address": f.peer,
+         "reason": f.reason}
+        for f in failures
+    ]  # fmt: skip
 
 
 def blocks_listing(

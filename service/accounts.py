@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from service.auth import Attempts, hash_password, is_valid_username
+from service.failed_login_store import FailedLoginEntry as FailedLoginEntry
 from service.operator_store import BlockEntry as BlockEntry  # the operator's records
 from service.operator_store import Footprint as Footprint
 from service.operator_store import Login as Login
@@ -131,6 +132,16 @@ def login_history(store: Store, *, since: datetime | None, user: str | None) -> 
     return _found(store.login_history(since=since, user=user), user or "")
 
 
+def failed_logins(
+    store: Store, *, since: datetime | None, user: str | None
+) -> list[FailedLoginEntry]:
+    """Failed logins since `since` (all kept when None), of account `user` only when given,
+    oldest first. A name without an account is kept masked, so it cannot be asked for."""
+    if user is not None and not store.user_exists(user):
+        raise _no_such_user(user)
+    return store.failed_logins(since=since, user=user)
+
+
 def list_blocks(store: Store, name: str | None = None) -> list[BlockEntry]:
     """All blocks, or those by or of `name`; sorted by blocker, then blocked."""
     return _found(store.list_blocks(name), name or "")
@@ -146,7 +157,7 @@ def _no_such_user(name: str) -> AccountError:
     return AccountError(f"there is no user {name}")
 
 
-# --- importing the original assignment's credentials.txt ----------------------------------
+# --- importing a credentials.txt of a chat server written before Parley ------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +178,11 @@ ParsedLine = CredentialLine | RejectedLine
 
 
 def parse_credentials(text: str) -> list[ParsedLine]:
-    """`username password` per line, the original assignment's format, checked line by line.
+    """`username password` per line, as chat servers written before Parley kept their
+    accounts (passwords in clear), checked line by line.
 
     Blank lines and lines starting with `#` are skipped (no username can start with `#`).
-    A line with other than two whitespace-separated fields is rejected: the original servers
+    A line with other than two whitespace-separated fields is rejected: those servers
     split on spaces, so no password there can contain one.
     """
     parsed: list[ParsedLine] = []

@@ -45,6 +45,8 @@ class ServerConfig:
     request_rate: float = 50.0  # requests per second per connection (0: no limit); message
     request_burst: int = 200  # and ack are paced by their own window instead
     refusal_log_interval_s: float = 60.0  # at most one log line per address per kind of refusal
+    room_creations_per_hour: int = 10  # new rooms one user may make an hour (0: no limit);
+    # joining a room that exists is never limited
     tls_cert: str | None = None  # PEM certificate chain: serve chat/1 inside TLS
     tls_key: str | None = None  # its private key (PEM)
     argon2: HashCost = DEFAULT_COST  # what hashing a password costs (service/hash_cost.py)
@@ -89,6 +91,8 @@ class ServerConfig:
             raise ValueError("the login timeout and the log interval must be positive seconds")
         if self.login_failures_per_minute <= 0:
             raise ValueError("login failures per minute must be positive")
+        if self.room_creations_per_hour < 0:
+            raise ValueError("room creations per hour must be 0 (no limit) or more")
         if self.request_rate < 0 or self.request_burst < 1:
             raise ValueError("the request rate must be 0 (no limit) or more, its burst 1 or more")
 

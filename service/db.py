@@ -50,19 +50,22 @@ def is_sqlite(url: str) -> bool:
 SYNCHRONOUS_LEVELS = ("full", "normal")  # SQLite: fsync every commit / only at checkpoints
 
 
-def make_engine(url: str, *, synchronous: str = "full") -> Engine:
+def make_engine(url: str, *, synchronous: str = "full", connections: int | None = None) -> Engine:
     """`synchronous` (SQLite only): "full" makes every commit survive a power loss, "normal"
-    (in WAL mode) only a crash of the process; chat/1's `ok` promises the first."""
+    (in WAL mode) only a crash of the process; chat/1's `ok` promises the first.
+    `connections`: a pool of at most that many (the writer's: 1), else the readers' pool."""
     # hide_parameters: a failed statement's error (logged) must not carry message texts or
     # password hashes, which the README promises never reach the log.
+    pool: dict[str, Any] = {}
+    if connections is not None:
+        pool = {"pool_size": connections, "max_overflow": 0}
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
     engine = create_engine(
         url,
         hide_parameters=True,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-        pool_size=8,
-        max_overflow=56,
+        **(pool or {"pool_size": 8, "max_overflow": 56}),
     )
     assert synchronous in SYNCHRONOUS_LEVELS, synchronous
     path = sqlite_path(url)

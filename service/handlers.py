@@ -8,11 +8,8 @@ follow-up, which the connection runs once the reply has been sent.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import logging
-import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +34,7 @@ from service.brokering import (
 )
 from service.context import Context, Fields, Link, Services
 from service.errors import ErrorCode, RequestError, too_long
+from service.masking import masked_name
 from service.outcomes import Refusal
 from service.room_handlers import ROOM_HANDLERS, enter_rooms
 from service.rules import username_key
@@ -46,9 +44,6 @@ from service.timeutil import to_rfc3339
 _SECONDS_SINCE_EPOCH_MAX = 60 * 60 * 24 * 365 * 50  # whoelsesince: longer windows mean "ever"
 
 log = logging.getLogger("parley.sessions")  # a line per login, failed login, logout; no secrets
-# Keys the digest of unknown names in the log (see _loggable_name): new each run, so a digest
-# cannot be looked up in a table made beforehand, and stable within it, so attempts correlate.
-_LOG_NAME_KEY = secrets.token_bytes(16)
 
 
 # --- login, register, logout -----------------------------------------------------------------
@@ -85,21 +80,10 @@ def _refused_login(
         outcome = f"bad_credentials, {left} attempt{'s' if left != 1 else ''} left"
     if not known:
         outcome += " (no such account)"
-    log.warning("failed login %s from %s: %s", _loggable_name(name, known), ctx.link.peer, outcome)
+    shown = name if known else masked_name(name)  # perhaps a password typed as a name
+    log.warning("failed login %s from %s: %s", shown, ctx.link.peer, outcome)
+    ctx.services.store.note_failed_login(name, known, ctx.link.peer, outcome, now)  # --failed
     return refusal
-
-
-def _loggable_name(name: str, known: bool) -> str:
-    """An account's name as is. A name without an account may be a password typed into the
-    wrong field: only its first 2 characters and a keyed digest (stable for this run, so an
-    operator can tell the same name tried again). Not a username at all (control characters,
-    a line break, 64 KiB): only described, so a log line stays one honest line."""
-    if known:
-        return name
-    if not is_valid_username(name):
-        return f"<not a username, {len(name)} characters>"
-    digest = hmac.new(_LOG_NAME_KEY, name.encode(), hashlib.sha256).hexdigest()[:8]
-    return f"{name[:2]}...#{digest}"
 
 
 def handle_login(ctx: Context, request: m.Login) -> Fields:

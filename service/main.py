@@ -205,6 +205,15 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"...a burst of this many (default {d.request_burst})",
     )
+    limits.add_argument(
+        "--room-creations-per-hour",
+        type=int,
+        default=d.room_creations_per_hour,
+        metavar="N",
+        help=f"new rooms one user may create an hour (default {d.room_creations_per_hour}; "
+        "0 for no limit); past it, a join that would create one is answered rate_limited, "
+        "while joining a room that exists never is",
+    )
     limits.add_argument("--refusal-log-interval", type=float, metavar="SECONDS",
                         default=d.refusal_log_interval_s,
                         help="at most one log line per address and kind of refusal in this "
@@ -269,6 +278,7 @@ def config_from_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
             refusal_log_interval_s=args.refusal_log_interval,
             rehash=args.rehash,
             argon2=HashCost(args.argon2_memory_kib, args.argon2_time_cost, args.argon2_parallelism),
+            room_creations_per_hour=args.room_creations_per_hour,
         )
     except ValueError as error:
         parser.error(str(error))

@@ -105,6 +105,24 @@ class ActivePeriod(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32))
 
 
+class FailedLogin(Base):
+    """A failed login as the server logged it, for `chat-admin history --failed`.
+
+    A name without an account is never kept whole (it may be a password typed in the wrong
+    field): only its first two characters and a digest (service/failed_login_store.py).
+    Rows older than 30 days, and beyond the newest 100,000, go as new ones come.
+    """
+
+    __tablename__ = "failed_logins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(32))  # an account's name, or a masked one
+    known: Mapped[bool]  # the name was an account's
+    peer: Mapped[str] = mapped_column(String(64))  # "host:port" the server saw
+    reason: Mapped[str] = mapped_column(String(100))  # as logged: `bad_credentials, 2 ...`
+
+
 class UnknownNameFailure(Base):
     """Wrong-password counts for names that have no account (chat/1 precise point 4).
 
@@ -127,6 +145,8 @@ class Room(Base):
     """A named group conversation, kept with its history until an operator deletes it."""
 
     __tablename__ = "rooms"
+    # Rooms a user created lately, for --room-creations-per-hour (schema revision 0005).
+    __table_args__ = (Index("ix_rooms_creator_created_at", "creator", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(33), unique=True)  # `#general`: service/rooms.py

@@ -6,6 +6,7 @@ the operator's sentence that fits the request at hand.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -21,3 +22,11 @@ class Refusal(Enum):
     NO_SUCH_ROOM = "no_such_room"  # the room named does not exist (or the name is malformed)
     NOT_MEMBER = "not_member"  # the acting user is not a member of the room
     TOO_MANY_ROOMS = "too_many_rooms"  # joining would exceed a user's limit of rooms
+
+
+@dataclass(frozen=True, slots=True)
+class CreationLimited:
+    """A `join` that would create a room past the user's limit of room creations."""
+
+    limit: int  # rooms a user may create per hour (--room-creations-per-hour)
+    retry_after_s: int  # until one of the user's creations leaves the hour: whole, >= 1

@@ -23,8 +23,10 @@ from service.store import Store
 
 def room_name(text: str) -> str:
     """An operator's ROOM: `#general`, or `general` (a shell takes an unquoted `#` for the
-    start of a comment). Raises ValueError, with the rule, for anything else."""
-    name = text if text.startswith("#") else f"#{text}"
+    start of a comment), lower-cased as chat-client does (`#General` is `#general`: room names
+    are lowercase). Raises ValueError, with the rule, for anything else."""
+    lowered = text.lower()
+    name = lowered if lowered.startswith("#") else f"#{lowered}"
     if not is_valid_room_name(name):
         raise ValueError(
             f"{text!r} is not a room name: # and then 1 to 32 lowercase letters, digits, "
@@ -33,9 +35,15 @@ def room_name(text: str) -> str:
     return name
 
 
-def list_rooms(store: Store) -> list[RoomSummary]:
-    """Every room, sorted by name, with its members, messages and last activity."""
-    return store.list_rooms()
+def list_rooms(store: Store, *, empty: bool = False) -> list[RoomSummary]:
+    """Every room (only those without members when `empty`: a member's `leave` keeps a room),
+    sorted by name, with its members, messages and last activity."""
+    return store.list_rooms(empty=empty)
+
+
+def delete_empty_rooms(store: Store) -> list[RoomSummary]:
+    """Delete every room without members, with its history; what went."""
+    return store.delete_empty_rooms()
 
 
 def room_history(store: Store, room: str, since: datetime | None) -> list[RoomLine]:

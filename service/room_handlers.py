@@ -16,7 +16,7 @@ from service import events, paging
 from service import messages as m
 from service.context import Context, Fields, Services
 from service.errors import ErrorCode, RequestError
-from service.outcomes import Refusal
+from service.outcomes import CreationLimited, Refusal
 from service.protocol import encode
 from service.room_answers import room_refusal
 from service.room_store import Joined, RoomEntry, RoomsAtLogin
@@ -46,12 +46,26 @@ def handle_join(ctx: Context, request: m.Join) -> Fields:
         ctx.link.delivery.forget_room(room)
         hub.room_joined(room, user, created=joined.created)
 
-    outcome = services.store.join_room(user, room, now, then=committed)
+    limit = services.config.room_creations_per_hour
+    outcome = services.store.join_room(user, room, now, committed, creations_per_hour=limit)
+    if isinstance(outcome, CreationLimited):
+        raise _creation_limited(outcome)
     if isinstance(outcome, Refusal):
         raise _refused(ctx, outcome, room)
     if not outcome.already:  # joining again changes nothing, so tells nobody
         _tell_room(services, room, user, events.room_join(room, user, to_rfc3339(now)))
     return {"room": room, "created": outcome.created, "members": outcome.members}
+
+
+def _creation_limited(limited: CreationLimited) -> RequestError:
+    """Issue 17: rooms are kept until an operator deletes them, so making them is rationed."""
+    seconds = limited.retry_after_s
+    return RequestError(
+        ErrorCode.RATE_LIMITED,
+        f"You have created {limited.limit} rooms in the last hour, as many as this server "
+        f"allows. Try again in {seconds} s; joining a room that exists works now.",
+        retry_after=seconds,
+    )
 
 
 def handle_leave(ctx: Context, request: m.Leave) -> Fields:

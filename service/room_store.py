@@ -11,14 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from service.models import Room, RoomMember, RoomMessage, RoomNonce, User
-from service.outcomes import Refusal
+from service.outcomes import CreationLimited, Refusal
 from service.paging import by_name
 from service.room_statements import ReadRecord, RoomBatch, RoomStatements, SavedSay, SayRecord
-from service.rooms import catch_up_count, has_room_for_another, is_valid_room_name, unread_count
+from service.rooms import (
+    ROOM_CREATION_WINDOW,
+    catch_up_count,
+    creation_wait_s,
+    has_room_for_another,
+    is_valid_room_name,
+    unread_count,
+)
 from service.store_base import StoreBase, naive_utc
 from service.timeutil import as_utc
 
@@ -97,6 +104,19 @@ def _user_id(s: Session, name: str) -> int | None:
     return s.scalar(select(User.id).where(User.name == name))
 
 
+def _creations(s: Session, user: str, now: datetime, limit: int) -> list[datetime]:
+    """`user`'s newest `limit` room creations within the window before `now` (by the index on
+    (creator, created_at))."""
+    since = naive_utc(now - ROOM_CREATION_WINDOW)
+    rows = s.scalars(
+        select(Room.created_at)
+        .where(Room.creator == user, Room.created_at > since)
+        .order_by(Room.created_at.desc())
+        .limit(limit)
+    )
+    return [as_utc(at) for at in rows]
+
+
 def _member_count(s: Session, room_id: int) -> int:
     return s.scalar(select(func.count()).where(RoomMember.room_id == room_id)) or 0
 
@@ -113,14 +133,17 @@ class RoomQueries(StoreBase):
     # --- membership ----------------------------------------------------------------------------
 
     def join_room(
-        self, user: str, room: str, now: datetime, then: Callable[[Joined], None] | None = None
-    ) -> Joined | Refusal:
+        self, user: str, room: str, now: datetime, then: Callable[[Joined], None] | None = None,
+        *, creations_per_hour: int = 0,
+    ) -> Joined | Refusal | CreationLimited:  # fmt: skip
         """Join (creating the room if it is new); the marker starts at the room's last seq.
-        Refusals: ACCOUNT_GONE, TOO_MANY_ROOMS. `then` runs once committed, in commit order
-        (the hub's index of online members changes there: service/writer.py)."""
+        Refusals: ACCOUNT_GONE, TOO_MANY_ROOMS, then CreationLimited when the room is new and
+        `user` created `creations_per_hour` rooms in the last hour (0: no limit; counted from
+        the rooms table, so it holds across restarts). `then` runs once committed, in commit
+        order (the hub's index of online members changes there: service/writer.py)."""
         assert is_valid_room_name(room), room
 
-        def job(s: Session) -> Joined | Refusal:
+        def job(s: Session) -> Joined | Refusal | CreationLimited:
             user_id = _user_id(s, user)
             if user_id is None:
                 return Refusal.ACCOUNT_GONE
@@ -131,6 +154,11 @@ class RoomQueries(StoreBase):
             if not has_room_for_another(joined):
                 return Refusal.TOO_MANY_ROOMS
             created = found is None
+            if found is None and creations_per_hour > 0:
+                wait_s = creation_wait_s(_creations(s, user, now, creations_per_hour),
+                                         creations_per_hour, now)  # fmt: skip
+                if wait_s is not None:
+                    return CreationLimited(creations_per_hour, wait_s)
             if found is None:
                 found = Room(name=room, created_at=naive_utc(now), creator=user, last_seq=0)
                 s.add(found)
@@ -140,7 +168,7 @@ class RoomQueries(StoreBase):
             s.flush()
             return Joined(created, _member_count(s, found.id), already=False)
 
-        def joined(result: Joined | Refusal) -> None:
+        def joined(result: Joined | Refusal | CreationLimited) -> None:
             if isinstance(result, Joined) and not result.already and then is not None:
                 then(result)
 
@@ -324,9 +352,24 @@ class RoomQueries(StoreBase):
 
     # --- the operator's ------------------------------------------------------------------------
 
-    def list_rooms(self) -> list[RoomSummary]:
-        """Every room with its counts and last activity, sorted by name."""
-        return self.read(lambda s: [_summary(s, room) for room in s.scalars(_ALL_ROOMS)])
+    def list_rooms(self, *, empty: bool = False) -> list[RoomSummary]:
+        """Every room (only those without members when `empty`) with its counts and last
+        activity, sorted by name."""
+        statement = _EMPTY_ROOMS if empty else _ALL_ROOMS
+        return self.read(lambda s: [_summary(s, room) for room in s.scalars(statement)])
+
+    def delete_empty_rooms(self) -> list[RoomSummary]:
+        """Delete every room that has no members, with its history (ON DELETE CASCADE); one
+        transaction, so a room someone joins meanwhile is either kept or deleted whole."""
+
+        def job(s: Session) -> list[RoomSummary]:
+            rooms = list(s.scalars(_EMPTY_ROOMS))
+            gone = [_summary(s, room) for room in rooms]
+            if rooms:
+                s.execute(delete(Room).where(Room.id.in_([room.id for room in rooms])))
+            return gone
+
+        return self.write(job)
 
     def room_summary(self, room: str) -> RoomSummary | None:
         """What deleting `room` would remove, for the operator's confirmation."""
@@ -375,6 +418,7 @@ class RoomQueries(StoreBase):
 
 
 _ALL_ROOMS = select(Room).order_by(Room.name)
+_EMPTY_ROOMS = _ALL_ROOMS.where(~exists().where(RoomMember.room_id == Room.id))
 
 
 def _summary(s: Session, room: Room) -> RoomSummary:

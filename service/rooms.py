@@ -7,7 +7,10 @@ who of its members is online, in the hub (service/room_index.py).
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 FEATURE = "rooms"  # the word `hello` lists in `features` for this part of chat/1
 
@@ -19,6 +22,22 @@ MAX_ROOMS_PER_USER = 100  # chat/1: a user is in at most 100 rooms (too_many_roo
 CATCH_UP_PER_ROOM = 50  # chat/1: unread messages per room sent after a login, newest ones
 HISTORY_DEFAULT = 50  # `history` without `limit`
 HISTORY_MAX = 100  # `history` limit range is 1..HISTORY_MAX; outside it bad_request
+
+
+ROOM_CREATION_WINDOW = timedelta(hours=1)  # --room-creations-per-hour counts in this window
+
+
+def creation_wait_s(newest: Sequence[datetime], limit: int, now: datetime) -> int | None:
+    """Whether a user may create a room at `now`: None if so, else the seconds until it may
+    (chat/1 `retry_after`: whole, rounded up, at least 1).
+
+    `newest`: the user's latest room creations (up to `limit` of them, any order) within
+    ROOM_CREATION_WINDOW before `now`. A user may create one when fewer than `limit` fall in
+    the window; else once the oldest of those `limit` leaves it. `limit` 0: no limit."""
+    if limit <= 0 or len(newest) < limit:
+        return None
+    leaves_at = min(newest) + ROOM_CREATION_WINDOW
+    return max(1, math.ceil((leaves_at - now).total_seconds()))
 
 
 def is_valid_room_name(name: str) -> bool:

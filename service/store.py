@@ -1,6 +1,7 @@
 """The store: persistence in domain words for the server (users, lockout state, blocks,
-active periods, stored messages, unknown names), with the rooms' and the operator's queries
-mixed in (service/room_store.py, service/operator_store.py).
+active periods, stored messages, unknown names), with the rooms', the operator's and the
+failed logins' queries mixed in (service/room_store.py, service/operator_store.py,
+service/failed_login_store.py).
 
 See service/store_base.py for what the store promises (one transaction per call, plain
 results, UTC times). Refusals come back as a Refusal, never as a protocol error.
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, aliased
 from service.auth import Attempts, LockoutPolicy
 from service.batch_reads import chunks
 from service.change_marker import ChangeMarker
+from service.failed_login_store import FailedLoginQueries
 from service.message_store import MessageRecord, MessageStatements, Outcome
 from service.models import ActivePeriod, Block, Message, Nonce, UnknownNameFailure, User
 from service.operator_store import OperatorQueries, find_user, open_since, reset_failures
@@ -72,7 +74,7 @@ class Backlog:
     last_id: int  # the newest of them (0 if none): later ones are delivered live
 
 
-class Store(RoomQueries, OperatorQueries):
+class Store(RoomQueries, OperatorQueries, FailedLoginQueries):
     # --- users and login -------------------------------------------------------------------
 
     def credentials(self, name: str) -> Credentials | None:

@@ -43,8 +43,14 @@ def attempts_of(failures: int, locked_until: datetime | None) -> Attempts:
 
 
 class StoreBase:
-    def __init__(self, engine: Engine, writer: Writer, readers: sessionmaker[Session]) -> None:
+    def __init__(
+        self, engine: Engine, writer: Writer, readers: sessionmaker[Session],
+        writer_engine: Engine | None = None,
+    ) -> None:  # fmt: skip
         self.engine = engine
+        # The server's writer connects through an engine of its own (service/writer.py says
+        # why); chat-admin's writes share `engine`.
+        self.writer_engine = writer_engine or engine
         self._writer = writer
         self._readers = readers
 
@@ -57,12 +63,11 @@ class StoreBase:
         caller's thread (chat-admin, tests)."""
         engine = make_engine(url, synchronous=synchronous)
         readers, writers = make_sessions(engine)
-        writer: Writer
-        if group_commit:
-            writer = GroupCommitWriter(writing(engine), utc_now, max_text_chars)
-        else:
-            writer = DirectWriter(writers)
-        return cls(engine, writer, readers)
+        if not group_commit:
+            return cls(engine, DirectWriter(writers), readers)
+        writer_engine = make_engine(url, synchronous=synchronous, connections=1)
+        writer = GroupCommitWriter(writing(writer_engine), utc_now, max_text_chars)
+        return cls(engine, writer, readers, writer_engine)
 
     @property
     def group_writer(self) -> GroupCommitWriter:
@@ -72,6 +77,7 @@ class StoreBase:
 
     def close(self) -> None:
         self._writer.close()
+        self.writer_engine.dispose()
         self.engine.dispose()
 
     def read(self, query: Callable[[Session], T]) -> T:

@@ -36,7 +36,9 @@ def parse_duration(text: str) -> timedelta | None:
 
 
 def parse_since(text: str, now: datetime) -> datetime:
-    """An operator's WHEN: a duration back from `now`, or an ISO date/time (local if no zone).
+    """An operator's WHEN: a duration back from `now`, or an ISO date/time (local if no zone),
+    never after `now`: "since" a future moment would match only what is open now, which is not
+    what anyone asking about the past means.
 
     Raises ValueError with a sentence fit to show the operator.
     """
@@ -47,9 +49,14 @@ def parse_since(text: str, now: datetime) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(
-            f"{text!r} is neither a duration (90s, 15m, 2h, 7d) nor an ISO date/time "
-            "(2026-11-24 or 2026-11-24T09:30)"
+            f"{text!r} is neither a duration (a whole number and s, m, h, d or w: 90s, 15m, "
+            "2h, 7d, 1w) nor an ISO date/time (2026-11-24 or 2026-11-24T09:30)"
         ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()  # a bare time is the operator's local time
+    if moment > now:
+        raise ValueError(
+            f"{text!r} is in the future; WHEN is a moment in the past (or a duration back "
+            "from now, such as 2h)"
+        )
     return moment.astimezone(UTC)

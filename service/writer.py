@@ -14,6 +14,13 @@ whatever is queued in a single transaction, so one fsync covers many messages (c
   handed on: what must change in step with commits (the hub's index of who is in a room) does
   so there.
 
+When a commit fails (a disk that refuses writes, a full disk, a database server gone), that
+batch is answered `internal` (its jobs fail with WriteFailed, chat/1's `internal` refusal, so
+no one logs a traceback per failed write), the connection is dropped, and the next batch is
+tried on a new one after a backoff (service/write_health.py, which also decides the few log
+lines an outage gets). The writer's connection comes from an engine of its own, never from the
+readers' pool: a connection SQLite opened while the file refused writes is read-only for good.
+
 DirectWriter runs each job in its own transaction on the caller's thread, for short-lived
 programs such as chat-admin.
 """
@@ -23,6 +30,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -32,9 +40,10 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.errors import RequestError
+from service.errors import INTERNAL, RequestError
 from service.message_store import MessageRecord, MessageStatements, Outcome
 from service.room_statements import RoomBatch, RoomStatements
+from service.write_health import WriteHealth
 
 T = TypeVar("T")
 Job = Callable[[Session], Any]
@@ -44,6 +53,15 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH_ITEMS = 512  # queue items (jobs or hot batches) in one transaction
 _HOT_SAVEPOINT = "parley_hot_batch"
+
+
+class WriteFailed(RequestError):
+    """A job's transaction did not commit: nothing of it was stored. chat/1's `internal`, and
+    already logged by the writer (service/write_health.py), so callers answer it as a refusal
+    without a traceback of their own."""
+
+    def __init__(self) -> None:
+        super().__init__(INTERNAL.code, INTERNAL.text)
 
 
 class Writer(Protocol):
@@ -121,6 +139,8 @@ class GroupCommitWriter:
         self._queue: queue.SimpleQueue[_Job | HotBatch | _Stop] = queue.SimpleQueue()
         self._closed = False
         self._closing = threading.Lock()  # submit() and close() agree on what gets queued
+        self._stopping = threading.Event()  # cuts a backoff short: close() does not wait it out
+        self._health = WriteHealth()
         self._thread = threading.Thread(target=self._loop, name="db-writer", daemon=True)
         self._thread.start()
 
@@ -155,6 +175,7 @@ class GroupCommitWriter:
                 return
             self._closed = True
             self._queue.put(_Stop())
+        self._stopping.set()
         self._thread.join()
 
     def _loop(self) -> None:
@@ -175,9 +196,12 @@ class GroupCommitWriter:
                     self._finish_hot([item], error)
 
     def _serve(self) -> None:
-        with self._engine.connect() as connection:
+        connection: Connection | None = None  # opened for the first batch, again after a failure
+        try:
             while True:
                 items = [self._queue.get()]
+                if (backoff_s := self._health.wait_s(time.monotonic())) > 0:
+                    self._stopping.wait(backoff_s)  # writes are failing: not again at once
                 while len(items) < MAX_BATCH_ITEMS:
                     try:
                         items.append(self._queue.get_nowait())
@@ -186,30 +210,43 @@ class GroupCommitWriter:
                 jobs = [item for item in items if isinstance(item, _Job)]
                 hot = [item for item in items if isinstance(item, HotBatch)]
                 if jobs or hot:
-                    self._commit(connection, jobs, hot)
+                    connection = self._commit(connection, jobs, hot)
                 if any(isinstance(item, _Stop) for item in items):
                     return
+        finally:
+            if connection is not None:
+                connection.close()
 
-    def _commit(self, connection: Connection, jobs: list[_Job], hot: list[HotBatch]) -> None:
+    def _commit(
+        self, connection: Connection | None, jobs: list[_Job], hot: list[HotBatch]
+    ) -> Connection | None:
+        """One transaction for the batch; the connection for the next (None: open a new one)."""
         done: list[tuple[_Job, bool, Any]] = []
         outcomes: Sequence[Result] | BaseException = []
         if jobs:  # they run first, on this connection, which data_version does not watch
             self._statements.forget_checks()
         try:
+            if connection is None:
+                connection = self._engine.connect()
             with connection.begin():
                 for job in jobs:
                     done.append(_run_in_savepoint(connection, job))
                 if hot:
                     outcomes = self._write_hot(connection, hot)
         except Exception as error:  # the commit failed: nothing of this batch was stored
-            log.exception("a batch of %d jobs and %d hot batches failed", len(jobs), len(hot))
-            done = [(job, False, error) for job in jobs]
+            if (line := self._health.failed(time.monotonic(), error)) is not None:
+                log.error("%s", line)
+            done = [(job, False, WriteFailed()) for job in jobs]
             outcomes = error
             self._statements.forget_checks()  # what it read belongs to no committed state
             # SQLAlchemy's rollback after a failed COMMIT does not reach the driver, and SQLite
             # may keep the transaction open (after SQLITE_FULL, say): every later BEGIN would
             # fail. A new DBAPI connection for the next transaction, whatever state this one is in.
-            connection.invalidate()
+            _drop(connection)
+            connection = None
+        else:
+            if (line := self._health.succeeded(time.monotonic())) is not None:
+                log.warning("%s", line)
         for job, ok, value in done:
             if ok:
                 _run_then(job, value)
@@ -218,6 +255,7 @@ class GroupCommitWriter:
                 job.future.set_exception(value)
         if hot:
             self._finish_hot(hot, outcomes)
+        return connection
 
     def _write_hot(self, connection: Connection, hot: list[HotBatch]) -> Sequence[Result]:
         """The batches' messages and acks, in a savepoint: if the batch fails as a whole
@@ -304,6 +342,17 @@ class GroupCommitWriter:
             end = start + len(batch.messages)
             self._on_hot(batch, outcomes[start:end])
             start = end
+
+
+def _drop(connection: Connection | None) -> None:
+    """Close a connection whose transaction failed, whatever state it is in."""
+    if connection is None:
+        return
+    try:
+        connection.invalidate()  # the DBAPI connection is closed, never back in a pool
+        connection.close()
+    except Exception:  # closing a broken connection may fail too: it is gone either way
+        log.debug("closing the writer's failed connection failed", exc_info=True)
 
 
 def _run_in_savepoint(connection: Connection, job: _Job) -> tuple[_Job, bool, Any]:

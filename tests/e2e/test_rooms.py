@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -29,7 +30,8 @@ Login = Callable[[str], TestClient]
 
 @pytest.fixture
 def server(server_config: ServerConfig) -> Iterator[RunningServer]:
-    with cheap_server(server_config) as running:
+    # Some tests here make rooms by the hundred: no limit on creations (test_room_creation_limit)
+    with cheap_server(replace(server_config, room_creations_per_hour=0)) as running:
         yield running
 
 

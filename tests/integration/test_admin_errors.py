@@ -90,8 +90,8 @@ def test_a_malformed_name_is_a_usage_error_for_every_command(db_url: str, args: 
         ),
         (
             ["history", "--since", "yesterday"],
-            "'yesterday' is neither a duration (90s, 15m, 2h, 7d) "
-            "nor an ISO date/time (2026-11-24 or 2026-11-24T09:30)",
+            "'yesterday' is neither a duration (a whole number and s, m, h, d or w: 90s, 15m, "
+            "2h, 7d, 1w) nor an ISO date/time (2026-11-24 or 2026-11-24T09:30)",
         ),
     ],
 )

@@ -82,9 +82,13 @@ def test_room_history_json_since_and_without_the_hash(db_url: str, general: Stor
     lines = json.loads(result.stdout)
     assert [line["text"] for line in lines] == ["hello", "two\nlines\tand a tab", "bye"]
     assert set(lines[0]) == {"seq", "from", "text", "sent_at"}
+    earlier = (utc_now() - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    after = admin(db_url, "room-history", "#general", "--json", "--since", earlier)
+    assert len(json.loads(after.stdout)) == 3
     later = (utc_now() + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    after = admin(db_url, "room-history", "#general", "--json", "--since", later)
-    assert json.loads(after.stdout) == []
+    future = admin(db_url, "room-history", "#general", "--json", "--since", later)
+    assert future.exit_code == 2, future.output  # issue 17: a future WHEN is refused
+    assert "is in the future" in future.stderr
 
 
 def test_room_history_keeps_a_deleted_users_messages(db_url: str, general: Store) -> None:
@@ -117,7 +121,7 @@ def test_a_missing_room_is_refused(db_url: str, general: Store, command: list[st
 
 @pytest.mark.parametrize("command", [["room-history"], ["delroom", "--yes"]])
 def test_a_malformed_room_name_is_a_usage_error(db_url: str, command: list[str]) -> None:
-    result = admin(db_url, *command, "#General")
+    result = admin(db_url, *command, "#gen eral")  # `#General` is #general, as in the client
     assert result.exit_code == 2, result.output
     assert "not a room name" in result.stderr
 
@@ -127,3 +131,62 @@ def test_help_for_the_room_commands() -> None:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Usage: " in result.stdout
+
+
+# --- empty rooms (issue 17, point 11) -------------------------------------------------------
+
+
+@pytest.fixture
+def deserted(general: Store) -> Store:
+    """#general and #empty have members; alice made #gone and #left, said something in #left,
+    and left both: they have no members."""
+    for room in ("#gone", "#left"):
+        general.join_room("alice", room, utc_now())
+    assert isinstance(general.say("alice", "#left", "anyone?", None, utc_now(), max_chars=99),
+                      SavedSay)  # fmt: skip
+    for room in ("#gone", "#left"):
+        assert general.leave_room("alice", room) is None
+    return general
+
+
+def test_rooms_empty_lists_only_rooms_without_members(db_url: str, deserted: Store) -> None:
+    result = admin(db_url, "rooms", "--empty")
+    assert result.exit_code == 0, result.output
+    assert [(r[0], r[2], r[3]) for r in plain_rows(result)] == [
+        ("#gone", "alice", "0"),
+        ("#left", "alice", "0"),
+    ]
+    as_json = admin(db_url, "rooms", "--empty", "--json")
+    assert [room["room"] for room in json.loads(as_json.stdout)] == ["#gone", "#left"]
+
+
+def test_delroom_removes_an_empty_room_with_its_history(db_url: str, deserted: Store) -> None:
+    result = admin(db_url, "delroom", "left", "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Deleted room #left with 0 members and 1 message.\n"
+    gone = admin(db_url, "room-history", "#left")
+    assert gone.stderr == "Error: there is no room #left\n"
+
+
+def test_delroom_empty_removes_every_empty_room_after_asking_once(
+    db_url: str, deserted: Store
+) -> None:
+    declined = admin(db_url, "delroom", "--empty", input="n\n")
+    assert declined.exit_code == 1, declined.output
+    assert "Delete 2 empty rooms (#gone, #left) with 1 message?" in declined.stdout
+    assert len(deserted.list_rooms()) == 4
+
+    result = admin(db_url, "delroom", "--empty", input="y\n")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("Deleted 2 empty rooms with 1 message.\n")
+    assert [r.name for r in deserted.list_rooms()] == ["#empty", "#general"]
+    none_left = admin(db_url, "delroom", "--empty", "--yes")
+    assert (none_left.exit_code, none_left.stdout) == (0, "There are no empty rooms.\n")
+
+
+@pytest.mark.parametrize("args", [[], ["general", "--empty"]])
+def test_delroom_takes_a_room_or_empty(db_url: str, args: list[str]) -> None:
+    result = admin(db_url, "delroom", *args, "--yes")
+    assert result.exit_code == 2, result.output
+    assert "a ROOM or --empty" in result.stderr

@@ -53,3 +53,30 @@ def test_downgrade_to_base_and_back(tmp_path: Path) -> None:
     assert current_revision(url) is None
     migrate_to_head(url)
     assert current_revision(url) == head_revision(url)
+
+
+def test_0005_adds_failed_logins_and_the_room_creators_index_keeping_rooms(
+    tmp_path: Path,
+) -> None:
+    """Issue 17: a table for `chat-admin history --failed`, an index for the rooms a user
+    created lately; rooms made before it stay as they were, and the downgrade takes both away."""
+    path = tmp_path / "parley.db"
+    url = f"sqlite:///{path}"
+    command.upgrade(alembic_config(url), "0004")
+    with sqlite3.connect(path) as raw:
+        raw.execute("INSERT INTO rooms (name, created_at, creator, last_seq) "
+                    "VALUES ('#old', '2026-12-01 10:00:00', 'alice', 0)")  # fmt: skip
+
+    command.upgrade(alembic_config(url), "0005")
+
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT name, creator FROM rooms").fetchall() == [("#old", "alice")]
+        indexes = {row[1] for row in raw.execute("PRAGMA index_list('rooms')")}
+        assert "ix_rooms_creator_created_at" in indexes
+        raw.execute("INSERT INTO failed_logins (at, name, known, peer, reason) "
+                    "VALUES ('2026-12-06 10:00:00', 'alice', 1, '10.0.0.7:5', 'x')")  # fmt: skip
+    command.downgrade(alembic_config(url), "0004")
+    with sqlite3.connect(path) as raw:
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+        assert "failed_logins" not in tables and "ix_rooms_creator_created_at" not in tables
+        assert raw.execute("SELECT name FROM rooms").fetchall() == [("#old",)]

@@ -3,8 +3,11 @@ refuses (or fails) after writing leaves nothing behind, and its neighbours still
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -15,6 +18,7 @@ from service.errors import ErrorCode, RequestError
 from service.message_store import MessageRecord, SavedMessage
 from service.models import Message, User
 from service.store import Store
+from tests.support.disk import refuse_writes, writes_fail
 from tests.support.writer import fail_next_commit, send_hot
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -97,7 +101,7 @@ def test_the_writer_goes_on_after_a_commit_fails(server_store: Store) -> None:
     alice_id = server_store.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
     assert alice_id is not None
     writer = server_store.group_writer
-    fail_next_commit(server_store.engine, OSError("the disk is full"))
+    fail_next_commit(server_store.writer_engine, OSError("the disk is full"))
 
     lost = send_hot(writer, [MessageRecord(alice_id, "alice", "bob", "lost", None)])
     kept = send_hot(writer, [MessageRecord(alice_id, "alice", "bob", "kept", None)])
@@ -106,3 +110,45 @@ def test_the_writer_goes_on_after_a_commit_fails(server_store: Store) -> None:
     assert not isinstance(kept, BaseException) and isinstance(kept[0], SavedMessage)
     stored = server_store.read(lambda s: list(s.scalars(select(Message.text))))
     assert stored == ["kept"]
+
+
+def test_readers_that_connect_while_writes_are_refused_do_not_poison_the_writer(
+    server_store: Store, tmp_path: Path
+) -> None:
+    """Connections opened while the file refuses writes are read-only for good (SQLite falls
+    back to read-only). Readers may keep them; the writer must not take one from their pool
+    when it reconnects, or the first writes after the outage fail too (issue 17, point 10)."""
+    server_store.create_user("alice", "x", T0)
+    database = tmp_path / "parley.db"
+    with refuse_writes(database, Path(f"{database}-wal")):
+        server_store.group_writer.submit(add_then("lost", None)).exception(timeout=10)
+        with ExitStack() as readers:  # three at once: three new connections, all read-only
+            for _ in range(3):
+                reader = readers.enter_context(server_store.engine.connect())
+                assert reader.exec_driver_sql("SELECT count(*) FROM users").scalar() == 1
+
+    assert server_store.write(add_then("after", None)) == "after"
+    assert "after" in names(server_store)
+
+
+def test_a_job_whose_commit_failed_is_refused_internal_and_logged_once(
+    server_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The disk refuses writes for real (tests/support/disk.py): each job is answered as
+    chat/1's `internal` refusal, which the connection boundary sends without a traceback; the
+    writer says so in one line, and in one more once writes work again."""
+    caplog.set_level(logging.INFO, logger="service.writer")
+    server_store.create_user("alice", "x", T0)
+    with writes_fail():
+        for n in range(3):
+            with pytest.raises(RequestError) as refused:
+                server_store.write(add_then(f"lost{n}", None))
+            assert refused.value.code is ErrorCode.INTERNAL
+
+    assert server_store.write(add_then("after", None)) == "after"
+    assert names(server_store) == {"alice", "after"}
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("writes to the database fail (")
+    assert lines[1].startswith("writes to the database work again")
+    assert not any(r.exc_info for r in caplog.records)

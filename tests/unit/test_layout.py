@@ -7,12 +7,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private", "events",
-        "outcomes", "rules", "rooms", "room_index", "throttle", "fair_queue",
+        "outcomes", "rules", "masking", "rooms", "room_index", "throttle", "fair_queue",
         "addresses", "paging", "account_watch", "hash_cost"}  # fmt: skip
 DATABASE = {"sqlalchemy", "alembic"}
 PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer",
                "instance_lock", "message_checks", "driver_statement", "batch_reads",
-               "room_store", "room_statements", "change_marker"}  # fmt: skip
+               "room_store", "room_statements", "change_marker",
+               "failed_login_store"}  # fmt: skip
 
 
 def _imports(path: Path) -> set[str]:

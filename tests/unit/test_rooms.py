@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from service.rooms import (
     CATCH_UP_PER_ROOM,
     MAX_ROOMS_PER_USER,
     catch_up_count,
+    creation_wait_s,
     has_room_for_another,
     is_valid_history_limit,
     is_valid_room_name,
@@ -82,8 +85,9 @@ def test_catch_up_sends_at_most_fifty_per_room() -> None:
 def test_the_operator_may_leave_out_the_hash() -> None:
     assert room_name("general") == "#general"
     assert room_name("#general") == "#general"
+    assert room_name("#General") == room_name("General") == "#general"  # as chat-client does
     with pytest.raises(ValueError, match="not a room name"):
-        room_name("General")
+        room_name("gen eral")
 
 
 @given(room=st.text(), seq=st.integers(min_value=0, max_value=2**63 - 1), sender=st.text(),
@@ -156,3 +160,21 @@ def test_a_join_by_someone_offline_changes_nothing() -> None:
     index: RoomIndex[str] = RoomIndex()
     index.join("#x", "carol", None, created=False)
     assert index.online_members("#x") == []
+
+
+# --- room creations per hour (issue 17, point 11) -----------------------------------------
+
+
+def test_creations_under_the_limit_or_without_one_wait_for_nothing() -> None:
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    two = [now - timedelta(minutes=1), now - timedelta(minutes=2)]
+    assert creation_wait_s(two, 3, now) is None
+    assert creation_wait_s(two, 0, now) is None
+
+
+def test_at_the_limit_the_wait_is_until_the_oldest_leaves_the_hour_rounded_up() -> None:
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    newest = [now - timedelta(seconds=1), now - timedelta(minutes=59, seconds=59.5)]
+    assert creation_wait_s(newest, 2, now) == 1  # 0.5 s rounds up to 1
+    assert creation_wait_s([now, now], 2, now) == 3600
+    assert creation_wait_s([now - timedelta(hours=1)], 1, now) == 1  # never 0

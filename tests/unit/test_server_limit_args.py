@@ -17,7 +17,7 @@ def test_every_limit_has_an_option() -> None:
          "--login-failure-burst", "9", "--login-queue", "33", "--request-rate", "0",
          "--request-burst", "5", "--refusal-log-interval", "30",
          "--tls-cert", "c.pem", "--tls-key", "k.pem", "--login-queue-per-address", "44",
-         "--max-refused-logins", "6"]
+         "--max-refused-logins", "6", "--room-creations-per-hour", "0"]
     )  # fmt: skip
     assert (config.max_connections, config.max_connections_per_address) == (100, 7)
     assert (config.login_timeout_s, config.login_failures_per_minute) == (12, 4)
@@ -25,6 +25,7 @@ def test_every_limit_has_an_option() -> None:
     assert (config.request_rate, config.request_burst, config.refusal_log_interval_s) == (0, 5, 30)
     assert (config.tls_cert, config.tls_key) == ("c.pem", "k.pem")
     assert (config.login_queue_per_address, config.max_refused_logins) == (44, 6)
+    assert config.room_creations_per_hour == 0
 
 
 def test_the_defaults_are_the_documented_ones() -> None:
@@ -37,6 +38,7 @@ def test_the_defaults_are_the_documented_ones() -> None:
     assert config.argon2 == HashCost(memory_kib=19_456, time_cost=2, parallelism=1)
     assert (config.request_rate, config.request_burst) == (50, 200)
     assert config.refusal_log_interval_s == 60 and config.tls_cert is None
+    assert config.room_creations_per_hour == 10
 
 
 @pytest.mark.parametrize(
@@ -44,7 +46,7 @@ def test_the_defaults_are_the_documented_ones() -> None:
     [["--tls-cert", "c.pem"], ["--tls-key", "k.pem"], ["--max-connections", "0"],
      ["--login-timeout", "0"], ["--request-rate", "-1"], ["--login-failure-burst", "0"],
      ["--login-failures-per-minute", "0"], ["--login-queue-per-address", "0"],
-     ["--max-refused-logins", "0"]],
+     ["--max-refused-logins", "0"], ["--room-creations-per-hour", "-1"]],
 )  # fmt: skip
 def test_nonsense_is_a_usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:

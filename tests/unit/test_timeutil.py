@@ -37,3 +37,14 @@ def test_iso_dates_without_a_zone_are_local_time() -> None:
 def test_bad_values_say_what_is_accepted(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_since(text, NOW)
+
+
+@pytest.mark.parametrize("text", ["2026-11-27", "2026-11-25T12:00:01Z"])
+def test_a_moment_after_now_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="in the future"):
+        parse_since(text, NOW)
+
+
+def test_the_refusal_lists_every_unit() -> None:
+    with pytest.raises(ValueError, match="s, m, h, d or w: 90s, 15m, 2h, 7d, 1w"):
+        parse_since("yesterday", NOW)

@@ -1,0 +1,53 @@
+"""The failed logins kept for `chat-admin history --failed`: masked unknown names, bounded."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from service import failed_login_store
+from service.masking import masked_name
+from service.store import Store
+
+T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+def test_an_unknown_name_is_kept_masked_and_an_account_by_name(store: Store) -> None:
+    store.note_failed_login("alice", True, "10.0.0.7:50312", "bad_credentials, 2 left", T0)
+    store.note_failed_login("my secret pw", False, "10.0.0.7:50313", "locked", T0)
+
+    found = store.failed_logins(since=None, user=None)
+
+    assert [(f.name, f.known, f.peer) for f in found] == [
+        ("alice", True, "10.0.0.7:50312"),
+        (masked_name("my secret pw"), False, "10.0.0.7:50313"),
+    ]
+    assert found[1].name == "<not a username, 12 characters>"  # spaces: no username
+    assert [f.name for f in store.failed_logins(since=None, user="alice")] == ["alice"]
+    assert store.failed_logins(since=T0 + timedelta(seconds=1), user=None) == []
+
+
+def test_masking_keeps_two_characters_and_a_digest_and_shows_no_control_character() -> None:
+    assert masked_name("\nx" + "y" * 70_000) == "<not a username, 70002 characters>"
+    assert re.fullmatch(r"hu\.\.\.#[0-9a-f]{8}", masked_name("hunter2")), masked_name("hunter2")
+    assert re.fullmatch(r"a\.\.\.#[0-9a-f]{8}", masked_name("a")) and masked_name(
+        "a"
+    ) != masked_name("b")
+    assert masked_name("hunter2") == masked_name("hunter2")
+
+
+def test_rows_older_than_30_days_and_beyond_the_newest_go_as_new_ones_come(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.note_failed_login("old", True, "p", "r", T0 - timedelta(days=31))
+    store.note_failed_login("a", True, "p", "r", T0 - timedelta(days=1))
+    assert [f.name for f in store.failed_logins(since=None, user=None)] == ["old", "a"]
+
+    store.note_failed_login("b", True, "p", "r", T0)
+    assert [f.name for f in store.failed_logins(since=None, user=None)] == ["a", "b"]
+
+    monkeypatch.setattr(failed_login_store, "FAILED_LOGINS_KEPT", 2)
+    store.note_failed_login("c", True, "p", "r", T0)
+    assert [f.name for f in store.failed_logins(since=None, user=None)] == ["b", "c"]
