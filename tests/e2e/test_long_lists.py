@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -30,7 +31,8 @@ LONG = "x" * 24  # with an 8-character prefix: 32-character names, chat/1's long
 
 @pytest.fixture
 def server(server_config: ServerConfig) -> Iterator[RunningServer]:
-    with cheap_server(server_config) as running:
+    # Some tests make rooms by the hundred: no limit on how many one user creates.
+    with cheap_server(replace(server_config, room_creations_per_hour=0)) as running:
         yield running
 
 

@@ -19,6 +19,10 @@ from tests.support.client import TestClient
 from tests.support.disk import writes_fail
 from tests.support.server import RunningServer
 
+# The disk under test is the one under SQLite's file, written by this process; a PostgreSQL
+# server writes its own disk in another process.
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_writes_and_logins_work_again_once_the_disk_takes_writes(
     server: RunningServer,

@@ -52,6 +52,6 @@ def test_service_never_imports_cli() -> None:
 
 _STDLIB_OK = {
     "__future__", "collections", "dataclasses", "datetime", "enum", "json", "math", "re",
-    "typing", "secrets", "ipaddress", "bisect",
+    "typing", "secrets", "ipaddress", "bisect", "hashlib", "hmac",
     "orjson",  # a faster JSON codec: computation only, no I/O
 }  # fmt: skip
