@@ -190,11 +190,14 @@ async def _chat_until_done(
     by itself; the exit code of the last."""
     memory, draft = Memory(), ""
     history = open_history(logged_in.user)
+    greet, reconnected = rr.welcome, False
     while True:
-        for line in rr.welcome(logged_in.user, logged_in.pending, logged_in.rooms):
+        for line in greet(logged_in.user, logged_in.pending, logged_in.rooms):
             out(line)
         chat, draft = await chat_loop(logged_in, dialer.current, dialer.incoming, options,
-                                      memory, history, draft, dialer.features)  # fmt: skip
+                                      memory, history, draft, dialer.features,
+                                      reconnected=reconnected)  # fmt: skip
+        greet, reconnected = rr.welcome_back, True
         again, draft, code = await next_session(chat, draft, memory, dialer, out, logged_in)
         if again is None:
             return code
@@ -210,9 +213,12 @@ async def chat_loop(  # the session's parts, each made here
     history: History,
     draft: str,
     features: frozenset[str] = frozenset(),
+    *,
+    reconnected: bool = False,
 ) -> tuple[Chat, str]:
     """One logged-in session: prompt, run commands, print what arrives, until it ends.
-    Returns the session and what was typed but not sent when it ended."""
+    Returns the session and what was typed but not sent when it ended. After a reconnect
+    (`reconnected`) it starts quietly: who is online was said before the break."""
     loop = asyncio.get_running_loop()
     me = logged_in.user
     session: PromptSession[str] = PromptSession(
@@ -241,7 +247,10 @@ async def chat_loop(  # the session's parts, each made here
         pump = asyncio.create_task(_pump(incoming, chat))
         runner = CommandRunner(screen.out)
         runner.submit(chat.resend_unsent())
-        runner.submit(chat.run(c.WhoElse()))
+        if reconnected:
+            chat.note_reconnected()
+        else:
+            runner.submit(chat.run(c.WhoElse()))
         await _read_commands(session, chat, screen.out, runner, draft)
         await _wait_ended(chat)
         await runner.drain(LOGOUT_TIMEOUT_S)  # what was typed before the end still reports

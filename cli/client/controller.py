@@ -37,6 +37,7 @@ from service.protocol import JsonObject
 
 REPLY_TIMEOUT_S = 10.0  # a server that has not answered by then is treated as stuck
 LOGOUT_TIMEOUT_S = 3.0  # how long a logout waits for the server's goodbye before hanging up
+RETURNING_WINDOW_S = 60.0  # after a reconnect: how long others' coming back is not announced
 
 EXIT_OK = 0  # logout, idle timeout, server shutdown (all announced by `bye`)
 EXIT_LOST = 1  # the connection was lost or refused us (login failure included)
@@ -89,6 +90,11 @@ class Memory:
     # nonce after a reconnect, which the server stores once (chat/1 precise point 11).
     unsent: dict[str, c.Message | c.Say] = field(default_factory=dict)
     rooms: RoomBook = field(default_factory=RoomBook)  # rooms seen, ours, the current one
+    online: set[str] = field(default_factory=set)  # others online, as whoelse and presence say
+    # After a reconnect: those online before it, whose `online` presence as they come back
+    # from the same restart is no news (a class's restart would be a screenful of it).
+    returning: set[str] = field(default_factory=set)
+    returning_until: float = 0.0  # monotonic seconds; past it, every presence is news again
 
 
 class PeerChats(Protocol):
@@ -296,9 +302,24 @@ class Chat:
             self._out(r.private_stopped(user, reason, self._now()))
 
     def _on_presence(self, ev: JsonObject) -> None:
+        user, memory = str(ev.get("user")), self.memory
         if ev.get("state") == "offline":
-            self._withdraw_requests_from(str(ev.get("user")))
+            memory.online.discard(user)
+            memory.returning.discard(user)
+            self._withdraw_requests_from(user)
+        else:
+            memory.online.add(user)
+            if user in memory.returning and self._clock() < memory.returning_until:
+                memory.returning.discard(user)
+                self._remember(user)
+                return  # back from the same restart as we are: not news
         self._on_seen_user(ev)
+
+    def note_reconnected(self) -> None:
+        """This session follows a reconnect: for RETURNING_WINDOW_S, users online before it
+        who come back are not announced again."""
+        self.memory.returning = set(self.memory.online)
+        self.memory.returning_until = self._clock() + RETURNING_WINDOW_S
 
     def _withdraw_requests_from(self, user: str) -> None:
         """A request whose sender left or was cut off cannot be accepted: stop asking."""
@@ -414,8 +435,11 @@ class Chat:
         if reply.get("ok") and isinstance(cmd, c.StartPrivate):
             self._asked.add(cmd.user)
         if reply.get("ok"):
-            for user in reply.get("users", []) if isinstance(reply.get("users"), list) else []:
+            users = reply.get("users", []) if isinstance(reply.get("users"), list) else []
+            for user in users:
                 self._remember(user)
+            if isinstance(cmd, c.WhoElse):
+                self.memory.online = {str(user) for user in users}
             self._remember(getattr(cmd, "user", None))
         line = r.reply_line(cmd, reply, self._now())
         if line is not None:

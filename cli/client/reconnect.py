@@ -5,8 +5,11 @@ none when the connection just dropped) and says what comes next; `delay_s` space
 attempts, doubling from FIRST_DELAY_S up to MAX_DELAY_S, each with jitter so that the clients
 of a restarted server do not all come back in the same instant. `reconnect` is the loop that
 applies them, with the waiting, the randomness and the login handed in, so tests script all
-three. It says what it does in a line per attempt and runs until it is logged in, the server
-refuses for good (LoginRefused), or its caller cancels it (the user's Ctrl-C).
+three. It runs until it is logged in, the server refuses for good (LoginRefused), or its
+caller cancels it (the user's Ctrl-C). A restart should cost the user a line, not a screenful:
+it says once that it reconnects, keeps quiet about the first QUIET_ATTEMPTS failures (a server
+restarting is usually back by then), and only then says why each attempt failed and when the
+next one comes, a line per attempt as the waits grow.
 
 What each ending leads to (chat/1 "Connection lifecycle" and precise point 17):
 - the connection lost, `shutdown` (a restart, e.g. after a certificate renewal) and
@@ -28,6 +31,7 @@ from cli.client.login import LoggedIn
 FIRST_DELAY_S = 1.0  # a restarting server is usually back within a second or two
 MAX_DELAY_S = 30.0  # however long the server is away, it is tried at least this often
 JITTER_FRACTION = 0.5  # each delay is drawn from [ceiling * (1 - this), ceiling]
+QUIET_ATTEMPTS = 3  # failed attempts not reported one by one (about 3 to 7 seconds of waits)
 
 
 class After(enum.Enum):
@@ -81,17 +85,20 @@ async def reconnect(
     said yes), until it works. ConnectionError (the server is not back yet) and a None from
     `log_in` mean another attempt; anything else (LoginRefused, the caller's cancellation)
     ends the loop."""
-    attempt = 0
+    out(r.note("Reconnecting… Ctrl-C stops.", "info"))
+    attempt, why = 0, ""
     while True:
         if attempt or not at_once:
             wait = delay_s(attempt, random())
-            out(r.note(f"Reconnecting in {_seconds(wait)}… Ctrl-C stops.", "info"))
+            if attempt >= QUIET_ATTEMPTS:  # no longer a quick restart: say why, and when
+                out(r.note(f"{why} Trying again in {_seconds(wait)}… Ctrl-C stops.", "error"))
             await sleep(wait)
         try:
             again = await log_in()
         except ConnectionError as exc:
-            out(r.note(str(exc) or "Could not reach the server.", "error"))
-            again = None
+            again, why = None, str(exc) or "Could not reach the server."
+        else:
+            why = "The server did not let us log in yet."
         if again is not None:
             return again
         attempt += 1

@@ -93,6 +93,16 @@ def welcome(user: str, pending: int, rooms: Collection[RoomUnread]) -> list[Line
     return [r.note(head), r.note(f"{pending} direct {what} arrived while you were away:")]
 
 
+def welcome_back(user: str, pending: int, rooms: Collection[RoomUnread]) -> list[Line]:
+    """After a reconnect, one line (the rooms are known already), and what waited meanwhile."""
+    unread = [f"{entry.room} ({entry.unread} unread)" for entry in rooms if entry.unread]
+    head = f"Reconnected as {user}." + (f" Unread: {', '.join(unread)}." if unread else "")
+    if pending <= 0:
+        return [r.note(head)]
+    what = "message" if pending == 1 else "messages"
+    return [r.note(head), r.note(f"{pending} direct {what} arrived while you were away:")]
+
+
 def catch_up_rest(unread: int) -> int:
     """How many of the unread messages before a catch-up the header says `more` shows (and
     `more` then shows): all the rest, or as many as one history page may hold."""

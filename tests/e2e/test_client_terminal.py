@@ -203,7 +203,7 @@ def test_server_shutdown_is_said_and_reconnected_until_ctrl_c(
     alice = spawn("alice")
     server.stop()
     alice.expect_exact("The server is shutting down")
-    alice.expect_exact("Reconnecting in")
+    alice.expect_exact("Reconnecting… Ctrl-C stops.")
     alice.kill(signal.SIGINT)
     alice.expect_exact("Stopped reconnecting.")
     assert exit_code(alice) == 130
@@ -377,8 +377,8 @@ def test_a_lost_connection_comes_back_on_its_own(spawn: Spawn, server: RunningSe
         alice.expect_exact("message bob half")  # in the prompt's buffer, not on its way
         cutter.cut()
         alice.expect_exact("Lost the connection to the server")
-        alice.expect_exact("Reconnecting in")  # no question; the same user and password
-        alice.expect_exact("Welcome, alice!")
+        alice.expect_exact("Reconnecting… Ctrl-C stops.")  # no question: the same user, password
+        alice.expect_exact("Reconnected as alice.")
         alice.expect_exact("message bob half")  # the half-typed line is back in the prompt
         type_line(alice, " and the rest")
         alice.expect_exact("you → bob: half and the rest")
@@ -406,7 +406,7 @@ class TestIdleLogout:
         alice.expect_exact("[logged out: Enter logs in again, Ctrl-C quits] ")
         alice.expect_exact("message bob half")  # the program waits; keys stay with it
         type_line(alice, " done")  # typed on, then Enter: log in again with the line
-        alice.expect_exact("Welcome, alice!")
+        alice.expect_exact("Reconnected as alice.")
         alice.expect_exact("message bob half done")  # back in the chat prompt, not sent yet
         type_line(alice, "")
         alice.expect_exact("you → bob: half done")
