@@ -278,7 +278,7 @@ async def _read_commands(
         if chat.exit_code is not None:
             return
         try:
-            command = c.parse(line, chat.current)
+            command = c.parse(line, chat.current, asking=chat.asking)
         except c.UsageError as exc:
             runner.submit(_say(out, r.note(exc.hint, "usage")))
             continue

@@ -263,17 +263,24 @@ HABITS: dict[str, str] = {
 }
 
 
-def parse(line: str, current: str | None = None) -> Command | None:
+_ANSWERS = {"y": True, "yes": True, "n": False, "no": False}  # to a private chat request
+
+
+def parse(line: str, current: str | None = None, *, asking: bool = False) -> Command | None:
     """A typed line -> a command; None for a blank line. Raises UsageError with a hint.
 
     `current` is the current conversation, if any: a room (`#name`) or a user. Then a line
     that does not start with `/` is said there, whatever its first word (`who is coming?` is
-    a question, not `whoelse`), and `//` says a line that starts with `/`."""
+    a question, not `whoelse`), and `//` says a line that starts with `/`. Except while the
+    prompt asks about a private chat request (`asking`): a plain `y` or `n` (`yes`, `no`)
+    answers it, as the prompt says. Only a plain line does: `/msg carol no` or `#lab yes`
+    names where it goes and goes there."""
     stripped = line.strip()
     if not stripped:
         return None
     if current is not None and not stripped.startswith("/"):
-        return said(current, stripped)
+        accept = _ANSWERS.get(stripped.lower()) if asking else None
+        return said(current, stripped) if accept is None else Answer(accept)
     if current is not None and stripped.startswith("//"):
         return said(current, stripped[1:])
     word, _, rest = stripped.partition(" ")
@@ -456,18 +463,6 @@ def with_known_names(cmd: Command, known: Iterable[str]) -> Command:
     if not isinstance(cmd, _NAMED) or cmd.user is None:
         return cmd
     return dataclasses.replace(cmd, user=known_name(cmd.user, set(known)))
-
-
-_ANSWERS = {"y": True, "yes": True, "n": False, "no": False}  # to a private chat request
-
-
-def maybe_answer(cmd: Command) -> Answer | None:
-    """A line said in a conversation that is only `y` or `n` (or `yes`, `no`), typed while the
-    prompt asks about a private chat request: the answer the prompt asked for, or None."""
-    if isinstance(cmd, Say | Message):
-        accept = _ANSWERS.get(cmd.text.strip().lower())
-        return None if accept is None else Answer(accept)
-    return None
 
 
 ECHOED = (Message, Broadcast, Private)  # commands whose outcome line repeats the text sent

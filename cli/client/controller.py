@@ -397,8 +397,6 @@ class Chat:
         """Carry out one command; its outcome is printed, never raised. A name typed in
         another case is first made the one we know (chat/1 names are unique ignoring case)."""
         cmd = c.with_known_names(cmd, self._names())
-        if self._requests:  # the prompt asks y/n: a `y` said in a conversation answers it
-            cmd = c.maybe_answer(cmd) or cmd
         if isinstance(cmd, c.Help):
             for line in r.help_text(cmd.topic):
                 self._out(line)

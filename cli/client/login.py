@@ -24,6 +24,7 @@ both.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -123,7 +124,12 @@ async def send_patiently(
         seconds = retry_after_s(reply)
         out(r.note(f"The server is busy with logins from your address; trying again in "
                    f"{r.duration(seconds)}. Ctrl-C stops."))  # fmt: skip
-        await wait(seconds)
+        await wait(seconds * (1 + RETRY_JITTER * random.random()))
+
+
+# The clients a rate limit sent away at once must not all come back in the same second: each
+# waits up to this fraction longer than the server's retry_after (never shorter).
+RETRY_JITTER = 0.5
 
 
 def retry_after_s(reply: JsonObject) -> int:
@@ -175,8 +181,10 @@ class LoginRefused(Exception):
 
 
 # Refusals of a login again that may pass by themselves: the server may not have noticed yet
-# that our last connection ended (chat/1 precise point 9 holds for ends it sees).
-RETRY_LATER = frozenset({"online_elsewhere"})
+# that our last connection ended (chat/1 precise point 9 holds for ends it sees), and a server
+# whose disk refused writes for a moment answers `internal` until its writes work again.
+# The reconnect says so if they last (cli.client.reconnect), not at every attempt.
+RETRY_LATER = frozenset({"online_elsewhere", "internal"})
 
 
 async def log_in_again(
@@ -190,9 +198,9 @@ async def log_in_again(
     )
     if reply.get("ok"):
         return _logged_in(reply, before.user, before.password)
-    out(r.note(r.login_refusal(reply, before.user), "error"))
     if reply.get("error") in RETRY_LATER:
         return None
+    out(r.note(r.login_refusal(reply, before.user), "error"))
     if reply.get("error") == "bad_credentials":
         again = await log_in(server, ask, out, before.user, wait)
         if again is not None:

@@ -16,7 +16,7 @@ from tests.unit.test_client_room_talk import Harness
 
 def typed(h: Harness, line: str) -> None:
     """As the prompt does: parsed against the current conversation, then run."""
-    cmd = c.parse(line, h.chat.current)
+    cmd = c.parse(line, h.chat.current, asking=h.chat.asking)
     assert cmd is not None
     asyncio.run(h.chat.run(cmd))
 
@@ -172,6 +172,20 @@ def test_y_in_a_conversation_answers_the_private_chat_request_the_prompt_asks() 
     typed(h, "y")
     assert h.requests()[-1] == ("private_answer", {"request": "r1", "accept": True, "port": 4242})
     assert len([op for op, _ in h.requests() if op == "say"]) == 1
+
+
+def test_a_y_or_n_that_names_where_it_goes_goes_there_while_a_request_waits() -> None:
+    """Only a plain line answers the prompt's question: `/msg carol no` is for carol."""
+    h = Harness((RoomUnread("#lab", 0),))
+    h.link.replies["say"] = {"seq": 1, "delivered_to": 1}
+    h.link.replies["message"] = {"msg_id": 1, "delivered": True}
+    typed(h, "room #lab")
+    h.chat.handle_incoming({"ev": "private_request", "request": "r1", "from": "bob"})
+    typed(h, "/msg carol no")
+    typed(h, "/say #lab yes")
+    assert [op for op, _ in h.requests()][-2:] == ["message", "say"]
+    assert h.requests()[-2][1]["text"] == "no" and h.requests()[-1][1]["text"] == "yes"
+    assert h.chat.asking  # still asked: nothing answered it
 
 
 def test_a_broadcast_shows_as_sending_too_and_a_refused_one_can_be_sent_again() -> None:
