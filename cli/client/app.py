@@ -247,10 +247,7 @@ async def chat_loop(  # the session's parts, each made here
         pump = asyncio.create_task(_pump(incoming, chat))
         runner = CommandRunner(screen.out)
         runner.submit(chat.resend_unsent())
-        if reconnected:
-            chat.note_reconnected()
-        else:
-            runner.submit(chat.run(c.WhoElse()))
+        runner.submit(chat.resume_quietly() if reconnected else chat.run(c.WhoElse()))
         await _read_commands(session, chat, screen.out, runner, draft)
         await _wait_ended(chat)
         await runner.drain(LOGOUT_TIMEOUT_S)  # what was typed before the end still reports

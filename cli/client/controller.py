@@ -315,11 +315,15 @@ class Chat:
                 return  # back from the same restart as we are: not news
         self._on_seen_user(ev)
 
-    def note_reconnected(self) -> None:
+    async def resume_quietly(self) -> None:
         """This session follows a reconnect: for RETURNING_WINDOW_S, users online before it
-        who come back are not announced again."""
+        who come back are not announced again; and who is online now is learnt without a
+        line (it was said before the break), so that whose going is news stays true."""
         self.memory.returning = set(self.memory.online)
         self.memory.returning_until = self._clock() + RETURNING_WINDOW_S
+        reply = await all_pages(self._request, "whoelse", {})
+        if reply is not None and reply.get("ok") and isinstance(reply.get("users"), list):
+            self.memory.online = {str(user) for user in reply["users"]}
 
     def _withdraw_requests_from(self, user: str) -> None:
         """A request whose sender left or was cut off cannot be accepted: stop asking."""

@@ -14,7 +14,7 @@ import pytest
 from cli.client import commands as c
 from cli.client import controller
 from cli.client import render as r
-from cli.client.controller import Chat, Memory
+from cli.client.controller import RETURNING_WINDOW_S, Chat, Memory
 from cli.client.link import LinkClosed
 from cli.client.p2p import PeerClosed, PeerMessage, PeerOpened
 
@@ -720,3 +720,31 @@ def test_an_end_true_for_both_sides_is_repeated_to_the_peer(reason: str) -> None
     h.peers.open.add("bob")
     h.chat.handle_incoming({"ev": "private_stopped", "user": "bob", "reason": reason})
     assert ("stop", ("bob", reason)) in h.log
+
+
+def presence(user: str, state: str) -> dict[str, Any]:
+    return {"ev": "presence", "user": user, "state": state, "at": "2026-12-06T10:00:00Z"}
+
+
+def test_after_a_reconnect_those_back_from_the_same_break_are_no_news() -> None:
+    """A restart is not news about everyone: presence of users online before the break, as
+    they come back within the window, is not shown; anyone else's is, and so is a going."""
+    memory = Memory()
+    h = Harness(memory=memory)
+    h.link.replies["whoelse"] = {"users": ["bob", "carol"]}
+    h.run("whoelse")
+    assert memory.online == {"bob", "carol"}
+
+    after = Harness(memory=memory)  # the next session, on the same memory
+    after.link.replies["whoelse"] = {"users": ["bob"]}  # carol is not back yet
+    asyncio.run(after.chat.resume_quietly())
+    assert after.lines() == [] and memory.online == {"bob"}
+    after.chat.handle_incoming(presence("carol", "online"))  # back from the same restart
+    after.chat.handle_incoming(presence("dave", "online"))  # news
+    after.chat.handle_incoming(presence("bob", "offline"))  # news
+    assert [line.split("* ", 1)[1] for line in after.lines()] == [
+        "dave is online", "bob went offline"]  # fmt: skip
+    assert memory.online == {"carol", "dave"}
+    after.timers.advance(RETURNING_WINDOW_S)
+    after.chat.handle_incoming(presence("bob", "online"))  # past the window: news again
+    assert after.lines()[-1].endswith("* bob is online")
