@@ -170,8 +170,8 @@ def deluser(
     Goes with it: the messages stored for NAME and not yet delivered, every block by or of
     NAME, and NAME's login history; NAME's room memberships go too (NAME leaves every room).
     Messages NAME sent to others stay with their recipients, and what they said in rooms stays
-    in the rooms' history, under the name NAME. A session of NAME's still open ends at its
-    next request.
+    in the rooms' history, under the name NAME. A session of NAME's still open ends within
+    about two seconds (bye account_deleted), and others see NAME go offline.
     """
     with open_store(db) as store:
         name = _account(store, name)
@@ -194,7 +194,7 @@ def _deletion_question(footprint: accounts.Footprint) -> str:
         f"{render.count(footprint.login_periods, 'login record')}?"
     )
     if footprint.online:
-        question += f" ({footprint.name} is online now: that session ends at its next request.)"
+        question += f" ({footprint.name} is online now: that session ends within seconds.)"
     return question
 
 
@@ -546,6 +546,9 @@ def delroom(
     )
 
 
+EMPTY_ROOMS_NAMED = 10  # delroom --empty's question names this many, then counts the rest
+
+
 def _delete_empty_rooms(yes: bool, db: str) -> None:
     with open_store(db) as store:
         found = room_admin.list_rooms(store, empty=True)
@@ -553,11 +556,15 @@ def _delete_empty_rooms(yes: bool, db: str) -> None:
             typer.echo("There are no empty rooms.")
             return
         messages = render.count(sum(r.messages for r in found), "message")
-        names = ", ".join(r.name for r in found)
+        shown = ", ".join(r.name for r in found[:EMPTY_ROOMS_NAMED])
+        more = len(found) - EMPTY_ROOMS_NAMED
+        names = shown + (
+            f" and {more} more (chat-admin rooms --empty lists them)" if more > 0 else ""
+        )
         question = f"Delete {render.count(len(found), 'empty room')} ({names}) with {messages}?"
         if not yes and not typer.confirm(question):
             _fail("not confirmed; no room was deleted")
-        gone = room_admin.delete_empty_rooms(store)
+        gone = room_admin.delete_empty_rooms(store, {r.name for r in found})
     messages = render.count(sum(r.messages for r in gone), "message")
     typer.echo(f"Deleted {render.count(len(gone), 'empty room')} with {messages}.")
 

@@ -12,6 +12,7 @@ name, so they stay in the history under it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from service.accounts import AccountError
@@ -41,9 +42,9 @@ def list_rooms(store: Store, *, empty: bool = False) -> list[RoomSummary]:
     return store.list_rooms(empty=empty)
 
 
-def delete_empty_rooms(store: Store) -> list[RoomSummary]:
-    """Delete every room without members, with its history; what went."""
-    return store.delete_empty_rooms()
+def delete_empty_rooms(store: Store, names: Collection[str]) -> list[RoomSummary]:
+    """Delete the rooms `names` that have no members now, with their history; what went."""
+    return store.delete_empty_rooms(names)
 
 
 def room_history(store: Store, room: str, since: datetime | None) -> list[RoomLine]:

@@ -7,7 +7,7 @@ writer runs for `say` and `read` inside the group commit is in service/room_stat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -358,12 +358,14 @@ class RoomQueries(StoreBase):
         statement = _EMPTY_ROOMS if empty else _ALL_ROOMS
         return self.read(lambda s: [_summary(s, room) for room in s.scalars(statement)])
 
-    def delete_empty_rooms(self) -> list[RoomSummary]:
-        """Delete every room that has no members, with its history (ON DELETE CASCADE); one
-        transaction, so a room someone joins meanwhile is either kept or deleted whole."""
+    def delete_empty_rooms(self, names: Collection[str]) -> list[RoomSummary]:
+        """Delete those of the rooms `names` (the ones the operator confirmed) that have no
+        members now, with their history (ON DELETE CASCADE); one transaction, so a room
+        someone joins meanwhile is either kept or deleted whole, and a room that emptied
+        after the question is not deleted unseen."""
 
         def job(s: Session) -> list[RoomSummary]:
-            rooms = list(s.scalars(_EMPTY_ROOMS))
+            rooms = [room for room in s.scalars(_EMPTY_ROOMS) if room.name in names]
             gone = [_summary(s, room) for room in rooms]
             if rooms:
                 s.execute(delete(Room).where(Room.id.in_([room.id for room in rooms])))

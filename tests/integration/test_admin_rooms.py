@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cli.admin import app
+from service import room_admin
 from service.room_statements import SavedSay
 from service.store import Store
 from service.timeutil import utc_now
@@ -190,3 +191,22 @@ def test_delroom_takes_a_room_or_empty(db_url: str, args: list[str]) -> None:
     result = admin(db_url, "delroom", *args, "--yes")
     assert result.exit_code == 2, result.output
     assert "a ROOM or --empty" in result.stderr
+
+
+def test_only_the_empty_rooms_the_operator_was_shown_are_deleted(deserted: Store) -> None:
+    """A room that empties while the question is on screen was not confirmed: it stays."""
+    gone = room_admin.delete_empty_rooms(deserted, {"#gone"})  # #left is empty too, not named
+    assert [r.name for r in gone] == ["#gone"]
+    assert [r.name for r in deserted.list_rooms()] == ["#empty", "#general", "#left"]
+
+
+def test_delroom_empty_names_ten_rooms_and_counts_the_rest(db_url: str, general: Store) -> None:
+    for n in range(12):
+        general.join_room("alice", f"#r{n:02d}", utc_now())
+        assert general.leave_room("alice", f"#r{n:02d}") is None
+    declined = admin(db_url, "delroom", "--empty", input="n\n")
+    named = ", ".join(f"#r{n:02d}" for n in range(10))
+    assert (
+        f"Delete 12 empty rooms ({named} and 2 more (chat-admin rooms --empty lists them)) "
+        "with 0 messages?" in declined.stdout
+    ), declined.stdout
