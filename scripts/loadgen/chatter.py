@@ -19,7 +19,6 @@ import random
 import time
 from array import array
 from collections.abc import Sequence
-from typing import Protocol
 
 from .client import Connection, is_ok, maybe_msg_id, maybe_tag, tagged_text
 
@@ -92,8 +91,8 @@ class Chatter(Connection):
         self.sent += 1
         self.in_flight += 1
         text = tagged_text(self.index, seq, TEXT_BYTES)
-        self.queue(self._head + b'%d,"text":"%s"}\n' % (next(self.ids), text))
         self.tally.sent_at[self.index].append(time.perf_counter())
+        self.queue(self._head + b'%d,"text":"%s"}\n' % (next(self.ids), text))
 
     def unawaited_reply_received(self, request_id: int, line: bytes) -> None:
         self.in_flight -= 1
@@ -112,6 +111,10 @@ class Chatter(Connection):
         tag = maybe_tag(line)
         if tag is not None:
             self.tally.received(tag[0], tag[1], now)
+            self.receipt(tag[0])
+
+    def receipt(self, sender: int) -> None:
+        """A message of `sender`'s reached us; a Chatter's slot freed at its `ok` already."""
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
@@ -119,16 +122,8 @@ class Chatter(Connection):
             self.tally.error("the server closed a connection")
 
 
-class Sender(Protocol):
-    in_flight: int
-
-    def close(self) -> None: ...
-
-
-class SoloChatter(Connection):
+class SoloChatter(Chatter):
     """Sends to random others, one write per frame; a slot frees when the recipient has it."""
-
-    wants_events = True
 
     def __init__(
         self,
@@ -138,13 +133,8 @@ class SoloChatter(Connection):
         tally: Tally,
         window: int,
     ) -> None:
-        super().__init__()
-        self.index = index
-        self.tally = tally
-        self.window = window
+        super().__init__(index, names[(index + 1) % len(names)], tally, window)
         self.crowd = crowd  # every chatter of the run, by index: a receipt frees its sender
-        self.in_flight = 0
-        self.sent = 0
         self._random = random.Random(index)  # the same recipients in every run
         self._heads = [
             b'{"op":"message","to":"%s","id":' % name.encode()
@@ -152,54 +142,29 @@ class SoloChatter(Connection):
             if i != index
         ]
 
-    def start(self) -> None:
-        for _ in range(self.window):
-            self._send_next()
-
-    def _write(self, frame: bytes) -> None:
+    def queue(self, frame: bytes) -> None:
+        """Every frame in a write of its own, as independent clients send them."""
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(frame)
 
     def _send_next(self) -> None:
-        if not self.tally.sending:
-            return
-        seq = self.sent
-        self.sent += 1
-        self.in_flight += 1
-        head = self._random.choice(self._heads)
-        text = tagged_text(self.index, seq, TEXT_BYTES)
-        self.tally.sent_at[self.index].append(time.perf_counter())
-        self._write(head + b'%d,"text":"%s"}\n' % (next(self.ids), text))
-
-    def _slot_freed(self) -> None:
-        self.in_flight -= 1
-        self._send_next()
+        self._head = self._random.choice(self._heads)
+        super()._send_next()
 
     def unawaited_reply_received(self, request_id: int, line: bytes) -> None:
         if not is_ok(line):  # refused: no receipt will come to free the slot
             self.tally.error(str(json.loads(line).get("error")))
             self._slot_freed()
 
-    def event_received(self, line: bytes) -> None:
-        if not line.startswith(b'{"ev":"message"') and self.event_name(line) != b"message":
-            super().event_received(line)
-            return
-        now = time.perf_counter()
-        msg_id = maybe_msg_id(line)
-        if msg_id is not None:
-            self._write(b'{"op":"ack","msg_id":%d}\n' % msg_id)
-        tag = maybe_tag(line)
-        if tag is not None:
-            self.tally.received(tag[0], tag[1], now)
-            self.crowd[tag[0]]._slot_freed()
+    def receipt(self, sender: int) -> None:
+        self.crowd[sender]._slot_freed()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)
-        if self.unexpected_close:
-            self.tally.error("the server closed a connection")
+    def _slot_freed(self) -> None:
+        self.in_flight -= 1
+        self._send_next()
 
 
-async def wind_down(chatters: Sequence[Sender], tally: Tally) -> None:
+async def wind_down(chatters: Sequence[Chatter], tally: Tally) -> None:
     """Stop sending, give in-flight messages a bounded time to be answered, close."""
     tally.sending = False
     loop = asyncio.get_running_loop()

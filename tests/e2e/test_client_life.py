@@ -17,7 +17,14 @@ import pytest
 from service.server import ChatServer
 from tests.conftest import PASSWORD
 from tests.e2e import test_client_terminal as terminal
-from tests.e2e.test_client_terminal import Cutter, ScriptedServer, Spawn, exit_code, type_line
+from tests.e2e.test_client_terminal import (
+    Cutter,
+    ScriptedServer,
+    Spawn,
+    exit_code,
+    type_line,
+    typed_password,
+)
 from tests.support.client import TestClient
 from tests.support.server import RunningServer
 
@@ -140,10 +147,7 @@ def test_an_operators_end_is_said_and_not_reconnected(
     """chat/1 precise point 17: no reconnect on its own after these."""
     scripted = ScriptedServer()
     try:
-        alice = spawn_at(scripted.port, "alice", log_in=False)
-        scripted.accept()
-        alice.expect_exact("Password:")
-        type_line(alice, PASSWORD)
+        alice = typed_password(scripted, spawn_at)
         scripted.answer("login", user="alice", pending=0)
         scripted.answer("whoelse", users=[])
         alice.expect_exact("alice>")
@@ -170,10 +174,7 @@ def test_a_rate_limited_login_waits_and_keys_typed_meanwhile_are_not_shown(
 ) -> None:
     scripted = ScriptedServer()
     try:
-        alice = spawn_at(scripted.port, "alice", log_in=False)
-        scripted.accept()
-        alice.expect_exact("Password:")
-        type_line(alice, PASSWORD)
+        alice = typed_password(scripted, spawn_at)
         for _ in range(4):  # more than the three tries the client used to give up after
             request = scripted.take("login")
             scripted.send({"re": request["id"], "ok": False, "error": "rate_limited",
@@ -199,10 +200,7 @@ def test_typing_tells_the_server_the_user_is_there(
     with this 14 s timeout, marks the moment when one is due.)"""
     scripted = ScriptedServer()
     try:
-        alice = spawn_at(scripted.port, "alice", log_in=False)
-        scripted.accept()
-        alice.expect_exact("Password:")
-        type_line(alice, PASSWORD)
+        alice = typed_password(scripted, spawn_at)
         scripted.answer("login", user="alice", pending=0, idle_timeout=14)
         scripted.answer("whoelse", users=[])
         alice.expect_exact("the server logs you out in 4 seconds unless you send a command.",
@@ -220,10 +218,7 @@ def test_a_message_unconfirmed_when_the_connection_dropped_is_resent_with_its_no
     same nonce, so the server stores it once (chat/1 precise point 11)."""
     scripted = ScriptedServer()
     try:
-        alice = spawn_at(scripted.port, "alice", log_in=False)
-        scripted.accept()
-        alice.expect_exact("Password:")
-        type_line(alice, PASSWORD)
+        alice = typed_password(scripted, spawn_at)
         scripted.answer("login", user="alice", pending=0)
         scripted.answer("whoelse", users=[])
         type_line(alice, "message bob are you there?")
@@ -244,10 +239,7 @@ def test_a_password_changed_meanwhile_is_asked_and_ctrl_c_there_stops(
 ) -> None:
     scripted = ScriptedServer()
     try:
-        alice = spawn_at(scripted.port, "alice", log_in=False)
-        scripted.accept()
-        alice.expect_exact("Password:")
-        type_line(alice, PASSWORD)
+        alice = typed_password(scripted, spawn_at)
         scripted.answer("login", user="alice", pending=0)
         scripted.answer("whoelse", users=[])
         alice.expect_exact("alice>")

@@ -494,6 +494,17 @@ class ScriptedServer:
             self._greeted.get_nowait().close()
 
 
+def typed_password(
+    scripted: ScriptedServer, spawn_at: Callable[..., pexpect.spawn]
+) -> pexpect.spawn:
+    """alice's chat-client for the scripted server, connected, her password typed."""
+    alice = spawn_at(scripted.port, "alice", log_in=False)
+    scripted.accept()
+    alice.expect_exact("Password:")
+    type_line(alice, PASSWORD)
+    return alice
+
+
 def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(
     spawn_at: Callable[..., pexpect.spawn],
 ) -> None:
@@ -558,10 +569,7 @@ def test_rooms_catch_up_join_talk_and_read(spawn_at: Callable[..., pexpect.spawn
     capitals; a room line and a join arriving while a line is half typed; Tab on a room name."""
     scripted = ScriptedServer(features=["rooms"])
     try:
-        alice = spawn_at(scripted.port, "alice", log_in=False)
-        scripted.accept()
-        alice.expect_exact("Password:")
-        type_line(alice, PASSWORD)
+        alice = typed_password(scripted, spawn_at)
         rooms = [{"room": "#general", "unread": 2}, {"room": "#quiet", "unread": 0}]
         scripted.answer("login", user="alice", pending=0, rooms=rooms)
         for seq, text in ((7, "missed one"), (8, "missed two")):

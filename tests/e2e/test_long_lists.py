@@ -7,7 +7,6 @@ read as raw bytes here, so "fits in one frame" is checked on the wire, newline i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -20,7 +19,7 @@ from service.config import ServerConfig
 from service.models import Room
 from service.timeutil import utc_now
 from tests.support.client import TestClient
-from tests.support.rooms import cheap_server, crowd_room, join, refused
+from tests.support.rooms import cheap_server, crowd_room, join, refused, say_all
 from tests.support.server import RunningServer
 
 Login = Callable[..., TestClient]
@@ -159,11 +158,7 @@ def test_history_says_more_while_older_messages_exist(login: Login) -> None:
     alice = login("alice")
     join(alice, "#general")
     texts = {n: f"{n:03d}" + "€" * 3_997 for n in range(1, 21)}  # 12 KB each in UTF-8
-    alice.send_raw(b"".join(
-        json.dumps({"op": "say", "id": f"s{n}", "room": "#general", "text": t}).encode() + b"\n"
-        for n, t in texts.items()
-    ))  # fmt: skip
-    assert all(alice.reply_to(f"s{n}")["ok"] for n in texts)
+    say_all(alice, "#general", texts)
 
     seen: list[int] = []
     before: int | None = None

@@ -21,7 +21,7 @@ from service.store import Store
 from tests.conftest import PASSWORD
 from tests.e2e.test_messages import assert_recent_rfc3339_z
 from tests.support.client import TestClient
-from tests.support.rooms import cheap_server, join, refused, room_events, say
+from tests.support.rooms import cheap_server, join, refused, room_events, say, say_all
 from tests.support.server import RunningServer
 
 Frame = dict[str, Any]
@@ -230,11 +230,7 @@ def test_a_history_page_of_long_texts_fits_in_one_frame(
     chat/1's 64 KiB frame, and paging with `before` reaches the rest (found by review)."""
     alice, bob, _ = trio
     texts = {n: f"{n:03d}" + "é" * 3_996 for n in range(1, 51)}  # 2 bytes per é in UTF-8
-    alice.send_raw(b"".join(
-        json.dumps({"op": "say", "id": f"s{n}", "room": "#general", "text": t}).encode() + b"\n"
-        for n, t in texts.items()
-    ))  # fmt: skip
-    assert all(alice.reply_to(f"s{n}")["ok"] for n in texts)
+    say_all(alice, "#general", texts)
 
     seen: list[int] = []
     before: int | None = None

@@ -7,6 +7,7 @@ tens of milliseconds. These tests are about rooms; tests/e2e/test_login.py cover
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -75,6 +76,15 @@ def say(client: TestClient, room: str, text: str, **fields: Any) -> Frame:
     reply = client.request("say", room=room, text=text, **fields)
     assert reply["ok"] is True, reply
     return reply
+
+
+def say_all(client: TestClient, room: str, texts: dict[int, str]) -> None:
+    """Say every text in `room` in one write (ids `s1`, `s2`... by key), each answered ok."""
+    client.send_raw(b"".join(
+        json.dumps({"op": "say", "id": f"s{n}", "room": room, "text": t}).encode() + b"\n"
+        for n, t in texts.items()
+    ))  # fmt: skip
+    assert all(client.reply_to(f"s{n}")["ok"] for n in texts)
 
 
 def refused(reply: Frame, code: str) -> None:
