@@ -96,11 +96,12 @@ def _new_password(from_stdin: bool) -> str:
         if (problem := accounts.password_problem(password)) is not None:
             _fail(f"{problem}; nothing changed")
         return password
-    for _ in range(PASSWORD_TRIES):
+    for tries in range(1, PASSWORD_TRIES + 1):
         password, problem = _typed_password()
         if problem is None:
             return password
-        typer.echo(f"{problem}; try again", err=True)
+        if tries < PASSWORD_TRIES:  # the last refusal is said once, by _fail
+            typer.echo(f"{problem}; try again", err=True)
     _fail(f"{problem} ({PASSWORD_TRIES} tries); nothing changed")
 
 
@@ -464,7 +465,7 @@ def rooms(empty: EmptyRooms = False, as_json: AsJson = False, db: DbUrl = NOT_GI
     if as_json:
         render.show_json(render.rooms_json(found))
     else:
-        render.show_table(render.rooms_listing(found))
+        render.show_table(render.rooms_listing(found, empty=empty))
 
 
 @app.command("room-history", cls=AdminCommand)

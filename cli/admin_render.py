@@ -206,7 +206,10 @@ def show_json(value: list[dict[str, Any]]) -> None:
 # --- rooms --------------------------------------------------------------------------------
 
 
-def rooms_listing(rooms: Sequence[RoomSummary], zone: tzinfo | None = None) -> Listing:
+def rooms_listing(
+    rooms: Sequence[RoomSummary], zone: tzinfo | None = None, *, empty: bool = False
+) -> Listing:
+    """The rooms; `empty`: the listing of `rooms --empty`, which says so when there are none."""
     columns = ("room", "created", "creator", "members", "messages", "last activity")
     rows = [
         (
@@ -219,6 +222,8 @@ def rooms_listing(rooms: Sequence[RoomSummary], zone: tzinfo | None = None) -> L
         )
         for r in rooms
     ]
+    if empty:
+        return Listing("Empty rooms", columns, rows, "There are no empty rooms.")
     return Listing("Rooms", columns, rows, "No rooms yet: a user's `join` creates one.")
 
 

@@ -110,6 +110,7 @@ def test_adduser_gives_up_after_three_tries(db_url: str, store: Store) -> None:
     assert result.stderr.endswith(
         "Error: the password is shorter than 8 characters (3 tries); nothing changed\n"
     )
+    assert result.stderr.count("try again") == 2  # not before the third, which is the last
     assert not store.user_exists("alice")
 
 

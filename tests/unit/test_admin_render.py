@@ -128,3 +128,8 @@ def test_empty_listings_say_so_in_words() -> None:
         "bob blocks nobody, and nobody blocks bob."
     )
     assert "`" not in render.users_listing([]).empty
+
+
+def test_no_empty_rooms_is_said_as_such_not_as_no_rooms() -> None:
+    assert render.rooms_listing([], empty=True).empty == "There are no empty rooms."
+    assert render.rooms_listing([]).empty.startswith("No rooms yet")
