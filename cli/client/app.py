@@ -280,6 +280,7 @@ async def _read_commands(
             runner.submit(_say(out, r.note(exc.hint, "usage")))
             continue
         if isinstance(command, c.Logout):
+            session.default_buffer.reset()  # the logout line was carried out, not left typed
             await runner.drain(LOGOUT_TIMEOUT_S)  # what was typed before goes out first
             await chat.logout()
             return

@@ -274,6 +274,7 @@ def test_room_join_talk_and_catch_up_with_the_real_server(
     # What bob has seen is read: "hello bob" is not caught up again.
     bob.expect_exact("Logged out. Bye!")
     assert exit_code(bob) == 0
+    assert "not sent" not in (bob.before or ""), bob.before  # the logout line was carried out
     alice.expect_exact("* bob went offline")
 
     missed = ("first while you were out", "second while you were out", "third one")
