@@ -7,9 +7,10 @@ of a restarted server do not all come back in the same instant. `reconnect` is t
 applies them, with the waiting, the randomness and the login handed in, so tests script all
 three. It runs until it is logged in, the server refuses for good (LoginRefused), or its
 caller cancels it (the user's Ctrl-C). A restart should cost the user a line, not a screenful:
-it says once that it reconnects, keeps quiet about the first QUIET_ATTEMPTS failures (a server
-restarting is usually back by then), and only then says why each attempt failed and when the
-next one comes, a line per attempt as the waits grow.
+it says once that it reconnects, keeps quiet about failed attempts for the first QUIET_S of
+waiting (a restarting server, even one that renews its certificate, is back by then), and only
+then says why each attempt failed and when the next one comes, a line per attempt as the waits
+grow.
 
 What each ending leads to (chat/1 "Connection lifecycle" and precise point 17):
 - the connection lost, `shutdown` (a restart, e.g. after a certificate renewal) and
@@ -31,7 +32,7 @@ from cli.client.login import LoggedIn
 FIRST_DELAY_S = 1.0  # a restarting server is usually back within a second or two
 MAX_DELAY_S = 30.0  # however long the server is away, it is tried at least this often
 JITTER_FRACTION = 0.5  # each delay is drawn from [ceiling * (1 - this), ceiling]
-QUIET_ATTEMPTS = 3  # failed attempts not reported one by one (about 3 to 7 seconds of waits)
+QUIET_S = 20.0  # seconds of waiting before failed attempts are reported, one line each
 
 
 class After(enum.Enum):
@@ -86,13 +87,14 @@ async def reconnect(
     `log_in` mean another attempt; anything else (LoginRefused, the caller's cancellation)
     ends the loop."""
     out(r.note("Reconnecting… Ctrl-C stops.", "info"))
-    attempt, why = 0, ""
+    attempt, why, waited = 0, "", 0.0
     while True:
         if attempt or not at_once:
             wait = delay_s(attempt, random())
-            if attempt >= QUIET_ATTEMPTS:  # no longer a quick restart: say why, and when
+            if waited >= QUIET_S:  # no longer a quick restart: say why, and when
                 out(r.note(f"{why} Trying again in {_seconds(wait)}… Ctrl-C stops.", "error"))
             await sleep(wait)
+            waited += wait
         try:
             again = await log_in()
         except ConnectionError as exc:
