@@ -38,6 +38,7 @@ from datetime import datetime
 from typing import Any
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText
@@ -237,9 +238,10 @@ async def chat_loop(  # the session's parts, each made here
     session.default_buffer.on_text_changed += lambda _: chat.user_active()
     screen = Screen(session, options.colour, bell=options.bell)
     peers = PrivateChats(me, link.local_host, on_loop(loop, lambda ev: chat.handle_peer(ev)))
+    aside = SetAside()
     chat = Chat(
         me, link, peers, screen.out, local_now,
-        on_change=lambda: _refresh(session, chat), when_shown=screen.when_shown,
+        on_change=lambda: _refresh(session, chat, aside), when_shown=screen.when_shown,
         memory=memory, bell=screen.bell, idle_timeout_s=logged_in.idle_timeout_s,
         features=features, rooms=logged_in.rooms,
     )  # fmt: skip
@@ -248,13 +250,13 @@ async def chat_loop(  # the session's parts, each made here
         runner = CommandRunner(screen.out)
         runner.submit(chat.resend_unsent())
         runner.submit(chat.resume_quietly() if reconnected else chat.run(c.WhoElse()))
-        await _read_commands(session, chat, screen.out, runner, draft)
+        await _read_commands(session, chat, screen.out, runner, draft, aside)
         await _wait_ended(chat)
         await runner.drain(LOGOUT_TIMEOUT_S)  # what was typed before the end still reports
         runner.close()
         pump.cancel()
         await screen.wait_shown()
-    return chat, session.default_buffer.text
+    return chat, session.default_buffer.text or aside.text or ""
 
 
 async def _read_commands(
@@ -263,11 +265,12 @@ async def _read_commands(
     out: Callable[[r.Line], None],
     runner: CommandRunner,
     draft: str,
+    aside: SetAside,
 ) -> None:
     while chat.exit_code is None:
         try:
             line = await session.prompt_async(
-                default=draft, pre_run=lambda: _refresh(session, chat)
+                default=draft, pre_run=lambda: _refresh(session, chat, aside)
             )
         except EOFError:  # Ctrl-D on an empty line
             line = "logout"
@@ -343,12 +346,32 @@ def _prompt_text(chat: Chat) -> FormattedText:
     return FormattedText([("class:ask" if chat.asking else "class:prompt", chat.prompt())])
 
 
-def _refresh(session: PromptSession[str], chat: Chat) -> None:
+class SetAside:
+    """The line being typed when the prompt starts to ask y/n about a private chat request
+    is set aside, so that the answer is a line of its own (`members #lab` + `y` is no
+    answer), and comes back once the question is gone."""
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+
+    def follow(self, buffer: Buffer, asking: bool) -> None:
+        if asking and self.text is None:
+            self.text = buffer.text
+            buffer.reset()
+        elif not asking and self.text is not None:
+            if not buffer.text:
+                buffer.set_document(Document(self.text), bypass_readonly=True)
+            self.text = None
+
+
+def _refresh(session: PromptSession[str], chat: Chat, aside: SetAside | None = None) -> None:
     """Redraw the prompt (its text may have changed), or end it when the session is over,
     leaving what was typed on the screen. Also the prompt's pre_run hook, which closes the
     gap between the loop's check and the prompt starting."""
     app = session.app
     if chat.exit_code is None:
+        if aside is not None:
+            aside.follow(session.default_buffer, chat.asking)
         app.erase_when_done = False  # until Enter decides otherwise
         app.invalidate()
     elif app.is_running and app.future is not None and not app.future.done():

@@ -534,6 +534,33 @@ def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(
         scripted.close()
 
 
+def test_a_half_typed_line_is_set_aside_while_a_private_request_is_asked(
+    spawn_at: Callable[..., pexpect.spawn],
+) -> None:
+    """The answer is a line of its own: `members #lab` + `n` would be no answer."""
+    scripted = ScriptedServer()
+    try:
+        alice = typed_password(scripted, spawn_at)
+        scripted.answer("login", user="alice", pending=0)
+        scripted.answer("whoelse", users=[])
+        alice.expect_exact("alice>")
+        alice.send("whoelsesince 60")  # half typed
+        alice.expect_exact("whoelsesince 60")
+        scripted.send({"ev": "private_request", "request": "r1", "from": "bob"})
+        alice.expect_exact("bob asks for a private chat. Accept? [y/n]")
+        type_line(alice, "n")
+        answer = scripted.take("private_answer")
+        assert (answer["request"], answer["accept"]) == ("r1", False)
+        scripted.send({"re": answer["id"], "ok": True})
+        alice.expect_exact("You declined bob's private chat request.")
+        alice.expect_exact("whoelsesince 60")  # back in the prompt, still not sent
+        type_line(alice, "")
+        scripted.answer("whoelsesince", users=[])
+        alice.expect_exact("Nobody else was online in the last")
+    finally:
+        scripted.close()
+
+
 def test_a_message_the_server_is_slow_to_answer_shows_as_sending(
     spawn_at: Callable[..., pexpect.spawn],
 ) -> None:
