@@ -24,7 +24,7 @@ from cli.client.controller import EXIT_LOST, EXIT_OK, Chat, Memory
 from cli.client.dialer import Dialer
 from cli.client.login import LoggedIn, LoginRefused, log_in_again
 from cli.client.reconnect import After, after_end, reconnect
-from cli.client.terminal import PROMPT_STYLE, ask_afresh, wait_dropping_keys
+from cli.client.terminal import PROMPT_STYLE, ask_afresh, take_typed_ahead, wait_dropping_keys
 
 EXIT_INTERRUPTED = 130  # Ctrl-C at the login or while reconnecting, as shells report it
 COME_BACK_PROMPT = "[logged out: Enter logs in again, Ctrl-C quits] "
@@ -46,7 +46,9 @@ async def next_session(
     if after is not After.END:
         again, code = await _log_in_again(dialer, out, before, at_once=after is After.ASK)
     if again is None:
-        _say_unsent(memory, draft, out)
+        # Keys typed while it tried to come back went on with the line (and past it, with
+        # Enter); they would have reached the prompt: now they are said to be lost with it.
+        _say_unsent(memory, draft + take_typed_ahead(), out)
     return again, draft, code
 
 
@@ -126,5 +128,6 @@ def _say_unsent(memory: Memory, draft: str, out: Out) -> None:
         to = f"say {cmd.room}" if isinstance(cmd, c.Say) else f"message {cmd.user}"
         out(r.note(f"Not confirmed by the server, so perhaps not sent: {to} "
                    f"{r.clean(cmd.text)}", "error"))  # fmt: skip
-    if draft.strip():
-        out(r.note(f"You were typing, not sent: {r.clean(draft)}", "error"))
+    for line in draft.splitlines():
+        if line.strip():
+            out(r.note(f"You were typing, not sent: {r.clean(line)}", "error"))

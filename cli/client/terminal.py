@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import termios
 from collections.abc import Iterator
@@ -52,6 +53,28 @@ def drop_typed_ahead(stream: TextIO = sys.stdin) -> None:
         return
     termios.tcflush(stream.fileno(), termios.TCIFLUSH)
     clear_typeahead(create_input(stream))
+
+
+def take_typed_ahead(stream: TextIO = sys.stdin) -> str:
+    """The keys typed so far that no prompt has taken (not echoed: `no_echo`), taken from
+    the terminal, so that a client about to exit can say they were not sent. Canonical mode
+    holds a line back until Enter; switched off for the moment, it hands the partial line
+    over too."""
+    if not stream.isatty():
+        return ""
+    fd = stream.fileno()
+    before = termios.tcgetattr(fd)
+    now = termios.tcgetattr(fd)
+    now[3] &= ~termios.ICANON  # lflag
+    now[6][termios.VMIN], now[6][termios.VTIME] = 0, 0  # read what is there, never wait
+    termios.tcsetattr(fd, termios.TCSANOW, now)
+    try:
+        taken = b""
+        while chunk := os.read(fd, 4096):
+            taken += chunk
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
+    return taken.decode("utf-8", "replace")
 
 
 async def ask(prompt: str, *, password: bool = False) -> str:

@@ -110,9 +110,13 @@ def test_ctrl_c_stops_the_reconnecting(spawn: Spawn, server: RunningServer) -> N
     alice.expect_exact("message bob half")
     server.stop()  # and not started again
     alice.expect_exact("Reconnecting… Ctrl-C stops.")
+    alice.send(" and more\r/msg carol while away\r")  # typed on meanwhile, not echoed
+    alice.send("and a start")
     alice.kill(signal.SIGINT)  # Ctrl-C, as the terminal sends it outside a prompt
     alice.expect_exact("Stopped reconnecting.")
-    alice.expect_exact("You were typing, not sent: message bob half")
+    alice.expect_exact("You were typing, not sent: message bob half and more")
+    alice.expect_exact("You were typing, not sent: /msg carol while away")
+    alice.expect_exact("You were typing, not sent: and a start")
     assert exit_code(alice) == 130
 
 
