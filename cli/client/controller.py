@@ -597,13 +597,17 @@ class Chat:
     async def _message(self, cmd: c.Message, nonce: str) -> JsonObject | None:
         """Held in `memory.unsent` until the server answers: a message whose answer was lost
         with the connection is sent again, same nonce, after a reconnect."""
+        again = nonce in self.memory.unsent  # sent before, its answer never came
         self.memory.unsent[nonce] = cmd
         reply = await self._request("message", to=cmd.user, text=cmd.text, nonce=nonce)
         if reply is None:
             self._out(r.message_held(cmd, self._now()))
             return None
         self.memory.unsent.pop(nonce, None)
-        self._after_reply(cmd, reply)
+        if again and reply.get("ok") and not reply.get("delivered"):
+            self._out(r.message_confirmed(cmd, self._now()))  # not "bob is offline"
+        else:
+            self._after_reply(cmd, reply)
         return reply
 
     async def resend_unsent(self) -> None:

@@ -327,6 +327,18 @@ def message_held(cmd: c.Message, now: datetime) -> Line:
     ]
 
 
+def message_confirmed(cmd: c.Message, now: datetime) -> Line:
+    """A direct message sent again with its nonce after no answer came: the server has it
+    once. Whether it went live the first time, this reply cannot say (chat/1 answers a
+    repeated nonce with `delivered` false), so the line does not claim the user is offline."""
+    return [
+        _stamp(None, now),
+        ("me", "you"),
+        ("", f" → {cmd.user}: {clean(cmd.text)}"),
+        ("stored", " (confirmed: the server has it, once)"),
+    ]
+
+
 def idle_warning(left_s: float, now: datetime) -> Line:
     return event_note(
         f"You have been idle a while: the server logs you out in {duration(left_s)} "

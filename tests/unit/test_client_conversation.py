@@ -202,3 +202,20 @@ def test_a_broadcast_shows_as_sending_too_and_a_refused_one_can_be_sent_again() 
     typed(h, "retry")
     assert h.requests()[-1] == ("broadcast", {"text": "fire drill"})
     assert h.lines()[-1] == "12:00 you to everyone: fire drill (2 users got it)"
+
+
+def test_a_message_sent_again_with_its_nonce_is_confirmed_not_said_offline() -> None:
+    """chat/1 answers a repeated nonce with the first msg_id and `delivered` false: the
+    client cannot tell whether bob got it live, so it does not say he is offline."""
+    h = Harness()
+    h.link.lost.add("message")  # no answer: the message may or may not be stored
+    typed(h, "message bob stalled message")
+    assert h.lines()[-1].endswith("(not confirmed; it is sent again if you reconnect)")
+    h.link.lost.clear()
+    h.link.replies["message"] = {"msg_id": 3, "delivered": False}
+    typed(h, "/retry")
+    first, again = (f for op, f in h.requests() if op == "message")
+    assert again["nonce"] == first["nonce"]
+    assert h.lines()[-1] == "12:00 you → bob: stalled message (confirmed: the server has it, once)"
+    typed(h, "message bob a new one")  # a first send: delivered false means offline
+    assert h.lines()[-1] == "12:00 you → bob: a new one (bob is offline; they get it at login)"
