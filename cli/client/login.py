@@ -152,7 +152,17 @@ async def log_in(
     await server.link()  # before any prompt: an unreachable server is said at once
     name = user or await ask_username(ask, out)
     offered_signup: set[str] = set()  # once per name: a typo'd first name must not use it up
-    password = await ask_password(ask, out)
+    if server.signup:  # a newcomer's way in, said before a password is spent on a guess
+        out(r.note(f"No account yet? Press Enter alone at the password prompt to create one "
+                   f"as {name}.", "usage"))  # fmt: skip
+        if not (password := await ask("Password: ", password=True)):
+            created = await _offer_signup(server, ask, out, name, offered_signup)
+            if created is not None:
+                return created
+            name = await ask_username(ask, out, default=name)
+            password = await ask_password(ask, out)
+    else:
+        password = await ask_password(ask, out)
     while True:
         reply = await send_patiently(server, out, "login", wait, user=name, password=password)
         if reply.get("ok"):
@@ -166,14 +176,22 @@ async def log_in(
         if password := await ask("Password: ", password=True):
             continue
         if may_sign_up:
-            offered_signup.add(name)
-            answer = await ask(f"Create a new account called {name}? [y/N] ")
-            if answer.strip().lower() in ("y", "yes"):
-                created = await register(server, ask, out, name)
-                if created is not None:
-                    return created
+            created = await _offer_signup(server, ask, out, name, offered_signup)
+            if created is not None:
+                return created
         name = await ask_username(ask, out, default=name)  # the name may be the typo
         password = await ask_password(ask, out)
+
+
+async def _offer_signup(
+    server: Connection, ask: Ask, out: Out, name: str, offered: set[str]
+) -> LoggedIn | None:
+    """Ask whether to create the account `name` (once per name) and do it when told to."""
+    offered.add(name)
+    answer = await ask(f"Create a new account called {name}? [y/N] ")
+    if answer.strip().lower() in ("y", "yes"):
+        return await register(server, ask, out, name)
+    return None
 
 
 class LoginRefused(Exception):

@@ -409,3 +409,23 @@ def test_ctrl_c_during_a_rate_limit_wait_stops_the_login() -> None:
     with pytest.raises(KeyboardInterrupt):
         asyncio.run(log_in(ScriptedServer(link, user), user, lambda line: None, "alice", wait))
     assert len(link.sent) == 2
+
+
+def test_where_sign_up_is_open_enter_alone_at_the_first_password_creates_the_account() -> None:
+    """A newcomer is told the way in before spending a login attempt on a guess."""
+    answers = ["", "y", "secret123", "secret123"]
+    result, link, user, lines = run_login([{"ok": True, "user": "alice"}], answers, True)
+    assert result == LoggedIn("alice", 0, None, "secret123")
+    assert [op for op, _ in link.sent] == ["register"]  # no login attempt spent
+    assert lines[0] == (
+        "No account yet? Press Enter alone at the password prompt to create one as alice."
+    )
+    assert user.asked[:2] == [
+        ("Password: ", True),
+        ("Create a new account called alice? [y/N] ", False),
+    ]
+
+
+def test_without_sign_up_the_first_password_prompt_says_nothing_of_it() -> None:
+    result, _, _, lines = run_login([{"ok": True, "user": "alice", "pending": 0}], ["pw"])
+    assert result is not None and not any("No account yet" in line for line in lines)
