@@ -27,7 +27,7 @@ from service.models import ActivePeriod, Block, Message, Nonce, UnknownNameFailu
 from service.operator_store import OperatorQueries, find_user, open_since, reset_failures
 from service.outcomes import Refusal
 from service.room_store import RoomQueries
-from service.rules import username_key
+from service.rules import is_valid_username, username_key
 from service.store_base import attempts_of, maybe_naive_utc, naive_utc
 from service.timeutil import as_utc
 
@@ -421,5 +421,9 @@ def _pair_ids(s: Session, actor: str, other: str) -> tuple[int, int] | Refusal:
 
 
 def name_digest(name: str) -> str:
-    """Fixed-size key for any name the peer sent (it may be up to a frame long)."""
-    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+    """Fixed-size key for any name the peer sent (it may be up to a frame long). A valid
+    name is keyed by its username_key, as an account is found (precise point 14): `Gost` and
+    `GOST` count on one row, or a name without an account would answer otherwise than one
+    with (chat/1 precise point 4)."""
+    key = username_key(name) if is_valid_username(name) else name
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
