@@ -120,11 +120,17 @@ def test_a_login_spray_from_one_address_leaves_others_logging_in_within_a_second
 
     outcomes = Counter(reply.get("error") for reply in replies)
     print(f"\nspray: honest login {honest_s:.3f} s; attacker's replies {dict(outcomes)}")
-    # Each connection gets --max-refused-logins answers, then `bye protocol_error` (issue 17)
-    per_connection = min(SPRAY_PER_CONNECTION, server.config.max_refused_logins)
-    assert len(replies) == SPRAY_CONNECTIONS * per_connection
-    byes = [frames_read[-1] for frames_read in answered]
-    assert all(bye.get("reason") == "protocol_error" for bye in byes), byes
+    # A connection whose guesses were judged --max-refused-logins times gets `bye
+    # protocol_error` then (issue 17); `rate_limited` is the server's and does not count, so a
+    # connection refused only that gets every answer (and is closed by its own SHUT_WR).
+    most = server.config.max_refused_logins
+    for frames_read in answered:
+        errors = [f.get("error") for f in frames_read if "re" in f]
+        judged = sum(error in ("bad_credentials", "locked") for error in errors)
+        if frames_read[-1].get("reason") == "protocol_error":
+            assert judged == most and errors[-1] != "rate_limited", errors
+        else:
+            assert judged < most and len(errors) == SPRAY_PER_CONNECTION, frames_read
     assert honest_s < HONEST_LOGIN_S
     hashed = outcomes["bad_credentials"] + outcomes["locked"]
     assert len(hashes) == hashed + 1  # the attacker's, and the honest login's
