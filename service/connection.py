@@ -481,7 +481,7 @@ class Connection:
         wants_reply = "id" in frame
         request_id: RequestId = None
         try:
-            request_id = m.request_id(frame)
+            request_id = ctx.request_id = m.request_id(frame)
             request = admit(frame, self.state, time.monotonic())
             outcome: dict[str, Any] | BaseException = run_request(ctx, request)
         except Exception as error:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from service.auth import LockoutPolicy
 from service.config import ServerConfig
 from service.delivery import Delivery
+from service.errors import RequestId
 from service.hub import Hub, Live, RoomLive
 from service.lockout import NameLocks
 from service.session import EndReason, SessionState
@@ -61,6 +62,7 @@ class Context:
     state: SessionState
     link: Link
     follow_ups: list[Callable[[], object]] = field(default_factory=list)
+    request_id: RequestId = None  # echoed in the reply's `re`: a page's budget counts it
 
     @property
     def user(self) -> str:

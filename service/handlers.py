@@ -259,18 +259,18 @@ def _visible(ctx: Context, users: set[str]) -> list[str]:
     return paging.by_name(users - ctx.services.store.blockers_of(ctx.user) - {ctx.user})
 
 
-def _names_page(names: list[str], after: str | None, limit: int | None) -> Fields:
+def _names_page(ctx: Context, names: list[str], after: str | None, limit: int | None) -> Fields:
     """One page of sorted `names` (chat/1 precise point 18): `users` and `more`."""
     page = paging.fit(
         paging.after(names, after, paging.same), limit or paging.NAMES_LIMIT_MAX,
-        paging.REPLY_BUDGET_BYTES, paging.name_bytes,
+        paging.budget(ctx.request_id, {"users": [], "more": False}), paging.name_bytes,
     )  # fmt: skip
     return {"users": page.items, "more": page.more}
 
 
 def handle_whoelse(ctx: Context, request: m.WhoElse) -> Fields:
     users = _visible(ctx, set(ctx.services.hub.online_users()))
-    return _names_page(users, request.after, request.limit)
+    return _names_page(ctx, users, request.after, request.limit)
 
 
 def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
@@ -278,7 +278,7 @@ def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
     now = services.clock()
     since = now - timedelta(seconds=min(request.seconds, _SECONDS_SINCE_EPOCH_MAX))
     seen = services.store.seen_since(since) | set(services.hub.online_users())
-    return _names_page(_visible(ctx, seen), request.after, request.limit)
+    return _names_page(ctx, _visible(ctx, seen), request.after, request.limit)
 
 
 # --- blocking --------------------------------------------------------------------------------
