@@ -123,13 +123,17 @@ class Store(RoomQueries, OperatorQueries, FailedLoginQueries):
         it meanwhile; one made anew under the same name has another id)."""
         return self.read(lambda s: s.scalar(_ACCOUNT_BY_ID, {"id": user_id}) is not None)
 
-    def existing_names(self, names: Sequence[str]) -> set[str]:
-        """Those of `names` that name an account now (the deleted-account watch asks about
-        the online users: service/account_watch.py). One unique-index read per 1,024."""
+    def account_ids(self, names: Sequence[str]) -> dict[str, int]:
+        """name -> id of those of `names` that name an account now (the deleted-account watch
+        asks about the online users: service/account_watch.py). One unique-index read per
+        1,024 names."""
 
-        def query(s: Session) -> set[str]:
-            statement = select(User.name).where(User.name.in_(bindparam("names", expanding=True)))
-            return {n for part in chunks(names) for n in s.scalars(statement, {"names": part})}
+        def query(s: Session) -> dict[str, int]:
+            statement = select(User.name, User.id).where(
+                User.name.in_(bindparam("names", expanding=True))
+            )
+            rows = (row for part in chunks(names) for row in s.execute(statement, {"names": part}))
+            return {name: uid for name, uid in rows}
 
         return self.read(query)
 
