@@ -106,19 +106,26 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
             verify_password(None, request.password, cost)  # the time of a wrong password
             after = services.store.record_unknown_failure(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=False)
-        if not verify_password(credentials.password_hash, request.password, cost):
+        stored = credentials.password_hash
+        if not (
+            verify_password(stored, request.password, cost)
+            and _still_stored(services, name, stored, request.password)
+        ):
             after = services.store.record_failed_login(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=True)
-        _maybe_rehash(services, name, credentials.password_hash, request.password)
         return _begin_session(ctx, name, now)  # as the account's exact name
 
 
-def _maybe_rehash(services: Services, name: str, stored: str, password: str) -> None:
-    """A right password whose hash has other parameters than the server's (older defaults,
-    or the operator changed them): store it hashed at the server's cost."""
+def _still_stored(services: Services, name: str, stored: str, password: str) -> bool:
+    """After the right password: whether its hash is still the account's. A hash with other
+    parameters than the server's (older defaults, or the operator changed them) is made anew
+    at the server's cost; the rehash is the one place that sees the stored hash again, and
+    finds another when `chat-admin passwd` came between: then the password just checked is
+    the old one, and is refused as a wrong one is (counted too: it is one, now)."""
     cost = services.config.argon2
     if services.config.rehash and needs_rehash(stored, cost):
-        services.store.rehash_password(name, stored, hash_password(password, cost))
+        return services.store.rehash_password(name, stored, hash_password(password, cost))
+    return True
 
 
 def handle_register(ctx: Context, request: m.Register) -> Fields:

@@ -19,7 +19,7 @@ from service.hash_cost import HashCost
 from service.store import Store
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
-from tests.support.server import RunningServer, create_users, start_server
+from tests.support.server import RunningServer, cheap_hash, create_users, start_server
 
 NAT = "127.0.0.3"
 CLASS_SIZE = 60
@@ -121,6 +121,39 @@ def test_a_hash_made_with_other_parameters_is_made_anew_at_the_next_login(
         again.close()
     finally:
         running.stop()
+
+
+def test_a_password_changed_between_check_and_rehash_refuses_the_old_one(
+    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`chat-admin passwd` (another process) lands after the old password was checked and
+    before its rehash: the rehash changes nothing, and the old password is refused as a wrong
+    one is, counted, instead of letting in who no longer knows the password."""
+    create_users(server_config.db_url, {"alice": PASSWORD})
+    real_rehash, changed = Store.rehash_password, []
+
+    def passwd_meanwhile(store: Store, name: str, old_hash: str, new_hash: str) -> bool:
+        if not changed:  # the operator's store, not the server's: as chat-admin passwd
+            operator = Store.open(server_config.db_url, group_commit=False)
+            try:
+                changed.append(operator.set_password_hash(name, cheap_hash("the new one")))
+            finally:
+                operator.close()
+        return real_rehash(store, name, old_hash, new_hash)
+
+    monkeypatch.setattr(Store, "rehash_password", passwd_meanwhile)
+    running = start_server(replace(server_config, argon2=NEW_COST))
+    try:
+        client = TestClient(running.host, running.port)
+        old = client.request("login", user="alice", password=PASSWORD)
+        assert changed == [True]
+        assert (old["ok"], old["error"], old["attempts_left"]) == (False, "bad_credentials", 2)
+        assert client.request("login", user="alice", password=PASSWORD)["attempts_left"] == 1
+        assert client.login("alice", "the new one")["user"] == "alice"
+        client.close()
+    finally:
+        running.stop()
+    assert stored_parameters(server_config.db_url, "alice") == (2048, 2, 1)  # the new one's
 
 
 def test_keep_stored_hashes_leaves_them_as_they_are(server_config: ServerConfig) -> None:
