@@ -130,7 +130,7 @@ def test_a_password_changed_between_check_and_rehash_refuses_the_old_one(
     before its rehash: the rehash changes nothing, and the old password is refused as a wrong
     one is, counted, instead of letting in who no longer knows the password."""
     create_users(server_config.db_url, {"alice": PASSWORD})
-    real_rehash, changed = Store.rehash_password, []
+    real_rehash, changed = Store.rehash_password, list[bool]()
 
     def passwd_meanwhile(store: Store, name: str, old_hash: str, new_hash: str) -> bool:
         if not changed:  # the operator's store, not the server's: as chat-admin passwd
