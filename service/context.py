@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from service.auth import LockoutPolicy
 from service.config import ServerConfig
+from service.decoy_cost import DecoyCosts
 from service.delivery import Delivery
 from service.errors import RequestId
 from service.hub import Hub, Live, RoomLive
@@ -47,6 +48,7 @@ class Services:
     store: Store
     hub: Hub
     clock: Callable[[], datetime]
+    decoys: DecoyCosts  # the cost of an unknown name's decoy (chat/1 precise point 4)
     login_gate: NameLocks = field(default_factory=NameLocks)
 
     @property

@@ -23,6 +23,7 @@ from service.auth import (
     is_valid_username,
     needs_rehash,
     retry_after_seconds,
+    stored_cost,
     verify_password,
 )
 from service.brokering import (
@@ -102,8 +103,8 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
         known = credentials is not None
         if attempts.is_locked(now):
             raise _refused_login(ctx, name, attempts, now, counted=False, known=known)
-        if credentials is None:
-            verify_password(None, request.password, cost)  # the time of a wrong password
+        if credentials is None:  # the time of a wrong password, of some account's cost
+            verify_password(None, request.password, services.decoys.cost_for(name))
             after = services.store.record_unknown_failure(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=False)
         stored = credentials.password_hash
@@ -123,8 +124,11 @@ def _still_stored(services: Services, name: str, stored: str, password: str) -> 
     finds another when `chat-admin passwd` came between: then the password just checked is
     the old one, and is refused as a wrong one is (counted too: it is one, now)."""
     cost = services.config.argon2
-    if services.config.rehash and needs_rehash(stored, cost):
-        return services.store.rehash_password(name, stored, hash_password(password, cost))
+    if not (services.config.rehash and needs_rehash(stored, cost)):
+        return True
+    if not services.store.rehash_password(name, stored, hash_password(password, cost)):
+        return False
+    services.decoys.moved(stored_cost(stored), cost)
     return True
 
 
@@ -151,6 +155,7 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
     password_hash = hash_password(request.password, config.argon2)
     if store.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:
         raise _name_taken(name, store.name_taken_by(name) or name)  # taken meanwhile
+    ctx.services.decoys.moved(None, config.argon2)
     fields = _begin_session(ctx, name, now)
     del fields["pending"]  # a new account has no backlog: chat/1 lists `user` (and `rooms`: none)
     return fields

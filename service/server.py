@@ -40,6 +40,7 @@ from service.change_marker import ChangeMarker
 from service.config import ServerConfig, StartupError
 from service.connection import Connection, HotRound, Runtime
 from service.context import Services
+from service.decoy_cost import DecoyCosts
 from service.guard import Guard, Kind
 from service.hub import Hub
 from service.instance_lock import InstanceLock, take_instance_lock
@@ -177,7 +178,8 @@ class ChatServer:
             log.info("closed %d %s left open by an earlier stop", closed, periods)
         store.prune_nonces(self._clock())
         hub = Hub(on_announcement=lambda: self._reactor_post(hub.fan_out))
-        return Services(self.config, store, hub, self._clock)
+        decoys = DecoyCosts(self.config.argon2, store.hash_costs())
+        return Services(self.config, store, hub, self._clock, decoys)
 
     def _reactor_post(self, call: Callable[[], None]) -> None:
         """Presence is fanned out by the reactor, once per round (see Hub.announce)."""

@@ -10,6 +10,7 @@ results, UTC times). Refusals come back as a Refusal, never as a protocol error.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,10 +19,11 @@ from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from service.auth import Attempts, LockoutPolicy
+from service.auth import Attempts, LockoutPolicy, stored_cost
 from service.batch_reads import chunks
 from service.change_marker import ChangeMarker
 from service.failed_login_store import FailedLoginQueries
+from service.hash_cost import HashCost
 from service.message_store import MessageRecord, MessageStatements, Outcome
 from service.models import ActivePeriod, Block, Message, Nonce, UnknownNameFailure, User
 from service.operator_store import OperatorQueries, find_user, open_since, reset_failures
@@ -145,6 +147,16 @@ class Store(RoomQueries, OperatorQueries, FailedLoginQueries):
         """The account whose name equals `name` ignoring case, if any (chat/1 precise point
         14: a new account may not have it). Login finds its account so: login_credentials()."""
         return self.read(lambda s: _holder_of(s, name))
+
+    def hash_costs(self) -> Counter[HashCost]:
+        """How many accounts' hashes were made at each cost (service/decoy_cost.py); read
+        once at start, a row at a time."""
+
+        def query(s: Session) -> Counter[HashCost]:
+            hashes = s.scalars(select(User.password_hash).execution_options(yield_per=1_000))
+            return Counter(cost for h in hashes if (cost := stored_cost(h)) is not None)
+
+        return self.read(query)
 
     def create_user(self, name: str, password_hash: str, now: datetime) -> Refusal | None:
         """A new account; Refusal.NAME_TAKEN when a name equal ignoring case exists."""

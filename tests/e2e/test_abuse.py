@@ -22,9 +22,13 @@ from typing import Any
 
 import pytest
 
+from service.auth import hash_password
 from service.config import ServerConfig
+from service.db import migrate_to_head
 from service.hash_cost import DEFAULT_COST
-from tests.conftest import PASSWORD
+from service.store import Store
+from service.timeutil import utc_now
+from tests.conftest import PASSWORD, USERS
 from tests.support.attack import (
     close_all,
     count_hashes,
@@ -33,13 +37,29 @@ from tests.support.attack import (
     watched_server,
 )
 from tests.support.client import Frame, TestClient
-from tests.support.server import RunningServer, create_users
+from tests.support.server import RunningServer, create_users, start_server
 
 
 @pytest.fixture
 def server_config(server_config: ServerConfig) -> ServerConfig:
     """Unknown names' decoys at chat-server's real argon2 cost, as an attacker would meet them."""
     return replace(server_config, argon2=DEFAULT_COST, allow_weak_hashing=False)
+
+
+@pytest.fixture
+def server(server_config: ServerConfig) -> Iterator[RunningServer]:
+    """The accounts hashed at that cost too: a decoy costs what the stored hashes cost
+    (service/decoy_cost.py), so cheap test hashes would make the attacker's guesses cheap."""
+    migrate_to_head(server_config.db_url)
+    store = Store.open(server_config.db_url, group_commit=False)
+    try:
+        for name in USERS:
+            store.create_user(name, hash_password(PASSWORD, DEFAULT_COST), utc_now())
+    finally:
+        store.close()
+    running = start_server(server_config)
+    yield running
+    running.stop()
 
 
 HONEST = "127.0.0.2"

@@ -14,6 +14,7 @@ from dataclasses import replace
 import pytest
 from argon2 import extract_parameters
 
+from service import auth, handlers
 from service.config import ServerConfig
 from service.hash_cost import HashCost
 from service.store import Store
@@ -154,6 +155,36 @@ def test_a_password_changed_between_check_and_rehash_refuses_the_old_one(
     finally:
         running.stop()
     assert stored_parameters(server_config.db_url, "alice") == (2048, 2, 1)  # the new one's
+
+
+def test_an_unknown_name_costs_what_the_stored_accounts_cost_not_only_the_servers(
+    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accounts not yet rehashed answer a wrong password at their old cost: unknown names are
+    checked at the stored costs in their shares (here all old), or a slower answer would tell
+    that a dormant account exists (point 4). Once every account is rehashed, the server's."""
+    create_users(server_config.db_url, {"alice": PASSWORD})
+    decoy_costs: list[HashCost] = []
+    verify = auth.verify_password  # what service.handlers calls
+
+    def spied(password_hash: str | None, password: str, cost: HashCost) -> bool:
+        if password_hash is None:
+            decoy_costs.append(cost)
+        return verify(password_hash, password, cost)
+
+    monkeypatch.setattr(handlers, "verify_password", spied)
+    running = start_server(replace(server_config, argon2=NEW_COST))
+    try:
+        client = TestClient(running.host, running.port)
+        assert client.request("login", user="ghost", password="x")["error"] == "bad_credentials"
+        client.login("alice", PASSWORD)  # rehashed at NEW_COST: the only account now is
+        other = TestClient(running.host, running.port)
+        assert other.request("login", user="ghost", password="x")["error"] == "bad_credentials"
+        client.close()
+        other.close()
+    finally:
+        running.stop()
+    assert decoy_costs == [STORED_COST, NEW_COST]
 
 
 def test_keep_stored_hashes_leaves_them_as_they_are(server_config: ServerConfig) -> None:
