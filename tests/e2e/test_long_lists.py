@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from service.config import ServerConfig
 from service.models import Room
+from service.protocol import encode
 from service.timeutil import utc_now
 from tests.support.client import TestClient
 from tests.support.rooms import cheap_server, crowd_room, join, refused
@@ -193,13 +194,13 @@ HUGE_ID = "\U0001f600" * 11_667 + "i" * 18_333  # 30,000 characters, 65,001 byte
 
 def pages_with_huge_id(client: TestClient, op: str, key: str, **fields: Any) -> list[Any]:
     """Every entry of a list asked for with HUGE_ID, paging on as `pages` does (by `before`
-    for history). Sent as UTF-8: json.dumps's \\u-escapes would not fit a frame. The test
-    client asserts that each reply, which echoes the id in `re`, fits in a frame."""
+    for history). Sent as UTF-8: \\u-escapes would not fit a frame. The test client asserts
+    that each reply, which echoes the id in `re`, fits in a frame."""
     got: list[Any] = []
     cursor: dict[str, Any] = {}
     while True:
         frame = {"op": op, "id": HUGE_ID, **fields, **cursor}
-        client.send_raw(json.dumps(frame, ensure_ascii=False).encode() + b"\n")
+        client.send_raw(encode(frame))  # UTF-8, as the server writes
         reply = client.reply_to(HUGE_ID)
         assert reply["ok"] is True, {k: v for k, v in reply.items() if k != "re"}
         entries = reply[key]
