@@ -8,11 +8,14 @@ the sessions it finds end as any deleted account's session does (`bye account_de
 
 Pure: no clock, no database. On SQLite it looks only when `PRAGMA data_version` moved (some
 other connection committed); where no such marker exists (PostgreSQL), every CHECK_EVERY_S.
+A look that failed (the database is down) is not recorded, so it is due again at once.
+A session is its account's by name and id: an account deleted and made anew under the same
+name is another account, and the old session ends (as the per-request check decides).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 CHECK_EVERY_S = 2.0  # without a change marker: how long a deleted user may stay online
@@ -25,19 +28,24 @@ class DeletionWatch:
     _looked_at: float | None = None  # monotonic seconds of the last look, without a marker
 
     def due(self, now: float, marker: int | None) -> bool:
-        """Whether to look now. `marker`: the database's change marker (None: it has none).
-        A marker that moved since the last call is due, once: a deletion committed while
-        the look runs moves it again, so the next call looks again."""
+        """Whether to look now. `marker`: the database's change marker (None: it has none),
+        read before the look. A marker that moved since the last successful look is due; a
+        deletion committed while the look runs moves it again, so the next call looks again."""
         if marker is not None:
-            moved = marker != self._marker
-            self._marker = marker
-            return moved
-        if self._looked_at is not None and now - self._looked_at < self.every_s:
-            return False
+            return marker != self._marker
+        return self._looked_at is None or now - self._looked_at >= self.every_s
+
+    def looked(self, now: float, marker: int | None) -> None:
+        """The look that `due(now, marker)` called for succeeded. Not called when it failed,
+        so a failed look is due again (the marker will not move again by itself)."""
+        self._marker = marker
         self._looked_at = now
-        return True
 
 
-def gone(online: Iterable[str], existing: Set[str]) -> frozenset[str]:
-    """The online users whose account no longer exists."""
-    return frozenset(name for name in online if name not in existing)
+Session = tuple[str, int]  # an online user's name and its account's id as at its login
+
+
+def gone(sessions: Iterable[Session], existing: Mapping[str, int]) -> frozenset[Session]:
+    """The sessions whose account no longer exists: none by that name, or one made anew
+    under it (another id). `existing`: name -> id of the accounts found by those names."""
+    return frozenset((name, uid) for name, uid in sessions if existing.get(name) != uid)

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from service.hash_cost import DEFAULT_COST, HashCost
@@ -87,6 +87,15 @@ def needs_rehash(password_hash: str, cost: HashCost) -> bool:
         return _hasher(cost).check_needs_rehash(password_hash)
     except InvalidHashError:
         return True
+
+
+def stored_cost(password_hash: str) -> HashCost | None:
+    """The cost a stored hash was made with; None for what is no argon2 hash."""
+    try:
+        parameters = extract_parameters(password_hash)
+    except InvalidHashError:
+        return None
+    return HashCost(parameters.memory_cost, parameters.time_cost, parameters.parallelism)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from service.addresses import source_key
 from service.auth_pool import AuthPool
 from service.context import Context, Services
 from service.delivery import Delivery
-from service.errors import INTERNAL, RequestError, RequestId, error_reply, ok_reply
+from service.errors import INTERNAL, ErrorCode, RequestError, RequestId, error_reply, ok_reply
 from service.guard import Guard, Kind
 from service.handlers import leave, run_request
 from service.hub import Live, RoomLive
@@ -62,6 +62,20 @@ log = logging.getLogger(__name__)
 RECV_BYTES = 65_536
 MAX_IN_FLIGHT = 64  # pipelined requests of one connection awaiting their commit
 MAX_WAITING = 256  # decoded requests waiting their turn before we stop reading the socket
+# The refusals of a login or register that count toward --max-refused-logins: the peer's own
+# guesses and register's answers about its request. `rate_limited` and `internal` are the
+# server's conditions, which a client retries on the same connection, so they never count.
+COUNTED_REFUSALS = frozenset(
+    code.value
+    for code in (
+        ErrorCode.BAD_CREDENTIALS,
+        ErrorCode.LOCKED,
+        ErrorCode.USER_EXISTS,
+        ErrorCode.BAD_USERNAME,
+        ErrorCode.WEAK_PASSWORD,
+        ErrorCode.SIGNUP_CLOSED,
+    )
+)
 
 
 @dataclass(slots=True)
@@ -373,8 +387,7 @@ class Connection:
             if not self._runtime.auth.submit_nowait(source, job, suspect=suspect):
                 refusal = guard.login_not_queued(source, now)
         if refusal is not None:
-            self._refuse(frame, refusal)
-            self._auth_judged()
+            self._refuse(frame, refusal)  # rate_limited: the server's condition, not counted
             return
         self._busy = True
 
@@ -406,6 +419,7 @@ class Connection:
         in and never reads holds a catch-up thread (until the slow-consumer rule ends it),
         never the logins of others."""
         follow_ups: list[Callable[[], object]] = []
+        reply: dict[str, Any] | None = None
         guard = self._runtime.guard
         try:
             if self._ending is None:  # ended while it waited (the login deadline, say)
@@ -414,12 +428,13 @@ class Connection:
                     self._refuse(frame, refusal)
                 else:
                     try:
-                        follow_ups = self._run_handler(self._context(), frame)
+                        reply, follow_ups = self._answer(self._context(), frame)
                     finally:
                         logged_in, now = self.state.logged_in, time.monotonic()
                         guard.login_finished(self.source, op, logged_in, now)
         finally:
-            self._reactor.post(self._auth_judged)
+            if reply is not None and reply.get("error") in COUNTED_REFUSALS:
+                self._reactor.post(self._auth_refused)
             handed_over = False
             try:
                 if follow_ups:
@@ -438,10 +453,10 @@ class Connection:
     def _context(self) -> Context:
         return Context(self._runtime.services, self.state, self)
 
-    def _auth_judged(self) -> None:
-        """A login or register was answered: past --max-refused-logins refusals the
-        connection ends (`bye protocol_error`), so one connection cannot make the server
-        answer refusals as fast as it can send them."""
+    def _auth_refused(self) -> None:
+        """A login or register was refused for its own sake (COUNTED_REFUSALS): past
+        --max-refused-logins of them the connection ends (`bye protocol_error`), so one
+        connection cannot make the server judge passwords as fast as it can send them."""
         if self.state.logged_in:
             return
         self._refused_logins += 1
@@ -456,10 +471,17 @@ class Connection:
 
     def _run_handler(self, ctx: Context, frame: dict[str, Any]) -> list[Callable[[], object]]:
         """Run one request and send its reply; what is to follow it (after an ok)."""
+        return self._answer(ctx, frame)[1]
+
+    def _answer(
+        self, ctx: Context, frame: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[Callable[[], object]]]:
+        """Run one request and send its reply (if it has an id); the reply, and what is to
+        follow it (after an ok)."""
         wants_reply = "id" in frame
         request_id: RequestId = None
         try:
-            request_id = m.request_id(frame)
+            request_id = ctx.request_id = m.request_id(frame)
             request = admit(frame, self.state, time.monotonic())
             outcome: dict[str, Any] | BaseException = run_request(ctx, request)
         except Exception as error:
@@ -473,7 +495,7 @@ class Connection:
             reply = ok_reply(request_id, outcome)
         if wants_reply:
             self.send_event(reply)
-        return ctx.follow_ups if reply["ok"] else []
+        return reply, (ctx.follow_ups if reply["ok"] else [])
 
     def _run_follow_ups(self, follow_ups: list[Callable[[], object]]) -> None:
         for follow_up in follow_ups:

@@ -13,7 +13,9 @@ from typing import Any, Protocol
 
 from service.auth import LockoutPolicy
 from service.config import ServerConfig
+from service.decoy_cost import DecoyCosts
 from service.delivery import Delivery
+from service.errors import RequestId
 from service.hub import Hub, Live, RoomLive
 from service.lockout import NameLocks
 from service.session import EndReason, SessionState
@@ -46,6 +48,7 @@ class Services:
     store: Store
     hub: Hub
     clock: Callable[[], datetime]
+    decoys: DecoyCosts  # the cost of an unknown name's decoy (chat/1 precise point 4)
     login_gate: NameLocks = field(default_factory=NameLocks)
 
     @property
@@ -61,6 +64,7 @@ class Context:
     state: SessionState
     link: Link
     follow_ups: list[Callable[[], object]] = field(default_factory=list)
+    request_id: RequestId = None  # echoed in the reply's `re`: a page's budget counts it
 
     @property
     def user(self) -> str:

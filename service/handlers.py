@@ -23,6 +23,7 @@ from service.auth import (
     is_valid_username,
     needs_rehash,
     retry_after_seconds,
+    stored_cost,
     verify_password,
 )
 from service.brokering import (
@@ -102,23 +103,33 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
         known = credentials is not None
         if attempts.is_locked(now):
             raise _refused_login(ctx, name, attempts, now, counted=False, known=known)
-        if credentials is None:
-            verify_password(None, request.password, cost)  # the time of a wrong password
+        if credentials is None:  # the time of a wrong password, of some account's cost
+            verify_password(None, request.password, services.decoys.cost_for(name))
             after = services.store.record_unknown_failure(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=False)
-        if not verify_password(credentials.password_hash, request.password, cost):
+        stored = credentials.password_hash
+        if not (
+            verify_password(stored, request.password, cost)
+            and _still_stored(services, name, stored, request.password)
+        ):
             after = services.store.record_failed_login(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=True)
-        _maybe_rehash(services, name, credentials.password_hash, request.password)
         return _begin_session(ctx, name, now)  # as the account's exact name
 
 
-def _maybe_rehash(services: Services, name: str, stored: str, password: str) -> None:
-    """A right password whose hash has other parameters than the server's (older defaults,
-    or the operator changed them): store it hashed at the server's cost."""
+def _still_stored(services: Services, name: str, stored: str, password: str) -> bool:
+    """After the right password: whether its hash is still the account's. A hash with other
+    parameters than the server's (older defaults, or the operator changed them) is made anew
+    at the server's cost; the rehash is the one place that sees the stored hash again, and
+    finds another when `chat-admin passwd` came between: then the password just checked is
+    the old one, and is refused as a wrong one is (counted too: it is one, now)."""
     cost = services.config.argon2
-    if services.config.rehash and needs_rehash(stored, cost):
-        services.store.rehash_password(name, stored, hash_password(password, cost))
+    if not (services.config.rehash and needs_rehash(stored, cost)):
+        return True
+    if not services.store.rehash_password(name, stored, hash_password(password, cost)):
+        return False
+    services.decoys.moved(stored_cost(stored), cost)
+    return True
 
 
 def handle_register(ctx: Context, request: m.Register) -> Fields:
@@ -144,6 +155,7 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
     password_hash = hash_password(request.password, config.argon2)
     if store.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:
         raise _name_taken(name, store.name_taken_by(name) or name)  # taken meanwhile
+    ctx.services.decoys.moved(None, config.argon2)
     fields = _begin_session(ctx, name, now)
     del fields["pending"]  # a new account has no backlog: chat/1 lists `user` (and `rooms`: none)
     return fields
@@ -259,18 +271,18 @@ def _visible(ctx: Context, users: set[str]) -> list[str]:
     return paging.by_name(users - ctx.services.store.blockers_of(ctx.user) - {ctx.user})
 
 
-def _names_page(names: list[str], after: str | None, limit: int | None) -> Fields:
+def _names_page(ctx: Context, names: list[str], after: str | None, limit: int | None) -> Fields:
     """One page of sorted `names` (chat/1 precise point 18): `users` and `more`."""
     page = paging.fit(
         paging.after(names, after, paging.same), limit or paging.NAMES_LIMIT_MAX,
-        paging.REPLY_BUDGET_BYTES, paging.name_bytes,
+        paging.budget(ctx.request_id, {"users": [], "more": False}), paging.name_bytes,
     )  # fmt: skip
     return {"users": page.items, "more": page.more}
 
 
 def handle_whoelse(ctx: Context, request: m.WhoElse) -> Fields:
     users = _visible(ctx, set(ctx.services.hub.online_users()))
-    return _names_page(users, request.after, request.limit)
+    return _names_page(ctx, users, request.after, request.limit)
 
 
 def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
@@ -278,7 +290,7 @@ def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
     now = services.clock()
     since = now - timedelta(seconds=min(request.seconds, _SECONDS_SINCE_EPOCH_MAX))
     seen = services.store.seen_since(since) | set(services.hub.online_users())
-    return _names_page(_visible(ctx, seen), request.after, request.limit)
+    return _names_page(ctx, _visible(ctx, seen), request.after, request.limit)
 
 
 # --- blocking --------------------------------------------------------------------------------

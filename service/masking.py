@@ -21,8 +21,10 @@ _KEY = secrets.token_bytes(16)  # new each run, never written anywhere
 
 def masked_name(name: str) -> str:
     """`gh...#3fa2b9c1` for `ghost`; a text that is no username at all (control characters, a
-    line break, 64 KiB) is only described, so a log line stays one honest line."""
+    line break, 64 KiB) is only described, so a log line stays one honest line. Every form
+    fits a username's 32 characters, the column `failed_logins.name` (PostgreSQL refuses a
+    longer value): `<not a username: 65536 chars>` is 29 for the longest a frame can hold."""
     if not is_valid_username(name):
-        return f"<not a username, {len(name)} characters>"
+        return f"<not a username: {len(name)} chars>"
     digest = hmac.new(_KEY, name.encode(), hashlib.sha256).hexdigest()[:8]
     return f"{name[:2]}...#{digest}"

@@ -99,7 +99,8 @@ def handle_history(ctx: Context, request: m.History) -> Fields:
     ]  # fmt: skip
     # The newest that fit in one frame (50 texts of 4,000 characters would not): the client
     # pages on with `before` = the oldest `seq` it got (chat/1 precise point 18).
-    page = paging.fit(lines, limit, paging.REPLY_BUDGET_BYTES, _entry_bytes)
+    budget = paging.budget(ctx.request_id, {"messages": [], "more": False})
+    page = paging.fit(lines, limit, budget, _entry_bytes)
     return {"messages": page.items[::-1], "more": page.more}
 
 
@@ -110,7 +111,8 @@ def handle_rooms(ctx: Context, request: m.Rooms) -> Fields:
         for e in paging.after(entries, request.after, _room_name)
     )
     limit = request.limit or paging.ROOMS_LIMIT_MAX
-    page = paging.fit(listing, limit, paging.REPLY_BUDGET_BYTES, _entry_bytes)
+    budget = paging.budget(ctx.request_id, {"rooms": [], "more": False})
+    page = paging.fit(listing, limit, budget, _entry_bytes)
     return {"rooms": page.items, "more": page.more}
 
 
@@ -138,9 +140,11 @@ def handle_members(ctx: Context, request: m.Members) -> Fields:
         return paging.name_bytes(user) * (2 if user in shown else 1)
 
     limit = request.limit or paging.NAMES_LIMIT_MAX
+    empty = {"users": [], "online": [], "count": len(users), "more": False}
     page = paging.fit(
-        paging.after(users, request.after, paging.same), limit, paging.REPLY_BUDGET_BYTES, cost
-    )
+        paging.after(users, request.after, paging.same), limit,
+        paging.budget(ctx.request_id, empty), cost,
+    )  # fmt: skip
     online = [u for u in page.items if u in shown]
     return {"users": page.items, "online": online, "count": len(users), "more": page.more}
 

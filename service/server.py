@@ -36,9 +36,11 @@ from service.account_watch import DeletionWatch, gone
 from service.addresses import source_key
 from service.auth_pool import AuthPool
 from service.brokering import end_private_on_shutdown, expire_private_requests
+from service.change_marker import ChangeMarker
 from service.config import ServerConfig, StartupError
 from service.connection import Connection, HotRound, Runtime
 from service.context import Services
+from service.decoy_cost import DecoyCosts
 from service.guard import Guard, Kind
 from service.hub import Hub
 from service.instance_lock import InstanceLock, take_instance_lock
@@ -46,6 +48,7 @@ from service.messaging import Answerer
 from service.reactor import Reactor
 from service.session import EndReason
 from service.store import Store
+from service.throttle import LogLimiter
 from service.timeutil import utc_now
 from service.tls import Handshake, server_context
 from service.writer import HotBatch
@@ -56,6 +59,7 @@ TICK_S = 1.0  # how often unanswered private requests are checked for expiry
 IDLE_CHECK_S = 0.25  # how often idle sessions and overdue closes are looked for
 NONCE_PRUNE_EVERY = timedelta(hours=1)
 UNKNOWN_NAMES_EVICT_EVERY = timedelta(minutes=1)  # between two, at most a minute of guesses
+WATCH_LOG_EVERY_S = 60.0  # while the deleted-account watch cannot look: a line per minute
 LISTEN_BACKLOG = 1024
 WORKERS = 4  # serial requests; each mostly waits on the database
 # Catch-ups wait on the client's reading (a page at a time): many threads, each mostly idle,
@@ -174,7 +178,8 @@ class ChatServer:
             log.info("closed %d %s left open by an earlier stop", closed, periods)
         store.prune_nonces(self._clock())
         hub = Hub(on_announcement=lambda: self._reactor_post(hub.fan_out))
-        return Services(self.config, store, hub, self._clock)
+        decoys = DecoyCosts(self.config.argon2, store.hash_costs())
+        return Services(self.config, store, hub, self._clock, decoys)
 
     def _reactor_post(self, call: Callable[[], None]) -> None:
         """Presence is fanned out by the reactor, once per round (see Hub.announce)."""
@@ -299,10 +304,17 @@ class ChatServer:
         services = self.services
         last_prune = last_evict = self._clock()
         deletions, marker = DeletionWatch(), services.store.change_marker()
+        watch_log = LogLimiter(WATCH_LOG_EVERY_S)
         while not self._stopped.wait(TICK_S):
+            # The watch reads the database: when it cannot (PostgreSQL down), the rest of the
+            # housekeeping goes on, and the log gets a line per interval, not one per tick.
             try:
-                if deletions.due(time.monotonic(), marker.read()):
-                    self._end_deleted_sessions()
+                self._watch_deletions(deletions, marker)
+            except Exception:
+                if (failures := watch_log.note("watch", time.monotonic())) is not None:
+                    log.warning("could not look for deleted accounts (%d times since the last "
+                                "such line); will retry", failures, exc_info=True)  # fmt: skip
+            try:
                 expire_private_requests(services)
                 now = self._clock()
                 if now - last_evict >= UNKNOWN_NAMES_EVICT_EVERY:
@@ -315,19 +327,31 @@ class ChatServer:
                 log.exception("periodic housekeeping failed; will retry")
         marker.close()
 
+    def _watch_deletions(self, deletions: DeletionWatch, marker: ChangeMarker) -> None:
+        """If due, look; the look counts as done only if it succeeded (else it is due again)."""
+        now, moved = time.monotonic(), marker.read()  # the marker before the look
+        if deletions.due(now, moved):
+            self._end_deleted_sessions()
+            deletions.looked(now, moved)
+
     def _end_deleted_sessions(self) -> None:
         """An operator deleted accounts that are online: their sessions end now, as at their
         next request (`bye account_deleted`, offline for everyone), not whenever that comes."""
         assert self._runtime is not None
         online = self.services.hub.online_users()
-        deleted = gone(online, self.services.store.existing_names(online))
-        if deleted:
-            self._runtime.reactor.post(lambda: self._end_sessions_of(deleted))
+        existing = self.services.store.account_ids(online)
+        self._runtime.reactor.post(lambda: self._end_sessions_gone(frozenset(online), existing))
 
-    def _end_sessions_of(self, users: frozenset[str]) -> None:
-        for connection in list(self._connections):  # on the reactor, which owns this set
-            if connection.state.user in users:
-                connection.end(EndReason.ACCOUNT_DELETED)
+    def _end_sessions_gone(self, looked_at: frozenset[str], existing: dict[str, int]) -> None:
+        """On the reactor, which owns the connections: end those among the users looked at
+        whose account is gone, by name or by id (deleted and made anew under its name)."""
+        sessions = {
+            (c.state.user, c.state.user_id): c
+            for c in list(self._connections)
+            if c.state.user in looked_at and c.state.user_id is not None
+        }
+        for session in gone(sessions, existing):
+            sessions[session].end(EndReason.ACCOUNT_DELETED)
 
     def stop(self) -> None:
         with self._lock:

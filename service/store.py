@@ -10,6 +10,7 @@ results, UTC times). Refusals come back as a Refusal, never as a protocol error.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,16 +19,17 @@ from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from service.auth import Attempts, LockoutPolicy
+from service.auth import Attempts, LockoutPolicy, stored_cost
 from service.batch_reads import chunks
 from service.change_marker import ChangeMarker
 from service.failed_login_store import FailedLoginQueries
+from service.hash_cost import HashCost
 from service.message_store import MessageRecord, MessageStatements, Outcome
 from service.models import ActivePeriod, Block, Message, Nonce, UnknownNameFailure, User
 from service.operator_store import OperatorQueries, find_user, open_since, reset_failures
 from service.outcomes import Refusal
 from service.room_store import RoomQueries
-from service.rules import username_key
+from service.rules import is_valid_username, username_key
 from service.store_base import attempts_of, maybe_naive_utc, naive_utc
 from service.timeutil import as_utc
 
@@ -123,13 +125,17 @@ class Store(RoomQueries, OperatorQueries, FailedLoginQueries):
         it meanwhile; one made anew under the same name has another id)."""
         return self.read(lambda s: s.scalar(_ACCOUNT_BY_ID, {"id": user_id}) is not None)
 
-    def existing_names(self, names: Sequence[str]) -> set[str]:
-        """Those of `names` that name an account now (the deleted-account watch asks about
-        the online users: service/account_watch.py). One unique-index read per 1,024."""
+    def account_ids(self, names: Sequence[str]) -> dict[str, int]:
+        """name -> id of those of `names` that name an account now (the deleted-account watch
+        asks about the online users: service/account_watch.py). One unique-index read per
+        1,024 names."""
 
-        def query(s: Session) -> set[str]:
-            statement = select(User.name).where(User.name.in_(bindparam("names", expanding=True)))
-            return {n for part in chunks(names) for n in s.scalars(statement, {"names": part})}
+        def query(s: Session) -> dict[str, int]:
+            statement = select(User.name, User.id).where(
+                User.name.in_(bindparam("names", expanding=True))
+            )
+            rows = (row for part in chunks(names) for row in s.execute(statement, {"names": part}))
+            return {name: uid for name, uid in rows}
 
         return self.read(query)
 
@@ -141,6 +147,16 @@ class Store(RoomQueries, OperatorQueries, FailedLoginQueries):
         """The account whose name equals `name` ignoring case, if any (chat/1 precise point
         14: a new account may not have it). Login finds its account so: login_credentials()."""
         return self.read(lambda s: _holder_of(s, name))
+
+    def hash_costs(self) -> Counter[HashCost]:
+        """How many accounts' hashes were made at each cost (service/decoy_cost.py); read
+        once at start, a row at a time."""
+
+        def query(s: Session) -> Counter[HashCost]:
+            hashes = s.scalars(select(User.password_hash).execution_options(yield_per=1_000))
+            return Counter(cost for h in hashes if (cost := stored_cost(h)) is not None)
+
+        return self.read(query)
 
     def create_user(self, name: str, password_hash: str, now: datetime) -> Refusal | None:
         """A new account; Refusal.NAME_TAKEN when a name equal ignoring case exists."""
@@ -421,5 +437,9 @@ def _pair_ids(s: Session, actor: str, other: str) -> tuple[int, int] | Refusal:
 
 
 def name_digest(name: str) -> str:
-    """Fixed-size key for any name the peer sent (it may be up to a frame long)."""
-    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+    """Fixed-size key for any name the peer sent (it may be up to a frame long). A valid
+    name is keyed by its username_key, as an account is found (precise point 14): `Gost` and
+    `GOST` count on one row, or a name without an account would answer otherwise than one
+    with (chat/1 precise point 4)."""
+    key = username_key(name) if is_valid_username(name) else name
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -18,8 +18,12 @@ When a commit fails (a disk that refuses writes, a full disk, a database server 
 batch is answered `internal` (its jobs fail with WriteFailed, chat/1's `internal` refusal, so
 no one logs a traceback per failed write), the connection is dropped, and the next batch is
 tried on a new one after a backoff (service/write_health.py, which also decides the few log
-lines an outage gets). The writer's connection comes from an engine of its own, never from the
-readers' pool: a connection SQLite opened while the file refused writes is read-only for good.
+lines an outage gets: the first with its traceback, in case it is our bug). A statement that
+fails because of the database rather than its own data (`_is_database_failure`: read-only, I/O
+error, connection gone) fails the batch the same way, not just its job or message: a
+connection SQLite opened while the file refused writes is read-only for good, and a savepoint
+that took each failure alone would commit nothing and keep that connection. The writer's
+connection comes from an engine of its own, never from the readers' pool, for the same reason.
 
 DirectWriter runs each job in its own transaction on the caller's thread, for short-lived
 programs such as chat-admin.
@@ -38,6 +42,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import INTERNAL, RequestError
@@ -234,8 +239,9 @@ class GroupCommitWriter:
                 if hot:
                     outcomes = self._write_hot(connection, hot)
         except Exception as error:  # the commit failed: nothing of this batch was stored
+            first = self._health.failing_since is None  # its traceback: it may be our bug
             if (line := self._health.failed(time.monotonic(), error)) is not None:
-                log.error("%s", line)
+                log.error("%s", line, exc_info=error if first else None)
             done = [(job, False, WriteFailed()) for job in jobs]
             outcomes = error
             self._statements.forget_checks()  # what it read belongs to no committed state
@@ -274,7 +280,9 @@ class GroupCommitWriter:
             self._statements.ack_all(connection, acks)
             if rooms:
                 self._rooms.write_all(connection, rooms, now, self._max_text_chars)
-        except Exception:
+        except Exception as error:
+            if _is_database_failure(error, connection):
+                raise  # the whole batch fails: see the module's docstring
             cursor.execute(f"ROLLBACK TO SAVEPOINT {_HOT_SAVEPOINT}")
             cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
             log.exception("a batch of %d messages failed; trying them one by one", len(records))
@@ -297,6 +305,8 @@ class GroupCommitWriter:
                     connection, [record], now, self._max_text_chars
                 )
             except Exception as error:
+                if _is_database_failure(error, connection):
+                    raise
                 savepoint.rollback()
                 results.append(error)
                 continue
@@ -306,7 +316,9 @@ class GroupCommitWriter:
             savepoint = connection.begin_nested()
             try:
                 self._statements.ack_all(connection, [ack])
-            except Exception:
+            except Exception as error:
+                if _is_database_failure(error, connection):
+                    raise
                 savepoint.rollback()
                 log.exception("an ack could not be stored; the message will come again")
                 continue
@@ -325,6 +337,8 @@ class GroupCommitWriter:
             try:
                 self._rooms.write_all(connection, [single], now, self._max_text_chars)
             except Exception as error:
+                if _is_database_failure(error, connection):
+                    raise
                 savepoint.rollback()
                 results.append(error)
                 continue
@@ -355,13 +369,29 @@ def _drop(connection: Connection | None) -> None:
         log.debug("closing the writer's failed connection failed", exc_info=True)
 
 
+def _is_database_failure(error: BaseException, connection: Connection) -> bool:
+    """Whether `error` is the database's failure rather than one statement's: the file or the
+    server refuses (read-only, disk I/O error, locked) or the connection is gone. PEP 249's
+    OperationalError and InterfaceError, from SQLAlchemy or straight from the driver (the hot
+    statements run on the driver's cursor). A constraint or a value the database rejects
+    (IntegrityError, DataError) is the job's or the message's own, and fails it alone."""
+    driver = connection.dialect.loaded_dbapi
+    failures = (OperationalError, InterfaceError, driver.OperationalError, driver.InterfaceError)
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, failures)
+
+
 def _run_in_savepoint(connection: Connection, job: _Job) -> tuple[_Job, bool, Any]:
-    """One job, one savepoint: a refusal or a failure takes back what the job wrote."""
+    """One job, one savepoint: a refusal or a failure takes back what the job wrote. The
+    database's own failure fails the whole batch instead (see the module's docstring)."""
     with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
         try:
             result = job.fn(session)
             session.commit()
         except Exception as error:
+            if _is_database_failure(error, connection):
+                raise
             session.rollback()
             if not isinstance(error, RequestError):
                 log.error("a write job failed", exc_info=error)

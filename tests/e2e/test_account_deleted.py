@@ -8,16 +8,24 @@ Without a request, the server's own watch ends the session within a second or tw
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from cli.admin import app
+from service import server as server_module
 from service.account_watch import DeletionWatch
-from tests.conftest import PASSWORD
+from service.config import ServerConfig
+from service.store import Store
+from tests.conftest import PASSWORD, USERS
 from tests.support.client import Frame, TestClient
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, create_users, start_server
 
 Login = Callable[..., TestClient]
 
@@ -134,3 +142,113 @@ def test_deleting_an_offline_account_ends_no_other_session(
     assert alice.watch(2.5) == []  # the watch looked (the database changed) and found nobody
     assert alice.request("whoelse")["users"] == ["carol"]
     assert carol.request("ping")["ok"] is True
+
+
+# --- when the watch cannot look ----------------------------------------------------------------
+
+
+class FailingLooks:
+    """Store.account_ids, failing while `failing` is set (as when PostgreSQL is down)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.failing = threading.Event()
+        self.failed = 0
+        real = Store.account_ids
+
+        def account_ids(store: Store, names: Sequence[str]) -> dict[str, int]:
+            if self.failing.is_set():
+                self.failed += 1
+                raise OperationalError("SELECT users", {}, ConnectionRefusedError("db down"))
+            return real(store, names)
+
+        monkeypatch.setattr(Store, "account_ids", account_ids)
+
+
+@pytest.fixture
+def quick_server(
+    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RunningServer]:
+    """A server whose housekeeping ticks every 0.05 s and whose private requests expire
+    after 0.3 s, so a test sees many ticks in a second."""
+    monkeypatch.setattr(server_module, "TICK_S", 0.05)
+    create_users(server_config.db_url, {name: PASSWORD for name in USERS})
+    running = start_server(replace(server_config, private_request_ttl_s=0.3))
+    yield running
+    running.stop()
+
+
+def test_a_watch_that_cannot_look_leaves_the_other_housekeeping_alone_and_logs_once(
+    quick_server: RunningServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    looks = FailingLooks(monkeypatch)
+    looks.failing.set()
+    monkeypatch.setattr(DeletionWatch, "due", lambda self, now, marker: True)  # every tick
+    alice = TestClient(quick_server.host, quick_server.port)
+    bob = TestClient(quick_server.host, quick_server.port)
+    alice.login("alice", PASSWORD)
+    bob.login("bob", PASSWORD)
+    caplog.set_level(logging.WARNING, logger="parley")
+
+    request = alice.request("startprivate", user="bob")["request"]
+    declined = alice.expect(ev="private_declined", timeout_s=5)  # expired: housekeeping ran
+
+    assert (declined["request"], declined["reason"]) == (request, "expired")
+    assert looks.failed >= 3, "the watch tried (and failed) on several ticks"
+    lines = [r for r in caplog.records if "deleted accounts" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info is not None, [r.getMessage() for r in lines]
+    assert "housekeeping failed" not in caplog.text
+    alice.close()
+    bob.close()
+
+
+def test_a_failed_look_is_made_again_until_it_succeeds(
+    quick_server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite the watch looks when the change marker moved; a look that failed must not
+    count as made, or a deletion seen by it would wait for some unrelated commit."""
+    looks = FailingLooks(monkeypatch)
+    alice = TestClient(quick_server.host, quick_server.port)
+    carol = TestClient(quick_server.host, quick_server.port)
+    alice.login("alice", PASSWORD)
+    carol.login("carol", PASSWORD)
+    alice.expect(ev="presence", user="carol", state="online")
+    looks.failing.set()
+    deluser(quick_server, "carol")
+    deadline = time.monotonic() + 5
+    while looks.failed < 2:  # the look after the deletion failed, and was made again
+        assert time.monotonic() < deadline, f"{looks.failed} failed looks, none made again"
+        assert alice.watch(0.05) == []
+    looks.failing.clear()  # nothing commits from here on: the marker stays where it is
+
+    alice.expect(ev="presence", user="carol", state="offline", timeout_s=3)
+    assert [f["reason"] for f in carol.wait_closed(3) if f.get("ev") == "bye"] == [
+        "account_deleted"
+    ]
+    alice.close()
+
+
+def test_an_account_deleted_and_made_anew_under_its_name_ends_the_old_session(
+    server: RunningServer, login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watch compares the account's id, as each request's own check does: a new `carol`
+    is another account, and the session of the old one ends."""
+    looking = threading.Event()
+    real_due = DeletionWatch.due
+    monkeypatch.setattr(
+        DeletionWatch,
+        "due",
+        lambda self, now, marker: looking.is_set() and real_due(self, now, marker),
+    )
+    # An account made after carol's: SQLite would give the new carol the id of the old one
+    # if hers were the highest (users.id has no AUTOINCREMENT), PostgreSQL never does.
+    create_users(server.db_url, {"dave": PASSWORD})
+    alice, carol = login("alice"), login("carol")
+    alice.expect(ev="presence", user="carol", state="online")
+    deluser(server, "carol")
+    create_users(server.db_url, {"carol": "another password"})
+    looking.set()  # the watch sees only the end result: a carol exists
+
+    alice.expect(ev="presence", user="carol", state="offline", timeout_s=5)
+    assert [f["reason"] for f in carol.wait_closed(3) if f.get("ev") == "bye"] == [
+        "account_deleted"
+    ]

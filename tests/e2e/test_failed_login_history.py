@@ -84,3 +84,17 @@ def test_failed_logins_are_listed_and_unknown_names_are_masked(
     assert [line.split("\t")[1] for line in lines] == ["alice", masked_name(SECRET)]
     only_alice = failed(server.db_url, "--user", "ALICE", "--json")
     assert [r["name"] for r in json.loads(only_alice.stdout)] == ["alice"]
+
+
+def test_a_name_of_60000_characters_is_recorded_in_a_form_that_fits_the_column(
+    server: RunningServer, connect: Callable[[], TestClient]
+) -> None:
+    """`failed_logins.name` holds 32 characters (PostgreSQL refuses more, SQLite does not
+    check): the description of a text that is no username fits it, so the row is written."""
+    client = connect()
+    reply = client.request("login", user="n" * 60_000, password="whatever it is")
+    assert reply["error"] == "bad_credentials"
+
+    rows = wait_for_rows(server.db_url, 1)
+
+    assert [(r["name"], r["known"]) for r in rows] == [("<not a username: 60000 chars>", False)]

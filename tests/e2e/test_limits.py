@@ -203,21 +203,38 @@ def test_a_connection_past_its_refused_logins_is_closed_with_protocol_error(
     """One connection may not make the server answer refusals as fast as it can send logins
     (issue 17: 575,633 in 30 s took a core): past --max-refused-logins it is closed."""
     hashes = count_hashes(monkeypatch)
-    server = limited(max_refused_logins=4, login_failure_burst=2, login_failures_per_minute=1)
+    server = limited(max_refused_logins=4, login_failure_burst=100)
     spammer = TestClient(server.host, server.port)
     spammer.send_raw(b"".join(
-        json.dumps({"op": "login", "id": n, "user": "alice", "password": "x"}).encode() + b"\n"
+        json.dumps({"op": "login", "id": n, "user": f"u{n}", "password": "x"}).encode() + b"\n"
         for n in range(1, 501)
     ))  # fmt: skip
     frames = spammer.wait_closed(timeout_s=10)
     replies = [f.get("error") for f in frames if "re" in f]
-    assert replies == ["bad_credentials"] * 2 + ["rate_limited"] * 2, frames
+    assert replies == ["bad_credentials"] * 4, frames
     assert (frames[-1]["ev"], frames[-1]["reason"]) == ("bye", "protocol_error")
-    assert len(hashes) == 2
+    assert len(hashes) == 4
     honest = TestClient(server.host, server.port, source="127.0.0.2")
     honest.login("bob", PASSWORD)  # everyone else goes on
     honest.close()
     spammer.close()
+
+
+def test_rate_limited_logins_do_not_count_toward_the_refused_logins(limited: Limited) -> None:
+    """`rate_limited` is the server's condition and says when to retry on this connection:
+    a client told it more than --max-refused-logins times stays, and logs in when allowed."""
+    server = limited(login_failure_burst=1, login_failures_per_minute=60)
+    client = TestClient(server.host, server.port)
+    assert client.request("login", user="alice", password="wrong")["error"] == "bad_credentials"
+    limited_replies = [client.request("login", user="alice", password=PASSWORD) for _ in range(12)]
+    assert [r["error"] for r in limited_replies] == ["rate_limited"] * 12, limited_replies
+    deadline = time.monotonic() + 5
+    while (reply := client.request("login", user="alice", password=PASSWORD))["ok"] is False:
+        assert reply["error"] == "rate_limited", reply
+        assert time.monotonic() < deadline, "never allowed to log in again"
+        assert client.watch(0.1) == []  # the connection stays open: no bye
+    assert reply["user"] == "alice"
+    client.close()
 
 
 # --- private chats ----------------------------------------------------------------------------

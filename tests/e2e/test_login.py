@@ -78,6 +78,18 @@ def test_unknown_user_is_answered_exactly_like_a_wrong_password(
     assert known["error"] == "locked"
 
 
+def test_unknown_name_counts_its_case_variants_as_one_like_an_account(
+    connect: Callable[[], TestClient],
+) -> None:
+    """`erin`, `Erin`, `ERIN` are one account (precise point 14), so the third is `locked`; a
+    name without one must answer the same, or the 2nd reply tells whether it exists (point 4)."""
+    client = connect()
+    known = [without_re(attempt(client, name, "wrong")) for name in ("alice", "Alice", "ALICE")]
+    unknown = [without_re(attempt(client, name, "wrong")) for name in ("gost", "Gost", "GOST")]
+    assert [r["error"] for r in known] == ["bad_credentials", "bad_credentials", "locked"]
+    assert unknown == known
+
+
 def test_third_failure_locks_for_block_duration(connect: Callable[[], TestClient]) -> None:
     client = connect()
     attempt(client, "alice", "wrong")
@@ -302,7 +314,7 @@ def test_failed_logins_are_logged_with_name_address_and_refusal_but_no_password(
         f"failed login alice from {host}:{port}: locked, retry after N s",
         f"failed login gh...#{ghost} from {host}:{port}: bad_credentials, 2 attempts left"
         " (no such account)",
-        f"failed login <not a username, 8 characters> from {host}:{port}: bad_credentials,"
+        f"failed login <not a username: 8 chars> from {host}:{port}: bad_credentials,"
         " 2 attempts left (no such account)",
     ]
     assert all(r.levelno == logging.WARNING for r in failed)

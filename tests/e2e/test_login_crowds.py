@@ -14,12 +14,13 @@ from dataclasses import replace
 import pytest
 from argon2 import extract_parameters
 
+from service import auth, handlers
 from service.config import ServerConfig
 from service.hash_cost import HashCost
 from service.store import Store
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
-from tests.support.server import RunningServer, create_users, start_server
+from tests.support.server import RunningServer, cheap_hash, create_users, start_server
 
 NAT = "127.0.0.3"
 CLASS_SIZE = 60
@@ -121,6 +122,69 @@ def test_a_hash_made_with_other_parameters_is_made_anew_at_the_next_login(
         again.close()
     finally:
         running.stop()
+
+
+def test_a_password_changed_between_check_and_rehash_refuses_the_old_one(
+    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`chat-admin passwd` (another process) lands after the old password was checked and
+    before its rehash: the rehash changes nothing, and the old password is refused as a wrong
+    one is, counted, instead of letting in who no longer knows the password."""
+    create_users(server_config.db_url, {"alice": PASSWORD})
+    real_rehash, changed = Store.rehash_password, list[bool]()
+
+    def passwd_meanwhile(store: Store, name: str, old_hash: str, new_hash: str) -> bool:
+        if not changed:  # the operator's store, not the server's: as chat-admin passwd
+            operator = Store.open(server_config.db_url, group_commit=False)
+            try:
+                changed.append(operator.set_password_hash(name, cheap_hash("the new one")))
+            finally:
+                operator.close()
+        return real_rehash(store, name, old_hash, new_hash)
+
+    monkeypatch.setattr(Store, "rehash_password", passwd_meanwhile)
+    running = start_server(replace(server_config, argon2=NEW_COST))
+    try:
+        client = TestClient(running.host, running.port)
+        old = client.request("login", user="alice", password=PASSWORD)
+        assert changed == [True]
+        assert (old["ok"], old["error"], old["attempts_left"]) == (False, "bad_credentials", 2)
+        assert client.request("login", user="alice", password=PASSWORD)["attempts_left"] == 1
+        assert client.login("alice", "the new one")["user"] == "alice"
+        client.close()
+    finally:
+        running.stop()
+    assert stored_parameters(server_config.db_url, "alice") == (2048, 2, 1)  # the new one's
+
+
+def test_an_unknown_name_costs_what_the_stored_accounts_cost_not_only_the_servers(
+    server_config: ServerConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accounts not yet rehashed answer a wrong password at their old cost: unknown names are
+    checked at the stored costs in their shares (here all old), or a slower answer would tell
+    that a dormant account exists (point 4). Once every account is rehashed, the server's."""
+    create_users(server_config.db_url, {"alice": PASSWORD})
+    decoy_costs: list[HashCost] = []
+    verify = auth.verify_password  # what service.handlers calls
+
+    def spied(password_hash: str | None, password: str, cost: HashCost) -> bool:
+        if password_hash is None:
+            decoy_costs.append(cost)
+        return verify(password_hash, password, cost)
+
+    monkeypatch.setattr(handlers, "verify_password", spied)
+    running = start_server(replace(server_config, argon2=NEW_COST))
+    try:
+        client = TestClient(running.host, running.port)
+        assert client.request("login", user="ghost", password="x")["error"] == "bad_credentials"
+        client.login("alice", PASSWORD)  # rehashed at NEW_COST: the only account now is
+        other = TestClient(running.host, running.port)
+        assert other.request("login", user="ghost", password="x")["error"] == "bad_credentials"
+        client.close()
+        other.close()
+    finally:
+        running.stop()
+    assert decoy_costs == [STORED_COST, NEW_COST]
 
 
 def test_keep_stored_hashes_leaves_them_as_they_are(server_config: ServerConfig) -> None:

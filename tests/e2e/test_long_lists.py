@@ -17,6 +17,7 @@ from sqlalchemy.pool import NullPool
 
 from service.config import ServerConfig
 from service.models import Room
+from service.protocol import encode
 from service.timeutil import utc_now
 from tests.support.client import TestClient
 from tests.support.rooms import cheap_server, crowd_room, join, refused, say_all
@@ -179,6 +180,60 @@ def test_history_says_more_while_older_messages_exist(login: Login) -> None:
     assert ([m["seq"] for m in last["messages"]], last["more"]) == ([1, 2], False)
     empty = alice.request("history", room="#general", before=1)
     assert (empty["messages"], empty["more"]) == ([], False)
+
+
+# --- a client's long id -----------------------------------------------------------------------
+
+HUGE_ID = "\U0001f600" * 11_667 + "i" * 18_333  # 30,000 characters, 65,001 bytes of UTF-8
+
+
+def pages_with_huge_id(client: TestClient, op: str, key: str, **fields: Any) -> list[Any]:
+    """Every entry of a list asked for with HUGE_ID, paging on as `pages` does (by `before`
+    for history). Sent as UTF-8: \\u-escapes would not fit a frame. The test client asserts
+    that each reply, which echoes the id in `re`, fits in a frame."""
+    got: list[Any] = []
+    cursor: dict[str, Any] = {}
+    while True:
+        frame = {"op": op, "id": HUGE_ID, **fields, **cursor}
+        client.send_raw(encode(frame))  # UTF-8, as the server writes
+        reply = client.reply_to(HUGE_ID)
+        assert reply["ok"] is True, {k: v for k, v in reply.items() if k != "re"}
+        entries = reply[key]
+        got = [*entries, *got] if op == "history" else [*got, *entries]
+        if not reply["more"]:
+            return got
+        assert entries, "a page with more to come is never empty"
+        if op == "history":
+            cursor = {"before": entries[0]["seq"]}
+        else:
+            last = entries[-1]
+            cursor = {"after": last if isinstance(last, str) else last["room"]}
+
+
+def test_replies_to_a_30000_character_id_are_paged_to_fit_one_frame(
+    server: RunningServer, login: Login
+) -> None:
+    """`re` echoes the client's id, here 65,001 of a frame's 65,536 bytes: each page holds what
+    the rest of the frame does, not what is left after an assumed short id (point 18)."""
+    names = [f"h{n:02d}{'x' * 29}" for n in range(20)]  # 32 characters each
+    crowd_room(server.db_url, "#crowd", names)
+    rooms = [f"#r{n:02d}{LONG}xxxxx" for n in range(20)]  # 33 characters, the longest
+    make_rooms(server.db_url, rooms)
+    others = [login(name) for name in names]
+    alice = login("alice")
+    join(alice, "#talk")
+    for n in range(6):
+        assert alice.request("say", room="#talk", text=f"{n} " + "t" * 200)["ok"] is True
+
+    assert pages_with_huge_id(alice, "whoelse", "users") == names
+    assert pages_with_huge_id(alice, "whoelsesince", "users", seconds=60) == names
+    assert pages_with_huge_id(alice, "members", "users", room="#crowd") == names
+    listed = pages_with_huge_id(alice, "rooms", "rooms")
+    assert [entry["room"] for entry in listed] == sorted([*rooms, "#crowd", "#talk"])
+    history = pages_with_huge_id(alice, "history", "messages", room="#talk")
+    assert [line["text"][0] for line in history] == [str(n) for n in range(6)]
+    for client in others:
+        client.close()
 
 
 # --- bad requests ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from service.message_store import MessageRecord, SavedMessage
 from service.models import Message, User
 from service.store import Store
 from tests.support.disk import refuse_writes, writes_fail
-from tests.support.writer import fail_next_commit, send_hot
+from tests.support.writer import connections_open_read_only, fail_next_commit, send_hot
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -151,4 +151,57 @@ def test_a_job_whose_commit_failed_is_refused_internal_and_logged_once(
     assert len(lines) == 2, lines
     assert lines[0].startswith("writes to the database fail (")
     assert lines[1].startswith("writes to the database work again")
-    assert not any(r.exc_info for r in caplog.records)
+    assert [bool(r.exc_info) for r in caplog.records] == [True, False]  # the outage's first
+
+
+def test_a_connection_opened_while_writes_are_refused_is_dropped_like_a_failed_commit(
+    server_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The writer reconnects during the outage, so SQLite opens its new connection read-only
+    (ext4 remounted read-only after an I/O error): it begins and commits transactions, but each
+    write fails inside its savepoint ("attempt to write a readonly database"). That is the
+    database failing, not the job: the batch fails `internal`, the connection is dropped as
+    after a failed commit, and writes work again once the file takes them, with no traceback
+    per job and no "work again" line while they do not."""
+    caplog.set_level(logging.INFO, logger="service.writer")
+    server_store.create_user("alice", "x", T0)
+    server_store.create_user("bob", "x", T0)
+    alice = server_store.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
+    assert alice is not None
+    writer = server_store.group_writer
+    fail_next_commit(server_store.writer_engine, OSError("disk I/O error"))  # it reconnects
+    with connections_open_read_only(server_store.writer_engine):
+        lost = writer.submit(add_then("lost", None)).exception(timeout=10)  # its commit fails
+        during = [writer.submit(add_then(f"during{n}", None)) for n in range(3)]
+        errors = [future.exception(timeout=10) for future in during]  # on a new connection
+        hot = send_hot(writer, [MessageRecord(alice, "alice", "bob", "during", None)])
+
+    assert isinstance(lost, RequestError) and lost.code is ErrorCode.INTERNAL
+    assert all(isinstance(e, RequestError) and e.code is ErrorCode.INTERNAL for e in errors)
+    assert isinstance(hot, BaseException), hot  # the batch failed, not each message alone
+    assert server_store.write(add_then("after", None)) == "after"
+    kept = send_hot(writer, [MessageRecord(alice, "alice", "bob", "after", None)])
+    assert not isinstance(kept, BaseException) and isinstance(kept[0], SavedMessage)
+    assert names(server_store) == {"alice", "bob", "after"}
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("writes to the database fail (")
+    assert lines[1].startswith("writes to the database work again")
+    assert "a write job failed" not in caplog.text and "one by one" not in caplog.text
+
+
+def test_the_first_failure_of_an_outage_is_logged_with_its_traceback(
+    server_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failed batch may be our bug, not the disk's: its traceback is in the first line of
+    the outage; the rest of the outage gets one line per interval, without."""
+    caplog.set_level(logging.INFO, logger="service.writer")
+    fail_next_commit(server_store.writer_engine, ZeroDivisionError("our bug"))
+
+    refused = server_store.group_writer.submit(add_then("lost", None)).exception(timeout=10)
+
+    assert isinstance(refused, RequestError) and refused.code is ErrorCode.INTERNAL
+    assert server_store.write(add_then("after", None)) == "after"
+    failed = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(failed) == 1 and failed[0].exc_info is not None
+    assert failed[0].exc_info[0] is ZeroDivisionError and "our bug" in caplog.text

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, event
 
@@ -40,3 +42,21 @@ def fail_next_commit(engine: Engine, error: Exception) -> None:
             raise failure
 
     event.listen(engine, "commit", fail_once)
+
+
+@contextmanager
+def connections_open_read_only(engine: Engine) -> Iterator[None]:
+    """While it lasts, the SQLite connections `engine` opens are read-only, as SQLite opens
+    them when the file refuses writes (a file system remounted read-only after an I/O error):
+    they begin transactions and read, and every write fails "attempt to write a readonly
+    database". Connections opened before or after are unchanged."""
+
+    def read_only(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+        cargs[0] = f"file:{cargs[0]}?mode=ro"
+        cparams["uri"] = True
+
+    event.listen(engine, "do_connect", read_only)
+    try:
+        yield
+    finally:
+        event.remove(engine, "do_connect", read_only)

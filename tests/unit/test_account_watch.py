@@ -5,26 +5,47 @@ from __future__ import annotations
 from service.account_watch import CHECK_EVERY_S, DeletionWatch, gone
 
 
+def looks(watch: DeletionWatch, now: float, marker: int | None) -> bool:
+    """Whether a look is due; one that is, is made (and succeeds)."""
+    due = watch.due(now, marker)
+    if due:
+        watch.looked(now, marker)
+    return due
+
+
 def test_with_a_change_marker_it_looks_once_per_move_of_the_marker() -> None:
     watch = DeletionWatch()
-    assert watch.due(0.0, 7) is True  # the first look, at start
-    assert watch.due(1.0, 7) is False
-    assert watch.due(99.0, 7) is False  # no time rule while the database says nothing moved
-    assert watch.due(100.0, 8) is True
-    assert watch.due(100.5, 8) is False
-    assert watch.due(100.6, 9) is True
+    assert looks(watch, 0.0, 7) is True  # the first look, at start
+    assert looks(watch, 1.0, 7) is False
+    assert looks(watch, 99.0, 7) is False  # no time rule while the database says nothing moved
+    assert looks(watch, 100.0, 8) is True
+    assert looks(watch, 100.5, 8) is False
+    assert looks(watch, 100.6, 9) is True
 
 
 def test_without_a_change_marker_it_looks_every_few_seconds() -> None:
     watch = DeletionWatch()
-    assert watch.due(10.0, None) is True
-    assert watch.due(10.0 + CHECK_EVERY_S - 0.01, None) is False
-    assert watch.due(10.0 + CHECK_EVERY_S, None) is True
-    assert watch.due(10.0 + CHECK_EVERY_S + 1, None) is False
+    assert looks(watch, 10.0, None) is True
+    assert looks(watch, 10.0 + CHECK_EVERY_S - 0.01, None) is False
+    assert looks(watch, 10.0 + CHECK_EVERY_S, None) is True
+    assert looks(watch, 10.0 + CHECK_EVERY_S + 1, None) is False
     assert CHECK_EVERY_S <= 2.0  # a deleted user is offline for the others within 2 s
 
 
-def test_gone_are_the_online_users_without_an_account() -> None:
-    assert gone(["alice", "dave", "Dave"], {"alice", "Dave"}) == {"dave"}
-    assert gone([], set()) == frozenset()
-    assert gone(["alice"], {"alice", "bob"}) == frozenset()
+def test_a_look_that_failed_is_due_again_until_one_succeeds() -> None:
+    for marker in (7, None):
+        watch = DeletionWatch()
+        looks(watch, 0.0, marker)
+        moved = 8 if marker is not None else None
+        assert watch.due(5.0, moved) is True  # this look fails: looked() is not called
+        assert watch.due(5.1, moved) is True  # the marker did not move again; still due
+        watch.looked(5.1, moved)
+        assert watch.due(5.2, moved) is False
+
+
+def test_gone_are_the_sessions_whose_account_is_gone_or_made_anew() -> None:
+    sessions = [("alice", 1), ("dave", 4), ("Dave", 5), ("carol", 3)]
+    existing = {"alice": 1, "Dave": 5, "carol": 9}  # carol deleted, made anew: another id
+    assert gone(sessions, existing) == {("dave", 4), ("carol", 3)}
+    assert gone([], {}) == frozenset()
+    assert gone([("alice", 1)], {"alice": 1, "bob": 2}) == frozenset()

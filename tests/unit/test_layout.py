@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PURE = {"protocol", "messages", "errors", "timeutil", "config", "session", "private", "events",
         "outcomes", "rules", "masking", "rooms", "room_index", "throttle", "fair_queue",
-        "addresses", "paging", "account_watch", "hash_cost"}  # fmt: skip
+        "addresses", "paging", "account_watch", "hash_cost", "decoy_cost"}  # fmt: skip
 DATABASE = {"sqlalchemy", "alembic"}
 PERSISTENCE = {"store", "store_base", "operator_store", "message_store", "models", "db", "writer",
                "instance_lock", "message_checks", "driver_statement", "batch_reads",

@@ -12,7 +12,8 @@ from service.errors import ok_reply
 from service.protocol import MAX_FRAME_BYTES, encode
 
 NAME = st.from_regex(r"[A-Za-z0-9_.-]{1,32}", fullmatch=True)  # chat/1 usernames
-LONGEST_ID = "i" * 900  # a client's id, as long as the budget allows for
+LONGEST_ID = "i" * 900  # a client's id; its length is measured (paging.budget)
+NAMES_BUDGET = paging.budget(LONGEST_ID, {"users": [], "online": [], "count": 1_000, "more": False})
 
 
 def one(_: object) -> int:
@@ -73,7 +74,7 @@ def test_a_thousand_longest_names_all_online_are_cut_to_fit_one_frame() -> None:
     def cost(name: str) -> int:
         return 2 * paging.name_bytes(name)
 
-    page = paging.fit(names, 1_000, paging.REPLY_BUDGET_BYTES, cost)
+    page = paging.fit(names, 1_000, NAMES_BUDGET, cost)
 
     assert 800 < len(page.items) < 1_000 and page.more is True
     assert len(_names_reply(names, page, page.items)) <= MAX_FRAME_BYTES
@@ -94,9 +95,7 @@ def test_pages_of_any_names_fit_a_frame_and_together_list_every_name_once(
     listed: list[str] = []
     cursor: str | None = None
     while True:
-        page = paging.fit(
-            paging.after(names, cursor, paging.same), limit, paging.REPLY_BUDGET_BYTES, cost
-        )
+        page = paging.fit(paging.after(names, cursor, paging.same), limit, NAMES_BUDGET, cost)
         shown = [n for n in page.items if n in online]
         assert len(_names_reply(names, page, shown)) <= MAX_FRAME_BYTES
         assert len(page.items) <= limit
@@ -119,8 +118,25 @@ def test_history_of_longest_multibyte_texts_keeps_the_newest_that_fit() -> None:
         for seq in range(100, 0, -1)
     ]  # newest first, 16 KB of text each
 
-    page = paging.fit(lines, 100, paging.REPLY_BUDGET_BYTES, lambda e: len(encode(e)))
+    budget = paging.budget(LONGEST_ID, {"messages": [], "more": False})
+    page = paging.fit(lines, 100, budget, lambda e: len(encode(e)))
 
     assert [e["seq"] for e in page.items] == [100, 99, 98, 97] and page.more is True
     reply = ok_reply(LONGEST_ID, {"messages": page.items[::-1], "more": page.more})
     assert len(encode(reply)) <= MAX_FRAME_BYTES
+
+
+def test_the_budget_is_the_frame_less_the_reply_with_the_clients_own_id() -> None:
+    """`re` echoes the client's id, which may be most of a frame: it is measured."""
+    huge = "\U0001f600" * 11_667 + "i" * 18_333  # 30,000 characters, 65,001 bytes of UTF-8
+    names = [f"u{n:04d}{'x' * 27}" for n in range(1_000)]
+    for request_id in (None, 7, LONGEST_ID, huge):
+        budget = paging.budget(request_id, {"users": [], "more": False})
+        page = paging.fit(names, 1_000, budget, paging.name_bytes)
+        reply = encode(ok_reply(request_id, {"users": page.items, "more": page.more}))
+        assert len(reply) <= MAX_FRAME_BYTES
+        if page.more:  # cut by the frame, not by the limit: one more name would not fit
+            assert MAX_FRAME_BYTES - len(reply) < paging.name_bytes(names[0]) + 2  # no waste
+    assert 0 < len(paging.fit(names, 1_000, paging.budget(huge, {}), paging.name_bytes).items) < 20
+    assert paging.budget("i" * MAX_FRAME_BYTES, {"users": [], "more": False}) < 0
+    assert paging.fit(names, 1_000, -1, paging.name_bytes) == paging.Page([], True)
