@@ -439,7 +439,7 @@ def _unknown_hint(word: str) -> str:
     """Typed with `/`, the hint spells the commands with `/` too: in a conversation, that is
     how they must be typed."""
     slash = "/" if word.startswith("/") else ""
-    close = difflib.get_close_matches(_command_word(word), COMMAND_NAMES, n=1)
+    close = difflib.get_close_matches(_command_word(word), COMMANDS, n=1)  # aliases too
     maybe = f" Did you mean {slash}{close[0]}?" if close else ""
     return f"Unknown command {word!r}.{maybe} Type {slash}help for the list of commands."
 

@@ -163,6 +163,8 @@ def test_with_no_current_conversation(line: str, expected: c.Command | None) -> 
         ("/shrug", "Unknown command '/shrug'. Type /help for the list of commands."),
         ("/mesage bob hi", "Unknown command '/mesage'. Did you mean /message?"),
         ("/lave", "Did you mean /leave?"),
+        ("/whoo", "Did you mean /who?"),  # aliases are commands too
+        ("/lst", "Did you mean /list?"),
         ("/clear", "To clear the screen, press Ctrl-L."),
         ("/invite bob", "to bring someone in, ask them to type /join #ROOM"),
     ],
