@@ -22,7 +22,7 @@ from service.room_answers import room_refusal
 from service.room_store import Joined, RoomEntry, RoomsAtLogin
 from service.rooms import HISTORY_DEFAULT, is_valid_room_name
 from service.store import Store
-from service.timeutil import to_rfc3339
+from service.timeutil import for_people, to_rfc3339
 
 BAD_ROOM_NAME = RequestError(
     ErrorCode.BAD_ROOM_NAME,
@@ -63,7 +63,7 @@ def _creation_limited(limited: CreationLimited) -> RequestError:
     return RequestError(
         ErrorCode.RATE_LIMITED,
         f"You have created {limited.limit} rooms in the last hour, as many as this server "
-        f"allows. Try again in {seconds} s; joining a room that exists works now.",
+        f"allows. Try again in {for_people(seconds)}; joining a room that exists works now.",
         retry_after=seconds,
     )
 

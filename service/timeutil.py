@@ -60,3 +60,11 @@ def parse_since(text: str, now: datetime) -> datetime:
             "from now, such as 2h)"
         )
     return moment.astimezone(UTC)
+
+
+def for_people(seconds: int) -> str:
+    """A wait in words for a refusal's text: `45 seconds`, `60 minutes` (rounded up)."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minutes"

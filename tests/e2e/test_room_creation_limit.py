@@ -44,7 +44,7 @@ def test_past_the_limit_a_new_room_is_rate_limited_but_joining_is_not(
 
     refused(reply, "rate_limited")
     assert isinstance(reply["retry_after"], int) and 3590 <= reply["retry_after"] <= 3600, reply
-    assert "3 rooms" in reply["text"]
+    assert "3 rooms" in reply["text"] and "Try again in 60 minutes;" in reply["text"], reply
     assert join(alice, "#a")["created"] is False  # a room that exists: never limited
     assert join(bob, "#d")["created"] is True  # the limit is per user
     assert join(alice, "#d")["created"] is False

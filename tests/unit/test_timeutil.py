@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from service.timeutil import parse_since, to_rfc3339
+from service.timeutil import for_people, parse_since, to_rfc3339
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -48,3 +48,8 @@ def test_a_moment_after_now_is_refused(text: str) -> None:
 def test_the_refusal_lists_every_unit() -> None:
     with pytest.raises(ValueError, match="s, m, h, d or w: 90s, 15m, 2h, 7d, 1w"):
         parse_since("yesterday", NOW)
+
+
+def test_a_wait_in_words_rounds_up_to_minutes_past_a_minute_and_a_half() -> None:
+    assert [for_people(s) for s in (1, 45, 89, 90, 3590)] == [
+        "1 second", "45 seconds", "89 seconds", "2 minutes", "60 minutes"]  # fmt: skip
