@@ -144,15 +144,28 @@ def event_note(text: str, now: datetime, style: str = "info") -> Line:
 # ---- server events --------------------------------------------------------------------------
 
 
+def action(sender: object, text: object) -> str | None:
+    """What `/me` said (`* alice waves` as alice's text: IRC's action, which chat/1 carries as
+    plain text), without the `* alice ` its sender's client put first; None for other text."""
+    prefix = f"* {sender} "
+    if isinstance(text, str) and text.startswith(prefix) and len(text) > len(prefix):
+        return text[len(prefix) :]
+    return None
+
+
+def spoken(sender: object, text: object, name: tuple[str, str], tag: Line) -> Line:
+    """`alice: text` after the stamp, or `* alice waves` for an action (not `alice: * alice
+    waves`)."""
+    acted = action(sender, text)
+    if acted is not None:  # by name, ours too: `* alice waves`, never `* you waves`
+        return [("", "* "), _name(sender), *tag, ("", f" {clean(acted)}")]
+    return [name, *tag, ("", ": "), ("", clean(text if isinstance(text, str) else ""))]
+
+
 def message_event(ev: JsonObject, now: datetime) -> Line:
-    tag = [("stored", " (while you were away)")] if ev.get("stored") else []
-    return [
-        _stamp(ev.get("sent_at"), now),
-        _name(ev.get("from")),
-        *tag,
-        ("", ": "),
-        ("", clean(ev.get("text", ""))),
-    ]
+    tag: Line = [("stored", " (while you were away)")] if ev.get("stored") else []
+    sender = ev.get("from")
+    return [_stamp(ev.get("sent_at"), now), *spoken(sender, ev.get("text"), _name(sender), tag)]
 
 
 def broadcast_event(ev: JsonObject, now: datetime) -> Line:

@@ -35,15 +35,13 @@ def _sender(user: object, me: str) -> tuple[str, str]:
 
 def room_message(ev: JsonObject, now: datetime, me: str = "", *, catch_up: bool = False) -> Line:
     """A `room_message` event, or one message of a `history` reply."""
-    tag = [("stored", " (while you were away)")] if catch_up else []
+    tag: Line = [("stored", " (while you were away)")] if catch_up else []
+    sender = ev.get("from")
     return [
         _stamp(ev.get("sent_at"), now),
         _room(ev.get("room")),
         ("", " "),
-        _sender(ev.get("from"), me),
-        *tag,
-        ("", ": "),
-        ("", r.clean(ev.get("text", ""))),
+        *r.spoken(sender, ev.get("text"), _sender(sender, me), tag),
     ]
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from cli.client import commands as c
 from cli.client import render as r
+from cli.client import render_rooms as rr
 
 NOW = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)
 TOKYO = timezone(timedelta(hours=9))
@@ -72,6 +73,18 @@ def test_message_live_and_stored() -> None:
     assert plain(r.message_event({**ev, "stored": True}, NOW)) == (
         "23:12 bob (while you were away): hi"
     )
+
+
+def test_an_action_reads_as_one_not_as_the_sender_quoting_itself() -> None:
+    """`/me waves` goes out as `* bob waves`: shown `* bob waves`, not `bob: * bob waves`."""
+    ev = {"ev": "message", "msg_id": 7, "from": "bob", "text": "* bob waves",
+          "sent_at": "2026-11-24T23:12:00Z"}  # fmt: skip
+    assert plain(r.message_event(ev, NOW)) == "23:12 * bob waves"
+    room = {**ev, "ev": "room_message", "room": "#lab", "seq": 1}
+    assert plain(rr.room_message(room, NOW, "alice")) == "23:12 #lab * bob waves"
+    assert plain(rr.room_message(room, NOW, "bob")) == "23:12 #lab * bob waves"  # not "* you"
+    other = {**ev, "text": "* carol waves"}  # another's name: plain text, as sent
+    assert plain(r.message_event(other, NOW)) == "23:12 bob: * carol waves"
 
 
 def test_broadcast_and_presence() -> None:
