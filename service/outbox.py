@@ -154,9 +154,12 @@ class Outbox:
         short, the first chunks joined up to about SEND_BYTES (one syscall for many small
         frames). Offered again after a refusal, it starts with the same bytes and is no
         shorter, as a TLS retry needs."""
-        first = self._chunks[0]
-        if len(first) - self._offset >= SEND_BYTES or len(self._chunks) == 1:
-            return memoryview(first)[self._offset :]
+        chunks, offset = self._chunks, self._offset
+        if not offset and self._pending_bytes <= SEND_BYTES:  # the usual case: all of it
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        first = chunks[0]
+        if len(first) - offset >= SEND_BYTES or len(chunks) == 1:
+            return memoryview(first)[offset:]
         parts, size = [memoryview(first)[self._offset :]], len(first) - self._offset
         for chunk in itertools.islice(self._chunks, 1, None):
             if size >= SEND_BYTES:
@@ -168,6 +171,9 @@ class Outbox:
     def _consume(self, sent: int) -> None:
         """Drop `sent` bytes from the front: chunks sent whole leave the queue at once, so
         their memory goes as soon as no other outbox holds them."""
+        if sent == self._pending_bytes:  # the usual case: the socket took all of it
+            self._clear()
+            return
         self._pending_bytes -= sent
         while sent:
             left = len(self._chunks[0]) - self._offset

@@ -13,6 +13,8 @@ import tracemalloc
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.outbox import SEND_BYTES, Outbox
 
@@ -114,3 +116,46 @@ def test_closing_drops_what_is_unsent(pairs: Pairs) -> None:
     assert box.send_nowait(b"x" * 1_000)
     box.close()
     assert (box.pending_bytes, box.has_pending, box.send_nowait(b"y")) == (0, False, False)
+
+
+class ScriptedSocket:
+    """A socket that takes what a script says (0: would block, as a full TLS socket does),
+    and checks OpenSSL's rule for a write it refused: the next offer starts with the same
+    bytes and is no shorter."""
+
+    def __init__(self, takes: list[int]) -> None:
+        self.takes = takes
+        self.got = bytearray()
+        self.refused: bytes | None = None
+
+    def send(self, data: bytes | memoryview) -> int:
+        offered = bytes(data)
+        if self.refused is not None:
+            assert offered.startswith(self.refused), "a retry must offer the same bytes"
+        took = min(self.takes.pop(0) if self.takes else len(offered), len(offered))
+        if took == 0:
+            self.refused = offered
+            raise BlockingIOError
+        self.refused = None
+        self.got += offered[:took]
+        return took
+
+
+@given(
+    frames=st.lists(st.integers(1, SEND_BYTES // 3), min_size=1, max_size=12),
+    takes=st.lists(st.integers(0, SEND_BYTES), max_size=30),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_refused_write_is_offered_again_from_the_same_bytes_and_all_arrive_in_order(
+    frames: list[int], takes: list[int]
+) -> None:
+    sock = ScriptedSocket(list(takes))
+    box = Outbox(sock, 4 << 20, lambda: None)  # type: ignore[arg-type]  # a socket's send only
+    sent = [bytes([97 + n % 26]) * size for n, size in enumerate(frames)]
+    for n, frame in enumerate(sent):
+        assert box.send_nowait(frame)
+        if n % 3 == 2:  # frames also arrive between one flush and the next
+            box.flush_nowait()
+    while not box.flush_nowait():
+        pass
+    assert bytes(sock.got) == b"".join(sent)
