@@ -379,7 +379,17 @@ def _is_database_failure(error: BaseException, connection: Connection) -> bool:
     failures = (OperationalError, InterfaceError, driver.OperationalError, driver.InterfaceError)
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, failures)
+    if not isinstance(error, failures):
+        return False
+    # sqlite3 raises OperationalError for a statement's own faults too (no such column, too
+    # many variables): those fail their job alone. Its error code tells the file's failures.
+    code = getattr(error.orig if isinstance(error, DBAPIError) else error, "sqlite_errorcode", None)
+    return code is None or code & 0xFF in _SQLITE_FILE_FAILURES
+
+
+# SQLite's primary result codes for a file or lock that refuses, not a statement at fault:
+# PERM, BUSY, LOCKED, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, NOTADB.
+_SQLITE_FILE_FAILURES = frozenset({3, 5, 6, 8, 10, 11, 13, 14, 26})
 
 
 def _run_in_savepoint(connection: Connection, job: _Job) -> tuple[_Job, bool, Any]:

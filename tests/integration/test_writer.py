@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.errors import ErrorCode, RequestError
@@ -62,6 +63,26 @@ def test_a_refusal_after_a_write_leaves_nothing_and_neighbours_commit(
     with pytest.raises(ValueError):
         futures[2].result(timeout=10)
     assert futures[3].result(timeout=10) == "after"
+    assert names(server_store) == {"before", "after"}
+
+
+def test_a_statement_sqlite_refuses_for_its_own_fault_fails_its_job_alone(
+    server_store: Store,
+) -> None:
+    """sqlite3 raises OperationalError for a statement's own fault (no such column) as for a
+    file that refuses writes; only the second is the database's failure, which fails the
+    whole batch: the first fails its job, and its neighbours commit."""
+
+    def bad(s: Session) -> None:
+        s.execute(text("SELECT no_such_column FROM users"))
+
+    writer = server_store.group_writer
+    futures = [writer.submit(add_then("before", None)), writer.submit(bad),
+               writer.submit(add_then("after", None))]  # fmt: skip
+    assert futures[0].result(timeout=10) == "before"
+    with pytest.raises(OperationalError, match="no such column"):  # not WriteFailed
+        futures[1].result(timeout=10)
+    assert futures[2].result(timeout=10) == "after"
     assert names(server_store) == {"before", "after"}
 
 
