@@ -245,18 +245,20 @@ async def chat_loop(  # the session's parts, each made here
         memory=memory, bell=screen.bell, idle_timeout_s=logged_in.idle_timeout_s,
         features=features, rooms=logged_in.rooms,
     )  # fmt: skip
+    if reconnected:
+        chat.note_reconnected()  # before the pump hands it the first event
     with patch_stdout(raw=True):  # for stray output only; our lines go through `screen`
         pump = asyncio.create_task(_pump(incoming, chat))
         runner = CommandRunner(screen.out)
         runner.submit(chat.resend_unsent())
-        runner.submit(chat.resume_quietly() if reconnected else chat.run(c.WhoElse()))
+        runner.submit(chat.refresh_online() if reconnected else chat.run(c.WhoElse()))
         await _read_commands(session, chat, screen.out, runner, draft, aside)
         await _wait_ended(chat)
         await runner.drain(LOGOUT_TIMEOUT_S)  # what was typed before the end still reports
         runner.close()
         pump.cancel()
         await screen.wait_shown()
-    return chat, session.default_buffer.text or aside.text or ""
+    return chat, aside.back(session.default_buffer.text)
 
 
 async def _read_commands(
@@ -359,9 +361,13 @@ class SetAside:
             self.text = buffer.text
             buffer.reset()
         elif not asking and self.text is not None:
-            if not buffer.text:
-                buffer.set_document(Document(self.text), bypass_readonly=True)
+            buffer.set_document(Document(self.back(buffer.text)), bypass_readonly=True)
             self.text = None
+
+    def back(self, typed: str) -> str:
+        """The line set aside, with what was typed since after it: nothing typed is lost
+        when the question goes unanswered (withdrawn, the asker gone, the session over)."""
+        return (self.text or "") + typed
 
 
 def _refresh(session: PromptSession[str], chat: Chat, aside: SetAside | None = None) -> None:

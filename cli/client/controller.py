@@ -315,12 +315,16 @@ class Chat:
                 return  # back from the same restart as we are: not news
         self._on_seen_user(ev)
 
-    async def resume_quietly(self) -> None:
+    def note_reconnected(self) -> None:
         """This session follows a reconnect: for RETURNING_WINDOW_S, users online before it
-        who come back are not announced again; and who is online now is learnt without a
-        line (it was said before the break), so that whose going is news stays true."""
+        who come back are not announced again. Called before any event of the session is
+        handled (the first may be such a return)."""
         self.memory.returning = set(self.memory.online)
         self.memory.returning_until = self._clock() + RETURNING_WINDOW_S
+
+    async def refresh_online(self) -> None:
+        """Who is online now, learnt without a line (it was said before the break), so that
+        whose going is news stays true."""
         reply = await all_pages(self._request, "whoelse", {})
         if reply is not None and reply.get("ok") and isinstance(reply.get("users"), list):
             self.memory.online = {str(user) for user in reply["users"]}

@@ -145,14 +145,21 @@ SIGNUP_HINT = " or to create the account {name}"
 
 
 async def log_in(
-    server: Connection, ask: Ask, out: Out, user: str | None, wait: Wait = asyncio.sleep
+    server: Connection,
+    ask: Ask,
+    out: Out,
+    user: str | None,
+    wait: Wait = asyncio.sleep,
+    *,
+    newcomer: bool = True,
 ) -> LoggedIn | None:
     """Prompt until logged in (LoggedIn) or refused for good (None, after a line saying why).
-    Raises ConnectionError (a sentence) when the server cannot be reached."""
+    Raises ConnectionError (a sentence) when the server cannot be reached. `newcomer`: the
+    user may have no account yet (not so when a reconnect finds the password changed)."""
     await server.link()  # before any prompt: an unreachable server is said at once
     name = user or await ask_username(ask, out)
     offered_signup: set[str] = set()  # once per name: a typo'd first name must not use it up
-    if server.signup:  # a newcomer's way in, said before a password is spent on a guess
+    if server.signup and newcomer:  # the way in, said before a password is spent on a guess
         out(r.note(f"No account yet? Press Enter alone at the password prompt to create one "
                    f"as {name}.", "usage"))  # fmt: skip
         if not (password := await ask("Password: ", password=True)):
@@ -198,6 +205,11 @@ class LoginRefused(Exception):
     """The server refused to log us in again, for good (a line has said why)."""
 
 
+class LoginNotYet(ConnectionError):
+    """The server refused to log us in again for now (RETRY_LATER): like a server not back
+    yet, another attempt follows; the text says why, for when the reconnect says it."""
+
+
 # Refusals of a login again that may pass by themselves: the server may not have noticed yet
 # that our last connection ended (chat/1 precise point 9 holds for ends it sees), and a server
 # whose disk refused writes for a moment answers `internal` until its writes work again.
@@ -207,20 +219,20 @@ RETRY_LATER = frozenset({"online_elsewhere", "internal"})
 
 async def log_in_again(
     server: Connection, ask: Ask, out: Out, before: LoggedIn, wait: Wait = asyncio.sleep
-) -> LoggedIn | None:
+) -> LoggedIn:
     """After a reconnect: the same user and password, no prompts, unless the password no
     longer works (it may have been changed): then it is asked for, as at the first login.
-    None (after a line saying why) when worth trying again later; LoginRefused when not."""
+    LoginNotYet (saying why) when worth trying again later; LoginRefused when not."""
     reply = await send_patiently(
         server, out, "login", wait, user=before.user, password=before.password
     )
     if reply.get("ok"):
         return _logged_in(reply, before.user, before.password)
     if reply.get("error") in RETRY_LATER:
-        return None
+        raise LoginNotYet(r.login_refusal(reply, before.user))
     out(r.note(r.login_refusal(reply, before.user), "error"))
     if reply.get("error") == "bad_credentials":
-        again = await log_in(server, ask, out, before.user, wait)
+        again = await log_in(server, ask, out, before.user, wait, newcomer=False)
         if again is not None:
             return again
     raise LoginRefused

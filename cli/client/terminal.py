@@ -40,6 +40,9 @@ def no_echo(stream: TextIO = sys.stdin) -> Iterator[None]:
     before = termios.tcgetattr(fd)
     quiet = termios.tcgetattr(fd)
     quiet[3] &= ~(termios.ECHO | termios.ECHONL)  # lflag
+    # Ctrl-C here (while reconnecting, say) must not make the terminal throw away what was
+    # typed: the client lists it as not sent (take_typed_ahead).
+    quiet[3] |= termios.NOFLSH
     termios.tcsetattr(fd, termios.TCSANOW, quiet)
     try:
         yield

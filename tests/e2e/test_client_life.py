@@ -7,7 +7,6 @@ conditions waited on, never sleeps.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -112,7 +111,7 @@ def test_ctrl_c_stops_the_reconnecting(spawn: Spawn, server: RunningServer) -> N
     alice.expect_exact("Reconnecting… Ctrl-C stops.")
     alice.send(" and more\r/msg carol while away\r")  # typed on meanwhile, not echoed
     alice.send("and a start")
-    alice.kill(signal.SIGINT)  # Ctrl-C, as the terminal sends it outside a prompt
+    alice.sendintr()  # Ctrl-C at the terminal, which must not flush what was typed
     alice.expect_exact("Stopped reconnecting.")
     alice.expect_exact("You were typing, not sent: message bob half and more")
     alice.expect_exact("You were typing, not sent: /msg carol while away")

@@ -77,12 +77,12 @@ def test_a_statement_sqlite_refuses_for_its_own_fault_fails_its_job_alone(
         s.execute(text("SELECT no_such_column FROM users"))
 
     writer = server_store.group_writer
-    futures = [writer.submit(add_then("before", None)), writer.submit(bad),
-               writer.submit(add_then("after", None))]  # fmt: skip
-    assert futures[0].result(timeout=10) == "before"
+    before, broken, after = (writer.submit(add_then("before", None)), writer.submit(bad),
+                             writer.submit(add_then("after", None)))  # fmt: skip
+    assert before.result(timeout=10) == "before"
     with pytest.raises(OperationalError, match="no such column"):  # not WriteFailed
-        futures[1].result(timeout=10)
-    assert futures[2].result(timeout=10) == "after"
+        broken.result(timeout=10)
+    assert after.result(timeout=10) == "after"
     assert names(server_store) == {"before", "after"}
 
 

@@ -11,6 +11,7 @@ from typing import cast
 
 import pytest
 from prompt_toolkit import PromptSession
+from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory
@@ -111,3 +112,19 @@ def test_a_prompt_the_session_end_closes_is_erased_not_left_stray() -> None:
             return line, session.app.erase_when_done
 
     assert asyncio.run(scenario()) == ("", True)
+
+
+def test_a_line_set_aside_for_a_question_comes_back_with_what_was_typed_since() -> None:
+    """The y/n question takes the prompt; the half-typed line waits and comes back whole,
+    also when the question goes unanswered and something was typed into its prompt."""
+    buffer, aside = Buffer(), app.SetAside()
+    buffer.insert_text("members #lab")
+    aside.follow(buffer, asking=True)
+    assert buffer.text == ""
+    buffer.insert_text(" and more")  # typed at the question, then it was withdrawn
+    aside.follow(buffer, asking=False)
+    assert buffer.text == "members #lab and more"
+    buffer.reset()
+    buffer.insert_text("half")
+    aside.follow(buffer, asking=True)
+    assert aside.back("") == "half"  # the session ended while asked: the line is not lost

@@ -736,8 +736,9 @@ def test_after_a_reconnect_those_back_from_the_same_break_are_no_news() -> None:
     assert memory.online == {"bob", "carol"}
 
     after = Harness(memory=memory)  # the next session, on the same memory
+    after.chat.note_reconnected()  # before its first event, which may be a return
     after.link.replies["whoelse"] = {"users": ["bob"]}  # carol is not back yet
-    asyncio.run(after.chat.resume_quietly())
+    asyncio.run(after.chat.refresh_online())
     assert after.lines() == [] and memory.online == {"bob"}
     after.chat.handle_incoming(presence("carol", "online"))  # back from the same restart
     after.chat.handle_incoming(presence("dave", "online"))  # news

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cli.client import render as r
-from cli.client.login import LoggedIn, LoginRefused, ask_username, log_in, log_in_again
+from cli.client.login import LoggedIn, LoginNotYet, LoginRefused, ask_username, log_in, log_in_again
 from cli.client.rooms import RoomUnread
 
 
@@ -309,8 +309,9 @@ def test_logging_in_again_while_the_server_still_has_us_is_tried_again_later() -
     before = LoggedIn("alice", 0, 300, "pw")
     link, user = ScriptedLink([{"ok": False, "error": "online_elsewhere"}]), ScriptedUser([])
     lines: list[r.Line] = []
-    assert asyncio.run(log_in_again(ScriptedServer(link, user), user, lines.append, before)) is None
-    assert lines == [] and user.asked == []  # the reconnect says it if it lasts
+    with pytest.raises(LoginNotYet, match="already logged in somewhere else"):
+        asyncio.run(log_in_again(ScriptedServer(link, user), user, lines.append, before))
+    assert lines == [] and user.asked == []  # the reconnect says why if it lasts
 
 
 def test_logging_in_again_while_the_servers_writes_fail_is_tried_again_later() -> None:
@@ -318,8 +319,21 @@ def test_logging_in_again_while_the_servers_writes_fail_is_tried_again_later() -
     before = LoggedIn("alice", 0, 300, "pw")
     link = ScriptedLink([{"ok": False, "error": "internal", "text": "Try again."}])
     user, lines = ScriptedUser([]), list[r.Line]()
-    assert asyncio.run(log_in_again(ScriptedServer(link, user), user, lines.append, before)) is None
+    with pytest.raises(LoginNotYet):
+        asyncio.run(log_in_again(ScriptedServer(link, user), user, lines.append, before))
     assert lines == [] and user.asked == []
+
+
+def test_a_password_changed_meanwhile_is_asked_without_the_newcomers_hint() -> None:
+    """The account exists: Enter alone at that prompt must not offer to create it."""
+    before = LoggedIn("alice", 0, 300, "old password")
+    link = ScriptedLink([BAD, {"ok": True, "pending": 0}])
+    user, lines = ScriptedUser(["new password"]), list[str]()
+    server = ScriptedServer(link, user, signup=True)
+    again = asyncio.run(log_in_again(server, user, lambda line: lines.append(r.to_plain(line)),
+                                     before))  # fmt: skip
+    assert again.password == "new password"
+    assert not any("No account yet" in line for line in lines), lines
 
 
 def test_logging_in_again_with_a_changed_password_asks_for_it() -> None:
