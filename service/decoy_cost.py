@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Mapping
 
 from service.hash_cost import HashCost
-from service.rules import is_valid_username, username_key
+from service.rules import login_name_key
 
 _KEY = secrets.token_bytes(16)  # new each run, never written anywhere
 
@@ -34,7 +34,7 @@ class DecoyCosts:
 
     def cost_for(self, name: str) -> HashCost:
         """The cost to check `name`'s decoy at: the server's when no account is stored."""
-        key = username_key(name) if is_valid_username(name) else name
+        key = login_name_key(name)
         digest = hmac.new(_KEY, key.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
         costs = sorted(self._counts.items(), key=lambda item: _order(item[0]))
         total = sum(n for _, n in costs)

@@ -38,7 +38,7 @@ from service.errors import ErrorCode, RequestError, too_long
 from service.masking import masked_name
 from service.outcomes import Refusal
 from service.room_handlers import ROOM_HANDLERS, enter_rooms
-from service.rules import username_key
+from service.rules import login_name_key
 from service.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason, SessionState
 from service.timeutil import to_rfc3339
 
@@ -93,7 +93,7 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
     services, name, policy = ctx.services, request.user, ctx.services.lockout
     cost, valid = services.config.argon2, is_valid_username(name)
     # check, verify and count: one step per account, however its name's case is typed
-    with services.login_gate.hold(username_key(name) if valid else name):
+    with services.login_gate.hold(login_name_key(name)):
         now = services.clock()
         credentials = services.store.login_credentials(name) if valid else None
         if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)

@@ -25,6 +25,13 @@ def username_key(name: str) -> str:
     return name.lower()
 
 
+def login_name_key(name: str) -> str:
+    """What a login's name counts under (lockout, the unknown names' counts, their decoys):
+    a username's `username_key`, so `Erin` and `erin` are one, known or not (point 4: an
+    unknown name is answered exactly like a known one); any other text as it is."""
+    return username_key(name) if is_valid_username(name) else name
+
+
 def case_clashes(names: Iterable[str]) -> list[list[str]]:
     """Groups of names equal ignoring case (two or more each, sorted), which precise point 14
     forbids; an empty list when the names may coexist."""

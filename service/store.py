@@ -29,7 +29,7 @@ from service.models import ActivePeriod, Block, Message, Nonce, UnknownNameFailu
 from service.operator_store import OperatorQueries, find_user, open_since, reset_failures
 from service.outcomes import Refusal
 from service.room_store import RoomQueries
-from service.rules import is_valid_username, username_key
+from service.rules import login_name_key, username_key
 from service.store_base import attempts_of, maybe_naive_utc, naive_utc
 from service.timeutil import as_utc
 
@@ -441,5 +441,5 @@ def name_digest(name: str) -> str:
     name is keyed by its username_key, as an account is found (precise point 14): `Gost` and
     `GOST` count on one row, or a name without an account would answer otherwise than one
     with (chat/1 precise point 4)."""
-    key = username_key(name) if is_valid_username(name) else name
+    key = login_name_key(name)
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
