@@ -21,6 +21,7 @@ from tests.e2e.test_client_terminal import (
     ScriptedServer,
     Spawn,
     exit_code,
+    logged_in,
     type_line,
     typed_password,
 )
@@ -150,10 +151,7 @@ def test_an_operators_end_is_said_and_not_reconnected(
     """chat/1 precise point 17: no reconnect on its own after these."""
     scripted = ScriptedServer()
     try:
-        alice = typed_password(scripted, spawn_at)
-        scripted.answer("login", user="alice", pending=0)
-        scripted.answer("whoelse", users=[])
-        alice.expect_exact("alice>")
+        alice = logged_in(scripted, spawn_at)
         scripted.send({"ev": "bye", "reason": reason, "text": "Bye."})
         scripted.close()
         alice.expect_exact(words)
@@ -242,10 +240,7 @@ def test_a_password_changed_meanwhile_is_asked_and_ctrl_c_there_stops(
 ) -> None:
     scripted = ScriptedServer()
     try:
-        alice = typed_password(scripted, spawn_at)
-        scripted.answer("login", user="alice", pending=0)
-        scripted.answer("whoelse", users=[])
-        alice.expect_exact("alice>")
+        alice = logged_in(scripted, spawn_at)
         scripted.drop()
         alice.expect_exact("Reconnecting… Ctrl-C stops.")
         scripted.accept()

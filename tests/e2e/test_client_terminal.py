@@ -506,6 +506,15 @@ def typed_password(
     return alice
 
 
+def logged_in(scripted: ScriptedServer, spawn_at: Callable[..., pexpect.spawn]) -> pexpect.spawn:
+    """alice's chat-client logged in to the scripted server, at her prompt."""
+    alice = typed_password(scripted, spawn_at)
+    scripted.answer("login", user="alice", pending=0)
+    scripted.answer("whoelse", users=[])
+    alice.expect_exact("alice>")
+    return alice
+
+
 def test_a_cancelled_request_leaves_the_prompt_and_idleness_is_warned(
     spawn_at: Callable[..., pexpect.spawn],
 ) -> None:
@@ -540,10 +549,7 @@ def test_a_half_typed_line_is_set_aside_while_a_private_request_is_asked(
     """The answer is a line of its own: `members #lab` + `n` would be no answer."""
     scripted = ScriptedServer()
     try:
-        alice = typed_password(scripted, spawn_at)
-        scripted.answer("login", user="alice", pending=0)
-        scripted.answer("whoelse", users=[])
-        alice.expect_exact("alice>")
+        alice = logged_in(scripted, spawn_at)
         alice.send("whoelsesince 60")  # half typed
         alice.expect_exact("whoelsesince 60")
         scripted.send({"ev": "private_request", "request": "r1", "from": "bob"})
