@@ -3,7 +3,7 @@
 Every error is one `Error: ...` line on stderr, never a traceback or a box: exit 1 for a
 refusal (AccountError), a database that cannot be opened (DatabaseUnavailable) or a failure
 the command reports with `fail`; exit 2 for a usage error (a bad value, a missing argument, an
-unknown option). The README's chat-admin section promises exactly this.
+unknown option). docs/OPERATING.md's chat-admin section promises exactly this.
 
 The classes also make `--help` show each parameter by its metavar alone: Typer 0.29 writes a
 required argument as `{NAME}` in the usage line and each parameter's Python type (`<bool>`,

@@ -5,7 +5,7 @@
   for every connection. An IPv4 address written as IPv6 (`::ffff:10.0.0.1`, seen by a
   dual-stack listener) counts as the IPv4 address.
 - `is_peer_address`: what `private_answer` may give as `host` (chat/1 precise point 12 and
-  Parley's README, "Protocol choices"): an IP address literal the requester's client can
+  docs/PROTOCOL.md, "Parley's choices"): an IP address literal the requester's client can
   connect to. Not a name (the requester would resolve whatever the answerer chose), no IPv6
   scope (`%eth0` means nothing on another machine and may carry any text), and none of the
   addresses no peer listens on: unspecified, multicast, link-local (where cloud metadata

@@ -33,7 +33,7 @@ class ServerConfig:
     max_bad_frames: int = 20  # chat/1: the 21st bad frame closes the connection
     shutdown_grace_s: float = 2.0  # how long stop() waits for goodbyes to drain
     sqlite_synchronous: str = "full"  # "normal": an ok survives a crash, not a power loss
-    # Abuse limits (README, "Security"). Per address means per IPv4 address or IPv6 /64.
+    # Abuse limits (docs/OPERATING.md, "Security"). Per address means per IPv4 address or IPv6 /64.
     max_connections: int = 15_000  # open at once, in total (also held under the descriptors)
     max_connections_per_address: int = 256  # open at once from one address
     login_timeout_s: float = 30.0  # a connection that has not logged in by then is closed

@@ -55,7 +55,7 @@ def make_engine(url: str, *, synchronous: str = "full", connections: int | None 
     (in WAL mode) only a crash of the process; chat/1's `ok` promises the first.
     `connections`: a pool of at most that many (the writer's: 1), else the readers' pool."""
     # hide_parameters: a failed statement's error (logged) must not carry message texts or
-    # password hashes, which the README promises never reach the log.
+    # password hashes, which docs/OPERATING.md promises never reach the log.
     pool: dict[str, Any] = {}
     if connections is not None:
         pool = {"pool_size": connections, "max_overflow": 0}

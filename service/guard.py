@@ -10,7 +10,7 @@
   (--login-queue-per-address). A failure costs a token, and so does every `register` (it
   hashes a password and makes an account). An address that failed lately is a suspect: its
   logins hash apart (service/auth_pool.py). Why a class's typos leave its correct logins
-  alone while a guesser is still stopped: README, "Security";
+  alone while a guesser is still stopped: docs/OPERATING.md, "Security";
 - requests: a token bucket per connection for the requests that are not pipelined (`message`
   and `ack` are paced by their own window, see service/connection.py).
 

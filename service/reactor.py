@@ -1,7 +1,7 @@
 """The one thread that owns every socket: accept, read, finish partial writes, run timers.
 
 Why one thread: a thread per connection costs two context switches and a `poll` per message,
-and a thread's memory per idle user (see README, "How it is built"). Here a round of `select`
+and a thread's memory per idle user (see docs/ARCHITECTURE.md). Here a round of `select`
 reads every ready socket, and whatever the round produced is handed on in one go (`on_round`,
 which gives the database writer a whole batch at once).
 

@@ -1,6 +1,6 @@
 """ChatServer: the shell around the connections: bind, start the threads, stop gracefully.
 
-Threads, and why each exists (README, "How it is built"):
+Threads, and why each exists (docs/ARCHITECTURE.md):
 - `reactor`: owns every socket (accept, read, schedule, finish partial writes, timers);
 - `db-writer`: group commit; answers direct messages after their commit;
 - `worker-*`: requests that read or wait on the database, one at a time per connection;

@@ -1,5 +1,5 @@
 """Each abuse limit on its own, with small thresholds: what is refused, how, and that the
-rest goes on (README, "Security"; the attacks themselves are in test_abuse.py)."""
+rest goes on (docs/OPERATING.md, "Security"; the attacks themselves are in test_abuse.py)."""
 
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ def test_a_lock_leaves_other_accounts_alone(connect: Callable[[], TestClient]) -
 
 
 # These poll with logins until the lock ends: more failed logins than one address may make
-# by default before it is rate_limited (README, "Security"), and more refused logins than one
+# by default before it is rate_limited (docs/OPERATING.md, "Security"), and more refused logins than one
 # connection may make before it is closed, so those limits are lifted.
 POLLING = {"block_duration_s": 1, "login_failure_burst": 1000, "max_refused_logins": 1000}
 
@@ -270,8 +270,8 @@ def test_passwords_never_reach_the_log(
 # --- guesses sent in parallel ------------------------------------------------------------------
 
 
-# One address's logins past the burst of failures are refused before they are judged (README,
-# "Security"); this test is about the lockout, so that limit is lifted here.
+# One address's logins past the burst of failures are refused before they are judged
+# (docs/OPERATING.md, "Security"); this test is about the lockout, so that limit is lifted here.
 @pytest.mark.parametrize("server_config", [{"login_failure_burst": 50}], indirect=True)
 def test_parallel_guesses_get_no_more_tries_than_sequential_ones(
     connect: Callable[[], TestClient],
