@@ -25,8 +25,8 @@ MAX_PARALLELISM = 64
 @dataclass(frozen=True, slots=True)
 class HashCost:
     """argon2id parameters. The default is OWASP's 19 MiB, 2 passes, 1 lane: about 25 ms of
-    one core, so 200 logins at once are judged within 15 s on 2 cores (docs/OPERATING.md, "chat-server"),
-    where argon2-cffi's default (64 MiB, 3 passes, 4 lanes) took 44 s."""
+    one core, so 200 logins at once are judged within 15 s on 2 cores (docs/OPERATING.md,
+    "chat-server"), where argon2-cffi's default (64 MiB, 3 passes, 4 lanes) took 44 s."""
 
     memory_kib: int = 19_456
     time_cost: int = 2  # passes over the memory

@@ -122,8 +122,8 @@ def test_a_lock_leaves_other_accounts_alone(connect: Callable[[], TestClient]) -
 
 
 # These poll with logins until the lock ends: more failed logins than one address may make
-# by default before it is rate_limited (docs/OPERATING.md, "Security"), and more refused logins than one
-# connection may make before it is closed, so those limits are lifted.
+# by default before it is rate_limited (docs/OPERATING.md, "Security"), and more refused logins
+# than one connection may make before it is closed, so those limits are lifted.
 POLLING = {"block_duration_s": 1, "login_failure_burst": 1000, "max_refused_logins": 1000}
 
 
