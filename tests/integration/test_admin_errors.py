@@ -1,6 +1,7 @@
 """chat-admin's error contract (docs/OPERATING.md, "Managing accounts"): every error is one
-`Error: ...` line on stderr, never a traceback or a box; exit 2 for a usage error (a bad URL, name, value
-or file, a missing argument), exit 1 for a refusal or a database that cannot be opened.
+`Error: ...` line on stderr, never a traceback or a box; exit 2 for a usage error (a bad URL,
+name, value or file, a missing argument), exit 1 for a refusal or a database that cannot be
+opened.
 """
 
 from __future__ import annotations
