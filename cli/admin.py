@@ -1,6 +1,6 @@
 """chat-admin: the operator's command line over the database chat-server uses.
 
-Thin Typer commands: parse, call service.accounts, render with cli.admin_render; the store
+Thin Typer commands: parse, call service.admin.accounts, render with cli.admin_render; the store
 comes from cli.admin_db, which also says what to do about a missing schema. Every command
 opens the database for a few short transactions, so it is safe while chat-server runs; the
 server reads accounts per request and sees each change at once.
@@ -22,10 +22,11 @@ from cli import admin_render as render
 from cli.admin_db import NOT_GIVEN, DbUrl, DbUrlFirst, open_store, schema_advice
 from cli.admin_typer import AdminCommand, AdminGroup, BadValue
 from cli.admin_typer import fail as _fail
-from service import accounts, room_admin
-from service.db import Schema, database_state, describe_url, migrate_to_head
-from service.store import Store
-from service.timeutil import parse_since, utc_now
+from service.admin import accounts
+from service.admin import rooms as room_admin
+from service.store.db import Schema, database_state, describe_url, migrate_to_head
+from service.store.store import Store
+from service.wire.timeutil import parse_since, utc_now
 
 app = typer.Typer(
     cls=AdminGroup,

@@ -4,7 +4,7 @@ schema is at head.
 A URL that cannot name a Parley database is a usage error (BadValue, exit 2). When the schema
 is missing or old, the refusal is one sentence telling the operator what to run: an
 AccountError, which chat-admin's exception boundary (`cli.admin_typer`) prints as one
-`Error:` line with exit 1. The schema itself is Alembic's business (`service.db`).
+`Error:` line with exit 1. The schema itself is Alembic's business (`service.store.db`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Annotated
 import typer
 
 from cli.admin_typer import BadValue
-from service import db
-from service.accounts import AccountError
+from service.admin.accounts import AccountError
 from service.config import DEFAULT_DB_URL
-from service.db import Schema, describe_url, migrate_to_head
-from service.store import Store
+from service.store import db
+from service.store.db import Schema, describe_url, migrate_to_head
+from service.store.store import Store
 
 DB_ENVVAR = "PARLEY_DB"
 NOT_GIVEN = ""  # a command's --db when absent: `database_url` looks further

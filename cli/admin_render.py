@@ -22,9 +22,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from service.accounts import BlockEntry, FailedLoginEntry, Login, UserSummary
-from service.room_admin import RoomLine, RoomSummary
-from service.timeutil import to_rfc3339
+from service.admin.accounts import BlockEntry, FailedLoginEntry, Login, UserSummary
+from service.admin.rooms import RoomLine, RoomSummary
+from service.wire.timeutil import to_rfc3339
 
 NONE = "-"  # an empty field, in the table and in plain text alike
 ONLINE = "online"  # logout time of a session that is still open

@@ -21,8 +21,8 @@ from typing import Any, NoReturn
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from service.accounts import AccountError
-from service.db import DatabaseUnavailable
+from service.admin.accounts import AccountError
+from service.store.db import DatabaseUnavailable
 
 
 class BadValue(typer.BadParameter):

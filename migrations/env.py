@@ -1,4 +1,5 @@
-"""Alembic environment: migrations run against service.models' metadata, SQLite in batch mode."""
+"""Alembic environment: migrations run against the models' metadata
+(service/store/models.py), SQLite in batch mode."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from service.db import make_engine
-from service.models import Base
+from service.store.db import make_engine
+from service.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

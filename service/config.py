@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from service.hash_cost import DEFAULT_COST, HashCost
-from service.rules import MAX_TEXT_CHARS, MIN_PASSWORD_CHARS
+from service.credentials.hash_cost import DEFAULT_COST, HashCost
+from service.wire.names import MAX_TEXT_CHARS, MIN_PASSWORD_CHARS
 
 DEFAULT_PORT = 5000
 DEFAULT_DB_URL = "sqlite:///parley.db"  # a file in the working directory
@@ -49,7 +49,7 @@ class ServerConfig:
     # joining a room that exists is never limited
     tls_cert: str | None = None  # PEM certificate chain: serve chat/1 inside TLS
     tls_key: str | None = None  # its private key (PEM)
-    argon2: HashCost = DEFAULT_COST  # what hashing a password costs (service/hash_cost.py)
+    argon2: HashCost = DEFAULT_COST  # hashing's cost (service/credentials/hash_cost.py)
     rehash: bool = True  # a stored hash of another cost is made anew at its next login
     allow_weak_hashing: bool = False  # tests only, no option: argon2 below OWASP's floor
 

@@ -12,9 +12,9 @@ import threading
 from types import FrameType
 
 from service.config import DEFAULT_DB_URL, DEFAULT_PORT, ServerConfig, StartupError
-from service.db import describe_url
-from service.hash_cost import HashCost
+from service.credentials.hash_cost import HashCost
 from service.server import DESCRIPTOR_RESERVE, ChatServer
+from service.store.db import describe_url
 
 log = logging.getLogger("parley")
 

@@ -4,7 +4,7 @@ Threads, and why each exists (docs/ARCHITECTURE.md):
 - `reactor`: owns every socket (accept, read, schedule, finish partial writes, timers);
 - `db-writer`: group commit; answers direct messages after their commit;
 - `worker-*`: requests that read or wait on the database, one at a time per connection;
-- `auth-*`: login and register, apart and fair per address (service/auth_pool.py), so a
+- `auth-*`: login and register, apart and fair per address (service/limits/auth_pool.py), so a
   storm of password hashes delays nobody else;
 - `ticker`: housekeeping (private requests that expire, old nonces, unknown names, sessions
   of accounts an operator deleted).
@@ -31,27 +31,27 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from service import db
-from service.account_watch import DeletionWatch, gone
-from service.addresses import source_key
-from service.auth_pool import AuthPool
-from service.brokering import end_private_on_shutdown, expire_private_requests
-from service.change_marker import ChangeMarker
 from service.config import ServerConfig, StartupError
-from service.connection import Connection, HotRound, Runtime
-from service.context import Services
-from service.decoy_cost import DecoyCosts
-from service.guard import Guard, Kind
-from service.hub import Hub
-from service.instance_lock import InstanceLock, take_instance_lock
-from service.messaging import Answerer
-from service.reactor import Reactor
-from service.session import EndReason
-from service.store import Store
-from service.throttle import LogLimiter
-from service.timeutil import utc_now
-from service.tls import Handshake, server_context
-from service.writer import HotBatch
+from service.core.account_watch import DeletionWatch, gone
+from service.core.context import Services
+from service.core.handlers.private import end_private_on_shutdown, expire_private_requests
+from service.core.hub import Hub
+from service.core.session import EndReason
+from service.credentials.decoy_cost import DecoyCosts
+from service.limits.auth_pool import AuthPool
+from service.limits.guard import Guard, Kind
+from service.limits.throttle import LogLimiter
+from service.net.connection import Connection, HotRound, Runtime
+from service.net.reactor import Reactor
+from service.net.tls import Handshake, server_context
+from service.pipeline.answerer import Answerer
+from service.store import db
+from service.store.change_marker import ChangeMarker
+from service.store.instance_lock import InstanceLock, take_instance_lock
+from service.store.store import Store
+from service.store.writer import HotBatch
+from service.wire.addresses import source_key
+from service.wire.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ WORKERS = 4  # serial requests; each mostly waits on the database
 # Catch-ups wait on the client's reading (a page at a time): many threads, each mostly idle,
 # so that clients that log in and read slowly delay one another's catch-up, not logins.
 CATCH_UP_WORKERS = 32
-AUTH_WORKERS = 4  # logins mostly wait on the database; argon2 is bounded in service/auth.py
+# logins mostly wait on the database; argon2 is bounded in service/credentials/passwords.py
+AUTH_WORKERS = 4
 CRASH_END_REASON = "server_restart"  # the end reason of periods a crash left open
 DESCRIPTOR_RESERVE = 100  # descriptors kept for the database, the log and our own sockets
 GUARD_PRUNE_S = 60.0  # how often the guard forgets addresses whose buckets refilled

@@ -61,7 +61,7 @@ from cli.client.screen import Screen
 from cli.client.terminal import PROMPT_STYLE, ask, drop_typed_ahead, no_echo, wait_dropping_keys
 from cli.client.tls import client_context
 from service.config import DEFAULT_PORT
-from service.rules import is_valid_username
+from service.wire.names import is_valid_username
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

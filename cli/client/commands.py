@@ -38,8 +38,8 @@ from cli.client.room_commands import Rooms as Rooms
 from cli.client.room_commands import Say as Say
 from cli.client.room_commands import history_count, not_a_room, room_name
 from cli.client.rooms import HISTORY_MAX, HISTORY_PAGE, typed_room
-from service.rules import MAX_TEXT_CHARS as MAX_TEXT_CHARS  # a server may lower it further
-from service.rules import is_valid_username
+from service.wire.names import MAX_TEXT_CHARS as MAX_TEXT_CHARS  # a server may lower it further
+from service.wire.names import is_valid_username
 
 
 class UsageError(Exception):

@@ -32,8 +32,8 @@ from cli.client.pending import SHOW_AFTER_S, Pending, Sent, cmd_has_nonce, promp
 from cli.client.room_talk import RoomTalk
 from cli.client.rooms import FEATURE as ROOMS_FEATURE
 from cli.client.rooms import RoomBook, RoomUnread
-from service.addresses import is_peer_address
-from service.protocol import JsonObject
+from service.wire.addresses import is_peer_address
+from service.wire.codec import JsonObject
 
 REPLY_TIMEOUT_S = 10.0  # a server that has not answered by then is treated as stuck
 LOGOUT_TIMEOUT_S = 3.0  # how long a logout waits for the server's goodbye before hanging up

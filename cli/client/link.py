@@ -6,7 +6,7 @@ events go to the `on_incoming` callback, in the reader thread, in the order they
 followed by exactly one `LinkClosed` when the connection ends. Sending never blocks the
 caller: frames are queued, in order, for the one sender thread, so a server that stops
 reading never freezes the prompt. What the events mean is not this module's business;
-framing is `service.protocol`'s. `connect()` is the one place a connection is opened.
+framing is `service.wire.codec`'s. `connect()` is the one place a connection is opened.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cli.client.tls import TlsStream, connect_tls
-from service.protocol import FrameDecoder, FrameError, JsonObject, encode
+from service.wire.codec import FrameDecoder, FrameError, JsonObject, encode
 
 RECV_BYTES = 65_536  # one read; the decoder bounds what is buffered, not this
 CONNECT_TIMEOUT_S = 10.0

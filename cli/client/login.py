@@ -32,8 +32,8 @@ from typing import Any, Protocol
 from cli.client import render as r
 from cli.client.controller import REPLY_TIMEOUT_S, ServerLink
 from cli.client.rooms import RoomUnread, rooms_at_login
-from service.protocol import JsonObject
-from service.rules import MIN_PASSWORD_CHARS, is_valid_username
+from service.wire.codec import JsonObject
+from service.wire.names import MIN_PASSWORD_CHARS, is_valid_username
 
 
 class Ask(Protocol):

@@ -2,7 +2,7 @@
 
 The server only brokers: it tells the accepting side to expect `user` with a token
 (`private_expect`) and the asking side where to connect (`private_ready`). This module does
-the rest, over the same NDJSON framing (`service.protocol`):
+the rest, over the same NDJSON framing (`service.wire.codec`):
 
     asker -> accepter   {"op": "p2p_hello", "user": ASKER, "token": T}
     accepter -> asker   {"ev": "p2p_welcome", "user": ACCEPTER}
@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from service.protocol import FrameDecoder, FrameError, JsonObject, encode
+from service.wire.codec import FrameDecoder, FrameError, JsonObject, encode
 
 HANDSHAKE_TIMEOUT_S = 10.0  # how long a peer has to say p2p_hello / p2p_welcome
 LISTEN_TIMEOUT_S = 60.0  # an accepted request whose peer never connects lapses after this

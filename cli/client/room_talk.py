@@ -33,7 +33,7 @@ from cli.client.rooms import (
     mentions,
     wire_seq,
 )
-from service.protocol import JsonObject
+from service.wire.codec import JsonObject
 
 READ_BATCH_S = 0.5  # how long shown messages gather before one `read` per room reports them
 

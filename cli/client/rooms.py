@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from service.rooms import CATCH_UP_PER_ROOM as CATCH_UP_PER_ROOM  # the server's own rules
-from service.rooms import FEATURE as FEATURE
-from service.rooms import HISTORY_MAX as HISTORY_MAX
-from service.rooms import is_valid_room_name as is_valid_room_name
+from service.wire.rooms import CATCH_UP_PER_ROOM as CATCH_UP_PER_ROOM  # the server's own rules
+from service.wire.rooms import FEATURE as FEATURE
+from service.wire.rooms import HISTORY_MAX as HISTORY_MAX
+from service.wire.rooms import is_valid_room_name as is_valid_room_name
 
 HISTORY_PAGE = 20  # messages `history #room` shows without N: about a screenful
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from service.db import MigrationRefused
-from service.rules import case_clashes
+from service.store.db import MigrationRefused
+from service.wire.names import case_clashes
 
 revision: str = "0003"
 down_revision: str | None = "0002"

@@ -20,7 +20,7 @@ starts. All workloads except `login` give every account ONE shared argon2id hash
 cheap parameters (time_cost=1, memory_cost=1 MiB, parallelism=1): the server verifies with
 the parameters encoded in the hash, so 10,000 logins measure the server, not argon2. The
 `login` workload gives its storm accounts a hash at chat-server's default (real) cost
-(service/hash_cost.py: 19 MiB, 2 passes), because a login storm is what it measures.
+(service/credentials/hash_cost.py: 19 MiB, 2 passes), because a login storm is what it measures.
 
 What this package does not do: judge the figures (no thresholds), or talk to anything but
 127.0.0.1 and the database server named by `--db-url`.

@@ -1,7 +1,7 @@
 """A fresh database per workload, with its accounts already in it.
 
 Accounts go straight into the `users` table with plain SQLAlchemy Core, in one transaction,
-after `service.db.migrate_to_head` has made the schema: the benchmark depends only on the
+after `service.store.db.migrate_to_head` has made the schema: the benchmark depends only on the
 table's columns, not on the server's store API (which is free to change). The server is not
 running yet, so nothing else writes.
 """
@@ -28,8 +28,8 @@ from sqlalchemy import (
     table,
 )
 
-from service.db import migrate_to_head
-from service.hash_cost import DEFAULT_COST
+from service.credentials.hash_cost import DEFAULT_COST
+from service.store.db import migrate_to_head
 
 from .settings import PASSWORD
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from service.auth import hash_password
 from service.config import ServerConfig
-from service.db import migrate_to_head
-from service.hash_cost import DEFAULT_COST
-from service.store import Store
-from service.timeutil import utc_now
+from service.credentials.hash_cost import DEFAULT_COST
+from service.credentials.passwords import hash_password
+from service.store.db import migrate_to_head
+from service.store.store import Store
+from service.wire.timeutil import utc_now
 from tests.conftest import PASSWORD, USERS
 from tests.support.attack import (
     close_all,
@@ -49,7 +49,8 @@ def server_config(server_config: ServerConfig) -> ServerConfig:
 @pytest.fixture
 def server(server_config: ServerConfig) -> Iterator[RunningServer]:
     """The accounts hashed at that cost too: a decoy costs what the stored hashes cost
-    (service/decoy_cost.py), so cheap test hashes would make the attacker's guesses cheap."""
+    (service/credentials/decoy_cost.py), so cheap test hashes would make the attacker's guesses
+    cheap."""
     migrate_to_head(server_config.db_url)
     store = Store.open(server_config.db_url, group_commit=False)
     try:

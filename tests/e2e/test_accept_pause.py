@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from service.reactor import Reactor
+from service.net.reactor import Reactor
 
 pytestmark = pytest.mark.sqlite_only  # no database involved
 
@@ -33,7 +33,7 @@ class FlakyListener(socket.socket):
 def test_out_of_descriptors_pauses_logs_once_and_resumes(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="service.reactor")
+    caplog.set_level(logging.WARNING, logger="service.net.reactor")
     listener = FlakyListener(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)

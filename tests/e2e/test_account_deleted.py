@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from cli.admin import app
 from service import server as server_module
-from service.account_watch import DeletionWatch
 from service.config import ServerConfig
-from service.store import Store
+from service.core.account_watch import DeletionWatch
+from service.store.store import Store
 from tests.conftest import PASSWORD, USERS
 from tests.support.client import Frame, TestClient
 from tests.support.server import RunningServer, create_users, start_server

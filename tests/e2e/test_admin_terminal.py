@@ -14,7 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from service.db import migrate_to_head
+from service.store.db import migrate_to_head
 
 CHAT_ADMIN = str(Path(sys.executable).with_name("chat-admin"))
 PASSWORD = "a secret nobody sees"

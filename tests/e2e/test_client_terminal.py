@@ -24,7 +24,7 @@ import pexpect
 import pytest
 
 from service.config import ServerConfig
-from service.protocol import FrameDecoder, encode
+from service.wire.codec import FrameDecoder, encode
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.rooms import crowd_room

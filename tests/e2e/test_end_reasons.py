@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from cli.admin import app
 from service.config import ServerConfig
-from service.store import Store
-from service.timeutil import utc_now
+from service.store.store import Store
+from service.wire.timeutil import utc_now
 from tests.support.client import TestClient
 from tests.support.server import RunningServer, start_server
 

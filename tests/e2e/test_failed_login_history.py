@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner, Result
 
 from cli.admin import app
-from service.masking import masked_name
+from service.credentials.masking import masked_name
 from tests.support.client import TestClient
 from tests.support.server import RunningServer
 

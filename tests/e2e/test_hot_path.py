@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from service.delivery import Delivery
-from service.messaging import Answerer
+from service.net.delivery import Delivery
+from service.pipeline.answerer import Answerer
 from tests.support.client import TestClient
 
 Login = Callable[..., TestClient]
@@ -72,5 +72,5 @@ def test_callbacks_run_on_the_threads_the_code_names(
     bob.expect(ev="message", stored=True)
     exchange(alice, bob, 5)
     assert seen["answer"] == {"reactor"}  # after the commit, by the thread owning the sockets
-    # on a catch-up thread: a client slow to read delays no login (service/connection.py)
+    # on a catch-up thread: a client slow to read delays no login (service/net/connection.py)
     assert seen["catch_up"] and all(name.startswith("catch_up_") for name in seen["catch_up"])

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from service.config import ServerConfig
-from service.hash_cost import DEFAULT_COST
+from service.credentials.hash_cost import DEFAULT_COST
 from tests.conftest import PASSWORD
 from tests.support.attack import count_hashes, create_cheap_users
 from tests.support.client import TestClient

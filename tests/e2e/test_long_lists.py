@@ -16,9 +16,9 @@ from sqlalchemy import create_engine, insert
 from sqlalchemy.pool import NullPool
 
 from service.config import ServerConfig
-from service.models import Room
-from service.protocol import encode
-from service.timeutil import utc_now
+from service.store.models import Room
+from service.wire.codec import encode
+from service.wire.timeutil import utc_now
 from tests.support.client import TestClient
 from tests.support.rooms import cheap_server, crowd_room, join, refused, say_all
 from tests.support.server import RunningServer

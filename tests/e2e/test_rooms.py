@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from service.accounts import delete_user
+from service.admin.accounts import delete_user
 from service.config import ServerConfig
-from service.store import Store
+from service.store.store import Store
 from tests.conftest import PASSWORD
 from tests.e2e.test_messages import assert_recent_rfc3339_z
 from tests.support.client import TestClient

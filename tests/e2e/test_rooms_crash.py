@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from service.store import Store
-from service.timeutil import utc_now
+from service.store.store import Store
+from service.wire.timeutil import utc_now
 from tests.conftest import PASSWORD
 from tests.support.client import Frame, TestClient
 from tests.support.rooms import cheap_users

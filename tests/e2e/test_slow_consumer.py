@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from service.config import ServerConfig
-from service.outbox import Outbox
-from service.store import Store
+from service.net.outbox import Outbox
+from service.store.store import Store
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.server import RunningServer

@@ -13,8 +13,8 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from service.config import ServerConfig
-from service.db import alembic_config, current_revision
 from service.main import main
+from service.store.db import alembic_config, current_revision
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 

@@ -47,7 +47,7 @@ def test_writes_and_logins_work_again_once_the_disk_takes_writes(
     assert welcome["ok"] and welcome["pending"] == 1, welcome
     assert bob.expect(ev="message")["text"] == "kept"
 
-    writer = [r.getMessage() for r in caplog.records if r.name == "service.writer"]
+    writer = [r.getMessage() for r in caplog.records if r.name == "service.store.writer"]
     assert len(writer) == 2, writer
     assert writer[0].startswith("writes to the database fail (") and "I/O" in writer[0]
     assert writer[1].startswith("writes to the database work again, after ")

@@ -1,4 +1,4 @@
-"""service.accounts against a real, migrated SQLite file: the queries and the cascades."""
+"""service.admin.accounts against a real, migrated SQLite file: the queries and the cascades."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from service import accounts, db
-from service.accounts import AccountError, Outcome
-from service.auth import LockoutPolicy, verify_password
-from service.db import Schema
-from service.models import ActivePeriod, Block, Message, Nonce
-from service.store import Store
-from service.timeutil import utc_now
+from service.admin import accounts
+from service.admin.accounts import AccountError, Outcome
+from service.credentials.passwords import LockoutPolicy, verify_password
+from service.store import db
+from service.store.db import Schema
+from service.store.models import ActivePeriod, Block, Message, Nonce
+from service.store.store import Store
+from service.wire.timeutil import utc_now
 
 POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(minutes=10))
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=utc_now().tzinfo)

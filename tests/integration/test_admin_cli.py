@@ -17,10 +17,10 @@ from typer.testing import CliRunner, Result
 
 from cli import admin_render as render
 from cli.admin import app, main
-from service.auth import LockoutPolicy, verify_password
-from service.db import alembic_config, current_revision
-from service.store import Store
-from service.timeutil import utc_now
+from service.credentials.passwords import LockoutPolicy, verify_password
+from service.store.db import alembic_config, current_revision
+from service.store.store import Store
+from service.wire.timeutil import utc_now
 
 POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(hours=1))
 runner = CliRunner()

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cli.admin import app
-from service.accounts import username_problem
+from service.admin.accounts import username_problem
 
 runner = CliRunner()
 USABLE = "use sqlite:///FILE or postgresql+psycopg://USER@HOST/DATABASE"

@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.admin import app
-from service.auth import LockoutPolicy, verify_password
-from service.room_statements import SavedSay
-from service.store import Store
-from service.timeutil import utc_now
+from service.credentials.passwords import LockoutPolicy, verify_password
+from service.store.room_statements import SavedSay
+from service.store.store import Store
+from service.wire.timeutil import utc_now
 from tests.integration.test_admin_cli import admin, plain_rows, seed
 
 POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(hours=1))

@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cli.admin import app
-from service import room_admin
-from service.room_statements import SavedSay
-from service.store import Store
-from service.timeutil import utc_now
+from service.admin import rooms as room_admin
+from service.store.room_statements import SavedSay
+from service.store.store import Store
+from service.wire.timeutil import utc_now
 
 runner = CliRunner()
 

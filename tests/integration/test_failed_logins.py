@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service import failed_login_store
-from service.masking import masked_name
-from service.store import Store
+from service.credentials.masking import masked_name
+from service.store import failed_login_queries as failed_login_store
+from service.store.store import Store
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 

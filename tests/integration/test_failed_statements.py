@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from service.db import make_engine, migrate_to_head
+from service.store.db import make_engine, migrate_to_head
 
 
 def test_a_failed_statement_names_no_parameter(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from service.auth import LockoutPolicy
-from service.lockout import NameLocks
-from service.store import Store
+from service.credentials.passwords import LockoutPolicy
+from service.limits.name_locks import NameLocks
+from service.store.store import Store
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(seconds=60))

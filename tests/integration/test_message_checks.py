@@ -1,7 +1,7 @@
-"""The writer remembers the checks of direct messages across batches (service/message_checks.py),
-and a remembered answer never outlives a change: a block, an unblock or a deleted account
-counts from the next batch on, whoever wrote it (a job on the writer's own connection, or
-chat-admin through a connection of its own)."""
+"""The writer remembers the checks of direct messages across batches
+(service/store/message_checks.py), and a remembered answer never outlives a change: a block, an
+unblock or a deleted account counts from the next batch on, whoever wrote it (a job on the writer's
+own connection, or chat-admin through a connection of its own)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.db import make_engine
-from service.message_store import MessageRecord, MessageStatements, Outcome, SavedMessage
-from service.models import Block, User
-from service.outcomes import Refusal
-from service.store import Store
-from service.writer import HotBatch, Result, WriteFailed
+from service.store.db import make_engine
+from service.store.message_statements import MessageRecord, MessageStatements, Outcome, SavedMessage
+from service.store.models import Block, User
+from service.store.outcomes import Refusal
+from service.store.store import Store
+from service.store.writer import HotBatch, Result, WriteFailed
 from tests.support.writer import fail_next_commit, send_hot
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from service.db import alembic_config, current_revision, head_revision, migrate_to_head
+from service.store.db import alembic_config, current_revision, head_revision, migrate_to_head
 
 # SQLite cannot reflect the expression index on lower(name) (revision 0003), so autogenerate
 # and batch mode skip it with a warning; it exists all the same (test_unique_names.py proves

@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from service import accounts
-from service.db import migrate_to_head
-from service.outcomes import Refusal
-from service.room_statements import SavedSay
-from service.room_store import Joined, RoomsAtLogin
-from service.rooms import MAX_ROOMS_PER_USER
-from service.store import Store
+from service.admin import accounts
+from service.store.db import migrate_to_head
+from service.store.outcomes import Refusal
+from service.store.room_queries import Joined, RoomsAtLogin
+from service.store.room_statements import SavedSay
+from service.store.store import Store
+from service.wire.rooms import MAX_ROOMS_PER_USER
 from tests.support.server import fresh_postgres_database
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -14,19 +14,19 @@ from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 from cli.admin import app
-from service import accounts
-from service import store as store_module
-from service.accounts import AccountError, Outcome
-from service.db import (
+from service.admin import accounts
+from service.admin.accounts import AccountError, Outcome
+from service.store import store as store_module
+from service.store.db import (
     MigrationRefused,
     alembic_config,
     current_revision,
     head_revision,
     migrate_to_head,
 )
-from service.outcomes import Refusal
-from service.rules import case_clashes
-from service.store import Store
+from service.store.outcomes import Refusal
+from service.store.store import Store
+from service.wire.names import case_clashes
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 PASSWORD = "a long enough password"

@@ -15,10 +15,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from service.errors import ErrorCode, RequestError
-from service.message_store import MessageRecord, SavedMessage
-from service.models import Message, User
-from service.store import Store
+from service.store.message_statements import MessageRecord, SavedMessage
+from service.store.models import Message, User
+from service.store.store import Store
+from service.wire.errors import ErrorCode, RequestError
 from tests.support.disk import refuse_writes, writes_fail
 from tests.support.writer import connections_open_read_only, fail_next_commit, send_hot
 
@@ -158,7 +158,7 @@ def test_a_job_whose_commit_failed_is_refused_internal_and_logged_once(
     """The disk refuses writes for real (tests/support/disk.py): each job is answered as
     chat/1's `internal` refusal, which the connection boundary sends without a traceback; the
     writer says so in one line, and in one more once writes work again."""
-    caplog.set_level(logging.INFO, logger="service.writer")
+    caplog.set_level(logging.INFO, logger="service.store.writer")
     server_store.create_user("alice", "x", T0)
     with writes_fail():
         for n in range(3):
@@ -184,7 +184,7 @@ def test_a_connection_opened_while_writes_are_refused_is_dropped_like_a_failed_c
     database failing, not the job: the batch fails `internal`, the connection is dropped as
     after a failed commit, and writes work again once the file takes them, with no traceback
     per job and no "work again" line while they do not."""
-    caplog.set_level(logging.INFO, logger="service.writer")
+    caplog.set_level(logging.INFO, logger="service.store.writer")
     server_store.create_user("alice", "x", T0)
     server_store.create_user("bob", "x", T0)
     alice = server_store.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
@@ -216,7 +216,7 @@ def test_the_first_failure_of_an_outage_is_logged_with_its_traceback(
 ) -> None:
     """A failed batch may be our bug, not the disk's: its traceback is in the first line of
     the outage; the rest of the outage gets one line per interval, without."""
-    caplog.set_level(logging.INFO, logger="service.writer")
+    caplog.set_level(logging.INFO, logger="service.store.writer")
     fail_next_commit(server_store.writer_engine, ZeroDivisionError("our bug"))
 
     refused = server_store.group_writer.submit(add_then("lost", None)).exception(timeout=10)

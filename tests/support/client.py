@@ -13,7 +13,7 @@ import ssl
 import time
 from typing import Any
 
-from service.protocol import MAX_FRAME_BYTES
+from service.wire.codec import MAX_FRAME_BYTES
 
 Frame = dict[str, Any]
 

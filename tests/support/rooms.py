@@ -16,9 +16,9 @@ from sqlalchemy import create_engine, insert, select
 from sqlalchemy.pool import NullPool
 
 from service.config import ServerConfig
-from service.db import migrate_to_head
-from service.models import Room, RoomMember, User
-from service.timeutil import utc_now
+from service.store.db import migrate_to_head
+from service.store.models import Room, RoomMember, User
+from service.wire.timeutil import utc_now
 from tests.conftest import PASSWORD, USERS
 from tests.support.client import TestClient
 from tests.support.server import RunningServer, cheap_hash, create_users, start_server

@@ -20,11 +20,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from service.config import ServerConfig
-from service.db import migrate_to_head
-from service.hash_cost import HashCost
+from service.credentials.hash_cost import HashCost
 from service.server import ChatServer
-from service.store import Store
-from service.timeutil import utc_now
+from service.store.db import migrate_to_head
+from service.store.store import Store
+from service.wire.timeutil import utc_now
 from tests.support.client import TestClient
 
 _LISTENING = re.compile(rb"listening on (\S+):(\d+)")

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from service.message_store import MessageRecord
-from service.writer import GroupCommitWriter, HotBatch, Result
+from service.store.message_statements import MessageRecord
+from service.store.writer import GroupCommitWriter, HotBatch, Result
 
 
 def send_hot(

@@ -1,8 +1,8 @@
-"""The deleted-account watch's policy (service/account_watch.py): when to look, who is gone."""
+"""The deleted-account watch's policy (service/core/account_watch.py): when to look, who is gone."""
 
 from __future__ import annotations
 
-from service.account_watch import CHECK_EVERY_S, DeletionWatch, gone
+from service.core.account_watch import CHECK_EVERY_S, DeletionWatch, gone
 
 
 def looks(watch: DeletionWatch, now: float, marker: int | None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.addresses import is_peer_address, source_key
+from service.wire.addresses import is_peer_address, source_key
 
 
 @pytest.mark.parametrize(

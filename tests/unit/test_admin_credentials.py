@@ -1,4 +1,4 @@
-"""The pure parts of service.accounts: account rules and the credentials.txt parser."""
+"""The pure parts of service.admin.accounts: account rules and the credentials.txt parser."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.accounts import (
+from service.admin.accounts import (
     MIN_PASSWORD_CHARS,
     CredentialLine,
     RejectedLine,
@@ -14,8 +14,8 @@ from service.accounts import (
     password_problem,
     username_problem,
 )
-from service.auth import is_valid_username
 from service.config import ServerConfig
+from service.credentials.passwords import is_valid_username
 
 
 def test_the_password_floor_is_the_servers() -> None:

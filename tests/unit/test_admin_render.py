@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from cli import admin_render as render
-from service.accounts import BlockEntry, Login, UserSummary
+from service.admin.accounts import BlockEntry, Login, UserSummary
 
 T0 = datetime(2026, 11, 24, 23, 12, 25, 123_456, tzinfo=UTC)
 BERLIN_WINTER = timezone(timedelta(hours=1), "CET")

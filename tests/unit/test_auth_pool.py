@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from service import auth
-from service.auth_pool import AuthPool
+from service.credentials import passwords as auth
+from service.limits.auth_pool import AuthPool
 
 WAIT_S = 5
 

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 import pytest
 
 from cli.client.link import Incoming, Link, LinkClosed, in_words
-from service.protocol import MAX_FRAME_BYTES, FrameDecoder, JsonObject, encode
+from service.wire.codec import MAX_FRAME_BYTES, FrameDecoder, JsonObject, encode
 
 WAIT_S = 5.0
 

@@ -15,7 +15,7 @@ import pytest
 
 from cli.client import p2p
 from cli.client.p2p import PeerClosed, PeerEvent, PeerMessage, PeerOpened, PrivateChats
-from service.protocol import FrameDecoder, encode
+from service.wire.codec import FrameDecoder, encode
 
 WAIT_S = 5.0
 TOKEN = "0123456789abcdef0123456789abcdef"

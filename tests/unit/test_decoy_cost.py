@@ -1,11 +1,12 @@
-"""The cost of an unknown name's decoy (service/decoy_cost.py): the stored costs' shares."""
+"""The cost of an unknown name's decoy (service/credentials/decoy_cost.py): the stored costs'
+shares."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from service.decoy_cost import DecoyCosts
-from service.hash_cost import HashCost
+from service.credentials.decoy_cost import DecoyCosts
+from service.credentials.hash_cost import HashCost
 
 OLD = HashCost(memory_kib=65_536, time_cost=3, parallelism=4)  # argon2-cffi's default
 NEW = HashCost()  # chat-server's

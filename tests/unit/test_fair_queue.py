@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.fair_queue import FairQueue
+from service.limits.fair_queue import FairQueue
 
 
 def drain(queue: FairQueue[str]) -> list[str]:

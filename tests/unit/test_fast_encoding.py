@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.errors import ok_reply
-from service.events import message_event
-from service.messaging import message_ok
-from service.protocol import encode
+from service.pipeline.answerer import message_ok
+from service.wire.codec import encode
+from service.wire.errors import ok_reply
+from service.wire.events import message_event
 
 texts = st.text()  # any Unicode text without lone surrogates, which requests cannot carry
 ids = st.integers(min_value=0, max_value=2**63 - 1)

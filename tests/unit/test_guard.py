@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from service.config import ServerConfig
-from service.errors import ErrorCode
-from service.guard import Guard, Kind
+from service.limits.guard import Guard, Kind
+from service.wire.errors import ErrorCode
 
 CONFIG = ServerConfig(
     max_connections=5,

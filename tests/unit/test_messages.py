@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service import messages as m
-from service.errors import ErrorCode, RequestError
+from service.wire import requests as m
+from service.wire.errors import ErrorCode, RequestError
 
 
 def parse(frame: dict[str, Any]) -> m.Request:

@@ -1,4 +1,4 @@
-"""The outbox's bound and memory (service/outbox.py), on socket pairs nobody reads.
+"""The outbox's bound and memory (service/net/outbox.py), on socket pairs nobody reads.
 
 What an operator checks: bytes shared by many outboxes (a room message, encoded once) count
 in full in each outbox's bound, but are held once in memory; a full outbox refuses (and its
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.outbox import SEND_BYTES, Outbox
+from service.net.outbox import SEND_BYTES, Outbox
 
 LIMIT_BYTES = 131_072  # the smallest bound ServerConfig allows: two whole frames
 

@@ -1,4 +1,4 @@
-"""The pure page-fitting of long lists (chat/1 precise point 18): service/paging.py."""
+"""The pure page-fitting of long lists (chat/1 precise point 18): service/wire/paging.py."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service import paging
-from service.errors import ok_reply
-from service.protocol import MAX_FRAME_BYTES, encode
+from service.wire import paging
+from service.wire.codec import MAX_FRAME_BYTES, encode
+from service.wire.errors import ok_reply
 
 NAME = st.from_regex(r"[A-Za-z0-9_.-]{1,32}", fullmatch=True)  # chat/1 usernames
 LONGEST_ID = "i" * 900  # a client's id; its length is measured (paging.budget)

@@ -6,14 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.auth import (
+from service.core.broker import PrivateBroker
+from service.credentials.passwords import (
     Attempts,
     LockoutPolicy,
     is_valid_username,
     retry_after_seconds,
 )
-from service.errors import ErrorCode, RequestError
-from service.private import PrivateBroker, PrivateRequest
+from service.wire.errors import ErrorCode, RequestError
+from service.wire.private import PrivateRequest
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(seconds=60))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.protocol import (
+from service.wire.codec import (
     MAX_FRAME_BYTES,
     FrameDecoder,
     FrameError,

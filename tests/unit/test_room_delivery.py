@@ -1,4 +1,4 @@
-"""Live room messages around a login's catch-up (service/delivery.py), on a socket pair.
+"""Live room messages around a login's catch-up (service/net/delivery.py), on a socket pair.
 
 What the login accounted for (its snapshot's last seq per room) never comes again live; what
 is newer follows the catch-up in order, held or not; and a hold that overflows gives up at
@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.delivery import Delivery
-from service.events import room_message_event
-from service.outbox import Outbox
+from service.net.delivery import Delivery
+from service.net.outbox import Outbox
+from service.wire.events import room_message_event
 
 LIMIT_BYTES = 131_072
 

@@ -1,4 +1,4 @@
-"""The pure rules of rooms (service/rooms.py) and the hub's index of online members."""
+"""The pure rules of rooms (service/wire/rooms.py) and the hub's index of online members."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service import messages as m
-from service.errors import RequestError
-from service.events import room_message_event
-from service.protocol import encode
-from service.room_admin import room_name
-from service.room_index import RoomIndex
-from service.rooms import (
+from service.admin.rooms import room_name
+from service.core.room_index import RoomIndex
+from service.wire import requests as m
+from service.wire.codec import encode
+from service.wire.errors import RequestError
+from service.wire.events import room_message_event
+from service.wire.rooms import (
     CATCH_UP_PER_ROOM,
     MAX_ROOMS_PER_USER,
     catch_up_count,

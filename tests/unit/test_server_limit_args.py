@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from service.config import ServerConfig
-from service.hash_cost import HashCost
+from service.credentials.hash_cost import HashCost
 from service.main import config_from_args
 
 

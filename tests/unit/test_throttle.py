@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.throttle import BucketTable, LogLimiter, TokenBucket, whole_seconds
+from service.limits.throttle import BucketTable, LogLimiter, TokenBucket, whole_seconds
 
 
 def test_a_bucket_gives_its_burst_then_one_per_refill() -> None:

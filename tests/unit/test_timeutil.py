@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from service.timeutil import for_people, parse_since, to_rfc3339
+from service.wire.timeutil import for_people, parse_since, to_rfc3339
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.write_health import FIRST_BACKOFF_S, MAX_BACKOFF_S, WriteHealth, describe
+from service.store.write_health import FIRST_BACKOFF_S, MAX_BACKOFF_S, WriteHealth, describe
 
 ERROR = OSError("disk I/O error\n[SQL: COMMIT]")
 

@@ -1,0 +1,161 @@
+"""The durable path of direct messages: a whole batch checked, stored and acknowledged at once.
+
+This is the server's hot path, so it is built for batches: the checks of every message in a
+batch (sender still exists, recipient, blocks, nonces) are one or two indexed queries, often
+none (service/store/message_checks.py), the inserts one `executemany`, the acks one `executemany`.
+SQLAlchemy stays the one road to the database: it writes every statement here, compiled once
+for the dialect of the connection the writer holds, and the statements run on that
+connection's driver cursor inside its transaction (service/store/driver_statement.py). On SQLite
+the new ids are read back with `last_insert_rowid()` (the writer holds the write lock, and
+AUTOINCREMENT numbers a batch consecutively); elsewhere the insert uses SQLAlchemy's
+INSERT ... RETURNING for many rows.
+
+Nothing here decides what goes on the wire: results are SavedMessage or a Refusal, one per
+record, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Connection, Dialect, bindparam, delete, insert
+
+from service.store.driver_statement import DriverStatement
+from service.store.message_checks import BatchChecks
+from service.store.models import Message, Nonce
+from service.store.outcomes import Refusal
+from service.wire.timeutil import as_utc
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    """One `message` request as the store needs it (the sender's id comes from its login)."""
+
+    sender_id: int
+    sender: str
+    recipient: str
+    text: str
+    nonce: str | None
+
+
+class SavedMessage(NamedTuple):  # a tuple: made once per message, and cheaply
+    msg_id: int
+    sent_at: datetime
+    is_retry: bool  # the nonce was seen before: nothing new was stored
+
+
+Outcome = SavedMessage | Refusal
+
+_INSERT_MESSAGE = insert(Message).values(
+    recipient_id=bindparam("recipient_id"), sender=bindparam("sender"),
+    text=bindparam("text"), sent_at=bindparam("sent_at"),
+)  # fmt: skip
+_INSERT_NONCE = insert(Nonce).values(
+    sender_id=bindparam("sender_id"), nonce=bindparam("nonce"),
+    msg_id=bindparam("msg_id"), created_at=bindparam("created_at"),
+)  # fmt: skip
+_MESSAGE_KEYS = ("recipient_id", "sender", "text", "sent_at")
+_NONCE_KEYS = ("sender_id", "nonce", "msg_id", "created_at")
+_ACK = delete(Message).where(
+    Message.id == bindparam("msg_id"), Message.recipient_id == bindparam("recipient_id")
+)
+
+
+class MessageStatements:
+    """The hot statements for one dialect; built once by the writer."""
+
+    def __init__(self, dialect: Dialect, *, remember_checks: bool = False) -> None:
+        """`remember_checks`: for the writer's one instance (service/store/message_checks.py)."""
+        self._sqlite = dialect.name == "sqlite"
+        self._insert_message = DriverStatement(_INSERT_MESSAGE, dialect, _MESSAGE_KEYS)
+        self._insert_nonce = DriverStatement(_INSERT_NONCE, dialect, _NONCE_KEYS)
+        self._ack = DriverStatement(_ACK, dialect, ("msg_id", "recipient_id"))
+        self._checks = BatchChecks(dialect, remember=remember_checks)
+        time_type = Message.__table__.c.sent_at.type
+        processor = time_type.dialect_impl(dialect).bind_processor(dialect)
+        self._db_time: Callable[[Any], Any] = processor or (lambda value: value)
+
+    def save_all(
+        self, connection: Connection, records: Sequence[MessageRecord], now: datetime,
+        max_chars: int,
+    ) -> list[Outcome]:  # fmt: skip
+        """Check and store a batch in chat/1 order: nonce retry, the sender still exists,
+        no_such_user, self, blocked, too_long. Every stored message gets `now` as sent_at."""
+        known = self._checks.read(connection, records)
+        naive_now = as_utc(now).replace(tzinfo=None)
+        outcomes: list[Outcome | None] = []  # None: stored below, or a repeat in this batch
+        to_store: list[tuple[int, MessageRecord, int]] = []  # (index, record, recipient_id)
+        first_use: dict[tuple[int, str], int] = {}  # a nonce repeated inside this batch
+        for index, record in enumerate(records):
+            if record.nonce is not None:
+                key = (record.sender_id, record.nonce)
+                if key in known.nonces:
+                    msg_id, at = known.nonces[key]
+                    outcomes.append(SavedMessage(msg_id, as_utc(at), is_retry=True))
+                    continue
+                if key in first_use:
+                    outcomes.append(None)  # answered below, once the first one has its id
+                    continue
+            outcome = known.refusal(record, max_chars)
+            outcomes.append(outcome)
+            if outcome is None:
+                if record.nonce is not None:
+                    first_use[key] = index
+                to_store.append((index, record, known.ids[record.recipient]))
+        ids = self._insert(connection, to_store, naive_now)
+        for (index, _, _), msg_id in zip(to_store, ids, strict=True):
+            outcomes[index] = SavedMessage(msg_id, now, is_retry=False)
+        if first_use:
+            self._remember_nonces(connection, to_store, ids, naive_now)
+            for index, record in enumerate(records):
+                if outcomes[index] is None:
+                    assert record.nonce is not None
+                    first = outcomes[first_use[(record.sender_id, record.nonce)]]
+                    assert isinstance(first, SavedMessage)
+                    outcomes[index] = SavedMessage(first.msg_id, now, is_retry=True)
+        return cast(list[Outcome], outcomes)
+
+    def _insert(
+        self, connection: Connection, to_store: list[tuple[int, MessageRecord, int]],
+        naive_now: datetime,
+    ) -> list[int]:  # fmt: skip
+        if not to_store:
+            return []
+        if self._sqlite:
+            at = self._db_time(naive_now)
+            rows = [(rid, r.sender, r.text, at) for _, r, rid in to_store]
+            cursor = self._insert_message.executemany(connection, rows)
+            cursor.execute("SELECT last_insert_rowid()")
+            last = int(cursor.fetchone()[0])
+            return list(range(last - len(rows) + 1, last + 1))
+        returning = _INSERT_MESSAGE.returning(Message.id, sort_by_parameter_order=True)
+        dicts = [
+            {"recipient_id": rid, "sender": r.sender, "text": r.text, "sent_at": naive_now}
+            for _, r, rid in to_store
+        ]
+        return [int(row[0]) for row in connection.execute(returning, dicts)]
+
+    def _remember_nonces(
+        self, connection: Connection, to_store: list[tuple[int, MessageRecord, int]],
+        ids: list[int], naive_now: datetime,
+    ) -> None:  # fmt: skip
+        at = self._db_time(naive_now)
+        rows = [
+            (r.sender_id, r.nonce, msg_id, at)
+            for (_, r, _), msg_id in zip(to_store, ids, strict=True)
+            if r.nonce is not None
+        ]
+        if rows:
+            self._insert_nonce.executemany(connection, rows)
+
+    def forget_checks(self) -> None:
+        """Users or blocks may have changed on the writer's connection."""
+        self._checks.forget()
+
+    def ack_all(self, connection: Connection, acks: Sequence[tuple[int, int]]) -> None:
+        """Forget delivered messages: (msg_id, recipient_id) pairs; only a recipient can."""
+        if acks:
+            self._ack.executemany(connection, acks)

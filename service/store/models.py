@@ -1,0 +1,207 @@
+"""SQLAlchemy 2.0 models: the tables chat/1 state lives in.
+
+The schema itself comes only from Alembic (migrations/); these classes describe it for queries
+and let `alembic check` prove the two agree. All datetimes are stored as UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, MetaData, String, Text, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Case-sensitive on the wire, but unique ignoring case (chat/1 precise point 14): see the
+    # index on lower(name) below; service.wire.names.username_key is the same fold in Python.
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id encoded hash
+    created_at: Mapped[datetime]
+    failed_attempts: Mapped[int] = mapped_column(default=0)  # consecutive, reset on success
+    locked_until: Mapped[datetime | None]
+
+
+# `Alice` cannot be made beside `alice`, whoever makes it (register, chat-admin, a script).
+Index("uq_users_lower_name", func.lower(User.name), unique=True)
+
+
+class Block(Base):
+    """`blocker` blocks `blocked`; rows go with either user (ON DELETE CASCADE)."""
+
+    __tablename__ = "blocks"
+
+    blocker_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    blocked_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Message(Base):
+    """A direct message stored until its recipient acks it; the row is deleted by the ack.
+
+    The sender is kept by name so a message outlives its sender's account.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_recipient_id_id", "recipient_id", "id"),
+        # AUTOINCREMENT: an acked (deleted) message's id is never reused, or a client that
+        # remembers msg_ids to drop duplicates would drop a new message.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the wire `msg_id`
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime]
+
+
+class Nonce(Base):
+    """Idempotency keys of `message` (chat/1 precise point 11), kept for at least 24 h."""
+
+    __tablename__ = "nonces"
+
+    sender_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    msg_id: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ActivePeriod(Base):
+    """One login session: feeds `whoelsesince` and the operator's login history."""
+
+    __tablename__ = "active_periods"
+    __table_args__ = (Index("ix_active_periods_logout_at", "logout_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    login_at: Mapped[datetime] = mapped_column(index=True)
+    logout_at: Mapped[datetime | None]  # None while the session is open
+    peer: Mapped[str] = mapped_column(String(64))  # "host:port" the server saw
+    # Why it ended: a `bye` reason, `disconnected`, `account_deleted`, or `server_restart`
+    # (closed at start after a crash). None while open, and for periods older than 0003.
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class FailedLogin(Base):
+    """A failed login as the server logged it, for `chat-admin history --failed`.
+
+    A name without an account is never kept whole (it may be a password typed in the wrong
+    field): only its first two characters and a digest (service/store/failed_login_queries.py).
+    Rows older than 30 days, and beyond the newest 100,000, go as new ones come.
+    """
+
+    __tablename__ = "failed_logins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(32))  # an account's name, or a masked one
+    known: Mapped[bool]  # the name was an account's
+    peer: Mapped[str] = mapped_column(String(64))  # "host:port" the server saw
+    reason: Mapped[str] = mapped_column(String(100))  # as logged: `bad_credentials, 2 ...`
+
+
+class UnknownNameFailure(Base):
+    """Wrong-password counts for names that have no account (chat/1 precise point 4).
+
+    Kept like an account's count, so a reply costs the same time whether the name exists;
+    keyed by a digest so a 64 KiB name costs 64 bytes; the oldest rows beyond a cap go.
+    """
+
+    __tablename__ = "unknown_name_failures"
+
+    name_digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
+    failures: Mapped[int]
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# --- rooms (chat/1 "Rooms", feature `rooms`) ---------------------------------------------------
+
+
+class Room(Base):
+    """A named group conversation, kept with its history until an operator deletes it."""
+
+    __tablename__ = "rooms"
+    # Rooms a user created lately, for --room-creations-per-hour (schema revision 0005).
+    __table_args__ = (Index("ix_rooms_creator_created_at", "creator", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(33), unique=True)  # `#general`: service/wire/rooms.py
+    created_at: Mapped[datetime]
+    creator: Mapped[str] = mapped_column(String(32))  # by name: outlives the account
+    # The newest message's seq (0: none yet). Bumped in the transaction that stores messages,
+    # so numbers are gap-free and never reused, whatever crashes.
+    last_seq: Mapped[int] = mapped_column(default=0)
+
+
+class RoomMember(Base):
+    """Durable membership with the member's read marker; goes with the user or the room."""
+
+    __tablename__ = "room_members"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    read_seq: Mapped[int]  # the highest seq the member's client has shown
+    joined_at: Mapped[datetime]
+
+
+class RoomMessage(Base):
+    """One `say`, numbered per room. The sender is kept by name, with no foreign key, so the
+    message stays in the history when the account is deleted.
+
+    The primary key (room_id, seq) serves `history` paging backwards from any seq; the index
+    (room_id, sender, seq) counts a member's own and blocked senders' messages above its
+    marker without reading the others, so unread counts stay cheap in a room of millions.
+    """
+
+    __tablename__ = "room_messages"
+    __table_args__ = (Index("ix_room_messages_room_id_sender_seq", "room_id", "sender", "seq"),)
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # the wire `seq`
+    sender: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime]
+
+
+class RoomNonce(Base):
+    """Idempotency keys of `say` (chat/1 precise point 11), kept like those of `message`."""
+
+    __tablename__ = "room_nonces"
+
+    sender_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(index=True)

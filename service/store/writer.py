@@ -1,0 +1,419 @@
+"""Write executors: every write transaction of the server goes through one of these.
+
+GroupCommitWriter is the server's: one thread holds one SQLAlchemy connection and commits
+whatever is queued in a single transaction, so one fsync covers many messages (chat/1 answers
+`ok` only after the commit). Two kinds of work share that transaction:
+
+- hot batches (direct messages and acks, and the rooms' `say` and `read`, handed over by the
+  reactor once per round), run as a few statements for the whole batch; their results go to
+  one callback after the commit;
+- jobs, `fn(session) -> result`, each in a savepoint of its own: a job that refuses
+  (RequestError) or fails after writing leaves nothing behind, and its neighbours still commit.
+  A job may come with `then(result)`, which runs on the writer thread once the job is
+  committed and before the results of that commit's hot batches (or of any later commit) are
+  handed on: what must change in step with commits (the hub's index of who is in a room) does
+  so there.
+
+When a commit fails (a disk that refuses writes, a full disk, a database server gone), that
+batch is answered `internal` (its jobs fail with WriteFailed, chat/1's `internal` refusal, so
+no one logs a traceback per failed write), the connection is dropped, and the next batch is
+tried on a new one after a backoff (service/store/write_health.py, which also decides the few log
+lines an outage gets: the first with its traceback, in case it is our bug). A statement that
+fails because of the database rather than its own data (`_is_database_failure`: read-only, I/O
+error, connection gone) fails the batch the same way, not just its job or message: a
+connection SQLite opened while the file refused writes is read-only for good, and a savepoint
+that took each failure alone would commit nothing and keep that connection. The writer's
+connection comes from an engine of its own, never from the readers' pool, for the same reason.
+
+DirectWriter runs each job in its own transaction on the caller's thread, for short-lived
+programs such as chat-admin.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.store.message_statements import MessageRecord, MessageStatements, Outcome
+from service.store.room_statements import RoomBatch, RoomStatements
+from service.store.write_health import WriteHealth
+from service.wire.errors import INTERNAL, RequestError
+
+T = TypeVar("T")
+Job = Callable[[Session], Any]
+Then = Callable[[Any], None] | None  # runs once the job is committed (see the docstring)
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_ITEMS = 512  # queue items (jobs or hot batches) in one transaction
+_HOT_SAVEPOINT = "parley_hot_batch"
+
+
+class WriteFailed(RequestError):
+    """A job's transaction did not commit: nothing of it was stored. chat/1's `internal`, and
+    already logged by the writer (service/store/write_health.py), so callers answer it as a refusal
+    without a traceback of their own."""
+
+    def __init__(self) -> None:
+        super().__init__(INTERNAL.code, INTERNAL.text)
+
+
+class Writer(Protocol):
+    def run(self, job: Callable[[Session], T], then: Then = None) -> T: ...
+
+    def submit(self, job: Callable[[Session], T], then: Then = None) -> Future[T]: ...
+
+    def close(self) -> None: ...
+
+
+class DirectWriter:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def run(self, job: Callable[[Session], T], then: Then = None) -> T:
+        with self._sessions.begin() as session:  # an exception rolls everything back
+            result = job(session)
+        if then is not None:
+            then(result)
+        return result
+
+    def submit(self, job: Callable[[Session], T], then: Then = None) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(self.run(job, then))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class HotBatch:
+    """Direct messages and acks from one reactor round, and what the caller needs back."""
+
+    messages: list[MessageRecord] = field(default_factory=list)
+    acks: list[tuple[int, int]] = field(default_factory=list)  # (msg_id, recipient_id)
+    context: Any = None  # untouched here; handed back with the outcomes
+    rooms: RoomBatch | None = None  # the round's `say` and `read`; results go into it
+
+
+# One message's result: stored (or a retry), refused, or an error that failed it alone.
+Result = Outcome | Exception
+# Runs on the writer thread after the commit: (batch, one result per message, or the
+# exception that failed the whole commit). The results of the batch's `rooms` are in it.
+HotCallback = Callable[[HotBatch, Sequence[Result] | BaseException], None]
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Job
+    future: Future[Any]
+    then: Then = None
+
+
+class _Stop:
+    pass
+
+
+class GroupCommitWriter:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        max_text_chars: int = 4_000,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._max_text_chars = max_text_chars
+        self._statements = MessageStatements(engine.dialect, remember_checks=True)
+        self._rooms = RoomStatements()
+        self._on_hot: HotCallback | None = None
+        self._queue: queue.SimpleQueue[_Job | HotBatch | _Stop] = queue.SimpleQueue()
+        self._closed = False
+        self._closing = threading.Lock()  # submit() and close() agree on what gets queued
+        self._stopping = threading.Event()  # cuts a backoff short: close() does not wait it out
+        self._health = WriteHealth()
+        self._thread = threading.Thread(target=self._loop, name="db-writer", daemon=True)
+        self._thread.start()
+
+    def on_hot_committed(self, callback: HotCallback) -> None:
+        self._on_hot = callback
+
+    def submit(self, job: Callable[[Session], T], then: Then = None) -> Future[T]:
+        future: Future[T] = Future()
+        with self._closing:
+            if self._closed:
+                future.set_exception(RuntimeError("the database writer is closed"))
+                return future
+            self._queue.put(_Job(job, future, then))
+        return future
+
+    def submit_hot(self, batch: HotBatch) -> None:
+        """Queue a batch without waiting; its outcomes go to the hot callback."""
+        if self._closed:
+            self._finish_hot([batch], RuntimeError("the database writer is closed"))
+            return
+        self._queue.put(batch)
+
+    def run(self, job: Callable[[Session], T], then: Then = None) -> T:
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a job or its callback waited on the writer: that deadlocks")
+        return self.submit(job, then).result()
+
+    def close(self) -> None:
+        """Commit everything already queued, then stop the thread."""
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_Stop())
+        self._stopping.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        try:
+            self._serve()
+        except BaseException:  # e.g. the database cannot be reached: fail, never hang
+            log.exception("the database writer stopped")
+            self._closed = True
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    return
+                error = RuntimeError("the database writer stopped")
+                if isinstance(item, _Job):
+                    item.future.set_exception(error)
+                elif isinstance(item, HotBatch):
+                    self._finish_hot([item], error)
+
+    def _serve(self) -> None:
+        connection: Connection | None = None  # opened for the first batch, again after a failure
+        try:
+            while True:
+                items = [self._queue.get()]
+                if (backoff_s := self._health.wait_s(time.monotonic())) > 0:
+                    self._stopping.wait(backoff_s)  # writes are failing: not again at once
+                while len(items) < MAX_BATCH_ITEMS:
+                    try:
+                        items.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                jobs = [item for item in items if isinstance(item, _Job)]
+                hot = [item for item in items if isinstance(item, HotBatch)]
+                if jobs or hot:
+                    connection = self._commit(connection, jobs, hot)
+                if any(isinstance(item, _Stop) for item in items):
+                    return
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def _commit(
+        self, connection: Connection | None, jobs: list[_Job], hot: list[HotBatch]
+    ) -> Connection | None:
+        """One transaction for the batch; the connection for the next (None: open a new one)."""
+        done: list[tuple[_Job, bool, Any]] = []
+        outcomes: Sequence[Result] | BaseException = []
+        if jobs:  # they run first, on this connection, which data_version does not watch
+            self._statements.forget_checks()
+        try:
+            if connection is None:
+                connection = self._engine.connect()
+            with connection.begin():
+                for job in jobs:
+                    done.append(_run_in_savepoint(connection, job))
+                if hot:
+                    outcomes = self._write_hot(connection, hot)
+        except Exception as error:  # the commit failed: nothing of this batch was stored
+            first = self._health.failing_since is None  # its traceback: it may be our bug
+            if (line := self._health.failed(time.monotonic(), error)) is not None:
+                log.error("%s", line, exc_info=error if first else None)
+            done = [(job, False, WriteFailed()) for job in jobs]
+            outcomes = error
+            self._statements.forget_checks()  # what it read belongs to no committed state
+            # SQLAlchemy's rollback after a failed COMMIT does not reach the driver, and SQLite
+            # may keep the transaction open (after SQLITE_FULL, say): every later BEGIN would
+            # fail. A new DBAPI connection for the next transaction, whatever state this one is in.
+            _drop(connection)
+            connection = None
+        else:
+            if (line := self._health.succeeded(time.monotonic())) is not None:
+                log.warning("%s", line)
+        for job, ok, value in done:
+            if ok:
+                _run_then(job, value)
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+        if hot:
+            self._finish_hot(hot, outcomes)
+        return connection
+
+    def _write_hot(self, connection: Connection, hot: list[HotBatch]) -> Sequence[Result]:
+        """The batches' messages and acks, in a savepoint: if the batch fails as a whole
+        (one bad row fails an executemany), each message is tried again on its own, so one
+        bad message fails only itself, and the jobs beside it keep their writes."""
+        records = [record for batch in hot for record in batch.messages]
+        acks = [ack for batch in hot for ack in batch.acks]
+        now = self._clock()
+        # Plain SQL on the driver: SQLAlchemy's begin_nested() costs more than the batch's
+        # checks. It stays inside the transaction SQLAlchemy began.
+        cursor = connection.connection.cursor()
+        cursor.execute(f"SAVEPOINT {_HOT_SAVEPOINT}")
+        rooms = [batch.rooms for batch in hot if batch.rooms is not None]
+        try:
+            outcomes = self._statements.save_all(connection, records, now, self._max_text_chars)
+            self._statements.ack_all(connection, acks)
+            if rooms:
+                self._rooms.write_all(connection, rooms, now, self._max_text_chars)
+        except Exception as error:
+            if _is_database_failure(error, connection):
+                raise  # the whole batch fails: see the module's docstring
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {_HOT_SAVEPOINT}")
+            cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
+            log.exception("a batch of %d messages failed; trying them one by one", len(records))
+            results = self._write_one_by_one(connection, records, acks, now)
+            for room_batch in rooms:
+                self._write_room_one_by_one(connection, room_batch, now)
+            return results
+        cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
+        return outcomes
+
+    def _write_one_by_one(
+        self, connection: Connection, records: list[MessageRecord],
+        acks: list[tuple[int, int]], now: datetime,
+    ) -> list[Result]:  # fmt: skip
+        results: list[Result] = []
+        for record in records:
+            savepoint = connection.begin_nested()
+            try:
+                [outcome] = self._statements.save_all(
+                    connection, [record], now, self._max_text_chars
+                )
+            except Exception as error:
+                if _is_database_failure(error, connection):
+                    raise
+                savepoint.rollback()
+                results.append(error)
+                continue
+            savepoint.commit()
+            results.append(outcome)
+        for ack in acks:
+            savepoint = connection.begin_nested()
+            try:
+                self._statements.ack_all(connection, [ack])
+            except Exception as error:
+                if _is_database_failure(error, connection):
+                    raise
+                savepoint.rollback()
+                log.exception("an ack could not be stored; the message will come again")
+                continue
+            savepoint.commit()
+        return results
+
+    def _write_room_one_by_one(
+        self, connection: Connection, batch: RoomBatch, now: datetime
+    ) -> None:
+        """Each `say` and `read` of the batch in a savepoint of its own (see _write_hot)."""
+        results: list[Any] = []
+        singles = [RoomBatch([say], []) for say in batch.says]
+        singles += [RoomBatch([], [read]) for read in batch.reads]
+        for single in singles:
+            savepoint = connection.begin_nested()
+            try:
+                self._rooms.write_all(connection, [single], now, self._max_text_chars)
+            except Exception as error:
+                if _is_database_failure(error, connection):
+                    raise
+                savepoint.rollback()
+                results.append(error)
+                continue
+            savepoint.commit()
+            results += single.results or []
+        batch.results = results
+
+    def _finish_hot(self, hot: list[HotBatch], outcomes: Sequence[Result] | BaseException) -> None:
+        assert self._on_hot is not None, "on_hot_committed() before submit_hot()"
+        start = 0
+        for batch in hot:
+            if isinstance(outcomes, BaseException):
+                self._on_hot(batch, outcomes)
+                continue
+            end = start + len(batch.messages)
+            self._on_hot(batch, outcomes[start:end])
+            start = end
+
+
+def _drop(connection: Connection | None) -> None:
+    """Close a connection whose transaction failed, whatever state it is in."""
+    if connection is None:
+        return
+    try:
+        connection.invalidate()  # the DBAPI connection is closed, never back in a pool
+        connection.close()
+    except Exception:  # closing a broken connection may fail too: it is gone either way
+        log.debug("closing the writer's failed connection failed", exc_info=True)
+
+
+def _is_database_failure(error: BaseException, connection: Connection) -> bool:
+    """Whether `error` is the database's failure rather than one statement's: the file or the
+    server refuses (read-only, disk I/O error, locked) or the connection is gone. PEP 249's
+    OperationalError and InterfaceError, from SQLAlchemy or straight from the driver (the hot
+    statements run on the driver's cursor). A constraint or a value the database rejects
+    (IntegrityError, DataError) is the job's or the message's own, and fails it alone."""
+    driver = connection.dialect.loaded_dbapi
+    failures = (OperationalError, InterfaceError, driver.OperationalError, driver.InterfaceError)
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, failures):
+        return False
+    # sqlite3 raises OperationalError for a statement's own faults too (no such column, too
+    # many variables): those fail their job alone. Its error code tells the file's failures.
+    code = getattr(error.orig if isinstance(error, DBAPIError) else error, "sqlite_errorcode", None)
+    return code is None or code & 0xFF in _SQLITE_FILE_FAILURES
+
+
+# SQLite's primary result codes for a file or lock that refuses, not a statement at fault:
+# PERM, BUSY, LOCKED, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, NOTADB.
+_SQLITE_FILE_FAILURES = frozenset({3, 5, 6, 8, 10, 11, 13, 14, 26})
+
+
+def _run_in_savepoint(connection: Connection, job: _Job) -> tuple[_Job, bool, Any]:
+    """One job, one savepoint: a refusal or a failure takes back what the job wrote. The
+    database's own failure fails the whole batch instead (see the module's docstring)."""
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+        try:
+            result = job.fn(session)
+            session.commit()
+        except Exception as error:
+            if _is_database_failure(error, connection):
+                raise
+            session.rollback()
+            if not isinstance(error, RequestError):
+                log.error("a write job failed", exc_info=error)
+            return job, False, error
+    return job, True, result
+
+
+def _run_then(job: _Job, result: Any) -> None:
+    """A committed job's follow-up; its failure is our bug, logged, and fails nothing else."""
+    if job.then is None:
+        return
+    try:
+        job.then(result)
+    except Exception:
+        log.exception("the follow-up of a committed write job failed")
