@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import StartupError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUSY_TIMEOUT_MS = 10_000
 WRITE_OPTION = "parley_write"  # execution option: this transaction will write
 
