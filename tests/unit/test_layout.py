@@ -58,11 +58,15 @@ def _imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == "service":  # `from service.x import y` is the house form
-                names.update(f"service.{alias.name}" for alias in node.names)
-            else:
-                names.add(node.module)
+            for alias in node.names:  # `from service.wire import events` imports a module
+                submodule = f"{node.module}.{alias.name}"
+                names.add(submodule if _is_module(submodule) else node.module)
     return names
+
+
+def _is_module(name: str) -> bool:
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
 def _allowed(wing: str) -> set[str]:
