@@ -66,6 +66,9 @@ def drop_in_use(connection: Connection, name: str) -> None:
     in, the backends are ended first, each waited for up to _TERMINATE_WAIT_MS, and only
     then is the database dropped (FORCE still, for one that slipped in meanwhile).
     """
+    exists = text("SELECT 1 FROM pg_database WHERE datname = :name")
+    if connection.execute(exists, {"name": name}).first() is None:
+        return  # already gone: nothing to do
     connection.exec_driver_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
     for attempt in range(1, _DROP_ATTEMPTS + 1):
         terminate_backends(connection, name)
