@@ -16,7 +16,7 @@ them unchanged (the model is h2's state machine; the h11-style loop is `next_act
 Nothing here reads a socket, starts a thread or reads the clock: every `now` is the caller's
 (monotonic seconds). The adapter calls it from one thread (the reactor); what workers finish it
 reports back through the reactor. Cheap by design: `message`/`ack` are most of the traffic, and
-each costs one call and one small tuple.
+a run of them is one action (ADD_WINDOWED), allocating nothing per frame.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ COUNTED_REFUSALS = frozenset(
 class Do(Enum):
     """What the adapter is to do with an action `(kind, item, detail)`."""
 
-    ADD_WINDOWED = "add_windowed"  # (frame, op): a message/ack into the round; pipelined_done
+    ADD_WINDOWED = "add_windowed"  # (frames, None): messages/acks into the round, see below
     ADD_PIPELINED = "add_pipelined"  # (frame, op): a say/read into the round; pipelined_done
     RUN_INLINE = "run_inline"  # (frame, None): answer it now (ping)
     RUN_SERIAL = "run_serial"  # (frame, None): on a worker; serial_done after
@@ -74,6 +74,9 @@ ADD_WINDOWED, ADD_PIPELINED = Do.ADD_WINDOWED, Do.ADD_PIPELINED
 RUN_INLINE, RUN_SERIAL, JUDGE_LOGIN = Do.RUN_INLINE, Do.RUN_SERIAL, Do.JUDGE_LOGIN
 REFUSE, FRAME_ERROR, FINISH = Do.REFUSE, Do.FRAME_ERROR, Do.FINISH
 Action = tuple[Do, Any, Any]  # (kind, item, detail) as Do's members say
+# ADD_WINDOWED hands out a run of consecutive `message`/`ack` frames at once, in a list the
+# engine reuses: valid until the next call of next_action. One action per run, not per frame,
+# is what keeps the engine off the cost of the hot path.
 
 
 class SessionEngine:
@@ -106,6 +109,7 @@ class SessionEngine:
         self._ending: EndReason | None = None
         self._eof = False  # the peer sent its last byte (or the transport broke)
         self._finishing = False  # FINISH was handed out
+        self._run: list[dict[str, Any]] = []  # ADD_WINDOWED's frames, reused
 
     # --- what the adapter reads --------------------------------------------------------------
 
@@ -196,10 +200,13 @@ class SessionEngine:
 
     def next_action(self, now: float) -> Action | None:
         """The next thing to do, or None until more is fed. Call until None."""
-        waiting = self._waiting
+        waiting, run = self._waiting, self._run
+        run.clear()
         while waiting and self._ending is None and not self._busy:
             item = waiting[0]
             if isinstance(item, FrameError):  # not a reply: it waits for nothing in flight
+                if run:
+                    break  # the run first
                 waiting.popleft()
                 if item.is_fatal or self.state.note_bad_frame(self._max_bad_frames):
                     self.end(EndReason.PROTOCOL_ERROR)  # chat/1 precise point 8
@@ -213,7 +220,10 @@ class SessionEngine:
                 if op in WINDOWED_OPS:  # message, ack: paced by the window alone
                     waiting.popleft()
                     self._in_flight += 1
-                    return (ADD_WINDOWED, item, op)
+                    run.append(item)
+                    continue
+                if run:
+                    break  # the run first
                 bucket = self._requests
                 if self._in_flight and bucket is not None and not bucket.has_token(now):
                     break  # its refusal must not overtake the replies before it
@@ -223,7 +233,7 @@ class SessionEngine:
                     return (REFUSE, item, refusal)
                 self._in_flight += 1  # say, read: a say reaches a whole room
                 return (ADD_PIPELINED, item, op)
-            if self._in_flight:
+            if self._in_flight:  # (so also when the run is not empty)
                 break  # its reply must not overtake those of the requests before it
             waiting.popleft()
             refusal = self._over_rate(now)
@@ -235,6 +245,8 @@ class SessionEngine:
                 return self._start_login(item, now)
             self._busy = True
             return (RUN_SERIAL, item, None)
+        if run:
+            return (ADD_WINDOWED, run, None)
         if self._eof and self._ending is None and not (waiting or self._busy or self._in_flight):
             self._ending = EndReason.DISCONNECTED
         if self._ending is None or self._busy or self._in_flight or self._finishing:

@@ -219,8 +219,9 @@ class Connection:
         next_action, now = self._engine.next_action, time.monotonic()
         while (action := next_action(now)) is not None:
             kind, item, detail = action
-            if kind is ADD_WINDOWED:
-                self._start_windowed(item, detail)
+            if kind is ADD_WINDOWED:  # a run of message/ack frames: most of the traffic
+                for frame in item:
+                    self._start_windowed(frame, frame["op"])
             elif kind is ADD_PIPELINED:
                 self._start_pipelined(item)
             elif kind is RUN_INLINE:

@@ -95,12 +95,13 @@ class Adapter:
                 assert engine.ending is None, f"{kind} after the end"
                 assert self.running is None, "started beside a serial request"
             if kind is ADD_WINDOWED or kind is ADD_PIPELINED:
-                self.started.append(item["op"])
-                if engine.state.logged_in:
-                    self.round.append(item["id"])
-                else:  # the adapter answers not_logged_in at once
-                    self.replies.append(item["id"])
-                    engine.answered_at_once()
+                for frame in item if kind is ADD_WINDOWED else [item]:
+                    self.started.append(frame["op"])
+                    if engine.state.logged_in:
+                        self.round.append(frame["id"])
+                    else:  # the adapter answers not_logged_in at once
+                        self.replies.append(frame["id"])
+                        engine.answered_at_once()
             elif kind is RUN_INLINE:
                 self.started.append(item["op"])
                 self.replies.append(item["id"])
