@@ -24,8 +24,8 @@ from cli.admin_typer import AdminCommand, AdminGroup, BadValue
 from cli.admin_typer import fail as _fail
 from service.admin import accounts
 from service.admin import rooms as room_admin
+from service.store import Store
 from service.store.db import Schema, database_state, describe_url, migrate_to_head
-from service.store.store import Store
 from service.wire.timeutil import parse_since, utc_now
 
 app = typer.Typer(
@@ -120,9 +120,9 @@ def _account(store: Store, name: str) -> str:
     (names are unique ignoring case, chat/1 precise point 14), named on stderr so that stdout
     stays what the command prints. A name that matches nothing is returned as typed, for the
     command's own "there is no user" refusal."""
-    if store.user_exists(name):
+    if store.users.user_exists(name):
         return name
-    holder = store.name_taken_by(name)
+    holder = store.users.name_taken_by(name)
     if holder is None:
         return name
     typer.echo(f"Note: no user {name}; using {holder} (names are unique ignoring case).", err=True)
@@ -155,7 +155,7 @@ def passwd(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NO
     """
     with open_store(db) as store:
         name = _account(store, name)
-        if not store.user_exists(name):
+        if not store.users.user_exists(name):
             _fail(f"there is no user {name}")
         accounts.set_password(store, name, _new_password(password_stdin))
     typer.echo(f"Changed the password of {name}; any lockout is lifted.")

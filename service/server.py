@@ -45,10 +45,9 @@ from service.net.connection import Connection, HotRound, Runtime
 from service.net.reactor import Reactor
 from service.net.tls import Handshake, server_context
 from service.pipeline.answerer import Answerer
-from service.store import db
+from service.store import Store, db
 from service.store.change_marker import ChangeMarker
 from service.store.instance_lock import InstanceLock, take_instance_lock
-from service.store.store import Store
 from service.store.writer import HotBatch
 from service.wire.addresses import source_key
 from service.wire.timeutil import utc_now
@@ -173,13 +172,13 @@ class ChatServer:
                 lock.release()
                 raise
         self._instance_lock = lock
-        closed = store.end_open_periods(self._clock(), CRASH_END_REASON)
+        closed = store.periods.end_open_periods(self._clock(), CRASH_END_REASON)
         if closed:
             periods = "active period" if closed == 1 else "active periods"
             log.info("closed %d %s left open by an earlier stop", closed, periods)
-        store.prune_nonces(self._clock())
+        store.nonces.prune(self._clock())
         hub = Hub(on_announcement=lambda: self._reactor_post(hub.fan_out))
-        decoys = DecoyCosts(self.config.argon2, store.hash_costs())
+        decoys = DecoyCosts(self.config.argon2, store.users.hash_costs())
         return Services(self.config, store, hub, self._clock, decoys)
 
     def _reactor_post(self, call: Callable[[], None]) -> None:
@@ -320,10 +319,10 @@ class ChatServer:
                 now = self._clock()
                 if now - last_evict >= UNKNOWN_NAMES_EVICT_EVERY:
                     last_evict = now
-                    services.store.evict_unknown_names()
+                    services.store.users.evict_unknown_names()
                 if now - last_prune >= NONCE_PRUNE_EVERY:
                     last_prune = now
-                    services.store.prune_nonces(now)
+                    services.store.nonces.prune(now)
             except Exception:
                 log.exception("periodic housekeeping failed; will retry")
         marker.close()
@@ -340,7 +339,7 @@ class ChatServer:
         next request (`bye account_deleted`, offline for everyone), not whenever that comes."""
         assert self._runtime is not None
         online = self.services.hub.online_users()
-        existing = self.services.store.account_ids(online)
+        existing = self.services.store.users.account_ids(online)
         self._runtime.reactor.post(lambda: self._end_sessions_gone(frozenset(online), existing))
 
     def _end_sessions_gone(self, looked_at: frozenset[str], existing: dict[str, int]) -> None:
@@ -373,7 +372,7 @@ class ChatServer:
         runtime.workers.shutdown(wait=True, cancel_futures=True)
         runtime.auth.shutdown()
         runtime.catch_ups.shutdown(wait=True, cancel_futures=True)
-        runtime.services.store.end_open_periods(self._clock(), EndReason.SHUTDOWN.value)
+        runtime.services.store.periods.end_open_periods(self._clock(), EndReason.SHUTDOWN.value)
         runtime.services.store.close()
         if self._instance_lock is not None:
             self._instance_lock.release()

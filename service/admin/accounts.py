@@ -18,13 +18,12 @@ from datetime import datetime
 from typing import TypeVar
 
 from service.credentials.passwords import Attempts, hash_password, is_valid_username
-from service.store.failed_login_queries import FailedLoginEntry as FailedLoginEntry
-from service.store.operator_queries import BlockEntry as BlockEntry  # the operator's records
-from service.store.operator_queries import Footprint as Footprint
-from service.store.operator_queries import Login as Login
-from service.store.operator_queries import UserSummary as UserSummary
-from service.store.outcomes import Refusal
-from service.store.store import Store
+from service.store import BlockEntry as BlockEntry  # the operator's records
+from service.store import FailedLoginEntry as FailedLoginEntry
+from service.store import Footprint as Footprint
+from service.store import Login as Login
+from service.store import Refusal, Store
+from service.store import UserSummary as UserSummary
 from service.wire.names import MIN_PASSWORD_CHARS as MIN_PASSWORD_CHARS  # the floor of register too
 
 T = TypeVar("T")
@@ -61,7 +60,7 @@ def password_problem(password: str) -> str | None:
 
 def list_users(store: Store, now: datetime) -> list[UserSummary]:
     """Every account with its lockout state as the server would judge it at `now`."""
-    return store.list_users(now)
+    return store.operator.list_users(now)
 
 
 def add_user(store: Store, name: str, password: str, now: datetime) -> None:
@@ -70,15 +69,15 @@ def add_user(store: Store, name: str, password: str, now: datetime) -> None:
     if problem is not None:
         raise AccountError(problem)
     password_hash = hash_password(password)  # ~50 ms: outside any transaction
-    if store.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:  # taken meanwhile
-        raise AccountError(name_taken_problem(name, store.name_taken_by(name) or name))
+    if store.users.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:  # taken meanwhile
+        raise AccountError(name_taken_problem(name, store.users.name_taken_by(name) or name))
 
 
 def new_name_problem(store: Store, name: str) -> str | None:
     """Why `name` cannot be a new account (its form, or an account of that name ignoring
     case), or None when it can: what to check before asking for a password."""
     problem = username_problem(name)
-    if problem is None and (holder := store.name_taken_by(name)) is not None:
+    if problem is None and (holder := store.users.name_taken_by(name)) is not None:
         problem = name_taken_problem(name, holder)
     return problem
 
@@ -103,24 +102,24 @@ def set_password(store: Store, name: str, password: str) -> None:
     problem = password_problem(password)
     if problem is not None:
         raise AccountError(problem)
-    if not store.set_password_hash(name, hash_password(password)):
+    if not store.operator.set_password_hash(name, hash_password(password)):
         raise _no_such_user(name)
 
 
 def unlock(store: Store, name: str, now: datetime) -> Attempts:
     """Clear the lockout and the failure counter; returns the state it had at `now`."""
-    return _found(store.unlock(name, now), name)
+    return _found(store.operator.unlock(name, now), name)
 
 
 def footprint(store: Store, name: str) -> Footprint:
     """What `delete_user` would remove, for the operator's confirmation."""
-    return _found(store.footprint(name), name)
+    return _found(store.operator.footprint(name), name)
 
 
 def delete_user(store: Store, name: str) -> Footprint:
     """Delete the account with its incoming stored messages, blocks both ways, nonces and
     login history. Messages it sent stay: they keep the sender by name."""
-    return _found(store.delete_user(name), name)
+    return _found(store.operator.delete_user(name), name)
 
 
 def login_history(store: Store, *, since: datetime | None, user: str | None) -> list[Login]:
@@ -129,7 +128,7 @@ def login_history(store: Store, *, since: datetime | None, user: str | None) -> 
     A session that began before `since` but was still open after it counts: the operator
     asks "who was on since then", the question chat/1 `whoelsesince` answers for users.
     """
-    return _found(store.login_history(since=since, user=user), user or "")
+    return _found(store.operator.login_history(since=since, user=user), user or "")
 
 
 def failed_logins(
@@ -137,14 +136,14 @@ def failed_logins(
 ) -> list[FailedLoginEntry]:
     """Failed logins since `since` (all kept when None), of account `user` only when given,
     oldest first. A name without an account is kept masked, so it cannot be asked for."""
-    if user is not None and not store.user_exists(user):
+    if user is not None and not store.users.user_exists(user):
         raise _no_such_user(user)
-    return store.failed_logins(since=since, user=user)
+    return store.failed_logins.entries(since=since, user=user)
 
 
 def list_blocks(store: Store, name: str | None = None) -> list[BlockEntry]:
     """All blocks, or those by or of `name`; sorted by blocker, then blocked."""
-    return _found(store.list_blocks(name), name or "")
+    return _found(store.operator.list_blocks(name), name or "")
 
 
 def _found(value: T | None, name: str) -> T:
@@ -239,7 +238,7 @@ def import_credentials(
     for line in lines:
         if isinstance(line, RejectedLine):
             results.append(ImportResult(line.line_no, line.name, Outcome.REJECTED, line.reason))
-        elif (holder := store.name_taken_by(line.name)) == line.name:
+        elif (holder := store.users.name_taken_by(line.name)) == line.name:
             results.append(ImportResult(line.line_no, line.name, Outcome.SKIPPED))
         elif holder is not None:
             reason = name_taken_problem(line.name, holder)
@@ -252,7 +251,7 @@ def import_credentials(
 def _import_one(
     store: Store, line: CredentialLine, now: datetime, hasher: Callable[[str], str]
 ) -> ImportResult:
-    if store.create_user(line.name, hasher(line.password), now) is Refusal.NAME_TAKEN:
+    if store.users.create_user(line.name, hasher(line.password), now) is Refusal.NAME_TAKEN:
         # created meanwhile, by the server's `register` or another admin
         return ImportResult(line.line_no, line.name, Outcome.SKIPPED)
     return ImportResult(line.line_no, line.name, Outcome.ADDED)

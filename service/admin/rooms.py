@@ -16,9 +16,9 @@ from collections.abc import Collection
 from datetime import datetime
 
 from service.admin.accounts import AccountError
-from service.store.room_queries import RoomLine as RoomLine  # the operator's records
-from service.store.room_queries import RoomSummary as RoomSummary
-from service.store.store import Store
+from service.store import RoomLine as RoomLine  # the operator's records
+from service.store import RoomSummary as RoomSummary
+from service.store import Store
 from service.wire.rooms import is_valid_room_name
 
 
@@ -39,17 +39,17 @@ def room_name(text: str) -> str:
 def list_rooms(store: Store, *, empty: bool = False) -> list[RoomSummary]:
     """Every room (only those without members when `empty`: a member's `leave` keeps a room),
     sorted by name, with its members, messages and last activity."""
-    return store.list_rooms(empty=empty)
+    return store.operator_rooms.list_rooms(empty=empty)
 
 
 def delete_empty_rooms(store: Store, names: Collection[str]) -> list[RoomSummary]:
     """Delete the rooms `names` that have no members now, with their history; what went."""
-    return store.delete_empty_rooms(names)
+    return store.operator_rooms.delete_empty_rooms(names)
 
 
 def room_history(store: Store, room: str, since: datetime | None) -> list[RoomLine]:
     """What was said in `room` (at or after `since`), oldest first."""
-    lines = store.room_history(room, since)
+    lines = store.operator_rooms.room_history(room, since)
     if lines is None:
         raise _no_such_room(room)
     return lines
@@ -57,7 +57,7 @@ def room_history(store: Store, room: str, since: datetime | None) -> list[RoomLi
 
 def room_summary(store: Store, room: str) -> RoomSummary:
     """What `delete_room` would remove, for the operator's confirmation."""
-    summary = store.room_summary(room)
+    summary = store.operator_rooms.room_summary(room)
     if summary is None:
         raise _no_such_room(room)
     return summary
@@ -65,7 +65,7 @@ def room_summary(store: Store, room: str) -> RoomSummary:
 
 def delete_room(store: Store, room: str) -> RoomSummary:
     """Delete the room with its memberships and its history."""
-    gone = store.delete_room(room)
+    gone = store.operator_rooms.delete_room(room)
     if gone is None:
         raise _no_such_room(room)
     return gone

@@ -17,7 +17,7 @@ from service.core.session import EndReason, SessionState
 from service.credentials.decoy_cost import DecoyCosts
 from service.credentials.passwords import LockoutPolicy
 from service.limits.name_locks import NameLocks
-from service.store.store import Store
+from service.store import Store
 from service.wire.errors import RequestId
 
 Fields = dict[str, Any]

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from service.store.store import name_digest
+from service.store.users import name_digest
 
 
 class NameLocks:

@@ -1,18 +1,21 @@
 """The store's foundation: one engine, one writer, short read transactions, and time helpers.
 
-The store's queries live in three modules, all subclasses of StoreBase and joined in
-`service.store.store.Store`: store.py (accounts, login, blocks, periods), message_store.py (direct
-messages) and operator_store.py (what chat-admin lists and changes). Nothing else in Parley
-runs a query. Sessions and ORM objects never leave these modules: callers get frozen
-dataclasses or a Refusal. Times go in and come out as aware UTC datetimes; the database keeps
-them naive UTC.
+Every repository of the store (service/store/store.py lists them) holds this Database and
+nothing else of the world. What each of them promises, because it runs through here:
+- one transaction per call: a read is one short read transaction on the caller's thread, a
+  write is (part of) one committed write transaction and returns once committed;
+- Sessions and ORM objects never leave the store: callers get frozen dataclasses or a
+  Refusal (service/store/outcomes.py), never a protocol error;
+- times go in and come out as aware UTC datetimes; the database keeps them naive UTC.
+Nothing else in Parley runs a query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
-from typing import Self, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,7 +45,9 @@ def attempts_of(failures: int, locked_until: datetime | None) -> Attempts:
     return Attempts(failures, maybe_utc(locked_until))
 
 
-class StoreBase:
+class Database:
+    """The engine, the readers' session factory and the writer, shared by the repositories."""
+
     def __init__(
         self, engine: Engine, writer: Writer, readers: sessionmaker[Session],
         writer_engine: Engine | None = None,
@@ -51,14 +56,14 @@ class StoreBase:
         # The server's writer connects through an engine of its own (service/store/writer.py says
         # why); chat-admin's writes share `engine`.
         self.writer_engine = writer_engine or engine
-        self._writer = writer
+        self.writer = writer
         self._readers = readers
 
     @classmethod
     def open(
         cls, url: str, *, group_commit: bool, max_text_chars: int = 4_000,
         synchronous: str = "full",
-    ) -> Self:  # fmt: skip
+    ) -> Database:  # fmt: skip
         """group_commit: the server's writer thread; otherwise each write commits on the
         caller's thread (chat-admin, tests)."""
         engine = make_engine(url, synchronous=synchronous)
@@ -69,14 +74,8 @@ class StoreBase:
         writer = GroupCommitWriter(writing(writer_engine), utc_now, max_text_chars)
         return cls(engine, writer, readers, writer_engine)
 
-    @property
-    def group_writer(self) -> GroupCommitWriter:
-        """The server's writer, for the hot path (service/pipeline/answerer.py)."""
-        assert isinstance(self._writer, GroupCommitWriter), "open(group_commit=True)"
-        return self._writer
-
     def close(self) -> None:
-        self._writer.close()
+        self.writer.close()
         self.writer_engine.dispose()
         self.engine.dispose()
 
@@ -89,4 +88,8 @@ class StoreBase:
         """Run `job` as (part of) one committed write transaction; returns once committed.
         A job that raises leaves nothing behind (it runs in a savepoint of its own).
         `then(result)` runs once committed, in commit order (see service/store/writer.py)."""
-        return self._writer.run(job, then)
+        return self.writer.run(job, then)
+
+    def submit(self, job: Callable[[Session], T]) -> Future[T]:
+        """Queue `job` for the writer and return at once; its failure is the writer's to log."""
+        return self.writer.submit(job)

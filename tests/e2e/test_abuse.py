@@ -25,8 +25,8 @@ import pytest
 from service.config import ServerConfig
 from service.credentials.hash_cost import DEFAULT_COST
 from service.credentials.passwords import hash_password
+from service.store import Store
 from service.store.db import migrate_to_head
-from service.store.store import Store
 from service.wire.timeutil import utc_now
 from tests.conftest import PASSWORD, USERS
 from tests.support.attack import (
@@ -55,7 +55,7 @@ def server(server_config: ServerConfig) -> Iterator[RunningServer]:
     store = Store.open(server_config.db_url, group_commit=False)
     try:
         for name in USERS:
-            store.create_user(name, hash_password(PASSWORD, DEFAULT_COST), utc_now())
+            store.users.create_user(name, hash_password(PASSWORD, DEFAULT_COST), utc_now())
     finally:
         store.close()
     running = start_server(server_config)

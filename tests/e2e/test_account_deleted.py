@@ -22,7 +22,7 @@ from cli.admin import app
 from service import server as server_module
 from service.config import ServerConfig
 from service.core.account_watch import DeletionWatch
-from service.store.store import Store
+from service.store.users import Users
 from tests.conftest import PASSWORD, USERS
 from tests.support.client import Frame, TestClient
 from tests.support.server import RunningServer, create_users, start_server
@@ -148,20 +148,20 @@ def test_deleting_an_offline_account_ends_no_other_session(
 
 
 class FailingLooks:
-    """Store.account_ids, failing while `failing` is set (as when PostgreSQL is down)."""
+    """Users.account_ids, failing while `failing` is set (as when PostgreSQL is down)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.failing = threading.Event()
         self.failed = 0
-        real = Store.account_ids
+        real = Users.account_ids
 
-        def account_ids(store: Store, names: Sequence[str]) -> dict[str, int]:
+        def account_ids(users: Users, names: Sequence[str]) -> dict[str, int]:
             if self.failing.is_set():
                 self.failed += 1
                 raise OperationalError("SELECT users", {}, ConnectionRefusedError("db down"))
-            return real(store, names)
+            return real(users, names)
 
-        monkeypatch.setattr(Store, "account_ids", account_ids)
+        monkeypatch.setattr(Users, "account_ids", account_ids)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from cli.admin import app
 from service.config import ServerConfig
-from service.store.store import Store
+from service.store import Store
 from service.wire.timeutil import utc_now
 from tests.support.client import TestClient
 from tests.support.server import RunningServer, start_server
@@ -85,7 +85,7 @@ def test_a_period_left_open_by_a_crash_is_closed_as_server_restart(
     server.stop()
     store = Store.open(server.db_url, group_commit=False)  # as a crash would have left it:
     try:  # the row of a session that was open when the server died
-        store.start_period("alice", "10.0.0.7:50312", utc_now())
+        store.periods.start_period("alice", "10.0.0.7:50312", utc_now())
     finally:
         store.close()
     assert end_reasons(server.db_url) == [("alice", None)]

@@ -18,7 +18,8 @@ from service.config import ServerConfig
 from service.core.handlers import dispatch as handlers
 from service.credentials import passwords as auth
 from service.credentials.hash_cost import HashCost
-from service.store.store import Store
+from service.store import Store
+from service.store.users import Users
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.server import RunningServer, cheap_hash, create_users, start_server
@@ -95,7 +96,7 @@ NEW_COST = HashCost(memory_kib=2048, time_cost=2, parallelism=1)
 def stored_parameters(db_url: str, name: str) -> tuple[int, int, int]:
     store = Store.open(db_url, group_commit=False)
     try:
-        credentials = store.credentials(name)
+        credentials = store.users.credentials(name)
     finally:
         store.close()
     assert credentials is not None
@@ -132,18 +133,18 @@ def test_a_password_changed_between_check_and_rehash_refuses_the_old_one(
     before its rehash: the rehash changes nothing, and the old password is refused as a wrong
     one is, counted, instead of letting in who no longer knows the password."""
     create_users(server_config.db_url, {"alice": PASSWORD})
-    real_rehash, changed = Store.rehash_password, list[bool]()
+    real_rehash, changed = Users.rehash_password, list[bool]()
 
-    def passwd_meanwhile(store: Store, name: str, old_hash: str, new_hash: str) -> bool:
+    def passwd_meanwhile(users: Users, name: str, old_hash: str, new_hash: str) -> bool:
         if not changed:  # the operator's store, not the server's: as chat-admin passwd
             operator = Store.open(server_config.db_url, group_commit=False)
             try:
-                changed.append(operator.set_password_hash(name, cheap_hash("the new one")))
+                changed.append(operator.operator.set_password_hash(name, cheap_hash("the new one")))
             finally:
                 operator.close()
-        return real_rehash(store, name, old_hash, new_hash)
+        return real_rehash(users, name, old_hash, new_hash)
 
-    monkeypatch.setattr(Store, "rehash_password", passwd_meanwhile)
+    monkeypatch.setattr(Users, "rehash_password", passwd_meanwhile)
     running = start_server(replace(server_config, argon2=NEW_COST))
     try:
         client = TestClient(running.host, running.port)

@@ -17,7 +17,7 @@ import pytest
 
 from service.admin.accounts import delete_user
 from service.config import ServerConfig
-from service.store.store import Store
+from service.store import Store
 from tests.conftest import PASSWORD
 from tests.e2e.test_messages import assert_recent_rfc3339_z
 from tests.support.client import TestClient
@@ -421,7 +421,7 @@ def test_a_room_the_operator_deletes_is_gone_and_its_name_free(
     bob = login("bob")  # his login saw #general at seq 3
     store = Store.open(server.db_url, group_commit=False)
     try:
-        assert store.delete_room("#general") is not None
+        assert store.operator_rooms.delete_room("#general") is not None
     finally:
         store.close()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from service.store.store import Store
+from service.store import Store
 from service.wire.timeutil import utc_now
 from tests.conftest import PASSWORD
 from tests.support.client import Frame, TestClient
@@ -51,7 +51,7 @@ def test_kill_9_during_a_stream_of_say(db_url: str, tmp_path: Path) -> None:
     store = Store.open(db_url, group_commit=False)
     try:
         for name in ("alice", "bob"):
-            store.join_room(name, "#general", utc_now())
+            store.rooms.join_room(name, "#general", utc_now())
     finally:
         store.close()
 

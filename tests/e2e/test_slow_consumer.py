@@ -18,7 +18,7 @@ import pytest
 
 from service.config import ServerConfig
 from service.net.outbox import Outbox
-from service.store.store import Store
+from service.store import Store
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.server import RunningServer
@@ -113,7 +113,7 @@ def test_the_stalled_connection_is_closed(
     carol.expect(ev="presence", user="bob", state="offline")
     store = Store.open(server.db_url, group_commit=False)
     try:  # what `chat-admin history` shows as the end reason of bob's session
-        [period] = store.login_history(since=None, user="bob") or []
+        [period] = store.operator.login_history(since=None, user="bob") or []
     finally:
         store.close()
     assert period.end_reason == "slow_consumer"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from service.store import Store
 from service.store.db import migrate_to_head
-from service.store.store import Store
 
 
 @pytest.fixture

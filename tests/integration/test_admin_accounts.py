@@ -11,10 +11,9 @@ from sqlalchemy import func, select, text
 from service.admin import accounts
 from service.admin.accounts import AccountError, Outcome
 from service.credentials.passwords import LockoutPolicy, verify_password
-from service.store import db
+from service.store import Store, db
 from service.store.db import Schema
 from service.store.models import ActivePeriod, Block, Message, Nonce
-from service.store.store import Store
 from service.wire.timeutil import utc_now
 
 POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(minutes=10))
@@ -23,25 +22,25 @@ T0 = datetime(2026, 11, 24, 12, 0, tzinfo=utc_now().tzinfo)
 
 def add(store: Store, *names: str, at: datetime = T0) -> None:
     for name in names:
-        store.create_user(name, "not-a-real-hash", at)
+        store.users.create_user(name, "not-a-real-hash", at)
 
 
 def lock(store: Store, name: str, now: datetime) -> None:
     for _ in range(POLICY.max_attempts):
-        store.record_failed_login(name, now, POLICY)
+        store.users.record_failed_login(name, now, POLICY)
 
 
 def rows(store: Store, model: type[object]) -> int:
-    return store.read(lambda s: s.scalar(select(func.count()).select_from(model)) or 0)
+    return store.db.read(lambda s: s.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def test_list_users_shows_last_login_pending_and_current_lock(store: Store) -> None:
     add(store, "bob", "Alice", "carol")
-    first, _ = store.start_period("bob", "127.0.0.1:1", T0)
-    store.end_period(first, T0 + timedelta(minutes=5), "logout")
-    store.start_period("bob", "127.0.0.1:2", T0 + timedelta(hours=1))
-    store.save_message("bob", "Alice", "hi", None, T0, max_chars=100)
-    store.save_message("carol", "Alice", "yo", None, T0, max_chars=100)
+    first, _ = store.periods.start_period("bob", "127.0.0.1:1", T0)
+    store.periods.end_period(first, T0 + timedelta(minutes=5), "logout")
+    store.periods.start_period("bob", "127.0.0.1:2", T0 + timedelta(hours=1))
+    store.messages.save_message("bob", "Alice", "hi", None, T0, max_chars=100)
+    store.messages.save_message("carol", "Alice", "yo", None, T0, max_chars=100)
     lock(store, "carol", T0)
 
     found = accounts.list_users(store, T0 + timedelta(minutes=1))
@@ -71,7 +70,7 @@ def test_unlock_clears_the_lock_and_reports_what_it_was(store: Store) -> None:
     before = accounts.unlock(store, "carol", T0 + timedelta(seconds=1))
 
     assert before.locked_until == T0 + POLICY.block_duration
-    credentials = store.credentials("carol")
+    credentials = store.users.credentials("carol")
     assert credentials is not None
     assert (credentials.attempts.failures, credentials.attempts.locked_until) == (0, None)
     with pytest.raises(AccountError, match="no user dave"):
@@ -84,7 +83,7 @@ def test_set_password_replaces_the_hash_and_lifts_the_lock(store: Store) -> None
 
     accounts.set_password(store, "carol", "a new secret")
 
-    credentials = store.credentials("carol")
+    credentials = store.users.credentials("carol")
     assert credentials is not None
     assert verify_password(credentials.password_hash, "a new secret")
     assert credentials.attempts.failures == 0
@@ -95,7 +94,7 @@ def test_set_password_refuses_a_short_one_before_touching_anything(store: Store)
     add(store, "carol")
     with pytest.raises(AccountError, match="shorter than 8"):
         accounts.set_password(store, "carol", "short")
-    credentials = store.credentials("carol")
+    credentials = store.users.credentials("carol")
     assert credentials is not None and credentials.password_hash == "not-a-real-hash"
 
 
@@ -108,27 +107,27 @@ def test_add_user_refuses_taken_and_bad_names(store: Store) -> None:
 
 
 def test_foreign_keys_are_on_for_store_sessions(store: Store) -> None:
-    assert store.read(lambda s: s.scalar(text("PRAGMA foreign_keys"))) == 1
+    assert store.db.read(lambda s: s.scalar(text("PRAGMA foreign_keys"))) == 1
 
 
 def test_delete_user_cascades_but_keeps_messages_they_sent(store: Store) -> None:
     add(store, "alice", "bob", "carol")
-    store.save_message("bob", "alice", "to alice", "n1", T0, max_chars=100)
-    store.save_message("alice", "bob", "from alice", "n2", T0, max_chars=100)
-    store.save_message("carol", "bob", "from carol", None, T0, max_chars=100)
-    store.block("alice", "bob", T0)
-    store.block("carol", "alice", T0)
-    store.block("bob", "carol", T0)
-    store.start_period("alice", "127.0.0.1:9", T0)
-    store.start_period("bob", "127.0.0.1:8", T0)
+    store.messages.save_message("bob", "alice", "to alice", "n1", T0, max_chars=100)
+    store.messages.save_message("alice", "bob", "from alice", "n2", T0, max_chars=100)
+    store.messages.save_message("carol", "bob", "from carol", None, T0, max_chars=100)
+    store.blocks.block("alice", "bob", T0)
+    store.blocks.block("carol", "alice", T0)
+    store.blocks.block("bob", "carol", T0)
+    store.periods.start_period("alice", "127.0.0.1:9", T0)
+    store.periods.start_period("bob", "127.0.0.1:8", T0)
 
     preview = accounts.footprint(store, "alice")
     gone = accounts.delete_user(store, "alice")
 
     assert gone == preview == accounts.Footprint("alice", 1, 2, 1, online=True)
-    assert not store.user_exists("alice")
-    assert [m.sender for m in store.pending_messages("bob")] == ["alice", "carol"]
-    assert store.pending_messages("alice") == []
+    assert not store.users.user_exists("alice")
+    assert [m.sender for m in store.messages.pending_messages("bob")] == ["alice", "carol"]
+    assert store.messages.pending_messages("alice") == []
     assert [(b.blocker, b.blocked) for b in accounts.list_blocks(store)] == [("bob", "carol")]
     assert (rows(store, Message), rows(store, Block)) == (2, 1)
     assert (rows(store, Nonce), rows(store, ActivePeriod)) == (1, 1)  # bob's survive
@@ -138,11 +137,11 @@ def test_delete_user_cascades_but_keeps_messages_they_sent(store: Store) -> None
 
 def test_history_since_keeps_sessions_open_at_some_time_since(store: Store) -> None:
     add(store, "alice", "bob")
-    old, _ = store.start_period("alice", "10.0.0.1:1", T0)
-    store.end_period(old, T0 + timedelta(minutes=10), "logout")
-    long_open, _ = store.start_period("bob", "10.0.0.2:1", T0 + timedelta(minutes=5))
-    late, _ = store.start_period("alice", "10.0.0.1:2", T0 + timedelta(hours=2))
-    store.end_period(late, T0 + timedelta(hours=3), "timeout")
+    old, _ = store.periods.start_period("alice", "10.0.0.1:1", T0)
+    store.periods.end_period(old, T0 + timedelta(minutes=10), "logout")
+    long_open, _ = store.periods.start_period("bob", "10.0.0.2:1", T0 + timedelta(minutes=5))
+    late, _ = store.periods.start_period("alice", "10.0.0.1:2", T0 + timedelta(hours=2))
+    store.periods.end_period(late, T0 + timedelta(hours=3), "timeout")
     assert long_open
 
     since = T0 + timedelta(hours=1)
@@ -160,9 +159,9 @@ def test_history_since_keeps_sessions_open_at_some_time_since(store: Store) -> N
 
 def test_list_blocks_filters_by_either_side(store: Store) -> None:
     add(store, "alice", "bob", "carol")
-    store.block("bob", "alice", T0)
-    store.block("alice", "carol", T0)
-    store.block("carol", "bob", T0)
+    store.blocks.block("bob", "alice", T0)
+    store.blocks.block("alice", "carol", T0)
+    store.blocks.block("carol", "bob", T0)
 
     pairs = [(b.blocker, b.blocked) for b in accounts.list_blocks(store, "alice")]
 
@@ -186,7 +185,7 @@ def test_import_adds_skips_and_rejects_in_line_order(store: Store) -> None:
         (4, "carol", Outcome.REJECTED),
         (5, "alice", Outcome.SKIPPED),
     ]
-    credentials = store.credentials("alice")
+    credentials = store.users.credentials("alice")
     assert credentials is not None and credentials.password_hash == "hashed:password1"
 
 
@@ -204,7 +203,7 @@ def test_database_state_reports_without_creating_files(tmp_path: Path, db_url: s
 def test_database_state_sees_a_schema_behind_head(db_url: str) -> None:
     store = Store.open(db_url, group_commit=False)
     try:
-        store.write(lambda s: s.execute(text("UPDATE alembic_version SET version_num = '0000'")))
+        store.db.write(lambda s: s.execute(text("UPDATE alembic_version SET version_num = '0000'")))
     finally:
         store.close()
 

@@ -18,8 +18,8 @@ from typer.testing import CliRunner, Result
 from cli import admin_render as render
 from cli.admin import app, main
 from service.credentials.passwords import LockoutPolicy, verify_password
+from service.store import Store
 from service.store.db import alembic_config, current_revision
-from service.store.store import Store
 from service.wire.timeutil import utc_now
 
 POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(hours=1))
@@ -32,7 +32,7 @@ def admin(db_url: str, *args: str, input: str | None = None) -> Result:
 
 def seed(store: Store, *names: str) -> None:
     for name in names:
-        store.create_user(name, "not-a-real-hash", utc_now())
+        store.users.create_user(name, "not-a-real-hash", utc_now())
 
 
 def plain_rows(result: Result) -> list[list[str]]:
@@ -51,7 +51,7 @@ def test_adduser_asks_twice_and_the_password_works(db_url: str, store: Store) ->
     assert result.exit_code == 0, result.output
     assert "Added user alice." in result.stdout
     assert "correct horse" not in result.output
-    credentials = store.credentials("alice")
+    credentials = store.users.credentials("alice")
     assert credentials is not None
     assert verify_password(credentials.password_hash, "correct horse")
 
@@ -71,14 +71,14 @@ def test_adduser_refuses_bad_passwords(db_url: str, store: Store, typed: str, me
     assert result.exit_code == 1, result.output
     assert result.stderr == f"{message}; try again\n" * 2 + f"Error: {message} (3 tries); " \
         "nothing changed\n"  # fmt: skip
-    assert not store.user_exists("alice")
+    assert not store.users.user_exists("alice")
 
 
 def test_adduser_password_stdin_for_scripts(db_url: str, store: Store) -> None:
     result = admin(db_url, "adduser", "bob", "--password-stdin", input="s3cret pass\r\n")
 
     assert result.exit_code == 0, result.output
-    credentials = store.credentials("bob")
+    credentials = store.users.credentials("bob")
     assert credentials is not None
     assert verify_password(credentials.password_hash, "s3cret pass")
 
@@ -88,7 +88,7 @@ def test_adduser_password_stdin_takes_one_line_only(db_url: str, store: Store) -
 
     assert result.exit_code == 1, result.output
     assert "single line" in result.stderr
-    assert not store.user_exists("bob")
+    assert not store.users.user_exists("bob")
 
 
 def test_adduser_refuses_a_taken_name_before_asking(db_url: str, store: Store) -> None:
@@ -121,12 +121,12 @@ def test_adduser_creates_the_schema_in_a_new_database(tmp_path: Path) -> None:
 def test_passwd_sets_a_new_password_and_lifts_the_lock(db_url: str, store: Store) -> None:
     seed(store, "carol")
     for _ in range(3):
-        store.record_failed_login("carol", utc_now(), POLICY)
+        store.users.record_failed_login("carol", utc_now(), POLICY)
 
     result = admin(db_url, "passwd", "carol", input="brand new pw\nbrand new pw\n")
 
     assert result.exit_code == 0, result.output
-    credentials = store.credentials("carol")
+    credentials = store.users.credentials("carol")
     assert credentials is not None
     assert verify_password(credentials.password_hash, "brand new pw")
     assert credentials.attempts.locked_until is None
@@ -144,21 +144,21 @@ def test_passwd_for_a_missing_user_fails_before_asking(db_url: str) -> None:
 
 def test_deluser_asks_and_keeps_the_user_on_no(db_url: str, store: Store) -> None:
     seed(store, "alice", "bob")
-    store.save_message("bob", "alice", "hello", None, utc_now(), max_chars=100)
+    store.messages.save_message("bob", "alice", "hello", None, utc_now(), max_chars=100)
 
     result = admin(db_url, "deluser", "alice", input="n\n")
 
     assert result.exit_code == 1, result.output
     assert "Delete user alice, 1 message waiting for them, 0 blocks" in result.stdout
     assert "alice was not deleted" in result.stderr
-    assert store.user_exists("alice")
+    assert store.users.user_exists("alice")
 
 
 def test_deluser_yes_deletes_and_says_what_went(db_url: str, store: Store) -> None:
     seed(store, "alice", "bob")
-    store.save_message("bob", "alice", "hello", None, utc_now(), max_chars=100)
-    store.save_message("alice", "bob", "bye", None, utc_now(), max_chars=100)
-    store.block("bob", "alice", utc_now())
+    store.messages.save_message("bob", "alice", "hello", None, utc_now(), max_chars=100)
+    store.messages.save_message("alice", "bob", "bye", None, utc_now(), max_chars=100)
+    store.blocks.block("bob", "alice", utc_now())
 
     result = admin(db_url, "deluser", "alice", "--yes")
 
@@ -166,15 +166,15 @@ def test_deluser_yes_deletes_and_says_what_went(db_url: str, store: Store) -> No
     assert (
         result.stdout == "Deleted user alice with 1 stored message, 1 block and 0 login records.\n"
     )
-    assert not store.user_exists("alice")
-    assert [m.text for m in store.pending_messages("bob")] == ["bye"]
+    assert not store.users.user_exists("alice")
+    assert [m.text for m in store.messages.pending_messages("bob")] == ["bye"]
 
 
 def test_deluser_confirmed_interactively(db_url: str, store: Store) -> None:
     seed(store, "alice")
     result = admin(db_url, "deluser", "alice", input="y\n")
     assert result.exit_code == 0, result.output
-    assert not store.user_exists("alice")
+    assert not store.users.user_exists("alice")
 
 
 def test_deluser_of_a_missing_user(db_url: str) -> None:
@@ -189,10 +189,10 @@ def test_deluser_of_a_missing_user(db_url: str) -> None:
 def test_users_lists_lock_last_login_and_pending(db_url: str, store: Store) -> None:
     seed(store, "alice", "bob")
     now = utc_now()
-    store.start_period("alice", "127.0.0.1:4000", now)
-    store.save_message("alice", "bob", "hi", None, now, max_chars=100)
+    store.periods.start_period("alice", "127.0.0.1:4000", now)
+    store.messages.save_message("alice", "bob", "hi", None, now, max_chars=100)
     for _ in range(3):
-        store.record_failed_login("bob", now, POLICY)
+        store.users.record_failed_login("bob", now, POLICY)
 
     result = admin(db_url, "users")
 
@@ -218,7 +218,7 @@ def test_users_json(db_url: str, store: Store) -> None:
 def test_unlock_lifts_a_lock_seen_in_users(db_url: str, store: Store) -> None:
     seed(store, "bob")
     for _ in range(3):
-        store.record_failed_login("bob", utc_now(), POLICY)
+        store.users.record_failed_login("bob", utc_now(), POLICY)
 
     result = admin(db_url, "unlock", "bob")
 
@@ -237,7 +237,7 @@ def test_unlock_resets_failures_short_of_a_lock(
 ) -> None:
     seed(store, "bob")
     for _ in range(failures):
-        store.record_failed_login("bob", utc_now(), POLICY)
+        store.users.record_failed_login("bob", utc_now(), POLICY)
 
     result = admin(db_url, "unlock", "bob")
 
@@ -257,9 +257,9 @@ def test_unlock_a_missing_user(db_url: str) -> None:
 def test_history_since_and_user(db_url: str, store: Store) -> None:
     seed(store, "alice", "bob")
     now = utc_now()
-    old, _ = store.start_period("alice", "10.0.0.1:1", now - timedelta(days=2))
-    store.end_period(old, now - timedelta(days=2) + timedelta(minutes=3), "logout")
-    store.start_period("bob", "10.0.0.2:2", now - timedelta(minutes=5))
+    old, _ = store.periods.start_period("alice", "10.0.0.1:1", now - timedelta(days=2))
+    store.periods.end_period(old, now - timedelta(days=2) + timedelta(minutes=3), "logout")
+    store.periods.start_period("bob", "10.0.0.2:2", now - timedelta(minutes=5))
 
     recent = admin(db_url, "history", "--since", "1h")
     everything = admin(db_url, "history")
@@ -275,7 +275,7 @@ def test_history_since_and_user(db_url: str, store: Store) -> None:
 
 def test_history_since_an_iso_date(db_url: str, store: Store) -> None:
     seed(store, "alice")
-    store.start_period("alice", "10.0.0.1:1", utc_now())
+    store.periods.start_period("alice", "10.0.0.1:1", utc_now())
 
     result = admin(db_url, "history", "--since", "2000-01-01")
 
@@ -298,8 +298,8 @@ def test_history_of_a_missing_user(db_url: str) -> None:
 
 def test_blocks_all_and_for_one_user(db_url: str, store: Store) -> None:
     seed(store, "alice", "bob", "carol")
-    store.block("alice", "bob", utc_now())
-    store.block("carol", "bob", utc_now())
+    store.blocks.block("alice", "bob", utc_now())
+    store.blocks.block("carol", "bob", utc_now())
 
     everything = admin(db_url, "blocks")
     carols = admin(db_url, "blocks", "carol", "--json")
@@ -332,7 +332,7 @@ def test_import_credentials_reports_by_line_and_never_prints_passwords(
     assert result.stderr == "Error: 2 lines rejected; the others were added or skipped\n"
     for secret in ("falcon", "yoda", "solo\n", "luke"):
         assert secret not in result.output
-    credentials = store.credentials("alice")
+    credentials = store.users.credentials("alice")
     assert credentials is not None
     assert verify_password(credentials.password_hash, "falcon*solo")
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from cli.admin import app
 from service.credentials.passwords import LockoutPolicy, verify_password
+from service.store import Store
 from service.store.room_statements import SavedSay
-from service.store.store import Store
 from service.wire.timeutil import utc_now
 from tests.integration.test_admin_cli import admin, plain_rows, seed
 
@@ -41,9 +41,9 @@ def test_passwd_in_another_case_changes_the_one_account_and_says_so(
     assert result.exit_code == 0, result.output
     assert "no user ALICE; using alice (names are unique ignoring case)" in result.stderr
     assert "Changed the password of alice" in result.stdout
-    credentials = store.credentials("alice")
+    credentials = store.users.credentials("alice")
     assert credentials is not None and verify_password(credentials.password_hash, "brand new pw")
-    assert not store.user_exists("ALICE")
+    assert not store.users.user_exists("ALICE")
 
 
 def test_unlock_deluser_blocks_history_find_the_account_ignoring_case(
@@ -51,10 +51,10 @@ def test_unlock_deluser_blocks_history_find_the_account_ignoring_case(
 ) -> None:
     seed(store, "alice", "bob")
     now = utc_now()
-    store.start_period("alice", "127.0.0.1:4000", now)
-    store.block("bob", "alice", now)
+    store.periods.start_period("alice", "127.0.0.1:4000", now)
+    store.blocks.block("bob", "alice", now)
     for _ in range(3):
-        store.record_failed_login("alice", now, POLICY)
+        store.users.record_failed_login("alice", now, POLICY)
 
     unlocked = admin(db_url, "unlock", "Alice")
     blocks = admin(db_url, "blocks", "ALICE", "--json")
@@ -73,7 +73,7 @@ def test_unlock_deluser_blocks_history_find_the_account_ignoring_case(
 
     assert deleted.exit_code == 0, deleted.output
     assert deleted.stdout.startswith("Deleted user alice ")
-    assert not store.user_exists("alice")
+    assert not store.users.user_exists("alice")
 
 
 def test_the_exact_name_says_nothing_more_and_a_missing_one_is_still_missing(
@@ -99,7 +99,7 @@ def test_adduser_asks_again_after_a_short_or_mismatched_password(db_url: str, st
     assert result.exit_code == 0, result.output
     assert "the password is shorter than 8 characters; try again" in result.stderr
     assert "the two passwords differ; try again" in result.stderr
-    credentials = store.credentials("alice")
+    credentials = store.users.credentials("alice")
     assert credentials is not None and verify_password(credentials.password_hash, "correct horse")
 
 
@@ -111,7 +111,7 @@ def test_adduser_gives_up_after_three_tries(db_url: str, store: Store) -> None:
         "Error: the password is shorter than 8 characters (3 tries); nothing changed\n"
     )
     assert result.stderr.count("try again") == 2  # not before the third, which is the last
-    assert not store.user_exists("alice")
+    assert not store.users.user_exists("alice")
 
 
 def test_adduser_password_stdin_still_fails_at_once(db_url: str, store: Store) -> None:
@@ -123,7 +123,7 @@ def test_adduser_password_stdin_still_fails_at_once(db_url: str, store: Store) -
     short = admin(db_url, "adduser", "alice", "--password-stdin", input="short\n")
     assert short.exit_code == 1
     assert short.stderr == "Error: the password is shorter than 8 characters; nothing changed\n"
-    assert not store.user_exists("alice")
+    assert not store.users.user_exists("alice")
 
 
 # --- rooms as the client writes them, help that says what happens -------------------------
@@ -133,8 +133,8 @@ def test_room_history_takes_a_name_in_capitals_as_the_client_does(
     db_url: str, store: Store
 ) -> None:
     seed(store, "alice")
-    store.join_room("alice", "#general", utc_now())
-    said = store.say("alice", "#general", "hello", None, utc_now(), max_chars=100)
+    store.rooms.join_room("alice", "#general", utc_now())
+    said = store.room_messages.say("alice", "#general", "hello", None, utc_now(), max_chars=100)
     assert isinstance(said, SavedSay)
 
     result = admin(db_url, "room-history", "#General", "--json")
@@ -184,7 +184,7 @@ def test_a_bad_since_lists_every_unit(db_url: str) -> None:
 
 def test_history_of_now_is_not_refused(db_url: str, store: Store) -> None:
     seed(store, "alice")
-    store.start_period("alice", "127.0.0.1:4000", utc_now())
+    store.periods.start_period("alice", "127.0.0.1:4000", utc_now())
 
     result = admin(db_url, "history", "--since", "0s")
 

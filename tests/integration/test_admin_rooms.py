@@ -13,8 +13,8 @@ from typer.testing import CliRunner, Result
 
 from cli.admin import app
 from service.admin import rooms as room_admin
+from service.store import Store
 from service.store.room_statements import SavedSay
-from service.store.store import Store
 from service.wire.timeutil import utc_now
 
 runner = CliRunner()
@@ -34,12 +34,14 @@ def plain_rows(result: Result) -> list[list[str]]:
 def general(store: Store) -> Store:
     """alice made #general and said two things; bob joined and said one; #empty is empty."""
     for name in ("alice", "bob"):
-        store.create_user(name, "not-a-real-hash", utc_now())
-    store.join_room("alice", "#general", utc_now())
-    store.join_room("bob", "#general", utc_now())
-    store.join_room("bob", "#empty", utc_now())
+        store.users.create_user(name, "not-a-real-hash", utc_now())
+    store.rooms.join_room("alice", "#general", utc_now())
+    store.rooms.join_room("bob", "#general", utc_now())
+    store.rooms.join_room("bob", "#empty", utc_now())
     for sender, words in [("alice", "hello"), ("bob", "two\nlines\tand a tab"), ("alice", "bye")]:
-        outcome = store.say(sender, "#general", words, None, utc_now(), max_chars=4_000)
+        outcome = store.room_messages.say(
+            sender, "#general", words, None, utc_now(), max_chars=4_000
+        )
         assert isinstance(outcome, SavedSay)
     return store
 
@@ -103,14 +105,14 @@ def test_delroom_asks_and_keeps_the_room_on_no(db_url: str, general: Store) -> N
     assert result.exit_code == 1, result.output
     assert "Delete room #general with 2 members and 3 messages?" in result.stdout
     assert "#general was not deleted" in result.stderr
-    assert general.room_summary("#general") is not None
+    assert general.operator_rooms.room_summary("#general") is not None
 
 
 def test_delroom_yes_deletes_and_says_what_went(db_url: str, general: Store) -> None:
     result = admin(db_url, "delroom", "#general", "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout == "Deleted room #general with 2 members and 3 messages.\n"
-    assert [r.name for r in general.list_rooms()] == ["#empty"]
+    assert [r.name for r in general.operator_rooms.list_rooms()] == ["#empty"]
 
 
 @pytest.mark.parametrize("command", [["room-history"], ["delroom", "--yes"]])
@@ -142,11 +144,11 @@ def deserted(general: Store) -> Store:
     """#general and #empty have members; alice made #gone and #left, said something in #left,
     and left both: they have no members."""
     for room in ("#gone", "#left"):
-        general.join_room("alice", room, utc_now())
-    assert isinstance(general.say("alice", "#left", "anyone?", None, utc_now(), max_chars=99),
-                      SavedSay)  # fmt: skip
+        general.rooms.join_room("alice", room, utc_now())
+    said = general.room_messages.say("alice", "#left", "anyone?", None, utc_now(), max_chars=99)
+    assert isinstance(said, SavedSay)
     for room in ("#gone", "#left"):
-        assert general.leave_room("alice", room) is None
+        assert general.rooms.leave_room("alice", room) is None
     return general
 
 
@@ -175,13 +177,13 @@ def test_delroom_empty_removes_every_empty_room_after_asking_once(
     declined = admin(db_url, "delroom", "--empty", input="n\n")
     assert declined.exit_code == 1, declined.output
     assert "Delete 2 empty rooms (#gone, #left) with 1 message?" in declined.stdout
-    assert len(deserted.list_rooms()) == 4
+    assert len(deserted.operator_rooms.list_rooms()) == 4
 
     result = admin(db_url, "delroom", "--empty", input="y\n")
 
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith("Deleted 2 empty rooms with 1 message.\n")
-    assert [r.name for r in deserted.list_rooms()] == ["#empty", "#general"]
+    assert [r.name for r in deserted.operator_rooms.list_rooms()] == ["#empty", "#general"]
     none_left = admin(db_url, "delroom", "--empty", "--yes")
     assert (none_left.exit_code, none_left.stdout) == (0, "There are no empty rooms.\n")
 
@@ -197,13 +199,13 @@ def test_only_the_empty_rooms_the_operator_was_shown_are_deleted(deserted: Store
     """A room that empties while the question is on screen was not confirmed: it stays."""
     gone = room_admin.delete_empty_rooms(deserted, {"#gone"})  # #left is empty too, not named
     assert [r.name for r in gone] == ["#gone"]
-    assert [r.name for r in deserted.list_rooms()] == ["#empty", "#general", "#left"]
+    assert [r.name for r in deserted.operator_rooms.list_rooms()] == ["#empty", "#general", "#left"]
 
 
 def test_delroom_empty_names_ten_rooms_and_counts_the_rest(db_url: str, general: Store) -> None:
     for n in range(12):
-        general.join_room("alice", f"#r{n:02d}", utc_now())
-        assert general.leave_room("alice", f"#r{n:02d}") is None
+        general.rooms.join_room("alice", f"#r{n:02d}", utc_now())
+        assert general.rooms.leave_room("alice", f"#r{n:02d}") is None
     declined = admin(db_url, "delroom", "--empty", input="n\n")
     named = ", ".join(f"#r{n:02d}" for n in range(10))
     assert (

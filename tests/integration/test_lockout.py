@@ -10,7 +10,7 @@ from functools import partial
 
 from service.credentials.passwords import LockoutPolicy
 from service.limits.name_locks import NameLocks
-from service.store.store import Store
+from service.store import Store
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(seconds=60))
@@ -19,27 +19,26 @@ POLICY = LockoutPolicy(max_attempts=3, block_duration=timedelta(seconds=60))
 def test_unknown_names_lock_on_the_third_failure_and_unlock_after(store: Store) -> None:
     for expected_left in (2, 1):
         assert (
-            store.record_unknown_failure("ghost", NOW, POLICY).attempts_left(POLICY)
+            store.users.record_unknown_failure("ghost", NOW, POLICY).attempts_left(POLICY)
             == expected_left
         )
-    locked = store.record_unknown_failure("ghost", NOW, POLICY)
-    assert locked.is_locked(NOW) and store.unknown_name_attempts("ghost", NOW).is_locked(NOW)
-    assert store.unknown_name_attempts("ghost", NOW + timedelta(seconds=60)).failures == 0
+    locked = store.users.record_unknown_failure("ghost", NOW, POLICY)
+    assert locked.is_locked(NOW) and store.users.unknown_name_attempts("ghost", NOW).is_locked(NOW)
+    assert store.users.unknown_name_attempts("ghost", NOW + timedelta(seconds=60)).failures == 0
 
 
 def test_a_frame_long_name_costs_a_fixed_size_key(store: Store) -> None:
-    store.record_unknown_failure("x" * 60_000, NOW, POLICY)
-    assert store.unknown_name_attempts("x" * 60_000, NOW).failures == 1
+    store.users.record_unknown_failure("x" * 60_000, NOW, POLICY)
+    assert store.users.unknown_name_attempts("x" * 60_000, NOW).failures == 1
 
 
 def test_eviction_keeps_the_most_recently_failed_names(store: Store) -> None:
     for minute, name in enumerate(["old", "middle", "new"]):
-        store.record_unknown_failure(name, NOW + timedelta(minutes=minute), POLICY)
-    assert store.evict_unknown_names(keep=2) == 1
+        store.users.record_unknown_failure(name, NOW + timedelta(minutes=minute), POLICY)
+    assert store.users.evict_unknown_names(keep=2) == 1
     later = NOW + timedelta(minutes=5)
-    assert [store.unknown_name_attempts(n, later).failures for n in ("old", "middle", "new")] == [
-        0, 1, 1,
-    ]  # fmt: skip
+    names = ("old", "middle", "new")
+    assert [store.users.unknown_name_attempts(n, later).failures for n in names] == [0, 1, 1]
 
 
 def test_name_locks_serve_one_name_in_arrival_order_and_leave_nothing_behind() -> None:

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from service.store import Store
 from service.store.db import make_engine
 from service.store.message_statements import MessageRecord, MessageStatements, Outcome, SavedMessage
 from service.store.models import Block, User
 from service.store.outcomes import Refusal
-from service.store.store import Store
 from service.store.writer import HotBatch, Result, WriteFailed
 from tests.support.writer import fail_next_commit, send_hot
 
@@ -30,8 +30,8 @@ T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 def server_store(db_url: str) -> Iterator[Store]:
     """The server's store (one writer thread), with alice and bob."""
     store = Store.open(db_url, group_commit=True)
-    store.create_user("alice", "x", T0)
-    store.create_user("bob", "x", T0)
+    store.users.create_user("alice", "x", T0)
+    store.users.create_user("bob", "x", T0)
     yield store
     store.close()
 
@@ -45,7 +45,7 @@ def admin_store(db_url: str) -> Iterator[Store]:
 
 
 def user_id(store: Store, name: str) -> int:
-    found = store.read(lambda s: s.scalar(select(User.id).where(User.name == name)))
+    found = store.db.read(lambda s: s.scalar(select(User.id).where(User.name == name)))
     assert found is not None
     return found
 
@@ -100,10 +100,10 @@ class OneTransaction:
 def test_a_block_made_by_a_writer_job_counts_from_the_next_batch(server_store: Store) -> None:
     assert stored(send(server_store, alice_to_bob(server_store)))  # remembered: not blocked
 
-    assert server_store.block("bob", "alice", T0) is None  # a job on the writer's connection
+    assert server_store.blocks.block("bob", "alice", T0) is None  # a job on the writer's connection
 
     assert send(server_store, alice_to_bob(server_store)) == [Refusal.BLOCKED]
-    assert server_store.unblock("bob", "alice") is None
+    assert server_store.blocks.unblock("bob", "alice") is None
     assert stored(send(server_store, alice_to_bob(server_store)))
 
 
@@ -125,7 +125,7 @@ def test_a_block_and_a_batch_in_one_transaction(server_store: Store) -> None:
 def test_after_a_failed_commit_nothing_read_in_it_is_trusted(server_store: Store) -> None:
     """An unblock and a batch fail together at the commit: the batch read "not blocked" in a
     transaction that never happened, so the next batch asks again and is refused."""
-    assert server_store.block("bob", "alice", T0) is None
+    assert server_store.blocks.block("bob", "alice", T0) is None
     assert send(server_store, alice_to_bob(server_store)) == [Refusal.BLOCKED]
     alice, bob = user_id(server_store, "alice"), user_id(server_store, "bob")
 
@@ -134,7 +134,7 @@ def test_after_a_failed_commit_nothing_read_in_it_is_trusted(server_store: Store
 
     together = OneTransaction(server_store)
     together.wait_held()  # its commit is done: the next one is the transaction to fail
-    fail_next_commit(server_store.writer_engine, RuntimeError("the disk is gone"))
+    fail_next_commit(server_store.db.writer_engine, RuntimeError("the disk is gone"))
     [unblocked] = together.run([bob_unblocks_alice], HotBatch([alice_to_bob(server_store)], []))
 
     assert isinstance(together.results[0], RuntimeError)
@@ -146,9 +146,9 @@ def test_after_a_failed_commit_nothing_read_in_it_is_trusted(server_store: Store
 def test_a_pair_never_asked_about_is_asked(server_store: Store) -> None:
     """bob and carol are both remembered, from batches about other pairs; whether carol
     blocks bob was never asked."""
-    server_store.create_user("carol", "x", T0)
+    server_store.users.create_user("carol", "x", T0)
     alice, bob, carol = (user_id(server_store, name) for name in ("alice", "bob", "carol"))
-    assert server_store.block("carol", "bob", T0) is None
+    assert server_store.blocks.block("carol", "bob", T0) is None
     assert stored(send(server_store, MessageRecord(alice, "alice", "bob", "hi", None)))
     assert stored(send(server_store, MessageRecord(carol, "carol", "alice", "hi", None)))
 
@@ -175,7 +175,7 @@ def test_a_block_made_by_another_connection_counts_from_the_next_batch(
 ) -> None:
     assert stored(send(server_store, alice_to_bob(server_store)))
 
-    assert admin_store.block("bob", "alice", T0) is None
+    assert admin_store.blocks.block("bob", "alice", T0) is None
 
     assert send(server_store, alice_to_bob(server_store)) == [Refusal.BLOCKED]
 
@@ -188,7 +188,7 @@ def test_accounts_deleted_by_another_connection_count_from_the_next_batch(
     to_alice = MessageRecord(bob_id, "bob", "alice", "hi", None)
     assert stored(send(server_store, to_bob, to_alice), count=2)
 
-    assert admin_store.delete_user("bob") is not None  # as `chat-admin deluser bob`
+    assert admin_store.operator.delete_user("bob") is not None  # as `chat-admin deluser bob`
 
     assert send(server_store, to_bob, to_alice) == [Refusal.NO_SUCH_USER, Refusal.ACCOUNT_GONE]
 
@@ -210,7 +210,7 @@ def test_a_batch_asked_about_before_costs_no_query(db_url: str, server_store: St
 
             assert stored(batch()) and any("FROM users" in sql for sql in ran)
             assert stored(batch()) and not any("FROM users" in sql for sql in ran)
-            server_store.create_user("carol", "x", T0)  # another connection writes
+            server_store.users.create_user("carol", "x", T0)  # another connection writes
             assert stored(batch()) and any("FROM users" in sql for sql in ran)
     finally:
         engine.dispose()

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from cli.admin import app
 from service.admin import accounts
 from service.admin.accounts import AccountError, Outcome
-from service.store import store as store_module
+from service.store import Store
+from service.store import users as users_module
 from service.store.db import (
     MigrationRefused,
     alembic_config,
@@ -25,7 +26,6 @@ from service.store.db import (
     migrate_to_head,
 )
 from service.store.outcomes import Refusal
-from service.store.store import Store
 from service.wire.names import case_clashes
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -45,14 +45,14 @@ def test_case_clashes_groups_names_equal_ignoring_case() -> None:
 
 
 def test_the_store_refuses_a_name_equal_ignoring_case(store: Store) -> None:
-    assert store.create_user("alice", "x", T0) is None
+    assert store.users.create_user("alice", "x", T0) is None
 
-    assert store.create_user("Alice", "x", T0) is Refusal.NAME_TAKEN
-    assert store.create_user("ALICE", "x", T0) is Refusal.NAME_TAKEN
-    assert store.name_taken_by("aLiCe") == "alice"
-    assert store.name_taken_by("alicia") is None
-    assert store.credentials("Alice") is None  # login stays case-sensitive
-    assert store.credentials("alice") is not None
+    assert store.users.create_user("Alice", "x", T0) is Refusal.NAME_TAKEN
+    assert store.users.create_user("ALICE", "x", T0) is Refusal.NAME_TAKEN
+    assert store.users.name_taken_by("aLiCe") == "alice"
+    assert store.users.name_taken_by("alicia") is None
+    assert store.users.credentials("Alice") is None  # login stays case-sensitive
+    assert store.users.credentials("alice") is not None
 
 
 def test_the_database_itself_refuses_a_name_equal_ignoring_case(db_url: str) -> None:
@@ -76,11 +76,11 @@ def test_a_race_past_the_check_is_still_refused_by_the_index(
 ) -> None:
     """Two writers (the server's `register`, chat-admin) may both pass the look-up; the
     unique index decides, and the loser gets a refusal, not an error."""
-    store.create_user("alice", "x", T0)
-    monkeypatch.setattr(store_module, "_holder_of", lambda s, name: None)
+    store.users.create_user("alice", "x", T0)
+    monkeypatch.setattr(users_module, "_holder_of", lambda s, name: None)
 
-    assert store.create_user("Alice", "x", T0) is Refusal.NAME_TAKEN
-    assert store.create_user("bob", "x", T0) is None  # the store goes on working
+    assert store.users.create_user("Alice", "x", T0) is Refusal.NAME_TAKEN
+    assert store.users.create_user("bob", "x", T0) is None  # the store goes on working
 
 
 def test_adduser_refuses_and_names_the_existing_account(store: Store) -> None:
@@ -115,7 +115,7 @@ def test_import_rejects_names_equal_to_another_ignoring_case(store: Store) -> No
 
 
 def test_chat_admin_adduser_says_which_account_has_the_name(db_url: str, store: Store) -> None:
-    store.create_user("alice", "x", T0)
+    store.users.create_user("alice", "x", T0)
 
     result = CliRunner().invoke(
         app, ["adduser", "Alice", "--password-stdin", "--db", db_url], input=PASSWORD + "\n"
@@ -123,11 +123,11 @@ def test_chat_admin_adduser_says_which_account_has_the_name(db_url: str, store: 
 
     assert result.exit_code == 1, result.output
     assert "there is already a user alice" in result.stderr
-    assert store.name_taken_by("Alice") == "alice"  # nothing was added
+    assert store.users.name_taken_by("Alice") == "alice"  # nothing was added
 
 
 def test_chat_admin_adduser_refuses_before_asking_for_a_password(db_url: str, store: Store) -> None:
-    store.create_user("alice", "x", T0)
+    store.users.create_user("alice", "x", T0)
 
     result = CliRunner().invoke(app, ["adduser", "Alice", "--db", db_url], input="")
 

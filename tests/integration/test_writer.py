@@ -15,9 +15,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from service.store import Store
 from service.store.message_statements import MessageRecord, SavedMessage
 from service.store.models import Message, User
-from service.store.store import Store
 from service.wire.errors import ErrorCode, RequestError
 from tests.support.disk import refuse_writes, writes_fail
 from tests.support.writer import connections_open_read_only, fail_next_commit, send_hot
@@ -44,7 +44,7 @@ def add_then(name: str, error: Exception | None) -> Callable[[Session], str]:
 
 
 def names(store: Store) -> set[str]:
-    return store.read(lambda s: set(s.scalars(select(User.name))))
+    return store.db.read(lambda s: set(s.scalars(select(User.name))))
 
 
 def test_a_refusal_after_a_write_leaves_nothing_and_neighbours_commit(
@@ -88,16 +88,16 @@ def test_a_statement_sqlite_refuses_for_its_own_fault_fails_its_job_alone(
 
 def test_the_direct_writer_keeps_the_same_contract(store: Store) -> None:
     with pytest.raises(RequestError):
-        store.write(add_then("ghost", RequestError(ErrorCode.USER_EXISTS, "no")))
+        store.db.write(add_then("ghost", RequestError(ErrorCode.USER_EXISTS, "no")))
     assert names(store) == set()
 
 
 def test_a_message_the_database_rejects_fails_alone(server_store: Store) -> None:
     """One row the driver cannot bind fails the batch's executemany; the writer then stores
     the batch a message at a time, so only that message fails."""
-    server_store.create_user("alice", "x", T0)
-    server_store.create_user("bob", "x", T0)
-    alice_id = server_store.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
+    server_store.users.create_user("alice", "x", T0)
+    server_store.users.create_user("bob", "x", T0)
+    alice_id = server_store.db.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
     assert alice_id is not None
     unbindable = cast(str, object())  # what no database driver can store as text
     records = [
@@ -109,7 +109,7 @@ def test_a_message_the_database_rejects_fails_alone(server_store: Store) -> None
     first, middle, third = outcomes
     assert isinstance(first, SavedMessage) and isinstance(third, SavedMessage)
     assert isinstance(middle, Exception)
-    stored = server_store.read(lambda s: list(s.scalars(select(Message.text))))
+    stored = server_store.db.read(lambda s: list(s.scalars(select(Message.text))))
     assert stored == ["first", "third"]
 
 
@@ -117,19 +117,19 @@ def test_the_writer_goes_on_after_a_commit_fails(server_store: Store) -> None:
     """After a failed COMMIT, SQLAlchemy's rollback does not reach the driver, and SQLite may
     keep the transaction open; the writer starts the next one afresh instead of failing every
     later batch with "cannot start a transaction within a transaction"."""
-    server_store.create_user("alice", "x", T0)
-    server_store.create_user("bob", "x", T0)
-    alice_id = server_store.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
+    server_store.users.create_user("alice", "x", T0)
+    server_store.users.create_user("bob", "x", T0)
+    alice_id = server_store.db.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
     assert alice_id is not None
     writer = server_store.group_writer
-    fail_next_commit(server_store.writer_engine, OSError("the disk is full"))
+    fail_next_commit(server_store.db.writer_engine, OSError("the disk is full"))
 
     lost = send_hot(writer, [MessageRecord(alice_id, "alice", "bob", "lost", None)])
     kept = send_hot(writer, [MessageRecord(alice_id, "alice", "bob", "kept", None)])
 
     assert isinstance(lost, OSError)
     assert not isinstance(kept, BaseException) and isinstance(kept[0], SavedMessage)
-    stored = server_store.read(lambda s: list(s.scalars(select(Message.text))))
+    stored = server_store.db.read(lambda s: list(s.scalars(select(Message.text))))
     assert stored == ["kept"]
 
 
@@ -139,16 +139,16 @@ def test_readers_that_connect_while_writes_are_refused_do_not_poison_the_writer(
     """Connections opened while the file refuses writes are read-only for good (SQLite falls
     back to read-only). Readers may keep them; the writer must not take one from their pool
     when it reconnects, or the first writes after the outage fail too (issue 17, point 10)."""
-    server_store.create_user("alice", "x", T0)
+    server_store.users.create_user("alice", "x", T0)
     database = tmp_path / "parley.db"
     with refuse_writes(database, Path(f"{database}-wal")):
         server_store.group_writer.submit(add_then("lost", None)).exception(timeout=10)
         with ExitStack() as readers:  # three at once: three new connections, all read-only
             for _ in range(3):
-                reader = readers.enter_context(server_store.engine.connect())
+                reader = readers.enter_context(server_store.db.engine.connect())
                 assert reader.exec_driver_sql("SELECT count(*) FROM users").scalar() == 1
 
-    assert server_store.write(add_then("after", None)) == "after"
+    assert server_store.db.write(add_then("after", None)) == "after"
     assert "after" in names(server_store)
 
 
@@ -159,14 +159,14 @@ def test_a_job_whose_commit_failed_is_refused_internal_and_logged_once(
     chat/1's `internal` refusal, which the connection boundary sends without a traceback; the
     writer says so in one line, and in one more once writes work again."""
     caplog.set_level(logging.INFO, logger="service.store.writer")
-    server_store.create_user("alice", "x", T0)
+    server_store.users.create_user("alice", "x", T0)
     with writes_fail():
         for n in range(3):
             with pytest.raises(RequestError) as refused:
-                server_store.write(add_then(f"lost{n}", None))
+                server_store.db.write(add_then(f"lost{n}", None))
             assert refused.value.code is ErrorCode.INTERNAL
 
-    assert server_store.write(add_then("after", None)) == "after"
+    assert server_store.db.write(add_then("after", None)) == "after"
     assert names(server_store) == {"alice", "after"}
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2, lines
@@ -185,13 +185,13 @@ def test_a_connection_opened_while_writes_are_refused_is_dropped_like_a_failed_c
     after a failed commit, and writes work again once the file takes them, with no traceback
     per job and no "work again" line while they do not."""
     caplog.set_level(logging.INFO, logger="service.store.writer")
-    server_store.create_user("alice", "x", T0)
-    server_store.create_user("bob", "x", T0)
-    alice = server_store.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
+    server_store.users.create_user("alice", "x", T0)
+    server_store.users.create_user("bob", "x", T0)
+    alice = server_store.db.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
     assert alice is not None
     writer = server_store.group_writer
-    fail_next_commit(server_store.writer_engine, OSError("disk I/O error"))  # it reconnects
-    with connections_open_read_only(server_store.writer_engine):
+    fail_next_commit(server_store.db.writer_engine, OSError("disk I/O error"))  # it reconnects
+    with connections_open_read_only(server_store.db.writer_engine):
         lost = writer.submit(add_then("lost", None)).exception(timeout=10)  # its commit fails
         during = [writer.submit(add_then(f"during{n}", None)) for n in range(3)]
         errors = [future.exception(timeout=10) for future in during]  # on a new connection
@@ -200,7 +200,7 @@ def test_a_connection_opened_while_writes_are_refused_is_dropped_like_a_failed_c
     assert isinstance(lost, RequestError) and lost.code is ErrorCode.INTERNAL
     assert all(isinstance(e, RequestError) and e.code is ErrorCode.INTERNAL for e in errors)
     assert isinstance(hot, BaseException), hot  # the batch failed, not each message alone
-    assert server_store.write(add_then("after", None)) == "after"
+    assert server_store.db.write(add_then("after", None)) == "after"
     kept = send_hot(writer, [MessageRecord(alice, "alice", "bob", "after", None)])
     assert not isinstance(kept, BaseException) and isinstance(kept[0], SavedMessage)
     assert names(server_store) == {"alice", "bob", "after"}
@@ -217,12 +217,12 @@ def test_the_first_failure_of_an_outage_is_logged_with_its_traceback(
     """A failed batch may be our bug, not the disk's: its traceback is in the first line of
     the outage; the rest of the outage gets one line per interval, without."""
     caplog.set_level(logging.INFO, logger="service.store.writer")
-    fail_next_commit(server_store.writer_engine, ZeroDivisionError("our bug"))
+    fail_next_commit(server_store.db.writer_engine, ZeroDivisionError("our bug"))
 
     refused = server_store.group_writer.submit(add_then("lost", None)).exception(timeout=10)
 
     assert isinstance(refused, RequestError) and refused.code is ErrorCode.INTERNAL
-    assert server_store.write(add_then("after", None)) == "after"
+    assert server_store.db.write(add_then("after", None)) == "after"
     failed = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(failed) == 1 and failed[0].exc_info is not None
     assert failed[0].exc_info[0] is ZeroDivisionError and "our bug" in caplog.text

@@ -18,8 +18,8 @@ from argon2 import PasswordHasher
 from service.config import ServerConfig
 from service.credentials.hash_cost import HashCost
 from service.server import ChatServer
+from service.store import Store
 from service.store.db import migrate_to_head
-from service.store.store import Store
 from service.wire.timeutil import utc_now
 from tests.support.client import TestClient
 
@@ -76,7 +76,7 @@ def create_users(db_url: str, users: dict[str, str]) -> None:
     store = Store.open(db_url, group_commit=False)
     try:
         for name, password in users.items():
-            store.create_user(name, _test_hasher.hash(password), utc_now())
+            store.users.create_user(name, _test_hasher.hash(password), utc_now())
     finally:
         store.close()
 

@@ -35,7 +35,7 @@ from service.credentials.passwords import (
     stored_cost,
     verify_password,
 )
-from service.store.outcomes import Refusal
+from service.store import Refusal
 from service.wire import events, paging
 from service.wire import requests as m
 from service.wire.errors import ErrorCode, RequestError, too_long
@@ -83,7 +83,7 @@ def _refused_login(
         outcome += " (no such account)"
     shown = name if known else masked_name(name)  # perhaps a password typed as a name
     log.warning("failed login %s from %s: %s", shown, ctx.link.peer, outcome)
-    ctx.services.store.note_failed_login(name, known, ctx.link.peer, outcome, now)  # --failed
+    ctx.services.store.failed_logins.note(name, known, ctx.link.peer, outcome, now)  # --failed
     return refusal
 
 
@@ -95,9 +95,9 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
     # check, verify and count: one step per account, however its name's case is typed
     with services.login_gate.hold(login_name_key(name)):
         now = services.clock()
-        credentials = services.store.login_credentials(name) if valid else None
+        credentials = services.store.users.login_credentials(name) if valid else None
         if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)
-            attempts = services.store.unknown_name_attempts(name, now)
+            attempts = services.store.users.unknown_name_attempts(name, now)
         else:
             name, attempts = credentials.name, credentials.attempts.current(now)
         known = credentials is not None
@@ -105,14 +105,14 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
             raise _refused_login(ctx, name, attempts, now, counted=False, known=known)
         if credentials is None:  # the time of a wrong password, of some account's cost
             verify_password(None, request.password, services.decoys.cost_for(name))
-            after = services.store.record_unknown_failure(name, now, policy)
+            after = services.store.users.record_unknown_failure(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=False)
         stored = credentials.password_hash
         if not (
             verify_password(stored, request.password, cost)
             and _still_stored(services, name, stored, request.password)
         ):
-            after = services.store.record_failed_login(name, now, policy)
+            after = services.store.users.record_failed_login(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=True)
         return _begin_session(ctx, name, now)  # as the account's exact name
 
@@ -126,14 +126,14 @@ def _still_stored(services: Services, name: str, stored: str, password: str) -> 
     cost = services.config.argon2
     if not (services.config.rehash and needs_rehash(stored, cost)):
         return True
-    if not services.store.rehash_password(name, stored, hash_password(password, cost)):
+    if not services.store.users.rehash_password(name, stored, hash_password(password, cost)):
         return False
     services.decoys.moved(stored_cost(stored), cost)
     return True
 
 
 def handle_register(ctx: Context, request: m.Register) -> Fields:
-    config, store = ctx.services.config, ctx.services.store
+    config, store = ctx.services.config, ctx.services.store.users
     if ctx.state.logged_in:
         raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
     if not config.allow_signup:
@@ -179,8 +179,8 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
         link.delivery.drop_held()
         raise RequestError(ErrorCode.ONLINE_ELSEWHERE, f"{name} is already logged in elsewhere.")
     try:
-        ctx.state.period_id, ctx.state.user_id = store.start_period(name, link.peer, now)
-        backlog = store.backlog_snapshot(name)  # after the claim: nothing falls in between
+        ctx.state.period_id, ctx.state.user_id = store.periods.start_period(name, link.peer, now)
+        backlog = store.messages.backlog_snapshot(name)  # after the claim: nothing falls in between
         rooms = enter_rooms(ctx.services, name)  # likewise for the rooms' messages
     except BaseException:
         hub.release(name, link)
@@ -192,7 +192,7 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
     def after_reply() -> None:  # on the worker running the login
         direct = (
             events.message_event(s.msg_id, s.sender, s.text, to_rfc3339(s.sent_at), True)
-            for s in store.iter_backlog(name, backlog)
+            for s in store.messages.iter_backlog(name, backlog)
         )
         frames = itertools.chain(direct, rooms.frames(store))  # chat/1: rooms after the DMs
         # False: a slow consumer, ending
@@ -225,7 +225,7 @@ def handle_active(ctx: Context, request: m.Active) -> Fields:
 def _announce(services: Services, user: str, state: str, at: datetime) -> None:
     """Presence for everyone but `user` and those `user` blocks (chat/1 blocking rule)."""
     event = events.presence(user, state, to_rfc3339(at))
-    services.hub.announce(event, skip=frozenset(services.store.blocked_by(user) | {user}))
+    services.hub.announce(event, skip=frozenset(services.store.blocks.blocked_by(user) | {user}))
 
 
 def leave(services: Services, state: SessionState, link: Link, reason: EndReason) -> None:
@@ -239,7 +239,7 @@ def leave(services: Services, state: SessionState, link: Link, reason: EndReason
     # presence to users who are all getting `bye shutdown` would cost n^2 events.
     if reason is not EndReason.SHUTDOWN:
         if state.period_id is not None:
-            services.store.end_period(state.period_id, now, reason.value)
+            services.store.periods.end_period(state.period_id, now, reason.value)
         _announce(services, user, "offline", now)
     log.info("logout %s from %s (%s)", user, link.peer, reason.value)
 
@@ -256,7 +256,7 @@ def _check_length(ctx: Context, text: str) -> None:
 def handle_broadcast(ctx: Context, request: m.Broadcast) -> Fields:
     _check_length(ctx, request.text)
     services, user = ctx.services, ctx.user
-    blockers = services.store.blockers_of(user)
+    blockers = services.store.blocks.blockers_of(user)
     event = events.broadcast(user, request.text, to_rfc3339(services.clock()))
     delivered = services.hub.send_to_all(event, skip=blockers | {user})
     blocked_by = len(blockers.intersection(services.hub.online_users()))
@@ -268,7 +268,7 @@ def handle_broadcast(ctx: Context, request: m.Broadcast) -> Fields:
 
 def _visible(ctx: Context, users: set[str]) -> list[str]:
     """Hide the caller and everyone who blocks the caller (chat/1 blocking rule)."""
-    return paging.by_name(users - ctx.services.store.blockers_of(ctx.user) - {ctx.user})
+    return paging.by_name(users - ctx.services.store.blocks.blockers_of(ctx.user) - {ctx.user})
 
 
 def _names_page(ctx: Context, names: list[str], after: str | None, limit: int | None) -> Fields:
@@ -289,7 +289,7 @@ def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
     services = ctx.services
     now = services.clock()
     since = now - timedelta(seconds=min(request.seconds, _SECONDS_SINCE_EPOCH_MAX))
-    seen = services.store.seen_since(since) | set(services.hub.online_users())
+    seen = services.store.periods.seen_since(since) | set(services.hub.online_users())
     return _names_page(ctx, _visible(ctx, seen), request.after, request.limit)
 
 
@@ -298,7 +298,7 @@ def handle_whoelsesince(ctx: Context, request: m.WhoElseSince) -> Fields:
 
 def handle_block(ctx: Context, request: m.Block) -> Fields:
     services, user, other = ctx.services, ctx.user, request.user
-    refusal = services.store.block(user, other, services.clock())
+    refusal = services.store.blocks.block(user, other, services.clock())
     if refusal is not None:
         raise _block_refusal(refusal, other)
     end_private_on_block(ctx, other)
@@ -310,7 +310,7 @@ def handle_unblock(ctx: Context, request: m.Unblock) -> Fields:
     so its view is whole again. A block sends no `offline` in turn: chat/1 gives the blocked
     user no presence events about the blocker, and a departure would be one."""
     services, user, other = ctx.services, ctx.user, request.user
-    refusal = services.store.unblock(user, other)
+    refusal = services.store.blocks.unblock(user, other)
     if refusal is not None:
         raise _block_refusal(refusal, other)
     services.hub.send(other, events.presence(user, "online", to_rfc3339(services.clock())))
@@ -331,7 +331,7 @@ _BLOCK_REFUSALS = {
 
 
 def handle_blocklist(ctx: Context, request: m.BlockList) -> Fields:
-    return {"users": sorted(ctx.services.store.blocked_by(ctx.user))}
+    return {"users": sorted(ctx.services.store.blocks.blocked_by(ctx.user))}
 
 
 # --- dispatch --------------------------------------------------------------------------------
@@ -340,8 +340,8 @@ def handle_blocklist(ctx: Context, request: m.BlockList) -> Fields:
 def run_request(ctx: Context, request: m.Request) -> Fields:
     """The request's handler, once a logged-in session's account is known to exist still: a
     deleted account's session ends (`bye account_deleted`) after this request's refusal."""
-    user_id, store = ctx.state.user_id, ctx.services.store
-    if user_id is not None and request.op in CHECKS_ACCOUNT and not store.account_exists(user_id):
+    user_id, users = ctx.state.user_id, ctx.services.store.users
+    if user_id is not None and request.op in CHECKS_ACCOUNT and not users.account_exists(user_id):
         ctx.link.end_after_reply(EndReason.ACCOUNT_DELETED)
         raise RequestError(ErrorCode.NOT_LOGGED_IN, "Your account has been deleted.")
     return HANDLERS[request.op](ctx, request)

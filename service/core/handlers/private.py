@@ -27,11 +27,11 @@ from service.wire.private import CancelReason, DeclineReason, PrivateRequest, St
 
 def handle_startprivate(ctx: Context, request: m.StartPrivate) -> Fields:
     services, user, target = ctx.services, ctx.user, request.user
-    if not services.store.user_exists(target):
+    if not services.store.users.user_exists(target):
         raise RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {target}.")
     if target == user:
         raise RequestError(ErrorCode.SELF, "You cannot start a private chat with yourself.")
-    if target in services.store.blockers_of(user):
+    if target in services.store.blocks.blockers_of(user):
         raise RequestError(ErrorCode.BLOCKED, f"{target} has blocked you.")
     pending = PrivateRequest(secrets.token_hex(8), user, target, services.clock())
     services.hub.request_private(pending)  # offline, already_private

@@ -14,9 +14,7 @@ from typing import Any
 
 from service.core.context import Context, Fields, Services
 from service.pipeline.room_answers import room_refusal
-from service.store.outcomes import CreationLimited, Refusal
-from service.store.room_queries import Joined, RoomEntry, RoomsAtLogin
-from service.store.store import Store
+from service.store import CreationLimited, Joined, Refusal, RoomEntry, RoomsAtLogin, Store
 from service.wire import events, paging
 from service.wire import requests as m
 from service.wire.codec import encode
@@ -47,7 +45,7 @@ def handle_join(ctx: Context, request: m.Join) -> Fields:
         hub.room_joined(room, user, created=joined.created)
 
     limit = services.config.room_creations_per_hour
-    outcome = services.store.join_room(user, room, now, committed, creations_per_hour=limit)
+    outcome = services.store.rooms.join_room(user, room, now, committed, creations_per_hour=limit)
     if isinstance(outcome, CreationLimited):
         raise _creation_limited(outcome)
     if isinstance(outcome, Refusal):
@@ -71,7 +69,7 @@ def _creation_limited(limited: CreationLimited) -> RequestError:
 def handle_leave(ctx: Context, request: m.Leave) -> Fields:
     services, user, room = ctx.services, ctx.user, request.room
     hub, now = services.hub, services.clock()
-    refusal = services.store.leave_room(user, room, then=lambda: hub.room_left(room, user))
+    refusal = services.store.rooms.leave_room(user, room, then=lambda: hub.room_left(room, user))
     if refusal is not None:
         raise _refused(ctx, refusal, room)
     _tell_room(services, room, user, events.room_leave(room, user, to_rfc3339(now)))
@@ -82,14 +80,16 @@ def _tell_room(services: Services, room: str, user: str, event: events.Event) ->
     """`room_join` / `room_leave` about `user`: to the room's other online members, except
     between `user` and anyone on either side of a block with it (chat/1 "Rooms")."""
     store = services.store
-    skip = store.blocked_by(user) | store.blockers_of(user) | {user}
+    skip = store.blocks.blocked_by(user) | store.blocks.blockers_of(user) | {user}
     services.hub.send_to_room(room, event, skip)
 
 
 def handle_history(ctx: Context, request: m.History) -> Fields:
     limit = HISTORY_DEFAULT if request.limit is None else request.limit
     # One more than asked for: whether older messages exist (`more`) without a count.
-    found = ctx.services.store.history(ctx.user, request.room, request.before, limit + 1)
+    found = ctx.services.store.room_messages.history(
+        ctx.user, request.room, request.before, limit + 1
+    )
     if isinstance(found, Refusal):
         raise _refused(ctx, found, request.room)
     lines = [
@@ -105,7 +105,7 @@ def handle_history(ctx: Context, request: m.History) -> Fields:
 
 
 def handle_rooms(ctx: Context, request: m.Rooms) -> Fields:
-    entries = sorted(ctx.services.store.room_list(ctx.user), key=_room_name)  # bytewise
+    entries = sorted(ctx.services.store.rooms.room_list(ctx.user), key=_room_name)  # bytewise
     listing = (
         {"room": e.room, "members": e.members, "joined": e.joined}
         for e in paging.after(entries, request.after, _room_name)
@@ -129,11 +129,13 @@ def handle_members(ctx: Context, request: m.Members) -> Fields:
     """A page of the room's members (chat/1 precise point 18), with `count` (all of them) and
     `online`: those of the page online now, as in `whoelse` (hidden: who blocks the caller)."""
     services, me = ctx.services, ctx.user
-    users = services.store.members_of(request.room)
+    users = services.store.rooms.members_of(request.room)
     if users is None:
         raise _refused(ctx, Refusal.NO_SUCH_ROOM, request.room)
     online_now = set(services.hub.online_users())
-    hidden = services.store.blockers_of(me)  # as in `whoelse`: they do not see me, nor I them
+    hidden = services.store.blocks.blockers_of(
+        me
+    )  # as in `whoelse`: they do not see me, nor I them
     shown = {u for u in users if u in online_now and (u == me or u not in hidden)}
 
     def cost(user: str) -> int:  # in `users`, and again in `online`
@@ -181,7 +183,7 @@ class RoomsCatchUp:
         first, as `room_message` with `stored` true; read a room at a time."""
         excluded = self.at_login.excluded
         for state in self.at_login.rooms:
-            for line in store.catch_up(state, excluded):
+            for line in store.room_messages.catch_up(state, excluded):
                 yield events.room_message_event(state.room, line.seq, line.sender, line.text,
                                                 to_rfc3339(line.sent_at), True)  # fmt: skip
 
@@ -191,6 +193,6 @@ def enter_rooms(services: Services, user: str) -> RoomsCatchUp:
     so a message committed in between is in both and its live copy is dropped as a
     duplicate (service/net/delivery.py); none falls between the two."""
     store = services.store
-    services.hub.enter_rooms(user, store.rooms_of(user))
-    excluded = frozenset(store.blocked_by(user) | {user})
-    return RoomsCatchUp(store.rooms_at_login(user, excluded))
+    services.hub.enter_rooms(user, store.rooms.rooms_of(user))
+    excluded = frozenset(store.blocks.blocked_by(user) | {user})
+    return RoomsCatchUp(store.room_messages.rooms_at_login(user, excluded))

@@ -1,8 +1,9 @@
 """The operator's queries (chat-admin): accounts, lockouts, login history, blocks, deletion.
 
-Part of the store (see service/store/base.py); the rules an operator must follow (names,
-passwords, imports) stay in service/admin/accounts.py, which calls these. A user that does not exist
-comes back as None, never as an exception, so the caller words the refusal.
+A repository of the store: see service/store/base.py for what every call promises. The rules
+an operator must follow (names, passwords, imports) stay in service/admin/accounts.py, which
+calls these. A user that does not exist comes back as None, never as an exception, so the
+caller words the refusal.
 """
 
 from __future__ import annotations
@@ -14,25 +15,11 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from service.credentials.passwords import Attempts
-from service.store.base import StoreBase, attempts_of, naive_utc
+from service.store.base import Database, attempts_of
 from service.store.models import ActivePeriod, Block, Message, User
+from service.store.periods import open_since
+from service.store.users import find_user, reset_failures
 from service.wire.timeutil import as_utc
-
-
-def open_since(since: datetime) -> ColumnElement[bool]:
-    """Periods open at some moment since `since`: still open, or ended after it. The one
-    definition of the overlap that `whoelsesince` and `chat-admin history` both ask about."""
-    return or_(ActivePeriod.logout_at.is_(None), ActivePeriod.logout_at >= naive_utc(since))
-
-
-def reset_failures(user: User) -> None:
-    """A login, a new password or an operator's unlock: the count starts again from zero."""
-    user.failed_attempts = 0
-    user.locked_until = None
-
-
-def find_user(s: Session, name: str) -> User | None:
-    return s.scalars(select(User).where(User.name == name)).one_or_none()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +67,10 @@ class BlockEntry:
     since: datetime
 
 
-class OperatorQueries(StoreBase):
+class Operator:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     def list_users(self, now: datetime) -> list[UserSummary]:
         """Every account with its lockout state as the server would judge it at `now`."""
 
@@ -102,7 +92,7 @@ class OperatorQueries(StoreBase):
             )
             return [_summary(user, at, n, now) for user, at, n in rows]
 
-        return sorted(self.read(query), key=lambda u: (u.name.casefold(), u.name))
+        return sorted(self._db.read(query), key=lambda u: (u.name.casefold(), u.name))
 
     def set_password_hash(self, name: str, password_hash: str) -> bool:
         """New password; also clears the failure count and any lockout. False: no such user."""
@@ -115,7 +105,7 @@ class OperatorQueries(StoreBase):
             reset_failures(user)
             return True
 
-        return self.write(job)
+        return self._db.write(job)
 
     def unlock(self, name: str, now: datetime) -> Attempts | None:
         """Clear the lockout and the failure count; returns the state it had at `now`, or
@@ -129,11 +119,11 @@ class OperatorQueries(StoreBase):
             reset_failures(user)
             return before
 
-        return self.write(job)
+        return self._db.write(job)
 
     def footprint(self, name: str) -> Footprint | None:
         """What `delete_user` would remove, for the operator's confirmation."""
-        return self.read(lambda s: _footprint(s, name))
+        return self._db.read(lambda s: _footprint(s, name))
 
     def delete_user(self, name: str) -> Footprint | None:
         """Delete the account with its incoming stored messages, blocks both ways, nonces and
@@ -146,7 +136,7 @@ class OperatorQueries(StoreBase):
                 s.execute(delete(User).where(User.name == name))
             return gone
 
-        return self.write(job)
+        return self._db.write(job)
 
     def login_history(self, *, since: datetime | None, user: str | None) -> list[Login] | None:
         """Sessions open at some moment since `since` (all when None), oldest first; None when
@@ -163,7 +153,7 @@ class OperatorQueries(StoreBase):
             rows = s.execute(statement.order_by(ActivePeriod.login_at, ActivePeriod.id))
             return [_login(name, period) for name, period in rows]
 
-        return self.read(query)
+        return self._db.read(query)
 
     def list_blocks(self, name: str | None = None) -> list[BlockEntry] | None:
         """All blocks, or those by or of `name` (None if no such user); by blocker, blocked."""
@@ -182,7 +172,7 @@ class OperatorQueries(StoreBase):
             rows = s.execute(statement.order_by(blocker.name, blocked.name))
             return [BlockEntry(a, b, as_utc(at)) for a, b, at in rows]
 
-        return self.read(query)
+        return self._db.read(query)
 
 
 def _summary(user: User, last: datetime | None, pending: int | None, now: datetime) -> UserSummary:

@@ -1,0 +1,115 @@
+"""Direct messages at rest: the backlog a login delivers, and one message or ack at a time
+through the server's batch path (tests, tools).
+
+A repository of the store: see service/store/base.py for what every call promises. The
+server's own `message` and `ack` go through the writer in rounds instead
+(service/store/message_statements.py); save_message and acknowledge run those very statements,
+so they answer alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.store.base import Database
+from service.store.message_statements import MessageRecord, MessageStatements, Outcome
+from service.store.models import Message, User
+from service.store.users import user_id
+from service.wire.timeutil import as_utc
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    msg_id: int
+    sender: str
+    recipient: str
+    text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    count: int  # stored messages waiting, as of the snapshot
+    last_id: int  # the newest of them (0 if none): later ones are delivered live
+
+
+class Messages:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def backlog_snapshot(self, recipient: str) -> Backlog:
+        """How many messages wait for `recipient` and the newest one's id, read at once.
+
+        Called after the recipient is online: anything committed later is delivered live, so
+        the backlog is exactly the messages up to `last_id`.
+        """
+
+        def query(s: Session) -> Backlog:
+            row = s.execute(
+                select(func.count(Message.id), func.max(Message.id))
+                .join(User, Message.recipient_id == User.id)
+                .where(User.name == recipient)
+            ).one()
+            return Backlog(int(row[0]), int(row[1] or 0))
+
+        return self._db.read(query)
+
+    def iter_backlog(self, recipient: str, backlog: Backlog) -> Iterator[StoredMessage]:
+        """The messages of a snapshot, fetched a page at a time so memory stays bounded."""
+        after_id = 0
+        while page := self.pending_messages(recipient, after_id=after_id, up_to_id=backlog.last_id):
+            yield from page
+            after_id = page[-1].msg_id
+
+    def pending_messages(
+        self, recipient: str, *, after_id: int = 0, up_to_id: int | None = None, limit: int = 500
+    ) -> list[StoredMessage]:
+        """Stored, unacknowledged messages for `recipient`, oldest first, one page of them."""
+
+        def query(s: Session) -> list[StoredMessage]:
+            statement = (
+                select(Message.id, Message.sender, Message.text, Message.sent_at)
+                .join(User, Message.recipient_id == User.id)
+                .where(User.name == recipient, Message.id > after_id)
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            if up_to_id is not None:
+                statement = statement.where(Message.id <= up_to_id)
+            return [
+                StoredMessage(row.id, row.sender, recipient, row.text, as_utc(row.sent_at))
+                for row in s.execute(statement)
+            ]
+
+        return self._db.read(query)
+
+    def save_message(
+        self, sender: str, recipient: str, text: str, nonce: str | None, now: datetime, *,
+        max_chars: int,
+    ) -> Outcome:  # fmt: skip
+        """One message through the server's batch path (tests, tools): committed when this
+        returns, unless refused."""
+
+        def job(s: Session) -> Outcome:
+            connection = s.connection()
+            record = MessageRecord(user_id(s, sender) or 0, sender, recipient, text, nonce)
+            statements = MessageStatements(connection.dialect)
+            [outcome] = statements.save_all(connection, [record], now, max_chars)
+            return outcome
+
+        return self._db.write(job)
+
+    def acknowledge(self, recipient: str, msg_id: int) -> None:
+        """Forget a delivered message (tests, tools); only its recipient can."""
+
+        def job(s: Session) -> None:
+            connection = s.connection()
+            recipient_id = user_id(s, recipient) or 0
+            MessageStatements(connection.dialect).ack_all(connection, [(msg_id, recipient_id)])
+
+        self._db.write(job)
