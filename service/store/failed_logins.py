@@ -1,7 +1,7 @@
 """Failed logins in the store: what the server notes, what `chat-admin history --failed` lists.
 
 A repository of the store (see service/store/base.py). The server notes each failed login where
-it logs it (service/core/handlers/dispatch.py), as a writer job it does not wait for, so a
+it logs it (service/core/handlers/accounts.py), as a writer job it does not wait for, so a
 refusal is never held up by this record. A name without an account may be a password typed in
 the wrong field, so it is never kept whole: it is kept as the server's log shows it
 (service/credentials/masking.py), two characters and a digest, enough to tell repeated guesses

@@ -15,7 +15,7 @@ import pytest
 from argon2 import extract_parameters
 
 from service.config import ServerConfig
-from service.core.handlers import dispatch as handlers
+from service.core.handlers import accounts as handlers
 from service.credentials import passwords as auth
 from service.credentials.hash_cost import HashCost
 from service.store import Store
@@ -167,7 +167,7 @@ def test_an_unknown_name_costs_what_the_stored_accounts_cost_not_only_the_server
     that a dormant account exists (point 4). Once every account is rehashed, the server's."""
     create_users(server_config.db_url, {"alice": PASSWORD})
     decoy_costs: list[HashCost] = []
-    verify = auth.verify_password  # what service.core.handlers.dispatch calls
+    verify = auth.verify_password  # what service.core.handlers.accounts calls
 
     def spied(password_hash: str | None, password: str, cost: HashCost) -> bool:
         if password_hash is None:

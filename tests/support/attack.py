@@ -29,13 +29,13 @@ def count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every password verification an in-process server makes from now on, in order
     (`known` for an account's hash, `?` for an unknown name's decoy)."""
     made: list[str] = []
-    verify = auth.verify_password  # what service.core.handlers.dispatch calls
+    verify = auth.verify_password  # what service.core.handlers.accounts calls
 
     def counted(password_hash: str | None, password: str, cost: HashCost) -> bool:
         made.append("?" if password_hash is None else "known")
         return verify(password_hash, password, cost)
 
-    monkeypatch.setattr("service.core.handlers.dispatch.verify_password", counted)
+    monkeypatch.setattr("service.core.handlers.accounts.verify_password", counted)
     return made
 
 

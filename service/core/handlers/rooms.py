@@ -1,7 +1,7 @@
 """What the rooms' requests do (chat/1 "Rooms", feature `rooms`), and their part of a login.
 
 `join`, `leave`, `history`, `rooms` and `members` are handled here, in the style of
-service/core/handlers/dispatch.py: decide, let the store persist and the hub reach the others. `say`
+service/core/handlers/accounts.py: decide, let the store persist and the hub reach the others. `say`
 and `read` take the durable path of direct messages instead, batched by the reactor and committed by
 the writer (service/store/room_statements.py, service/pipeline/room_answers.py).
 """

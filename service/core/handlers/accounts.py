@@ -1,0 +1,236 @@
+"""A session's life: `login` (or `register`) to `logout` or however else it ends, and `ping` and
+`active` in between. A login reads top to bottom here: judge the name and password, claim the
+name in the hub, open the period, snapshot the backlog, reply, then deliver the backlog and
+announce the user.
+
+Handlers decide and delegate: the store persists, the hub reaches other users, the link is
+this connection. They never touch a socket. Work that must follow the reply on the wire (the
+backlog after a login ok) is queued as a follow-up, which the connection runs once the reply
+has been sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from datetime import datetime
+
+from service.core.context import Context, Fields, Link, Services
+from service.core.handlers.private import end_private_on_leave
+from service.core.handlers.rooms import enter_rooms
+from service.core.session import EndReason, SessionState
+from service.credentials.masking import masked_name
+from service.credentials.passwords import (
+    Attempts,
+    LockoutPolicy,
+    hash_password,
+    is_valid_username,
+    needs_rehash,
+    retry_after_seconds,
+    stored_cost,
+    verify_password,
+)
+from service.store import Refusal
+from service.wire import events
+from service.wire import requests as m
+from service.wire.errors import ErrorCode, RequestError
+from service.wire.names import login_name_key
+from service.wire.timeutil import to_rfc3339
+
+log = logging.getLogger("parley.sessions")  # a line per login, failed login, logout; no secrets
+
+
+def handle_login(ctx: Context, request: m.Login) -> Fields:
+    if ctx.state.logged_in:
+        raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
+    services, name, policy = ctx.services, request.user, ctx.services.lockout
+    users, cost, valid = services.store.users, services.config.argon2, is_valid_username(name)
+    # check, verify and count: one step per account, however its name's case is typed
+    with services.login_gate.hold(login_name_key(name)):
+        now = services.clock()
+        credentials = users.login_credentials(name) if valid else None
+        if credentials is None:  # answered exactly like a wrong password (chat/1 point 4)
+            attempts = users.unknown_name_attempts(name, now)
+        else:
+            name, attempts = credentials.name, credentials.attempts.current(now)
+        known = credentials is not None
+        if attempts.is_locked(now):
+            raise _refused_login(ctx, name, attempts, now, counted=False, known=known)
+        if credentials is None:  # the time of a wrong password, of some account's cost
+            verify_password(None, request.password, services.decoys.cost_for(name))
+            after = users.record_unknown_failure(name, now, policy)
+            raise _refused_login(ctx, name, after, now, counted=True, known=False)
+        stored = credentials.password_hash
+        if not (
+            verify_password(stored, request.password, cost)
+            and _still_stored(services, name, stored, request.password)
+        ):
+            after = users.record_failed_login(name, now, policy)
+            raise _refused_login(ctx, name, after, now, counted=True, known=True)
+        return _begin_session(ctx, name, now)  # as the account's exact name
+
+
+def _refused_login(
+    ctx: Context, name: str, attempts: Attempts, now: datetime, *, counted: bool, known: bool
+) -> RequestError:
+    """The reply to a failed login, and its one log line: the name, the client's address and
+    the refusal, for an operator watching for guessing. Never the password.
+    `counted`: this attempt was counted (a wrong password), so a lock now is new."""
+    refusal = _failure(attempts, now, ctx.services.lockout)
+    if refusal.code is ErrorCode.LOCKED:
+        seconds = refusal.extra["retry_after"]
+        outcome = f"locked{' now' if counted else ''}, retry after {seconds} s"
+    else:
+        left = refusal.extra["attempts_left"]
+        outcome = f"bad_credentials, {left} attempt{'s' if left != 1 else ''} left"
+    if not known:
+        outcome += " (no such account)"
+    shown = name if known else masked_name(name)  # perhaps a password typed as a name
+    log.warning("failed login %s from %s: %s", shown, ctx.link.peer, outcome)
+    failed_logins = ctx.services.store.failed_logins  # for `chat-admin history --failed`
+    failed_logins.note(name, known, ctx.link.peer, outcome, now)
+    return refusal
+
+
+def _failure(attempts: Attempts, now: datetime, policy: LockoutPolicy) -> RequestError:
+    if attempts.locked_until is not None and attempts.is_locked(now):
+        seconds = retry_after_seconds(attempts.locked_until, now)
+        return RequestError(
+            ErrorCode.LOCKED,
+            f"Too many failed attempts: this account is locked. Try again in {seconds} s.",
+            retry_after=seconds,
+        )
+    left = attempts.attempts_left(policy)
+    return RequestError(
+        ErrorCode.BAD_CREDENTIALS,
+        f"Wrong username or password. {left} attempt{'s' if left != 1 else ''} left.",
+        attempts_left=left,
+    )
+
+
+def _still_stored(services: Services, name: str, stored: str, password: str) -> bool:
+    """After the right password: whether its hash is still the account's. A hash with other
+    parameters than the server's (older defaults, or the operator changed them) is made anew
+    at the server's cost; the rehash is the one place that sees the stored hash again, and
+    finds another when `chat-admin passwd` came between: then the password just checked is
+    the old one, and is refused as a wrong one is (counted too: it is one, now)."""
+    cost = services.config.argon2
+    if not (services.config.rehash and needs_rehash(stored, cost)):
+        return True
+    if not services.store.users.rehash_password(name, stored, hash_password(password, cost)):
+        return False
+    services.decoys.moved(stored_cost(stored), cost)
+    return True
+
+
+def handle_register(ctx: Context, request: m.Register) -> Fields:
+    config, users = ctx.services.config, ctx.services.store.users
+    if ctx.state.logged_in:
+        raise RequestError(ErrorCode.ALREADY_LOGGED_IN, "You are already logged in.")
+    if not config.allow_signup:
+        raise RequestError(ErrorCode.SIGNUP_CLOSED, "This server does not allow sign-up.")
+    name = request.user
+    if (holder := users.name_taken_by(name)) is not None:
+        raise _name_taken(name, holder)
+    if not is_valid_username(name):
+        raise RequestError(
+            ErrorCode.BAD_USERNAME,
+            "A username is 1 to 32 letters, digits, '_', '.' or '-'.",
+        )
+    if len(request.password) < config.min_password_chars:
+        raise RequestError(
+            ErrorCode.WEAK_PASSWORD,
+            f"A password needs at least {config.min_password_chars} characters.",
+        )
+    now = ctx.services.clock()
+    password_hash = hash_password(request.password, config.argon2)
+    if users.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:
+        raise _name_taken(name, users.name_taken_by(name) or name)  # taken meanwhile
+    ctx.services.decoys.moved(None, config.argon2)
+    fields = _begin_session(ctx, name, now)
+    del fields["pending"]  # a new account has no backlog: chat/1 lists `user` (and `rooms`: none)
+    return fields
+
+
+def _name_taken(name: str, holder: str) -> RequestError:
+    """chat/1 precise point 14: `Alice` is taken when `alice` exists, so nobody poses as her."""
+    if holder == name:
+        return RequestError(ErrorCode.USER_EXISTS, f"The name {name} is taken.")
+    return RequestError(
+        ErrorCode.USER_EXISTS,
+        f"The name {name} is taken: {holder} exists, and names must differ by more than case.",
+    )
+
+
+def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
+    """Online from here: backlog after the reply, then live messages, then presence."""
+    hub, store, link = ctx.services.hub, ctx.services.store, ctx.link
+    link.delivery.hold()  # live deliveries wait until the backlog is out
+    if not hub.claim(name, link):
+        link.delivery.drop_held()
+        raise RequestError(ErrorCode.ONLINE_ELSEWHERE, f"{name} is already logged in elsewhere.")
+    try:
+        ctx.state.period_id, ctx.state.user_id = store.periods.start_period(name, link.peer, now)
+        backlog = store.messages.backlog_snapshot(name)  # after the claim: none falls between
+        rooms = enter_rooms(ctx.services, name)  # likewise for the rooms' messages
+    except BaseException:
+        hub.release(name, link)
+        link.delivery.drop_held()  # they are stored, or were for nobody: a failed login
+        raise
+    ctx.state.user = name
+    log.info("login %s from %s", name, link.peer)
+
+    def after_reply() -> None:  # on the worker running the login
+        direct = (
+            events.message_event(s.msg_id, s.sender, s.text, to_rfc3339(s.sent_at), True)
+            for s in store.messages.iter_backlog(name, backlog)
+        )
+        frames = itertools.chain(direct, rooms.frames(store))  # chat/1: rooms after the DMs
+        # False: a slow consumer, ending
+        if link.delivery.catch_up(frames, backlog.last_id, rooms.last_seqs):
+            _announce(ctx.services, name, "online", now)
+
+    ctx.follow_ups.append(after_reply)
+    # `idle_timeout`, an extra field (chat/1 allows them): the client can warn before it.
+    idle_timeout = ctx.services.config.idle_timeout_whole_s
+    return {
+        "user": name, "pending": backlog.count, "rooms": rooms.listing,
+        "idle_timeout": idle_timeout,
+    }  # fmt: skip
+
+
+def handle_logout(ctx: Context, request: m.Logout) -> Fields:
+    ctx.link.end_after_reply(EndReason.LOGOUT)
+    return {}
+
+
+def handle_ping(ctx: Context, request: m.Ping) -> Fields:
+    return {"time": to_rfc3339(ctx.services.clock())}
+
+
+def handle_active(ctx: Context, request: m.Active) -> Fields:
+    """Nothing to do: admitting it counted it as activity (chat/1 precise point 15)."""
+    return {}
+
+
+def leave(services: Services, state: SessionState, link: Link, reason: EndReason) -> None:
+    """However a session ends: offline, peers told, period closed, before the socket closes."""
+    user = state.user
+    if user is None:
+        return
+    now = services.clock()
+    end_private_on_leave(services, user, services.hub.release(user, link), reason)
+    # At shutdown everyone leaves at once: stop() closes every period in one statement, and
+    # presence to users who are all getting `bye shutdown` would cost n^2 events.
+    if reason is not EndReason.SHUTDOWN:
+        if state.period_id is not None:
+            services.store.periods.end_period(state.period_id, now, reason.value)
+        _announce(services, user, "offline", now)
+    log.info("logout %s from %s (%s)", user, link.peer, reason.value)
+
+
+def _announce(services: Services, user: str, state: str, at: datetime) -> None:
+    """Presence for everyone but `user` and those `user` blocks (chat/1 blocking rule)."""
+    event = events.presence(user, state, to_rfc3339(at))
+    skip = frozenset(services.store.blocks.blocked_by(user) | {user})
+    services.hub.announce(event, skip=skip)
