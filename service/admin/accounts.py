@@ -1,7 +1,7 @@
 """The operator's view of the database: accounts, lockouts, login history, blocks, imports.
 
 chat-admin's commands call these; the server never does. The queries themselves live in the
-store (service/store/operator_queries.py); each is one short transaction, so it is safe while
+store (service/store/operator.py, users.py); each is one short transaction, so it is safe while
 chat-server runs (the server reads users, locks and blocks per request and sees every change).
 Results are frozen dataclasses with aware UTC datetimes. Refusals an operator should read as
 is are AccountError; anything else is a bug or a broken database and propagates.

@@ -1,8 +1,8 @@
 """The operator's view of rooms: list them, read what was said, delete one.
 
 chat-admin's `rooms`, `room-history` and `delroom` call these; the server never does. The
-queries live in the store (service/store/room_queries.py), each one short transaction, so they are
-safe while chat-server runs. Refusals an operator reads as is are AccountError, as in
+queries live in the store (service/store/operator_rooms.py), each one short transaction, so
+they are safe while chat-server runs. Refusals an operator reads as is are AccountError, as in
 service/admin/accounts.py. This module renders nothing and reads no clock.
 
 Deleting a room takes its memberships and its whole history with it. Deleting a user

@@ -3,7 +3,7 @@
 `chat-admin deluser` deletes from another process, so the server learns of it only from the
 database. Without this, a deleted user stayed online (in `whoelse`, with no `offline` for
 anyone) until its own next request. The ticker asks the policy here whether to look now; a
-look is one indexed query over the online names (service/store/store.py), off the hot paths, and
+look is one indexed query over the online names (service/store/users.py), off the hot paths, and
 the sessions it finds end as any deleted account's session does (`bye account_deleted`).
 
 Pure: no clock, no database. On SQLite it looks only when `PRAGMA data_version` moved (some

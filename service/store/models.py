@@ -109,7 +109,7 @@ class FailedLogin(Base):
     """A failed login as the server logged it, for `chat-admin history --failed`.
 
     A name without an account is never kept whole (it may be a password typed in the wrong
-    field): only its first two characters and a digest (service/store/failed_login_queries.py).
+    field): only its first two characters and a digest (service/store/failed_logins.py).
     Rows older than 30 days, and beyond the newest 100,000, go as new ones come.
     """
 

@@ -1,7 +1,7 @@
 """The rules of chat/1 rooms (feature `rooms`), pure: names, limits, read markers, unread.
 
 Defined once here and imported by the server, `chat-admin` and the tests; no I/O, no
-database. What a room holds and who is in it lives in the store (service/store/room_queries.py);
+database. What a room holds and who is in it lives in the store (service/store/rooms.py);
 who of its members is online, in the hub (service/core/room_index.py).
 """
 
