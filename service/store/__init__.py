@@ -1,8 +1,10 @@
 """The store: everything Parley keeps, behind one Store composed of repositories
 (service/store/store.py lists them; service/store/base.py says what every call promises).
 
-Outside the store, import from here. The writer's hot path (writer.py, the *_statements and
-*_checks modules) is imported by name by the pipeline alone.
+Handlers, chat-admin and tests import the Store and its records from here. What is not a
+query is named by its module: the writer and its hot statements (writer.py, *_statements.py,
+*_checks.py) by the pipeline and the shell; db.py, instance_lock.py, change_marker.py by the
+shell (service/server.py) and the migrations.
 """
 
 from service.store.failed_logins import FailedLoginEntry
