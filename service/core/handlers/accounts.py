@@ -1,7 +1,7 @@
 """A session's life: `login` (or `register`) to `logout` or however else it ends, and `ping` and
 `active` in between. A login reads top to bottom here: judge the name and password, claim the
-name in the hub, open the period, snapshot the backlog, reply, then deliver the backlog and
-announce the user.
+name in the hub, open the period, snapshot the backlog and the rooms, reply, then deliver the
+backlog and the rooms' catch-up and announce the user.
 
 Handlers decide and delegate: the store persists, the hub reaches other users, the link is
 this connection. They never touch a socket. Work that must follow the reply on the wire (the
@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from service.core.context import Context, Fields, Link, Services
 from service.core.handlers.private import end_private_on_leave
-from service.core.handlers.rooms import enter_rooms
 from service.core.session import EndReason, SessionState
 from service.credentials.masking import masked_name
 from service.credentials.passwords import (
@@ -30,7 +32,7 @@ from service.credentials.passwords import (
     stored_cost,
     verify_password,
 )
-from service.store import Refusal
+from service.store import Refusal, RoomsAtLogin, Store
 from service.wire import events
 from service.wire import requests as m
 from service.wire.errors import ErrorCode, RequestError
@@ -197,6 +199,47 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
         "user": name, "pending": backlog.count, "rooms": rooms.listing,
         "idle_timeout": idle_timeout,
     }  # fmt: skip
+
+
+# --- the rooms' part of a login ----------------------------------------------------------------
+
+
+def enter_rooms(services: Services, user: str) -> RoomsCatchUp:
+    """After the login's claim: the user's rooms go live in the hub first, then the snapshot,
+    so a message committed in between is in both and its live copy is dropped as a
+    duplicate (service/net/delivery.py); none falls between the two."""
+    store = services.store
+    services.hub.enter_rooms(user, store.rooms.rooms_of(user))
+    excluded = frozenset(store.blocks.blocked_by(user) | {user})
+    return RoomsCatchUp(store.room_messages.rooms_at_login(user, excluded))
+
+
+@dataclass(frozen=True, slots=True)
+class RoomsCatchUp:
+    """A login's view of the user's rooms: the `rooms` of its reply, what follows it, and
+    up to which seq each room's live messages are duplicates."""
+
+    at_login: RoomsAtLogin
+
+    @property
+    def listing(self) -> list[dict[str, Any]]:
+        return [{"room": r.room, "unread": r.unread} for r in self.at_login.rooms]
+
+    @property
+    def last_seqs(self) -> dict[str, int]:
+        return {r.room: r.last_seq for r in self.at_login.rooms}
+
+    def frames(self, store: Store) -> Iterator[bytes]:
+        """Room by room in name order, the newest min(unread, 50) unread messages, oldest
+        first, as `room_message` with `stored` true; read a room at a time."""
+        excluded = self.at_login.excluded
+        for state in self.at_login.rooms:
+            for line in store.room_messages.catch_up(state, excluded):
+                yield events.room_message_event(state.room, line.seq, line.sender, line.text,
+                                                to_rfc3339(line.sent_at), True)  # fmt: skip
+
+
+# --- the other requests of a session, and its end ----------------------------------------------
 
 
 def handle_logout(ctx: Context, request: m.Logout) -> Fields:
