@@ -50,7 +50,7 @@ from service.net.outbox import Outbox
 from service.net.reactor import Reactor
 from service.net.tls import WOULD_BLOCK
 from service.pipeline.room_answers import RoomRound
-from service.store.message_statements import MessageRecord
+from service.store.message_record import MessageRecord
 from service.wire import events
 from service.wire import requests as m
 from service.wire.addresses import source_key

@@ -25,7 +25,8 @@ from service.store.base import attempts_of, maybe_naive_utc, naive_utc
 from service.store.batch_reads import chunks
 from service.store.change_marker import ChangeMarker
 from service.store.failed_login_queries import FailedLoginQueries
-from service.store.message_statements import MessageRecord, MessageStatements, Outcome
+from service.store.message_record import MessageRecord
+from service.store.message_statements import MessageStatements, Outcome
 from service.store.models import ActivePeriod, Block, Message, Nonce, UnknownNameFailure, User
 from service.store.operator_queries import OperatorQueries, find_user, open_since, reset_failures
 from service.store.outcomes import Refusal

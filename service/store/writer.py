@@ -45,7 +45,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.store.message_statements import MessageRecord, MessageStatements, Outcome
+from service.store.message_record import MessageRecord
+from service.store.message_statements import MessageStatements, Outcome
 from service.store.room_statements import RoomBatch, RoomStatements
 from service.store.write_health import WriteHealth
 from service.wire.errors import INTERNAL, RequestError

@@ -16,7 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.store.db import make_engine
-from service.store.message_statements import MessageRecord, MessageStatements, Outcome, SavedMessage
+from service.store.message_record import MessageRecord
+from service.store.message_statements import MessageStatements, Outcome, SavedMessage
 from service.store.models import Block, User
 from service.store.outcomes import Refusal
 from service.store.store import Store

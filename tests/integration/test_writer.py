@@ -15,7 +15,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from service.store.message_statements import MessageRecord, SavedMessage
+from service.store.message_record import MessageRecord
+from service.store.message_statements import SavedMessage
 from service.store.models import Message, User
 from service.store.store import Store
 from service.wire.errors import ErrorCode, RequestError

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from service.store.message_statements import MessageRecord
+from service.store.message_record import MessageRecord
 from service.store.writer import GroupCommitWriter, HotBatch, Result
 
 

@@ -26,7 +26,6 @@ NOT_YET_ONE_WAY = {
     "service.pipeline.room_answers imports service.net.connection",
 }
 NOT_YET_ACYCLIC = {
-    ("service.store.message_checks", "service.store.message_statements"),
     ("service.core.handlers.dispatch", "service.core.handlers.rooms", "service.net.connection",
      "service.pipeline.room_answers"),
 }  # fmt: skip
