@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from service.store.base import StoreBase, naive_utc
 from service.store.models import Room, RoomMember, RoomMessage, RoomNonce, User
 from service.store.outcomes import CreationLimited, Refusal
-from service.store.room_statements import ReadRecord, RoomBatch, RoomStatements, SavedSay, SayRecord
+from service.store.room_statements import ReadRecord, RoomStatements, SavedSay, SayRecord
 from service.wire.paging import by_name
 from service.wire.rooms import (
     ROOM_CREATION_WINDOW,
@@ -253,10 +253,8 @@ class RoomQueries(StoreBase):
         """One `say` through the server's batch path (tests, tools): committed on return."""
 
         def job(s: Session) -> SavedSay | Refusal:
-            batch = RoomBatch([SayRecord(_user_id(s, user) or 0, user, room, text, nonce)], [])
-            RoomStatements().write_all(s.connection(), [batch], now, max_chars)
-            assert batch.results is not None
-            [outcome] = batch.results
+            say = SayRecord(_user_id(s, user) or 0, user, room, text, nonce)
+            [outcome], _ = RoomStatements().write_all(s.connection(), [say], [], now, max_chars)
             assert isinstance(outcome, SavedSay | Refusal), outcome
             return outcome
 
@@ -266,10 +264,8 @@ class RoomQueries(StoreBase):
         """One `read` through the server's batch path (tests, tools)."""
 
         def job(s: Session) -> Refusal | None:
-            batch = RoomBatch([], [ReadRecord(_user_id(s, user) or 0, room, seq)])
-            RoomStatements().write_all(s.connection(), [batch], _NO_SAYS, 0)
-            assert batch.results is not None
-            [outcome] = batch.results
+            read = ReadRecord(_user_id(s, user) or 0, room, seq)
+            _, [outcome] = RoomStatements().write_all(s.connection(), [], [read], _NO_SAYS, 0)
             assert outcome is None or isinstance(outcome, Refusal), outcome
             return outcome
 

@@ -15,14 +15,16 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from service.pipeline.items import Round
 from service.store.db import make_engine
+from service.store.hot import HotWork
 from service.store.message_record import MessageRecord
 from service.store.message_statements import MessageStatements, Outcome, SavedMessage
 from service.store.models import Block, User
 from service.store.outcomes import Refusal
 from service.store.store import Store
-from service.store.writer import HotBatch, Result, WriteFailed
-from tests.support.writer import fail_next_commit, send_hot
+from service.store.writer import WriteFailed
+from tests.support.writer import Result, fail_next_commit, messages_round, results, send_hot
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -76,20 +78,20 @@ class OneTransaction:
         self._answered = threading.Event()
         self.results: list[Sequence[Result] | BaseException] = []
         self._writer.on_hot_committed(self._on_committed)
-        self._writer.submit_hot(HotBatch([], []))  # its callback holds the writer
+        self._writer.submit_hot(Round())  # its callback holds the writer
 
-    def _on_committed(self, _batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
+    def _on_committed(self, work: HotWork) -> None:
         if not self._holding.is_set():
             self._holding.set()
             assert self._release.wait(10), "the test never released the writer"
             return
-        self.results.append(outcomes)
+        self.results.append(results(work))
         self._answered.set()
 
     def wait_held(self) -> None:
         assert self._holding.wait(10)
 
-    def run(self, jobs: list[Any], batch: HotBatch) -> list[Future[Any]]:
+    def run(self, jobs: list[Any], batch: Round) -> list[Future[Any]]:
         self.wait_held()
         futures = [self._writer.submit(job) for job in jobs]
         self._writer.submit_hot(batch)
@@ -118,7 +120,7 @@ def test_a_block_and_a_batch_in_one_transaction(server_store: Store) -> None:
         s.add(Block(blocker_id=bob, blocked_id=alice, created_at=T0.replace(tzinfo=None)))
 
     together = OneTransaction(server_store)
-    together.run([bob_blocks_alice], HotBatch([alice_to_bob(server_store)], []))
+    together.run([bob_blocks_alice], messages_round([alice_to_bob(server_store)]))
 
     assert together.results == [[Refusal.BLOCKED]]
 
@@ -136,7 +138,7 @@ def test_after_a_failed_commit_nothing_read_in_it_is_trusted(server_store: Store
     together = OneTransaction(server_store)
     together.wait_held()  # its commit is done: the next one is the transaction to fail
     fail_next_commit(server_store.writer_engine, RuntimeError("the disk is gone"))
-    [unblocked] = together.run([bob_unblocks_alice], HotBatch([alice_to_bob(server_store)], []))
+    [unblocked] = together.run([bob_unblocks_alice], messages_round([alice_to_bob(server_store)]))
 
     assert isinstance(together.results[0], RuntimeError)
     with pytest.raises(WriteFailed):  # chat/1's `internal`; the writer logged the cause

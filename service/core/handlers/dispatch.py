@@ -23,6 +23,7 @@ from service.core.handlers.private import (
     handle_stopprivate,
 )
 from service.core.handlers.rooms import ROOM_HANDLERS, enter_rooms
+from service.core.refusals import refusal_error
 from service.core.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason, SessionState
 from service.credentials.masking import masked_name
 from service.credentials.passwords import (
@@ -300,7 +301,7 @@ def handle_block(ctx: Context, request: m.Block) -> Fields:
     services, user, other = ctx.services, ctx.user, request.user
     refusal = services.store.block(user, other, services.clock())
     if refusal is not None:
-        raise _block_refusal(refusal, other)
+        raise refusal_error(refusal, "block", other)
     end_private_on_block(ctx, other)
     return {}
 
@@ -312,22 +313,9 @@ def handle_unblock(ctx: Context, request: m.Unblock) -> Fields:
     services, user, other = ctx.services, ctx.user, request.user
     refusal = services.store.unblock(user, other)
     if refusal is not None:
-        raise _block_refusal(refusal, other)
+        raise refusal_error(refusal, "unblock", other)
     services.hub.send(other, events.presence(user, "online", to_rfc3339(services.clock())))
     return {}
-
-
-def _block_refusal(refusal: Refusal, other: str) -> RequestError:
-    code, text = _BLOCK_REFUSALS[refusal]
-    return RequestError(code, text.format(other=other))
-
-
-_BLOCK_REFUSALS = {
-    Refusal.NO_SUCH_USER: (ErrorCode.NO_SUCH_USER, "There is no user {other}."),
-    Refusal.SELF: (ErrorCode.SELF, "You cannot block or unblock yourself."),
-    Refusal.ALREADY_BLOCKED: (ErrorCode.ALREADY_BLOCKED, "You already block {other}."),
-    Refusal.NOT_BLOCKED: (ErrorCode.NOT_BLOCKED, "You do not block {other}."),
-}
 
 
 def handle_blocklist(ctx: Context, request: m.BlockList) -> Fields:
@@ -367,6 +355,6 @@ HANDLERS: dict[str, Handler] = {
     **ROOM_HANDLERS,
 }
 # `message` and `ack` (and `say`, `read`) are pipelined: the writer answers them in batches
-# (service/pipeline/answerer.py).
+# (service/pipeline/).
 assert set(HANDLERS) | PIPELINED_OPS == set(m.REQUEST_TYPES), "every chat/1 op has a handler"
 assert not set(HANDLERS) & PIPELINED_OPS
