@@ -12,12 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.pipeline.items import Round
 from service.store.db import make_engine
 from service.store.hot import HotWork
+from service.store.message_checks import BatchChecks
 from service.store.message_record import MessageRecord
 from service.store.message_statements import MessageStatements, Outcome, SavedMessage
 from service.store.models import Block, User
@@ -215,5 +218,53 @@ def test_a_batch_asked_about_before_costs_no_query(db_url: str, server_store: St
             assert stored(batch()) and not any("FROM users" in sql for sql in ran)
             server_store.create_user("carol", "x", T0)  # another connection writes
             assert stored(batch()) and any("FROM users" in sql for sql in ran)
+    finally:
+        engine.dispose()
+
+
+NAMES = ["alice", "bob", "carol", "dave", "nobody"]  # nobody has no account
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.lists(st.tuples(st.sampled_from(NAMES[:4]), st.sampled_from(NAMES),
+                               st.one_of(st.none(), st.sampled_from(["n1", "n2"]))),
+                     min_size=1, max_size=6),
+            st.one_of(st.none(), st.tuples(st.sampled_from(NAMES[:4]), st.sampled_from(NAMES[:4]))),
+        ),
+        min_size=1, max_size=5,
+    )
+)  # fmt: skip
+def test_remembered_checks_answer_as_asked_checks(
+    db_url: str, admin_store: Store,
+    steps: list[tuple[list[tuple[str, str, str | None]], tuple[str, str] | None]],
+) -> None:  # fmt: skip
+    """The fast path (answers remembered across batches, SQLite's data_version) says what the
+    reference path (every batch asked) says, while another connection blocks and unblocks."""
+    for name in NAMES[:4]:
+        if not admin_store.user_exists(name):
+            admin_store.create_user(name, "x", T0)
+    ids = {name: user_id(admin_store, name) for name in NAMES[:4]}
+    engine = make_engine(db_url)
+    remembered = BatchChecks(engine.dialect, remember=True)
+    asked = BatchChecks(engine.dialect)
+    try:
+        with engine.connect() as connection:
+            for batch, toggle in steps:
+                if toggle is not None:  # another connection changes the blocks
+                    blocker, blocked = toggle
+                    if admin_store.block(blocker, blocked, T0) is Refusal.ALREADY_BLOCKED:
+                        admin_store.unblock(blocker, blocked)
+                records = [MessageRecord(ids[s], s, r, "hi", n) for s, r, n in batch]
+                with connection.begin():
+                    fast = remembered.read(connection, records)
+                    reference = asked.read(connection, records)
+                for record in records:
+                    assert fast.refusal(record, 4_000) == reference.refusal(record, 4_000)
+                    key = (record.sender_id, record.nonce or "")
+                    assert fast.nonces.get(key) == reference.nonces.get(key)
     finally:
         engine.dispose()
