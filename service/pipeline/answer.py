@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from service.core.hub import Live, Recipient, RoomLive
@@ -114,43 +113,41 @@ def answer(round_: Round, online: Mapping[str, Recipient], max_chars: int) -> An
     """Every reply and live direct message of a committed round. `online`: the recipients of
     its direct messages online now, by name; each Say's `delivered` already counted."""
     answers = Answers()
-    replies = answers.replies
-    wire_time: tuple[datetime | None, str] = (None, "")
+    replies, live = answers.replies, answers.live
+    sent_at, wire_time = None, ""  # one commit, one time: converted once
+    fields: Fields
     for item in round_.items:
-        target = item.target
-        if isinstance(item, DirectMessage):
-            fields, wire_time = _message(item, online, max_chars, wire_time, answers.live)
+        outcome = item.result
+        if type(item) is DirectMessage and type(outcome) is SavedMessage and not outcome.is_retry:
+            # Most of the traffic, so written out here: stored, and live if its recipient is on.
+            if sent_at != outcome.sent_at:
+                sent_at, wire_time = outcome.sent_at, to_rfc3339(outcome.sent_at)
+            record = item.record
+            recipient = online.get(record.recipient)
+            if recipient is not None:
+                event = message_event(outcome.msg_id, record.sender, record.text, wire_time, False)
+                live.setdefault(recipient, []).append((event, outcome.msg_id))
+            fields = (outcome.msg_id, recipient is not None)
         else:
             fields = _ANSWERS[type(item)](item, max_chars)
-        if item.result is Refusal.ACCOUNT_GONE:  # deleted while logged in: the session ends
-            answers.ends.append(target)
+            if outcome is Refusal.ACCOUNT_GONE:  # deleted while logged in: the session ends
+                answers.ends.append(item.target)
         if item.wants_reply:
-            replies.setdefault(target, []).append(_reply(item, fields))
+            replies.setdefault(item.target, []).append(_reply(item, fields))
     return answers
 
 
 Fields = RequestError | tuple[int, bool] | dict[str, Any]  # refused, (msg_id, delivered), ok
 
 
-def _message(
-    item: DirectMessage, online: Mapping[str, Recipient], max_chars: int,
-    wire_time: tuple[datetime | None, str], live: dict[Recipient, list[Live]],
-) -> tuple[Fields, tuple[datetime | None, str]]:  # fmt: skip
-    """A direct message's reply, and its live event for the recipient if online."""
-    outcome, record = item.result, item.record
+def _message(item: DirectMessage, max_chars: int) -> Fields:
+    """A direct message not newly stored (a newly stored one is answered in `answer`)."""
+    outcome = item.result
     if isinstance(outcome, Refusal):
-        return refusal_error(outcome, "message", record.recipient, max_chars), wire_time
-    if not isinstance(outcome, SavedMessage):
-        return INTERNAL, wire_time  # it alone failed (logged by the writer), or the commit
-    if outcome.is_retry:  # stored once already; delivered (or stored) as first answered
-        return (outcome.msg_id, False), wire_time
-    if wire_time[0] != outcome.sent_at:
-        wire_time = (outcome.sent_at, to_rfc3339(outcome.sent_at))
-    recipient = online.get(record.recipient)
-    if recipient is not None:
-        event = message_event(outcome.msg_id, record.sender, record.text, wire_time[1], False)
-        live.setdefault(recipient, []).append((event, outcome.msg_id))
-    return (outcome.msg_id, recipient is not None), wire_time
+        return refusal_error(outcome, "message", item.record.recipient, max_chars)
+    if isinstance(outcome, SavedMessage):  # a retry: delivered (or stored) as first answered
+        return (outcome.msg_id, False)
+    return INTERNAL  # it alone failed (logged by the writer), or the commit
 
 
 def _ack(item: Ack, _max_chars: int) -> Fields:
@@ -174,7 +171,7 @@ def _refused(result: Refusal | Exception | None, room: str, max_chars: int) -> R
     return INTERNAL  # it alone failed (logged by the writer), or the commit
 
 
-_ANSWERS: dict[type[Item], Any] = {Ack: _ack, Say: _say, Read: _read}
+_ANSWERS: dict[type[Item], Any] = {DirectMessage: _message, Ack: _ack, Say: _say, Read: _read}
 
 
 def _reply(item: Item, fields: Fields) -> bytes:
