@@ -9,10 +9,11 @@ import resource
 import signal
 import sys
 import threading
+from dataclasses import dataclass, replace
 from types import FrameType
+from typing import Any
 
-from service.config import DEFAULT_DB_URL, DEFAULT_PORT, ServerConfig, StartupError
-from service.credentials.hash_cost import HashCost
+from service.config import ServerConfig, StartupError
 from service.server import DESCRIPTOR_RESERVE, ChatServer
 from service.store.db import describe_url
 
@@ -24,262 +25,195 @@ WANTED_DESCRIPTORS = 20_000  # one per connection: 10,000 idle users and room to
 MIN_DESCRIPTORS = DESCRIPTOR_RESERVE + 50
 
 
+_DEFAULTS = ServerConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option of chat-server. Adding an option is adding one of these to OPTIONS: its
+    type and default come from the ServerConfig field it sets, and "{default}" in `help` shows
+    that default."""
+
+    flag: str  # "--max-connections"
+    help: str
+    field: str | None  # the ServerConfig field ("argon2.time_cost": a part of one); None: not one
+    metavar: str | None = None
+    group: str | None = None  # a heading of GROUPS; None: among the general options
+    choices: tuple[str, ...] | None = None
+    action: str | None = None  # "store_true"/"store_false": a switch, no value
+    default: Any = None  # of an option that sets no field (--log-level); the others: the field's
+    # The assignment-style positional of the same meaning ("PORT"), and its help: either may
+    # be given, both only with one value.
+    positional: str | None = None
+    positional_help: str = ""
+
+    @property
+    def dest(self) -> str:
+        """Where argparse puts the value: the field, or the flag's name (`--log-level`)."""
+        name = self.field or self.flag.removeprefix("--")
+        return name.replace(".", "_").replace("-", "_")
+
+    def config_default(self) -> Any:
+        if self.field is None:
+            return self.default
+        value: Any = _DEFAULTS
+        for part in self.field.split("."):
+            value = getattr(value, part)
+        return value
+
+
+def _shown(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+GROUPS = {  # heading -> what it says, in the order of the help
+    "TLS": "Serve chat/1 inside TLS (1.2 or newer); clients then need chat-client --tls.",
+    "abuse limits": "Per address means per IPv4 address or IPv6 /64 network. Refusals are "
+    "answered rate_limited (with retry_after) and logged at most once per interval per "
+    "address.",
+    "password hashing": "argon2id's cost per login. Below OWASP's minimum (19456 KiB with 2 "
+    "passes, or 46 MiB with 1, 12 MiB with 3, 9 MiB with 4, 7 MiB with 5) the server does not "
+    "start. Stored hashes are made anew with these at their owner's next login.",
+}
+
+LIMITS, HASHING = "abuse limits", "password hashing"
+OPTIONS = (
+    Option("--host", "address to listen on (default {default}; 0.0.0.0 for all)", "host"),
+    Option("--port", "same as PORT", "port", positional="PORT",
+           positional_help="TCP port to listen on (default {default}; 0 picks a free one)"),
+    Option("--block-duration", "same as BLOCK_DURATION (default {default})", "block_duration_s",
+           positional="BLOCK_DURATION",
+           positional_help="seconds an account stays locked after too many wrong passwords"),
+    Option("--timeout", "same as TIMEOUT (default {default})", "timeout_s", positional="TIMEOUT",
+           positional_help="seconds of inactivity before a session is logged out"),
+    Option("--db", "SQLAlchemy database URL (default {default}, a file in the working "
+           "directory)", "db_url"),
+    Option("--max-attempts", "consecutive wrong passwords that lock an account (default "
+           "{default})", "max_attempts"),
+    Option("--allow-signup", "let unknown users create an account with `register`",
+           "allow_signup", action="store_true"),
+    Option("--no-signup", "only accounts made with chat-admin can log in (the default)",
+           "allow_signup", action="store_false"),
+    Option("--sqlite-synchronous", "SQLite only: full (the default) fsyncs every commit, so an "
+           "ok survives a power loss; normal survives a crash of the server but may lose the "
+           "last commits on power loss", "sqlite_synchronous", choices=("full", "normal")),
+    Option("--log-level", "default {default}", None, default="INFO",
+           choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    Option("--tls-cert", "certificate chain, PEM (e.g. Let's Encrypt's fullchain.pem)",
+           "tls_cert", "FILE", "TLS"),
+    Option("--tls-key", "the certificate's private key, PEM (e.g. privkey.pem)", "tls_key",
+           "FILE", "TLS"),
+    Option("--max-connections", "connections open at once, in total (default {default}; fewer "
+           "if the descriptor limit leaves less room); past it the server stops accepting for "
+           "a moment", "max_connections", "N", LIMITS),
+    Option("--max-connections-per-address", "connections open at once from one address "
+           "(default {default}); more are closed at once", "max_connections_per_address", "N",
+           LIMITS),
+    Option("--login-timeout", "a connection that has not logged in by then is closed (default "
+           "{default})", "login_timeout_s", "SECONDS", LIMITS),
+    Option("--login-failures-per-minute", "failed logins, and registrations, allowed per "
+           "address and minute (default {default}), on top of a burst...",
+           "login_failures_per_minute", "N", LIMITS),
+    Option("--login-failure-burst", "...of this many (default {default}); past both, logins "
+           "from there are refused before any password is hashed", "login_failure_burst", "N",
+           LIMITS),
+    Option("--login-queue", "logins and registrations waiting to be checked, in total "
+           "(default {default}); more are refused rate_limited", "login_queue", "N", LIMITS),
+    Option("--login-queue-per-address", "of those, from one address (default {default}): a "
+           "class behind one NAT logs in in turn", "login_queue_per_address", "N", LIMITS),
+    Option("--max-refused-logins", "refused logins one connection may make before it is closed "
+           "with bye protocol_error (default {default})", "max_refused_logins", "N", LIMITS),
+    Option("--request-rate", "requests per second one connection may make, `message` and "
+           "`ack` aside (default {default}; 0 for no limit), on top of...", "request_rate", "N",
+           LIMITS),
+    Option("--request-burst", "...a burst of this many (default {default})", "request_burst",
+           "N", LIMITS),
+    Option("--room-creations-per-hour", "new rooms one user may create an hour (default "
+           "{default}; 0 for no limit); past it, a join that would create one is answered "
+           "rate_limited, while joining a room that exists never is",
+           "room_creations_per_hour", "N", LIMITS),
+    Option("--refusal-log-interval", "at most one log line per address and kind of refusal in "
+           "this time (default {default})", "refusal_log_interval_s", "SECONDS", LIMITS),
+    Option("--argon2-memory-kib", "memory per hash (default {default})", "argon2.memory_kib",
+           "KIB", HASHING),
+    Option("--argon2-time-cost", "passes over that memory (default {default})",
+           "argon2.time_cost", "N", HASHING),
+    Option("--argon2-parallelism", "lanes (default {default})", "argon2.parallelism", "N",
+           HASHING),
+    Option("--keep-stored-hashes", "keep every stored hash as it is, whatever its cost "
+           "(benchmarks with cheap accounts; going back to an older server)", "rehash",
+           group=HASHING, action="store_false"),
+)  # fmt: skip
+
+
+def _add_option(parser: argparse._ActionsContainer, option: Option) -> None:
+    default = option.config_default()
+    shown = option.help.format(default=_shown(default))
+    if option.action is not None:
+        parser.add_argument(option.flag, dest=option.dest, action=option.action,
+                            default=default, help=shown)  # fmt: skip
+        return
+    # argparse's own metavar, as if `dest` were the flag's name: `--db DB`, `--timeout TIMEOUT`
+    metavar = option.metavar
+    if metavar is None and option.choices is None:
+        metavar = option.flag.removeprefix("--").replace("-", "_").upper()
+    parser.add_argument(
+        option.flag, dest=option.dest, type=str if default is None else type(default),
+        metavar=metavar, choices=option.choices, help=shown,
+        default=None if option.positional else default,  # None: _pick tells "not given"
+    )  # fmt: skip
+
+
+def _add_positional(parser: argparse.ArgumentParser, option: Option) -> None:
+    default = option.config_default()
+    help_text = option.positional_help.format(default=_shown(default))
+    parser.add_argument(f"{option.dest}_positional", nargs="?", type=type(default),
+                        metavar=option.positional, help=help_text)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chat-server",
         description="Parley chat server (chat/1). Example: chat-server 5000 60 300",
     )
-    parser.add_argument(
-        "port_pos",
-        nargs="?",
-        type=int,
-        metavar="PORT",
-        help=f"TCP port to listen on (default {DEFAULT_PORT}; 0 picks a free one)",
-    )
-    parser.add_argument(
-        "block_pos",
-        nargs="?",
-        type=float,
-        metavar="BLOCK_DURATION",
-        help="seconds an account stays locked after too many wrong passwords",
-    )
-    parser.add_argument(
-        "timeout_pos",
-        nargs="?",
-        type=float,
-        metavar="TIMEOUT",
-        help="seconds of inactivity before a session is logged out",
-    )
-    parser.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)",
-    )
-    parser.add_argument("--port", type=int, help="same as PORT")
-    parser.add_argument("--block-duration", type=float, help="same as BLOCK_DURATION (default 60)")
-    parser.add_argument("--timeout", type=float, help="same as TIMEOUT (default 300)")
-    parser.add_argument(
-        "--db",
-        default=DEFAULT_DB_URL,
-        help=f"SQLAlchemy database URL (default {DEFAULT_DB_URL}, a file in the working directory)",
-    )
-    parser.add_argument(
-        "--max-attempts",
-        type=int,
-        default=3,
-        help="consecutive wrong passwords that lock an account (default 3)",
-    )
-    parser.add_argument(
-        "--allow-signup",
-        dest="allow_signup",
-        action="store_true",
-        default=False,
-        help="let unknown users create an account with `register`",
-    )
-    parser.add_argument(
-        "--no-signup",
-        dest="allow_signup",
-        action="store_false",
-        help="only accounts made with chat-admin can log in (the default)",
-    )
-    parser.add_argument(
-        "--sqlite-synchronous",
-        choices=["full", "normal"],
-        default="full",
-        help="SQLite only: full (the default) fsyncs every commit, so an ok survives a power "
-        "loss; normal survives a crash of the server but may lose the last commits on power "
-        "loss",
-    )
-    parser.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="default INFO",
-    )
-    _add_tls_options(parser)
-    _add_limit_options(parser)
-    _add_hashing_options(parser)
-    return parser  # fmt: skip
+    groups = {name: parser.add_argument_group(name, text) for name, text in GROUPS.items()}
+    for option in OPTIONS:
+        if option.positional:
+            _add_positional(parser, option)
+        _add_option(groups[option.group] if option.group else parser, option)
+    return parser
 
 
-def _add_tls_options(parser: argparse.ArgumentParser) -> None:
-    tls = parser.add_argument_group(
-        "TLS", "Serve chat/1 inside TLS (1.2 or newer); clients then need chat-client --tls."
-    )
-    tls.add_argument(
-        "--tls-cert",
-        metavar="FILE",
-        help="certificate chain, PEM (e.g. Let's Encrypt's fullchain.pem)",
-    )
-    tls.add_argument("--tls-key", metavar="FILE",
-                     help="the certificate's private key, PEM (e.g. privkey.pem)")  # fmt: skip
-
-
-_DEFAULTS = ServerConfig()
-
-
-def _add_limit_options(parser: argparse.ArgumentParser) -> None:
-    d = _DEFAULTS
-    limits = parser.add_argument_group(
-        "abuse limits",
-        "Per address means per IPv4 address or IPv6 /64 network. Refusals are answered "
-        "rate_limited (with retry_after) and logged at most once per interval per address.",
-    )
-    limits.add_argument(
-        "--max-connections",
-        type=int,
-        default=d.max_connections,
-        metavar="N",
-        help=f"connections open at once, in total (default {d.max_connections}; "
-        "fewer if the descriptor limit leaves less room); past it the server "
-        "stops accepting for a moment",
-    )
-    limits.add_argument(
-        "--max-connections-per-address",
-        type=int,
-        metavar="N",
-        default=d.max_connections_per_address,
-        help="connections open at once from one address (default "
-        f"{d.max_connections_per_address}); more are closed at once",
-    )
-    limits.add_argument(
-        "--login-timeout",
-        type=float,
-        default=d.login_timeout_s,
-        metavar="SECONDS",
-        help="a connection that has not logged in by then "
-        f"is closed (default {d.login_timeout_s:g})",
-    )
-    limits.add_argument(
-        "--login-failures-per-minute",
-        type=float,
-        metavar="N",
-        default=d.login_failures_per_minute,
-        help="failed logins, and registrations, allowed per address and minute "
-        f"(default {d.login_failures_per_minute:g}), on top of a burst...",
-    )
-    limits.add_argument(
-        "--login-failure-burst",
-        type=int,
-        default=d.login_failure_burst,
-        metavar="N",
-        help=f"...of this many (default {d.login_failure_burst}); "
-        "past both, logins from there are refused before any password is hashed",
-    )
-    limits.add_argument(
-        "--login-queue",
-        type=int,
-        default=d.login_queue,
-        metavar="N",
-        help="logins and registrations waiting to be checked, in total "
-        f"(default {d.login_queue}); more are refused rate_limited",
-    )
-    limits.add_argument(
-        "--login-queue-per-address",
-        type=int,
-        default=d.login_queue_per_address,
-        metavar="N",
-        help="of those, from one address (default "
-        f"{d.login_queue_per_address}): a class behind one NAT logs in in turn",
-    )
-    limits.add_argument(
-        "--max-refused-logins",
-        type=int,
-        default=d.max_refused_logins,
-        metavar="N",
-        help="refused logins one connection may make before it is closed with bye "
-        f"protocol_error (default {d.max_refused_logins})",
-    )
-    limits.add_argument(
-        "--request-rate",
-        type=float,
-        default=d.request_rate,
-        metavar="N",
-        help="requests per second one connection may make, `message` and `ack` "
-        f"aside (default {d.request_rate:g}; 0 for no limit), on top of...",
-    )
-    limits.add_argument(
-        "--request-burst",
-        type=int,
-        default=d.request_burst,
-        metavar="N",
-        help=f"...a burst of this many (default {d.request_burst})",
-    )
-    limits.add_argument(
-        "--room-creations-per-hour",
-        type=int,
-        default=d.room_creations_per_hour,
-        metavar="N",
-        help=f"new rooms one user may create an hour (default {d.room_creations_per_hour}; "
-        "0 for no limit); past it, a join that would create one is answered rate_limited, "
-        "while joining a room that exists never is",
-    )
-    limits.add_argument("--refusal-log-interval", type=float, metavar="SECONDS",
-                        default=d.refusal_log_interval_s,
-                        help="at most one log line per address and kind of refusal in this "
-                        f"time (default {d.refusal_log_interval_s:g})")  # fmt: skip
-
-
-def _add_hashing_options(parser: argparse.ArgumentParser) -> None:
-    cost = _DEFAULTS.argon2
-    hashing = parser.add_argument_group(
-        "password hashing",
-        "argon2id's cost per login. Below OWASP's minimum (19456 KiB with 2 passes, or 46 MiB "
-        "with 1, 12 MiB with 3, 9 MiB with 4, 7 MiB with 5) the server does not start. "
-        "Stored hashes are made anew with these at their owner's next login.",
-    )
-    hashing.add_argument("--argon2-memory-kib", type=int, default=cost.memory_kib, metavar="KIB",
-                         help=f"memory per hash (default {cost.memory_kib})")  # fmt: skip
-    hashing.add_argument("--argon2-time-cost", type=int, default=cost.time_cost, metavar="N",
-                         help=f"passes over that memory (default {cost.time_cost})")  # fmt: skip
-    hashing.add_argument("--argon2-parallelism", type=int, default=cost.parallelism,
-                         metavar="N", help=f"lanes (default {cost.parallelism})")  # fmt: skip
-    hashing.add_argument("--keep-stored-hashes", dest="rehash", action="store_false",
-                         help="keep every stored hash as it is, whatever its cost (benchmarks "
-                         "with cheap accounts; going back to an older server)")  # fmt: skip
-
-
-def _pick(parser: argparse.ArgumentParser, name: str, positional: float | None,
-          option: float | None, default: float) -> float:  # fmt: skip
-    if positional is not None and option is not None and positional != option:
-        parser.error(f"{name} given twice with different values ({positional} and {option})")
-    if option is not None:
-        return option
-    return positional if positional is not None else default
+def _pick(parser: argparse.ArgumentParser, option: Option, args: argparse.Namespace) -> Any:
+    """The value of an option with a positional twin: either, or both when they agree."""
+    positional = getattr(args, f"{option.dest}_positional")
+    given = getattr(args, option.dest)
+    if positional is not None and given is not None and positional != given:
+        name = option.flag.removeprefix("--").replace("-", " ")
+        parser.error(f"{name} given twice with different values ({positional} and {given})")
+    if given is not None:
+        return given
+    return positional if positional is not None else option.config_default()
 
 
 def config_from_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
     parser = build_parser()
     args = parser.parse_args(argv)
+    fields: dict[str, Any] = {}
+    parts: dict[str, dict[str, Any]] = {}  # "argon2" -> {"time_cost": 3, ...}
+    for option in OPTIONS:
+        if option.field is None:
+            continue
+        value = _pick(parser, option, args) if option.positional else getattr(args, option.dest)
+        whole, _, part = option.field.partition(".")
+        if part:
+            parts.setdefault(whole, {})[part] = value
+        else:
+            fields[whole] = value
     try:
-        config = ServerConfig(
-            host=args.host,
-            port=int(_pick(parser, "port", args.port_pos, args.port, DEFAULT_PORT)),
-            block_duration_s=_pick(
-                parser, "block duration", args.block_pos, args.block_duration, 60.0
-            ),
-            timeout_s=_pick(parser, "timeout", args.timeout_pos, args.timeout, 300.0),
-            db_url=args.db,
-            max_attempts=args.max_attempts,
-            allow_signup=args.allow_signup,
-            sqlite_synchronous=args.sqlite_synchronous,
-            tls_cert=args.tls_cert,
-            tls_key=args.tls_key,
-            max_connections=args.max_connections,
-            max_connections_per_address=args.max_connections_per_address,
-            login_timeout_s=args.login_timeout,
-            login_failures_per_minute=args.login_failures_per_minute,
-            login_failure_burst=args.login_failure_burst,
-            login_queue=args.login_queue,
-            login_queue_per_address=args.login_queue_per_address,
-            max_refused_logins=args.max_refused_logins,
-            request_rate=args.request_rate,
-            request_burst=args.request_burst,
-            refusal_log_interval_s=args.refusal_log_interval,
-            rehash=args.rehash,
-            argon2=HashCost(args.argon2_memory_kib, args.argon2_time_cost, args.argon2_parallelism),
-            room_creations_per_hour=args.room_creations_per_hour,
-        )
+        for whole, values in parts.items():
+            fields[whole] = replace(getattr(_DEFAULTS, whole), **values)
+        config = ServerConfig(**fields)
     except ValueError as error:
         parser.error(str(error))
     return config, args.log_level

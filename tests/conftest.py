@@ -10,11 +10,11 @@ import pytest
 
 from service.config import ServerConfig
 from tests.support.client import TestClient
+from tests.support.postgres import fresh_postgres_database
 from tests.support.server import (
     TEST_COST,
     RunningServer,
     create_users,
-    fresh_postgres_database,
     start_server,
 )
 

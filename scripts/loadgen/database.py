@@ -9,7 +9,6 @@ running yet, so nothing else writes.
 from __future__ import annotations
 
 import tempfile
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from sqlalchemy import (
 
 from service.credentials.hash_cost import DEFAULT_COST
 from service.store.db import migrate_to_head
+from tests.support.postgres import fresh_postgres_database
 
 from .settings import PASSWORD
 
@@ -90,18 +90,8 @@ def fresh_database(db_server_url: str | None) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="parley-bench-") as directory:
             yield f"sqlite:///{Path(directory) / 'bench.db'}"
         return
-    name = f"parley_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(db_server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}")
-        try:
-            yield make_url(db_server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        admin.dispose()
+    with fresh_postgres_database(db_server_url, purpose="bench") as url:
+        yield url
 
 
 def create_users(url: str, hashes: Mapping[str, str]) -> None:

@@ -6,7 +6,7 @@ their own without importing each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -17,11 +17,26 @@ from service.core.session import EndReason, SessionState
 from service.credentials.decoy_cost import DecoyCosts
 from service.credentials.passwords import LockoutPolicy
 from service.limits.name_locks import NameLocks
-from service.net.delivery import Delivery
 from service.store.store import Store
 from service.wire.errors import RequestId
 
 Fields = dict[str, Any]
+
+
+class Delivery(Protocol):
+    """What a handler needs of its connection's live delivery: holding live events while a
+    login sends the backlog, then releasing them (service/net/delivery.py has the rules)."""
+
+    def hold(self) -> None: ...
+
+    def drop_held(self) -> None: ...
+
+    def catch_up(
+        self, frames: Iterable[bytes], backlog_last_id: int,
+        room_last: Mapping[str, int] | None = None,
+    ) -> bool: ...  # fmt: skip
+
+    def forget_room(self, room: str) -> None: ...
 
 
 class Link(Protocol):
@@ -29,7 +44,9 @@ class Link(Protocol):
 
     peer: str  # "host:port" as the server sees it
     peer_host: str  # the host part
-    delivery: Delivery  # live events and the backlog at login
+
+    @property
+    def delivery(self) -> Delivery: ...  # live events and the backlog at login
 
     def send_event(self, event: Fields) -> None: ...
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from service.core.broker import Endings, PrivateBroker
 from service.core.room_index import RoomIndex
 from service.wire.codec import encode
 from service.wire.errors import ErrorCode, RequestError
+from service.wire.events import Event
 from service.wire.private import PrivateRequest
 
 Live = tuple[bytes, int | None]  # an encoded event, and its msg_id when it is a direct message
@@ -38,9 +39,10 @@ class Recipient(Protocol):
         ...
 
 
-def _live(event: dict[str, Any]) -> Live:
-    msg_id = event.get("msg_id") if event.get("ev") == "message" else None
-    return encode(event), msg_id
+def _live(event: Event) -> Live:
+    """Only events other than direct messages come here as dicts (service/wire/events.py
+    encodes `message` itself on the pipeline), so none carries a msg_id to track."""
+    return encode(event), None
 
 
 class Hub:
@@ -82,19 +84,19 @@ class Hub:
 
     # --- delivery ----------------------------------------------------------------------------
 
-    def send(self, user: str, event: dict[str, Any]) -> bool:
+    def send(self, user: str, event: Event) -> bool:
         with self._lock:
             recipient = self._online.get(user)
         return recipient is not None and recipient.deliver_encoded([_live(event)])
 
-    def send_to_all(self, event: dict[str, Any], skip: set[str]) -> int:
+    def send_to_all(self, event: Event, skip: set[str]) -> int:
         """Deliver to everyone online but `skip`; how many took it."""
         with self._lock:
             targets = [r for user, r in self._online.items() if user not in skip]
         items = [_live(event)]
         return sum(1 for recipient in targets if recipient.deliver_encoded(items))
 
-    def announce(self, event: dict[str, Any], skip: frozenset[str]) -> None:
+    def announce(self, event: Event, skip: frozenset[str]) -> None:
         """Like send_to_all, later: the event joins the others announced meanwhile, and
         fan_out() gives each user all of theirs in one delivery. A login storm announces
         every login to everyone online; one by one that is a write per pair of users."""
@@ -138,7 +140,7 @@ class Hub:
         with self._lock:
             return self._rooms.online_members(room)
 
-    def send_to_room(self, room: str, event: dict[str, Any], skip: set[str]) -> int:
+    def send_to_room(self, room: str, event: Event, skip: set[str]) -> int:
         """Deliver to the online members of `room` but `skip`; how many took it."""
         items = [_live(event)]
         targets = self.room_recipients(room)

@@ -12,7 +12,7 @@
   logins hash apart (service/limits/auth_pool.py). Why a class's typos leave its correct logins
   alone while a guesser is still stopped: docs/OPERATING.md, "Security";
 - requests: a token bucket per connection for the requests that are not pipelined (`message`
-  and `ack` are paced by their own window, see service/net/connection.py).
+  and `ack` are paced by their own window, see service/core/engine.py).
 
 A refusal is a RequestError(`rate_limited`) with `retry_after`, and at most one log line per
 `refusal_log_interval_s` per address and kind of refusal, however many there are: an attack

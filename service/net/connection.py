@@ -1,20 +1,17 @@
-"""One client connection: its socket, session, output, and the requests waiting their turn.
+"""One chat/1 TCP connection: the adapter that carries out its session engine's actions.
 
-No thread of its own. Which thread does what:
-- the reactor reads, decodes and schedules (`pump`): `message` and `ack` (and the rooms' `say`
-  and `read`) go into the round's batch for the writer (up to MAX_IN_FLIGHT at once), `ping`
-  is answered at once, and every
-  other request runs on a worker, one at a time, once the pipelined ones before it are done,
-  so each client sees the effects of its requests in order. Requests other than `message`
-  and `ack` take a token from the connection's request bucket first, and `login`/`register`
-  pass the per-address login limits before they queue for the auth pool (service/limits/guard.py);
-  `message` and `ack` are paced by the window instead: past MAX_IN_FLIGHT, and MAX_WAITING
-  decoded, the reactor stops reading the socket until the writer catches up;
-- the reactor answers pipelined requests after their commit (service/pipeline/answerer.py);
+What runs when, and in which order, is the engine's (service/core/engine.py, sans-IO); this
+class owns the socket and the threads. No thread of its own. Which thread does what:
+- the reactor reads and decodes, feeds the engine and carries out its actions (`pump`):
+  adds `message`, `ack`, `say` and `read` to the round's batch for the writer, answers `ping`,
+  hands serial requests to a worker and logins to the auth pool, sends refusals, and watches
+  the socket for reading only while the engine says `reading`;
+- the reactor answers pipelined requests after their commit (service/pipeline/answerer.py)
+  and reports them (`pipelined_done`);
 - a worker runs a serial request's handler and its follow-ups, and the end of the session.
-The scheduling state (`_waiting`, `_in_flight`, `_busy`, `_ending`) belongs to the reactor;
-other threads change it only through `reactor.post()`. This is also the exception boundary:
-a request that fails unexpectedly is answered `internal` and the connection stays up.
+The engine belongs to the reactor; other threads reach it only through `reactor.post()`. This
+is also the exception boundary: a request that fails unexpectedly is answered `internal` and
+the connection stays up.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ import contextlib
 import logging
 import socket
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -31,20 +27,23 @@ from functools import partial
 from typing import Any
 
 from service.core.context import Context, Services
+from service.core.engine import (
+    ADD_PIPELINED,
+    ADD_WINDOWED,
+    COUNTED_REFUSALS,
+    FINISH,
+    FRAME_ERROR,
+    JUDGE_LOGIN,
+    REFUSE,
+    RUN_INLINE,
+    RUN_SERIAL,
+    SessionEngine,
+)
 from service.core.handlers.dispatch import leave, run_request
 from service.core.hub import Live, RoomLive
-from service.core.session import (
-    AUTH_OPS,
-    BYE_TEXTS,
-    INLINE_OPS,
-    PIPELINED_OPS,
-    WINDOWED_OPS,
-    EndReason,
-    SessionState,
-    admit,
-)
+from service.core.session import BYE_TEXTS, EndReason, SessionState, admit
 from service.limits.auth_pool import AuthPool
-from service.limits.guard import Guard, Kind
+from service.limits.guard import Guard
 from service.net.delivery import Delivery
 from service.net.outbox import Outbox
 from service.net.reactor import Reactor
@@ -55,28 +54,12 @@ from service.store.room_statements import ReadRecord, SayRecord
 from service.wire import events
 from service.wire import requests as m
 from service.wire.addresses import source_key
-from service.wire.codec import Decoded, FrameDecoder, FrameError, encode
-from service.wire.errors import INTERNAL, ErrorCode, RequestError, RequestId, error_reply, ok_reply
+from service.wire.codec import FrameDecoder, encode
+from service.wire.errors import INTERNAL, RequestError, RequestId, error_reply, ok_reply
 
 log = logging.getLogger(__name__)
 
 RECV_BYTES = 65_536
-MAX_IN_FLIGHT = 64  # pipelined requests of one connection awaiting their commit
-MAX_WAITING = 256  # decoded requests waiting their turn before we stop reading the socket
-# The refusals of a login or register that count toward --max-refused-logins: the peer's own
-# guesses and register's answers about its request. `rate_limited` and `internal` are the
-# server's conditions, which a client retries on the same connection, so they never count.
-COUNTED_REFUSALS = frozenset(
-    code.value
-    for code in (
-        ErrorCode.BAD_CREDENTIALS,
-        ErrorCode.LOCKED,
-        ErrorCode.USER_EXISTS,
-        ErrorCode.BAD_USERNAME,
-        ErrorCode.WEAK_PASSWORD,
-        ErrorCode.SIGNUP_CLOSED,
-    )
-)
 
 
 @dataclass(slots=True)
@@ -117,18 +100,19 @@ class Connection:
         self._decoder = FrameDecoder()
         now = time.monotonic()
         self.state = SessionState(config.timeout_s, last_activity=now)
-        self._login_deadline = (accepted_at or now) + config.login_timeout_s
-        self._requests = runtime.guard.request_bucket(now)  # None: requests are not limited
-        self._refused_logins = 0  # logins and registers refused on this connection
-        self._waiting: deque[Decoded] = deque()
-        self._in_flight = 0  # pipelined requests handed to the writer, not yet answered
-        self._busy = False  # a serial request runs on a worker
+        self._engine = SessionEngine(
+            self.state,
+            runtime.guard,
+            self.source,
+            now,
+            login_deadline=(accepted_at or now) + config.login_timeout_s,
+            max_bad_frames=config.max_bad_frames,
+            max_refused_logins=config.max_refused_logins,
+        )
         self._writing = False  # the reactor watches for writability (output is waiting)
         self._watched = (False, False)  # (read, write) as last told to the reactor
-        self._ending: EndReason | None = None
+        # Set by a handler on its worker (logout), read on the reactor once it is done.
         self._end_after_reply: EndReason | None = None
-        self._finishing = False
-        self._eof = False  # the peer sent its last byte (or the connection broke)
         self._closed = False
         self.close_deadline: float | None = None  # set once the goodbye is queued
 
@@ -180,9 +164,9 @@ class Connection:
         except OSError:
             data = b""
         if not data:  # the peer is done sending: answer what it sent, then end
-            self._eof = True
+            self._engine.receive_eof()
         else:
-            self._waiting.extend(self._decoder.feed(data))
+            self._engine.receive(self._decoder.feed(data))
             if self._tls_pending is not None and self._tls_pending():
                 self._reactor.post(self._read_tls_pending)  # the rest, next round
         self.pump()
@@ -212,75 +196,35 @@ class Connection:
     def _update_watch(self) -> None:
         if self._closed:
             return
-        reading = self._ending is None and not self._eof and len(self._waiting) < MAX_WAITING
+        reading = self._engine.reading
         if (reading, self._writing) != self._watched:  # most calls change nothing
             self._watched = (reading, self._writing)
             self._reactor.watch(self, read=reading, write=self._writing)
 
     def pump(self) -> None:
-        """Start whatever requests may start now, in order."""
-        waiting = self._waiting
-        while waiting and self._ending is None and not self._busy:
-            item = waiting[0]
-            if isinstance(item, FrameError):
-                waiting.popleft()
-                self._on_frame_error(item)
-                continue
-            op = item.get("op")
-            if not isinstance(op, str):
-                op = ""  # answered bad_request in turn, like any request that is not ours
-            if op in PIPELINED_OPS:
-                if self._in_flight >= MAX_IN_FLIGHT:
-                    break
-                if op in WINDOWED_OPS:  # message, ack: paced by the window alone
-                    waiting.popleft()
-                    self._start_windowed(item, op)
-                    continue
-                if self._in_flight and not self._has_request_token():
-                    break  # its refusal must not overtake the replies before it
-                waiting.popleft()
-                if self._within_rate(item):  # say, read: a say reaches a whole room
-                    self._start_pipelined(item)
-                continue
-            if op in INLINE_OPS:
-                if self._in_flight:
-                    break  # its reply must not overtake those of the messages before it
-                start = self._run_inline
-            elif self._in_flight:
-                break
+        """Carry out what the engine says may start now, in order (service/core/engine.py)."""
+        next_action, now = self._engine.next_action, time.monotonic()
+        while (action := next_action(now)) is not None:
+            kind, item, detail = action
+            if kind is ADD_WINDOWED:  # a run of message/ack frames: most of the traffic
+                for frame in item:
+                    self._start_windowed(frame, frame["op"])
+            elif kind is ADD_PIPELINED:
+                self._start_pipelined(item)
+            elif kind is RUN_INLINE:
+                self._run_inline(item)
+            elif kind is RUN_SERIAL:
+                self._runtime.workers.submit(self._run_serial, item)
+            elif kind is JUDGE_LOGIN:
+                self._start_auth(item, detail)
+            elif kind is REFUSE:
+                self._refuse(item, detail)
+            elif kind is FRAME_ERROR:
+                self.send_event(events.frame_error(item.problem.value, item.text))
             else:
-                start = self._start_serial
-            waiting.popleft()
-            if self._within_rate(item):
-                start(item)
-        if self._eof and not (self._waiting or self._busy or self._in_flight):
-            self.end(EndReason.DISCONNECTED)
-        if self._ending is not None:
-            self._maybe_finish()
-        else:
-            self._update_watch()
-
-    def _has_request_token(self) -> bool:
-        return self._requests is None or self._requests.has_token(time.monotonic())
-
-    def _within_rate(self, frame: dict[str, Any]) -> bool:
-        """Take a token from the request bucket; without one the request is answered
-        `rate_limited` and the connection carries on (service/limits/guard.py)."""
-        bucket = self._requests
-        if bucket is None:
-            return True
-        now = time.monotonic()
-        if bucket.try_take(now):
-            return True
-        self._refuse(frame, self._runtime.guard.request_refusal(bucket, self.source, now))
-        return False
-
-    def _on_frame_error(self, error: FrameError) -> None:
-        self.send_event(events.frame_error(error.problem.value, error.text))
-        if error.is_fatal or self.state.note_bad_frame(
-            self._runtime.services.config.max_bad_frames
-        ):
-            self.end(EndReason.PROTOCOL_ERROR)  # chat/1 precise point 8
+                assert kind is FINISH
+                self._runtime.workers.submit(self._finish, detail)
+        self._update_watch()
 
     def _run_inline(self, frame: dict[str, Any]) -> None:
         ctx = Context(self._runtime.services, self.state, self)
@@ -319,6 +263,7 @@ class Connection:
         except RequestError as refusal:
             if wants_reply:
                 self.send_bytes(encode(error_reply(request_id, refusal)))
+            self._engine.answered_at_once()
             return
         user_id = self.state.user_id
         assert user_id is not None and self.state.user is not None, "admitted after login"
@@ -331,51 +276,29 @@ class Connection:
         elif isinstance(request, m.Say):  # chat/1 rooms
             say = SayRecord(user_id, self.state.user, request.room, request.text, request.nonce)
             self._runtime.hot.items.append(Say(self, request_id, wants_reply, say))
-            self._in_flight += 1
         else:
             assert isinstance(request, m.Read), request
             read = ReadRecord(user_id, request.room, request.seq)
             self._runtime.hot.items.append(Read(self, request_id, wants_reply, read))
-            self._in_flight += 1
 
     def _add_message(self, record: MessageRecord, request_id: RequestId, wants_reply: bool) -> None:
         self._runtime.hot.items.append(DirectMessage(self, request_id, wants_reply, record))
-        self._in_flight += 1
 
     def _add_ack(self, msg_id: int, user_id: int, request_id: RequestId, wants_reply: bool) -> None:
         self._runtime.hot.items.append(Ack(self, request_id, wants_reply, msg_id, user_id))
-        self._in_flight += 1
 
     def pipelined_done(self, count: int) -> None:
         """The writer answered `count` of this connection's pipelined requests."""
-        self._in_flight -= count
-        if self._ending is not None:
-            self._maybe_finish()
-        elif self._waiting or self._eof:
+        if self._engine.pipelined_done(count):
             self.pump()
 
-    def _start_serial(self, frame: dict[str, Any]) -> None:
-        op = frame.get("op")
-        if isinstance(op, str) and op in AUTH_OPS and not self.state.logged_in:
-            self._start_auth(op, frame)
-            return
-        self._busy = True
-        self._runtime.workers.submit(self._run_serial, frame)
-
-    def _start_auth(self, op: str, frame: dict[str, Any]) -> None:
-        """A login or register: refused before any hashing when its address has failed too
-        often or too many wait already (service/limits/guard.py), else queued fairly per address,
-        in the suspects' lane if its address failed lately (service/limits/auth_pool.py)."""
-        guard, now, source = self._runtime.guard, time.monotonic(), self.source
-        refusal = guard.admit_login(source, now)
-        if refusal is None:
-            job, suspect = partial(self._run_auth, op, frame), guard.is_suspect(source, now)
-            if not self._runtime.auth.submit_nowait(source, job, suspect=suspect):
-                refusal = guard.login_not_queued(source, now)
-        if refusal is not None:
-            self._refuse(frame, refusal)  # rate_limited: the server's condition, not counted
-            return
-        self._busy = True
+    def _start_auth(self, frame: dict[str, Any], suspect: bool) -> None:
+        """A login or register the engine admitted: queued fairly per address, in the
+        suspects' lane if its address failed lately (service/limits/auth_pool.py)."""
+        job = partial(self._run_auth, frame["op"], frame)
+        if not self._runtime.auth.submit_nowait(self.source, job, suspect=suspect):
+            # rate_limited: the server's condition, not counted
+            self._refuse(frame, self._engine.login_not_queued(time.monotonic()))
 
     def _refuse(self, frame: dict[str, Any], refusal: RequestError) -> None:
         """Answer `frame` with `refusal` without running it (a request without `id` gets no
@@ -392,7 +315,7 @@ class Connection:
     def _run_serial(self, frame: dict[str, Any]) -> None:
         """On a worker: one request, its reply, then its follow-ups."""
         try:
-            if self._ending is None:  # ended while it waited (the login deadline, say)
+            if self._engine.ending is None:  # ended while it waited (the login deadline, say)
                 self._run_follow_ups(self._run_handler(self._context(), frame))
         finally:
             self._reactor.post(self._serial_done)
@@ -408,7 +331,7 @@ class Connection:
         reply: dict[str, Any] | None = None
         guard = self._runtime.guard
         try:
-            if self._ending is None:  # ended while it waited (the login deadline, say)
+            if self._engine.ending is None:  # ended while it waited (the login deadline, say)
                 refusal = guard.start_login(self.source, time.monotonic())
                 if refusal is not None:
                     self._refuse(frame, refusal)
@@ -440,19 +363,11 @@ class Connection:
         return Context(self._runtime.services, self.state, self)
 
     def _auth_refused(self) -> None:
-        """A login or register was refused for its own sake (COUNTED_REFUSALS): past
-        --max-refused-logins of them the connection ends (`bye protocol_error`), so one
-        connection cannot make the server judge passwords as fast as it can send them."""
-        if self.state.logged_in:
-            return
-        self._refused_logins += 1
-        if self._refused_logins >= self._runtime.services.config.max_refused_logins:
-            self.end(EndReason.PROTOCOL_ERROR)
+        self._engine.login_refused()  # past --max-refused-logins the session ends
+        self.pump()
 
     def _serial_done(self) -> None:
-        self._busy = False
-        if self._end_after_reply is not None:
-            self.end(self._end_after_reply)
+        self._engine.serial_done(self._end_after_reply)
         self.pump()
 
     def _run_handler(self, ctx: Context, frame: dict[str, Any]) -> list[Callable[[], object]]:
@@ -497,28 +412,14 @@ class Connection:
 
     def end(self, reason: EndReason) -> None:
         """On the reactor: stop taking requests; the session ends once none is running."""
-        if self._ending is None:
-            self._ending = reason
-            self._waiting.clear()
-            self._update_watch()
-        self._maybe_finish()
+        self._engine.end(reason)
+        self.pump()
 
     def check_idle(self, now: float) -> None:
-        if self._ending is not None:
-            return
-        if self.state.idle_remaining(now) <= 0:
-            self.end(EndReason.TIMEOUT)
-        elif not self.state.logged_in and now >= self._login_deadline and not self._busy:
-            self._runtime.guard.note(Kind.LOGIN_TIMEOUT, self.source, now, f"closed connections "
-                                     f"from {self.source} that did not log in within the "
-                                     "login deadline (--login-timeout)")  # fmt: skip
-            self.end(EndReason.TIMEOUT)
-
-    def _maybe_finish(self) -> None:
-        if self._ending is None or self._busy or self._in_flight or self._finishing:
-            return
-        self._finishing = True
-        self._runtime.workers.submit(self._finish, self._ending)
+        if self._engine.ending is None:
+            self._engine.check_idle(now)
+            if self._engine.ending is not None:
+                self.pump()
 
     def _finish(self, reason: EndReason) -> None:
         """On a worker: offline, peers told, period closed; then the goodbye, then the close."""

@@ -50,6 +50,18 @@ def private_request(request_id: str, requester: str) -> Event:
     return {"ev": "private_request", "request": request_id, "from": requester}
 
 
+def private_ready(request: PrivateRequest, host: str, port: int, token: str) -> Event:
+    """To the requester: the addressee accepted and listens at host:port for this token."""
+    return {"ev": "private_ready", "request": request.request_id, "user": request.target,
+            "host": host, "port": port, "token": token}  # fmt: skip
+
+
+def private_expect(request: PrivateRequest, token: str) -> Event:
+    """To the addressee that accepted: the requester will dial with this token."""
+    return {"ev": "private_expect", "request": request.request_id, "user": request.requester,
+            "token": token}  # fmt: skip
+
+
 def private_stopped(user: str, reason: StopReason) -> Event:
     return {"ev": "private_stopped", "user": user, "reason": reason.value}
 

@@ -21,7 +21,7 @@ from service.store.room_queries import Joined, RoomsAtLogin
 from service.store.room_statements import SavedSay
 from service.store.store import Store
 from service.wire.rooms import MAX_ROOMS_PER_USER
-from tests.support.server import fresh_postgres_database
+from tests.support.postgres import fresh_postgres_database
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LIMIT = 4_000

@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -15,9 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, create_engine, make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
 
 from service.config import ServerConfig
 from service.credentials.hash_cost import HashCost
@@ -83,51 +79,6 @@ def create_users(db_url: str, users: dict[str, str]) -> None:
             store.create_user(name, _test_hasher.hash(password), utc_now())
     finally:
         store.close()
-
-
-# A test database's name carries its creation time (unix seconds) and a random part: unique when
-# xdist workers or two whole runs share one server, and recognisable as left behind by a killed
-# run once it is far older than any test may last (pytest-timeout is 60 s).
-_TEST_DATABASE = re.compile(r"parley_test_(\d+)_[0-9a-f]{12}")
-_LEFTOVER_AFTER_S = 3600
-
-
-@contextmanager
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the server at `server_url`, dropped afterwards.
-
-    `server_url` names an existing database to connect to for CREATE DATABASE (`postgres`, say).
-    Databases that killed runs left behind are dropped on the way.
-    """
-    now_s = int(time.time())
-    name = f"parley_test_{now_s}_{uuid.uuid4().hex[:12]}"
-    # NullPool: no connection to the maintenance database stays open while the test runs.
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with admin.connect() as connection:
-            _drop_leftover_databases(connection, now_s)
-            # template0, not the default template1: nobody may connect to template0, so concurrent
-            # CREATEs never fail with "source database is being accessed by other users".
-            connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0")
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                # FORCE: a killed chat-server process may still hold connections.
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        admin.dispose()
-
-
-def _drop_leftover_databases(connection: Connection, now_s: int) -> None:
-    names = connection.exec_driver_sql("SELECT datname FROM pg_database").scalars().all()
-    for name in names:
-        match = _TEST_DATABASE.fullmatch(name)
-        if match and now_s - int(match.group(1)) > _LEFTOVER_AFTER_S:
-            try:
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            except DBAPIError:
-                pass  # another worker is dropping it right now; it goes all the same
 
 
 @dataclass

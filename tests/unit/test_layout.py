@@ -18,9 +18,7 @@ SHELL = {"server", "main"}  # the composition root: it may import every wing
 DATABASE = {"sqlalchemy", "alembic"}
 # What the reshaping has not yet put right: each entry must still be wrong (a ratchet), and the
 # list only shrinks. The one pipeline and the session engine empty it.
-NOT_YET_ONE_WAY = {
-    "service.core.context imports service.net.delivery",
-}
+NOT_YET_ONE_WAY: set[str] = set()
 NOT_YET_ACYCLIC: set[tuple[str, ...]] = set()
 PURE_OK = {
     "__future__", "collections", "dataclasses", "datetime", "enum", "json", "math", "re",

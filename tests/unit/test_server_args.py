@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from service.config import ServerConfig
-from service.main import config_from_args
+from service.main import OPTIONS, config_from_args
 
 
 def test_positionals_are_port_block_duration_and_timeout() -> None:
@@ -52,3 +54,35 @@ def test_the_idle_timeout_is_stated_in_whole_seconds_never_late(
     timeout_s: float, stated: int
 ) -> None:
     assert ServerConfig(timeout_s=timeout_s).idle_timeout_whole_s == stated
+
+
+# Fields no option sets: chat/1's own limits, and what only tests change.
+NOT_OPTIONS = {
+    "max_text_chars", "min_password_chars", "private_request_ttl_s", "outbox_limit_bytes",
+    "max_bad_frames", "shutdown_grace_s", "allow_weak_hashing",
+}  # fmt: skip
+
+
+def test_no_arguments_give_the_config_defaults() -> None:
+    assert config_from_args([]) == (ServerConfig(), "INFO")
+
+
+def test_every_option_sets_a_field_and_every_operator_field_has_an_option() -> None:
+    set_by_options = {option.field.split(".")[0] for option in OPTIONS if option.field}
+    assert set_by_options <= {field.name for field in dataclasses.fields(ServerConfig)}
+    assert {field.name for field in dataclasses.fields(ServerConfig)} - set_by_options == (
+        NOT_OPTIONS
+    )
+
+
+def test_the_help_shows_each_default_from_the_config(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        config_from_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    defaults = ServerConfig()
+    for shown in (f"--max-connections N connections open at once, in total (default "
+                  f"{defaults.max_connections};", f"(default {defaults.argon2.memory_kib})",
+                  f"--login-timeout SECONDS a connection that has not logged in by then is "
+                  f"closed (default {defaults.login_timeout_s:g})",
+                  "same as BLOCK_DURATION (default 60)"):  # fmt: skip
+        assert shown in text

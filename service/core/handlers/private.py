@@ -18,6 +18,8 @@ from service.wire import requests as m
 from service.wire.events import (
     private_cancelled,
     private_declined,
+    private_expect,
+    private_ready,
     private_request,
     private_stopped,
 )
@@ -47,12 +49,10 @@ def handle_private_answer(ctx: Context, request: m.PrivateAnswer) -> Fields:
         declined = private_declined(pending, DeclineReason.DECLINED)
         ctx.follow_ups.append(lambda: services.hub.send(pending.requester, declined))
         return {}
+    assert request.port is not None  # service/wire/requests.py refuses an accept without one
     token = secrets.token_hex(16)  # 128 random bits, single use (chat/1 precise point 12)
-    expect = {"ev": "private_expect", "request": pending.request_id, "user": pending.requester,
-              "token": token}  # fmt: skip
-    host = request.host or link.peer_host
-    ready = {"ev": "private_ready", "request": pending.request_id, "user": ctx.user,
-             "host": host, "port": request.port, "token": token}  # fmt: skip
+    expect = private_expect(pending, token)
+    ready = private_ready(pending, request.host or link.peer_host, request.port, token)
 
     def after_reply() -> None:  # expect first, so the listener knows the token before a dial
         link.send_event(expect)
