@@ -41,14 +41,14 @@ from service.credentials.decoy_cost import DecoyCosts
 from service.limits.auth_pool import AuthPool
 from service.limits.guard import Guard, Kind
 from service.limits.throttle import LogLimiter
-from service.net.connection import Connection, HotRound, Runtime
+from service.net.connection import Connection, Runtime
 from service.net.reactor import Reactor
 from service.net.tls import Handshake, server_context
 from service.pipeline.answerer import Answerer
+from service.pipeline.items import Round
 from service.store import Store, db
 from service.store.change_marker import ChangeMarker
 from service.store.instance_lock import InstanceLock, take_instance_lock
-from service.store.writer import HotBatch
 from service.wire.addresses import source_key
 from service.wire.timeutil import utc_now
 
@@ -143,7 +143,8 @@ class ChatServer:
             guard,
             self._forget,
         )
-        services.store.group_writer.on_hot_committed(Answerer(services, reactor))
+        answerer = Answerer(services.hub, config.max_text_chars, reactor.post)
+        services.store.group_writer.on_hot_committed(answerer)
         reactor.call_every(IDLE_CHECK_S, self._check_idle)
         reactor.call_every(GUARD_PRUNE_S, lambda: guard.forget_idle(time.monotonic()))
         with self._lock:
@@ -261,11 +262,9 @@ class ChatServer:
         """Hand the round's direct messages and acks (and room says, reads) to the writer."""
         assert self._runtime is not None
         hot = self._runtime.hot
-        if hot.asked or hot.acked or hot.rooms is not None:
-            self._runtime.hot = HotRound()
-            rooms = None if hot.rooms is None else hot.rooms.batch
-            batch = HotBatch(hot.messages, hot.acks, context=hot, rooms=rooms)
-            self._runtime.services.store.group_writer.submit_hot(batch)
+        if hot.items:
+            self._runtime.hot = Round()
+            self._runtime.services.store.group_writer.submit_hot(hot)
 
     def _check_idle(self) -> None:
         now = time.monotonic()

@@ -6,8 +6,8 @@ class owns the socket and the threads. No thread of its own. Which thread does w
   adds `message`, `ack`, `say` and `read` to the round's batch for the writer, answers `ping`,
   hands serial requests to a worker and logins to the auth pool, sends refusals, and watches
   the socket for reading only while the engine says `reading`;
-- the writer answers pipelined requests after their commit (service/pipeline/answerer.py) and
-  reports them (`pipelined_done`);
+- the reactor answers pipelined requests after their commit (service/pipeline/answerer.py)
+  and reports them (`pipelined_done`);
 - a worker runs a serial request's handler and its follow-ups, and the end of the session.
 The engine belongs to the reactor; other threads reach it only through `reactor.post()`. This
 is also the exception boundary: a request that fails unexpectedly is answered `internal` and
@@ -48,8 +48,9 @@ from service.net.delivery import Delivery
 from service.net.outbox import Outbox
 from service.net.reactor import Reactor
 from service.net.tls import WOULD_BLOCK
-from service.pipeline.room_answers import RoomRound
-from service.store.message_statements import MessageRecord
+from service.pipeline.items import Ack, DirectMessage, Read, Round, Say
+from service.store.message_record import MessageRecord
+from service.store.room_statements import ReadRecord, SayRecord
 from service.wire import events
 from service.wire import requests as m
 from service.wire.addresses import source_key
@@ -59,20 +60,6 @@ from service.wire.errors import INTERNAL, RequestError, RequestId, error_reply, 
 log = logging.getLogger(__name__)
 
 RECV_BYTES = 65_536
-
-
-@dataclass(slots=True)
-class HotRound:
-    """What one reactor round hands the writer, and whom to answer afterwards. It refers to
-    nothing that refers back to it, so it is freed without the garbage collector."""
-
-    messages: list[MessageRecord] = field(default_factory=list)  # for the writer
-    acks: list[tuple[int, int]] = field(default_factory=list)  # (msg_id, recipient_id)
-    # Whom to answer, and how (connection, request id, wants a reply): one per message, in
-    # the order of `messages`, and one per ack.
-    asked: list[tuple[Connection, RequestId, bool]] = field(default_factory=list)
-    acked: list[tuple[Connection, RequestId, bool]] = field(default_factory=list)
-    rooms: RoomRound | None = None  # the round's `say` and `read`, made by the first of them
 
 
 @dataclass(slots=True)
@@ -86,7 +73,7 @@ class Runtime:
     catch_ups: Executor  # a login's backlog and room catch-up, paced by the client's reading
     guard: Guard  # the abuse limits; the reactor's alone
     on_closed: Callable[[Connection], None]
-    hot: HotRound = field(default_factory=HotRound)
+    hot: Round = field(default_factory=Round)  # this reactor round's pipelined requests
 
 
 class Connection:
@@ -286,21 +273,19 @@ class Connection:
             record = MessageRecord(user_id, self.state.user, request.to, request.text,
                                    request.nonce)  # fmt: skip
             self._add_message(record, request_id, wants_reply)
-        else:  # `say` or `read` (chat/1 rooms)
-            hot = self._runtime.hot
-            if hot.rooms is None:
-                hot.rooms = RoomRound()
-            hot.rooms.add(self, request_id, wants_reply, request, user_id, self.state.user)
+        elif isinstance(request, m.Say):  # chat/1 rooms
+            say = SayRecord(user_id, self.state.user, request.room, request.text, request.nonce)
+            self._runtime.hot.items.append(Say(self, request_id, wants_reply, say))
+        else:
+            assert isinstance(request, m.Read), request
+            read = ReadRecord(user_id, request.room, request.seq)
+            self._runtime.hot.items.append(Read(self, request_id, wants_reply, read))
 
     def _add_message(self, record: MessageRecord, request_id: RequestId, wants_reply: bool) -> None:
-        hot = self._runtime.hot
-        hot.messages.append(record)
-        hot.asked.append((self, request_id, wants_reply))
+        self._runtime.hot.items.append(DirectMessage(self, request_id, wants_reply, record))
 
     def _add_ack(self, msg_id: int, user_id: int, request_id: RequestId, wants_reply: bool) -> None:
-        hot = self._runtime.hot
-        hot.acks.append((msg_id, user_id))
-        hot.acked.append((self, request_id, wants_reply))
+        self._runtime.hot.items.append(Ack(self, request_id, wants_reply, msg_id, user_id))
 
     def pipelined_done(self, count: int) -> None:
         """The writer answered `count` of this connection's pipelined requests."""

@@ -20,18 +20,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Dialect, and_, bindparam, select
 from sqlalchemy.sql.elements import BindParameter
 
 from service.store.batch_reads import chunks, seen_nonces
 from service.store.driver_statement import DriverStatement
+from service.store.message_record import MessageRecord
 from service.store.models import Block, Nonce, User
 from service.store.outcomes import Refusal
-
-if TYPE_CHECKING:
-    from service.store.message_statements import MessageRecord
 
 MAX_REMEMBERED = 65_536  # names and pairs remembered; past it, start again
 

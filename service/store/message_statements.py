@@ -17,7 +17,6 @@ record, in order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -25,20 +24,10 @@ from sqlalchemy import Connection, Dialect, bindparam, delete, insert
 
 from service.store.driver_statement import DriverStatement
 from service.store.message_checks import BatchChecks
+from service.store.message_record import MessageRecord
 from service.store.models import Message, Nonce
 from service.store.outcomes import Refusal
 from service.wire.timeutil import as_utc
-
-
-@dataclass(slots=True)
-class MessageRecord:
-    """One `message` request as the store needs it (the sender's id comes from its login)."""
-
-    sender_id: int
-    sender: str
-    recipient: str
-    text: str
-    nonce: str | None
 
 
 class SavedMessage(NamedTuple):  # a tuple: made once per message, and cheaply

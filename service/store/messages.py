@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.store.base import Database
-from service.store.message_statements import MessageRecord, MessageStatements, Outcome
+from service.store.message_record import MessageRecord
+from service.store.message_statements import MessageStatements, Outcome
 from service.store.models import Message, User
 from service.store.users import user_id
 from service.wire.timeutil import as_utc

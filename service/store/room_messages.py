@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from service.store.base import Database
 from service.store.models import Room, RoomMember, RoomMessage
 from service.store.outcomes import Refusal
-from service.store.room_statements import ReadRecord, RoomBatch, RoomStatements, SavedSay, SayRecord
+from service.store.room_statements import ReadRecord, RoomStatements, SavedSay, SayRecord
 from service.store.rooms import USER_ID, find_room, is_member
 from service.store.users import user_id
 from service.wire.rooms import catch_up_count, unread_count
@@ -65,10 +65,8 @@ class RoomMessages:
         """One `say` through the server's batch path (tests, tools): committed on return."""
 
         def job(s: Session) -> SavedSay | Refusal:
-            batch = RoomBatch([SayRecord(user_id(s, user) or 0, user, room, text, nonce)], [])
-            RoomStatements().write_all(s.connection(), [batch], now, max_chars)
-            assert batch.results is not None
-            [outcome] = batch.results
+            say = SayRecord(user_id(s, user) or 0, user, room, text, nonce)
+            [outcome], _ = RoomStatements().write_all(s.connection(), [say], [], now, max_chars)
             assert isinstance(outcome, SavedSay | Refusal), outcome
             return outcome
 
@@ -78,10 +76,8 @@ class RoomMessages:
         """One `read` through the server's batch path (tests, tools)."""
 
         def job(s: Session) -> Refusal | None:
-            batch = RoomBatch([], [ReadRecord(user_id(s, user) or 0, room, seq)])
-            RoomStatements().write_all(s.connection(), [batch], _NO_SAYS, 0)
-            assert batch.results is not None
-            [outcome] = batch.results
+            read = ReadRecord(user_id(s, user) or 0, room, seq)
+            _, [outcome] = RoomStatements().write_all(s.connection(), [], [read], _NO_SAYS, 0)
             assert outcome is None or isinstance(outcome, Refusal), outcome
             return outcome
 

@@ -69,21 +69,6 @@ class SavedSay:
 
 
 RoomOutcome = SavedSay | Refusal | None  # None: a `read` that was applied
-RoomResult = RoomOutcome | Exception  # an exception failed that request alone
-
-
-@dataclass(slots=True)
-class RoomBatch:
-    """The `say` and `read` requests of one reactor round. The writer fills `results` after
-    the commit: one per say, then one per read, in order."""
-
-    says: list[SayRecord]
-    reads: list[ReadRecord]
-    results: list[RoomResult] | None = None
-
-    @property
-    def size(self) -> int:
-        return len(self.says) + len(self.reads)
 
 
 # --- the writer's statements -------------------------------------------------------------------
@@ -186,18 +171,13 @@ class RoomStatements:
     """The writer's work for `say` and `read`; see the module docstring for the numbering."""
 
     def write_all(
-        self, c: Connection, batches: Sequence[RoomBatch], now: datetime, max_chars: int
-    ) -> None:
-        """Check and store every batch's says, move its read markers; fill each `results`."""
-        says = [say for batch in batches for say in batch.says]
-        reads = [read for batch in batches for read in batch.reads]
+        self, c: Connection, says: Sequence[SayRecord], reads: Sequence[ReadRecord],
+        now: datetime, max_chars: int,
+    ) -> tuple[list[RoomOutcome], list[RoomOutcome]]:  # fmt: skip
+        """Check and store the says, move the read markers: one outcome per request, in order.
+        One read of rooms and users serves both (a round often has both)."""
         known = _Known.read(c, says, reads)
-        said = self._save(c, says, known, now, max_chars)
-        read = self._mark(c, reads, known)
-        s = r = 0
-        for batch in batches:
-            batch.results = [*said[s : s + len(batch.says)], *read[r : r + len(batch.reads)]]
-            s, r = s + len(batch.says), r + len(batch.reads)
+        return self._save(c, list(says), known, now, max_chars), self._mark(c, list(reads), known)
 
     def _save(
         self, c: Connection, says: list[SayRecord], known: _Known, now: datetime, max_chars: int

@@ -4,9 +4,10 @@ GroupCommitWriter is the server's: one thread holds one SQLAlchemy connection an
 whatever is queued in a single transaction, so one fsync covers many messages (chat/1 answers
 `ok` only after the commit). Two kinds of work share that transaction:
 
-- hot batches (direct messages and acks, and the rooms' `say` and `read`, handed over by the
-  reactor once per round), run as a few statements for the whole batch; their results go to
-  one callback after the commit;
+- hot work (a round of durable pipelined requests: direct messages and acks, the rooms' `say`
+  and `read`, handed over by the reactor once per round; service/store/hot.py), every round
+  queued written at once as a few statements; each round goes to one callback after the
+  commit, its results filled in;
 - jobs, `fn(session) -> result`, each in a savepoint of its own: a job that refuses
   (RequestError) or fails after writing leaves nothing behind, and its neighbours still commit.
   A job may come with `then(result)`, which runs on the writer thread once the job is
@@ -35,9 +36,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -45,8 +46,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.store.message_statements import MessageRecord, MessageStatements, Outcome
-from service.store.room_statements import RoomBatch, RoomStatements
+from service.store.hot import HotWork, HotWrite
+from service.store.message_statements import MessageStatements
+from service.store.room_statements import RoomStatements
 from service.store.write_health import WriteHealth
 from service.wire.errors import INTERNAL, RequestError
 
@@ -56,7 +58,7 @@ Then = Callable[[Any], None] | None  # runs once the job is committed (see the d
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH_ITEMS = 512  # queue items (jobs or hot batches) in one transaction
+MAX_BATCH_ITEMS = 512  # queue items (jobs or rounds of hot work) in one transaction
 _HOT_SAVEPOINT = "parley_hot_batch"
 
 
@@ -100,21 +102,9 @@ class DirectWriter:
         pass
 
 
-@dataclass(slots=True)
-class HotBatch:
-    """Direct messages and acks from one reactor round, and what the caller needs back."""
-
-    messages: list[MessageRecord] = field(default_factory=list)
-    acks: list[tuple[int, int]] = field(default_factory=list)  # (msg_id, recipient_id)
-    context: Any = None  # untouched here; handed back with the outcomes
-    rooms: RoomBatch | None = None  # the round's `say` and `read`; results go into it
-
-
-# One message's result: stored (or a retry), refused, or an error that failed it alone.
-Result = Outcome | Exception
-# Runs on the writer thread after the commit: (batch, one result per message, or the
-# exception that failed the whole commit). The results of the batch's `rooms` are in it.
-HotCallback = Callable[[HotBatch, Sequence[Result] | BaseException], None]
+# Runs on the writer thread after the commit (or its failure), once per round submitted,
+# with the round's results filled in.
+HotCallback = Callable[[HotWork], None]
 
 
 @dataclass(slots=True)
@@ -141,7 +131,7 @@ class GroupCommitWriter:
         self._statements = MessageStatements(engine.dialect, remember_checks=True)
         self._rooms = RoomStatements()
         self._on_hot: HotCallback | None = None
-        self._queue: queue.SimpleQueue[_Job | HotBatch | _Stop] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Job | HotWork | _Stop] = queue.SimpleQueue()
         self._closed = False
         self._closing = threading.Lock()  # submit() and close() agree on what gets queued
         self._stopping = threading.Event()  # cuts a backoff short: close() does not wait it out
@@ -161,12 +151,12 @@ class GroupCommitWriter:
             self._queue.put(_Job(job, future, then))
         return future
 
-    def submit_hot(self, batch: HotBatch) -> None:
-        """Queue a batch without waiting; its outcomes go to the hot callback."""
+    def submit_hot(self, work: HotWork) -> None:
+        """Queue a round without waiting; it goes to the hot callback once committed."""
         if self._closed:
-            self._finish_hot([batch], RuntimeError("the database writer is closed"))
+            self._finish_hot([work], RuntimeError("the database writer is closed"))
             return
-        self._queue.put(batch)
+        self._queue.put(work)
 
     def run(self, job: Callable[[Session], T], then: Then = None) -> T:
         if threading.current_thread() is self._thread:
@@ -197,7 +187,7 @@ class GroupCommitWriter:
                 error = RuntimeError("the database writer stopped")
                 if isinstance(item, _Job):
                     item.future.set_exception(error)
-                elif isinstance(item, HotBatch):
+                elif not isinstance(item, _Stop):
                     self._finish_hot([item], error)
 
     def _serve(self) -> None:
@@ -213,7 +203,7 @@ class GroupCommitWriter:
                     except queue.Empty:
                         break
                 jobs = [item for item in items if isinstance(item, _Job)]
-                hot = [item for item in items if isinstance(item, HotBatch)]
+                hot = [item for item in items if not isinstance(item, _Job | _Stop)]
                 if jobs or hot:
                     connection = self._commit(connection, jobs, hot)
                 if any(isinstance(item, _Stop) for item in items):
@@ -223,11 +213,11 @@ class GroupCommitWriter:
                 connection.close()
 
     def _commit(
-        self, connection: Connection | None, jobs: list[_Job], hot: list[HotBatch]
+        self, connection: Connection | None, jobs: list[_Job], hot: list[HotWork]
     ) -> Connection | None:
         """One transaction for the batch; the connection for the next (None: open a new one)."""
         done: list[tuple[_Job, bool, Any]] = []
-        outcomes: Sequence[Result] | BaseException = []
+        failure: BaseException | None = None
         if jobs:  # they run first, on this connection, which data_version does not watch
             self._statements.forget_checks()
         try:
@@ -237,13 +227,13 @@ class GroupCommitWriter:
                 for job in jobs:
                     done.append(_run_in_savepoint(connection, job))
                 if hot:
-                    outcomes = self._write_hot(connection, hot)
+                    self._write_hot(connection, hot)
         except Exception as error:  # the commit failed: nothing of this batch was stored
             first = self._health.failing_since is None  # its traceback: it may be our bug
             if (line := self._health.failed(time.monotonic(), error)) is not None:
                 log.error("%s", line, exc_info=error if first else None)
             done = [(job, False, WriteFailed()) for job in jobs]
-            outcomes = error
+            failure = error
             self._statements.forget_checks()  # what it read belongs to no committed state
             # SQLAlchemy's rollback after a failed COMMIT does not reach the driver, and SQLite
             # may keep the transaction open (after SQLITE_FULL, say): every later BEGIN would
@@ -260,102 +250,54 @@ class GroupCommitWriter:
             else:
                 job.future.set_exception(value)
         if hot:
-            self._finish_hot(hot, outcomes)
+            self._finish_hot(hot, failure)
         return connection
 
-    def _write_hot(self, connection: Connection, hot: list[HotBatch]) -> Sequence[Result]:
-        """The batches' messages and acks, in a savepoint: if the batch fails as a whole
-        (one bad row fails an executemany), each message is tried again on its own, so one
-        bad message fails only itself, and the jobs beside it keep their writes."""
-        records = [record for batch in hot for record in batch.messages]
-        acks = [ack for batch in hot for ack in batch.acks]
-        now = self._clock()
+    def _write_hot(self, connection: Connection, hot: list[HotWork]) -> None:
+        """Every queued round at once, in a savepoint: if that fails as a whole (one bad row
+        fails an executemany), each item is tried again on its own, so one bad request fails
+        only itself, and the jobs beside it keep their writes."""
+        work = hot[0].joined(hot[1:]) if len(hot) > 1 else hot[0]
+        tx = HotWrite(
+            connection, self._clock(), self._max_text_chars, self._statements, self._rooms
+        )
         # Plain SQL on the driver: SQLAlchemy's begin_nested() costs more than the batch's
         # checks. It stays inside the transaction SQLAlchemy began.
         cursor = connection.connection.cursor()
         cursor.execute(f"SAVEPOINT {_HOT_SAVEPOINT}")
-        rooms = [batch.rooms for batch in hot if batch.rooms is not None]
         try:
-            outcomes = self._statements.save_all(connection, records, now, self._max_text_chars)
-            self._statements.ack_all(connection, acks)
-            if rooms:
-                self._rooms.write_all(connection, rooms, now, self._max_text_chars)
+            work.write(tx)
         except Exception as error:
             if _is_database_failure(error, connection):
                 raise  # the whole batch fails: see the module's docstring
             cursor.execute(f"ROLLBACK TO SAVEPOINT {_HOT_SAVEPOINT}")
             cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
-            log.exception("a batch of %d messages failed; trying them one by one", len(records))
-            results = self._write_one_by_one(connection, records, acks, now)
-            for room_batch in rooms:
-                self._write_room_one_by_one(connection, room_batch, now)
-            return results
+            log.exception("a batch of pipelined requests failed; trying them one by one")
+            self._write_one_by_one(tx, work)
+            return
         cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
-        return outcomes
 
-    def _write_one_by_one(
-        self, connection: Connection, records: list[MessageRecord],
-        acks: list[tuple[int, int]], now: datetime,
-    ) -> list[Result]:  # fmt: skip
-        results: list[Result] = []
-        for record in records:
+    @staticmethod
+    def _write_one_by_one(tx: HotWrite, work: HotWork) -> None:
+        connection = tx.connection
+        for single in work.singles():
             savepoint = connection.begin_nested()
             try:
-                [outcome] = self._statements.save_all(
-                    connection, [record], now, self._max_text_chars
-                )
+                single.write(tx)
             except Exception as error:
                 if _is_database_failure(error, connection):
                     raise
                 savepoint.rollback()
-                results.append(error)
+                single.failed(error)
                 continue
             savepoint.commit()
-            results.append(outcome)
-        for ack in acks:
-            savepoint = connection.begin_nested()
-            try:
-                self._statements.ack_all(connection, [ack])
-            except Exception as error:
-                if _is_database_failure(error, connection):
-                    raise
-                savepoint.rollback()
-                log.exception("an ack could not be stored; the message will come again")
-                continue
-            savepoint.commit()
-        return results
 
-    def _write_room_one_by_one(
-        self, connection: Connection, batch: RoomBatch, now: datetime
-    ) -> None:
-        """Each `say` and `read` of the batch in a savepoint of its own (see _write_hot)."""
-        results: list[Any] = []
-        singles = [RoomBatch([say], []) for say in batch.says]
-        singles += [RoomBatch([], [read]) for read in batch.reads]
-        for single in singles:
-            savepoint = connection.begin_nested()
-            try:
-                self._rooms.write_all(connection, [single], now, self._max_text_chars)
-            except Exception as error:
-                if _is_database_failure(error, connection):
-                    raise
-                savepoint.rollback()
-                results.append(error)
-                continue
-            savepoint.commit()
-            results += single.results or []
-        batch.results = results
-
-    def _finish_hot(self, hot: list[HotBatch], outcomes: Sequence[Result] | BaseException) -> None:
+    def _finish_hot(self, hot: list[HotWork], failure: BaseException | None) -> None:
         assert self._on_hot is not None, "on_hot_committed() before submit_hot()"
-        start = 0
-        for batch in hot:
-            if isinstance(outcomes, BaseException):
-                self._on_hot(batch, outcomes)
-                continue
-            end = start + len(batch.messages)
-            self._on_hot(batch, outcomes[start:end])
-            start = end
+        for work in hot:
+            if failure is not None:
+                work.failed(failure)
+            self._on_hot(work)
 
 
 def _drop(connection: Connection | None) -> None:

@@ -12,16 +12,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from service.pipeline.items import Round
 from service.store import Store
 from service.store.db import make_engine
-from service.store.message_statements import MessageRecord, MessageStatements, Outcome, SavedMessage
+from service.store.hot import HotWork
+from service.store.message_checks import BatchChecks
+from service.store.message_record import MessageRecord
+from service.store.message_statements import MessageStatements, Outcome, SavedMessage
 from service.store.models import Block, User
 from service.store.outcomes import Refusal
-from service.store.writer import HotBatch, Result, WriteFailed
-from tests.support.writer import fail_next_commit, send_hot
+from service.store.writer import WriteFailed
+from tests.support.writer import Result, fail_next_commit, messages_round, results, send_hot
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -75,20 +81,20 @@ class OneTransaction:
         self._answered = threading.Event()
         self.results: list[Sequence[Result] | BaseException] = []
         self._writer.on_hot_committed(self._on_committed)
-        self._writer.submit_hot(HotBatch([], []))  # its callback holds the writer
+        self._writer.submit_hot(Round())  # its callback holds the writer
 
-    def _on_committed(self, _batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
+    def _on_committed(self, work: HotWork) -> None:
         if not self._holding.is_set():
             self._holding.set()
             assert self._release.wait(10), "the test never released the writer"
             return
-        self.results.append(outcomes)
+        self.results.append(results(work))
         self._answered.set()
 
     def wait_held(self) -> None:
         assert self._holding.wait(10)
 
-    def run(self, jobs: list[Any], batch: HotBatch) -> list[Future[Any]]:
+    def run(self, jobs: list[Any], batch: Round) -> list[Future[Any]]:
         self.wait_held()
         futures = [self._writer.submit(job) for job in jobs]
         self._writer.submit_hot(batch)
@@ -117,7 +123,7 @@ def test_a_block_and_a_batch_in_one_transaction(server_store: Store) -> None:
         s.add(Block(blocker_id=bob, blocked_id=alice, created_at=T0.replace(tzinfo=None)))
 
     together = OneTransaction(server_store)
-    together.run([bob_blocks_alice], HotBatch([alice_to_bob(server_store)], []))
+    together.run([bob_blocks_alice], messages_round([alice_to_bob(server_store)]))
 
     assert together.results == [[Refusal.BLOCKED]]
 
@@ -135,7 +141,7 @@ def test_after_a_failed_commit_nothing_read_in_it_is_trusted(server_store: Store
     together = OneTransaction(server_store)
     together.wait_held()  # its commit is done: the next one is the transaction to fail
     fail_next_commit(server_store.db.writer_engine, RuntimeError("the disk is gone"))
-    [unblocked] = together.run([bob_unblocks_alice], HotBatch([alice_to_bob(server_store)], []))
+    [unblocked] = together.run([bob_unblocks_alice], messages_round([alice_to_bob(server_store)]))
 
     assert isinstance(together.results[0], RuntimeError)
     with pytest.raises(WriteFailed):  # chat/1's `internal`; the writer logged the cause
@@ -212,5 +218,53 @@ def test_a_batch_asked_about_before_costs_no_query(db_url: str, server_store: St
             assert stored(batch()) and not any("FROM users" in sql for sql in ran)
             server_store.users.create_user("carol", "x", T0)  # another connection writes
             assert stored(batch()) and any("FROM users" in sql for sql in ran)
+    finally:
+        engine.dispose()
+
+
+NAMES = ["alice", "bob", "carol", "dave", "nobody"]  # nobody has no account
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.lists(st.tuples(st.sampled_from(NAMES[:4]), st.sampled_from(NAMES),
+                               st.one_of(st.none(), st.sampled_from(["n1", "n2"]))),
+                     min_size=1, max_size=6),
+            st.one_of(st.none(), st.tuples(st.sampled_from(NAMES[:4]), st.sampled_from(NAMES[:4]))),
+        ),
+        min_size=1, max_size=5,
+    )
+)  # fmt: skip
+def test_remembered_checks_answer_as_asked_checks(
+    db_url: str, admin_store: Store,
+    steps: list[tuple[list[tuple[str, str, str | None]], tuple[str, str] | None]],
+) -> None:  # fmt: skip
+    """The fast path (answers remembered across batches, SQLite's data_version) says what the
+    reference path (every batch asked) says, while another connection blocks and unblocks."""
+    for name in NAMES[:4]:
+        if not admin_store.users.user_exists(name):
+            admin_store.users.create_user(name, "x", T0)
+    ids = {name: user_id(admin_store, name) for name in NAMES[:4]}
+    engine = make_engine(db_url)
+    remembered = BatchChecks(engine.dialect, remember=True)
+    asked = BatchChecks(engine.dialect)
+    try:
+        with engine.connect() as connection:
+            for batch, toggle in steps:
+                if toggle is not None:  # another connection changes the blocks
+                    blocker, blocked = toggle
+                    if admin_store.blocks.block(blocker, blocked, T0) is Refusal.ALREADY_BLOCKED:
+                        admin_store.blocks.unblock(blocker, blocked)
+                records = [MessageRecord(ids[s], s, r, "hi", n) for s, r, n in batch]
+                with connection.begin():
+                    fast = remembered.read(connection, records)
+                    reference = asked.read(connection, records)
+                for record in records:
+                    assert fast.refusal(record, 4_000) == reference.refusal(record, 4_000)
+                    key = (record.sender_id, record.nonce or "")
+                    assert fast.nonces.get(key) == reference.nonces.get(key)
     finally:
         engine.dispose()

@@ -16,7 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.store import Store
-from service.store.message_statements import MessageRecord, SavedMessage
+from service.store.message_record import MessageRecord
+from service.store.message_statements import SavedMessage
 from service.store.models import Message, User
 from service.wire.errors import ErrorCode, RequestError
 from tests.support.disk import refuse_writes, writes_fail

@@ -9,26 +9,58 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from service.store.message_statements import MessageRecord
-from service.store.writer import GroupCommitWriter, HotBatch, Result
+from service.core.session import EndReason
+from service.pipeline.items import DirectMessage, Round
+from service.store.hot import HotWork
+from service.store.message_record import MessageRecord
+from service.store.message_statements import Outcome
+from service.store.writer import GroupCommitWriter
+
+Result = Outcome | Exception | None  # one message's: stored, refused, or failed alone
+
+
+class Nobody:
+    """A reply target for rounds the tests hand the writer themselves: nothing is sent."""
+
+    def send_bytes(self, data: bytes) -> bool:
+        return True
+
+    def pipelined_done(self, count: int) -> None:
+        pass
+
+    def end(self, reason: EndReason) -> None:
+        pass
+
+
+def messages_round(records: Sequence[MessageRecord]) -> Round:
+    """A round of direct messages, as the reactor builds one."""
+    return Round([DirectMessage(Nobody(), None, False, record) for record in records])
+
+
+def results(work: HotWork) -> Sequence[Result] | BaseException:
+    """A committed round's result per message, or the error that failed its transaction."""
+    assert isinstance(work, Round)
+    if work.failure is not None:
+        return work.failure
+    return [item.result for item in work.items if isinstance(item, DirectMessage)]
 
 
 def send_hot(
     writer: GroupCommitWriter, records: Sequence[MessageRecord]
 ) -> Sequence[Result] | BaseException:
-    """One hot batch, as a reactor round hands it over; its outcomes once committed (or the
-    error that failed its whole transaction)."""
-    results: list[Sequence[Result] | BaseException] = []
-    answered = threading.Event()
+    """One round, as the reactor hands it over; its outcomes once committed (or the error
+    that failed its whole transaction)."""
+    answered: list[Sequence[Result] | BaseException] = []
+    done = threading.Event()
 
-    def on_committed(_batch: HotBatch, outcomes: Sequence[Result] | BaseException) -> None:
-        results.append(outcomes)
-        answered.set()
+    def on_committed(work: HotWork) -> None:
+        answered.append(results(work))
+        done.set()
 
     writer.on_hot_committed(on_committed)
-    writer.submit_hot(HotBatch(list(records), []))
-    assert answered.wait(10), "the writer never answered the batch"
-    [outcomes] = results
+    writer.submit_hot(messages_round(records))
+    assert done.wait(10), "the writer never answered the round"
+    [outcomes] = answered
     return outcomes
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.pipeline.answerer import message_ok
 from service.wire.codec import encode
-from service.wire.errors import ok_reply
+from service.wire.errors import message_ok, ok_reply
 from service.wire.events import message_event
 
 texts = st.text()  # any Unicode text without lone surrogates, which requests cannot carry

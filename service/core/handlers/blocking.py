@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from service.core.context import Context, Fields
 from service.core.handlers.private import end_private_on_block
-from service.store import Refusal
+from service.core.refusals import refusal_error
 from service.wire import events
 from service.wire import requests as m
-from service.wire.errors import ErrorCode, RequestError
 from service.wire.timeutil import to_rfc3339
 
 
@@ -20,7 +19,7 @@ def handle_block(ctx: Context, request: m.Block) -> Fields:
     services, user, other = ctx.services, ctx.user, request.user
     refusal = services.store.blocks.block(user, other, services.clock())
     if refusal is not None:
-        raise _block_refusal(refusal, other)
+        raise refusal_error(refusal, "block", other)
     end_private_on_block(ctx, other)
     return {}
 
@@ -32,22 +31,9 @@ def handle_unblock(ctx: Context, request: m.Unblock) -> Fields:
     services, user, other = ctx.services, ctx.user, request.user
     refusal = services.store.blocks.unblock(user, other)
     if refusal is not None:
-        raise _block_refusal(refusal, other)
+        raise refusal_error(refusal, "unblock", other)
     services.hub.send(other, events.presence(user, "online", to_rfc3339(services.clock())))
     return {}
-
-
-def _block_refusal(refusal: Refusal, other: str) -> RequestError:
-    code, text = _BLOCK_REFUSALS[refusal]
-    return RequestError(code, text.format(other=other))
-
-
-_BLOCK_REFUSALS = {
-    Refusal.NO_SUCH_USER: (ErrorCode.NO_SUCH_USER, "There is no user {other}."),
-    Refusal.SELF: (ErrorCode.SELF, "You cannot block or unblock yourself."),
-    Refusal.ALREADY_BLOCKED: (ErrorCode.ALREADY_BLOCKED, "You already block {other}."),
-    Refusal.NOT_BLOCKED: (ErrorCode.NOT_BLOCKED, "You do not block {other}."),
-}
 
 
 def handle_blocklist(ctx: Context, request: m.BlockList) -> Fields:

@@ -63,6 +63,6 @@ HANDLERS: dict[str, Handler] = {
     **ROOM_HANDLERS,
 }
 # `message` and `ack` (and `say`, `read`) are pipelined: the writer answers them in batches
-# (service/pipeline/answerer.py).
+# (service/pipeline/).
 assert set(HANDLERS) | PIPELINED_OPS == set(m.REQUEST_TYPES), "every chat/1 op has a handler"
 assert not set(HANDLERS) & PIPELINED_OPS

@@ -11,9 +11,10 @@ from datetime import timedelta
 
 from service.core.broker import Endings
 from service.core.context import Context, Fields, Services
+from service.core.refusals import refusal_error
 from service.core.session import EndReason
+from service.store.outcomes import Refusal
 from service.wire import requests as m
-from service.wire.errors import ErrorCode, RequestError
 from service.wire.events import (
     private_cancelled,
     private_declined,
@@ -28,11 +29,11 @@ from service.wire.private import CancelReason, DeclineReason, PrivateRequest, St
 def handle_startprivate(ctx: Context, request: m.StartPrivate) -> Fields:
     services, user, target = ctx.services, ctx.user, request.user
     if not services.store.users.user_exists(target):
-        raise RequestError(ErrorCode.NO_SUCH_USER, f"There is no user {target}.")
+        raise refusal_error(Refusal.NO_SUCH_USER, request.op, target)
     if target == user:
-        raise RequestError(ErrorCode.SELF, "You cannot start a private chat with yourself.")
+        raise refusal_error(Refusal.SELF, request.op, target)
     if target in services.store.blocks.blockers_of(user):
-        raise RequestError(ErrorCode.BLOCKED, f"{target} has blocked you.")
+        raise refusal_error(Refusal.BLOCKED, request.op, target)
     pending = PrivateRequest(secrets.token_hex(8), user, target, services.clock())
     services.hub.request_private(pending)  # offline, already_private
     event = private_request(pending.request_id, user)

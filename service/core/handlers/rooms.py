@@ -4,7 +4,7 @@ service/core/handlers/accounts.py (enter_rooms), with the rest of the login.
 `join`, `leave`, `history`, `rooms` and `members` are handled here, in the style of
 service/core/handlers/accounts.py: decide, let the store persist and the hub reach the others.
 `say` and `read` take the durable path of direct messages instead, batched by the reactor and
-committed by the writer (service/store/room_statements.py, service/pipeline/room_answers.py).
+committed by the writer (service/store/room_statements.py, service/pipeline/).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.core.context import Context, Fields, Services
-from service.pipeline.room_answers import room_refusal
+from service.core.refusals import refusal_error
 from service.store import CreationLimited, Joined, Refusal, RoomEntry
 from service.wire import events, paging
 from service.wire import requests as m
@@ -29,7 +29,7 @@ BAD_ROOM_NAME = RequestError(
 
 
 def _refused(ctx: Context, refusal: Refusal, room: str) -> RequestError:
-    return room_refusal(refusal, room, ctx.services.config.max_text_chars)
+    return refusal_error(refusal, "room", room, ctx.services.config.max_text_chars)
 
 
 def handle_join(ctx: Context, request: m.Join) -> Fields:

@@ -1,0 +1,192 @@
+"""Answering a committed round: pure functions from (round, who is online) to bytes.
+
+Nothing here touches a socket or the hub: the Answerer (service/pipeline/answerer.py) reads
+who is online, calls these, and hands the bytes over. Three steps, because chat/1 counts in
+a `say`'s `delivered_to` only the members whose connection took the message, which only the
+hand-over can tell:
+
+1. `room_posts`: each new room message of the round, encoded once (one commit, one sent_at);
+2. `fan_out`: who gets which of them (one delivery per member, the same bytes for all but
+   the senders and those who block one); the Answerer counts on each Say who took it;
+3. `answer`: every reply, joined per reply target (one `send()` each), the live direct
+   messages per recipient, and the sessions to end (account deleted meanwhile);
+4. `done`: how many requests of each reply target the round answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.core.hub import Live, Recipient, RoomLive
+from service.core.refusals import refusal_error
+from service.pipeline.items import Ack, DirectMessage, Item, Read, ReplyTarget, Round, Say
+from service.store.message_statements import SavedMessage
+from service.store.outcomes import Refusal
+from service.store.room_statements import SavedSay
+from service.wire.codec import encode
+from service.wire.errors import INTERNAL, RequestError, error_reply, message_ok, ok_reply
+from service.wire.events import message_event, room_message_event
+from service.wire.timeutil import to_rfc3339
+
+Members = Sequence[tuple[str, Recipient]]  # a room's online members, as the hub lists them
+
+
+@dataclass(slots=True, eq=False)
+class Post:
+    """One new room message on its way to the room's online members."""
+
+    say: Say
+    frame: bytes  # the `room_message` event, encoded once
+
+
+@dataclass(slots=True, eq=False)
+class RoomDelivery:
+    """The same bytes of one room to some members; each Say in `posts` counts who took them."""
+
+    room: str
+    data: bytes  # the frames joined
+    items: list[RoomLive]
+    posts: list[Post]
+    recipients: list[Recipient]
+
+
+@dataclass(slots=True)
+class Answers:
+    replies: dict[ReplyTarget, list[bytes]] = field(default_factory=dict)  # in request order
+    live: dict[Recipient, list[Live]] = field(default_factory=dict)  # direct messages
+    ends: list[ReplyTarget] = field(default_factory=list)  # account deleted: after its reply
+
+
+def room_posts(round_: Round) -> dict[str, list[Post]]:
+    """The round's newly stored room messages by room, each encoded once."""
+    posts: dict[str, list[Post]] = {}
+    wire_time = ""
+    for item in round_.items:
+        saved = item.result
+        if isinstance(item, Say) and isinstance(saved, SavedSay) and not saved.is_retry:
+            wire_time = wire_time or to_rfc3339(saved.sent_at)  # one commit, one time
+            say = item.record  # (a retry was delivered as first answered)
+            frame = room_message_event(say.room, saved.seq, say.sender, say.text, wire_time,
+                                       False)  # fmt: skip
+            posts.setdefault(say.room, []).append(Post(item, frame))
+    return posts
+
+
+def fan_out(posts: Mapping[str, list[Post]], members: Mapping[str, Members]) -> list[RoomDelivery]:
+    """Every online member but the senders gets the round's messages of its room in one
+    delivery; members who block a sender skip that sender's messages (chat/1 blocking)."""
+    deliveries: list[RoomDelivery] = []
+    for room, posted in posts.items():
+        special: set[str] = set()
+        for post in posted:
+            assert isinstance(post.say.result, SavedSay)
+            special.add(post.say.record.sender)
+            special |= post.say.result.blockers
+        items: list[RoomLive] = [(post.frame, _seq(post)) for post in posted]
+        everyone = RoomDelivery(room, b"".join(p.frame for p in posted), items, posted, [])
+        deliveries.append(everyone)
+        for user, recipient in members.get(room, ()):
+            if user not in special:
+                everyone.recipients.append(recipient)
+                continue
+            mine = [post for post in posted if _gets(user, post)]
+            if mine:
+                data = b"".join(post.frame for post in mine)
+                mine_items = [(post.frame, _seq(post)) for post in mine]
+                deliveries.append(RoomDelivery(room, data, mine_items, mine, [recipient]))
+    return deliveries
+
+
+def _seq(post: Post) -> int:
+    assert isinstance(post.say.result, SavedSay)
+    return post.say.result.seq
+
+
+def _gets(user: str, post: Post) -> bool:
+    assert isinstance(post.say.result, SavedSay)
+    return post.say.record.sender != user and user not in post.say.result.blockers
+
+
+def answer(round_: Round, online: Mapping[str, Recipient], max_chars: int) -> Answers:
+    """Every reply and live direct message of a committed round. `online`: the recipients of
+    its direct messages online now, by name; each Say's `delivered` already counted."""
+    answers = Answers()
+    replies, live = answers.replies, answers.live
+    sent_at, wire_time = None, ""  # one commit, one time: converted once
+    fields: Fields
+    for item in round_.items:
+        outcome = item.result
+        if type(item) is DirectMessage and type(outcome) is SavedMessage and not outcome.is_retry:
+            # Most of the traffic, so written out here: stored, and live if its recipient is on.
+            if sent_at != outcome.sent_at:
+                sent_at, wire_time = outcome.sent_at, to_rfc3339(outcome.sent_at)
+            record = item.record
+            recipient = online.get(record.recipient)
+            if recipient is not None:
+                event = message_event(outcome.msg_id, record.sender, record.text, wire_time, False)
+                live.setdefault(recipient, []).append((event, outcome.msg_id))
+            fields = (outcome.msg_id, recipient is not None)
+        else:
+            fields = _ANSWERS[type(item)](item, max_chars)
+            if outcome is Refusal.ACCOUNT_GONE:  # deleted while logged in: the session ends
+                answers.ends.append(item.target)
+        if item.wants_reply:
+            replies.setdefault(item.target, []).append(_reply(item, fields))
+    return answers
+
+
+Fields = RequestError | tuple[int, bool] | dict[str, Any]  # refused, (msg_id, delivered), ok
+
+
+def _message(item: DirectMessage, max_chars: int) -> Fields:
+    """A direct message not newly stored (a newly stored one is answered in `answer`)."""
+    outcome = item.result
+    if isinstance(outcome, Refusal):
+        return refusal_error(outcome, "message", item.record.recipient, max_chars)
+    if isinstance(outcome, SavedMessage):  # a retry: delivered (or stored) as first answered
+        return (outcome.msg_id, False)
+    return INTERNAL  # it alone failed (logged by the writer), or the commit
+
+
+def _ack(item: Ack, _max_chars: int) -> Fields:
+    return INTERNAL if isinstance(item.result, Exception) else {}
+
+
+def _say(item: Say, max_chars: int) -> Fields:
+    saved = item.result
+    if isinstance(saved, SavedSay):  # a retry was delivered as first answered: 0 now
+        return {"seq": saved.seq, "delivered_to": 0 if saved.is_retry else item.delivered}
+    return _refused(saved, item.record.room, max_chars)
+
+
+def _read(item: Read, max_chars: int) -> Fields:
+    return {} if item.result is None else _refused(item.result, item.record.room, max_chars)
+
+
+def _refused(result: Refusal | Exception | None, room: str, max_chars: int) -> RequestError:
+    if isinstance(result, Refusal):
+        return refusal_error(result, "room", room, max_chars)
+    return INTERNAL  # it alone failed (logged by the writer), or the commit
+
+
+_ANSWERS: dict[type[Item], Any] = {DirectMessage: _message, Ack: _ack, Say: _say, Read: _read}
+
+
+def _reply(item: Item, fields: Fields) -> bytes:
+    if isinstance(fields, RequestError):
+        return encode(error_reply(item.request_id, fields))
+    if isinstance(fields, tuple):
+        if item.request_id is not None:
+            return message_ok(item.request_id, *fields)
+        fields = {"msg_id": fields[0], "delivered": fields[1]}
+    return encode(ok_reply(item.request_id, fields))
+
+
+def done(round_: Round) -> dict[ReplyTarget, int]:
+    """The requests of each reply target that the round answers, whatever became of them."""
+    counts: dict[ReplyTarget, int] = {}
+    for item in round_.items:
+        counts[item.target] = counts.get(item.target, 0) + 1
+    return counts

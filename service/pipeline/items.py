@@ -1,0 +1,164 @@
+"""Durable pipelined requests: one small class per kind, and a round of them in arrival order.
+
+`message`, `ack`, `say` and `read` are answered only after the group commit that stores them
+(chat/1: `ok` means stored). The reactor adds each one, as it is decoded, to the round it is
+building (service/net/connection.py); at the end of the round the round goes to the writer,
+which writes it through the store's HotWork interface (service/store/hot.py) and fills in
+each item's `result`; then the round is answered (service/pipeline/answer.py). Every item
+carries what its answer needs: whom to reply to, the request id, whether a reply is wanted,
+its row for the store, and its result. Nothing is matched up by position.
+
+A new pipelined op (an `edit`, say) is: one class here (its row, its result); its statement
+in the store, reached through HotWrite, and its line in `_STATEMENTS`; its reply in answer.py;
+its start in Connection._start_pipelined; and its tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from service.core.session import EndReason
+from service.store.hot import HotWork, HotWrite
+from service.store.message_record import MessageRecord
+from service.store.message_statements import Outcome
+from service.store.outcomes import Refusal
+from service.store.room_statements import ReadRecord, SavedSay, SayRecord
+from service.wire.errors import RequestId
+
+
+class ReplyTarget(Protocol):
+    """Where a request's answer goes: its connection, as the answer sees it."""
+
+    def send_bytes(self, data: bytes) -> bool: ...
+
+    def pipelined_done(self, count: int) -> None:
+        """`count` of its pipelined requests are answered: the next may start."""
+        ...
+
+    def end(self, reason: EndReason) -> None: ...
+
+
+@dataclass(slots=True, eq=False)
+class DirectMessage:
+    target: ReplyTarget
+    request_id: RequestId
+    wants_reply: bool
+    record: MessageRecord
+    result: Outcome | Exception | None = None  # None until written
+
+
+@dataclass(slots=True, eq=False)
+class Ack:
+    target: ReplyTarget
+    request_id: RequestId
+    wants_reply: bool
+    msg_id: int
+    recipient_id: int  # only the recipient can forget a message
+    result: Exception | None = None  # None: forgotten (or not yet written)
+
+
+@dataclass(slots=True, eq=False)
+class Say:
+    target: ReplyTarget
+    request_id: RequestId
+    wants_reply: bool
+    record: SayRecord
+    result: SavedSay | Refusal | Exception | None = None  # None until written
+    delivered: int = 0  # members whose connection took it live (counted by the answer)
+
+
+@dataclass(slots=True, eq=False)
+class Read:
+    target: ReplyTarget
+    request_id: RequestId
+    wants_reply: bool
+    record: ReadRecord
+    result: Refusal | Exception | None = None  # None: the marker moved (or not yet written)
+
+
+Item = DirectMessage | Ack | Say | Read
+
+
+@dataclass(slots=True)
+class _Sorted:
+    """A round's items by the statement that writes them, each list in arrival order."""
+
+    messages: list[DirectMessage] = field(default_factory=list)
+    acks: list[Ack] = field(default_factory=list)
+    says: list[Say] = field(default_factory=list)
+    reads: list[Read] = field(default_factory=list)
+
+
+def _write_messages(items: _Sorted, tx: HotWrite) -> None:
+    if items.messages:
+        records = [item.record for item in items.messages]
+        outcomes = tx.messages.save_all(tx.connection, records, tx.now, tx.max_chars)
+        for item, outcome in zip(items.messages, outcomes, strict=True):
+            item.result = outcome
+
+
+def _write_acks(items: _Sorted, tx: HotWrite) -> None:
+    if items.acks:
+        tx.messages.ack_all(tx.connection, [(a.msg_id, a.recipient_id) for a in items.acks])
+
+
+def _write_rooms(items: _Sorted, tx: HotWrite) -> None:
+    """`say` and `read` in one call: they share its reads of rooms and memberships."""
+    if items.says or items.reads:
+        says = [item.record for item in items.says]
+        reads = [item.record for item in items.reads]
+        said, read = tx.rooms.write_all(tx.connection, says, reads, tx.now, tx.max_chars)
+        for say, outcome in zip(items.says, said, strict=True):
+            say.result = outcome
+        for mark, outcome in zip(items.reads, read, strict=True):
+            assert not isinstance(outcome, SavedSay), outcome
+            mark.result = outcome
+
+
+# In this order: every kind of the round with one statement call (a few for rooms).
+_STATEMENTS: tuple[Callable[[_Sorted, HotWrite], None], ...] = (
+    _write_messages,
+    _write_acks,
+    _write_rooms,
+)
+_SORT: dict[type[Item], Callable[[_Sorted], Callable[[Any], None]]] = {
+    DirectMessage: lambda s: s.messages.append,
+    Ack: lambda s: s.acks.append,
+    Say: lambda s: s.says.append,
+    Read: lambda s: s.reads.append,
+}
+
+
+@dataclass(slots=True, eq=False)
+class Round:
+    """One reactor round's durable pipelined requests, in arrival order (the store's HotWork).
+    It refers to nothing that refers back to it, so it is freed without the garbage collector."""
+
+    items: list[Item] = field(default_factory=list)
+    failure: BaseException | None = None  # the commit failed: nothing of it was stored
+
+    def write(self, tx: HotWrite) -> None:
+        sorted_items = _Sorted()
+        adders = {kind: add(sorted_items) for kind, add in _SORT.items()}
+        for item in self.items:
+            adders[type(item)](item)
+        for write in _STATEMENTS:
+            write(sorted_items, tx)
+
+    def singles(self) -> Iterator[Round]:
+        return (Round([item]) for item in self.items)
+
+    def failed(self, error: BaseException) -> None:
+        self.failure = error
+        failed = error if isinstance(error, Exception) else RuntimeError("not committed")
+        for item in self.items:
+            item.result = failed
+
+    def joined(self, others: Sequence[HotWork]) -> Round:
+        items = list(self.items)
+        for other in others:
+            assert isinstance(other, Round), other
+            items += other.items
+        return Round(items)

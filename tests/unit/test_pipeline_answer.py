@@ -1,0 +1,171 @@
+"""Answering a committed round, without a socket: the pure functions of
+service/pipeline/answer.py, fed rounds whose results are filled in as the writer fills them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from service.core.hub import Live, RoomLive
+from service.core.session import EndReason
+from service.pipeline.answer import answer, done, fan_out, room_posts
+from service.pipeline.items import Ack, DirectMessage, Read, Round, Say
+from service.store.message_record import MessageRecord
+from service.store.message_statements import SavedMessage
+from service.store.outcomes import Refusal
+from service.store.room_statements import ReadRecord, SavedSay, SayRecord
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+MAX_CHARS = 10
+
+
+class Peer:
+    """A connection as the answer sees it: a reply target and a recipient, never written to."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def send_bytes(self, data: bytes) -> bool:
+        raise AssertionError("the answer is pure: it sends nothing")
+
+    def pipelined_done(self, count: int) -> None:
+        raise AssertionError("the answer is pure")
+
+    def end(self, reason: EndReason) -> None:
+        raise AssertionError("the answer is pure")
+
+    def deliver_encoded(self, items: Sequence[Live], first: bytes = b"") -> bool:
+        raise AssertionError("the answer is pure")
+
+    def deliver_room(self, room: str, data: bytes, items: Sequence[RoomLive]) -> bool:
+        raise AssertionError("the answer is pure")
+
+
+def frames(data: list[bytes]) -> list[dict[str, Any]]:
+    return [json.loads(line) for part in data for line in part.splitlines()]
+
+
+def dm(peer: Peer, rid: int | str | None, to: str, result: Any, text: str = "hi") -> DirectMessage:
+    record = MessageRecord(1, peer.name, to, text, None)
+    return DirectMessage(peer, rid, rid is not None, record, result)
+
+
+def test_direct_messages_are_answered_in_request_order_per_target() -> None:
+    alice, bob = Peer("alice"), Peer("bob")  # carol is offline
+    round_ = Round([
+        dm(alice, 1, "bob", SavedMessage(10, T0, False)),
+        Ack(alice, 2, True, 7, 1),
+        dm(alice, 3, "carol", SavedMessage(11, T0, False)),
+        dm(alice, None, "bob", SavedMessage(12, T0, False)),  # no id: no reply
+        dm(bob, "x", "alice", Refusal.BLOCKED),
+    ])  # fmt: skip
+
+    answers = answer(round_, {"bob": bob}, MAX_CHARS)  # carol is offline
+
+    assert frames(answers.replies[alice]) == [
+        {"re": 1, "ok": True, "msg_id": 10, "delivered": True},
+        {"re": 2, "ok": True},
+        {"re": 3, "ok": True, "msg_id": 11, "delivered": False},
+    ]
+    assert frames(answers.replies[bob]) == [
+        {"re": "x", "ok": False, "error": "blocked", "text": "alice has blocked you."}
+    ]
+    live = answers.live[bob]
+    assert [msg_id for _, msg_id in live] == [10, 12]
+    assert frames([event for event, _ in live])[0] == {
+        "ev": "message", "msg_id": 10, "from": "alice", "text": "hi",
+        "sent_at": "2026-01-02T03:04:05.000Z", "stored": False,
+    }  # fmt: skip
+    assert list(answers.live) == [bob] and answers.ends == []
+    assert done(round_) == {alice: 4, bob: 1}
+
+
+def test_a_retry_is_not_delivered_again() -> None:
+    alice, bob = Peer("alice"), Peer("bob")
+    round_ = Round([dm(alice, 1, "bob", SavedMessage(10, T0, True))])
+    answers = answer(round_, {"bob": bob}, MAX_CHARS)
+    assert frames(answers.replies[alice]) == [{"re": 1, "ok": True, "msg_id": 10,
+                                               "delivered": False}]  # fmt: skip
+    assert answers.live == {}
+
+
+def test_a_deleted_account_is_answered_then_ended() -> None:
+    alice = Peer("alice")
+    round_ = Round([
+        dm(alice, 1, "bob", Refusal.ACCOUNT_GONE),
+        Say(alice, 2, True, SayRecord(1, "alice", "#a", "hi", None), Refusal.ACCOUNT_GONE),
+    ])  # fmt: skip
+    answers = answer(round_, {}, MAX_CHARS)
+    assert [f["error"] for f in frames(answers.replies[alice])] == ["not_logged_in"] * 2
+    assert answers.ends == [alice, alice]
+
+
+def test_a_failed_commit_answers_internal_to_all() -> None:
+    alice = Peer("alice")
+    round_ = Round([
+        dm(alice, 1, "bob", None),
+        Ack(alice, 2, True, 7, 1),
+        Say(alice, 3, True, SayRecord(1, "alice", "#a", "hi", None)),
+        Read(alice, 4, True, ReadRecord(1, "#a", 3)),
+    ])  # fmt: skip
+    round_.failed(OSError("the disk is full"))
+    answers = answer(round_, {}, MAX_CHARS)
+    assert [f["error"] for f in frames(answers.replies[alice])] == ["internal"] * 4
+    assert room_posts(round_) == {}
+
+
+def test_refusals_and_too_long_read_as_chat1_says() -> None:
+    alice = Peer("alice")
+    round_ = Round([
+        dm(alice, 1, "alice", Refusal.SELF),
+        dm(alice, 2, "bob", Refusal.TOO_LONG),
+        Read(alice, 3, True, ReadRecord(1, "#nope", 3), Refusal.NO_SUCH_ROOM),
+        Say(alice, 4, True, SayRecord(1, "alice", "#a", "hi", None), Refusal.NOT_MEMBER),
+        Read(alice, 5, True, ReadRecord(1, "#a", 3)),
+    ])  # fmt: skip
+    replies = frames(answer(round_, {}, MAX_CHARS).replies[alice])
+    assert [(r.get("error"), r.get("text")) for r in replies] == [
+        ("self", "You cannot send a message to yourself."),
+        ("too_long", "A message may be at most 10 characters."),
+        ("no_such_room", "There is no room #nope."),
+        ("not_member", "You are not in #a; join it first."),
+        (None, None),
+    ]
+
+
+def say(peer: Peer, rid: int, room: str, seq: int, blockers: frozenset[str] = frozenset()) -> Say:
+    record = SayRecord(1, peer.name, room, f"m{seq}", None)
+    return Say(peer, rid, True, record, SavedSay(seq, T0, False, blockers))
+
+
+def test_room_messages_are_encoded_once_and_fanned_out_per_member() -> None:
+    alice, bob, carol, dave = Peer("alice"), Peer("bob"), Peer("carol"), Peer("dave")
+    first, second = say(alice, 1, "#a", 1, frozenset({"dave"})), say(bob, 2, "#a", 2)
+    retry = Say(
+        bob, 3, True, SayRecord(2, "bob", "#a", "m", "n"), SavedSay(1, T0, True, frozenset())
+    )
+    round_ = Round([first, second, retry])
+
+    posts = room_posts(round_)
+    assert [post.say for post in posts["#a"]] == [first, second]  # the retry is not sent again
+    members = {"#a": [(p.name, p) for p in (alice, bob, carol, dave)]}
+    deliveries = fan_out(posts, members)
+
+    by_member = {id(r): d for d in deliveries for r in d.recipients}
+    assert by_member[id(carol)].data == posts["#a"][0].frame + posts["#a"][1].frame
+    assert [seq for _, seq in by_member[id(alice)].items] == [2]  # not its own
+    assert [seq for _, seq in by_member[id(bob)].items] == [1]
+    assert [seq for _, seq in by_member[id(dave)].items] == [2]  # dave blocks alice
+    event = json.loads(posts["#a"][0].frame)
+    assert event == {"ev": "room_message", "room": "#a", "seq": 1, "from": "alice", "text": "m1",
+                     "sent_at": "2026-01-02T03:04:05.000Z", "stored": False}  # fmt: skip
+
+    first.delivered, second.delivered = 2, 3  # as the Answerer counts who took them
+    replies = answer(round_, {}, MAX_CHARS).replies
+    assert frames(replies[alice]) == [{"re": 1, "ok": True, "seq": 1, "delivered_to": 2}]
+    assert frames(replies[bob]) == [
+        {"re": 2, "ok": True, "seq": 2, "delivered_to": 3},
+        {"re": 3, "ok": True, "seq": 1, "delivered_to": 0},
+    ]
