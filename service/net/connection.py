@@ -48,7 +48,7 @@ from service.net.delivery import Delivery
 from service.net.outbox import Outbox
 from service.net.reactor import Reactor
 from service.net.tls import WOULD_BLOCK
-from service.pipeline.items import Ack, DirectMessage, Read, Round, Say
+from service.pipeline.items import Ack, DirectMessage, Read, Refused, Round, Say
 from service.store.message_record import MessageRecord
 from service.store.room_statements import ReadRecord, SayRecord
 from service.wire import events
@@ -261,6 +261,9 @@ class Connection:
             request_id = m.request_id(frame)
             request = admit(frame, self.state, time.monotonic())
         except RequestError as refusal:
+            if wants_reply and self._engine.in_flight > 1:  # after replies still to come
+                self._runtime.hot.items.append(Refused(self, request_id, True, refusal))
+                return
             if wants_reply:
                 self.send_bytes(encode(error_reply(request_id, refusal)))
             self._engine.answered_at_once()

@@ -21,7 +21,16 @@ from typing import Any
 
 from service.core.hub import Live, Recipient, RoomLive
 from service.core.refusals import refusal_error
-from service.pipeline.items import Ack, DirectMessage, Item, Read, ReplyTarget, Round, Say
+from service.pipeline.items import (
+    Ack,
+    DirectMessage,
+    Item,
+    Read,
+    Refused,
+    ReplyTarget,
+    Round,
+    Say,
+)
 from service.store.message_statements import SavedMessage
 from service.store.outcomes import Refusal
 from service.store.room_statements import SavedSay
@@ -171,7 +180,13 @@ def _refused(result: Refusal | Exception | None, room: str, max_chars: int) -> R
     return INTERNAL  # it alone failed (logged by the writer), or the commit
 
 
-_ANSWERS: dict[type[Item], Any] = {DirectMessage: _message, Ack: _ack, Say: _say, Read: _read}
+def _refused_early(item: Refused, _max_chars: int) -> Fields:
+    return item.error
+
+
+_ANSWERS: dict[type[Item], Any] = {
+    DirectMessage: _message, Ack: _ack, Say: _say, Read: _read, Refused: _refused_early,
+}  # fmt: skip
 
 
 def _reply(item: Item, fields: Fields) -> bytes:

@@ -25,7 +25,7 @@ from service.store.message_record import MessageRecord
 from service.store.message_statements import Outcome
 from service.store.outcomes import Refusal
 from service.store.room_statements import ReadRecord, SavedSay, SayRecord
-from service.wire.errors import RequestId
+from service.wire.errors import RequestError, RequestId
 
 
 class ReplyTarget(Protocol):
@@ -78,7 +78,21 @@ class Read:
     result: Refusal | Exception | None = None  # None: the marker moved (or not yet written)
 
 
-Item = DirectMessage | Ack | Say | Read
+@dataclass(slots=True, eq=False)
+class Refused:
+    """A pipelined request refused before the store (bad_request, not_logged_in) while earlier
+    ones of its connection still wait for their commit: it waits in the round with them, so
+    its error never overtakes their replies (each client sees its answers in request order).
+    Nothing of it is written."""
+
+    target: ReplyTarget
+    request_id: RequestId
+    wants_reply: bool
+    error: RequestError
+    result: Exception | None = None  # unused: the answer is `error`, whatever the commit did
+
+
+Item = DirectMessage | Ack | Say | Read | Refused
 
 
 @dataclass(slots=True)
@@ -128,7 +142,12 @@ _SORT: dict[type[Item], Callable[[_Sorted], Callable[[Any], None]]] = {
     Ack: lambda s: s.acks.append,
     Say: lambda s: s.says.append,
     Read: lambda s: s.reads.append,
+    Refused: lambda s: _nothing_to_write,
 }
+
+
+def _nothing_to_write(item: Any) -> None:
+    pass
 
 
 @dataclass(slots=True, eq=False)

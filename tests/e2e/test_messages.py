@@ -347,6 +347,27 @@ def test_messages_from_one_sender_arrive_in_send_order(login: Login) -> None:
     assert [event["msg_id"] for event in received] == [reply["msg_id"] for reply in replies]
 
 
+def test_a_refused_message_is_answered_after_the_messages_before_it(login: Login) -> None:
+    """A malformed `message` is refused before the store, but its error waits for the replies
+    of the messages sent before it: each client reads its answers in request order."""
+    alice, _bob = login("alice"), login("bob")
+    alice.send_raw(
+        b'{"op":"message","id":1,"to":"bob","text":"one"}\n'
+        b'{"op":"message","id":2,"to":"bob"}\n'  # no text: bad_request
+        b'{"op":"message","id":3,"to":"bob","text":"three"}\n'
+        b'{"op":"ack","id":4,"msg_id":"x"}\n'  # not an integer: bad_request
+    )
+    replies: list[Frame] = []
+    while len(replies) < 4:
+        frame = alice.read_frame()
+        assert frame is not None, replies
+        if "re" in frame:
+            replies.append(frame)
+    assert [reply["re"] for reply in replies] == [1, 2, 3, 4]
+    assert [reply["ok"] for reply in replies] == [True, False, True, False]
+    assert replies[1]["error"] == replies[3]["error"] == "bad_request"
+
+
 def test_requests_sent_before_a_half_close_are_all_answered(login: Login) -> None:
     """`printf ... | nc -N`: the client sends its requests and shuts its side; every request
     is still answered, in order, and the logout ends the session as a logout."""

@@ -11,11 +11,12 @@ from typing import Any
 from service.core.hub import Live, RoomLive
 from service.core.session import EndReason
 from service.pipeline.answer import answer, done, fan_out, room_posts
-from service.pipeline.items import Ack, DirectMessage, Read, Round, Say
+from service.pipeline.items import Ack, DirectMessage, Read, Refused, Round, Say
 from service.store.message_record import MessageRecord
 from service.store.message_statements import SavedMessage
 from service.store.outcomes import Refusal
 from service.store.room_statements import ReadRecord, SavedSay, SayRecord
+from service.wire.errors import ErrorCode, RequestError
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 MAX_CHARS = 10
@@ -169,3 +170,23 @@ def test_room_messages_are_encoded_once_and_fanned_out_per_member() -> None:
         {"re": 2, "ok": True, "seq": 2, "delivered_to": 3},
         {"re": 3, "ok": True, "seq": 1, "delivered_to": 0},
     ]
+
+
+def test_a_request_refused_before_the_store_is_answered_in_its_place() -> None:
+    """A Refused item keeps its place among the replies, even when the commit failed."""
+    alice = Peer("alice")
+    refusal = RequestError(ErrorCode.BAD_REQUEST, "A message needs a text.")
+    round_ = Round([
+        dm(alice, 1, "bob", SavedMessage(10, T0, False)),
+        Refused(alice, 2, True, refusal),
+        dm(alice, 3, "bob", SavedMessage(11, T0, False)),
+    ])  # fmt: skip
+
+    replies = frames(answer(round_, {}, MAX_CHARS).replies[alice])
+    assert [(reply["re"], reply["ok"]) for reply in replies] == [(1, True), (2, False), (3, True)]
+    assert replies[1]["error"] == "bad_request"
+
+    round_.failed(RuntimeError("the disk is gone"))
+    failed = frames(answer(round_, {}, MAX_CHARS).replies[alice])
+    assert [reply["error"] for reply in failed] == ["internal", "bad_request", "internal"]
+    assert done(round_) == {alice: 3}
