@@ -19,7 +19,7 @@ from service.store.base import Database
 from service.store.models import Room, RoomMember, RoomMessage
 from service.store.outcomes import Refusal
 from service.store.room_statements import ReadRecord, RoomStatements, SavedSay, SayRecord
-from service.store.rooms import USER_ID, find_room, is_member
+from service.store.rooms import USER_ID, membership
 from service.store.users import user_id
 from service.wire.rooms import catch_up_count, unread_count
 from service.wire.timeutil import as_utc
@@ -90,15 +90,12 @@ class RoomMessages:
         Refusals in chat/1's order: NO_SUCH_ROOM (malformed names too), NOT_MEMBER."""
 
         def query(s: Session) -> list[RoomLine] | Refusal:
-            found = find_room(s, room)
-            if found is None:
-                return Refusal.NO_SUCH_ROOM
-            uid = user_id(s, user)
-            if uid is None or not is_member(s, found.id, uid):
-                return Refusal.NOT_MEMBER
+            found = membership(s, room, user)
+            if isinstance(found, Refusal):
+                return found
             statement = select(
                 RoomMessage.seq, RoomMessage.sender, RoomMessage.text, RoomMessage.sent_at
-            ).where(RoomMessage.room_id == found.id)
+            ).where(RoomMessage.room_id == found[0])
             if before is not None:
                 statement = statement.where(RoomMessage.seq < before)
             rows = s.execute(statement.order_by(RoomMessage.seq.desc()).limit(limit))

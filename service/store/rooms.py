@@ -101,14 +101,12 @@ class Rooms:
         """Refusals in chat/1's order: NO_SUCH_ROOM (malformed names too), NOT_MEMBER."""
 
         def job(s: Session) -> Refusal | None:
-            found = find_room(s, room)
-            if found is None:
-                return Refusal.NO_SUCH_ROOM
-            uid = user_id(s, user)
-            if uid is None or not is_member(s, found.id, uid):
-                return Refusal.NOT_MEMBER
+            found = membership(s, room, user)
+            if isinstance(found, Refusal):
+                return found
+            room_id, uid = found
             s.execute(
-                delete(RoomMember).where(RoomMember.room_id == found.id, RoomMember.user_id == uid)
+                delete(RoomMember).where(RoomMember.room_id == room_id, RoomMember.user_id == uid)
             )
             return None
 
@@ -171,6 +169,18 @@ def find_room(s: Session, name: str) -> Room | None:
     if not is_valid_room_name(name):
         return None
     return s.scalars(select(Room).where(Room.name == name)).one_or_none()
+
+
+def membership(s: Session, room: str, user: str) -> tuple[int, int] | Refusal:
+    """(room id, user id) of `user` in `room`, or the refusal in chat/1's order:
+    NO_SUCH_ROOM (malformed names too), then NOT_MEMBER."""
+    found = find_room(s, room)
+    if found is None:
+        return Refusal.NO_SUCH_ROOM
+    uid = user_id(s, user)
+    if uid is None or not is_member(s, found.id, uid):
+        return Refusal.NOT_MEMBER
+    return found.id, uid
 
 
 def member_count(s: Session, room_id: int) -> int:
