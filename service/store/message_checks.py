@@ -12,7 +12,7 @@ it holds the write lock and nothing can commit between that read and the batch's
 A job on the writer's own connection (data_version ignores those) runs in a transaction that
 the writer begins with forget(), as it ends a failed one. Nonces are never remembered: a
 batch with one always asks. PostgreSQL has no data_version, and several servers may share it,
-so there every batch asks.
+so there every batch asks, with one statement text over two arrays whatever the batch's size.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, and_, bindparam, select
+from sqlalchemy import ARRAY, Connection, Dialect, Integer, String, and_, any_, bindparam, select
 from sqlalchemy.sql.elements import BindParameter
 
 from service.store.batch_reads import chunks, seen_nonces
@@ -148,19 +148,39 @@ class _Remembered:
                 self._pairs.add((recipient_id, record.sender_id))
 
 
+# PostgreSQL: the same query over two arrays, one statement text for every batch (psycopg
+# converts a long query's text anew at each run, and prepares only statements it sees again).
+_CHECK_ARRAYS = (
+    select(User.id, User.name, Block.blocked_id)
+    .outerjoin(
+        Block,
+        and_(
+            Block.blocker_id == User.id,
+            Block.blocked_id == any_(bindparam("sender_ids", type_=ARRAY(Integer))),
+        ),
+    )
+    .where(User.name == any_(bindparam("names", type_=ARRAY(String))))
+)
+
+
 class _CheckQuery:
     """Users by name, each with the batch's senders it blocks: one indexed query per batch.
     The IN lists are padded to a power of two (a repeated value changes nothing), so a few
-    statements compiled once serve every batch size."""
+    statements compiled once serve every batch size; PostgreSQL takes arrays instead."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
         self._compiled: dict[tuple[int, int], DriverStatement] = {}
+        self._arrays: DriverStatement | None = None
+        if dialect.name != "sqlite":
+            self._arrays = DriverStatement(_CHECK_ARRAYS, dialect, ("sender_ids", "names"))
 
     def run(self, connection: Connection, names: list[str], ids: list[int]) -> list[Any]:
         """Rows of (user id, name, blocked sender id or None)."""
         if not names or not ids:
             return []
+        if self._arrays is not None:
+            return self._arrays.execute(connection, (ids, names))
         sizes = (_bucket(len(names)), _bucket(len(ids)))
         statement = self._compiled.get(sizes) or self._compile(*sizes)
         return statement.execute(connection, (*_pad(ids, sizes[1]), *_pad(names, sizes[0])))
