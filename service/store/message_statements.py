@@ -2,7 +2,8 @@
 
 This is the server's hot path, so it is built for batches: the checks of every message in a
 batch (sender still exists, recipient, blocks, nonces) are one or two indexed queries, often
-none (service/store/message_checks.py), the inserts one `executemany`, the acks one `executemany`.
+none (service/store/message_checks.py), the inserts one `executemany`, the acks one `executemany`
+(on PostgreSQL one DELETE over two arrays).
 SQLAlchemy stays the one road to the database: it writes every statement here, compiled once
 for the dialect of the connection the writer holds, and the statements run on that
 connection's driver cursor inside its transaction (service/store/driver_statement.py). On SQLite
@@ -20,7 +21,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Dialect, bindparam, delete, insert
+from sqlalchemy import Connection, Dialect, bindparam, delete, func, insert
+from sqlalchemy.types import ARRAY, Integer
 
 from service.store.driver_statement import DriverStatement
 from service.store.message_checks import BatchChecks
@@ -51,6 +53,18 @@ _NONCE_KEYS = ("sender_id", "nonce", "msg_id", "created_at")
 _ACK = delete(Message).where(
     Message.id == bindparam("msg_id"), Message.recipient_id == bindparam("recipient_id")
 )
+# PostgreSQL: a batch's acks as one statement over two arrays. psycopg's executemany costs
+# about 16 us of Python per row (a Bind, Describe and Execute each); this about 3.
+_ACKED = (
+    func.unnest(
+        bindparam("msg_ids", type_=ARRAY(Integer)), bindparam("recipient_ids", type_=ARRAY(Integer))
+    )
+    .table_valued("msg_id", "recipient_id")
+    .render_derived(name="acked")
+)
+_ACK_ARRAYS = delete(Message).where(
+    Message.id == _ACKED.c.msg_id, Message.recipient_id == _ACKED.c.recipient_id
+)
 
 
 class MessageStatements:
@@ -62,6 +76,9 @@ class MessageStatements:
         self._insert_message = DriverStatement(_INSERT_MESSAGE, dialect, _MESSAGE_KEYS)
         self._insert_nonce = DriverStatement(_INSERT_NONCE, dialect, _NONCE_KEYS)
         self._ack = DriverStatement(_ACK, dialect, ("msg_id", "recipient_id"))
+        self._ack_arrays: DriverStatement | None = None
+        if not self._sqlite:
+            self._ack_arrays = DriverStatement(_ACK_ARRAYS, dialect, ("msg_ids", "recipient_ids"))
         self._checks = BatchChecks(dialect, remember=remember_checks)
         time_type = Message.__table__.c.sent_at.type
         processor = time_type.dialect_impl(dialect).bind_processor(dialect)
@@ -146,5 +163,9 @@ class MessageStatements:
 
     def ack_all(self, connection: Connection, acks: Sequence[tuple[int, int]]) -> None:
         """Forget delivered messages: (msg_id, recipient_id) pairs; only a recipient can."""
-        if acks:
+        if not acks:
+            return
+        if self._ack_arrays is None:
             self._ack.executemany(connection, acks)
+            return
+        self._ack_arrays.run(connection, ([m for m, _ in acks], [r for _, r in acks]))
