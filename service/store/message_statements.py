@@ -8,8 +8,8 @@ SQLAlchemy stays the one road to the database: it writes every statement here, c
 for the dialect of the connection the writer holds, and the statements run on that
 connection's driver cursor inside its transaction (service/store/driver_statement.py). On SQLite
 the new ids are read back with `last_insert_rowid()` (the writer holds the write lock, and
-AUTOINCREMENT numbers a batch consecutively); elsewhere the insert uses SQLAlchemy's
-INSERT ... RETURNING for many rows.
+AUTOINCREMENT numbers a batch consecutively); on PostgreSQL the inserts are one
+INSERT ... SELECT over arrays, RETURNING the new ids.
 
 Nothing here decides what goes on the wire: results are SavedMessage or a Refusal, one per
 record, in order.
@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Dialect, bindparam, delete, func, insert
-from sqlalchemy.types import ARRAY, Integer
+from sqlalchemy import Connection, Dialect, bindparam, delete, func, insert, select
+from sqlalchemy.types import ARRAY, Integer, String
 
 from service.store.driver_statement import DriverStatement
 from service.store.message_checks import BatchChecks
@@ -49,6 +49,32 @@ _INSERT_NONCE = insert(Nonce).values(
     msg_id=bindparam("msg_id"), created_at=bindparam("created_at"),
 )  # fmt: skip
 _MESSAGE_KEYS = ("recipient_id", "sender", "text", "sent_at")
+# PostgreSQL: a batch's messages as one INSERT ... SELECT over arrays, RETURNING the new ids.
+# The rows go in in the arrays' order and the sequence numbers them in that order (what
+# SQLAlchemy's own INSERT ... RETURNING for many rows relies on when it sorts by the id), so
+# the ids sorted are the records' in order. One statement text for every batch size: prepared
+# once, and about a quarter of the Python that SQLAlchemy's many-row RETURNING costs.
+_NEW = (
+    func.unnest(
+        bindparam("recipient_ids", type_=ARRAY(Integer)),
+        bindparam("senders", type_=ARRAY(String)),
+        bindparam("texts", type_=ARRAY(String)),
+    )
+    .table_valued("recipient_id", "sender", "text", with_ordinality="ordinal")
+    .render_derived(name="new")
+)
+_INSERT_ARRAYS = (
+    insert(Message)
+    .from_select(
+        ["recipient_id", "sender", "text", "sent_at"],
+        select(
+            _NEW.c.recipient_id, _NEW.c.sender, _NEW.c.text,
+            bindparam("sent_at", type_=Message.__table__.c.sent_at.type),
+        ).order_by(_NEW.c.ordinal),
+    )
+    .returning(Message.id)
+)  # fmt: skip
+_ARRAY_KEYS = ("recipient_ids", "senders", "texts", "sent_at")
 _NONCE_KEYS = ("sender_id", "nonce", "msg_id", "created_at")
 _ACK = delete(Message).where(
     Message.id == bindparam("msg_id"), Message.recipient_id == bindparam("recipient_id")
@@ -77,7 +103,9 @@ class MessageStatements:
         self._insert_nonce = DriverStatement(_INSERT_NONCE, dialect, _NONCE_KEYS)
         self._ack = DriverStatement(_ACK, dialect, ("msg_id", "recipient_id"))
         self._ack_arrays: DriverStatement | None = None
+        self._insert_arrays: DriverStatement | None = None
         if not self._sqlite:
+            self._insert_arrays = DriverStatement(_INSERT_ARRAYS, dialect, _ARRAY_KEYS)
             self._ack_arrays = DriverStatement(_ACK_ARRAYS, dialect, ("msg_ids", "recipient_ids"))
         self._checks = BatchChecks(dialect, remember=remember_checks)
         time_type = Message.__table__.c.sent_at.type
@@ -137,12 +165,12 @@ class MessageStatements:
             cursor.execute("SELECT last_insert_rowid()")
             last = int(cursor.fetchone()[0])
             return list(range(last - len(rows) + 1, last + 1))
-        returning = _INSERT_MESSAGE.returning(Message.id, sort_by_parameter_order=True)
-        dicts = [
-            {"recipient_id": rid, "sender": r.sender, "text": r.text, "sent_at": naive_now}
-            for _, r, rid in to_store
-        ]
-        return [int(row[0]) for row in connection.execute(returning, dicts)]
+        assert self._insert_arrays is not None
+        arrays = (
+            [rid for _, _, rid in to_store], [r.sender for _, r, _ in to_store],
+            [r.text for _, r, _ in to_store], self._db_time(naive_now),
+        )  # fmt: skip
+        return sorted(int(row[0]) for row in self._insert_arrays.execute(connection, arrays))
 
     def _remember_nonces(
         self, connection: Connection, to_store: list[tuple[int, MessageRecord, int]],
