@@ -70,8 +70,20 @@ class BatchChecks:
         self._query = _CheckQuery(dialect)
         self._remembered = _Remembered() if remember and dialect.name == "sqlite" else None
 
-    def read(self, connection: Connection, records: Sequence[MessageRecord]) -> Known:
-        """Inside the batch's transaction."""
+    def start(self, connection: Connection, records: Sequence[MessageRecord]) -> Any:
+        """PostgreSQL: send the batch's query without waiting for its rows (the writer's
+        pipeline sends it with the batch's other first statements); pass what this returns to
+        read(). None on SQLite, whose checks read() runs (or remembers) itself."""
+        if not self._query.takes_arrays or not records:
+            return None
+        return self._query.start(connection, *_names_and_ids(records))
+
+    def read(
+        self, connection: Connection, records: Sequence[MessageRecord], started: Any = None
+    ) -> Known:
+        """Inside the batch's transaction; `started`: what start() returned for `records`."""
+        if started is not None:
+            return self._ask(connection, records, started)
         remembered = self._remembered
         if remembered is not None:
             known = remembered.answer(connection, records)
@@ -87,19 +99,33 @@ class BatchChecks:
         if self._remembered is not None:
             self._remembered.clear()
 
-    def _ask(self, connection: Connection, records: Sequence[MessageRecord]) -> Known:
-        sender_ids = sorted({r.sender_id for r in records})
-        names = sorted({r.recipient for r in records} | {r.sender for r in records})
+    def _ask(
+        self, connection: Connection, records: Sequence[MessageRecord], started: Any = None
+    ) -> Known:
+        names, sender_ids = _names_and_ids(records)
         known = Known({}, set(), {})
-        for name_part in chunks(names):
-            for id_part in chunks(sender_ids):
-                for user_id, name, blocked_id in self._query.run(connection, name_part, id_part):
-                    known.ids[name] = user_id
-                    if blocked_id is not None:
-                        known.blocks.add((user_id, blocked_id))
+        if started is not None:
+            rows = list(started.fetchall())
+        else:
+            rows = [
+                row
+                for name_part in chunks(names)
+                for id_part in chunks(sender_ids)
+                for row in self._query.run(connection, name_part, id_part)
+            ]
+        for user_id, name, blocked_id in rows:
+            known.ids[name] = user_id
+            if blocked_id is not None:
+                known.blocks.add((user_id, blocked_id))
         nonces = sorted({r.nonce for r in records if r.nonce is not None})
         known.nonces = seen_nonces(connection, _SEEN_NONCES, sender_ids, nonces)
         return known
+
+
+def _names_and_ids(records: Sequence[MessageRecord]) -> tuple[list[str], list[int]]:
+    """The names a batch asks about (recipients and senders), and its senders' ids."""
+    names = sorted({r.recipient for r in records} | {r.sender for r in records})
+    return names, sorted({r.sender_id for r in records})
 
 
 class _Remembered:
@@ -180,10 +206,19 @@ class _CheckQuery:
         if not names or not ids:
             return []
         if self._arrays is not None:
-            return self._arrays.execute(connection, (ids, names))
+            return list(self.start(connection, names, ids).fetchall())
         sizes = (_bucket(len(names)), _bucket(len(ids)))
         statement = self._compiled.get(sizes) or self._compile(*sizes)
         return statement.execute(connection, (*_pad(ids, sizes[1]), *_pad(names, sizes[0])))
+
+    @property
+    def takes_arrays(self) -> bool:
+        return self._arrays is not None
+
+    def start(self, connection: Connection, names: list[str], ids: list[int]) -> Any:
+        """PostgreSQL: the query sent, as a driver cursor to fetch its rows from."""
+        assert self._arrays is not None
+        return self._arrays.run(connection, (ids, names))
 
     def _compile(self, name_count: int, id_count: int) -> DriverStatement:
         names: list[BindParameter[str]] = [bindparam(f"name{i}") for i in range(name_count)]

@@ -112,13 +112,26 @@ class MessageStatements:
         processor = time_type.dialect_impl(dialect).bind_processor(dialect)
         self._db_time: Callable[[Any], Any] = processor or (lambda value: value)
 
+    @property
+    def sends_ahead(self) -> bool:
+        """PostgreSQL: a batch's acks and its checks' query (start_checks) wait for no answer,
+        so the writer sends them with its savepoint in one round trip (HotWrite.ahead, in
+        service/store/hot.py). SQLite, in process, has no round trips to save."""
+        return not self._sqlite
+
+    def start_checks(self, connection: Connection, records: Sequence[MessageRecord]) -> Any:
+        """PostgreSQL: send the batch's checks now, to be read by save_all (`started`). None
+        where there is nothing to send (see service/store/message_checks.py, `start`)."""
+        return self._checks.start(connection, records)
+
     def save_all(
         self, connection: Connection, records: Sequence[MessageRecord], now: datetime,
-        max_chars: int,
+        max_chars: int, started: Any = None,
     ) -> list[Outcome]:  # fmt: skip
         """Check and store a batch in chat/1 order: nonce retry, the sender still exists,
-        no_such_user, self, blocked, too_long. Every stored message gets `now` as sent_at."""
-        known = self._checks.read(connection, records)
+        no_such_user, self, blocked, too_long. Every stored message gets `now` as sent_at.
+        `started`: what start_checks returned for these very records, if it was called."""
+        known = self._checks.read(connection, records, started)
         naive_now = as_utc(now).replace(tzinfo=None)
         outcomes: list[Outcome | None] = []  # None: stored below, or a repeat in this batch
         to_store: list[tuple[int, MessageRecord, int]] = []  # (index, record, recipient_id)

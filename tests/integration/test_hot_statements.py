@@ -132,3 +132,32 @@ def test_acks_forget_only_the_recipients_messages(store: Store) -> None:
 
     assert [item.result for item in acked.items] == [None] * 5
     assert pending(store, "bob") == [(ids[n], f"m{n}") for n in (1, 3, 5)]
+
+
+def test_a_bad_ack_fails_alone_beside_the_round_it_came_in(store: Store) -> None:
+    """An ack the database refuses (an id no integer column holds) fails the round's first
+    attempt: on PostgreSQL inside the round trip that carries the writer's savepoint, the acks
+    and the checks (service/store/writer.py, _Ahead). The savepoint takes it back, and each
+    item alone then stores or fails by itself."""
+    sent = write(store, [message(store, "alice", "bob", f"m{n}") for n in range(3)])
+    ids = [item.result.msg_id for item in sent.items]  # type: ignore[union-attr]
+    bob = uid(store, "bob")
+
+    mixed = write(
+        store,
+        [
+            message(store, "alice", "bob", "before"),
+            ack(ids[0], bob),
+            ack(2**70, bob),
+            message(store, "carol", "bob", "after"),
+            ack(ids[2], bob),
+        ],
+    )
+
+    before, first, bad, after, last = (item.result for item in mixed.items)
+    assert isinstance(before, SavedMessage) and isinstance(after, SavedMessage)
+    assert (first, last) == (None, None)
+    assert isinstance(bad, Exception), bad
+    assert pending(store, "bob") == [
+        (ids[1], "m1"), (before.msg_id, "before"), (after.msg_id, "after"),
+    ]  # fmt: skip
