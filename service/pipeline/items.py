@@ -9,7 +9,8 @@ carries what its answer needs: whom to reply to, the request id, whether a reply
 its row for the store, and its result. Nothing is matched up by position.
 
 A new pipelined op (an `edit`, say) is: one class here (its row, its result); its statement
-in the store, reached through HotWrite, and its line in `_STATEMENTS`; its reply in answer.py;
+in the store, reached through HotWrite, and its line in `_STATEMENTS` (and in `_AFTER`, or in
+`_AHEAD` if it waits for no answer); its reply in answer.py;
 its start in Connection._start_pipelined; and its tests.
 """
 
@@ -103,12 +104,13 @@ class _Sorted:
     acks: list[Ack] = field(default_factory=list)
     says: list[Say] = field(default_factory=list)
     reads: list[Read] = field(default_factory=list)
+    started: Any = None  # PostgreSQL: the messages' checks, sent ahead (_start_checks)
 
 
 def _write_messages(items: _Sorted, tx: HotWrite) -> None:
     if items.messages:
         records = [item.record for item in items.messages]
-        outcomes = tx.messages.save_all(tx.connection, records, tx.now, tx.max_chars)
+        outcomes = tx.messages.save_all(tx.connection, records, tx.now, tx.max_chars, items.started)
         for item, outcome in zip(items.messages, outcomes, strict=True):
             item.result = outcome
 
@@ -116,6 +118,12 @@ def _write_messages(items: _Sorted, tx: HotWrite) -> None:
 def _write_acks(items: _Sorted, tx: HotWrite) -> None:
     if items.acks:
         tx.messages.ack_all(tx.connection, [(a.msg_id, a.recipient_id) for a in items.acks])
+
+
+def _start_checks(items: _Sorted, tx: HotWrite) -> None:
+    if items.messages:
+        records = [item.record for item in items.messages]
+        items.started = tx.messages.start_checks(tx.connection, records)
 
 
 def _write_rooms(items: _Sorted, tx: HotWrite) -> None:
@@ -137,6 +145,11 @@ _STATEMENTS: tuple[Callable[[_Sorted, HotWrite], None], ...] = (
     _write_acks,
     _write_rooms,
 )
+# Where the store sends ahead (tx.messages.sends_ahead: PostgreSQL), what waits for no answer
+# goes first, with the writer's savepoint in one round trip (HotWrite.ahead), then the rest.
+# Acks before messages: an ack names a message committed before this round.
+_AHEAD: tuple[Callable[[_Sorted, HotWrite], None], ...] = (_write_acks, _start_checks)
+_AFTER: tuple[Callable[[_Sorted, HotWrite], None], ...] = (_write_messages, _write_rooms)
 _SORT: dict[type[Item], Callable[[_Sorted], Callable[[Any], None]]] = {
     DirectMessage: lambda s: s.messages.append,
     Ack: lambda s: s.acks.append,
@@ -163,7 +176,12 @@ class Round:
         adders = {kind: add(sorted_items) for kind, add in _SORT.items()}
         for item in self.items:
             adders[type(item)](item)
-        for write in _STATEMENTS:
+        sends_ahead = tx.messages.sends_ahead
+        with tx.ahead():
+            if sends_ahead:
+                for send in _AHEAD:
+                    send(sorted_items, tx)
+        for write in _AFTER if sends_ahead else _STATEMENTS:
             write(sorted_items, tx)
 
     def singles(self) -> Iterator[Round]:

@@ -30,6 +30,11 @@ class DriverStatement:
         self._reorder = None if order == tuple(range(len(keys))) or self._named else order
 
     def execute(self, connection: Connection, row: tuple[Any, ...]) -> list[Any]:
+        """The rows the statement returns."""
+        return list(self.run(connection, row).fetchall())
+
+    def run(self, connection: Connection, row: tuple[Any, ...]) -> Any:
+        """The statement once, on `row`; the driver's cursor, nothing fetched."""
         cursor = self.executemany(connection, [])  # a cursor, nothing run
         params: Any = row
         if self._named:
@@ -37,7 +42,7 @@ class DriverStatement:
         elif self._reorder is not None:
             params = tuple(row[i] for i in self._reorder)
         cursor.execute(self.sql, params)
-        return list(cursor.fetchall())
+        return cursor
 
     def executemany(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> Any:
         params: Sequence[Any] = rows

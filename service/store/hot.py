@@ -6,11 +6,16 @@ the pipeline's Round fills it. The writer calls `write` once per transaction wit
 round queued (`joined`); when that raises for one bad row, it takes the write back to a
 savepoint and tries each item alone (`singles`), so one bad request fails only itself. When
 the whole transaction fails, each round is told (`failed`) and answered `internal`.
+
+Round trips are what a commit costs on PostgreSQL, so `write` opens with `tx.ahead()`: the
+writer's savepoint, and the statements that wait for no answer (acks, the checks' query), go
+to the server together (psycopg's pipeline mode); their results are read after it ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -32,12 +37,18 @@ class HotWrite:
     max_chars: int
     messages: MessageStatements  # direct messages and acks (remembers checks on SQLite)
     rooms: RoomStatements  # `say` and `read`
+    # Entered by `write` once, before its first statement. On PostgreSQL it sends the writer's
+    # savepoint and holds back what is sent inside until it ends, one round trip for all:
+    # only driver statements belong there (SQLAlchemy's execute reads a result's description
+    # before the rows arrive). Elsewhere, and in the one-by-one savepoints, it does nothing.
+    ahead: Callable[[], AbstractContextManager[object]] = nullcontext
 
 
 class HotWork(Protocol):
     def write(self, tx: HotWrite) -> None:
-        """Check and store everything at once, filling each item's result. Raises when a
-        row is refused by the database; the writer then tries `singles`."""
+        """Check and store everything at once, filling each item's result, first entering
+        `tx.ahead()` (see HotWrite). Raises when a row is refused by the database; the writer
+        then tries `singles`."""
         ...
 
     def singles(self) -> Iterable[HotWork]:

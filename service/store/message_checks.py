@@ -12,7 +12,7 @@ it holds the write lock and nothing can commit between that read and the batch's
 A job on the writer's own connection (data_version ignores those) runs in a transaction that
 the writer begins with forget(), as it ends a failed one. Nonces are never remembered: a
 batch with one always asks. PostgreSQL has no data_version, and several servers may share it,
-so there every batch asks.
+so there every batch asks, with one statement text over two arrays whatever the batch's size.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, and_, bindparam, select
+from sqlalchemy import ARRAY, Connection, Dialect, Integer, String, and_, any_, bindparam, select
 from sqlalchemy.sql.elements import BindParameter
 
 from service.store.batch_reads import chunks, seen_nonces
@@ -70,8 +70,20 @@ class BatchChecks:
         self._query = _CheckQuery(dialect)
         self._remembered = _Remembered() if remember and dialect.name == "sqlite" else None
 
-    def read(self, connection: Connection, records: Sequence[MessageRecord]) -> Known:
-        """Inside the batch's transaction."""
+    def start(self, connection: Connection, records: Sequence[MessageRecord]) -> Any:
+        """PostgreSQL: send the batch's query without waiting for its rows (the writer's
+        pipeline sends it with the batch's other first statements); pass what this returns to
+        read(). None on SQLite, whose checks read() runs (or remembers) itself."""
+        if not self._query.takes_arrays or not records:
+            return None
+        return self._query.start(connection, *_names_and_ids(records))
+
+    def read(
+        self, connection: Connection, records: Sequence[MessageRecord], started: Any = None
+    ) -> Known:
+        """Inside the batch's transaction; `started`: what start() returned for `records`."""
+        if started is not None:
+            return self._ask(connection, records, started)
         remembered = self._remembered
         if remembered is not None:
             known = remembered.answer(connection, records)
@@ -87,19 +99,33 @@ class BatchChecks:
         if self._remembered is not None:
             self._remembered.clear()
 
-    def _ask(self, connection: Connection, records: Sequence[MessageRecord]) -> Known:
-        sender_ids = sorted({r.sender_id for r in records})
-        names = sorted({r.recipient for r in records} | {r.sender for r in records})
+    def _ask(
+        self, connection: Connection, records: Sequence[MessageRecord], started: Any = None
+    ) -> Known:
+        names, sender_ids = _names_and_ids(records)
         known = Known({}, set(), {})
-        for name_part in chunks(names):
-            for id_part in chunks(sender_ids):
-                for user_id, name, blocked_id in self._query.run(connection, name_part, id_part):
-                    known.ids[name] = user_id
-                    if blocked_id is not None:
-                        known.blocks.add((user_id, blocked_id))
+        if started is not None:
+            rows = list(started.fetchall())
+        else:
+            rows = [
+                row
+                for name_part in chunks(names)
+                for id_part in chunks(sender_ids)
+                for row in self._query.run(connection, name_part, id_part)
+            ]
+        for user_id, name, blocked_id in rows:
+            known.ids[name] = user_id
+            if blocked_id is not None:
+                known.blocks.add((user_id, blocked_id))
         nonces = sorted({r.nonce for r in records if r.nonce is not None})
         known.nonces = seen_nonces(connection, _SEEN_NONCES, sender_ids, nonces)
         return known
+
+
+def _names_and_ids(records: Sequence[MessageRecord]) -> tuple[list[str], list[int]]:
+    """The names a batch asks about (recipients and senders), and its senders' ids."""
+    names = sorted({r.recipient for r in records} | {r.sender for r in records})
+    return names, sorted({r.sender_id for r in records})
 
 
 class _Remembered:
@@ -148,22 +174,51 @@ class _Remembered:
                 self._pairs.add((recipient_id, record.sender_id))
 
 
+# PostgreSQL: the same query over two arrays, one statement text for every batch (psycopg
+# converts a long query's text anew at each run, and prepares only statements it sees again).
+_CHECK_ARRAYS = (
+    select(User.id, User.name, Block.blocked_id)
+    .outerjoin(
+        Block,
+        and_(
+            Block.blocker_id == User.id,
+            Block.blocked_id == any_(bindparam("sender_ids", type_=ARRAY(Integer))),
+        ),
+    )
+    .where(User.name == any_(bindparam("names", type_=ARRAY(String))))
+)
+
+
 class _CheckQuery:
     """Users by name, each with the batch's senders it blocks: one indexed query per batch.
     The IN lists are padded to a power of two (a repeated value changes nothing), so a few
-    statements compiled once serve every batch size."""
+    statements compiled once serve every batch size; PostgreSQL takes arrays instead."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
         self._compiled: dict[tuple[int, int], DriverStatement] = {}
+        self._arrays: DriverStatement | None = None
+        if dialect.name != "sqlite":
+            self._arrays = DriverStatement(_CHECK_ARRAYS, dialect, ("sender_ids", "names"))
 
     def run(self, connection: Connection, names: list[str], ids: list[int]) -> list[Any]:
         """Rows of (user id, name, blocked sender id or None)."""
         if not names or not ids:
             return []
+        if self._arrays is not None:
+            return list(self.start(connection, names, ids).fetchall())
         sizes = (_bucket(len(names)), _bucket(len(ids)))
         statement = self._compiled.get(sizes) or self._compile(*sizes)
         return statement.execute(connection, (*_pad(ids, sizes[1]), *_pad(names, sizes[0])))
+
+    @property
+    def takes_arrays(self) -> bool:
+        return self._arrays is not None
+
+    def start(self, connection: Connection, names: list[str], ids: list[int]) -> Any:
+        """PostgreSQL: the query sent, as a driver cursor to fetch its rows from."""
+        assert self._arrays is not None
+        return self._arrays.run(connection, (ids, names))
 
     def _compile(self, name_count: int, id_count: int) -> DriverStatement:
         names: list[BindParameter[str]] = [bindparam(f"name{i}") for i in range(name_count)]

@@ -6,8 +6,10 @@ whatever is queued in a single transaction, so one fsync covers many messages (c
 
 - hot work (a round of durable pipelined requests: direct messages and acks, the rooms' `say`
   and `read`, handed over by the reactor once per round; service/store/hot.py), every round
-  queued written at once as a few statements; each round goes to one callback after the
-  commit, its results filled in;
+  queued written at once as a few statements in one savepoint; each round goes to one
+  callback after the commit, its results filled in. On PostgreSQL the savepoint goes with the
+  round's first statements in one round trip (psycopg's pipeline mode, `_Ahead`), and COMMIT
+  releases it: BEGIN, savepoint + acks + checks, INSERT, COMMIT;
 - jobs, `fn(session) -> result`, each in a savepoint of its own: a job that refuses
   (RequestError) or fails after writing leaves nothing behind, and its neighbours still commit.
   A job may come with `then(result)`, which runs on the writer thread once the job is
@@ -36,9 +38,10 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -264,7 +267,12 @@ class GroupCommitWriter:
         # Plain SQL on the driver: SQLAlchemy's begin_nested() costs more than the batch's
         # checks. It stays inside the transaction SQLAlchemy began.
         cursor = connection.connection.cursor()
-        cursor.execute(f"SAVEPOINT {_HOT_SAVEPOINT}")
+        pipeline = _pipeline(connection)
+        ahead = None if pipeline is None else _Ahead(pipeline, cursor)
+        if ahead is None:
+            cursor.execute(f"SAVEPOINT {_HOT_SAVEPOINT}")
+        else:  # PostgreSQL: sent with the statements the work sends ahead (see hot.py)
+            tx.ahead = ahead
         try:
             work.write(tx)
         except Exception as error:
@@ -273,8 +281,12 @@ class GroupCommitWriter:
             cursor.execute(f"ROLLBACK TO SAVEPOINT {_HOT_SAVEPOINT}")
             cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
             log.exception("a batch of pipelined requests failed; trying them one by one")
-            self._write_one_by_one(tx, work)
+            self._write_one_by_one(replace(tx, ahead=nullcontext), work)
             return
+        if ahead is not None:
+            if not ahead.entered:  # our bug: what it wrote had no savepoint
+                raise RuntimeError("HotWork.write() did not enter tx.ahead()")
+            return  # PostgreSQL: COMMIT releases the savepoint, one round trip fewer
         cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
 
     @staticmethod
@@ -298,6 +310,31 @@ class GroupCommitWriter:
             if failure is not None:
                 work.failed(failure)
             self._on_hot(work)
+
+
+class _Ahead:
+    """HotWrite.ahead on PostgreSQL: psycopg's pipeline mode, the writer's savepoint first. A
+    failure inside is raised when it ends (the first error; later statements are skipped), and
+    takes back only the savepoint, as outside it."""
+
+    def __init__(self, pipeline: Callable[[], AbstractContextManager[Any]], cursor: Any) -> None:
+        self._pipeline = pipeline
+        self._cursor = cursor
+        self.entered = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if self.entered:
+            raise RuntimeError("tx.ahead() entered twice: the savepoint is made once")
+        self.entered = True
+        with self._pipeline():
+            self._cursor.execute(f"SAVEPOINT {_HOT_SAVEPOINT}")
+            yield
+
+
+def _pipeline(connection: Connection) -> Callable[[], AbstractContextManager[Any]] | None:
+    """psycopg's pipeline mode for the connection's driver connection, or None (SQLite)."""
+    return getattr(connection.connection.driver_connection, "pipeline", None)
 
 
 def _drop(connection: Connection | None) -> None:
