@@ -152,8 +152,10 @@ class SessionEngine:
 
     def answered_at_once(self) -> None:
         """An ADD action's request was refused at once (admission) and never reached the
-        round: it is in flight no more. No next_action is needed for it."""
+        round: it is in flight no more. The adapter calls it inside its loop over
+        next_action, which goes on anyway, so nothing else is needed."""
         self._in_flight -= 1
+        assert self._in_flight >= 0, "answered more than was handed out"
 
     def serial_done(self, end_after: EndReason | None = None) -> None:
         """A RUN_SERIAL or JUDGE_LOGIN finished (its reply and follow-ups are out);

@@ -9,7 +9,8 @@ class owns the socket and the threads. No thread of its own. Which thread does w
 - the reactor answers pipelined requests after their commit (service/pipeline/answerer.py)
   and reports them (`pipelined_done`);
 - a worker runs a serial request's handler and its follow-ups, and the end of the session.
-The engine belongs to the reactor; other threads reach it only through `reactor.post()`. This
+The engine belongs to the reactor: other threads change it only through `reactor.post()`
+(a worker only reads whether the session is ending, to skip a request it would waste). This
 is also the exception boundary: a request that fails unexpectedly is answered `internal` and
 the connection stays up.
 """
@@ -71,7 +72,7 @@ class Runtime:
     workers: Executor  # serial requests and session ends
     auth: AuthPool  # login and register (password hashing), fair per address
     catch_ups: Executor  # a login's backlog and room catch-up, paced by the client's reading
-    guard: Guard  # the abuse limits; the reactor's alone
+    guard: Guard  # the abuse limits: the reactor's, and the auth threads' around a login
     on_closed: Callable[[Connection], None]
     hot: Round = field(default_factory=Round)  # this reactor round's pipelined requests
 
@@ -198,8 +199,12 @@ class Connection:
             return
         reading = self._engine.reading
         if (reading, self._writing) != self._watched:  # most calls change nothing
+            resumed = reading and not self._watched[0]
             self._watched = (reading, self._writing)
             self._reactor.watch(self, read=reading, write=self._writing)
+            if resumed and self._tls_pending is not None and self._tls_pending():
+                # bytes OpenSSL decrypted while reading was paused: epoll will not say so
+                self._reactor.post(self._read_tls_pending)
 
     def pump(self) -> None:
         """Carry out what the engine says may start now, in order (service/core/engine.py)."""
@@ -208,9 +213,15 @@ class Connection:
             kind, item, detail = action
             if kind is ADD_WINDOWED:  # a run of message/ack frames: most of the traffic
                 for frame in item:
-                    self._start_windowed(frame, frame["op"])
+                    try:  # free unless it raises (3.11): each frame is its own boundary
+                        self._start_windowed(frame, frame["op"])
+                    except Exception:
+                        self._start_failed(frame)
             elif kind is ADD_PIPELINED:
-                self._start_pipelined(item)
+                try:
+                    self._start_pipelined(item)
+                except Exception:
+                    self._start_failed(item)
             elif kind is RUN_INLINE:
                 self._run_inline(item)
             elif kind is RUN_SERIAL:
@@ -225,6 +236,28 @@ class Connection:
                 assert kind is FINISH
                 self._runtime.workers.submit(self._finish, detail)
         self._update_watch()
+
+    def _start_failed(self, frame: dict[str, Any]) -> None:
+        """Our bug while adding a request to the round (it never got there): it is answered
+        `internal` and counted as answered, so the session can still finish; the rest of
+        the run, and the connection, go on."""
+        log.exception("a request from %s could not be started", self.peer)
+        self._refuse_in_turn(frame, INTERNAL)
+
+    def _refuse_in_turn(self, frame: dict[str, Any], refusal: RequestError) -> None:
+        """Refuse a request the engine handed out for the round without adding it: in its
+        place among the replies still to come (a Refused item of the round, so it never
+        overtakes them), or at once when nothing else is in flight."""
+        if "id" in frame and self._engine.in_flight > 1:
+            try:
+                request_id = m.request_id(frame)
+            except RequestError:
+                pass  # an unusable id: answered at once, as always
+            else:
+                self._runtime.hot.items.append(Refused(self, request_id, True, refusal))
+                return
+        self._engine.answered_at_once()
+        self._refuse(frame, refusal)
 
     def _run_inline(self, frame: dict[str, Any]) -> None:
         ctx = Context(self._runtime.services, self.state, self)
@@ -261,12 +294,7 @@ class Connection:
             request_id = m.request_id(frame)
             request = admit(frame, self.state, time.monotonic())
         except RequestError as refusal:
-            if wants_reply and self._engine.in_flight > 1:  # after replies still to come
-                self._runtime.hot.items.append(Refused(self, request_id, True, refusal))
-                return
-            if wants_reply:
-                self.send_bytes(encode(error_reply(request_id, refusal)))
-            self._engine.answered_at_once()
+            self._refuse_in_turn(frame, refusal)
             return
         user_id = self.state.user_id
         assert user_id is not None and self.state.user is not None, "admitted after login"

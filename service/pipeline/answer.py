@@ -1,7 +1,7 @@
 """Answering a committed round: pure functions from (round, who is online) to bytes.
 
 Nothing here touches a socket or the hub: the Answerer (service/pipeline/answerer.py) reads
-who is online, calls these, and hands the bytes over. Three steps, because chat/1 counts in
+who is online, calls these, and hands the bytes over. Four steps, because chat/1 counts in
 a `say`'s `delivered_to` only the members whose connection took the message, which only the
 hand-over can tell:
 

@@ -59,7 +59,7 @@ class Store:
 
     @property
     def group_writer(self) -> GroupCommitWriter:
-        """The server's writer, for the hot path (service/pipeline/answerer.py)."""
+        """The server's writer: the shell hands it each round and its answerer (service/server.py)."""
         assert isinstance(self.db.writer, GroupCommitWriter), "open(group_commit=True)"
         return self.db.writer
 

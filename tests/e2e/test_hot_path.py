@@ -13,6 +13,7 @@ import pytest
 
 from service.net.delivery import Delivery
 from service.pipeline.answerer import Answerer
+from service.wire import requests as requests_module
 from tests.support.client import TestClient
 
 Login = Callable[..., TestClient]
@@ -74,3 +75,32 @@ def test_callbacks_run_on_the_threads_the_code_names(
     assert seen["answer"] == {"reactor"}  # after the commit, by the thread owning the sockets
     # on a catch-up thread: a client slow to read delays no login (service/net/connection.py)
     assert seen["catch_up"] and all(name.startswith("catch_up_") for name in seen["catch_up"])
+
+
+def test_our_bug_while_starting_a_message_fails_that_message_alone(
+    login: Login, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The connection is the exception boundary: a message whose start raises (our bug) is
+    answered `internal`, the messages around it in the same write go on, and the session
+    still ends cleanly, as nothing is left counted in flight."""
+    real = requests_module.plain_message
+
+    def broken(frame: dict[str, Any]) -> Any:
+        if frame.get("text") == "boom":
+            raise RuntimeError("a bug of ours")
+        return real(frame)
+
+    monkeypatch.setattr(requests_module, "plain_message", broken)
+    alice, _bob = login("alice"), login("bob")
+    alice.send_raw(
+        b'{"op":"message","id":1,"to":"bob","text":"one"}\n'
+        b'{"op":"message","id":2,"to":"bob","text":"boom"}\n'
+        b'{"op":"message","id":3,"to":"bob","text":"three"}\n'
+    )
+    replies = {n: alice.reply_to(n) for n in (1, 2, 3)}
+    assert (replies[1]["ok"], replies[3]["ok"]) == (True, True)
+    assert replies[2]["error"] == "internal"
+    assert "could not be started" in caplog.text
+    assert alice.request("logout")["ok"]
+    frames = alice.wait_closed(timeout_s=5)
+    assert frames[-1]["ev"] == "bye" and frames[-1]["reason"] == "logout"
