@@ -59,7 +59,7 @@ class Store:
 
     @property
     def group_writer(self) -> GroupCommitWriter:
-        """The server's writer: the shell hands it each round and its answerer (service/server.py)."""
+        """The server's writer: the shell gives it each round and the answerer (server.py)."""
         assert isinstance(self.db.writer, GroupCommitWriter), "open(group_commit=True)"
         return self.db.writer
 
