@@ -19,6 +19,7 @@ only reads who is online and carries the bytes out.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from typing import cast
 
@@ -27,6 +28,10 @@ from service.core.session import EndReason
 from service.pipeline.answer import Members, Post, answer, done, fan_out, room_posts
 from service.pipeline.items import DirectMessage, ReplyTarget, Round
 from service.store.hot import HotWork
+from service.wire.codec import encode
+from service.wire.errors import INTERNAL, error_reply
+
+log = logging.getLogger(__name__)
 
 ToReactor = Callable[[Callable[[], None]], None]  # runs a callable on the reactor thread, soon
 
@@ -50,6 +55,7 @@ class Answerer:
         self, round_: Round, posts: Mapping[str, list[Post]], members: Mapping[str, Members]
     ) -> None:
         """On the reactor thread: every live event and reply of one committed round."""
+        answered: set[object] = set()  # connections whose replies went out
         try:
             for delivery in fan_out(posts, members):
                 took = 0
@@ -64,10 +70,27 @@ class Answerer:
             for recipient, items in answers.live.items():  # with its replies, if any: one send
                 mine = replies.pop(cast(ReplyTarget, recipient), ())  # the same connection
                 recipient.deliver_encoded(items, b"".join(mine))
+                answered.add(recipient)
             for target, parts in replies.items():
                 target.send_bytes(b"".join(parts))
+                answered.add(target)
             for target in answers.ends:
                 target.end(EndReason.ACCOUNT_DELETED)  # after its reply, which went first
+        except Exception:  # our bug: the round is committed, its requests must still hear
+            log.exception("answering a committed round failed; its replies say internal")
+            _internal(round_, answered)
         finally:  # whatever happened, these requests are done: their connections go on
             for target, count in done(round_).items():
                 target.pipelined_done(count)
+
+
+def _internal(round_: Round, answered: set[object]) -> None:
+    """`internal` to every request of the round whose connection got no reply from it."""
+    missing: dict[ReplyTarget, list[bytes]] = {}
+    for item in round_.items:
+        if item.wants_reply and item.target not in answered:
+            missing.setdefault(item.target, []).append(
+                encode(error_reply(item.request_id, INTERNAL))
+            )
+    for target, parts in missing.items():
+        target.send_bytes(b"".join(parts))

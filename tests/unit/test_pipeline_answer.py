@@ -4,13 +4,16 @@ service/pipeline/answer.py, fed rounds whose results are filled in as the writer
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from service.core.hub import Live, RoomLive
+import pytest
+
+from service.core.hub import Hub, Live, RoomLive
 from service.core.session import EndReason
 from service.pipeline.answer import answer, done, fan_out, room_posts
+from service.pipeline.answerer import Answerer
 from service.pipeline.items import Ack, DirectMessage, Read, Refused, Round, Say
 from service.store.message_record import MessageRecord
 from service.store.message_statements import SavedMessage
@@ -190,3 +193,50 @@ def test_a_request_refused_before_the_store_is_answered_in_its_place() -> None:
     failed = frames(answer(round_, {}, MAX_CHARS).replies[alice])
     assert [reply["error"] for reply in failed] == ["internal", "bad_request", "internal"]
     assert done(round_) == {alice: 3}
+
+
+class Written(Peer):
+    """A connection that keeps what it is sent."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.sent: list[bytes] = []
+        self.done = 0
+
+    def send_bytes(self, data: bytes) -> bool:
+        self.sent.append(data)
+        return True
+
+    def pipelined_done(self, count: int) -> None:
+        self.done += count
+
+
+class BrokenHub:
+    """A hub whose look-up of who is online fails: our bug, after the commit."""
+
+    def room_recipients(self, room: str) -> list[Any]:
+        return []
+
+    def recipients(self, names: Any) -> dict[str, Any]:
+        raise RuntimeError("a bug of ours")
+
+
+def test_a_round_the_answer_fails_on_is_answered_internal_not_left_unanswered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    alice = Written("alice")
+    round_ = Round([
+        dm(alice, 1, "bob", SavedMessage(10, T0, False)),
+        dm(alice, None, "bob", SavedMessage(11, T0, False)),  # no id: no reply
+        dm(alice, 2, "bob", SavedMessage(12, T0, False)),
+    ])  # fmt: skip
+    posted: list[Callable[[], None]] = []
+    answerer = Answerer(cast(Hub, BrokenHub()), MAX_CHARS, posted.append)
+
+    answerer(round_)
+    [answer_on_the_reactor] = posted
+    answer_on_the_reactor()
+
+    assert [(f["re"], f["error"]) for f in frames(alice.sent)] == [(1, "internal"), (2, "internal")]
+    assert alice.done == 3  # every request of the round is done: the session goes on
+    assert "answering a committed round failed" in caplog.text
