@@ -49,9 +49,8 @@ from service.net.delivery import Delivery
 from service.net.outbox import Outbox
 from service.net.reactor import Reactor
 from service.net.tls import WOULD_BLOCK
-from service.pipeline.items import Ack, DirectMessage, Read, Refused, Round, Say
+from service.pipeline.items import KINDS, Ack, DirectMessage, Refused, Round
 from service.store.message_record import MessageRecord
-from service.store.room_statements import ReadRecord, SayRecord
 from service.wire import events
 from service.wire import requests as m
 from service.wire.addresses import source_key
@@ -296,21 +295,12 @@ class Connection:
         except RequestError as refusal:
             self._refuse_in_turn(frame, refusal)
             return
-        user_id = self.state.user_id
-        assert user_id is not None and self.state.user is not None, "admitted after login"
-        if isinstance(request, m.Ack):
-            self._add_ack(request.msg_id, user_id, request_id, wants_reply)
-        elif isinstance(request, m.Message):
-            record = MessageRecord(user_id, self.state.user, request.to, request.text,
-                                   request.nonce)  # fmt: skip
-            self._add_message(record, request_id, wants_reply)
-        elif isinstance(request, m.Say):  # chat/1 rooms
-            say = SayRecord(user_id, self.state.user, request.room, request.text, request.nonce)
-            self._runtime.hot.items.append(Say(self, request_id, wants_reply, say))
-        else:
-            assert isinstance(request, m.Read), request
-            read = ReadRecord(user_id, request.room, request.seq)
-            self._runtime.hot.items.append(Read(self, request_id, wants_reply, read))
+        user_id, user = self.state.user_id, self.state.user
+        assert user_id is not None and user is not None, "admitted after login"
+        kind = KINDS[type(request)]  # the pipeline's class for this op
+        self._runtime.hot.items.append(
+            kind.start(self, request_id, wants_reply, request, user_id, user)
+        )
 
     def _add_message(self, record: MessageRecord, request_id: RequestId, wants_reply: bool) -> None:
         self._runtime.hot.items.append(DirectMessage(self, request_id, wants_reply, record))

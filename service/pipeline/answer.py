@@ -17,25 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from service.core.hub import Live, Recipient, RoomLive
-from service.core.refusals import refusal_error
-from service.pipeline.items import (
-    Ack,
-    DirectMessage,
-    Item,
-    Read,
-    Refused,
-    ReplyTarget,
-    Round,
-    Say,
-)
+from service.pipeline.items import DirectMessage, Fields, Item, ReplyTarget, Round, Say
 from service.store.message_statements import SavedMessage
 from service.store.outcomes import Refusal
 from service.store.room_statements import SavedSay
 from service.wire.codec import encode
-from service.wire.errors import INTERNAL, RequestError, error_reply, message_ok, ok_reply
+from service.wire.errors import RequestError, error_reply, message_ok, ok_reply
 from service.wire.events import message_event, room_message_event
 from service.wire.timeutil import to_rfc3339
 
@@ -138,55 +127,12 @@ def answer(round_: Round, online: Mapping[str, Recipient], max_chars: int) -> An
                 live.setdefault(recipient, []).append((event, outcome.msg_id))
             fields = (outcome.msg_id, recipient is not None)
         else:
-            fields = _ANSWERS[type(item)](item, max_chars)
+            fields = item.reply(max_chars)
             if outcome is Refusal.ACCOUNT_GONE:  # deleted while logged in: the session ends
                 answers.ends.append(item.target)
         if item.wants_reply:
             replies.setdefault(item.target, []).append(_reply(item, fields))
     return answers
-
-
-Fields = RequestError | tuple[int, bool] | dict[str, Any]  # refused, (msg_id, delivered), ok
-
-
-def _message(item: DirectMessage, max_chars: int) -> Fields:
-    """A direct message not newly stored (a newly stored one is answered in `answer`)."""
-    outcome = item.result
-    if isinstance(outcome, Refusal):
-        return refusal_error(outcome, "message", item.record.recipient, max_chars)
-    if isinstance(outcome, SavedMessage):  # a retry: delivered (or stored) as first answered
-        return (outcome.msg_id, False)
-    return INTERNAL  # it alone failed (logged by the writer), or the commit
-
-
-def _ack(item: Ack, _max_chars: int) -> Fields:
-    return INTERNAL if isinstance(item.result, Exception) else {}
-
-
-def _say(item: Say, max_chars: int) -> Fields:
-    saved = item.result
-    if isinstance(saved, SavedSay):  # a retry was delivered as first answered: 0 now
-        return {"seq": saved.seq, "delivered_to": 0 if saved.is_retry else item.delivered}
-    return _refused(saved, item.record.room, max_chars)
-
-
-def _read(item: Read, max_chars: int) -> Fields:
-    return {} if item.result is None else _refused(item.result, item.record.room, max_chars)
-
-
-def _refused(result: Refusal | Exception | None, room: str, max_chars: int) -> RequestError:
-    if isinstance(result, Refusal):
-        return refusal_error(result, "room", room, max_chars)
-    return INTERNAL  # it alone failed (logged by the writer), or the commit
-
-
-def _refused_early(item: Refused, _max_chars: int) -> Fields:
-    return item.error
-
-
-_ANSWERS: dict[type[Item], Any] = {
-    DirectMessage: _message, Ack: _ack, Say: _say, Read: _read, Refused: _refused_early,
-}  # fmt: skip
 
 
 def _reply(item: Item, fields: Fields) -> bytes:

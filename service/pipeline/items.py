@@ -8,25 +8,32 @@ each item's `result`; then the round is answered (service/pipeline/answer.py). E
 carries what its answer needs: whom to reply to, the request id, whether a reply is wanted,
 its row for the store, and its result. Nothing is matched up by position.
 
-A new pipelined op (an `edit`, say) is: one class here (its row, its result); its statement
-in the store, reached through HotWrite, and its line in `_STATEMENTS` (and in `_AFTER`, or in
-`_AHEAD` if it waits for no answer); its reply in answer.py;
-its start in Connection._start_pipelined; and its tests.
+A new pipelined op (an `edit`, say) is its request type (service/wire/requests.py, and its
+word in PIPELINED_OPS), one class here, and its statement in the store, with its tests. The
+class says how it starts from the typed request (`start`), which list of the round it joins
+(`bucket`) and what its reply says once written (`reply`), and is named in KINDS; its
+statement, reached through HotWrite, gets its line in `_STATEMENTS` (and in `_AFTER`, or
+`_AHEAD` if it waits for no answer).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
+from service.core.refusals import refusal_error
 from service.core.session import EndReason
 from service.store.hot import HotWork, HotWrite
 from service.store.message_record import MessageRecord
-from service.store.message_statements import Outcome
+from service.store.message_statements import Outcome, SavedMessage
 from service.store.outcomes import Refusal
 from service.store.room_statements import ReadRecord, SavedSay, SayRecord
-from service.wire.errors import RequestError, RequestId
+from service.wire import requests as m
+from service.wire.errors import INTERNAL, RequestError, RequestId
+
+# A reply's content: refused, (msg_id, delivered) for a stored message, or plain fields.
+Fields = RequestError | tuple[int, bool] | dict[str, Any]
 
 
 class ReplyTarget(Protocol):
@@ -43,15 +50,34 @@ class ReplyTarget(Protocol):
 
 @dataclass(slots=True, eq=False)
 class DirectMessage:
+    bucket: ClassVar[str] = "messages"
     target: ReplyTarget
     request_id: RequestId
     wants_reply: bool
     record: MessageRecord
     result: Outcome | Exception | None = None  # None until written
 
+    @classmethod
+    def start(
+        cls, target: ReplyTarget, request_id: RequestId, wants_reply: bool, request: m.Message,
+        user_id: int, user: str,
+    ) -> DirectMessage:  # fmt: skip
+        record = MessageRecord(user_id, user, request.to, request.text, request.nonce)
+        return cls(target, request_id, wants_reply, record)
+
+    def reply(self, max_chars: int) -> Fields:
+        """Not newly stored: a newly stored one is answered inline (answer.py), and live."""
+        outcome = self.result
+        if isinstance(outcome, Refusal):
+            return refusal_error(outcome, "message", self.record.recipient, max_chars)
+        if isinstance(outcome, SavedMessage):  # a retry: delivered (or stored) as first answered
+            return (outcome.msg_id, False)
+        return INTERNAL  # it alone failed (logged by the writer), or the commit
+
 
 @dataclass(slots=True, eq=False)
 class Ack:
+    bucket: ClassVar[str] = "acks"
     target: ReplyTarget
     request_id: RequestId
     wants_reply: bool
@@ -59,9 +85,20 @@ class Ack:
     recipient_id: int  # only the recipient can forget a message
     result: Exception | None = None  # None: forgotten (or not yet written)
 
+    @classmethod
+    def start(
+        cls, target: ReplyTarget, request_id: RequestId, wants_reply: bool, request: m.Ack,
+        user_id: int, user: str,
+    ) -> Ack:  # fmt: skip
+        return cls(target, request_id, wants_reply, request.msg_id, user_id)
+
+    def reply(self, max_chars: int) -> Fields:
+        return INTERNAL if isinstance(self.result, Exception) else {}
+
 
 @dataclass(slots=True, eq=False)
 class Say:
+    bucket: ClassVar[str] = "says"
     target: ReplyTarget
     request_id: RequestId
     wants_reply: bool
@@ -69,14 +106,47 @@ class Say:
     result: SavedSay | Refusal | Exception | None = None  # None until written
     delivered: int = 0  # members whose connection took it live (counted by the answer)
 
+    @classmethod
+    def start(
+        cls, target: ReplyTarget, request_id: RequestId, wants_reply: bool, request: m.Say,
+        user_id: int, user: str,
+    ) -> Say:  # fmt: skip
+        record = SayRecord(user_id, user, request.room, request.text, request.nonce)
+        return cls(target, request_id, wants_reply, record)
+
+    def reply(self, max_chars: int) -> Fields:
+        saved = self.result
+        if isinstance(saved, SavedSay):  # a retry was delivered as first answered: 0 now
+            return {"seq": saved.seq, "delivered_to": 0 if saved.is_retry else self.delivered}
+        return _room_refusal(saved, self.record.room, max_chars)
+
 
 @dataclass(slots=True, eq=False)
 class Read:
+    bucket: ClassVar[str] = "reads"
     target: ReplyTarget
     request_id: RequestId
     wants_reply: bool
     record: ReadRecord
     result: Refusal | Exception | None = None  # None: the marker moved (or not yet written)
+
+    @classmethod
+    def start(
+        cls, target: ReplyTarget, request_id: RequestId, wants_reply: bool, request: m.Read,
+        user_id: int, user: str,
+    ) -> Read:  # fmt: skip
+        return cls(target, request_id, wants_reply, ReadRecord(user_id, request.room, request.seq))
+
+    def reply(self, max_chars: int) -> Fields:
+        if self.result is None:
+            return {}
+        return _room_refusal(self.result, self.record.room, max_chars)
+
+
+def _room_refusal(result: Refusal | Exception | None, room: str, max_chars: int) -> RequestError:
+    if isinstance(result, Refusal):
+        return refusal_error(result, "room", room, max_chars)
+    return INTERNAL  # it alone failed (logged by the writer), or the commit
 
 
 @dataclass(slots=True, eq=False)
@@ -86,14 +156,22 @@ class Refused:
     its error never overtakes their replies (each client sees its answers in request order).
     Nothing of it is written."""
 
+    bucket: ClassVar[str] = ""  # nothing to write
     target: ReplyTarget
     request_id: RequestId
     wants_reply: bool
     error: RequestError
     result: Exception | None = None  # unused: the answer is `error`, whatever the commit did
 
+    def reply(self, max_chars: int) -> Fields:
+        return self.error
+
 
 Item = DirectMessage | Ack | Say | Read | Refused
+# The kinds a typed request starts (Connection._start_pipelined): a new op adds its line.
+KINDS: dict[type[m.Request], Any] = {
+    m.Message: DirectMessage, m.Ack: Ack, m.Say: Say, m.Read: Read,
+}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -150,17 +228,6 @@ _STATEMENTS: tuple[Callable[[_Sorted, HotWrite], None], ...] = (
 # Acks before messages: an ack names a message committed before this round.
 _AHEAD: tuple[Callable[[_Sorted, HotWrite], None], ...] = (_write_acks, _start_checks)
 _AFTER: tuple[Callable[[_Sorted, HotWrite], None], ...] = (_write_messages, _write_rooms)
-_SORT: dict[type[Item], Callable[[_Sorted], Callable[[Any], None]]] = {
-    DirectMessage: lambda s: s.messages.append,
-    Ack: lambda s: s.acks.append,
-    Say: lambda s: s.says.append,
-    Read: lambda s: s.reads.append,
-    Refused: lambda s: _nothing_to_write,
-}
-
-
-def _nothing_to_write(item: Any) -> None:
-    pass
 
 
 @dataclass(slots=True, eq=False)
@@ -173,9 +240,12 @@ class Round:
 
     def write(self, tx: HotWrite) -> None:
         sorted_items = _Sorted()
-        adders = {kind: add(sorted_items) for kind, add in _SORT.items()}
+        buckets: dict[str, list[Any]] = {
+            "messages": sorted_items.messages, "acks": sorted_items.acks,
+            "says": sorted_items.says, "reads": sorted_items.reads, "": [],
+        }  # fmt: skip
         for item in self.items:
-            adders[type(item)](item)
+            buckets[item.bucket].append(item)
         sends_ahead = tx.messages.sends_ahead
         with tx.ahead():
             if sends_ahead:

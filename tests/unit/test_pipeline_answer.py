@@ -11,15 +11,16 @@ from typing import Any, cast
 import pytest
 
 from service.core.hub import Hub, Live, RoomLive
-from service.core.session import EndReason
+from service.core.session import PIPELINED_OPS, EndReason
 from service.pipeline.answer import answer, done, fan_out, room_posts
 from service.pipeline.answerer import Answerer
-from service.pipeline.items import Ack, DirectMessage, Read, Refused, Round, Say
+from service.pipeline.items import KINDS, Ack, DirectMessage, Read, Refused, Round, Say
 from service.store.message_record import MessageRecord
 from service.store.message_statements import SavedMessage
 from service.store.outcomes import Refusal
 from service.store.room_statements import ReadRecord, SavedSay, SayRecord
 from service.wire.errors import ErrorCode, RequestError
+from service.wire.requests import REQUEST_TYPES
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 MAX_CHARS = 10
@@ -240,3 +241,11 @@ def test_a_round_the_answer_fails_on_is_answered_internal_not_left_unanswered(
     assert [(f["re"], f["error"]) for f in frames(alice.sent)] == [(1, "internal"), (2, "internal")]
     assert alice.done == 3  # every request of the round is done: the session goes on
     assert "answering a committed round failed" in caplog.text
+
+
+def test_every_pipelined_op_has_its_kind_of_item() -> None:
+    """A new pipelined op cannot be half added: its word, its request type and its class."""
+    assert {request_type.op for request_type in KINDS} == PIPELINED_OPS
+    for request_type, kind in KINDS.items():
+        assert REQUEST_TYPES[request_type.op] is request_type
+        assert kind.bucket and callable(kind.start) and callable(kind.reply), kind
