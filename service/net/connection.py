@@ -40,7 +40,7 @@ from service.core.engine import (
     RUN_SERIAL,
     SessionEngine,
 )
-from service.core.handlers.dispatch import leave, run_request
+from service.core.handlers.dispatch import answer_request, leave
 from service.core.hub import Live, RoomLive
 from service.core.session import BYE_TEXTS, EndReason, SessionState, admit
 from service.limits.auth_pool import AuthPool
@@ -55,7 +55,7 @@ from service.wire import events
 from service.wire import requests as m
 from service.wire.addresses import source_key
 from service.wire.codec import FrameDecoder, encode
-from service.wire.errors import INTERNAL, RequestError, RequestId, error_reply, ok_reply
+from service.wire.errors import INTERNAL, RequestError, RequestId, error_reply
 
 log = logging.getLogger(__name__)
 
@@ -400,24 +400,10 @@ class Connection:
     ) -> tuple[dict[str, Any], list[Callable[[], object]]]:
         """Run one request and send its reply (if it has an id); the reply, and what is to
         follow it (after an ok)."""
-        wants_reply = "id" in frame
-        request_id: RequestId = None
-        try:
-            request_id = ctx.request_id = m.request_id(frame)
-            request = admit(frame, self.state, time.monotonic())
-            outcome: dict[str, Any] | BaseException = run_request(ctx, request)
-        except Exception as error:
-            outcome = error
-        if isinstance(outcome, RequestError):
-            reply = error_reply(request_id, outcome)
-        elif isinstance(outcome, BaseException):
-            log.error("request from %s failed", self.peer, exc_info=outcome)
-            reply = error_reply(request_id, INTERNAL)
-        else:
-            reply = ok_reply(request_id, outcome)
-        if wants_reply:
+        reply, follow_ups = answer_request(ctx, frame, time.monotonic())
+        if "id" in frame:
             self.send_event(reply)
-        return reply, (ctx.follow_ups if reply["ok"] else [])
+        return reply, follow_ups
 
     def _run_follow_ups(self, follow_ups: list[Callable[[], object]]) -> None:
         for follow_up in follow_ups:

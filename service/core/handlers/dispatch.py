@@ -2,12 +2,13 @@
 request passes first. The handlers live by domain beside this module: accounts.py (login to
 logout), people.py (whoelse, broadcast), blocking.py, private.py, rooms.py.
 
-The connection calls two things here: run_request for each request, and leave when its
-session ends however it ends.
+A wire adapter calls two things here: answer_request for each serial request, and leave
+when its session ends however it ends.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +29,35 @@ from service.core.handlers.private import (
     handle_stopprivate,
 )
 from service.core.handlers.rooms import ROOM_HANDLERS
-from service.core.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason
+from service.core.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason, admit
 from service.wire import requests as m
-from service.wire.errors import ErrorCode, RequestError
+from service.wire.errors import INTERNAL, ErrorCode, RequestError, RequestId, error_reply, ok_reply
+
+log = logging.getLogger(__name__)
+
+
+def answer_request(
+    ctx: Context, frame: dict[str, Any], now: float
+) -> tuple[dict[str, Any], list[Callable[[], object]]]:
+    """One serial request from its frame to its reply, for any wire adapter: checked in
+    chat/1's order (service/core/session.py `admit`), run, and answered; `internal` (and a log
+    line) for our own bug, so the session goes on. Also what is to follow the reply on the
+    wire (after an ok only): the adapter sends the reply if the frame has an `id`, then runs
+    those."""
+    request_id: RequestId = None
+    try:
+        request_id = ctx.request_id = m.request_id(frame)
+        outcome: Fields | BaseException = run_request(ctx, admit(frame, ctx.state, now))
+    except Exception as error:
+        outcome = error
+    if isinstance(outcome, RequestError):
+        reply = error_reply(request_id, outcome)
+    elif isinstance(outcome, BaseException):
+        log.error("request from %s failed", ctx.link.peer, exc_info=outcome)
+        reply = error_reply(request_id, INTERNAL)
+    else:
+        reply = ok_reply(request_id, outcome)
+    return reply, (ctx.follow_ups if reply["ok"] else [])
 
 
 def run_request(ctx: Context, request: m.Request) -> Fields:
