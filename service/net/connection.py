@@ -211,11 +211,7 @@ class Connection:
         while (action := next_action(now)) is not None:
             kind, item, detail = action
             if kind is ADD_WINDOWED:  # a run of message/ack frames: most of the traffic
-                for frame in item:
-                    try:  # free unless it raises (3.11): each frame is its own boundary
-                        self._start_windowed(frame, frame["op"])
-                    except Exception:
-                        self._start_failed(frame)
+                self._start_windowed(item, now)
             elif kind is ADD_PIPELINED:
                 try:
                     self._start_pipelined(item)
@@ -262,29 +258,39 @@ class Connection:
         ctx = Context(self._runtime.services, self.state, self)
         self._run_handler(ctx, frame)
 
-    def _start_windowed(self, frame: dict[str, Any], op: str) -> None:
-        """A `message` or `ack`, most of the traffic. A plain one (logged in, an id that is
-        an integer, a string or absent, fields that need no further checks) goes straight
-        into the round's batch; anything else takes the general path, which gives the same
-        result or the error to answer."""
-        request_id, user_id, user = frame.get("id"), self.state.user_id, self.state.user
-        if user_id is None or user is None or not m.has_valid_id(frame):
-            self._start_pipelined(frame)
-            return
-        if op == "ack":
-            msg_id = m.plain_ack(frame)
-            if msg_id is None:
-                self._start_pipelined(frame)
-                return
-            self.state.note_request(op, time.monotonic())
-            self._add_ack(msg_id, user_id, request_id, "id" in frame)
-            return
-        fields = m.plain_message(frame)
-        if fields is None:
-            self._start_pipelined(frame)
-            return
-        self.state.note_request(op, time.monotonic())
-        self._add_message(MessageRecord(user_id, user, *fields), request_id, "id" in frame)
+    def _start_windowed(self, frames: list[dict[str, Any]], now: float) -> None:
+        """A run of `message` and `ack` frames, most of the traffic. A plain one (logged in, an
+        id that is an integer, a string or absent, fields that need no further checks) goes
+        straight into the round's batch; anything else takes the general path, which gives the
+        same result or the error to answer. What is the same for the whole run is looked up
+        once (this loop runs for every frame); each frame is its own exception boundary."""
+        state = self.state
+        user_id, user = state.user_id, state.user
+        add = self._runtime.hot.items.append
+        for frame in frames:
+            try:  # free unless it raises (3.11)
+                request_id = frame.get("id")
+                wants_reply = request_id is not None or "id" in frame
+                if (
+                    user_id is None
+                    or user is None
+                    or (wants_reply and type(request_id) is not int and type(request_id) is not str)
+                ):  # (m.has_valid_id, written out)
+                    self._start_pipelined(frame)
+                elif frame["op"] == "ack":
+                    msg_id = m.plain_ack(frame)
+                    if msg_id is None:
+                        self._start_pipelined(frame)
+                    else:  # an ack keeps no session alive (chat/1): no note_request
+                        add(Ack(self, request_id, wants_reply, msg_id, user_id))
+                elif (fields := m.plain_message(frame)) is None:
+                    self._start_pipelined(frame)
+                else:
+                    state.note_request("message", now)
+                    record = MessageRecord(user_id, user, *fields)
+                    add(DirectMessage(self, request_id, wants_reply, record))
+            except Exception:
+                self._start_failed(frame)
 
     def _start_pipelined(self, frame: dict[str, Any]) -> None:
         wants_reply = "id" in frame
@@ -301,12 +307,6 @@ class Connection:
         self._runtime.hot.items.append(
             kind.start(self, request_id, wants_reply, request, user_id, user)
         )
-
-    def _add_message(self, record: MessageRecord, request_id: RequestId, wants_reply: bool) -> None:
-        self._runtime.hot.items.append(DirectMessage(self, request_id, wants_reply, record))
-
-    def _add_ack(self, msg_id: int, user_id: int, request_id: RequestId, wants_reply: bool) -> None:
-        self._runtime.hot.items.append(Ack(self, request_id, wants_reply, msg_id, user_id))
 
     def pipelined_done(self, count: int) -> None:
         """The writer answered `count` of this connection's pipelined requests."""

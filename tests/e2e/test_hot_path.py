@@ -5,6 +5,7 @@ callback on the thread the code says it runs on."""
 from __future__ import annotations
 
 import gc
+import json
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -104,3 +105,38 @@ def test_our_bug_while_starting_a_message_fails_that_message_alone(
     assert alice.request("logout")["ok"]
     frames = alice.wait_closed(timeout_s=5)
     assert frames[-1]["ev"] == "bye" and frames[-1]["reason"] == "logout"
+
+
+def test_a_run_of_plain_and_unusual_frames_is_answered_in_order(login: Login) -> None:
+    """One write, one run of message/ack frames (service/net/connection.py, _start_windowed):
+    the plain ones go straight into the batch, the others take the general path, and every
+    reply comes back in request order, each as it would alone."""
+    alice, bob = login("alice"), login("bob")
+    frames = [
+        {"op": "message", "id": 1, "to": "bob", "text": "plain"},
+        {"op": "message", "id": None, "to": "bob", "text": "a null id"},
+        {"op": "message", "id": "s", "to": "bob", "text": "a string id", "nonce": "n-1"},
+        {"op": "ack", "id": 2, "msg_id": -1},
+        {"op": "message", "id": True, "to": "bob", "text": "a bool id"},
+        {"op": "ack", "id": 3, "msg_id": 10**12},
+        {"op": "message", "id": 4, "to": "bob", "text": 5},
+        {"op": "message", "id": 5, "to": "bob\x00", "text": "a NUL in the name"},
+        {"op": "message", "to": "bob", "text": "no id: no reply"},
+        {"op": "message", "id": 6, "to": "bob", "text": "plain again"},
+    ]
+    alice.send_raw(b"".join(json.dumps(frame).encode() + b"\n" for frame in frames))
+    replies: list[dict[str, Any]] = []
+    while len(replies) < 8:
+        frame = alice.read_frame()
+        assert frame is not None
+        if "re" in frame:  # (not the presence of bob, say)
+            replies.append(frame)
+    unusable = [reply for reply in replies if reply["re"] is None]  # answered at once
+    assert len(unusable) == 2 and {reply["error"] for reply in unusable} == {"bad_request"}
+    in_turn = [(reply["re"], reply["ok"]) for reply in replies if reply["re"] is not None]
+    # (an ack of an id that is no message of bob's forgets nothing: ok)
+    assert in_turn == [(1, True), ("s", True), (2, True), (3, True), (4, False), (5, False)]
+    assert {reply["error"] for reply in replies if reply["re"] in (4, 5)} == {"bad_request"}
+    assert alice.reply_to(6)["ok"] is True
+    texts = [bob.expect(ev="message")["text"] for _ in range(4)]
+    assert texts == ["plain", "a string id", "no id: no reply", "plain again"]
