@@ -251,8 +251,8 @@ class Connection:
             else:
                 self._runtime.hot.items.append(Refused(self, request_id, True, refusal))
                 return
+        self._refuse(frame, refusal)  # first: should it raise, nothing was counted twice
         self._engine.answered_at_once()
-        self._refuse(frame, refusal)
 
     def _run_inline(self, frame: dict[str, Any]) -> None:
         ctx = Context(self._runtime.services, self.state, self)
@@ -402,7 +402,13 @@ class Connection:
         follow it (after an ok)."""
         reply, follow_ups = answer_request(ctx, frame, time.monotonic())
         if "id" in frame:
-            self.send_event(reply)
+            try:
+                self.send_event(reply)
+            except Exception:  # our bug: fields that do not encode; the client still hears
+                log.exception("the reply to a request from %s could not be encoded", self.peer)
+                reply = error_reply(reply.get("re"), INTERNAL)
+                self.send_event(reply)
+                follow_ups = []
         return reply, follow_ups
 
     def _run_follow_ups(self, follow_ups: list[Callable[[], object]]) -> None:

@@ -47,9 +47,21 @@ class Answerer:
     def __call__(self, work: HotWork) -> None:
         """On the writer thread: pass the round to the reactor (rooms: see the docstring)."""
         assert isinstance(work, Round), work
-        posts = room_posts(work) if work.failure is None else {}
-        members = {room: self._hub.room_recipients(room) for room in posts}
+        try:
+            posts = room_posts(work) if work.failure is None else {}
+            members = {room: self._hub.room_recipients(room) for room in posts}
+        except Exception:  # our bug: the round still gets its answers, `internal`
+            log.exception("preparing the answer of a committed round failed")
+            self._post(functools.partial(self._failed, work))
+            return
         self._post(functools.partial(self.answer, work, posts, members))
+
+    def _failed(self, round_: Round) -> None:
+        """On the reactor thread: `internal` to every request of the round, which is done."""
+        try:
+            _internal(round_, set())
+        finally:
+            _done(round_)
 
     def answer(
         self, round_: Round, posts: Mapping[str, list[Post]], members: Mapping[str, Members]
@@ -80,8 +92,7 @@ class Answerer:
             log.exception("answering a committed round failed; its replies say internal")
             _internal(round_, answered)
         finally:  # whatever happened, these requests are done: their connections go on
-            for target, count in done(round_).items():
-                target.pipelined_done(count)
+            _done(round_)
 
 
 def _internal(round_: Round, answered: set[object]) -> None:
@@ -94,3 +105,13 @@ def _internal(round_: Round, answered: set[object]) -> None:
             )
     for target, parts in missing.items():
         target.send_bytes(b"".join(parts))
+
+
+def _done(round_: Round) -> None:
+    """Each connection of the round hears how many of its requests are answered; one that
+    fails (our bug) does not keep the others from hearing."""
+    for target, count in done(round_).items():
+        try:
+            target.pipelined_done(count)
+        except Exception:
+            log.exception("a connection could not go on after its answers")

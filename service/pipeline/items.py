@@ -240,12 +240,9 @@ class Round:
 
     def write(self, tx: HotWrite) -> None:
         sorted_items = _Sorted()
-        buckets: dict[str, list[Any]] = {
-            "messages": sorted_items.messages, "acks": sorted_items.acks,
-            "says": sorted_items.says, "reads": sorted_items.reads, "": [],
-        }  # fmt: skip
         for item in self.items:
-            buckets[item.bucket].append(item)
+            if item.bucket:  # "": nothing to write (Refused)
+                getattr(sorted_items, item.bucket).append(item)
         sends_ahead = tx.messages.sends_ahead
         with tx.ahead():
             if sends_ahead:

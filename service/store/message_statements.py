@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Dialect, bindparam, delete, func, insert, select
-from sqlalchemy.types import ARRAY, Integer, String
+from sqlalchemy.types import ARRAY, BigInteger, Integer, String
 
 from service.store.driver_statement import DriverStatement
 from service.store.message_checks import BatchChecks
@@ -83,7 +83,11 @@ _ACK = delete(Message).where(
 # about 16 us of Python per row (a Bind, Describe and Execute each); this about 3.
 _ACKED = (
     func.unnest(
-        bindparam("msg_ids", type_=ARRAY(Integer)), bindparam("recipient_ids", type_=ARRAY(Integer))
+        # bigint: the wire allows 64-bit ids; in an int4 array a larger (unknown) id would fail
+        # the whole statement, where it should match nothing (PostgreSQL compares int4 = int8
+        # on the primary key's index all the same)
+        bindparam("msg_ids", type_=ARRAY(BigInteger)),
+        bindparam("recipient_ids", type_=ARRAY(Integer)),
     )
     .table_valued("msg_id", "recipient_id")
     .render_derived(name="acked")

@@ -278,6 +278,8 @@ class GroupCommitWriter:
         except Exception as error:
             if _is_database_failure(error, connection):
                 raise  # the whole batch fails: see the module's docstring
+            if ahead is not None and not ahead.entered:
+                raise  # failed before its savepoint (PostgreSQL): nothing to take back to
             cursor.execute(f"ROLLBACK TO SAVEPOINT {_HOT_SAVEPOINT}")
             cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
             log.exception("a batch of pipelined requests failed; trying them one by one")
@@ -309,7 +311,10 @@ class GroupCommitWriter:
         for work in hot:
             if failure is not None:
                 work.failed(failure)
-            self._on_hot(work)
+            try:
+                self._on_hot(work)
+            except Exception:  # our bug in one round's answer: the writer and the rest go on
+                log.exception("handing on a committed round failed")
 
 
 class _Ahead:

@@ -161,3 +161,15 @@ def test_a_bad_ack_fails_alone_beside_the_round_it_came_in(store: Store) -> None
     assert pending(store, "bob") == [
         (ids[1], "m1"), (before.msg_id, "before"), (after.msg_id, "after"),
     ]  # fmt: skip
+
+
+def test_an_ack_of_an_id_past_32_bits_forgets_nothing_and_fails_nothing(store: Store) -> None:
+    """chat/1 ids are 64-bit on the wire: such an ack names no message, on PostgreSQL (whose
+    ids are int4) as on SQLite, and fails neither itself nor the round beside it."""
+    sent = write(store, [message(store, "alice", "bob", "kept")])
+    [kept] = [item.result.msg_id for item in sent.items]  # type: ignore[union-attr]
+    round_ = write(store, [ack(2**40, uid(store, "bob")), message(store, "alice", "bob", "next")])
+    unknown, following = (item.result for item in round_.items)
+    assert unknown is None and isinstance(following, SavedMessage)
+    assert [text for _, text in pending(store, "bob")] == ["kept", "next"]
+    assert pending(store, "bob")[0][0] == kept
