@@ -1,7 +1,9 @@
-"""Integration fixtures: a migrated SQLite file in tmp_path and a Store over it."""
+"""Integration fixtures: a migrated SQLite file in tmp_path and a Store over it; `any_db_url`
+for a test that must hold on PostgreSQL too."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 
 from service.store import Store
 from service.store.db import migrate_to_head
+from tests.support.postgres import fresh_postgres_database
 
 
 @pytest.fixture
@@ -23,3 +26,18 @@ def store(db_url: str) -> Iterator[Store]:
     store = Store.open(db_url, group_commit=False)
     yield store
     store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
+def any_db_url(request: pytest.FixtureRequest, db_url: str) -> Iterator[str]:
+    """A migrated database: SQLite, and a fresh PostgreSQL one where PARLEY_TEST_POSTGRES
+    names a server (postgres_only: scripts/test runs it in its PostgreSQL run)."""
+    if request.param == "sqlite":
+        yield db_url
+        return
+    server = os.environ.get("PARLEY_TEST_POSTGRES")
+    if not server:
+        pytest.skip("PARLEY_TEST_POSTGRES names no PostgreSQL server")
+    with fresh_postgres_database(server) as url:
+        migrate_to_head(url)
+        yield url

@@ -8,55 +8,32 @@ SQLite in tmp_path; PostgreSQL too when PARLEY_TEST_POSTGRES names a server.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
 
 from service.pipeline.items import Ack, DirectMessage, Item, Round
 from service.store import Store
-from service.store.db import migrate_to_head
 from service.store.hot import HotWork
 from service.store.message_record import MessageRecord
 from service.store.message_statements import SavedMessage
-from service.store.models import User
 from service.store.outcomes import Refusal
-from tests.support.postgres import fresh_postgres_database
-from tests.support.writer import Nobody
+from tests.support.writer import Nobody, user_id
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LIMIT = 4_000
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
-def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Store]:
+@pytest.fixture
+def store(any_db_url: str) -> Iterator[Store]:
     """The server's store (one writer thread), with alice, bob and carol."""
-    if request.param == "sqlite":
-        yield from _opened(db_url)
-        return
-    server = os.environ.get("PARLEY_TEST_POSTGRES")
-    if not server:
-        pytest.skip("PARLEY_TEST_POSTGRES names no PostgreSQL server")
-    with fresh_postgres_database(server) as url:
-        migrate_to_head(url)
-        yield from _opened(url)
-
-
-def _opened(url: str) -> Iterator[Store]:
-    store = Store.open(url, group_commit=True)
+    store = Store.open(any_db_url, group_commit=True)
     for name in ("alice", "bob", "carol"):
         store.users.create_user(name, "not-a-real-hash", T0)
     yield store
     store.close()
-
-
-def uid(store: Store, name: str) -> int:
-    found = store.db.read(lambda s: s.scalar(select(User.id).where(User.name == name)))
-    assert found is not None
-    return found
 
 
 def write(store: Store, items: list[Item]) -> Round:
@@ -77,7 +54,7 @@ def write(store: Store, items: list[Item]) -> Round:
 
 
 def message(store: Store, sender: str, recipient: str, text: str, nonce: str | None = None) -> Item:
-    record = MessageRecord(uid(store, sender), sender, recipient, text, nonce)
+    record = MessageRecord(user_id(store, sender), sender, recipient, text, nonce)
     return DirectMessage(Nobody(), None, False, record)
 
 
@@ -123,7 +100,7 @@ def test_a_batch_is_stored_in_order_beside_its_refusals(store: Store) -> None:
 def test_acks_forget_only_the_recipients_messages(store: Store) -> None:
     sent = write(store, [message(store, "alice", "bob", f"m{n}") for n in range(6)])
     ids = [item.result.msg_id for item in sent.items]  # type: ignore[union-attr]
-    bob, alice = uid(store, "bob"), uid(store, "alice")
+    bob, alice = user_id(store, "bob"), user_id(store, "alice")
 
     acked = write(
         store,
@@ -141,7 +118,7 @@ def test_a_bad_ack_fails_alone_beside_the_round_it_came_in(store: Store) -> None
     item alone then stores or fails by itself."""
     sent = write(store, [message(store, "alice", "bob", f"m{n}") for n in range(3)])
     ids = [item.result.msg_id for item in sent.items]  # type: ignore[union-attr]
-    bob = uid(store, "bob")
+    bob = user_id(store, "bob")
 
     mixed = write(
         store,
@@ -168,7 +145,9 @@ def test_an_ack_of_an_id_past_32_bits_forgets_nothing_and_fails_nothing(store: S
     ids are int4) as on SQLite, and fails neither itself nor the round beside it."""
     sent = write(store, [message(store, "alice", "bob", "kept")])
     [kept] = [item.result.msg_id for item in sent.items]  # type: ignore[union-attr]
-    round_ = write(store, [ack(2**40, uid(store, "bob")), message(store, "alice", "bob", "next")])
+    round_ = write(
+        store, [ack(2**40, user_id(store, "bob")), message(store, "alice", "bob", "next")]
+    )
     unknown, following = (item.result for item in round_.items)
     assert unknown is None and isinstance(following, SavedMessage)
     assert [text for _, text in pending(store, "bob")] == ["kept", "next"]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from service.pipeline.items import Round
@@ -24,10 +24,17 @@ from service.store.hot import HotWork
 from service.store.message_checks import BatchChecks
 from service.store.message_record import MessageRecord
 from service.store.message_statements import MessageStatements, Outcome, SavedMessage
-from service.store.models import Block, User
+from service.store.models import Block
 from service.store.outcomes import Refusal
 from service.store.writer import WriteFailed
-from tests.support.writer import Result, fail_next_commit, messages_round, results, send_hot
+from tests.support.writer import (
+    Result,
+    fail_next_commit,
+    messages_round,
+    results,
+    send_hot,
+    user_id,
+)
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -48,12 +55,6 @@ def admin_store(db_url: str) -> Iterator[Store]:
     store = Store.open(db_url, group_commit=False)
     yield store
     store.close()
-
-
-def user_id(store: Store, name: str) -> int:
-    found = store.db.read(lambda s: s.scalar(select(User.id).where(User.name == name)))
-    assert found is not None
-    return found
 
 
 def send(store: Store, *records: MessageRecord) -> Sequence[Result]:

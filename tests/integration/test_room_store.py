@@ -6,20 +6,15 @@ names a server (as the e2e tests do).
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import text
 
 from service.admin import accounts
 from service.store import Joined, Refusal, RoomsAtLogin, Store
-from service.store.db import migrate_to_head
 from service.store.room_statements import SavedSay
 from service.wire.rooms import MAX_ROOMS_PER_USER
-from tests.support.postgres import fresh_postgres_database
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LIMIT = 4_000
@@ -301,19 +296,6 @@ def test_history_and_unread_use_the_indexes(store: Store) -> None:
 
 
 # --- numbering under concurrency ---------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
-def any_db_url(request: pytest.FixtureRequest, db_url: str) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield db_url
-        return
-    server = os.environ.get("PARLEY_TEST_POSTGRES")
-    if not server:
-        pytest.skip("PARLEY_TEST_POSTGRES names no PostgreSQL server")
-    with fresh_postgres_database(server) as url:
-        migrate_to_head(url)
-        yield url
 
 
 def test_concurrent_writers_number_a_room_gap_free(any_db_url: str) -> None:

@@ -7,13 +7,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
 from service.core.session import EndReason
 from service.pipeline.items import DirectMessage, Round
+from service.store import Store
 from service.store.hot import HotWork
 from service.store.message_record import MessageRecord
 from service.store.message_statements import Outcome
+from service.store.models import User
 from service.store.writer import GroupCommitWriter
 
 Result = Outcome | Exception | None  # one message's: stored, refused, or failed alone
@@ -30,6 +32,13 @@ class Nobody:
 
     def end(self, reason: EndReason) -> None:
         pass
+
+
+def user_id(store: Store, name: str) -> int:
+    """The account's row id, which the hot path's records carry (it comes from the login)."""
+    found = store.db.read(lambda s: s.scalar(select(User.id).where(User.name == name)))
+    assert found is not None, name
+    return found
 
 
 def messages_round(records: Sequence[MessageRecord]) -> Round:
