@@ -12,8 +12,8 @@ A new pipelined op (an `edit`, say) is its request type (service/wire/requests.p
 word in PIPELINED_OPS), one class here, and its statement in the store, with its tests. The
 class says how it starts from the typed request (`start`), which list of the round it joins
 (`bucket`) and what its reply says once written (`reply`), and is named in KINDS; its
-statement, reached through HotWrite, gets its line in `_STATEMENTS` (and in `_AFTER`, or
-`_AHEAD` if it waits for no answer).
+statement, reached through HotWrite, gets its line in `_STATEMENTS` (and in `_AHEAD` too if
+it waits for no answer, as the acks do on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -227,7 +227,8 @@ _STATEMENTS: tuple[Callable[[_Sorted, HotWrite], None], ...] = (
 # goes first, with the writer's savepoint in one round trip (HotWrite.ahead), then the rest.
 # Acks before messages: an ack names a message committed before this round.
 _AHEAD: tuple[Callable[[_Sorted, HotWrite], None], ...] = (_write_acks, _start_checks)
-_AFTER: tuple[Callable[[_Sorted, HotWrite], None], ...] = (_write_messages, _write_rooms)
+# The rest, in _STATEMENTS' order: derived, so a new statement cannot be left out here.
+_AFTER = tuple(write for write in _STATEMENTS if write not in _AHEAD)
 
 
 @dataclass(slots=True, eq=False)
