@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select, union_all
 from sqlalchemy.orm import Session
 
 from service.store.base import Database
-from service.store.messages import StoredMessage
+from service.store.messages import StoredMessage, unacked
 from service.store.models import Conversation, Message
 from service.store.outcomes import Refusal
 from service.store.users import user_id
@@ -88,7 +88,7 @@ class DmRecord:
             unread = dict(
                 s.execute(
                     select(Message.sender, func.count())
-                    .where(Message.recipient_id == me, ~Message.acked)
+                    .where(Message.recipient_id == me, *unacked())
                     .group_by(Message.sender)
                 ).all()
             )
