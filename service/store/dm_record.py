@@ -72,8 +72,9 @@ class DmRecord:
 
     def conversations(self, user: str, limit: int) -> list[ConversationEntry]:
         """`user`'s partners, the newest conversation first, at most `limit`, each with its
-        unread count: the summary's index (user_id, last_msg_id) read backwards, and the
-        unacknowledged messages to `user` (the partial backlog index) counted by sender."""
+        unread count: the user's rows of the summary (its primary key; as many as the user
+        has partners), and the unacknowledged messages to `user` (the partial backlog index)
+        counted by sender."""
 
         def query(s: Session) -> list[ConversationEntry]:
             me = user_id(s, user)

@@ -144,7 +144,7 @@ def test_dm_history_conversations_and_the_backlog_read_indexes_not_the_table(
         assert all(" INDEX ix_messages_" in step for step in on_messages), (what, plan)
         assert not [step for step in plan if step.startswith("SCAN conversations")], (what, plan)
     assert any("ix_messages_recipient_id_sender_id_id" in step for step in steps["dm_history"])
-    assert any("ix_conversations_user_id_last_msg_id" in s for s in steps["conversations"])
+    assert any("conversations USING PRIMARY KEY (user_id=?)" in s for s in steps["conversations"])
     assert any("ix_messages_unacked" in step for step in steps["conversations"])
     assert any("ix_messages_unacked" in step for step in steps["backlog"])
     assert any("ix_messages_unacked" in step for step in steps["login"])
