@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from cli.admin import app
 from service.store import Store
+from tests.support.writer import user_id
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # long ago: before any `--before 2d`
 runner = CliRunner()
@@ -84,6 +85,28 @@ def test_a_partner_whose_messages_are_all_purged_stays_listed(
     assert [(c.partner, c.last_msg_id, c.unread) for c in store.dm_record.conversations(
         "alice", 200)] == [("carol", msg_id, 0)]  # fmt: skip
     assert texts(store, "alice", "carol") == []  # in the record still: not no_such_user
+
+
+def test_a_new_account_that_gets_a_deleted_ones_id_sees_none_of_its_record(
+    store: Store, any_db_url: str
+) -> None:
+    """SQLite gives a new row the highest id + 1, so the newest account's id comes again
+    after its deletion: the record's ids went NULL with it, so nothing is found by the id."""
+    to_carol = send(store, "alice", "carol", "to the first carol", T0)
+    send(store, "carol", "alice", "from the first carol", T0)
+    first_id = user_id(store, "carol")
+    assert store.operator.delete_user("carol") is not None
+    store.users.create_user("carol", "not-a-real-hash", T0)
+    if any_db_url.startswith("sqlite"):
+        assert user_id(store, "carol") == first_id  # the very id, given again
+
+    assert store.messages.pending_messages("carol") == []
+    assert store.messages.backlog_snapshot("carol").count == 0
+    assert texts(store, "carol", "alice") == []
+    assert store.dm_record.conversations("carol", 200) == []
+    assert texts(store, "alice", "carol") == ["to the first carol", "from the first carol"]
+    [listed] = store.dm_record.conversations("alice", 200)
+    assert (listed.partner, listed.last_msg_id) == ("carol", to_carol + 1)
 
 
 @pytest.mark.parametrize("when", ["soon", "2999-01-01", "-3d"])
