@@ -20,6 +20,7 @@ from typing import Any
 
 from service.core.context import Context, Fields, Link, Services
 from service.core.handlers.private import end_private_on_leave
+from service.core.hub import Left
 from service.core.session import EndReason, SessionState
 from service.credentials.masking import masked_name
 from service.credentials.passwords import (
@@ -69,7 +70,8 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
         ):
             after = users.record_failed_login(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=True)
-        return _begin_session(ctx, name, now)  # as the account's exact name
+        # as the account's exact name
+        return _begin_session(ctx, name, now, credentials.epoch, replace=bool(request.replace))
 
 
 def _refused_login(
@@ -149,7 +151,7 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
     if users.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:
         raise _name_taken(name, users.name_taken_by(name) or name)  # taken meanwhile
     ctx.services.decoys.moved(None, config.argon2)
-    fields = _begin_session(ctx, name, now)
+    fields = _begin_session(ctx, name, now, epoch=0)  # a new account's first epoch
     del fields["pending"]  # a new account has no backlog: chat/1 lists `user` (and `rooms`: none)
     return fields
 
@@ -164,23 +166,36 @@ def _name_taken(name: str, holder: str) -> RequestError:
     )
 
 
-def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
-    """Online from here: backlog after the reply, then live messages, then presence."""
+def _begin_session(
+    ctx: Context, name: str, now: datetime, epoch: int, *, replace: bool = False
+) -> Fields:
+    """Online from here: backlog after the reply, then live messages, then presence (for the
+    user's first session only: chat/1 "Several sessions"). `epoch`: the account's session
+    epoch as read with its password, so a `kick` or `passwd` committed since ends it too."""
     hub, store, link = ctx.services.hub, ctx.services.store, ctx.link
+    most = ctx.services.config.max_sessions_per_user
     link.delivery.hold()  # live deliveries wait until the backlog is out
-    if not hub.claim(name, link):
+    claim = hub.claim(name, link, most=most, replace=replace)
+    if claim is None:
         link.delivery.drop_held()
-        raise RequestError(ErrorCode.ONLINE_ELSEWHERE, f"{name} is already logged in elsewhere.")
+        raise _online_elsewhere(name, most)
+    if claim.replaced is not None:  # out of the hub already: its end changes no presence
+        claim.replaced.request_end(EndReason.REPLACED)
     try:
-        ctx.state.period_id, ctx.state.user_id = store.periods.start_period(name, link.peer, now)
+        if claim.first:
+            period_id, ctx.state.user_id = store.periods.start_period(name, link.peer, now)
+            if not hub.set_period(name, period_id):  # left meanwhile (replaced, say)
+                store.periods.end_period(period_id, now, EndReason.REPLACED.value)
+        else:
+            ctx.state.user_id = store.periods.log_in_again(name)
         backlog = store.messages.backlog_snapshot(name)  # after the claim: none falls between
         rooms = enter_rooms(ctx.services, name)  # likewise for the rooms' messages
     except BaseException:
-        hub.release(name, link)
+        _end_user_if_last(ctx.services, name, hub.release(name, link), now, "login_failed")
         link.delivery.drop_held()  # they are stored, or were for nobody: a failed login
         raise
-    ctx.state.user = name
-    log.info("login %s from %s", name, link.peer)
+    ctx.state.user, ctx.state.session_epoch = name, epoch
+    log.info("login %s from %s (session %d of %d)", name, link.peer, claim.count, most)
 
     def after_reply() -> None:  # on the worker running the login
         direct = (
@@ -189,7 +204,7 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
         )
         frames = itertools.chain(direct, rooms.frames(store))  # chat/1: rooms after the DMs
         # False: a slow consumer, ending
-        if link.delivery.catch_up(frames, backlog.last_id, rooms.last_seqs):
+        if link.delivery.catch_up(frames, backlog.last_id, rooms.last_seqs) and claim.first:
             _announce(ctx.services, name, "online", now)
 
     ctx.follow_ups.append(after_reply)
@@ -197,8 +212,19 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
     idle_timeout = ctx.services.config.idle_timeout_whole_s
     return {
         "user": name, "pending": backlog.count, "rooms": rooms.listing,
-        "idle_timeout": idle_timeout,
+        "idle_timeout": idle_timeout, "sessions": claim.count,
     }  # fmt: skip
+
+
+def _online_elsewhere(name: str, most: int) -> RequestError:
+    """At the most sessions a user may have: chat/1's one-login text when that is one."""
+    if most == 1:
+        return RequestError(ErrorCode.ONLINE_ELSEWHERE, f"{name} is already logged in elsewhere.")
+    return RequestError(
+        ErrorCode.ONLINE_ELSEWHERE,
+        f"{name} is already logged in on {most} sessions, as many as this server allows; "
+        "log in with replace to end the oldest.",
+    )
 
 
 # --- the rooms' part of a login ----------------------------------------------------------------
@@ -257,19 +283,27 @@ def handle_active(ctx: Context, request: m.Active) -> Fields:
 
 
 def leave(services: Services, state: SessionState, link: Link, reason: EndReason) -> None:
-    """However a session ends: offline, peers told, period closed, before the socket closes."""
+    """However a session ends: its private chats end, and with the user's last session the
+    user goes offline and its period closes, before the socket closes (chat/1 point 9)."""
     user = state.user
     if user is None:
         return
-    now = services.clock()
-    end_private_on_leave(services, user, services.hub.release(user, link), reason)
+    left = services.hub.release(user, link)
+    end_private_on_leave(services, user, left.endings, reason)
     # At shutdown everyone leaves at once: stop() closes every period in one statement, and
     # presence to users who are all getting `bye shutdown` would cost n^2 events.
     if reason is not EndReason.SHUTDOWN:
-        if state.period_id is not None:
-            services.store.periods.end_period(state.period_id, now, reason.value)
-        _announce(services, user, "offline", now)
+        _end_user_if_last(services, user, left, services.clock(), reason.value)
     log.info("logout %s from %s (%s)", user, link.peer, reason.value)
+
+
+def _end_user_if_last(services: Services, user: str, left: Left, now: datetime, why: str) -> None:
+    """The user's last session ended: its active period closes, and others see it go."""
+    if not left.last:
+        return
+    if left.period_id is not None:
+        services.store.periods.end_period(left.period_id, now, why)
+    _announce(services, user, "offline", now)
 
 
 def _announce(services: Services, user: str, state: str, at: datetime) -> None:
