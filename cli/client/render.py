@@ -168,6 +168,15 @@ def message_event(ev: JsonObject, now: datetime) -> Line:
     return [_stamp(ev.get("sent_at"), now), *spoken(sender, ev.get("text"), _name(sender), tag)]
 
 
+def message_sent_event(ev: JsonObject, now: datetime) -> Line:
+    """What we sent from another session (chat/1 "Several sessions"), as our own message."""
+    return [
+        _stamp(ev.get("sent_at"), now),
+        ("me", "you"),
+        ("", f" → {clean(ev.get('to'))}: {clean(ev.get('text'))}"),
+    ]
+
+
 def broadcast_event(ev: JsonObject, now: datetime) -> Line:
     return [
         _stamp(ev.get("sent_at"), now),
@@ -482,5 +491,5 @@ def login_refusal(reply: JsonObject, user: str) -> str:
         wait = duration(retry_after if isinstance(retry_after, int) else 1)
         return f"{user} is locked after too many wrong passwords. Try again in {wait}."
     if error == "online_elsewhere":
-        return f"{user} is already logged in somewhere else. Log out there first."
+        return f"{user} is already logged in somewhere else."
     return clean(reply.get("text") or error or "The server refused the login.")
