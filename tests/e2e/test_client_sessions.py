@@ -9,6 +9,7 @@ import pexpect
 import pytest
 
 from service.config import ServerConfig
+from tests.conftest import PASSWORD
 from tests.e2e import test_client_terminal as terminal
 from tests.e2e.test_client_terminal import Spawn, exit_code, type_line
 from tests.support.server import TEST_COST
@@ -23,7 +24,7 @@ def test_a_second_login_may_take_over_and_the_first_is_told_and_stays_out(
     laptop = spawn("alice")
     phone = spawn("alice", log_in=False)
     phone.expect_exact("Password:")
-    type_line(phone, terminal.PASSWORD)
+    type_line(phone, PASSWORD)
     phone.expect_exact("alice is already logged in somewhere else.")
     phone.expect_exact("Take over the other session? [y/N]")
     type_line(phone, "y")
@@ -40,7 +41,7 @@ def test_declining_to_take_over_ends_the_login(spawn: Spawn) -> None:
     spawn("alice")
     again = spawn("alice", log_in=False)
     again.expect_exact("Password:")
-    type_line(again, terminal.PASSWORD)
+    type_line(again, PASSWORD)
     again.expect_exact("Take over the other session? [y/N]")
     type_line(again, "")
     assert exit_code(again) == 1
