@@ -206,6 +206,8 @@ _DECLINED_LINES = {  # private_declined reason (chat/1 precise point 16) -> what
     "expired": "{who} did not answer your private chat request in time.",
     "blocked": "Your private chat request to {who} has ended (blocked).",
     "cancelled": "{who} left before answering your private chat request.",
+    "unsupported": "{who} cannot take private chats where they are logged in (a web page, "
+    "say); the request has ended.",
 }
 
 
@@ -224,6 +226,7 @@ _CANCELLED_LINES = {  # private_cancelled reason -> why the question went away
     "logout": "{who} logged out; their private chat request has ended.",
     "timeout": "{who} was logged out for being idle; their private chat request has ended.",
     "disconnected": "{who} lost their connection; their private chat request has ended.",
+    "answered_elsewhere": "{who}'s private chat request was answered in another session of yours.",
 }
 
 
