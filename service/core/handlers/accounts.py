@@ -1,7 +1,9 @@
 """A session's life: `login` (or `register`) to `logout` or however else it ends, and `ping` and
-`active` in between. A login reads top to bottom here: judge the name and password, claim the
-name in the hub, open the period, snapshot the backlog and the rooms, reply, then deliver the
-backlog and the rooms' catch-up and announce the user.
+`active` in between. A login reads top to bottom here: judge the name and password, claim a
+place among the user's sessions in the hub (chat/1 "Several sessions": at the most, refused or
+taking the oldest one's place), open the period (first session), snapshot the backlog and the
+rooms (service/core/handlers/login_rooms.py), reply, then deliver the backlog and the rooms'
+catch-up and announce the user (first session). The user goes offline with its last session.
 
 Handlers decide and delegate: the store persists, the hub reaches other users, the link is
 this connection. They never touch a socket. Work that must follow the reply on the wire (the
@@ -13,14 +15,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from service.core.context import Context, Fields, Link, Services
+from service.core.handlers.login_rooms import enter_rooms
 from service.core.handlers.private import end_private_on_leave
-from service.core.hub import Left
 from service.core.session import EndReason, SessionState
 from service.credentials.masking import masked_name
 from service.credentials.passwords import (
@@ -33,7 +32,7 @@ from service.credentials.passwords import (
     stored_cost,
     verify_password,
 )
-from service.store import Refusal, RoomsAtLogin, Store
+from service.store import Refusal
 from service.wire import events
 from service.wire import requests as m
 from service.wire.errors import ErrorCode, RequestError
@@ -191,7 +190,10 @@ def _begin_session(
         backlog = store.messages.backlog_snapshot(name)  # after the claim: none falls between
         rooms = enter_rooms(ctx.services, name)  # likewise for the rooms' messages
     except BaseException:
-        _end_user_if_last(ctx.services, name, hub.release(name, link), now, "login_failed")
+        left = hub.release(name, link)
+        if left.last:  # nobody heard `online` from a first login that failed
+            _end_user(ctx.services, name, left.period_id, now, "login_failed",
+                      announce=not claim.first)  # fmt: skip
         link.delivery.drop_held()  # they are stored, or were for nobody: a failed login
         raise
     ctx.state.user, ctx.state.session_epoch = name, epoch
@@ -227,44 +229,6 @@ def _online_elsewhere(name: str, most: int) -> RequestError:
     )
 
 
-# --- the rooms' part of a login ----------------------------------------------------------------
-
-
-def enter_rooms(services: Services, user: str) -> RoomsCatchUp:
-    """After the login's claim: the user's rooms go live in the hub first, then the snapshot,
-    so a message committed in between is in both and its live copy is dropped as a
-    duplicate (service/net/delivery.py); none falls between the two."""
-    store = services.store
-    services.hub.enter_rooms(user, store.rooms.rooms_of(user))
-    excluded = frozenset(store.blocks.blocked_by(user) | {user})
-    return RoomsCatchUp(store.room_messages.rooms_at_login(user, excluded))
-
-
-@dataclass(frozen=True, slots=True)
-class RoomsCatchUp:
-    """A login's view of the user's rooms: the `rooms` of its reply, what follows it, and
-    up to which seq each room's live messages are duplicates."""
-
-    at_login: RoomsAtLogin
-
-    @property
-    def listing(self) -> list[dict[str, Any]]:
-        return [{"room": r.room, "unread": r.unread} for r in self.at_login.rooms]
-
-    @property
-    def last_seqs(self) -> dict[str, int]:
-        return {r.room: r.last_seq for r in self.at_login.rooms}
-
-    def frames(self, store: Store) -> Iterator[bytes]:
-        """Room by room in name order, the newest min(unread, 50) unread messages, oldest
-        first, as `room_message` with `stored` true; read a room at a time."""
-        excluded = self.at_login.excluded
-        for state in self.at_login.rooms:
-            for line in store.room_messages.catch_up(state, excluded):
-                yield events.room_message_event(state.room, line.seq, line.sender, line.text,
-                                                to_rfc3339(line.sent_at), True)  # fmt: skip
-
-
 # --- the other requests of a session, and its end ----------------------------------------------
 
 
@@ -292,18 +256,20 @@ def leave(services: Services, state: SessionState, link: Link, reason: EndReason
     end_private_on_leave(services, user, left.endings, reason)
     # At shutdown everyone leaves at once: stop() closes every period in one statement, and
     # presence to users who are all getting `bye shutdown` would cost n^2 events.
-    if reason is not EndReason.SHUTDOWN:
-        _end_user_if_last(services, user, left, services.clock(), reason.value)
+    if reason is not EndReason.SHUTDOWN and left.last:
+        _end_user(services, user, left.period_id, services.clock(), reason.value)
     log.info("logout %s from %s (%s)", user, link.peer, reason.value)
 
 
-def _end_user_if_last(services: Services, user: str, left: Left, now: datetime, why: str) -> None:
+def _end_user(
+    services: Services, user: str, period_id: int | None, now: datetime, why: str,
+    *, announce: bool = True,
+) -> None:  # fmt: skip
     """The user's last session ended: its active period closes, and others see it go."""
-    if not left.last:
-        return
-    if left.period_id is not None:
-        services.store.periods.end_period(left.period_id, now, why)
-    _announce(services, user, "offline", now)
+    if period_id is not None:
+        services.store.periods.end_period(period_id, now, why)
+    if announce:
+        _announce(services, user, "offline", now)
 
 
 def _announce(services: Services, user: str, state: str, at: datetime) -> None:
