@@ -6,6 +6,8 @@ which the server learns from the database (chat/1 precise point 17: `bye kicked`
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable
 
 import pytest
@@ -114,3 +116,31 @@ def test_deluser_ends_every_session_with_bye_account_deleted(
     admin(server, "deluser", "alice", "--yes")
     for alice in (alice1, alice2):
         assert bye_of(alice)["reason"] == "account_deleted"
+
+
+class TestIdlePerSession:
+    """Inactivity is judged per session (chat/1 "Several sessions")."""
+
+    @pytest.fixture
+    def server_config(self, db_url: str) -> ServerConfig:
+        return ServerConfig(
+            port=0, db_url=db_url, argon2=TEST_COST, allow_weak_hashing=True,
+            max_sessions_per_user=2, timeout_s=1.5,
+        )  # fmt: skip
+
+    def test_an_idle_session_ends_while_a_busy_one_of_the_same_user_goes_on(
+        self, connect: Callable[[], TestClient]
+    ) -> None:
+        bob = settled(connect, "bob")
+        idle, busy = settled(connect, "alice"), settled(connect, "alice")
+        bob.expect(ev="presence", user="alice", state="online")
+        deadline, bye = time.monotonic() + 10, None
+        while bye is None and time.monotonic() < deadline:  # the others stay active meanwhile
+            assert busy.request("active")["ok"] and bob.request("active")["ok"]
+            with contextlib.suppress(TimeoutError):  # a read with a deadline, not a sleep
+                frame = idle.read_frame(timeout_s=0.2)
+                if frame is not None and frame.get("ev") == "bye":
+                    bye = frame
+        assert bye is not None and bye["reason"] == "timeout"
+        marker(busy, bob, "bob", "still here")
+        assert bob.events(ev="presence") == []

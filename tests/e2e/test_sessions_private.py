@@ -86,3 +86,22 @@ def test_a_user_none_of_whose_sessions_can_take_a_private_chat_declines_it_unsup
     other.expect(ev="private_request", request=request)
     marker(bob, alice, "alice", "marker 2")
     assert alice.events(ev="private_request") == []
+
+
+def test_a_request_withdrawn_from_another_session_tells_the_one_that_asked(
+    connect: Callable[[], TestClient],
+) -> None:
+    """docs/PROTOCOL.md's choice: the asking session must not wait for an answer that
+    cannot come; the addressee hears `withdrawn` as from the asker itself."""
+    carol1, carol2, alice = (
+        settled(connect, "carol"),
+        settled(connect, "carol"),
+        settled(connect, "alice"),
+    )
+    request = carol1.request("startprivate", user="alice")["request"]
+    alice.expect(ev="private_request", request=request)
+    assert carol2.request("stopprivate", user="alice")["ok"]
+    alice.expect(ev="private_cancelled", request=request, reason="withdrawn")
+    carol1.expect(ev="private_declined", request=request, reason="cancelled")
+    marker(alice, carol2, "carol", "marker")
+    assert carol2.events(ev="private_declined") == []
