@@ -44,8 +44,10 @@ class Chat(Generic[S]):
 
     def other(self, user: str) -> tuple[str, S]:
         """The other user and its session."""
-        (name, session), = ((n, s) for n, s in self.ends.items() if n != user)  # fmt: skip
-        return name, session
+        for name, session in self.ends.items():
+            if name != user:
+                return name, session
+        raise KeyError(f"{user} has no peer in this chat")
 
 
 @dataclass(slots=True)
