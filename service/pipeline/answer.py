@@ -145,7 +145,7 @@ def answer(round_: Round, online: Online, max_chars: int) -> Answers:
                 for session in sessions:
                     live.setdefault(session, []).append((event, outcome.msg_id))
             senders = online.get(record.sender, ())
-            if len(senders) > 1:
+            if _others(senders, item.target):
                 _to_others(live, senders, item.target, message_sent(
                     outcome.msg_id, record.recipient, record.text, wire_time))  # fmt: skip
             fields = (outcome.msg_id, bool(sessions))
@@ -155,12 +155,17 @@ def answer(round_: Round, online: Online, max_chars: int) -> Answers:
                 answers.ends.append(item.target)
             elif type(item) is Read and type(outcome) is int:  # the marker moved
                 readers = online.get(item.user, ())
-                if len(readers) > 1:
+                if _others(readers, item.target):
                     _to_others(live, readers, item.target, encode(room_read(item.record.room,
                                                                             outcome)))  # fmt: skip
         if item.wants_reply:
             replies.setdefault(item.target, []).append(_reply(item, fields))
     return answers
+
+
+def _others(sessions: Sequence[Recipient], but: object) -> bool:
+    """Whether a user has sessions besides `but` (usually not: a fast no for one session)."""
+    return len(sessions) > 1 or (len(sessions) == 1 and sessions[0] is not but)
 
 
 def _to_others(

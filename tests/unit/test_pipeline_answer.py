@@ -214,6 +214,16 @@ def test_several_sessions_each_get_a_direct_message_and_the_senders_others_hear_
     assert alice1 not in answers.live
 
 
+def test_a_message_from_a_session_replaced_meanwhile_is_heard_by_the_one_in_its_place() -> None:
+    old, new, bob = Peer("alice"), Peer("alice"), Peer("bob")
+    round_ = Round([dm(old, 1, "bob", SavedMessage(10, T0, False))])
+    answers = answer(round_, {"alice": [new], "bob": [bob]}, MAX_CHARS)
+    assert [frames([e])[0]["ev"] for e, _ in answers.live[new]] == ["message_sent"]
+    assert frames(answers.replies[old])[0]["msg_id"] == 10  # its reply still goes to it
+    lone = answer(round_, {"alice": [old], "bob": [bob]}, MAX_CHARS)
+    assert old not in lone.live  # one session, the sender: nothing to tell
+
+
 def test_a_read_that_moved_the_marker_is_heard_by_the_readers_other_sessions() -> None:
     alice1, alice2 = Peer("alice"), Peer("alice")
     moved = Read(alice1, None, False, ReadRecord(1, "#a", 5), "alice", 5)
