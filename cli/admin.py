@@ -152,14 +152,33 @@ def adduser(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = N
 def passwd(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NOT_GIVEN) -> None:
     """Set a new password for NAME, and lift any lockout.
 
-    The new password works for the next login; a session already open stays open.
+    The new password works for the next login. NAME's open sessions end within about two
+    seconds (bye kicked): whoever logged in with the old password is out.
     """
     with open_store(db) as store:
         name = _account(store, name)
         if not store.users.user_exists(name):
             _fail(f"there is no user {name}")
-        accounts.set_password(store, name, _new_password(password_stdin))
-    typer.echo(f"Changed the password of {name}; any lockout is lifted.")
+        online = accounts.set_password(store, name, _new_password(password_stdin))
+    ended = f"; {name}'s open sessions end within seconds" if online else ""
+    typer.echo(f"Changed the password of {name}; any lockout is lifted{ended}.")
+
+
+@app.command(cls=AdminCommand)
+def kick(name: UserName, db: DbUrl = NOT_GIVEN) -> None:
+    """End every open session of NAME (phone, laptop, terminal...).
+
+    The server ends them within about two seconds with bye kicked, and others see NAME go
+    offline. NAME may log in again at once; to keep them out, change the password (passwd)
+    or delete the account (deluser).
+    """
+    with open_store(db) as store:
+        name = _account(store, name)
+        online = accounts.kick(store, name)
+    if online:
+        typer.echo(f"Asked the server to end {name}'s sessions; they end within seconds.")
+    else:
+        typer.echo(f"{name} is not online; no session to end.")
 
 
 @app.command(cls=AdminCommand)

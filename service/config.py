@@ -15,6 +15,7 @@ DEFAULT_PORT = 5000
 DEFAULT_DB_URL = "sqlite:///parley.db"  # a file in the working directory
 SERVER_NAME = "parley"
 SERVER_VERSION = "0.1.0"
+MAX_SESSIONS_PER_USER = 100  # --max-sessions-per-user's ceiling: a phone, a laptop, a few tabs
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,9 @@ class ServerConfig:
     timeout_s: float = 300.0  # idle time before a session ends with `bye timeout`
     db_url: str = DEFAULT_DB_URL
     max_attempts: int = 3  # consecutive wrong passwords before a lockout
+    # Sessions one user may have at once (chat/1 "Several sessions"); 1 is chat/1's one-login
+    # rule: a second login is refused online_elsewhere unless it asks to `replace` the first.
+    max_sessions_per_user: int = 1
     allow_signup: bool = False  # whether `register` is open
     max_text_chars: int = MAX_TEXT_CHARS  # chat/1 default limit, in code points
     min_password_chars: int = MIN_PASSWORD_CHARS  # `register` refuses shorter with weak_password
@@ -62,6 +66,11 @@ class ServerConfig:
             raise ValueError("timeout must be a positive number of seconds")
         if self.max_attempts < 1:
             raise ValueError("max attempts must be at least 1")
+        if not 1 <= self.max_sessions_per_user <= MAX_SESSIONS_PER_USER:
+            raise ValueError(
+                f"max sessions per user must be between 1 and {MAX_SESSIONS_PER_USER}, "
+                f"not {self.max_sessions_per_user}"
+            )
         if not 1 <= self.max_text_chars <= MAX_TEXT_CHARS:
             raise ValueError("the text limit may only lower chat/1's 4000 characters")
         if self.sqlite_synchronous not in ("full", "normal"):

@@ -90,6 +90,9 @@ OPTIONS = (
            "directory)", "db_url"),
     Option("--max-attempts", "consecutive wrong passwords that lock an account (default "
            "{default})", "max_attempts"),
+    Option("--max-sessions-per-user", "sessions one user may have at once, 1 to 100 (default "
+           "{default}: one login per user); at the most, a login with replace ends the "
+           "oldest", "max_sessions_per_user", "N"),
     Option("--allow-signup", "let unknown users create an account with `register`",
            "allow_signup", action="store_true"),
     Option("--no-signup", "only accounts made with chat-admin can log in (the default)",

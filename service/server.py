@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from service.config import ServerConfig, StartupError
-from service.core.account_watch import DeletionWatch, gone
+from service.core.account_watch import DeletionWatch, ending
 from service.core.context import Services
 from service.core.handlers.private import end_private_on_shutdown, expire_private_requests
 from service.core.hub import Hub
@@ -334,23 +334,29 @@ class ChatServer:
             deletions.looked(now, moved)
 
     def _end_deleted_sessions(self) -> None:
-        """An operator deleted accounts that are online: their sessions end now, as at their
-        next request (`bye account_deleted`, offline for everyone), not whenever that comes."""
+        """An operator deleted or kicked accounts that are online: their sessions end now
+        (`bye account_deleted` / `bye kicked`, offline for everyone with the last session),
+        not at some later request."""
         assert self._runtime is not None
         online = self.services.hub.online_users()
-        existing = self.services.store.users.account_ids(online)
+        existing = self.services.store.users.account_marks(online)
         self._runtime.reactor.post(lambda: self._end_sessions_gone(frozenset(online), existing))
 
-    def _end_sessions_gone(self, looked_at: frozenset[str], existing: dict[str, int]) -> None:
+    def _end_sessions_gone(
+        self, looked_at: frozenset[str], existing: dict[str, tuple[int, int]]
+    ) -> None:
         """On the reactor, which owns the connections: end those among the users looked at
-        whose account is gone, by name or by id (deleted and made anew under its name)."""
-        sessions = {
-            (c.state.user, c.state.user_id): c
-            for c in list(self._connections)
-            if c.state.user in looked_at and c.state.user_id is not None
-        }
-        for session in gone(sessions, existing):
-            sessions[session].end(EndReason.ACCOUNT_DELETED)
+        whose account is gone (by name or by id: deleted and made anew under its name) or
+        whose epoch an operator moved (kicked)."""
+        sessions: dict[tuple[str, int, int], list[Connection]] = {}
+        for c in list(self._connections):
+            state = c.state
+            if state.user in looked_at and state.user_id is not None:
+                key = (state.user, state.user_id, state.session_epoch)
+                sessions.setdefault(key, []).append(c)
+        for session, reason in ending(sessions, existing).items():
+            for connection in sessions[session]:
+                connection.end(reason)
 
     def stop(self) -> None:
         with self._lock:

@@ -250,6 +250,11 @@ class Chat:
             ack = {"op": "ack", "msg_id": msg_id}
             self._when_shown(lambda: self._link.send_nowait(ack))
 
+    def _on_message_sent(self, ev: JsonObject) -> None:
+        """chat/1 "Several sessions": what we sent from another session, shown as ours."""
+        self._remember(ev.get("to"))
+        self._out(r.message_sent_event(ev, self._now()))
+
     def _on_seen_user(self, ev: JsonObject) -> None:
         self._remember(ev.get("from") or ev.get("user"))
         renderer = r.EVENT_RENDERERS[str(ev["ev"])]
@@ -344,12 +349,16 @@ class Chat:
     def _on_room_event(self, ev: JsonObject) -> None:
         self.rooms.on_event(ev)
 
+    def _on_room_read(self, ev: JsonObject) -> None:
+        self.rooms.on_read(ev)
+
     def _on_bye(self, ev: JsonObject) -> None:
         self.bye_reason = str(ev.get("reason"))
         self._out(r.bye_event(ev))
 
     _EVENT_HANDLERS: ClassVar[dict[str, Callable[[Chat, JsonObject], None]]] = {
         "message": _on_message,
+        "message_sent": _on_message_sent,
         "broadcast": _on_seen_user,
         "presence": _on_presence,
         "private_request": _on_private_request,
@@ -361,6 +370,7 @@ class Chat:
         "room_message": _on_room_event,
         "room_join": _on_room_event,
         "room_leave": _on_room_event,
+        "room_read": _on_room_read,
         "bye": _on_bye,
     }
 

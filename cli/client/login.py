@@ -175,6 +175,8 @@ async def log_in(
         if reply.get("ok"):
             return _logged_in(reply, name, password)
         out(r.note(r.login_refusal(reply, name), "error"))
+        if reply.get("error") == "online_elsewhere":
+            return await _take_over(server, ask, out, name, password, wait)
         if reply.get("error") != "bad_credentials":
             return None
         may_sign_up = server.signup and name not in offered_signup
@@ -188,6 +190,26 @@ async def log_in(
                 return created
         name = await ask_username(ask, out, default=name)  # the name may be the typo
         password = await ask_password(ask, out)
+
+
+TAKE_OVER = "Take over the other session? [y/N] "
+
+
+async def _take_over(
+    server: Connection, ask: Ask, out: Out, name: str, password: str, wait: Wait
+) -> LoggedIn | None:
+    """chat/1 "Several sessions": the user is logged in elsewhere as often as the server
+    allows; on yes, log in with `replace`, which ends the oldest of those sessions (it hears
+    `bye replaced`). None (after a line saying why) when not."""
+    if (await ask(TAKE_OVER)).strip().lower() not in ("y", "yes"):
+        return None
+    fields = {"user": name, "password": password, "replace": True}
+    reply = await send_patiently(server, out, "login", wait, **fields)
+    if reply.get("ok"):
+        out(r.note("Took over: the other session has been logged out.", "info"))
+        return _logged_in(reply, name, password)
+    out(r.note(r.login_refusal(reply, name), "error"))
+    return None
 
 
 async def _offer_signup(

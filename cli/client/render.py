@@ -168,6 +168,15 @@ def message_event(ev: JsonObject, now: datetime) -> Line:
     return [_stamp(ev.get("sent_at"), now), *spoken(sender, ev.get("text"), _name(sender), tag)]
 
 
+def message_sent_event(ev: JsonObject, now: datetime) -> Line:
+    """What we sent from another session (chat/1 "Several sessions"), as our own message."""
+    return [
+        _stamp(ev.get("sent_at"), now),
+        ("me", "you"),
+        ("", f" → {clean(ev.get('to'))}: {clean(ev.get('text'))}"),
+    ]
+
+
 def broadcast_event(ev: JsonObject, now: datetime) -> Line:
     return [
         _stamp(ev.get("sent_at"), now),
@@ -197,6 +206,8 @@ _DECLINED_LINES = {  # private_declined reason (chat/1 precise point 16) -> what
     "expired": "{who} did not answer your private chat request in time.",
     "blocked": "Your private chat request to {who} has ended (blocked).",
     "cancelled": "{who} left before answering your private chat request.",
+    "unsupported": "{who} cannot take private chats where they are logged in (a web page, "
+    "say); the request has ended.",
 }
 
 
@@ -215,6 +226,7 @@ _CANCELLED_LINES = {  # private_cancelled reason -> why the question went away
     "logout": "{who} logged out; their private chat request has ended.",
     "timeout": "{who} was logged out for being idle; their private chat request has ended.",
     "disconnected": "{who} lost their connection; their private chat request has ended.",
+    "answered_elsewhere": "{who}'s private chat request was answered in another session of yours.",
 }
 
 
@@ -482,5 +494,5 @@ def login_refusal(reply: JsonObject, user: str) -> str:
         wait = duration(retry_after if isinstance(retry_after, int) else 1)
         return f"{user} is locked after too many wrong passwords. Try again in {wait}."
     if error == "online_elsewhere":
-        return f"{user} is already logged in somewhere else. Log out there first."
+        return f"{user} is already logged in somewhere else."
     return clean(reply.get("text") or error or "The server refused the login.")

@@ -106,6 +106,13 @@ class RoomTalk:
         else:
             self._out(rr.room_leave_event(ev, self._now()))
 
+    def on_read(self, ev: JsonObject) -> None:
+        """`room_read`: another session of ours read `room` up to `seq` (chat/1 "Several
+        sessions"). Our marker is the user's: no `read` of ours repeats what it covers."""
+        room, seq = ev.get("room"), wire_seq(ev.get("seq"))
+        if isinstance(room, str) and is_valid_room_name(room) and seq is not None:
+            self._marks.read_elsewhere(room, seq)
+
     def _on_message(self, ev: JsonObject, room: str) -> None:
         seq, catch_up = wire_seq(ev.get("seq")), ev.get("stored") is True
         if not is_valid_room_name(room):

@@ -151,6 +151,10 @@ class ReadMarks:
     def shown(self, room: str, seq: int) -> None:
         self._shown[room] = max(seq, self._shown.get(room, 0))
 
+    def read_elsewhere(self, room: str, seq: int) -> None:
+        """The user's marker moved to `seq` from another session: nothing up to it is owed."""
+        self._sent[room] = max(seq, self._sent.get(room, 0))
+
     def due(self) -> list[tuple[str, int]]:
         """(room, seq) to send now, sorted by room; each counts as sent."""
         due = sorted(

@@ -93,8 +93,10 @@ def name_taken_problem(name: str, holder: str) -> str:
     )
 
 
-def set_password(store: Store, name: str, password: str) -> None:
-    """New password; also clears the failure counter and any lockout.
+def set_password(store: Store, name: str, password: str) -> bool:
+    """New password; also clears the failure counter and any lockout, and ends the user's
+    open sessions (`bye kicked`: whoever is logged in with the old password is out). Whether
+    the user was online.
 
     An operator resets a password so that its owner can log in now: a lock earned by
     guesses at the old password protects nothing once that password is gone.
@@ -104,6 +106,14 @@ def set_password(store: Store, name: str, password: str) -> None:
         raise AccountError(problem)
     if not store.operator.set_password_hash(name, hash_password(password)):
         raise _no_such_user(name)
+    return footprint(store, name).online
+
+
+def kick(store: Store, name: str) -> bool:
+    """End every session of the user (`bye kicked`, within seconds, by the server's watch);
+    whether it was online. Also when it is not: a session that was logging in meanwhile
+    ends too."""
+    return _found(store.operator.end_sessions(name), name)
 
 
 def unlock(store: Store, name: str, now: datetime) -> Attempts:

@@ -1,4 +1,5 @@
-"""When the server looks for deleted accounts among its online users, and which are gone.
+"""When the server looks for deleted (or kicked) accounts among its online users, and which
+sessions end.
 
 `chat-admin deluser` deletes from another process, so the server learns of it only from the
 database. Without this, a deleted user stayed online (in `whoelse`, with no `offline` for
@@ -11,12 +12,18 @@ other connection committed); where no such marker exists (PostgreSQL), every CHE
 A look that failed (the database is down) is not recorded, so it is due again at once.
 A session is its account's by name and id: an account deleted and made anew under the same
 name is another account, and the old session ends (as the per-request check decides).
+
+The same look ends kicked sessions: `chat-admin kick` and `passwd` move the account's session
+epoch (users.session_epoch), and a session that logged in at an older epoch ends with `bye
+kicked` (chat/1 precise point 17). One mechanism, one query, for both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from service.core.session import EndReason
 
 CHECK_EVERY_S = 2.0  # without a change marker: how long a deleted user may stay online
 
@@ -42,10 +49,21 @@ class DeletionWatch:
         self._looked_at = now
 
 
-Session = tuple[str, int]  # an online user's name and its account's id as at its login
+Session = tuple[str, int, int]  # an online user's name, its account's id and epoch at login
 
 
-def gone(sessions: Iterable[Session], existing: Mapping[str, int]) -> frozenset[Session]:
-    """The sessions whose account no longer exists: none by that name, or one made anew
-    under it (another id). `existing`: name -> id of the accounts found by those names."""
-    return frozenset((name, uid) for name, uid in sessions if existing.get(name) != uid)
+def ending(
+    sessions: Iterable[Session], existing: Mapping[str, tuple[int, int]]
+) -> dict[Session, EndReason]:
+    """The sessions to end, and why: the account is gone (none by that name, or one made anew
+    under it: another id), or an operator moved its epoch past the session's (`kicked`).
+    `existing`: name -> (id, epoch) of the accounts found by those names."""
+    verdicts: dict[Session, EndReason] = {}
+    for session in sessions:
+        name, uid, epoch = session
+        found = existing.get(name)
+        if found is None or found[0] != uid:
+            verdicts[session] = EndReason.ACCOUNT_DELETED
+        elif found[1] != epoch:
+            verdicts[session] = EndReason.KICKED
+    return verdicts

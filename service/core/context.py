@@ -56,6 +56,11 @@ class Link(Protocol):
 
     def end_after_reply(self, reason: EndReason) -> None: ...
 
+    def request_end(self, reason: EndReason) -> None: ...
+
+    @property
+    def can_private(self) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Services:

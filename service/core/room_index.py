@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-R = TypeVar("R")  # how a member is reached (the hub's Recipient)
+R = TypeVar("R")  # how a member is reached (the hub's online user, with its sessions)
 
 
 class RoomIndex(Generic[R]):
@@ -22,7 +22,7 @@ class RoomIndex(Generic[R]):
         self._rooms_of: dict[str, set[str]] = {}  # online user -> its rooms
 
     def enter(self, user: str, recipient: R, rooms: Iterable[str]) -> None:
-        """`user` came online, a member of `rooms`."""
+        """`user` came online, a member of `rooms` (again, from another session: no change)."""
         for room in rooms:
             self._add(room, user, recipient)
 

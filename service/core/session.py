@@ -41,7 +41,9 @@ class EndReason(Enum):
     SLOW_CONSUMER = "slow_consumer"  # the client stopped reading its output
     PROTOCOL_ERROR = "protocol_error"  # an oversized frame, too many bad frames or refused logins
     DISCONNECTED = "disconnected"  # the connection dropped; no `bye` can be sent
-    ACCOUNT_DELETED = "account_deleted"  # an operator deleted the account (not in chat/1's list)
+    ACCOUNT_DELETED = "account_deleted"  # an operator deleted the account (precise point 17)
+    KICKED = "kicked"  # an operator ended the user's sessions (`kick`, `passwd`): point 17
+    REPLACED = "replaced"  # a login with `replace` took this session's place: point 17
 
     @property
     def sends_bye(self) -> bool:
@@ -74,6 +76,8 @@ BYE_TEXTS = {
     EndReason.PROTOCOL_ERROR: "Too many frames this server could not read, or too many "
     "refused logins.",
     EndReason.ACCOUNT_DELETED: "Your account has been deleted.",
+    EndReason.KICKED: "An operator ended your session.",
+    EndReason.REPLACED: "You logged in elsewhere, and that session took this one's place.",
 }
 
 
@@ -83,7 +87,12 @@ class SessionState:
     last_activity: float  # monotonic seconds of the last request that counts as activity
     user: str | None = None  # set once logged in; never changes after
     user_id: int | None = None  # the account's row id, for the message hot path
-    period_id: int | None = None  # the open active period while logged in
+    # The account's session epoch at login: an operator's `kick` or `passwd` moves it, and the
+    # server's watch ends the sessions whose epoch is older (service/core/account_watch.py).
+    session_epoch: int = 0
+    # Whether this session can take peer-to-peer chats: set by its wire adapter (a TCP client
+    # can listen; a web page or an IRC client cannot, chat/1 precise point 16).
+    can_private: bool = False
     bad_frames: int = 0
 
     @property

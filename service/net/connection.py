@@ -99,7 +99,8 @@ class Connection:
         self.delivery = Delivery(self._outbox, lambda: self.request_end(EndReason.SLOW_CONSUMER))
         self._decoder = FrameDecoder()
         now = time.monotonic()
-        self.state = SessionState(config.timeout_s, last_activity=now)
+        # A TCP client can listen for a peer-to-peer chat (chat/1 precise point 16).
+        self.state = SessionState(config.timeout_s, last_activity=now, can_private=True)
         self._engine = SessionEngine(
             self.state,
             runtime.guard,
@@ -118,6 +119,11 @@ class Connection:
 
     def fileno(self) -> int:
         return self._fd
+
+    @property
+    def can_private(self) -> bool:
+        """Whether this session may be offered peer-to-peer chats (the hub asks)."""
+        return self.state.can_private
 
     # --- output, from any thread -----------------------------------------------------------
 

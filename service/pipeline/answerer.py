@@ -25,8 +25,17 @@ from typing import cast
 
 from service.core.hub import Hub
 from service.core.session import EndReason
-from service.pipeline.answer import Members, Post, answer, done, fan_out, room_posts
-from service.pipeline.items import DirectMessage, ReplyTarget, Round
+from service.pipeline.answer import (
+    Members,
+    Post,
+    answer,
+    concerned,
+    count_delivered,
+    done,
+    fan_out,
+    room_posts,
+)
+from service.pipeline.items import ReplyTarget, Round
 from service.store.hot import HotWork
 from service.wire.codec import encode
 from service.wire.errors import INTERNAL, error_reply
@@ -70,12 +79,12 @@ class Answerer:
         answered: set[object] = set()  # connections whose replies went out
         try:
             for delivery in fan_out(posts, members):
-                took = 0
-                for recipient in delivery.recipients:
-                    took += recipient.deliver_room(delivery.room, delivery.data, delivery.items)
+                room, data, lives = delivery.room, delivery.data, delivery.items
+                took = {u for u, r in delivery.recipients if r.deliver_room(room, data, lives)}
                 for post in delivery.posts:
-                    post.say.delivered += took
-            names = {i.record.recipient for i in round_.items if isinstance(i, DirectMessage)}
+                    post.took |= took
+            count_delivered(posts)
+            names = concerned(round_)
             online = self._hub.recipients(names) if names else {}
             answers = answer(round_, online, self._max_chars)
             replies = answers.replies

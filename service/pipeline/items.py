@@ -128,17 +128,20 @@ class Read:
     request_id: RequestId
     wants_reply: bool
     record: ReadRecord
-    result: Refusal | Exception | None = None  # None: the marker moved (or not yet written)
+    user: str  # whose other sessions hear `room_read` when the marker moved
+    # int: the marker moved to it; None: it did not move (or not yet written)
+    result: int | Refusal | Exception | None = None
 
     @classmethod
     def start(
         cls, target: ReplyTarget, request_id: RequestId, wants_reply: bool, request: m.Read,
         user_id: int, user: str,
     ) -> Read:  # fmt: skip
-        return cls(target, request_id, wants_reply, ReadRecord(user_id, request.room, request.seq))
+        record = ReadRecord(user_id, request.room, request.seq)
+        return cls(target, request_id, wants_reply, record, user)
 
     def reply(self, max_chars: int) -> Fields:
-        if self.result is None:
+        if self.result is None or isinstance(self.result, int):
             return {}
         return _room_refusal(self.result, self.record.room, max_chars)
 
@@ -211,10 +214,11 @@ def _write_rooms(items: _Sorted, tx: HotWrite) -> None:
         reads = [item.record for item in items.reads]
         said, read = tx.rooms.write_all(tx.connection, says, reads, tx.now, tx.max_chars)
         for say, outcome in zip(items.says, said, strict=True):
+            assert not isinstance(outcome, int), outcome  # a read's outcome, never a say's
             say.result = outcome
-        for mark, outcome in zip(items.reads, read, strict=True):
-            assert not isinstance(outcome, SavedSay), outcome
-            mark.result = outcome
+        for mark, marked in zip(items.reads, read, strict=True):
+            assert not isinstance(marked, SavedSay), marked
+            mark.result = marked
 
 
 # In this order: every kind of the round with one statement call (a few for rooms).

@@ -36,6 +36,9 @@ class User(Base):
     created_at: Mapped[datetime]
     failed_attempts: Mapped[int] = mapped_column(default=0)  # consecutive, reset on success
     locked_until: Mapped[datetime | None]
+    # Moved by an operator's `kick` and `passwd`: a session that logged in at an older epoch
+    # ends (`bye kicked`), as the server's watch finds (service/core/account_watch.py).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 # `Alice` cannot be made beside `alice`, whoever makes it (register, chat-admin, a script).

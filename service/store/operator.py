@@ -97,7 +97,8 @@ class Operator:
         return sorted(self._db.read(query), key=lambda u: (u.name.casefold(), u.name))
 
     def set_password_hash(self, name: str, password_hash: str) -> bool:
-        """New password; also clears the failure count and any lockout. False: no such user."""
+        """New password; also clears the failure count and any lockout, and ends the user's
+        open sessions (the epoch moves: `bye kicked`). False: no such user."""
 
         def job(s: Session) -> bool:
             user = find_user(s, name)
@@ -105,7 +106,22 @@ class Operator:
                 return False
             user.password_hash = password_hash
             reset_failures(user)
+            user.session_epoch += 1
             return True
+
+        return self._db.write(job)
+
+    def end_sessions(self, name: str) -> bool | None:
+        """`kick`: move the user's session epoch, so the server ends every session of it that
+        logged in before (service/core/account_watch.py). Whether it was online (an active
+        period is open); None when there is no such user."""
+
+        def job(s: Session) -> bool | None:
+            user = find_user(s, name)
+            if user is None:
+                return None
+            user.session_epoch += 1
+            return _is_online(s, user.id)
 
         return self._db.write(job)
 
@@ -198,14 +214,20 @@ def _footprint(s: Session, name: str) -> Footprint | None:
     def count(*where: ColumnElement[bool]) -> int:
         return s.scalar(select(func.count()).where(*where)) or 0
 
-    open_periods = count(ActivePeriod.user_id == user.id, ActivePeriod.logout_at.is_(None))
     return Footprint(
         name=user.name,
         pending_messages=count(Message.recipient_id == user.id, ~Message.acked),
         blocks=count(or_(Block.blocker_id == user.id, Block.blocked_id == user.id)),
         login_periods=count(ActivePeriod.user_id == user.id),
-        online=open_periods > 0,
+        online=_is_online(s, user.id),
     )
+
+
+def _is_online(s: Session, user_id: int) -> bool:
+    """An active period of the user is open: the server counts it online (or crashed, and
+    closes it at its next start)."""
+    where = (ActivePeriod.user_id == user_id, ActivePeriod.logout_at.is_(None))
+    return (s.scalar(select(func.count()).where(*where)) or 0) > 0
 
 
 def _login(name: str, period: ActivePeriod) -> Login:

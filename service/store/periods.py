@@ -40,6 +40,17 @@ class Periods:
 
         return self._db.write(job)
 
+    def log_in_again(self, name: str) -> int:
+        """A successful login of a user online already (another session, chat/1 "Several
+        sessions"): its period goes on; the failure count resets. Returns the user's id."""
+
+        def job(s: Session) -> int:
+            user = s.scalars(select(User).where(User.name == name)).one()
+            reset_failures(user)
+            return user.id
+
+        return self._db.write(job)
+
     def end_period(self, period_id: int, now: datetime, reason: str) -> None:
         """The session ended; `reason` says why (for `chat-admin history`)."""
 

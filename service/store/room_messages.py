@@ -72,13 +72,14 @@ class RoomMessages:
 
         return self._db.write(job)
 
-    def mark_read(self, user: str, room: str, seq: int) -> Refusal | None:
-        """One `read` through the server's batch path (tests, tools)."""
+    def mark_read(self, user: str, room: str, seq: int) -> Refusal | int | None:
+        """One `read` through the server's batch path (tests, tools): the marker it moved to,
+        None when it did not move, or the refusal."""
 
-        def job(s: Session) -> Refusal | None:
+        def job(s: Session) -> Refusal | int | None:
             read = ReadRecord(user_id(s, user) or 0, room, seq)
             _, [outcome] = RoomStatements().write_all(s.connection(), [], [read], _NO_SAYS, 0)
-            assert outcome is None or isinstance(outcome, Refusal), outcome
+            assert not isinstance(outcome, SavedSay), outcome
             return outcome
 
         return self._db.write(job)

@@ -13,8 +13,9 @@ rollback takes the numbers back with the messages, and (room_id, seq) is the pri
 `seq` is gap-free, never reused and in commit order, also across `kill -9`. Nothing deletes a
 single room message, which lets unread counts use the arithmetic of service/wire/rooms.py.
 
-Nothing here decides what goes on the wire: results are SavedSay, a Refusal, or None (a read
-applied), one per request, in order.
+Nothing here decides what goes on the wire: results are SavedSay, a Refusal, an int (a read
+that moved its marker: the new marker) or None (a read that moved nothing), one per request,
+in order.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class SavedSay:
     blockers: frozenset[str]  # users who block the sender: they do not get it live
 
 
-RoomOutcome = SavedSay | Refusal | None  # None: a `read` that was applied
+# int: a `read` that moved the member's marker, to it; None: a `read` that moved nothing
+RoomOutcome = SavedSay | Refusal | int | None
 
 
 # --- the writer's statements -------------------------------------------------------------------
@@ -78,7 +80,7 @@ _ROOMS_BY_NAME = select(Room.id, Room.name, Room.last_seq).where(
 )
 # The batch's users that still exist, each with its memberships among the batch's rooms.
 _USERS_AND_MEMBERSHIPS = (
-    select(User.id, RoomMember.room_id)
+    select(User.id, RoomMember.room_id, RoomMember.read_seq)
     .outerjoin(
         RoomMember,
         and_(
@@ -124,13 +126,13 @@ class _Known:
 
     rooms: dict[str, list[int]]  # by name: [room id, last seq] (last seq moves as we store)
     users: set[int]  # the batch's users whose accounts still exist
-    members: set[tuple[int, int]]  # (room_id, user_id)
+    members: dict[tuple[int, int], int]  # (room_id, user_id) -> the member's read marker
     blockers: dict[int, frozenset[str]]  # sender id -> names of the users who block it
     nonces: dict[tuple[int, str], tuple[int, datetime]]  # (sender id, nonce) -> (seq, at)
 
     @classmethod
     def read(cls, c: Connection, says: Sequence[SayRecord], reads: Sequence[ReadRecord]) -> _Known:
-        known = cls({}, set(), set(), {}, {})
+        known = cls({}, set(), {}, {}, {})
         names = sorted({r.room for r in says} | {r.room for r in reads})
         names = [name for name in names if is_valid_room_name(name)]
         for part in chunks(names):
@@ -141,10 +143,10 @@ class _Known:
         for part in chunks(user_ids):
             for rids in chunks(room_ids):
                 params = {"user_ids": part, "room_ids": rids}
-                for user_id, room_id in c.execute(_USERS_AND_MEMBERSHIPS, params):
+                for user_id, room_id, read_seq in c.execute(_USERS_AND_MEMBERSHIPS, params):
                     known.users.add(user_id)
                     if room_id is not None:
-                        known.members.add((room_id, user_id))
+                        known.members[room_id, user_id] = read_seq
         sender_ids = sorted({s.sender_id for s in says})
         blockers: dict[int, set[str]] = {}
         for part in chunks(sender_ids):
@@ -245,16 +247,23 @@ class RoomStatements:
     @staticmethod
     def _mark(c: Connection, reads: list[ReadRecord], known: _Known) -> list[RoomOutcome]:
         """Each member's marker moves to the highest seq its batch's reads name (never back,
-        never past the room's last message)."""
+        never past the room's last message); the read that moved it says to where."""
         outcomes: list[RoomOutcome] = []
         best: dict[tuple[int, int], int] = {}
-        for read in reads:
+        mover: dict[tuple[int, int], int] = {}  # the index of the read that named the best
+        for index, read in enumerate(reads):
             refusal = known.refusal(read.user_id, read.room)
             outcomes.append(refusal)
             if refusal is None:
                 room_id, last_seq = known.rooms[read.room]
                 key = (room_id, read.user_id)
-                best[key] = max(best.get(key, 0), min(read.seq, last_seq))
+                seq = min(read.seq, last_seq)
+                if seq > best.get(key, 0):
+                    best[key], mover[key] = seq, index
+        for key, seq in best.items():
+            if seq > known.members[key]:
+                outcomes[mover[key]] = seq
+                known.members[key] = seq
         rows = [
             {"b_room_id": room_id, "b_user_id": user_id, "b_seq": seq}
             for (room_id, user_id), seq in best.items()

@@ -36,6 +36,7 @@ class Credentials:
     name: str
     password_hash: str
     attempts: Attempts
+    epoch: int  # the session epoch: `kick` and `passwd` move it (service/core/account_watch.py)
 
 
 class Users:
@@ -63,17 +64,17 @@ class Users:
         it meanwhile; one made anew under the same name has another id)."""
         return self._db.read(lambda s: s.scalar(_ACCOUNT_BY_ID, {"id": user_id}) is not None)
 
-    def account_ids(self, names: Sequence[str]) -> dict[str, int]:
-        """name -> id of those of `names` that name an account now (the deleted-account watch
-        asks about the online users: service/core/account_watch.py). One unique-index read per
-        1,024 names."""
+    def account_marks(self, names: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """name -> (id, session epoch) of those of `names` that name an account now (the
+        server's watch asks about the online users: service/core/account_watch.py). One
+        unique-index read per 1,024 names."""
 
-        def query(s: Session) -> dict[str, int]:
-            statement = select(User.name, User.id).where(
+        def query(s: Session) -> dict[str, tuple[int, int]]:
+            statement = select(User.name, User.id, User.session_epoch).where(
                 User.name.in_(bindparam("names", expanding=True))
             )
             rows = (row for part in chunks(names) for row in s.execute(statement, {"names": part}))
-            return {name: uid for name, uid in rows}
+            return {name: (uid, epoch) for name, uid, epoch in rows}
 
         return self._db.read(query)
 
@@ -200,7 +201,7 @@ def _credentials(user: User | None) -> Credentials | None:
     if user is None:
         return None
     attempts = attempts_of(user.failed_attempts, user.locked_until)
-    return Credentials(user.name, user.password_hash, attempts)
+    return Credentials(user.name, user.password_hash, attempts, user.session_epoch)
 
 
 def _holder_of(s: Session, name: str) -> str | None:

@@ -14,7 +14,8 @@ from service.wire.dm_history import FEATURE as DM_HISTORY
 from service.wire.private import CancelReason, DeclineReason, PrivateRequest, StopReason
 from service.wire.rooms import FEATURE as ROOMS
 
-FEATURES = (ROOMS, DM_HISTORY)  # the optional parts of chat/1 this server implements
+SESSIONS = "sessions"  # chat/1 "Several sessions": one user on several connections
+FEATURES = (ROOMS, DM_HISTORY, SESSIONS)  # the optional parts of chat/1 this server implements
 
 Event = dict[str, Any]
 
@@ -36,6 +37,16 @@ def message_event(msg_id: int, sender: str, text: str, sent_at: str, stored: boo
         f'{{"ev":"message","msg_id":{msg_id:d},"from":{json_string(sender)},'
         f'"text":{json_string(text)},"sent_at":{json_string(sent_at)},'
         f'"stored":{"true" if stored else "false"}}}\n'
+    ).encode()
+
+
+def message_sent(msg_id: int, to: str, text: str, sent_at: str) -> bytes:
+    """`message_sent`, to the sender's other sessions (chat/1 "Several sessions"): what it
+    sent from this one. Encoded as `encode()` would (a test holds them equal), as
+    `message_event` is, on the same hot path. `sent_at` is in wire form."""
+    return (
+        f'{{"ev":"message_sent","msg_id":{msg_id:d},"to":{json_string(to)},'
+        f'"text":{json_string(text)},"sent_at":{json_string(sent_at)}}}\n'
     ).encode()
 
 
@@ -100,6 +111,11 @@ def room_message_event(
         f'"from":{json_string(sender)},"text":{json_string(text)},'
         f'"sent_at":{json_string(sent_at)},"stored":{"true" if stored else "false"}}}\n'
     ).encode()
+
+
+def room_read(room: str, seq: int) -> Event:
+    """To a user's other sessions: its read marker in `room` moved to `seq` (several sessions)."""
+    return {"ev": "room_read", "room": room, "seq": seq}
 
 
 def room_join(room: str, user: str, at: str) -> Event:

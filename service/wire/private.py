@@ -27,6 +27,7 @@ class DeclineReason(Enum):
     EXPIRED = "expired"  # nobody answered in time (60 s)
     BLOCKED = "blocked"  # one of the two blocked the other
     CANCELLED = "cancelled"  # the addressee's session ended
+    UNSUPPORTED = "unsupported"  # none of the addressee's sessions can take peer-to-peer chats
 
 
 class CancelReason(Enum):
@@ -38,6 +39,7 @@ class CancelReason(Enum):
     LOGOUT = "logout"  # the requester logged out
     TIMEOUT = "timeout"  # the requester was idle too long
     DISCONNECTED = "disconnected"  # every other end of the requester's session
+    ANSWERED_ELSEWHERE = "answered_elsewhere"  # another session of the addressee answered it
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ class Login(Request):
     op = "login"
     user: str
     password: str
+    replace: bool | None = None  # chat/1 "Several sessions": take the oldest session's place
 
 
 @dataclass(frozen=True, slots=True)

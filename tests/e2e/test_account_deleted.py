@@ -148,20 +148,20 @@ def test_deleting_an_offline_account_ends_no_other_session(
 
 
 class FailingLooks:
-    """Users.account_ids, failing while `failing` is set (as when PostgreSQL is down)."""
+    """Users.account_marks, failing while `failing` is set (as when PostgreSQL is down)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.failing = threading.Event()
         self.failed = 0
-        real = Users.account_ids
+        real = Users.account_marks
 
-        def account_ids(users: Users, names: Sequence[str]) -> dict[str, int]:
+        def account_marks(users: Users, names: Sequence[str]) -> dict[str, tuple[int, int]]:
             if self.failing.is_set():
                 self.failed += 1
                 raise OperationalError("SELECT users", {}, ConnectionRefusedError("db down"))
             return real(users, names)
 
-        monkeypatch.setattr(Users, "account_ids", account_ids)
+        monkeypatch.setattr(Users, "account_marks", account_marks)
 
 
 @pytest.fixture

@@ -132,6 +132,24 @@ def test_passwd_sets_a_new_password_and_lifts_the_lock(db_url: str, store: Store
     assert credentials.attempts.locked_until is None
 
 
+def test_passwd_and_kick_move_the_session_epoch_and_say_whether_the_user_was_online(
+    db_url: str, store: Store
+) -> None:
+    """The running server ends the sessions of an older epoch (tests/e2e/test_sessions_kick.py)."""
+    seed(store, "carol")
+    epoch = store.users.credentials("carol").epoch  # type: ignore[union-attr]
+
+    kicked = admin(db_url, "kick", "carol")
+    assert kicked.exit_code == 0, kicked.output
+    assert kicked.stdout == "carol is not online; no session to end.\n"
+    changed = admin(db_url, "passwd", "carol", input="brand new pw\nbrand new pw\n")
+    assert changed.exit_code == 0, changed.output
+    assert store.users.credentials("carol").epoch == epoch + 2  # type: ignore[union-attr]
+
+    missing = admin(db_url, "kick", "nobody")
+    assert missing.exit_code == 1 and missing.stderr == "Error: there is no user nobody\n"
+
+
 def test_passwd_for_a_missing_user_fails_before_asking(db_url: str) -> None:
     result = admin(db_url, "passwd", "nobody")
 
@@ -477,7 +495,8 @@ def test_the_nearest_db_wins(tmp_path: Path, db_url: str, store: Store) -> None:
 
 
 COMMANDS = [
-    ["adduser"], ["passwd"], ["deluser"], ["users"], ["unlock"], ["history"], ["blocks"],
+    ["adduser"], ["passwd"], ["kick"], ["deluser"], ["users"], ["unlock"], ["history"],
+    ["blocks"],
     ["import-credentials"], ["db"], ["db", "upgrade"], ["db", "current"],
 ]  # fmt: skip
 

@@ -68,6 +68,7 @@ BAD_NAME = "no spaces!"
     [
         ["adduser", BAD_NAME],
         ["passwd", BAD_NAME],
+        ["kick", BAD_NAME],
         ["deluser", BAD_NAME, "--yes"],
         ["unlock", BAD_NAME],
         ["blocks", BAD_NAME],

@@ -183,17 +183,16 @@ def test_read_moves_the_marker_forward_only_and_not_past_the_end(store: Store) -
     joined(store, "bob", "#general")
     for n in range(5):
         say(store, "alice", "#general", f"m{n}")
-    assert store.room_messages.mark_read("bob", "#general", 3) is None
+    assert store.room_messages.mark_read("bob", "#general", 3) == 3  # moved, to 3
     assert unread(store, "bob") == {"#general": 2}
     assert store.room_messages.mark_read("bob", "#general", 1) is None  # backwards: ignored
+    assert store.room_messages.mark_read("bob", "#general", 3) is None  # not moved
     assert unread(store, "bob") == {"#general": 2}
-    assert (
-        store.room_messages.mark_read("bob", "#general", 1_000) is None
-    )  # past the end: to the end
+    assert store.room_messages.mark_read("bob", "#general", 1_000) == 5  # past the end: the end
     say(store, "alice", "#general", "new")
     assert unread(store, "bob") == {"#general": 1}
     assert store.room_messages.mark_read("bob", "#nowhere", 1) is Refusal.NO_SUCH_ROOM
-    assert store.room_messages.mark_read("alice", "#general", 1) is None
+    assert store.room_messages.mark_read("alice", "#general", 1) == 1  # saying moves none
 
 
 def test_catch_up_is_the_newest_fifty_unread_oldest_first(store: Store) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from service.core.account_watch import CHECK_EVERY_S, DeletionWatch, gone
+from service.core.account_watch import CHECK_EVERY_S, DeletionWatch, ending
+from service.core.session import EndReason
 
 
 def looks(watch: DeletionWatch, now: float, marker: int | None) -> bool:
@@ -43,9 +44,15 @@ def test_a_look_that_failed_is_due_again_until_one_succeeds() -> None:
         assert watch.due(5.2, moved) is False
 
 
-def test_gone_are_the_sessions_whose_account_is_gone_or_made_anew() -> None:
-    sessions = [("alice", 1), ("dave", 4), ("Dave", 5), ("carol", 3)]
-    existing = {"alice": 1, "Dave": 5, "carol": 9}  # carol deleted, made anew: another id
-    assert gone(sessions, existing) == {("dave", 4), ("carol", 3)}
-    assert gone([], {}) == frozenset()
-    assert gone([("alice", 1)], {"alice": 1, "bob": 2}) == frozenset()
+def test_sessions_end_when_their_account_is_gone_made_anew_or_kicked() -> None:
+    sessions = [("alice", 1, 0), ("dave", 4, 0), ("Dave", 5, 0), ("carol", 3, 0), ("bob", 2, 1)]
+    # carol deleted and made anew (another id); bob kicked (epoch 1 -> 2)
+    existing = {"alice": (1, 0), "Dave": (5, 0), "carol": (9, 0), "bob": (2, 2)}
+    deleted, kicked = EndReason.ACCOUNT_DELETED, EndReason.KICKED
+    assert ending(sessions, existing) == {
+        ("dave", 4, 0): deleted, ("carol", 3, 0): deleted, ("bob", 2, 1): kicked,
+    }  # fmt: skip
+    assert ending([], {}) == {}
+    assert ending([("alice", 1, 3)], {"alice": (1, 3), "bob": (2, 0)}) == {}
+    # a session that logged in after the kick is at the new epoch: it stays
+    assert ending([("bob", 2, 2)], existing) == {}

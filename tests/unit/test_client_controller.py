@@ -749,3 +749,14 @@ def test_after_a_reconnect_those_back_from_the_same_break_are_no_news() -> None:
     after.timers.advance(RETURNING_WINDOW_S)
     after.chat.handle_incoming(presence("bob", "online"))  # past the window: news again
     assert after.lines()[-1].endswith("* bob is online")
+
+
+def test_what_we_sent_from_another_session_shows_as_our_own_message() -> None:
+    """chat/1 "Several sessions": `message_sent`."""
+    h = Harness()
+    sent = {"ev": "message_sent", "msg_id": 8, "to": "carol", "text": "from my phone",
+            "sent_at": "2026-11-24T11:58:00Z"}  # fmt: skip
+    h.chat.handle_incoming(sent)
+    assert h.lines() == ["11:58 you → carol: from my phone"]
+    assert h.log == [("out", "11:58 you → carol: from my phone")]  # nothing to ack
+    assert "carol" in h.chat.known_users

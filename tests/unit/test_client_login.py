@@ -201,10 +201,29 @@ def test_a_mistyped_username_can_be_fixed_after_a_refusal() -> None:
     ]  # fmt: skip
 
 
-def test_online_elsewhere_ends_the_attempt() -> None:
-    result, _, _, lines = run_login([{"ok": False, "error": "online_elsewhere"}], ["pw"])
-    assert result is None
-    assert lines == ["alice is already logged in somewhere else. Log out there first."]
+ELSEWHERE = {"ok": False, "error": "online_elsewhere"}
+
+
+def test_online_elsewhere_asks_to_take_over_and_no_ends_the_attempt() -> None:
+    result, link, user, lines = run_login([ELSEWHERE], ["pw", "n"])
+    assert result is None and len(link.sent) == 1
+    assert user.asked[-1] == ("Take over the other session? [y/N] ", False)
+    assert lines == ["alice is already logged in somewhere else."]
+
+
+def test_taking_over_logs_in_with_replace() -> None:
+    """chat/1 "Several sessions": the oldest session ends (`bye replaced`), this one goes on."""
+    ok = {"ok": True, "user": "alice", "pending": 2, "sessions": 1}
+    result, link, _, lines = run_login([ELSEWHERE, ok], ["pw", "y"])
+    assert result is not None and (result.user, result.pending) == ("alice", 2)
+    assert link.sent[-1] == ("login", {"user": "alice", "password": "pw", "replace": True})
+    assert lines[-1] == "Took over: the other session has been logged out."
+
+
+def test_a_take_over_the_server_refuses_says_why() -> None:
+    refused = {"ok": False, "error": "bad_request", "text": "replace must be true or false."}
+    result, _, _, lines = run_login([ELSEWHERE, refused], ["pw", "yes"])
+    assert result is None and lines[-1] == "replace must be true or false."
 
 
 def test_signup_offered_once_and_register_logs_in() -> None:

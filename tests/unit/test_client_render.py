@@ -272,3 +272,14 @@ def test_usage_hints_do_not_nest_brackets() -> None:
         "Usage: message USER TEXT: send USER a message (kept until they log in); the current "
         "conversation stays as it is"
     )
+
+
+def test_the_private_words_of_several_sessions_are_said() -> None:
+    """chat/1 "Several sessions" and precise point 16."""
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    elsewhere = {"ev": "private_cancelled", "user": "bob", "reason": "answered_elsewhere"}
+    assert r.to_plain(r.private_cancelled_event(elsewhere, now)).endswith(
+        "bob's private chat request was answered in another session of yours."
+    )
+    unsupported = {"ev": "private_declined", "user": "bob", "reason": "unsupported"}
+    assert "bob cannot take private chats" in r.to_plain(r.private_declined_event(unsupported, now))

@@ -354,3 +354,20 @@ def test_odd_room_events_are_lines_not_crashes_and_nothing_is_read_after_the_end
     h.show()
     h.timers.advance(READ_BATCH_S)
     assert h.sent() == [] and h.chat.known_rooms == {"#general"}
+
+
+def test_a_room_read_from_another_session_spares_the_reads_it_covers() -> None:
+    """chat/1 "Several sessions": the marker is the user's; what another session read, this
+    one does not report again (and the next login's unread counts are the server's)."""
+    h = Harness((RoomUnread("#general", 0),))
+    h.chat.handle_incoming(room_message(4))
+    h.chat.handle_incoming({"ev": "room_read", "room": "#general", "seq": 4})
+    h.show()
+    h.timers.advance(READ_BATCH_S)
+    assert h.sent() == []
+    h.chat.handle_incoming(room_message(5))
+    h.show()
+    h.timers.advance(READ_BATCH_S)
+    assert h.sent() == [{"op": "read", "room": "#general", "seq": 5}]
+    h.chat.handle_incoming({"ev": "room_read", "room": "not a room", "seq": 9})  # ignored
+    assert h.lines() == ["11:59 #general bob: m4", "11:59 #general bob: m5"]

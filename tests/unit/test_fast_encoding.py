@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from service.wire.codec import encode
 from service.wire.errors import message_ok, ok_reply
-from service.wire.events import message_event
+from service.wire.events import message_event, message_sent
 
 texts = st.text()  # any Unicode text without lone surrogates, which requests cannot carry
 ids = st.integers(min_value=0, max_value=2**63 - 1)
@@ -21,6 +21,14 @@ def test_message_event_is_what_encode_writes(
     expected = encode({"ev": "message", "msg_id": msg_id, "from": sender, "text": text,
                        "sent_at": sent_at, "stored": stored})  # fmt: skip
     assert message_event(msg_id, sender, text, sent_at, stored) == expected
+
+
+@given(msg_id=ids, to=texts, text=texts, sent_at=texts)
+def test_message_sent_is_what_encode_writes(msg_id: int, to: str, text: str, sent_at: str) -> None:
+    """chat/1 "Several sessions": to the sender's other sessions."""
+    expected = encode({"ev": "message_sent", "msg_id": msg_id, "to": to, "text": text,
+                       "sent_at": sent_at})  # fmt: skip
+    assert message_sent(msg_id, to, text, sent_at) == expected
 
 
 @given(request_id=st.one_of(ids, st.integers(max_value=-1), texts), msg_id=ids,

@@ -12,7 +12,7 @@ import pytest
 
 from service.core.hub import Hub, Live, RoomLive
 from service.core.session import PIPELINED_OPS, EndReason
-from service.pipeline.answer import answer, done, fan_out, room_posts
+from service.pipeline.answer import answer, count_delivered, done, fan_out, room_posts
 from service.pipeline.answerer import Answerer
 from service.pipeline.items import KINDS, Ack, DirectMessage, Read, Refused, Round, Say
 from service.store.message_record import MessageRecord
@@ -67,7 +67,7 @@ def test_direct_messages_are_answered_in_request_order_per_target() -> None:
         dm(bob, "x", "alice", Refusal.BLOCKED),
     ])  # fmt: skip
 
-    answers = answer(round_, {"bob": bob}, MAX_CHARS)  # carol is offline
+    answers = answer(round_, {"bob": [bob]}, MAX_CHARS)  # carol is offline
 
     assert frames(answers.replies[alice]) == [
         {"re": 1, "ok": True, "msg_id": 10, "delivered": True},
@@ -90,7 +90,7 @@ def test_direct_messages_are_answered_in_request_order_per_target() -> None:
 def test_a_retry_is_not_delivered_again() -> None:
     alice, bob = Peer("alice"), Peer("bob")
     round_ = Round([dm(alice, 1, "bob", SavedMessage(10, T0, True))])
-    answers = answer(round_, {"bob": bob}, MAX_CHARS)
+    answers = answer(round_, {"bob": [bob]}, MAX_CHARS)
     assert frames(answers.replies[alice]) == [{"re": 1, "ok": True, "msg_id": 10,
                                                "delivered": False}]  # fmt: skip
     assert answers.live == {}
@@ -113,7 +113,7 @@ def test_a_failed_commit_answers_internal_to_all() -> None:
         dm(alice, 1, "bob", None),
         Ack(alice, 2, True, 7, 1),
         Say(alice, 3, True, SayRecord(1, "alice", "#a", "hi", None)),
-        Read(alice, 4, True, ReadRecord(1, "#a", 3)),
+        Read(alice, 4, True, ReadRecord(1, "#a", 3), "alice"),
     ])  # fmt: skip
     round_.failed(OSError("the disk is full"))
     answers = answer(round_, {}, MAX_CHARS)
@@ -126,9 +126,9 @@ def test_refusals_and_too_long_read_as_chat1_says() -> None:
     round_ = Round([
         dm(alice, 1, "alice", Refusal.SELF),
         dm(alice, 2, "bob", Refusal.TOO_LONG),
-        Read(alice, 3, True, ReadRecord(1, "#nope", 3), Refusal.NO_SUCH_ROOM),
+        Read(alice, 3, True, ReadRecord(1, "#nope", 3), "alice", Refusal.NO_SUCH_ROOM),
         Say(alice, 4, True, SayRecord(1, "alice", "#a", "hi", None), Refusal.NOT_MEMBER),
-        Read(alice, 5, True, ReadRecord(1, "#a", 3)),
+        Read(alice, 5, True, ReadRecord(1, "#a", 3), "alice"),
     ])  # fmt: skip
     replies = frames(answer(round_, {}, MAX_CHARS).replies[alice])
     assert [(r.get("error"), r.get("text")) for r in replies] == [
@@ -158,7 +158,7 @@ def test_room_messages_are_encoded_once_and_fanned_out_per_member() -> None:
     members = {"#a": [(p.name, p) for p in (alice, bob, carol, dave)]}
     deliveries = fan_out(posts, members)
 
-    by_member = {id(r): d for d in deliveries for r in d.recipients}
+    by_member = {id(r): d for d in deliveries for _, r in d.recipients}
     assert by_member[id(carol)].data == posts["#a"][0].frame + posts["#a"][1].frame
     assert [seq for _, seq in by_member[id(alice)].items] == [2]  # not its own
     assert [seq for _, seq in by_member[id(bob)].items] == [1]
@@ -194,6 +194,60 @@ def test_a_request_refused_before_the_store_is_answered_in_its_place() -> None:
     failed = frames(answer(round_, {}, MAX_CHARS).replies[alice])
     assert [reply["error"] for reply in failed] == ["internal", "bad_request", "internal"]
     assert done(round_) == {alice: 3}
+
+
+def test_several_sessions_each_get_a_direct_message_and_the_senders_others_hear_it() -> None:
+    """chat/1 "Several sessions": live to every session of the recipient; `message_sent` to
+    the sender's other sessions, never to the one that sent it."""
+    alice1, alice2, bob1, bob2 = Peer("alice"), Peer("alice"), Peer("bob"), Peer("bob")
+    round_ = Round([dm(alice1, 1, "bob", SavedMessage(10, T0, False))])
+    answers = answer(round_, {"alice": [alice1, alice2], "bob": [bob1, bob2]}, MAX_CHARS)
+    assert frames(answers.replies[alice1]) == [{"re": 1, "ok": True, "msg_id": 10,
+                                                "delivered": True}]  # fmt: skip
+    assert answers.live[bob1] == answers.live[bob2] and answers.live[bob1][0][1] == 10
+    sent = answers.live[alice2]
+    assert frames([event for event, _ in sent]) == [{
+        "ev": "message_sent", "msg_id": 10, "to": "bob", "text": "hi",
+        "sent_at": "2026-01-02T03:04:05.000Z",
+    }]  # fmt: skip
+    assert sent[0][1] is None  # not a message to alice: never dropped as a backlog duplicate
+    assert alice1 not in answers.live
+
+
+def test_a_message_from_a_session_replaced_meanwhile_is_heard_by_the_one_in_its_place() -> None:
+    old, new, bob = Peer("alice"), Peer("alice"), Peer("bob")
+    round_ = Round([dm(old, 1, "bob", SavedMessage(10, T0, False))])
+    answers = answer(round_, {"alice": [new], "bob": [bob]}, MAX_CHARS)
+    assert [frames([e])[0]["ev"] for e, _ in answers.live[new]] == ["message_sent"]
+    assert frames(answers.replies[old])[0]["msg_id"] == 10  # its reply still goes to it
+    lone = answer(round_, {"alice": [old], "bob": [bob]}, MAX_CHARS)
+    assert old not in lone.live  # one session, the sender: nothing to tell
+
+
+def test_a_read_that_moved_the_marker_is_heard_by_the_readers_other_sessions() -> None:
+    alice1, alice2 = Peer("alice"), Peer("alice")
+    moved = Read(alice1, None, False, ReadRecord(1, "#a", 5), "alice", 5)
+    still = Read(alice1, None, False, ReadRecord(1, "#b", 2), "alice", None)
+    answers = answer(Round([moved, still]), {"alice": [alice1, alice2]}, MAX_CHARS)
+    assert frames([e for e, _ in answers.live[alice2]]) == [
+        {"ev": "room_read", "room": "#a", "seq": 5}
+    ]
+    assert alice1 not in answers.live and answers.replies == {}
+
+
+def test_a_room_message_reaches_the_senders_other_sessions_and_counts_users() -> None:
+    alice1, alice2, bob1, bob2 = Peer("alice"), Peer("alice"), Peer("bob"), Peer("bob")
+    said = say(alice1, 1, "#a", 1)
+    posts = room_posts(Round([said]))
+    members = {"#a": [("alice", alice1), ("alice", alice2), ("bob", bob1), ("bob", bob2)]}
+    deliveries = fan_out(posts, members)
+    got = {id(r) for d in deliveries for _, r in d.recipients}
+    assert got == {id(alice2), id(bob1), id(bob2)}  # all but the session that said it
+    for delivery in deliveries:  # as the Answerer notes who took them
+        for post in delivery.posts:
+            post.took |= {user for user, _ in delivery.recipients}
+    count_delivered(posts)
+    assert said.delivered == 1  # bob, once; never alice
 
 
 class Written(Peer):

@@ -1,7 +1,9 @@
 """A session's life: `login` (or `register`) to `logout` or however else it ends, and `ping` and
-`active` in between. A login reads top to bottom here: judge the name and password, claim the
-name in the hub, open the period, snapshot the backlog and the rooms, reply, then deliver the
-backlog and the rooms' catch-up and announce the user.
+`active` in between. A login reads top to bottom here: judge the name and password, claim a
+place among the user's sessions in the hub (chat/1 "Several sessions": at the most, refused or
+taking the oldest one's place), open the period (first session), snapshot the backlog and the
+rooms (service/core/handlers/login_rooms.py), reply, then deliver the backlog and the rooms'
+catch-up and announce the user (first session). The user goes offline with its last session.
 
 Handlers decide and delegate: the store persists, the hub reaches other users, the link is
 this connection. They never touch a socket. Work that must follow the reply on the wire (the
@@ -13,12 +15,10 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from service.core.context import Context, Fields, Link, Services
+from service.core.handlers.login_rooms import enter_rooms
 from service.core.handlers.private import end_private_on_leave
 from service.core.session import EndReason, SessionState
 from service.credentials.masking import masked_name
@@ -32,7 +32,7 @@ from service.credentials.passwords import (
     stored_cost,
     verify_password,
 )
-from service.store import Refusal, RoomsAtLogin, Store
+from service.store import Refusal
 from service.wire import events
 from service.wire import requests as m
 from service.wire.errors import ErrorCode, RequestError
@@ -69,7 +69,8 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
         ):
             after = users.record_failed_login(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=True)
-        return _begin_session(ctx, name, now)  # as the account's exact name
+        # as the account's exact name
+        return _begin_session(ctx, name, now, credentials.epoch, replace=bool(request.replace))
 
 
 def _refused_login(
@@ -149,7 +150,7 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
     if users.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:
         raise _name_taken(name, users.name_taken_by(name) or name)  # taken meanwhile
     ctx.services.decoys.moved(None, config.argon2)
-    fields = _begin_session(ctx, name, now)
+    fields = _begin_session(ctx, name, now, epoch=0)  # a new account's first epoch
     del fields["pending"]  # a new account has no backlog: chat/1 lists `user` (and `rooms`: none)
     return fields
 
@@ -164,23 +165,39 @@ def _name_taken(name: str, holder: str) -> RequestError:
     )
 
 
-def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
-    """Online from here: backlog after the reply, then live messages, then presence."""
+def _begin_session(
+    ctx: Context, name: str, now: datetime, epoch: int, *, replace: bool = False
+) -> Fields:
+    """Online from here: backlog after the reply, then live messages, then presence (for the
+    user's first session only: chat/1 "Several sessions"). `epoch`: the account's session
+    epoch as read with its password, so a `kick` or `passwd` committed since ends it too."""
     hub, store, link = ctx.services.hub, ctx.services.store, ctx.link
+    most = ctx.services.config.max_sessions_per_user
     link.delivery.hold()  # live deliveries wait until the backlog is out
-    if not hub.claim(name, link):
+    claim = hub.claim(name, link, most=most, replace=replace)
+    if claim is None:
         link.delivery.drop_held()
-        raise RequestError(ErrorCode.ONLINE_ELSEWHERE, f"{name} is already logged in elsewhere.")
+        raise _online_elsewhere(name, most)
+    if claim.replaced is not None:  # out of the hub already: its end changes no presence
+        claim.replaced.request_end(EndReason.REPLACED)
     try:
-        ctx.state.period_id, ctx.state.user_id = store.periods.start_period(name, link.peer, now)
+        if claim.first:
+            period_id, ctx.state.user_id = store.periods.start_period(name, link.peer, now)
+            if not hub.set_period(name, period_id):  # left meanwhile (replaced, say)
+                store.periods.end_period(period_id, now, EndReason.REPLACED.value)
+        else:
+            ctx.state.user_id = store.periods.log_in_again(name)
         backlog = store.messages.backlog_snapshot(name)  # after the claim: none falls between
         rooms = enter_rooms(ctx.services, name)  # likewise for the rooms' messages
     except BaseException:
-        hub.release(name, link)
+        left = hub.release(name, link)
+        if left.last:  # nobody heard `online` from a first login that failed
+            _end_user(ctx.services, name, left.period_id, now, "login_failed",
+                      announce=not claim.first)  # fmt: skip
         link.delivery.drop_held()  # they are stored, or were for nobody: a failed login
         raise
-    ctx.state.user = name
-    log.info("login %s from %s", name, link.peer)
+    ctx.state.user, ctx.state.session_epoch = name, epoch
+    log.info("login %s from %s (session %d of %d)", name, link.peer, claim.count, most)
 
     def after_reply() -> None:  # on the worker running the login
         direct = (
@@ -189,7 +206,7 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
         )
         frames = itertools.chain(direct, rooms.frames(store))  # chat/1: rooms after the DMs
         # False: a slow consumer, ending
-        if link.delivery.catch_up(frames, backlog.last_id, rooms.last_seqs):
+        if link.delivery.catch_up(frames, backlog.last_id, rooms.last_seqs) and claim.first:
             _announce(ctx.services, name, "online", now)
 
     ctx.follow_ups.append(after_reply)
@@ -197,46 +214,19 @@ def _begin_session(ctx: Context, name: str, now: datetime) -> Fields:
     idle_timeout = ctx.services.config.idle_timeout_whole_s
     return {
         "user": name, "pending": backlog.count, "rooms": rooms.listing,
-        "idle_timeout": idle_timeout,
+        "idle_timeout": idle_timeout, "sessions": claim.count,
     }  # fmt: skip
 
 
-# --- the rooms' part of a login ----------------------------------------------------------------
-
-
-def enter_rooms(services: Services, user: str) -> RoomsCatchUp:
-    """After the login's claim: the user's rooms go live in the hub first, then the snapshot,
-    so a message committed in between is in both and its live copy is dropped as a
-    duplicate (service/net/delivery.py); none falls between the two."""
-    store = services.store
-    services.hub.enter_rooms(user, store.rooms.rooms_of(user))
-    excluded = frozenset(store.blocks.blocked_by(user) | {user})
-    return RoomsCatchUp(store.room_messages.rooms_at_login(user, excluded))
-
-
-@dataclass(frozen=True, slots=True)
-class RoomsCatchUp:
-    """A login's view of the user's rooms: the `rooms` of its reply, what follows it, and
-    up to which seq each room's live messages are duplicates."""
-
-    at_login: RoomsAtLogin
-
-    @property
-    def listing(self) -> list[dict[str, Any]]:
-        return [{"room": r.room, "unread": r.unread} for r in self.at_login.rooms]
-
-    @property
-    def last_seqs(self) -> dict[str, int]:
-        return {r.room: r.last_seq for r in self.at_login.rooms}
-
-    def frames(self, store: Store) -> Iterator[bytes]:
-        """Room by room in name order, the newest min(unread, 50) unread messages, oldest
-        first, as `room_message` with `stored` true; read a room at a time."""
-        excluded = self.at_login.excluded
-        for state in self.at_login.rooms:
-            for line in store.room_messages.catch_up(state, excluded):
-                yield events.room_message_event(state.room, line.seq, line.sender, line.text,
-                                                to_rfc3339(line.sent_at), True)  # fmt: skip
+def _online_elsewhere(name: str, most: int) -> RequestError:
+    """At the most sessions a user may have: chat/1's one-login text when that is one."""
+    if most == 1:
+        return RequestError(ErrorCode.ONLINE_ELSEWHERE, f"{name} is already logged in elsewhere.")
+    return RequestError(
+        ErrorCode.ONLINE_ELSEWHERE,
+        f"{name} is already logged in on {most} sessions, as many as this server allows; "
+        "log in with replace to end the oldest.",
+    )
 
 
 # --- the other requests of a session, and its end ----------------------------------------------
@@ -257,19 +247,29 @@ def handle_active(ctx: Context, request: m.Active) -> Fields:
 
 
 def leave(services: Services, state: SessionState, link: Link, reason: EndReason) -> None:
-    """However a session ends: offline, peers told, period closed, before the socket closes."""
+    """However a session ends: its private chats end, and with the user's last session the
+    user goes offline and its period closes, before the socket closes (chat/1 point 9)."""
     user = state.user
     if user is None:
         return
-    now = services.clock()
-    end_private_on_leave(services, user, services.hub.release(user, link), reason)
+    left = services.hub.release(user, link)
+    end_private_on_leave(services, user, left.endings, reason)
     # At shutdown everyone leaves at once: stop() closes every period in one statement, and
     # presence to users who are all getting `bye shutdown` would cost n^2 events.
-    if reason is not EndReason.SHUTDOWN:
-        if state.period_id is not None:
-            services.store.periods.end_period(state.period_id, now, reason.value)
-        _announce(services, user, "offline", now)
+    if reason is not EndReason.SHUTDOWN and left.last:
+        _end_user(services, user, left.period_id, services.clock(), reason.value)
     log.info("logout %s from %s (%s)", user, link.peer, reason.value)
+
+
+def _end_user(
+    services: Services, user: str, period_id: int | None, now: datetime, why: str,
+    *, announce: bool = True,
+) -> None:  # fmt: skip
+    """The user's last session ended: its active period closes, and others see it go."""
+    if period_id is not None:
+        services.store.periods.end_period(period_id, now, why)
+    if announce:
+        _announce(services, user, "offline", now)
 
 
 def _announce(services: Services, user: str, state: str, at: datetime) -> None:

@@ -26,7 +26,8 @@ def handle_broadcast(ctx: Context, request: m.Broadcast) -> Fields:
     services, user = ctx.services, ctx.user
     blockers = services.store.blocks.blockers_of(user)
     event = events.broadcast(user, request.text, to_rfc3339(services.clock()))
-    delivered = services.hub.send_to_all(event, skip=blockers | {user})
+    # every other user's sessions and this user's others; counted in users (chat/1 point 6)
+    delivered = services.hub.send_to_all(event, set(blockers), user, ctx.link)
     blocked_by = len(blockers.intersection(services.hub.online_users()))
     return {"delivered_to": delivered, "blocked_by": blocked_by}
 

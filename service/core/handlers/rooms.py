@@ -1,5 +1,5 @@
 """What the rooms' requests do (chat/1 "Rooms", feature `rooms`); their part of a login is in
-service/core/handlers/accounts.py (enter_rooms), with the rest of the login.
+service/core/handlers/login_rooms.py (enter_rooms), beside the rest of the login.
 
 `join`, `leave`, `history`, `rooms` and `members` are handled here, in the style of
 service/core/handlers/accounts.py: decide, let the store persist and the hub reach the others.
