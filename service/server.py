@@ -41,8 +41,10 @@ from service.credentials.decoy_cost import DecoyCosts
 from service.limits.auth_pool import AuthPool
 from service.limits.guard import Guard, Kind
 from service.limits.throttle import LogLimiter
-from service.net.connection import Connection, Runtime
+from service.net.adapter import SessionAdapter
+from service.net.connection import Connection
 from service.net.reactor import Reactor
+from service.net.runtime import Runtime
 from service.net.tls import Handshake, server_context
 from service.pipeline.answerer import Answerer
 from service.pipeline.items import Round
@@ -83,7 +85,7 @@ class ChatServer:
     def __init__(self, config: ServerConfig, clock: Callable[[], datetime] = utc_now) -> None:
         self.config = config
         self._clock = clock
-        self._connections: set[Connection] = set()  # the reactor's alone
+        self._connections: set[SessionAdapter] = set()  # the reactor's alone
         self._handshakes: set[Handshake] = set()  # TLS connections before chat/1; ditto
         self._tls: ssl.SSLContext | None = None
         self._all_closed = threading.Event()
@@ -249,7 +251,7 @@ class ChatServer:
         self._handshakes.add(handshake)
         handshake.start()
 
-    def _forget(self, connection: Connection) -> None:
+    def _forget(self, connection: SessionAdapter) -> None:
         self._connections.discard(connection)
         assert self._runtime is not None
         self._runtime.guard.connection_closed(connection.source)

@@ -85,6 +85,9 @@ class SessionState:
     user_id: int | None = None  # the account's row id, for the message hot path
     period_id: int | None = None  # the open active period while logged in
     bad_frames: int = 0
+    # Whether the client can take peer-to-peer chats (listen on a TCP port): a web page
+    # cannot, so its requesters get `private_declined` `unsupported` (chat/1 precise point 16).
+    can_private: bool = True
 
     @property
     def logged_in(self) -> bool:
