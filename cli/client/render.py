@@ -197,6 +197,7 @@ _DECLINED_LINES = {  # private_declined reason (chat/1 precise point 16) -> what
     "expired": "{who} did not answer your private chat request in time.",
     "blocked": "Your private chat request to {who} has ended (blocked).",
     "cancelled": "{who} left before answering your private chat request.",
+    "unsupported": "{who} is on a client that cannot take private chats (a web page).",
 }
 
 

@@ -41,12 +41,16 @@ class PrivateBroker:
             return True
         return any(_pair(r.requester, r.target) == _pair(a, b) for r in self._requests.values())
 
-    def open_request(self, request: PrivateRequest) -> None:
-        if self._busy(request.requester, request.target):
+    def check_free(self, requester: str, target: str) -> None:
+        """`already_private` if the two have a session or a pending request, either way."""
+        if self._busy(requester, target):
             raise RequestError(
                 ErrorCode.ALREADY_PRIVATE,
-                f"You already have a private chat or a pending request with {request.target}.",
+                f"You already have a private chat or a pending request with {target}.",
             )
+
+    def open_request(self, request: PrivateRequest) -> None:
+        self.check_free(request.requester, request.target)
         self._requests[request.request_id] = request
 
     def take_request(self, request_id: str, answerer: str) -> PrivateRequest:

@@ -48,6 +48,9 @@ class Link(Protocol):
     @property
     def delivery(self) -> Delivery: ...  # live events and the backlog at login
 
+    @property
+    def can_private(self) -> bool: ...  # peer-to-peer chats possible (not from a web page)
+
     def send_event(self, event: Fields) -> None: ...
 
     def deliver_encoded(self, items: Sequence[Live], first: bytes = b"") -> bool: ...

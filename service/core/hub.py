@@ -38,6 +38,11 @@ class Recipient(Protocol):
         same bytes for every member). False if the recipient cannot take them."""
         ...
 
+    @property
+    def can_private(self) -> bool:
+        """Whether the recipient can take peer-to-peer chats (a web page cannot)."""
+        ...
+
 
 def _live(event: Event) -> Live:
     """Only events other than direct messages come here as dicts (service/wire/events.py
@@ -148,11 +153,19 @@ class Hub:
 
     # --- private brokering -------------------------------------------------------------------
 
-    def request_private(self, request: PrivateRequest) -> None:
+    def request_private(self, request: PrivateRequest) -> bool:
+        """Open `request`, or refuse it (`offline`, `already_private`); False when the
+        addressee's session cannot take peer-to-peer chats: then nothing is pending and the
+        requester is to hear `private_declined` `unsupported` (chat/1 precise point 16)."""
         with self._lock:
-            if request.target not in self._online:
+            recipient = self._online.get(request.target)
+            if recipient is None:
                 raise RequestError(ErrorCode.OFFLINE, f"{request.target} is not online.")
+            if not recipient.can_private:
+                self._private.check_free(request.requester, request.target)
+                return False
             self._private.open_request(request)
+            return True
 
     def answer_private(self, answerer: str, request_id: str, accept: bool) -> PrivateRequest:
         """Take the request; on accept the two are in a private session from now on."""

@@ -27,6 +27,7 @@ class DeclineReason(Enum):
     EXPIRED = "expired"  # nobody answered in time (60 s)
     BLOCKED = "blocked"  # one of the two blocked the other
     CANCELLED = "cancelled"  # the addressee's session ended
+    UNSUPPORTED = "unsupported"  # the addressee's session cannot take peer-to-peer chats
 
 
 class CancelReason(Enum):

@@ -35,7 +35,11 @@ def handle_startprivate(ctx: Context, request: m.StartPrivate) -> Fields:
     if target in services.store.blocks.blockers_of(user):
         raise refusal_error(Refusal.BLOCKED, request.op, target)
     pending = PrivateRequest(secrets.token_hex(8), user, target, services.clock())
-    services.hub.request_private(pending)  # offline, already_private
+    if not services.hub.request_private(pending):  # offline, already_private
+        # A web page cannot listen for a peer: declined at once, never asked (point 16).
+        declined = private_declined(pending, DeclineReason.UNSUPPORTED)
+        ctx.follow_ups.append(lambda: ctx.link.send_event(declined))
+        return {"request": pending.request_id}
     event = private_request(pending.request_id, user)
     # If the target leaves before this is sent, leave() withdraws the request and declines it.
     ctx.follow_ups.append(lambda: services.hub.send(pending.target, event))
