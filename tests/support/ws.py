@@ -32,7 +32,7 @@ from wsproto.events import (
 
 from tests.support.client import Frame, TestClient
 
-TEXT, BINARY = 0x1, 0x2
+CONTINUATION, TEXT, BINARY = 0x0, 0x1, 0x2
 
 
 class UpgradeRefused(Exception):
@@ -119,6 +119,10 @@ class WsTestClient(TestClient):
         mask = os.urandom(4)
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         self.sock.sendall(head + mask + masked)
+
+    def send_close(self, code: int) -> None:
+        """Close as a browser does: the close frame, then wait for the server's."""
+        self.sock.sendall(self._ws.send(CloseConnection(code=code)))
 
     # --- receiving ---------------------------------------------------------------------------
 

@@ -61,6 +61,7 @@ class HttpExchange(SocketSide):
         self._upgrade: Upgrade | None = None  # accepted, to be answered once h11 pauses
         self._reading = True
         self._started = False  # bytes of the current request came
+        self._fed = 0  # bytes given to h11 since the current request began
         self.deadline = time.monotonic() + head_timeout_s  # for the current request's head
 
     def start(self) -> None:
@@ -71,6 +72,7 @@ class HttpExchange(SocketSide):
 
     def _received(self, data: bytes) -> None:
         self._started = True
+        self._fed += len(data)
         self._http.receive_data(data)
 
     def _received_eof(self) -> None:
@@ -95,6 +97,9 @@ class HttpExchange(SocketSide):
                     self._switch(self._upgrade)
                 return
             if isinstance(event, h11.Request):
+                if self._fed - len(self._http.trailing_data[0]) > MAX_HEAD_BYTES:
+                    self._refuse_head(431, "a request head over 8 KiB")  # (came in one piece)
+                    return
                 self._answer(event)
             elif isinstance(event, h11.EndOfMessage):
                 self._next_or_close()
@@ -130,7 +135,8 @@ class HttpExchange(SocketSide):
         http = self._http
         if http.our_state is h11.DONE and http.their_state is h11.DONE:
             http.start_next_cycle()
-            self._started = bool(http.trailing_data[0])
+            self._fed = len(http.trailing_data[0])
+            self._started = bool(self._fed)
             self.deadline = time.monotonic() + self._head_timeout_s
         elif http.our_state is h11.MUST_CLOSE or http.their_state is h11.MUST_CLOSE:
             self._finish()

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from wsproto.connection import Connection as WsConnection
-from wsproto.connection import ConnectionType
+from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.frame_protocol import CloseReason, ParseFailed
 
@@ -97,17 +97,28 @@ class WebSocketConnection(SessionAdapter):
                 elif isinstance(event, Ping):
                     self._ws_outbox.send_raw_nowait(self._ws.send(event.response()))
                 elif isinstance(event, CloseConnection):
-                    self._close_reply = close_frame(_echoed(event.code))
-                    self._spent = True
-                    self._engine.receive_eof()  # answer what it sent, then end
+                    self._closed_by_peer(event, out)
                 if self._spent:
                     break
-        except ParseFailed as error:
-            problem, text = FrameProblem.BAD_FRAME, f"WebSocket: {error}."
-            if error.code == CloseReason.INVALID_FRAME_PAYLOAD_DATA:
-                text = "The frame is not valid UTF-8."
-            self._break(error.code, problem, text, out)
+        except ParseFailed as error:  # (wsproto reports it as a CloseConnection, see below)
+            self._broken(error.code, str(error), out)
         self._engine.receive(out)
+
+    def _closed_by_peer(self, event: CloseConnection, out: list[Decoded]) -> None:
+        """The peer's close frame, or (the state still OPEN) wsproto's word for a frame that
+        broke RFC 6455."""
+        if self._ws.state is not ConnectionState.REMOTE_CLOSING:
+            self._broken(event.code, event.reason or "", out)
+            return
+        self._close_reply = close_frame(_echoed(event.code))
+        self._spent = True
+        self._engine.receive_eof()  # answer what it sent, then end
+
+    def _broken(self, code: int, why: str, out: list[Decoded]) -> None:
+        text = f"Not a valid WebSocket frame: {why}."
+        if code == CloseReason.INVALID_FRAME_PAYLOAD_DATA:
+            text = "The frame is not valid UTF-8."
+        self._break(code, FrameProblem.BAD_FRAME, text, out)
 
     def _text(self, data: bytes, finished: bool, out: list[Decoded]) -> None:
         if finished and not self._parts:  # one piece: the usual case
