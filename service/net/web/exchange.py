@@ -94,7 +94,10 @@ class HttpExchange(SocketSide):
                 return
             if event is h11.PAUSED:
                 if self._upgrade is not None:
-                    self._switch(self._upgrade)
+                    try:
+                        self._switch(self._upgrade)  # the socket is the session's now
+                    except h11.LocalProtocolError:  # not an upgrade to h11: nothing sent
+                        self._finish()
                 return
             if isinstance(event, h11.Request):
                 if self._fed - len(self._http.trailing_data[0]) > MAX_HEAD_BYTES:
@@ -144,6 +147,7 @@ class HttpExchange(SocketSide):
     def _refuse_head(self, status: int, why: str) -> None:
         """A head h11 could not read (too large, malformed): the status it suggests, if a
         response may still go, then the close."""
+        why = why[:200]  # h11 quotes what it could not read
         self._guard.note(Kind.WEB, self.source, time.monotonic(),
                          f"closed a web connection from {self.peer}: {why} ({status})")  # fmt: skip
         if self._http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
@@ -157,7 +161,8 @@ class HttpExchange(SocketSide):
         """Send the 101 and hand everything over to the WebSocket session."""
         response = h11.InformationalResponse(status_code=101, headers=upgrade.headers,
                                              reason=REASONS[101])  # fmt: skip
-        self._ws_outbox.send_raw_nowait(self._http.send(response) or b"")
+        switching = self._http.send(response) or b""
+        self._ws_outbox.send_raw_nowait(switching)
         trailing, _ = self._http.trailing_data
         sock, _outbox = self._release()
         self._on_upgrade(self, sock, self._ws_outbox, bytes(trailing))
