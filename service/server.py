@@ -9,9 +9,11 @@ Threads, and why each exists (docs/ARCHITECTURE.md):
 - `ticker`: housekeeping (private requests that expire, old nonces, unknown names, sessions
   of accounts an operator deleted).
 
-`start()` returns once the socket listens (port 0 picks a free one: see `address`). It
-checks in an order that changes nothing it should not: the TLS files, then the port, then
-the database; whatever fails is a StartupError of one sentence. `stop()` is idempotent: stop
+`start()` returns once the socket listens (port 0 picks a free one: see `address`, and
+`web_address` for the web port). It checks in an order that changes nothing it should not:
+the TLS files (and the web client's files), then the port and the web port, then the
+database; whatever fails is a StartupError of one sentence. Connections wait in the entrance
+(service/net/entrance.py) until their session starts. `stop()` is idempotent: stop
 accepting, end every session with `bye shutdown`, close the active periods, and release the
 database.
 """
@@ -143,6 +145,7 @@ class ChatServer:
             listener.close()
             if self._web_listener is not None:
                 self._web_listener.close()
+                self._web_listener = None
             raise
         self._listener = listener
         guard = Guard(config, descriptor_room())

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from service.config import ServerConfig
+from service.config import ServerConfig, StartupError
+from service.server import ChatServer
 from tests.conftest import PASSWORD
 from tests.support.http import closed_within, get, read_response, request_raw
 from tests.support.server import RunningServer, create_users, spawn_server, start_server
@@ -144,6 +145,15 @@ def test_chat_server_prints_the_page_s_address(tmp_path: Path) -> None:
         assert get(process.host, process.web_port, "/").status == 200
     finally:
         assert process.terminate() == 0
+
+
+def test_a_busy_web_port_stops_the_start_before_the_database(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        config = ServerConfig(port=0, web_port=port, db_url=f"sqlite:///{tmp_path / 'p.db'}")
+        with pytest.raises(StartupError, match=f"cannot listen on 127.0.0.1:{port}"):
+            ChatServer(config).start()
+    assert not (tmp_path / "p.db").exists()
 
 
 def test_bad_web_options_are_usage_errors(tmp_path: Path) -> None:
