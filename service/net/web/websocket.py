@@ -103,6 +103,8 @@ class WebSocketConnection(SessionAdapter):
         except ParseFailed as error:  # (wsproto reports it as a CloseConnection, see below)
             self._broken(error.code, str(error), out)
         self._engine.receive(out)
+        if self._close_reply is not None:
+            self._engine.receive_eof()  # the peer closed: answer what it sent, then end
 
     def _closed_by_peer(self, event: CloseConnection, out: list[Decoded]) -> None:
         """The peer's close frame, or (the state still OPEN) wsproto's word for a frame that
@@ -112,7 +114,6 @@ class WebSocketConnection(SessionAdapter):
             return
         self._close_reply = close_frame(_echoed(event.code))
         self._spent = True
-        self._engine.receive_eof()  # answer what it sent, then end
 
     def _broken(self, code: int, why: str, out: list[Decoded]) -> None:
         text = f"Not a valid WebSocket frame: {why}."
