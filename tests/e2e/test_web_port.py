@@ -7,6 +7,7 @@ so a test sends exactly the bytes an attacker would. About the transport only: S
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import ssl
 import subprocess
@@ -202,3 +203,15 @@ def test_over_tls_the_page_is_https_and_the_socket_wss(
     with pytest.raises(ssl.SSLError):  # plain HTTP on the TLS port: no handshake, no answer
         request_raw(server.host, server.web_port, b"GET / HTTP/1.1\r\n\r\n",
                     tls=ssl.create_default_context())  # fmt: skip
+
+
+def test_junk_heads_are_refused_or_closed_and_the_port_serves_on(server: RunningServer) -> None:
+    rng = random.Random(11)
+    for _ in range(30):
+        headers = b"GET / HTTP/1.1\r\n" + rng.randbytes(rng.randrange(1, 500)) + b"\r\n\r\n"
+        junk = rng.choice([rng.randbytes(rng.randrange(1, 3000)), headers])
+        with socket.create_connection((server.host, server.web_port), timeout=5) as sock:
+            sock.sendall(junk)
+            sock.shutdown(socket.SHUT_WR)
+            assert closed_within(sock, 5)  # an error response, or nothing: then the close
+    assert get(server.host, server.web_port, "/").status == 200

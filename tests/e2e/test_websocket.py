@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -240,3 +242,37 @@ def test_a_shutdown_says_bye_and_closes_going_away(
     assert [f["reason"] for f in web.wait_closed()] == ["shutdown"]
     assert web.close_code == 1001
     web.close()
+
+
+# --- any split, any junk -----------------------------------------------------------------------
+
+
+@sqlite_only
+def test_messages_in_one_write_in_fragments_or_split_anywhere_are_answered_in_order(
+    ws: WsConnect,
+) -> None:
+    web = ws()
+    frames = [web.masked(TEXT, json.dumps({"op": "ping", "id": n}).encode()) for n in range(20)]
+    first, rest = b'{"op":"ping",', b'"id":20}'  # one message in two fragments, a ping between
+    frames.append(web.masked(TEXT, first, fin=False))
+    frames.append(web.masked(0x9, b"are you there"))  # a control frame inside the message
+    frames.append(web.masked(CONTINUATION, rest))
+    stream = b"".join(frames)
+    rng = random.Random(20)
+    cuts = sorted(rng.sample(range(1, len(stream)), 40))
+    for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        web.sock.sendall(stream[start:end])
+    assert [web.reply_to(n)["ok"] for n in range(21)] == [True] * 21
+
+
+@sqlite_only
+def test_junk_after_the_upgrade_only_ever_closes_that_connection(
+    server: RunningServer, ws: WsConnect
+) -> None:
+    rng = random.Random(7)
+    for _ in range(20):
+        web = ws()
+        web.sock.sendall(rng.randbytes(rng.randrange(1, 4096)))
+        web.sock.shutdown(socket.SHUT_WR)
+        web.wait_closed(timeout_s=5)  # whatever it made of the junk, it closed
+    assert ws().request("ping")["ok"] is True

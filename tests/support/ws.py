@@ -108,6 +108,11 @@ class WsTestClient(TestClient):
 
     def send_frame(self, opcode: int, payload: bytes, fin: bool = True) -> None:
         """One masked frame as a client sends it, whatever its payload."""
+        self.sock.sendall(self.masked(opcode, payload, fin))
+
+    @staticmethod
+    def masked(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+        """A frame's bytes as a client sends them (masked), whatever its payload."""
         first = (0x80 if fin else 0) | opcode
         n = len(payload)
         if n < 126:
@@ -117,8 +122,7 @@ class WsTestClient(TestClient):
         else:
             head = struct.pack("!BBQ", first, 0x80 | 127, n)
         mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(head + mask + masked)
+        return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
     def send_close(self, code: int) -> None:
         """Close as a browser does: the close frame, then wait for the server's."""
