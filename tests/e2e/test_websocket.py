@@ -207,14 +207,15 @@ def limited_server(db_url: str) -> Iterator[Callable[..., RunningServer]]:
 def test_the_request_rate_applies_over_websocket(
     limited_server: Callable[..., RunningServer],
 ) -> None:
-    server = limited_server(request_rate=2, request_burst=5)
+    server = limited_server(request_rate=0.1, request_burst=5)  # a token per 10 s
     web = WsTestClient(server.host, server.web_port)
     web.login("alice", PASSWORD)  # takes a token: 4 left
-    for n in range(10, 20):
-        web.send({"op": "whoelse", "id": n})
+    web.sock.sendall(b"".join(
+        web.masked(TEXT, json.dumps({"op": "whoelse", "id": n}).encode()) for n in range(10, 20)
+    ))  # fmt: skip
     replies = [web.reply_to(n) for n in range(10, 20)]
     assert [r["ok"] for r in replies] == [True] * 4 + [False] * 6
-    assert replies[-1]["error"] == "rate_limited" and replies[-1]["retry_after"] == 1
+    assert replies[-1]["error"] == "rate_limited" and replies[-1]["retry_after"] >= 1
     web.close()
 
 
@@ -227,7 +228,7 @@ def test_the_idle_timeout_applies_over_websocket(
     web.login("alice", PASSWORD)
     started = time.monotonic()
     assert [f["reason"] for f in web.wait_closed(timeout_s=5)] == ["timeout"]
-    assert 0.8 < time.monotonic() - started < 4 and web.close_code == 1000
+    assert 0.8 < time.monotonic() - started < 5 and web.close_code == 1000
     web.close()
 
 
