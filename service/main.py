@@ -290,6 +290,14 @@ def main(argv: list[str] | None = None) -> int:
     # it out of every garbage collection, so a collection costs what the requests left behind.
     gc.collect()
     gc.freeze()
+    # Before the lines below: whoever learns the port from them may signal at once.
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     host, port = server.address
     # Printed whatever the log level: operators and scripts learn the port (0 picks one) here.
     signup = "open" if config.allow_signup else "closed"
@@ -303,13 +311,6 @@ def main(argv: list[str] | None = None) -> int:
               f"{page_url(web_host, web_port, config.tls_cert is not None)} in a browser",
               file=sys.stderr, flush=True)  # fmt: skip
 
-    stop_requested = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop_requested.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     while not stop_requested.wait(0.5):
         pass
     log.info("shutting down")
