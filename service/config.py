@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from service.credentials.hash_cost import DEFAULT_COST, HashCost
 from service.wire.names import MAX_TEXT_CHARS, MIN_PASSWORD_CHARS
+from service.wire.origins import parse_origin
 
 DEFAULT_PORT = 5000
 DEFAULT_DB_URL = "sqlite:///parley.db"  # a file in the working directory
@@ -53,6 +54,11 @@ class ServerConfig:
     # joining a room that exists is never limited
     tls_cert: str | None = None  # PEM certificate chain: serve chat/1 inside TLS
     tls_key: str | None = None  # its private key (PEM)
+    # The web port: the web client's files and chat/1 over WebSocket (off unless a port is
+    # given; 0 picks a free one), on web_host (None: the same as `host`), HTTPS/WSS with TLS.
+    web_port: int | None = None
+    web_host: str | None = None
+    web_origins: tuple[str, ...] = ()  # pages elsewhere that may open a WebSocket too
     argon2: HashCost = DEFAULT_COST  # hashing's cost (service/credentials/hash_cost.py)
     rehash: bool = True  # a stored hash of another cost is made anew at its next login
     allow_weak_hashing: bool = False  # tests only, no option: argon2 below OWASP's floor
@@ -83,6 +89,15 @@ class ServerConfig:
             raise ValueError(problem)
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("TLS needs both a certificate and its key")
+        self._check_web()
+
+    def _check_web(self) -> None:
+        if self.web_port is not None and not 0 <= self.web_port <= 65_535:
+            raise ValueError(f"web port must be between 0 and 65535, not {self.web_port}")
+        for origin in self.web_origins:
+            if parse_origin(origin.removesuffix("/")) is None:
+                raise ValueError(f"web origin {origin!r} is not scheme://host[:port] with "
+                                 "http or https (e.g. https://chat.example.org)")  # fmt: skip
 
     def _check_limits(self) -> None:
         at_least_one = {
@@ -110,6 +125,10 @@ class ServerConfig:
         """The timeout as the login reply states it (`idle_timeout`): whole seconds, rounded
         down so that a client warning its user ahead of it is never late, and at least 1."""
         return max(1, math.floor(self.timeout_s))
+
+    @property
+    def web_listen_host(self) -> str:
+        return self.host if self.web_host is None else self.web_host
 
     @property
     def server_banner(self) -> str:

@@ -40,7 +40,9 @@ class Option:
     metavar: str | None = None
     group: str | None = None  # a heading of GROUPS; None: among the general options
     choices: tuple[str, ...] | None = None
-    action: str | None = None  # "store_true"/"store_false": a switch, no value
+    action: str | None = None  # "store_true"/"store_false": a switch, no value; "append":
+    # repeatable, the values in a tuple
+    value_type: type | None = None  # when the field's default (None) does not say it
     default: Any = None  # of an option that sets no field (--log-level); the others: the field's
     # The assignment-style positional of the same meaning ("PORT"), and its help: either may
     # be given, both only with one value.
@@ -68,6 +70,8 @@ def _shown(value: object) -> str:
 
 GROUPS = {  # heading -> what it says, in the order of the help
     "TLS": "Serve chat/1 inside TLS (1.2 or newer); clients then need chat-client --tls.",
+    "web port": "Serve the web client and chat/1 over WebSocket (path /chat) on a port of "
+    "its own; with TLS it is HTTPS and WSS, with the same certificate.",
     "abuse limits": "Per address means per IPv4 address or IPv6 /64 network. Refusals are "
     "answered rate_limited (with retry_after) and logged at most once per interval per "
     "address.",
@@ -76,7 +80,7 @@ GROUPS = {  # heading -> what it says, in the order of the help
     "start. Stored hashes are made anew with these at their owner's next login.",
 }
 
-LIMITS, HASHING = "abuse limits", "password hashing"
+LIMITS, HASHING, WEB = "abuse limits", "password hashing", "web port"
 OPTIONS = (
     Option("--host", "address to listen on (default {default}; 0.0.0.0 for all)", "host"),
     Option("--port", "same as PORT", "port", positional="PORT",
@@ -106,6 +110,13 @@ OPTIONS = (
            "tls_cert", "FILE", "TLS"),
     Option("--tls-key", "the certificate's private key, PEM (e.g. privkey.pem)", "tls_key",
            "FILE", "TLS"),
+    Option("--web-port", "serve the web client on this port (0 picks a free one; default: "
+           "off)", "web_port", "PORT", WEB, value_type=int),
+    Option("--web-host", "address the web port listens on (default: the same as --host)",
+           "web_host", "HOST", WEB),
+    Option("--web-origin", "another page that may open a WebSocket, as scheme://host[:port] "
+           "(repeatable; the page the web port serves may always)", "web_origins", "ORIGIN",
+           WEB, action="append"),
     Option("--max-connections", "connections open at once, in total (default {default}; fewer "
            "if the descriptor limit leaves less room); past it the server stops accepting for "
            "a moment", "max_connections", "N", LIMITS),
@@ -152,6 +163,10 @@ OPTIONS = (
 def _add_option(parser: argparse._ActionsContainer, option: Option) -> None:
     default = option.config_default()
     shown = option.help.format(default=_shown(default))
+    if option.action == "append":
+        parser.add_argument(option.flag, dest=option.dest, action="append", default=None,
+                            metavar=option.metavar, help=shown)  # fmt: skip
+        return
     if option.action is not None:
         parser.add_argument(option.flag, dest=option.dest, action=option.action,
                             default=default, help=shown)  # fmt: skip
@@ -160,8 +175,9 @@ def _add_option(parser: argparse._ActionsContainer, option: Option) -> None:
     metavar = option.metavar
     if metavar is None and option.choices is None:
         metavar = option.flag.removeprefix("--").replace("-", "_").upper()
+    value_type = option.value_type or (str if default is None else type(default))
     parser.add_argument(
-        option.flag, dest=option.dest, type=str if default is None else type(default),
+        option.flag, dest=option.dest, type=value_type,
         metavar=metavar, choices=option.choices, help=shown,
         default=None if option.positional else default,  # None: _pick tells "not given"
     )  # fmt: skip
@@ -208,6 +224,8 @@ def config_from_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         if option.field is None:
             continue
         value = _pick(parser, option, args) if option.positional else getattr(args, option.dest)
+        if option.action == "append":
+            value = tuple(value or ())
         whole, _, part = option.field.partition(".")
         if part:
             parts.setdefault(whole, {})[part] = value
@@ -220,6 +238,16 @@ def config_from_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
     except ValueError as error:
         parser.error(str(error))
     return config, args.log_level
+
+
+def page_url(host: str, port: int, tls: bool) -> str:
+    """The web client's address to open, for a port listening on `host` (on every address:
+    this machine's name for itself will do)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"{'https' if tls else 'http'}://{host}:{port}/"
 
 
 def raise_descriptor_limit(wanted: int) -> int:
@@ -265,14 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     # it out of every garbage collection, so a collection costs what the requests left behind.
     gc.collect()
     gc.freeze()
-    host, port = server.address
-    # Printed whatever the log level: operators and scripts learn the port (0 picks one) here.
-    signup = "open" if config.allow_signup else "closed"
-    tls = "TLS" if config.tls_cert else "no TLS"
-    print(f"chat-server: listening on {host}:{port} ({tls}, database "
-          f"{describe_url(config.db_url)}, sign-up {signup})",
-          file=sys.stderr, flush=True)  # fmt: skip
-
+    # Before the lines below: whoever learns the port from them may signal at once.
     stop_requested = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -280,6 +301,19 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    host, port = server.address
+    # Printed whatever the log level: operators and scripts learn the port (0 picks one) here.
+    signup = "open" if config.allow_signup else "closed"
+    tls = "TLS" if config.tls_cert else "no TLS"
+    print(f"chat-server: listening on {host}:{port} ({tls}, database "
+          f"{describe_url(config.db_url)}, sign-up {signup})",
+          file=sys.stderr, flush=True)  # fmt: skip
+    if server.web_address is not None:
+        web_host, web_port = server.web_address
+        print(f"chat-server: web port listening on {web_host}:{web_port}; open "
+              f"{page_url(web_host, web_port, config.tls_cert is not None)} in a browser",
+              file=sys.stderr, flush=True)  # fmt: skip
+
     while not stop_requested.wait(0.5):
         pass
     log.info("shutting down")

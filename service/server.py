@@ -9,9 +9,11 @@ Threads, and why each exists (docs/ARCHITECTURE.md):
 - `ticker`: housekeeping (private requests that expire, old nonces, unknown names, sessions
   of accounts an operator deleted).
 
-`start()` returns once the socket listens (port 0 picks a free one: see `address`). It
-checks in an order that changes nothing it should not: the TLS files, then the port, then
-the database; whatever fails is a StartupError of one sentence. `stop()` is idempotent: stop
+`start()` returns once the socket listens (port 0 picks a free one: see `address`, and
+`web_address` for the web port). It checks in an order that changes nothing it should not:
+the TLS files (and the web client's files), then the port and the web port, then the
+database; whatever fails is a StartupError of one sentence. Connections wait in the entrance
+(service/net/entrance.py) until their session starts. `stop()` is idempotent: stop
 accepting, end every session with `bye shutdown`, close the active periods, and release the
 database.
 """
@@ -22,14 +24,12 @@ import logging
 import os
 import resource
 import socket
-import ssl
 import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
 
 from service.config import ServerConfig, StartupError
 from service.core.account_watch import DeletionWatch, ending
@@ -39,17 +39,19 @@ from service.core.hub import Hub
 from service.core.session import EndReason
 from service.credentials.decoy_cost import DecoyCosts
 from service.limits.auth_pool import AuthPool
-from service.limits.guard import Guard, Kind
+from service.limits.guard import Guard
 from service.limits.throttle import LogLimiter
-from service.net.connection import Connection, Runtime
+from service.net.adapter import SessionAdapter
+from service.net.entrance import Entrance
 from service.net.reactor import Reactor
-from service.net.tls import Handshake, server_context
+from service.net.runtime import Runtime
+from service.net.tls import server_context
+from service.net.web.site import Site, load_assets
 from service.pipeline.answerer import Answerer
 from service.pipeline.items import Round
 from service.store import Store, db
 from service.store.change_marker import ChangeMarker
 from service.store.instance_lock import InstanceLock, take_instance_lock
-from service.wire.addresses import source_key
 from service.wire.timeutil import utc_now
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,14 @@ DESCRIPTOR_RESERVE = 100  # descriptors kept for the database, the log and our o
 GUARD_PRUNE_S = 60.0  # how often the guard forgets addresses whose buckets refilled
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return socket.create_server((host, port), backlog=LISTEN_BACKLOG, reuse_port=False)
+    except OSError as error:  # strerror alone: create_server appends the address to it
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise StartupError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
 def descriptor_room() -> int:
     """How many connections the descriptor limit leaves room for."""
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -83,14 +93,14 @@ class ChatServer:
     def __init__(self, config: ServerConfig, clock: Callable[[], datetime] = utc_now) -> None:
         self.config = config
         self._clock = clock
-        self._connections: set[Connection] = set()  # the reactor's alone
-        self._handshakes: set[Handshake] = set()  # TLS connections before chat/1; ditto
-        self._tls: ssl.SSLContext | None = None
+        self._connections: set[SessionAdapter] = set()  # the reactor's alone
+        self._entrance: Entrance | None = None  # connections before their session; ditto
         self._all_closed = threading.Event()
         self._stopped = threading.Event()
         self._started = False
         self._lock = threading.Lock()  # guards the started/stopped flags
         self._listener: socket.socket | None = None
+        self._web_listener: socket.socket | None = None  # the web port, if asked for
         self._instance_lock: InstanceLock | None = None  # held from start() to stop()
         self._runtime: Runtime | None = None
         self._ticker: threading.Thread | None = None
@@ -99,6 +109,14 @@ class ChatServer:
     def address(self) -> tuple[str, int]:
         assert self._listener is not None, "start() first"
         host, port = self._listener.getsockname()[:2]
+        return str(host), int(port)
+
+    @property
+    def web_address(self) -> tuple[str, int] | None:
+        """Where the web port listens, or None without one."""
+        if self._web_listener is None:
+            return None
+        host, port = self._web_listener.getsockname()[:2]
         return str(host), int(port)
 
     @property
@@ -115,25 +133,28 @@ class ChatServer:
     def start(self) -> None:
         """Listen and serve; StartupError (one sentence) if the server cannot."""
         config = self.config
-        self._tls = server_context(config)  # before the port: a bad certificate changes nothing
+        tls = server_context(config)  # before the port: a bad certificate changes nothing
+        site = None if config.web_port is None else Site(load_assets(), tls is not None,
+                                                         config.web_origins)  # fmt: skip
+        listener = _listen(config.host, config.port)
         try:
-            listener = socket.create_server(
-                (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
-            )
-        except OSError as error:  # strerror alone: create_server appends the address to it
-            reason = os.strerror(error.errno) if error.errno else str(error)
-            raise StartupError(f"cannot listen on {config.host}:{config.port}: {reason}") from None
-        try:
+            if config.web_port is not None:
+                self._web_listener = _listen(config.web_listen_host, config.web_port)
             services = self._open_services()
         except BaseException:
             listener.close()
+            if self._web_listener is not None:
+                self._web_listener.close()
+                self._web_listener = None
             raise
         self._listener = listener
         guard = Guard(config, descriptor_room())
         reactor = Reactor(
-            listener, self._accept, self._end_round, guard.accept_refusal,
-            config.refusal_log_interval_s,
+            listener, lambda s, a: self._enter().accept_chat(s, a), self._end_round,
+            guard.accept_refusal, config.refusal_log_interval_s,
         )  # fmt: skip
+        if self._web_listener is not None:
+            reactor.add_listener(self._web_listener, lambda s, a: self._enter().accept_web(s, a))
         self._runtime = Runtime(
             services,
             reactor,
@@ -142,6 +163,9 @@ class ChatServer:
             ThreadPoolExecutor(CATCH_UP_WORKERS, thread_name_prefix="catch_up"),
             guard,
             self._forget,
+        )
+        self._entrance = Entrance(
+            self._runtime, tls, self._stopped.is_set, self._start_session, site
         )
         answerer = Answerer(services.hub, config.max_text_chars, reactor.post)
         services.store.group_writer.on_hot_committed(answerer)
@@ -192,64 +216,16 @@ class ChatServer:
 
     # --- on the reactor thread -------------------------------------------------------------
 
-    def _accept(self, sock: socket.socket, address: tuple[Any, ...]) -> None:
-        assert self._runtime is not None
-        guard, now = self._runtime.guard, time.monotonic()
-        source = source_key(str(address[0]))
-        if self._stopped.is_set() or not guard.connection_opened(source, now):
-            sock.close()  # over the per-address cap: closed without a word (and logged)
-            return
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self._tls is not None:
-                self._start_handshake(sock, address, source, now)
-                return
-            connection = Connection(sock, address, self._runtime, accepted_at=now)
-        except OSError as error:  # the client gave up already
-            log.debug("could not take a connection: %s", error)
-            sock.close()
-            guard.connection_closed(source)
-            return
-        log.debug("connection from %s", connection.peer)
-        self._connections.add(connection)
-        connection.start()
+    def _start_session(self, session: SessionAdapter) -> None:
+        log.debug("connection from %s", session.peer)
+        self._connections.add(session)
+        session.start()
 
-    def _start_handshake(
-        self, sock: socket.socket, address: tuple[Any, ...], source: str, accepted_at: float
-    ) -> None:
-        assert self._tls is not None and self._runtime is not None
-        sock.setblocking(False)
-        tls_sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        deadline = accepted_at + self.config.login_timeout_s
+    def _enter(self) -> Entrance:
+        assert self._entrance is not None, "start() first"
+        return self._entrance
 
-        def done(handshake: Handshake) -> None:
-            self._handshakes.discard(handshake)
-            assert self._runtime is not None
-            try:
-                connection = Connection(handshake.sock, address, self._runtime, accepted_at)
-            except OSError:
-                handshake.close()
-                self._runtime.guard.connection_closed(source)
-                return
-            log.debug("connection from %s, in %s", connection.peer, handshake.sock.version())
-            self._connections.add(connection)
-            connection.start()
-
-        def failed(handshake: Handshake, reason: str) -> None:
-            self._handshakes.discard(handshake)
-            assert self._runtime is not None
-            guard = self._runtime.guard
-            guard.connection_closed(source)
-            if not self._stopped.is_set():
-                self._runtime.reactor.resume_accepting()
-            guard.note(Kind.HANDSHAKE, source, time.monotonic(),
-                       f"TLS handshake with {source} failed: {reason}")  # fmt: skip
-
-        handshake = Handshake(tls_sock, self._runtime.reactor, deadline, done, failed)
-        self._handshakes.add(handshake)
-        handshake.start()
-
-    def _forget(self, connection: Connection) -> None:
+    def _forget(self, connection: SessionAdapter) -> None:
         self._connections.discard(connection)
         assert self._runtime is not None
         self._runtime.guard.connection_closed(connection.source)
@@ -268,8 +244,7 @@ class ChatServer:
 
     def _check_idle(self) -> None:
         now = time.monotonic()
-        for handshake in list(self._handshakes):
-            handshake.close_if_overdue(now)
+        self._enter().check_deadlines(now)
         for connection in list(self._connections):
             try:
                 connection.check_idle(now)
@@ -281,8 +256,7 @@ class ChatServer:
     def _end_all(self) -> None:
         assert self._runtime is not None
         self._runtime.reactor.stop_accepting()
-        for handshake in list(self._handshakes):
-            handshake.fail("the server is shutting down")
+        self._enter().close_all()
         if not self._connections:
             self._all_closed.set()
         try:  # queued ahead of every `bye`, which the sessions' ends send later
@@ -348,7 +322,7 @@ class ChatServer:
         """On the reactor, which owns the connections: end those among the users looked at
         whose account is gone (by name or by id: deleted and made anew under its name) or
         whose epoch an operator moved (kicked)."""
-        sessions: dict[tuple[str, int, int], list[Connection]] = {}
+        sessions: dict[tuple[str, int, int], list[SessionAdapter]] = {}
         for c in list(self._connections):
             state = c.state
             if state.user in looked_at and state.user_id is not None:
@@ -381,7 +355,8 @@ class ChatServer:
         runtime.services.store.close()
         if self._instance_lock is not None:
             self._instance_lock.release()
-        if self._listener is not None:
-            self._listener.close()
+        for listener in (self._listener, self._web_listener):
+            if listener is not None:
+                listener.close()
         runtime.reactor.close()
         log.info("stopped")

@@ -48,6 +48,9 @@ class Link(Protocol):
     @property
     def delivery(self) -> Delivery: ...  # live events and the backlog at login
 
+    @property
+    def can_private(self) -> bool: ...  # peer-to-peer chats possible (not from a web page)
+
     def send_event(self, event: Fields) -> None: ...
 
     def deliver_encoded(self, items: Sequence[Live], first: bytes = b"") -> bool: ...
@@ -57,9 +60,6 @@ class Link(Protocol):
     def end_after_reply(self, reason: EndReason) -> None: ...
 
     def request_end(self, reason: EndReason) -> None: ...
-
-    @property
-    def can_private(self) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ class Kind(Enum):
     REQUESTS = "requests"  # a connection's requests over its rate
     LOGIN_TIMEOUT = "login_timeout"  # connected, but did not log in within the deadline
     HANDSHAKE = "handshake"  # the TLS handshake failed
+    WEB = "web"  # a web request refused: a foreign Origin, a head too large or malformed
+    WEBSOCKET = "websocket"  # a WebSocket closed for what its client sent (binary, too large)
 
 
 class Guard:

@@ -50,6 +50,11 @@ class Outbox:
         self._sealed = False  # the last frame (a `bye`) is queued: nothing may follow it
         self._waiters = 0  # threads in send_waiting: only then is there anyone to notify
 
+    def redirect(self, on_pending: Callable[[], None]) -> None:
+        """From now on tell `on_pending` (the reactor, when the socket changes hands at a
+        WebSocket upgrade)."""
+        self._on_pending = on_pending
+
     @property
     def overflowed(self) -> bool:
         return self._overflowed

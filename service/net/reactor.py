@@ -33,6 +33,9 @@ MAX_SLEEP_S = 1.0
 _OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
+Acceptor = Callable[[socket.socket, tuple[object, ...]], None]  # a new connection, its address
+
+
 class Pollable(Protocol):
     def fileno(self) -> int: ...
 
@@ -48,14 +51,12 @@ class Reactor:
     def __init__(
         self,
         listener: socket.socket,
-        on_accept: Callable[[socket.socket, tuple[object, ...]], None],
+        on_accept: Acceptor,
         on_round: Callable[[], None],
         accept_refusal: Callable[[], str | None] = lambda: None,
         log_interval_s: float = 60.0,
     ) -> None:
-        listener.setblocking(False)
-        self._listener = listener
-        self._on_accept = on_accept
+        self._listeners: dict[int, tuple[socket.socket, Acceptor]] = {}  # by descriptor
         self._on_round = on_round
         self._accept_refusal = accept_refusal  # why no connection may be taken now, or None
         self._pause_log = LogLimiter(log_interval_s)
@@ -65,7 +66,7 @@ class Reactor:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
-        self._selector.register(listener, selectors.EVENT_READ, None)
+        self.add_listener(listener, on_accept)
         self._posted: deque[Callable[[], None]] = deque()
         self._to_flush: deque[Pollable] = deque()  # output waiting, written at round's end
         self._sleeping = False  # the loop may be in select(): a post must wake it
@@ -75,6 +76,12 @@ class Reactor:
         self._thread = threading.Thread(target=self._run, name="reactor", daemon=True)
 
     # --- from any thread ------------------------------------------------------------------
+
+    def add_listener(self, listener: socket.socket, on_accept: Acceptor) -> None:
+        """Accept on `listener` too (the web port beside chat/1's), before start()."""
+        listener.setblocking(False)
+        self._listeners[listener.fileno()] = (listener, on_accept)
+        self._selector.register(listener, selectors.EVENT_READ, None)
 
     def start(self) -> None:
         self._thread.start()
@@ -134,14 +141,21 @@ class Reactor:
         """Room again (a connection closed): end a pause now rather than at its timer."""
         if self._accept_paused_until and not self._stopping:
             self._accept_paused_until = 0.0
-            self._selector.register(self._listener, selectors.EVENT_READ, None)
+            self._listen(True)
 
     def stop_accepting(self) -> None:
         self._accept_paused_until = 0.0
-        try:
-            self._selector.unregister(self._listener)
-        except (KeyError, ValueError, OSError):
-            pass
+        self._listen(False)
+
+    def _listen(self, on: bool) -> None:
+        for listener, _ in self._listeners.values():
+            try:
+                if on:
+                    self._selector.register(listener, selectors.EVENT_READ, None)
+                else:
+                    self._selector.unregister(listener)
+            except (KeyError, ValueError, OSError):
+                pass  # already so
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -162,8 +176,8 @@ class Reactor:
         for key, events in ready:
             item = key.data
             if item is None:
-                if key.fileobj is self._listener:
-                    self._accept_some()
+                if key.fd in self._listeners:
+                    self._accept_some(*self._listeners[key.fd])
                 else:
                     self._drain_wakeups()
                 continue
@@ -215,7 +229,7 @@ class Reactor:
                     log.exception("a timer failed; it runs again next time")
         if self._accept_paused_until and now >= self._accept_paused_until:
             self._accept_paused_until = 0.0
-            self._selector.register(self._listener, selectors.EVENT_READ, None)
+            self._listen(True)
 
     def _drain_wakeups(self) -> None:
         try:
@@ -224,14 +238,14 @@ class Reactor:
         except BlockingIOError:
             pass
 
-    def _accept_some(self) -> None:
+    def _accept_some(self, listener: socket.socket, on_accept: Acceptor) -> None:
         for _ in range(ACCEPTS_PER_ROUND):
             refusal = self._accept_refusal()
             if refusal is not None:
                 self._pause_accepting(refusal)
                 return
             try:
-                sock, address = self._listener.accept()
+                sock, address = listener.accept()
             except BlockingIOError:
                 return
             except OSError as error:
@@ -244,7 +258,7 @@ class Reactor:
                 log.warning("accepting connections again, after %.1f s",
                             time.monotonic() - self._paused_since)  # fmt: skip
                 self._paused_since = None
-            self._on_accept(sock, address)
+            on_accept(sock, address)
 
     def _pause_accepting(self, reason: str) -> None:
         """Stop accepting for ACCEPT_PAUSE_S: one log line per interval however long it lasts
@@ -257,8 +271,7 @@ class Reactor:
                         reason, ACCEPT_PAUSE_S, more)  # fmt: skip
             if self._paused_since is None:
                 self._paused_since = now
-        try:
-            self._selector.unregister(self._listener)
-        except (KeyError, ValueError):
-            return
+        if self._accept_paused_until:
+            return  # paused already
+        self._listen(False)
         self._accept_paused_until = now + ACCEPT_PAUSE_S

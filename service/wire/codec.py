@@ -37,10 +37,11 @@ class FrameError:
 
     problem: FrameProblem
     text: str
+    fatal: bool = False  # closes the connection whatever the problem (a wire adapter's rule)
 
     @property
     def is_fatal(self) -> bool:
-        return self.problem is FrameProblem.FRAME_TOO_LARGE
+        return self.fatal or self.problem is FrameProblem.FRAME_TOO_LARGE
 
 
 Decoded = JsonObject | FrameError

@@ -23,7 +23,8 @@ from service.store.db import migrate_to_head
 from service.wire.timeutil import utc_now
 from tests.support.client import TestClient
 
-_LISTENING = re.compile(rb"listening on (\S+):(\d+)")
+_LISTENING = re.compile(rb"chat-server: listening on (\S+):(\d+)")
+_WEB_LISTENING = re.compile(rb"chat-server: web port listening on (\S+):(\d+)")
 
 
 @dataclass
@@ -38,6 +39,13 @@ class RunningServer:
     @property
     def port(self) -> int:
         return self.server.address[1]
+
+    @property
+    def web_port(self) -> int:
+        """The web port (the server must have one: `web_port=0` in its config)."""
+        address = self.server.web_address
+        assert address is not None, "this server has no web port"
+        return address[1]
 
     @property
     def db_url(self) -> str:
@@ -86,6 +94,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes]
     host: str
     port: int
+    web_port: int | None = None  # learned like the port, from the log line
 
     def kill(self) -> None:
         self.process.kill()
@@ -110,6 +119,13 @@ def spawn_server(db_url: str, cwd: Path, *args: str, timeout_s: float = 20) -> S
             break
         seen += line
         match = _LISTENING.search(line)
+        if match and "--web-port" in args:  # its line follows at once
+            web = _WEB_LISTENING.search(process.stderr.readline())
+            assert web is not None, "no web port line after the listening line"
+            _drain_in_background(process)
+            return ServerProcess(
+                process, match.group(1).decode(), int(match.group(2)), int(web.group(2))
+            )
         if match:
             _drain_in_background(process)
             return ServerProcess(process, match.group(1).decode(), int(match.group(2)))

@@ -29,6 +29,8 @@ MAX_CHARS = 10
 class Peer:
     """A connection as the answer sees it: a reply target and a recipient, never written to."""
 
+    can_private = True
+
     def __init__(self, name: str) -> None:
         self.name = name
 
