@@ -15,6 +15,9 @@ from service.wire.addresses import is_peer_address
 from service.wire.errors import ErrorCode, RequestError, RequestId
 from service.wire.paging import NAMES_LIMIT_MAX, ROOMS_LIMIT_MAX, is_valid_limit
 from service.wire.rooms import HISTORY_MAX, is_valid_history_limit
+from service.wire.search import LIMIT_MAX as SEARCH_LIMIT_MAX
+from service.wire.search import QUERY_MAX_CHARS, is_valid_query
+from service.wire.search import is_valid_limit as is_valid_search_limit
 
 MAX_NONCE_CHARS = 128  # an idempotency key, not a payload
 
@@ -194,6 +197,21 @@ class Members(Request):
 REQUEST_TYPES.update({cls.op: cls for cls in (Join, Leave, Say, Read, History, Rooms, Members)})
 
 
+# --- search (chat/1 "Search", feature `search`) ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Search(Request):
+    op = "search"
+    query: str
+    limit: int | None = None  # None: LIMIT_DEFAULT (service/wire/search.py)
+    room: str | None = None  # search only this room
+    with_: str | None = None  # search only the direct messages with this user (wire `with`)
+
+
+REQUEST_TYPES[Search.op] = Search
+
+
 def _bad(text: str) -> RequestError:
     return RequestError(ErrorCode.BAD_REQUEST, text)
 
@@ -271,13 +289,15 @@ _CHECKS = {"str": _check_str, "int": _check_int, "bool": _check_bool}
 Check = Callable[[str, object], object]
 
 
-def _field_checks(cls: type[Request]) -> tuple[tuple[str, bool, Check], ...]:
-    """(name, optional, check) per field, read off the dataclass annotations."""
+def _field_checks(cls: type[Request]) -> tuple[tuple[str, str, bool, Check], ...]:
+    """(name, wire name, optional, check) per field, read off the dataclass annotations. A
+    field named after a Python keyword ends in `_` (`with_`); its wire name does not (`with`)."""
     specs = []
     for spec in fields(cls):
         annotation = str(spec.type)
         optional = annotation.endswith(" | None")
-        specs.append((spec.name, optional, _CHECKS[annotation.removesuffix(" | None")]))
+        check = _CHECKS[annotation.removesuffix(" | None")]
+        specs.append((spec.name, spec.name.removesuffix("_"), optional, check))
     return tuple(specs)
 
 
@@ -336,13 +356,13 @@ _FAST_PARSERS: dict[type[Request], Callable[[dict[str, Any]], Request | None]] =
 
 def _parse_any(cls: type[Request], frame: dict[str, Any]) -> Request:
     values: dict[str, object] = {}
-    for name, optional, check in _FIELD_CHECKS[cls]:
-        value = frame.get(name)
+    for name, wire_name, optional, check in _FIELD_CHECKS[cls]:
+        value = frame.get(wire_name)
         if value is None:
             if not optional:
-                raise _bad(f"This request needs {name}.")
+                raise _bad(f"This request needs {wire_name}.")
             continue
-        values[name] = check(name, value)
+        values[name] = check(wire_name, value)
     request = cls(**values)
     _check_ranges(request)
     return request
@@ -364,6 +384,12 @@ def _check_ranges(request: Request) -> None:
             raise _bad(f"limit must be between 1 and {NAMES_LIMIT_MAX:,}.")
         case Rooms(limit=limit) if limit is not None and not is_valid_limit(limit, ROOMS_LIMIT_MAX):
             raise _bad(f"limit must be between 1 and {ROOMS_LIMIT_MAX}.")
+        case Search(query=query) if not is_valid_query(query):
+            raise _bad(f"query must be 1 to {QUERY_MAX_CHARS} characters.")
+        case Search(limit=limit) if limit is not None and not is_valid_search_limit(limit):
+            raise _bad(f"limit must be between 1 and {SEARCH_LIMIT_MAX}.")
+        case Search(room=str(), with_=str()):
+            raise _bad("Search one room or the messages with one user, not both.")
         case PrivateAnswer(accept=True, port=None):
             raise _bad("Accepting a private chat needs the port you listen on.")
         case PrivateAnswer(port=port) if port is not None and not 1 <= port <= 65_535:

@@ -1,0 +1,111 @@
+"""search: full-text indexes over room messages, kept in step by the database (feature `search`)
+
+Revision ID: 0007
+Revises: 0005
+Create Date: 2026-12-06 22:45:00.000000
+
+chat/1 "Search": every word of a query, as a word of the text, ignoring case and diacritics,
+the last one also as a prefix. The index is the database's, kept by the database on the very
+statement that stores, deletes or changes a message, so the writer does no Python work per
+message for it and a message `ok`'d is found at once.
+
+SQLite: an FTS5 external-content table over `room_messages` (the text is not stored twice),
+with the room id as a second indexed column: a search of the caller's rooms is one FTS5
+query, `{text} : (...) AND {room_id} : ("3" OR "17")`, walked newest rowid first and cut at
+the limit, so a word found in 100,000 messages of other rooms is never read row by row.
+The tokenizer (service/wire/search.py FTS5_TOKENIZER) makes words of letters and digits only,
+folds case and diacritics. Triggers: insert, delete (a room's deletion cascades to its
+messages, and so to the index), update of the text. The index follows `room_messages`' rowid:
+a later migration that rebuilds that table (batch mode) drops these triggers and renumbers
+rowids, so it must recreate them and run `INSERT INTO room_messages_fts(room_messages_fts)
+VALUES ('rebuild')`.
+
+PostgreSQL: an expression GIN index on `parley_search_vector(text)`: `to_tsvector('simple')`
+(lower case, no stemming, no stop words) of the text with diacritics removed by `unaccent`
+(a contrib extension shipped with Debian's postgresql-15, trusted, so the database's owner
+may create it) and ASCII punctuation turned into spaces, so that `snake_case`, `a.b@c.d` or
+`x/y` are words of letters and digits as on SQLite rather than the parser's e-mails, hosts
+and paths. `unaccent()` is only STABLE (it looks its dictionary up by name), hence the
+IMMUTABLE wrapper naming the dictionary with its schema. No column, no trigger: the index is
+kept by PostgreSQL itself. Existing rows are indexed here (backfill) on both databases.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Same as service/wire/search.py FTS5_TOKENIZER (a migration does not import the code it
+# outlives): letters, digits and combining marks make words; case and diacritics folded.
+_TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Mn'"
+
+_SQLITE_UP = [
+    f"""CREATE VIRTUAL TABLE room_messages_fts USING fts5(
+        text, room_id, content='room_messages', tokenize="{_TOKENIZER}")""",
+    """CREATE TRIGGER room_messages_fts_insert AFTER INSERT ON room_messages BEGIN
+        INSERT INTO room_messages_fts (rowid, text, room_id)
+        VALUES (NEW.rowid, NEW.text, NEW.room_id);
+    END""",
+    """CREATE TRIGGER room_messages_fts_delete AFTER DELETE ON room_messages BEGIN
+        INSERT INTO room_messages_fts (room_messages_fts, rowid, text, room_id)
+        VALUES ('delete', OLD.rowid, OLD.text, OLD.room_id);
+    END""",
+    """CREATE TRIGGER room_messages_fts_update AFTER UPDATE OF text, room_id ON room_messages
+    BEGIN
+        INSERT INTO room_messages_fts (room_messages_fts, rowid, text, room_id)
+        VALUES ('delete', OLD.rowid, OLD.text, OLD.room_id);
+        INSERT INTO room_messages_fts (rowid, text, room_id)
+        VALUES (NEW.rowid, NEW.text, NEW.room_id);
+    END""",
+    "INSERT INTO room_messages_fts (room_messages_fts) VALUES ('rebuild')",
+]
+_SQLITE_DOWN = [
+    "DROP TRIGGER room_messages_fts_update",
+    "DROP TRIGGER room_messages_fts_delete",
+    "DROP TRIGGER room_messages_fts_insert",
+    "DROP TABLE room_messages_fts",
+]
+
+# ASCII punctuation, each turned into a space by translate() (32 characters each side).
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+_FOLD = (
+    "translate(public.unaccent('public.unaccent'::regdictionary, $1), "
+    + "'" + _PUNCTUATION.replace("'", "''") + "', '" + " " * len(_PUNCTUATION) + "')"
+)
+_POSTGRES_UP = [
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    f"""CREATE FUNCTION parley_search_vector(text) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+        AS $$ SELECT to_tsvector('simple'::regconfig, {_FOLD}) $$""",
+    f"""CREATE FUNCTION parley_search_fold(text) RETURNS text
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+        AS $$ SELECT lower({_FOLD}) $$""",
+    "CREATE INDEX ix_room_messages_search ON room_messages "
+    "USING gin (parley_search_vector(text))",
+]
+_POSTGRES_DOWN = [
+    "DROP INDEX ix_room_messages_search",
+    "DROP FUNCTION parley_search_fold(text)",
+    "DROP FUNCTION parley_search_vector(text)",
+]
+
+
+def _statements(sqlite: list[str], postgres: list[str]) -> list[str]:
+    return sqlite if op.get_bind().dialect.name == "sqlite" else postgres
+
+
+def _run(statements: list[str]) -> None:
+    for statement in statements:
+        op.execute(statement)  # as text(): `%` escaped for the driver, `::` is no parameter
+
+
+def upgrade() -> None:
+    _run(_statements(_SQLITE_UP, _POSTGRES_UP))
+
+
+def downgrade() -> None:
+    _run(_statements(_SQLITE_DOWN, _POSTGRES_DOWN))
