@@ -41,14 +41,15 @@ class SavedMessage(NamedTuple):  # a tuple: made once per message, and cheaply
 Outcome = SavedMessage | Refusal
 
 _INSERT_MESSAGE = insert(Message).values(
-    recipient_id=bindparam("recipient_id"), sender=bindparam("sender"),
+    sender_id=bindparam("sender_id"), recipient_id=bindparam("recipient_id"),
+    sender=bindparam("sender"), recipient=bindparam("recipient"),
     text=bindparam("text"), sent_at=bindparam("sent_at"),
 )  # fmt: skip
 _INSERT_NONCE = insert(Nonce).values(
     sender_id=bindparam("sender_id"), nonce=bindparam("nonce"),
     msg_id=bindparam("msg_id"), created_at=bindparam("created_at"),
 )  # fmt: skip
-_MESSAGE_KEYS = ("recipient_id", "sender", "text", "sent_at")
+_MESSAGE_KEYS = ("sender_id", "recipient_id", "sender", "recipient", "text", "sent_at")
 # PostgreSQL: a batch's messages as one INSERT ... SELECT over arrays, RETURNING the new ids.
 # The rows go in in the arrays' order and the sequence numbers them in that order (what
 # SQLAlchemy's own INSERT ... RETURNING for many rows relies on when it sorts by the id), so
@@ -56,25 +57,29 @@ _MESSAGE_KEYS = ("recipient_id", "sender", "text", "sent_at")
 # once, and about a quarter of the Python that SQLAlchemy's many-row RETURNING costs.
 _NEW = (
     func.unnest(
+        bindparam("sender_ids", type_=ARRAY(Integer)),
         bindparam("recipient_ids", type_=ARRAY(Integer)),
         bindparam("senders", type_=ARRAY(String)),
+        bindparam("recipients", type_=ARRAY(String)),
         bindparam("texts", type_=ARRAY(String)),
     )
-    .table_valued("recipient_id", "sender", "text", with_ordinality="ordinal")
+    .table_valued(
+        "sender_id", "recipient_id", "sender", "recipient", "text", with_ordinality="ordinal"
+    )
     .render_derived(name="new")
 )
 _INSERT_ARRAYS = (
     insert(Message)
     .from_select(
-        ["recipient_id", "sender", "text", "sent_at"],
+        ["sender_id", "recipient_id", "sender", "recipient", "text", "sent_at"],
         select(
-            _NEW.c.recipient_id, _NEW.c.sender, _NEW.c.text,
+            _NEW.c.sender_id, _NEW.c.recipient_id, _NEW.c.sender, _NEW.c.recipient, _NEW.c.text,
             bindparam("sent_at", type_=Message.__table__.c.sent_at.type),
         ).order_by(_NEW.c.ordinal),
     )
     .returning(Message.id)
 )  # fmt: skip
-_ARRAY_KEYS = ("recipient_ids", "senders", "texts", "sent_at")
+_ARRAY_KEYS = ("sender_ids", "recipient_ids", "senders", "recipients", "texts", "sent_at")
 _NONCE_KEYS = ("sender_id", "nonce", "msg_id", "created_at")
 _ACK = delete(Message).where(
     Message.id == bindparam("msg_id"), Message.recipient_id == bindparam("recipient_id")
@@ -177,14 +182,15 @@ class MessageStatements:
             return []
         if self._sqlite:
             at = self._db_time(naive_now)
-            rows = [(rid, r.sender, r.text, at) for _, r, rid in to_store]
+            rows = [(r.sender_id, rid, r.sender, r.recipient, r.text, at) for _, r, rid in to_store]
             cursor = self._insert_message.executemany(connection, rows)
             cursor.execute("SELECT last_insert_rowid()")
             last = int(cursor.fetchone()[0])
             return list(range(last - len(rows) + 1, last + 1))
         assert self._insert_arrays is not None
         arrays = (
-            [rid for _, _, rid in to_store], [r.sender for _, r, _ in to_store],
+            [r.sender_id for _, r, _ in to_store], [rid for _, _, rid in to_store],
+            [r.sender for _, r, _ in to_store], [r.recipient for _, r, _ in to_store],
             [r.text for _, r, _ in to_store], self._db_time(naive_now),
         )  # fmt: skip
         return sorted(int(row[0]) for row in self._insert_arrays.execute(connection, arrays))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, MetaData, String, Text, func
+from sqlalchemy import ForeignKey, Index, MetaData, String, Text, false, func
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -56,24 +57,65 @@ class Block(Base):
 
 
 class Message(Base):
-    """A direct message stored until its recipient acks it; the row is deleted by the ack.
+    """A direct message, kept after its `ack` as the record of a conversation (feature
+    `dm_history`); `acked` says it was shown, so it is not delivered again at login.
 
-    The sender is kept by name so a message outlives its sender's account.
+    Both users are kept by name as well as by id: when an account is deleted its id here
+    becomes NULL (ON DELETE SET NULL) and the message stays in the other user's record under
+    the name. A new account that reuses the name, or (SQLite) the id, never matches the NULL.
     """
 
     __tablename__ = "messages"
     __table_args__ = (
-        Index("ix_messages_recipient_id_id", "recipient_id", "id"),
-        # AUTOINCREMENT: an acked (deleted) message's id is never reused, or a client that
-        # remembers msg_ids to drop duplicates would drop a new message.
+        # The backlog: only what is not acknowledged yet (revision 0006). Queries that use it
+        # say `~Message.acked`, which each dialect renders as the index's own condition.
+        Index(
+            "ix_messages_unacked",
+            "recipient_id",
+            "id",
+            sqlite_where=sql_text("acked = 0"),
+            postgresql_where=sql_text("NOT acked"),
+        ),
+        # `dm_history` in either direction, as index range scans.
+        Index("ix_messages_sender_id_recipient_id_id", "sender_id", "recipient_id", "id"),
+        Index("ix_messages_recipient_id_sender_id_id", "recipient_id", "sender_id", "id"),
+        # AUTOINCREMENT: a purged message's id is never reused, or a client that remembers
+        # msg_ids to drop duplicates would drop a new message.
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the wire `msg_id`
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     sender: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime]
+    acked: Mapped[bool] = mapped_column(server_default=false())  # shown by the recipient
+
+
+class Conversation(Base):
+    """One row per (user, partner name): the newest message between them, for `conversations`.
+
+    Kept by a trigger on `messages` (revision 0006), so it changes in the very statement that
+    stores the message, on every path that stores one (the writer's batch, its one-by-one
+    fallback, anything else), with no Python per message and, on PostgreSQL, no round trip:
+    a row trigger of two upserts on SQLite (in C, inside the executemany), one set-based upsert
+    per INSERT on PostgreSQL (a statement trigger over the new rows). Keyed by the partner's
+    name, so a deleted partner keeps its row under that name; the user's own rows go with its
+    account (CASCADE). `chat-admin purge-dms` leaves the rows as they are: the newest message
+    of a conversation may be purged while the conversation is still listed.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_user_id_last_msg_id", "user_id", "last_msg_id"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    partner: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_msg_id: Mapped[int]
+    last_at: Mapped[datetime]
 
 
 class Nonce(Base):

@@ -1,0 +1,227 @@
+"""direct messages are kept as a record after `ack` (feature `dm_history`); conversations summary
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-06 22:30:00.000000
+
+Until now an `ack` deleted its message, so every row in `messages` is unacknowledged: they all
+get `acked` false and are delivered at the next login as before, with the same msg_ids.
+
+- `sender_id` (new) and `recipient_id` (now NULL-able) go to NULL when the account is deleted
+  (ON DELETE SET NULL, was CASCADE): the message stays in the other user's record under the
+  name kept in `sender` / `recipient` (new). A new account that reuses the name (SQLite may
+  even reuse the id) never matches the NULL, so it cannot see the old account's record.
+  `sender_id` is backfilled by name, only from an account made before the message was sent.
+- The backlog index is partial (unacknowledged rows only), so a login reads its backlog, and
+  `unread` is counted, without touching the record; the two conversation indexes serve
+  `dm_history` in either direction as index range scans.
+- `conversations` is one row per (user, partner name) with the newest message between them,
+  kept by a trigger on the insert, in the same statement (see `Conversation` in
+  service/store/models.py for why a trigger); backfilled here from the rows kept.
+- SQLite rebuilds the table (batch mode): its AUTOINCREMENT high-water mark is carried over by
+  hand, since an acknowledged (deleted) message's id must never be given again.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_UNACKED = {"sqlite_where": sa.text("acked = 0"), "postgresql_where": sa.text("NOT acked")}
+
+# One row per (user, partner) and side of a message, for the backfill.
+_SIDES = """
+    SELECT sender_id AS user_id, recipient AS partner, id FROM messages
+    WHERE sender_id IS NOT NULL
+    UNION ALL
+    SELECT recipient_id AS user_id, sender AS partner, id FROM messages
+    WHERE recipient_id IS NOT NULL
+"""
+
+# SQLite: a row trigger, two upserts in C inside the INSERT's own statement.
+_SQLITE_TRIGGER = """
+CREATE TRIGGER messages_conversations AFTER INSERT ON messages
+BEGIN
+    INSERT INTO conversations (user_id, partner, last_msg_id, last_at)
+    SELECT NEW.sender_id, NEW.recipient, NEW.id, NEW.sent_at WHERE NEW.sender_id IS NOT NULL
+    ON CONFLICT (user_id, partner) DO UPDATE
+    SET last_msg_id = excluded.last_msg_id, last_at = excluded.last_at
+    WHERE excluded.last_msg_id > conversations.last_msg_id;
+    INSERT INTO conversations (user_id, partner, last_msg_id, last_at)
+    SELECT NEW.recipient_id, NEW.sender, NEW.id, NEW.sent_at WHERE NEW.recipient_id IS NOT NULL
+    ON CONFLICT (user_id, partner) DO UPDATE
+    SET last_msg_id = excluded.last_msg_id, last_at = excluded.last_at
+    WHERE excluded.last_msg_id > conversations.last_msg_id;
+END
+"""
+
+# PostgreSQL: one statement-level trigger over the batch's new rows (a transition table), one
+# set-based upsert per INSERT however many messages it stores; rows taken in key order, so two
+# servers writing at once lock them in the same order.
+_POSTGRES_FUNCTION = """
+CREATE FUNCTION messages_conversations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO conversations (user_id, partner, last_msg_id, last_at)
+    SELECT DISTINCT ON (user_id, partner) user_id, partner, id, sent_at FROM (
+        SELECT sender_id AS user_id, recipient AS partner, id, sent_at FROM new_messages
+        WHERE sender_id IS NOT NULL
+        UNION ALL
+        SELECT recipient_id, sender, id, sent_at FROM new_messages
+        WHERE recipient_id IS NOT NULL
+    ) AS sides
+    ORDER BY user_id, partner, id DESC
+    ON CONFLICT (user_id, partner) DO UPDATE
+    SET last_msg_id = EXCLUDED.last_msg_id, last_at = EXCLUDED.last_at
+    WHERE EXCLUDED.last_msg_id > conversations.last_msg_id;
+    RETURN NULL;
+END
+$$
+"""
+_POSTGRES_TRIGGER = """
+CREATE TRIGGER messages_conversations AFTER INSERT ON messages
+REFERENCING NEW TABLE AS new_messages
+FOR EACH STATEMENT EXECUTE FUNCTION messages_conversations()
+"""
+
+
+def _is_sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
+def _sqlite_sequence() -> int | None:
+    """SQLite: the highest msg_id ever given (AUTOINCREMENT), or None where there is none."""
+    if not _is_sqlite():
+        return None
+    row = (
+        op.get_bind()
+        .execute(sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'messages'"))
+        .first()
+    )
+    return None if row is None else int(row[0])
+
+
+def _restore_sqlite_sequence(seq: int | None) -> None:
+    if seq is None:
+        return
+    bind = op.get_bind()
+    updated = bind.execute(
+        sa.text("UPDATE sqlite_sequence SET seq = max(seq, :seq) WHERE name = 'messages'"),
+        {"seq": seq},
+    )
+    if updated.rowcount == 0:
+        bind.execute(
+            sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES ('messages', :seq)"),
+            {"seq": seq},
+        )
+
+
+def upgrade() -> None:
+    seq = _sqlite_sequence()
+    with op.batch_alter_table(
+        "messages", recreate="auto", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.drop_index("ix_messages_recipient_id_id")
+        batch_op.drop_constraint("fk_messages_recipient_id_users", type_="foreignkey")
+        batch_op.alter_column("recipient_id", existing_type=sa.Integer(), nullable=True)
+        batch_op.add_column(sa.Column("sender_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("recipient", sa.String(length=32), nullable=True))
+        batch_op.add_column(
+            sa.Column("acked", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_messages_recipient_id_users"),
+            "users", ["recipient_id"], ["id"], ondelete="SET NULL",
+        )  # fmt: skip
+        batch_op.create_foreign_key(
+            batch_op.f("fk_messages_sender_id_users"),
+            "users", ["sender_id"], ["id"], ondelete="SET NULL",
+        )  # fmt: skip
+    op.execute(
+        "UPDATE messages SET recipient = "
+        "(SELECT users.name FROM users WHERE users.id = messages.recipient_id)"
+    )
+    op.execute(
+        "UPDATE messages SET sender_id = (SELECT users.id FROM users "
+        "WHERE users.name = messages.sender AND users.created_at <= messages.sent_at)"
+    )
+    with op.batch_alter_table(
+        "messages", recreate="auto", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.alter_column("recipient", existing_type=sa.String(length=32), nullable=False)
+        batch_op.create_index("ix_messages_unacked", ["recipient_id", "id"], **_UNACKED)
+        batch_op.create_index("ix_messages_sender_id_recipient_id_id",
+                              ["sender_id", "recipient_id", "id"])  # fmt: skip
+        batch_op.create_index("ix_messages_recipient_id_sender_id_id",
+                              ["recipient_id", "sender_id", "id"])  # fmt: skip
+    _restore_sqlite_sequence(seq)
+    _create_conversations()
+
+
+def _create_conversations() -> None:
+    op.create_table(
+        "conversations",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("partner", sa.String(length=32), nullable=False),
+        sa.Column("last_msg_id", sa.Integer(), nullable=False),
+        sa.Column("last_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_conversations_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "partner", name=op.f("pk_conversations")),
+    )
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_conversations_user_id_last_msg_id", ["user_id", "last_msg_id"], unique=False
+        )
+    op.execute(
+        "INSERT INTO conversations (user_id, partner, last_msg_id, last_at) "
+        "SELECT newest.user_id, newest.partner, messages.id, messages.sent_at FROM ("
+        f"SELECT user_id, partner, max(id) AS id FROM ({_SIDES}) AS sides "
+        "GROUP BY user_id, partner) AS newest JOIN messages ON messages.id = newest.id"
+    )
+    if _is_sqlite():
+        op.execute(_SQLITE_TRIGGER)
+    else:
+        op.execute(_POSTGRES_FUNCTION)
+        op.execute(_POSTGRES_TRIGGER)
+
+
+def downgrade() -> None:
+    """Back to 0005: the record goes (acknowledged messages were deleted then), and so do the
+    unacknowledged messages of deleted accounts, which 0005 cannot hold."""
+    if _is_sqlite():
+        op.execute("DROP TRIGGER messages_conversations")
+    else:
+        op.execute("DROP TRIGGER messages_conversations ON messages")
+        op.execute("DROP FUNCTION messages_conversations()")
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversations_user_id_last_msg_id")
+    op.drop_table("conversations")
+    seq = _sqlite_sequence()
+    op.execute(sa.text("DELETE FROM messages WHERE acked OR recipient_id IS NULL"))
+    with op.batch_alter_table(
+        "messages", recreate="auto", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.drop_index("ix_messages_recipient_id_sender_id_id")
+        batch_op.drop_index("ix_messages_sender_id_recipient_id_id")
+        batch_op.drop_index("ix_messages_unacked")
+        batch_op.drop_constraint("fk_messages_sender_id_users", type_="foreignkey")
+        batch_op.drop_constraint("fk_messages_recipient_id_users", type_="foreignkey")
+        batch_op.drop_column("acked")
+        batch_op.drop_column("recipient")
+        batch_op.drop_column("sender_id")
+        batch_op.alter_column("recipient_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_messages_recipient_id_users"),
+            "users", ["recipient_id"], ["id"], ondelete="CASCADE",
+        )  # fmt: skip
+        batch_op.create_index("ix_messages_recipient_id_id", ["recipient_id", "id"])
+    _restore_sqlite_sequence(seq)
