@@ -1,7 +1,7 @@
-"""search: full-text indexes over room messages, kept in step by the database (feature `search`)
+"""search: full-text indexes over room and direct messages, kept by the database (feature `search`)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06 22:45:00.000000
 
 chat/1 "Search": every word of a query, as a word of the text, ignoring case and diacritics,
@@ -18,16 +18,21 @@ folds case and diacritics. Triggers: insert, delete (a room's deletion cascades 
 messages, and so to the index), update of the text. The index follows `room_messages`' rowid:
 a later migration that rebuilds that table (batch mode) drops these triggers and renumbers
 rowids, so it must recreate them and run `INSERT INTO room_messages_fts(room_messages_fts)
-VALUES ('rebuild')`.
+VALUES ('rebuild')`. Direct messages (kept after `ack` since 0006) get the same over `messages`
+(rowid = `id`, the msg_id), with `sender_id` and `recipient_id` as indexed columns, so the
+caller's record is `{sender_id recipient_id} : "42"`; their update trigger fires when an
+account's deletion sets its id to NULL (ON DELETE SET NULL runs update triggers) and when the
+text changes, never on an `ack` (it sets only `acked`), so the hot path's ack pays nothing.
 
-PostgreSQL: an expression GIN index on `parley_search_vector(text)`: `to_tsvector('simple')`
-(lower case, no stemming, no stop words) of the text with diacritics removed by `unaccent`
-(a contrib extension shipped with Debian's postgresql-15, trusted, so the database's owner
-may create it) and ASCII punctuation turned into spaces, so that `snake_case`, `a.b@c.d` or
-`x/y` are words of letters and digits as on SQLite rather than the parser's e-mails, hosts
-and paths. `unaccent()` is only STABLE (it looks its dictionary up by name), hence the
-IMMUTABLE wrapper naming the dictionary with its schema. No column, no trigger: the index is
-kept by PostgreSQL itself. Existing rows are indexed here (backfill) on both databases.
+PostgreSQL: an expression GIN index on `parley_search_vector(text)` of each table:
+`to_tsvector('simple')` (lower case, no stemming, no stop words) of the text with diacritics
+removed by `unaccent` (a contrib extension shipped with Debian's postgresql-15, trusted, so the
+database's owner may create it) and ASCII punctuation turned into spaces, so that `snake_case`,
+`a.b@c.d` or `x/y` are words of letters and digits as on SQLite rather than the parser's
+e-mails, hosts and paths. `unaccent()` is only STABLE (it looks its dictionary up by name),
+hence the IMMUTABLE wrapper naming the dictionary with its schema. No column, no trigger: the
+index is kept by PostgreSQL itself.
+Existing rows are indexed here (backfill) on both databases.
 """
 
 from collections.abc import Sequence
@@ -35,7 +40,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -62,8 +67,31 @@ _SQLITE_UP = [
         VALUES (NEW.rowid, NEW.text, NEW.room_id);
     END""",
     "INSERT INTO room_messages_fts (room_messages_fts) VALUES ('rebuild')",
+    f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, sender_id, recipient_id, content='messages', content_rowid='id',
+        tokenize="{_TOKENIZER}")""",
+    """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, text, sender_id, recipient_id)
+        VALUES (NEW.id, NEW.text, NEW.sender_id, NEW.recipient_id);
+    END""",
+    """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text, sender_id, recipient_id)
+        VALUES ('delete', OLD.id, OLD.text, OLD.sender_id, OLD.recipient_id);
+    END""",
+    """CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, sender_id, recipient_id
+    ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text, sender_id, recipient_id)
+        VALUES ('delete', OLD.id, OLD.text, OLD.sender_id, OLD.recipient_id);
+        INSERT INTO messages_fts (rowid, text, sender_id, recipient_id)
+        VALUES (NEW.id, NEW.text, NEW.sender_id, NEW.recipient_id);
+    END""",
+    "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')",
 ]
 _SQLITE_DOWN = [
+    "DROP TRIGGER messages_fts_update",
+    "DROP TRIGGER messages_fts_delete",
+    "DROP TRIGGER messages_fts_insert",
+    "DROP TABLE messages_fts",
     "DROP TRIGGER room_messages_fts_update",
     "DROP TRIGGER room_messages_fts_delete",
     "DROP TRIGGER room_messages_fts_insert",
@@ -72,9 +100,10 @@ _SQLITE_DOWN = [
 
 # ASCII punctuation, each turned into a space by translate() (32 characters each side).
 _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+_QUOTED = _PUNCTUATION.replace("'", "''")
+_SPACES = " " * len(_PUNCTUATION)
 _FOLD = (
-    "translate(public.unaccent('public.unaccent'::regdictionary, $1), "
-    + "'" + _PUNCTUATION.replace("'", "''") + "', '" + " " * len(_PUNCTUATION) + "')"
+    f"translate(public.unaccent('public.unaccent'::regdictionary, $1), '{_QUOTED}', '{_SPACES}')"
 )
 _POSTGRES_UP = [
     "CREATE EXTENSION IF NOT EXISTS unaccent",
@@ -84,10 +113,11 @@ _POSTGRES_UP = [
     f"""CREATE FUNCTION parley_search_fold(text) RETURNS text
         LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
         AS $$ SELECT lower({_FOLD}) $$""",
-    "CREATE INDEX ix_room_messages_search ON room_messages "
-    "USING gin (parley_search_vector(text))",
+    "CREATE INDEX ix_room_messages_search ON room_messages USING gin (parley_search_vector(text))",
+    "CREATE INDEX ix_messages_search ON messages USING gin (parley_search_vector(text))",
 ]
 _POSTGRES_DOWN = [
+    "DROP INDEX ix_messages_search",
     "DROP INDEX ix_room_messages_search",
     "DROP FUNCTION parley_search_fold(text)",
     "DROP FUNCTION parley_search_vector(text)",

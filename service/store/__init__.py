@@ -14,6 +14,7 @@ from service.store.operator_rooms import RoomSummary
 from service.store.outcomes import CreationLimited, Refusal
 from service.store.room_messages import RoomLine, RoomsAtLogin, RoomState
 from service.store.rooms import Joined, RoomEntry
+from service.store.search import DmHit, Hit, RoomHit
 from service.store.store import Store
 from service.store.users import Credentials
 
@@ -22,12 +23,15 @@ __all__ = [
     "BlockEntry",
     "CreationLimited",
     "Credentials",
+    "DmHit",
     "FailedLoginEntry",
     "Footprint",
+    "Hit",
     "Joined",
     "Login",
     "Refusal",
     "RoomEntry",
+    "RoomHit",
     "RoomLine",
     "RoomState",
     "RoomSummary",

@@ -12,8 +12,9 @@ from typing import Any
 from service.wire.codec import json_string
 from service.wire.private import CancelReason, DeclineReason, PrivateRequest, StopReason
 from service.wire.rooms import FEATURE as ROOMS
+from service.wire.search import FEATURE as SEARCH
 
-FEATURES = (ROOMS,)  # the optional parts of chat/1 this server implements
+FEATURES = (ROOMS, SEARCH)  # the optional parts of chat/1 this server implements
 
 Event = dict[str, Any]
 

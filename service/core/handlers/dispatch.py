@@ -1,6 +1,6 @@
 """Which handler answers each chat/1 request (one table), and the check every logged-in
 request passes first. The handlers live by domain beside this module: accounts.py (login to
-logout), people.py (whoelse, broadcast), blocking.py, private.py, rooms.py.
+logout), people.py (whoelse, broadcast), blocking.py, private.py, rooms.py, search.py.
 
 A wire adapter calls two things here: answer_request for each serial request, and leave
 when its session ends however it ends.
@@ -29,6 +29,7 @@ from service.core.handlers.private import (
     handle_stopprivate,
 )
 from service.core.handlers.rooms import ROOM_HANDLERS
+from service.core.handlers.search import handle_search
 from service.core.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason, admit
 from service.wire import requests as m
 from service.wire.errors import INTERNAL, ErrorCode, RequestError, RequestId, error_reply, ok_reply
@@ -88,6 +89,7 @@ HANDLERS: dict[str, Handler] = {
     "private_answer": handle_private_answer,
     "stopprivate": handle_stopprivate,
     **ROOM_HANDLERS,
+    "search": handle_search,
 }
 # `message` and `ack` (and `say`, `read`) are pipelined: the writer answers them in batches
 # (service/pipeline/).
