@@ -18,15 +18,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import DateTime, TextClause, text
+from sqlalchemy import DateTime, TextualSelect, text
 from sqlalchemy.orm import Session
 
 from service.wire.search import fts5_any_of, fts5_match
 
 
-def _statement(sql: str) -> TextClause:
+def _statement(sql: str) -> TextualSelect:
     """`sql` with its `sent_at` read as a datetime (SQLite keeps it as text)."""
-    return text(sql).columns(sent_at=DateTime)  # type: ignore[return-value]
+    return text(sql).columns(sent_at=DateTime)
 
 
 class RoomRow(NamedTuple):
