@@ -67,7 +67,8 @@ def test_rows_there_before_the_migration_are_found_after_it(empty_db_url: str) -
         assert found == [RoomHit("#old", 1, "bob", "Ancient Café", NOW)]
         found = store.search.find("alice", ["anc"], 10)
         assert _texts(found) == ["ancient letter", "Ancient Café"]  # same time: the DM first
-        assert isinstance(found[0], DmHit) and found[0].partner == "bob"
+        assert isinstance(found, list) and isinstance(found[0], DmHit)
+        assert found[0].partner == "bob"
     finally:
         store.close()
 
