@@ -169,11 +169,11 @@ def deluser(
 ) -> None:
     """Delete the account NAME for good.
 
-    Goes with it: the messages stored for NAME and not yet delivered, every block by or of
-    NAME, and NAME's login history; NAME's room memberships go too (NAME leaves every room).
-    Messages NAME sent to others stay with their recipients, and what they said in rooms stays
-    in the rooms' history, under the name NAME. A session of NAME's still open ends within
-    about two seconds (bye account_deleted), and others see NAME go offline.
+    Goes with it: every block by or of NAME, and NAME's login history; NAME's room
+    memberships go too (NAME leaves every room). Direct messages to and from NAME stay in the
+    other users' records under the name NAME, as what they said in rooms stays in the rooms'
+    history; the messages not yet delivered to NAME never will be. A session of NAME's still
+    open ends within about two seconds (bye account_deleted), and others see NAME go offline.
     """
     with open_store(db) as store:
         name = _account(store, name)
@@ -182,16 +182,18 @@ def deluser(
             _fail(f"not confirmed; {name} was not deleted")
         gone = accounts.delete_user(store, name)
     typer.echo(
-        f"Deleted user {name} with {render.count(gone.pending_messages, 'stored message')}, "
-        f"{render.count(gone.blocks, 'block')} and "
-        f"{render.count(gone.login_periods, 'login record')}."
+        f"Deleted user {name} with {render.count(gone.blocks, 'block')} and "
+        f"{render.count(gone.login_periods, 'login record')}; "
+        f"{render.count(gone.pending_messages, 'message')} waiting for them "
+        "will not be delivered (kept in the senders' records)."
     )
 
 
 def _deletion_question(footprint: accounts.Footprint) -> str:
     question = (
         f"Delete user {footprint.name}, "
-        f"{render.count(footprint.pending_messages, 'message')} waiting for them, "
+        f"{render.count(footprint.pending_messages, 'message')} waiting for them "
+        "(never delivered then), "
         f"{render.count(footprint.blocks, 'block')} by or of them and "
         f"{render.count(footprint.login_periods, 'login record')}?"
     )

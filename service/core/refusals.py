@@ -31,6 +31,7 @@ _SELF_ACTIONS = {
     "block": "block or unblock",
     "unblock": "block or unblock",
     "startprivate": "start a private chat with",
+    "dm_history": "read a conversation with",
     "search": "search your messages with",
 }
 

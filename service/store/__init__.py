@@ -7,6 +7,7 @@ query is named by its module: the writer and its hot statements (writer.py, *_st
 shell (service/server.py) and the migrations.
 """
 
+from service.store.dm_record import ConversationEntry
 from service.store.failed_logins import FailedLoginEntry
 from service.store.messages import Backlog, StoredMessage
 from service.store.operator import BlockEntry, Footprint, Login, UserSummary
@@ -21,6 +22,7 @@ from service.store.users import Credentials
 __all__ = [
     "Backlog",
     "BlockEntry",
+    "ConversationEntry",
     "CreationLimited",
     "Credentials",
     "DmHit",

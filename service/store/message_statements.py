@@ -3,7 +3,8 @@
 This is the server's hot path, so it is built for batches: the checks of every message in a
 batch (sender still exists, recipient, blocks, nonces) are one or two indexed queries, often
 none (service/store/message_checks.py), the inserts one `executemany`, the acks one `executemany`
-(on PostgreSQL one DELETE over two arrays).
+(on PostgreSQL one UPDATE over two arrays). An ack marks its message shown (`acked`); the
+message stays as the record of the conversation (feature `dm_history`).
 SQLAlchemy stays the one road to the database: it writes every statement here, compiled once
 for the dialect of the connection the writer holds, and the statements run on that
 connection's driver cursor inside its transaction (service/store/driver_statement.py). On SQLite
@@ -21,7 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Dialect, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, Dialect, bindparam, func, insert, select, true, update
 from sqlalchemy.types import ARRAY, BigInteger, Integer, String
 
 from service.store.driver_statement import DriverStatement
@@ -81,12 +82,21 @@ _INSERT_ARRAYS = (
 )  # fmt: skip
 _ARRAY_KEYS = ("sender_ids", "recipient_ids", "senders", "recipients", "texts", "sent_at")
 _NONCE_KEYS = ("sender_id", "nonce", "msg_id", "created_at")
-_ACK = delete(Message).where(
-    Message.id == bindparam("msg_id"), Message.recipient_id == bindparam("recipient_id")
+# An ack marks its message shown (feature `dm_history`: the message stays in the record): one
+# indexed row's UPDATE where the ack used to DELETE it. Setting `acked` takes the row out of the
+# partial backlog index, so the next login does not deliver it again.
+_ACK = (
+    update(Message)
+    .where(
+        Message.id == bindparam("msg_id"),
+        Message.recipient_id == bindparam("recipient_id"),
+        ~Message.acked,  # a repeated ack writes nothing
+    )
+    .values(acked=true())
 )
 # PostgreSQL: a batch's acks as one statement over two arrays. psycopg's executemany costs
 # about 16 us of Python per row (a Bind, Describe and Execute each); this about 3.
-_ACKED = (
+_SHOWN = (
     func.unnest(
         # bigint: the wire allows 64-bit ids; in an int4 array a larger (unknown) id would fail
         # the whole statement, where it should match nothing (PostgreSQL compares int4 = int8
@@ -95,10 +105,16 @@ _ACKED = (
         bindparam("recipient_ids", type_=ARRAY(Integer)),
     )
     .table_valued("msg_id", "recipient_id")
-    .render_derived(name="acked")
+    .render_derived(name="shown")
 )
-_ACK_ARRAYS = delete(Message).where(
-    Message.id == _ACKED.c.msg_id, Message.recipient_id == _ACKED.c.recipient_id
+_ACK_ARRAYS = (
+    update(Message)
+    .where(
+        Message.id == _SHOWN.c.msg_id,
+        Message.recipient_id == _SHOWN.c.recipient_id,
+        ~Message.acked,
+    )
+    .values(acked=true())
 )
 
 
@@ -213,7 +229,8 @@ class MessageStatements:
         self._checks.forget()
 
     def ack_all(self, connection: Connection, acks: Sequence[tuple[int, int]]) -> None:
-        """Forget delivered messages: (msg_id, recipient_id) pairs; only a recipient can."""
+        """Mark delivered messages shown: (msg_id, recipient_id) pairs; only a recipient can.
+        They stay in the record (dm_history) and leave the backlog."""
         if not acks:
             return
         if self._ack_arrays is None:

@@ -1,5 +1,5 @@
-"""Direct messages at rest: the backlog a login delivers, and one message or ack at a time
-through the server's batch path (tests, tools).
+"""Direct messages at rest: the backlog a login delivers (the unacknowledged ones), and one
+message or ack at a time through the server's batch path (tests, tools).
 
 A repository of the store: see service/store/base.py for what every call promises. The
 server's own `message` and `ack` go through the writer in rounds instead
@@ -54,7 +54,7 @@ class Messages:
             row = s.execute(
                 select(func.count(Message.id), func.max(Message.id))
                 .join(User, Message.recipient_id == User.id)
-                .where(User.name == recipient)
+                .where(User.name == recipient, ~Message.acked)
             ).one()
             return Backlog(int(row[0]), int(row[1] or 0))
 
@@ -76,7 +76,7 @@ class Messages:
             statement = (
                 select(Message.id, Message.sender, Message.text, Message.sent_at)
                 .join(User, Message.recipient_id == User.id)
-                .where(User.name == recipient, Message.id > after_id)
+                .where(User.name == recipient, ~Message.acked, Message.id > after_id)
                 .order_by(Message.id)
                 .limit(limit)
             )
@@ -106,7 +106,8 @@ class Messages:
         return self._db.write(job)
 
     def acknowledge(self, recipient: str, msg_id: int) -> None:
-        """Forget a delivered message (tests, tools); only its recipient can."""
+        """Mark a delivered message shown (tests, tools): it leaves the backlog and stays in
+        the record; only its recipient can."""
 
         def job(s: Session) -> None:
             connection = s.connection()

@@ -34,10 +34,11 @@ class UserSummary:
 
 @dataclass(frozen=True, slots=True)
 class Footprint:
-    """What deleting a user takes with it (messages they sent to others stay stored)."""
+    """What deleting a user takes with it. Direct messages to and from them stay in the
+    other users' records under their name; those not yet delivered to them never will be."""
 
     name: str
-    pending_messages: int  # stored messages *to* this user
+    pending_messages: int  # unacknowledged messages *to* this user: never delivered now
     blocks: int  # blocks by or of this user
     login_periods: int  # their login history
     online: bool  # an active period is still open
@@ -82,6 +83,7 @@ class Operator:
             )
             pending = (
                 select(Message.recipient_id, func.count().label("n"))
+                .where(~Message.acked)
                 .group_by(Message.recipient_id)
                 .subquery()
             )
@@ -126,9 +128,9 @@ class Operator:
         return self._db.read(lambda s: _footprint(s, name))
 
     def delete_user(self, name: str) -> Footprint | None:
-        """Delete the account with its incoming stored messages, blocks both ways, nonces and
-        login history (ON DELETE CASCADE). Messages it sent stay: they keep the sender by name.
-        """
+        """Delete the account with its blocks both ways, nonces, conversations summary and
+        login history (ON DELETE CASCADE). Its direct messages both ways stay in the other
+        users' records under its name (ON DELETE SET NULL on the ids)."""
 
         def job(s: Session) -> Footprint | None:
             gone = _footprint(s, name)
@@ -199,7 +201,7 @@ def _footprint(s: Session, name: str) -> Footprint | None:
     open_periods = count(ActivePeriod.user_id == user.id, ActivePeriod.logout_at.is_(None))
     return Footprint(
         name=user.name,
-        pending_messages=count(Message.recipient_id == user.id),
+        pending_messages=count(Message.recipient_id == user.id, ~Message.acked),
         blocks=count(or_(Block.blocker_id == user.id, Block.blocked_id == user.id)),
         login_periods=count(ActivePeriod.user_id == user.id),
         online=open_periods > 0,

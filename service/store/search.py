@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.store.base import Database
-from service.store.models import Message, Room, RoomMember
+from service.store.models import Conversation, Room, RoomMember
 from service.store.outcomes import Refusal
 from service.store.rooms import membership
 from service.store.search_statements import DmRow, RoomRow, statements_for
@@ -63,7 +63,7 @@ class _Scope:
     user_id: int
     rooms: dict[int, str]  # room id -> name: the rooms searched
     dms: bool  # the user's record of direct messages is searched
-    partner: str | None  # only the conversation with this user (by name)
+    partner: str | None  # only the conversation with this name (as `dm_history` reads it)
 
 
 class Search:
@@ -109,8 +109,8 @@ def _scope(s: Session, user: str, room: str | None, partner: str | None) -> _Sco
             return found
         return _Scope(found[1], {found[0]: room}, dms=False, partner=None)
     uid = user_id(s, user)
-    if uid is None:  # deleted meanwhile: it sees nothing
-        return _Scope(0, {}, dms=False, partner=None)
+    if uid is None:  # deleted meanwhile: the session ends on its next request
+        return Refusal.ACCOUNT_GONE
     if partner is not None:
         if partner == user:
             return Refusal.SELF
@@ -126,10 +126,10 @@ def _scope(s: Session, user: str, room: str | None, partner: str | None) -> _Sco
 
 
 def _in_record(s: Session, uid: int, partner: str) -> bool:
-    """Whether `uid`'s record holds a message with `partner` (a deleted account's name)."""
-    sent = select(Message.id).where(Message.sender_id == uid, Message.recipient == partner)
-    got = select(Message.id).where(Message.recipient_id == uid, Message.sender == partner)
-    return s.scalar(sent.limit(1)) is not None or s.scalar(got.limit(1)) is not None
+    """Whether `uid` ever exchanged a message with someone named `partner` (a deleted account's
+    name): the conversations summary's key, as `dm_history` asks (service/store/dm_record.py)."""
+    key = (Conversation.user_id == uid, Conversation.partner == partner)
+    return s.scalar(select(Conversation.user_id).where(*key)) is not None
 
 
 def _room_hit(names: dict[int, str], row: RoomRow) -> RoomHit:

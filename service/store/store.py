@@ -4,6 +4,7 @@
     store.periods         active periods: login to logout, who was seen since when
     store.blocks          who blocks whom
     store.messages        direct messages at rest: the backlog a login delivers
+    store.dm_record       the record of direct messages: dm_history, conversations, purge
     store.rooms           rooms' membership: join, leave, members, the `rooms` list
     store.room_messages   what is said in rooms: history, the catch-up at login
     store.search          the messages a user may see that hold a query's words
@@ -22,6 +23,7 @@ from __future__ import annotations
 from service.store.base import Database
 from service.store.blocks import Blocks
 from service.store.change_marker import ChangeMarker
+from service.store.dm_record import DmRecord
 from service.store.failed_logins import FailedLogins
 from service.store.messages import Messages
 from service.store.nonces import Nonces
@@ -42,6 +44,7 @@ class Store:
         self.periods = Periods(db)
         self.blocks = Blocks(db)
         self.messages = Messages(db)
+        self.dm_record = DmRecord(db)
         self.rooms = Rooms(db)
         self.room_messages = RoomMessages(db)
         self.search = Search(db)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from service.wire.codec import json_string
+from service.wire.dm_history import FEATURE as DM_HISTORY
 from service.wire.private import CancelReason, DeclineReason, PrivateRequest, StopReason
 from service.wire.rooms import FEATURE as ROOMS
 from service.wire.search import FEATURE as SEARCH
 
-FEATURES = (ROOMS, SEARCH)  # the optional parts of chat/1 this server implements
+FEATURES = (ROOMS, DM_HISTORY, SEARCH)  # the optional parts of chat/1 this server implements
 
 Event = dict[str, Any]
 

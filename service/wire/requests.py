@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from service.wire.addresses import is_peer_address
+from service.wire.dm_history import DM_HISTORY_MAX, is_valid_dm_history_limit
 from service.wire.errors import ErrorCode, RequestError, RequestId
 from service.wire.paging import NAMES_LIMIT_MAX, ROOMS_LIMIT_MAX, is_valid_limit
 from service.wire.rooms import HISTORY_MAX, is_valid_history_limit
@@ -197,6 +198,25 @@ class Members(Request):
 REQUEST_TYPES.update({cls.op: cls for cls in (Join, Leave, Say, Read, History, Rooms, Members)})
 
 
+# --- direct-message history (chat/1 "Direct-message history", feature `dm_history`) ----------
+
+
+@dataclass(frozen=True, slots=True)
+class DmHistory(Request):
+    op = "dm_history"
+    with_: str  # the wire's `with` (a Python keyword): a field's trailing `_` is not on the wire
+    before: int | None = None  # a msg_id: only older messages
+    limit: int | None = None  # None: DM_HISTORY_DEFAULT (service/wire/dm_history.py)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversations(Request):
+    op = "conversations"
+
+
+REQUEST_TYPES.update({cls.op: cls for cls in (DmHistory, Conversations)})
+
+
 # --- search (chat/1 "Search", feature `search`) ------------------------------------------------
 
 
@@ -290,8 +310,8 @@ Check = Callable[[str, object], object]
 
 
 def _field_checks(cls: type[Request]) -> tuple[tuple[str, str, bool, Check], ...]:
-    """(name, wire name, optional, check) per field, read off the dataclass annotations. A
-    field named after a Python keyword ends in `_` (`with_`); its wire name does not (`with`)."""
+    """(field, wire name, optional, check) per field, read off the dataclass annotations; a
+    wire name that is a Python keyword (`with`) is its field's name less a trailing `_`."""
     specs = []
     for spec in fields(cls):
         annotation = str(spec.type)
@@ -378,6 +398,8 @@ def _check_ranges(request: Request) -> None:
             raise _bad(f"nonce may be at most {MAX_NONCE_CHARS} characters.")
         case History(limit=limit) if limit is not None and not is_valid_history_limit(limit):
             raise _bad(f"limit must be between 1 and {HISTORY_MAX}.")
+        case DmHistory(limit=limit) if limit is not None and not is_valid_dm_history_limit(limit):
+            raise _bad(f"limit must be between 1 and {DM_HISTORY_MAX}.")
         case WhoElse(limit=limit) | WhoElseSince(limit=limit) | Members(limit=limit) if (
             limit is not None and not is_valid_limit(limit, NAMES_LIMIT_MAX)
         ):

@@ -110,7 +110,7 @@ def test_foreign_keys_are_on_for_store_sessions(store: Store) -> None:
     assert store.db.read(lambda s: s.scalar(text("PRAGMA foreign_keys"))) == 1
 
 
-def test_delete_user_cascades_but_keeps_messages_they_sent(store: Store) -> None:
+def test_delete_user_cascades_but_keeps_the_direct_messages_both_ways(store: Store) -> None:
     add(store, "alice", "bob", "carol")
     store.messages.save_message("bob", "alice", "to alice", "n1", T0, max_chars=100)
     store.messages.save_message("alice", "bob", "from alice", "n2", T0, max_chars=100)
@@ -129,7 +129,8 @@ def test_delete_user_cascades_but_keeps_messages_they_sent(store: Store) -> None
     assert [m.sender for m in store.messages.pending_messages("bob")] == ["alice", "carol"]
     assert store.messages.pending_messages("alice") == []
     assert [(b.blocker, b.blocked) for b in accounts.list_blocks(store)] == [("bob", "carol")]
-    assert (rows(store, Message), rows(store, Block)) == (2, 1)
+    # bob's message to alice stays in bob's record, never delivered (feature dm_history)
+    assert (rows(store, Message), rows(store, Block)) == (3, 1)
     assert (rows(store, Nonce), rows(store, ActivePeriod)) == (1, 1)  # bob's survive
     with pytest.raises(AccountError, match="no user alice"):
         accounts.delete_user(store, "alice")

@@ -149,7 +149,9 @@ def test_deluser_asks_and_keeps_the_user_on_no(db_url: str, store: Store) -> Non
     result = admin(db_url, "deluser", "alice", input="n\n")
 
     assert result.exit_code == 1, result.output
-    assert "Delete user alice, 1 message waiting for them, 0 blocks" in result.stdout
+    assert "Delete user alice, 1 message waiting for them (never delivered then), 0 blocks" in (
+        result.stdout
+    )
     assert "alice was not deleted" in result.stderr
     assert store.users.user_exists("alice")
 
@@ -163,8 +165,9 @@ def test_deluser_yes_deletes_and_says_what_went(db_url: str, store: Store) -> No
     result = admin(db_url, "deluser", "alice", "--yes")
 
     assert result.exit_code == 0, result.output
-    assert (
-        result.stdout == "Deleted user alice with 1 stored message, 1 block and 0 login records.\n"
+    assert result.stdout == (
+        "Deleted user alice with 1 block and 0 login records; 1 message waiting for them "
+        "will not be delivered (kept in the senders' records).\n"
     )
     assert not store.users.user_exists("alice")
     assert [m.text for m in store.messages.pending_messages("bob")] == ["bye"]

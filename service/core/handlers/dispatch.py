@@ -1,6 +1,7 @@
 """Which handler answers each chat/1 request (one table), and the check every logged-in
 request passes first. The handlers live by domain beside this module: accounts.py (login to
-logout), people.py (whoelse, broadcast), blocking.py, private.py, rooms.py, search.py.
+logout), people.py (whoelse, broadcast), blocking.py, private.py, rooms.py, conversations.py
+(the direct-message record), search.py.
 
 A wire adapter calls two things here: answer_request for each serial request, and leave
 when its session ends however it ends.
@@ -22,6 +23,7 @@ from service.core.handlers.accounts import (
 )
 from service.core.handlers.accounts import leave as leave  # the connection's other entry
 from service.core.handlers.blocking import handle_block, handle_blocklist, handle_unblock
+from service.core.handlers.conversations import DM_HANDLERS
 from service.core.handlers.people import handle_broadcast, handle_whoelse, handle_whoelsesince
 from service.core.handlers.private import (
     handle_private_answer,
@@ -89,6 +91,7 @@ HANDLERS: dict[str, Handler] = {
     "private_answer": handle_private_answer,
     "stopprivate": handle_stopprivate,
     **ROOM_HANDLERS,
+    **DM_HANDLERS,
     "search": handle_search,
 }
 # `message` and `ack` (and `say`, `read`) are pipelined: the writer answers them in batches
