@@ -111,11 +111,11 @@ def _scope(s: Session, user: str, room: str | None, partner: str | None) -> _Sco
     uid = user_id(s, user)
     if uid is None:  # deleted meanwhile: the session ends on its next request
         return Refusal.ACCOUNT_GONE
-    if partner is not None:
-        if partner == user:
-            return Refusal.SELF
+    if partner is not None:  # chat/1's order: no_such_user, then self
         if user_id(s, partner) is None and not _in_record(s, uid, partner):
             return Refusal.NO_SUCH_USER
+        if partner == user:
+            return Refusal.SELF
         return _Scope(uid, {}, dms=True, partner=partner)
     rooms = s.execute(
         select(Room.id, Room.name)
