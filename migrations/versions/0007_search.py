@@ -14,14 +14,16 @@ with the room id as a second indexed column: a search of the caller's rooms is o
 `{text} : (...) AND {room_id} : ("3" OR "17")`, walked newest rowid first and cut at the limit,
 so a word found in 100,000 messages of other rooms is never read row by row. The tokenizer
 (service/wire/search.py FTS5_TOKENIZER) makes words of letters and digits only, folds case and
-diacritics. Prefix indexes of 1, 2 and 3 characters: FTS5 reads a prefix query by merging the
-postings of every word that starts so, all of them before the first hit; for `s*` that is a
-third of the whole index (290 ms over a million messages), with the index it is one word's
-postings read lazily (0.3 ms). Longer prefixes match few words. The price: about 15 µs more per
-message written (40 instead of 25 for ten words, measured in memory). Triggers: insert, delete
-(a room's deletion cascades to its messages, and so to the index), update of the text. The
-index follows `room_messages`' rowid: a later migration that rebuilds that table (batch mode)
-drops these triggers and renumbers rowids, so it must recreate them and run `INSERT INTO
+diacritics. Prefix indexes of 1 and 2 characters: FTS5 reads a prefix query by merging the
+postings of every word that starts so, all of them before the first hit; for `g*` that was a
+third of the index (290 ms over a million messages), with the index it is one list read lazily
+(0.4 ms). Longer prefixes match fewer words (over a million messages, on a machine busy with
+other work: `gam*` 18 ms, a word in 10% of them as a prefix 12 ms). The price, in CPU per
+message of 3 to 12 words (SQLite file, 50 per commit): 11-14 µs for the index without prefixes,
+16-22 µs with these two, 25-29 µs with three. Triggers: insert, delete (a room's deletion
+cascades to its messages, and so to the index), update of the text. The index follows
+`room_messages`' rowid: a later migration that rebuilds that table (batch mode) drops these
+triggers and renumbers rowids, so it must recreate them and run `INSERT INTO
 room_messages_fts(room_messages_fts) VALUES ('rebuild')`. Direct messages (kept after `ack`
 since 0006) get the same over `messages` (rowid = `id`, the msg_id), with `sender_id` and
 `recipient_id` as indexed columns, so the caller's record is `{sender_id recipient_id} : "42"`;
@@ -55,7 +57,7 @@ _TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Mn'"
 
 _SQLITE_UP = [
     f"""CREATE VIRTUAL TABLE room_messages_fts USING fts5(
-        text, room_id, content='room_messages', prefix='1 2 3', tokenize="{_TOKENIZER}")""",
+        text, room_id, content='room_messages', prefix='1 2', tokenize="{_TOKENIZER}")""",
     """CREATE TRIGGER room_messages_fts_insert AFTER INSERT ON room_messages BEGIN
         INSERT INTO room_messages_fts (rowid, text, room_id)
         VALUES (NEW.rowid, NEW.text, NEW.room_id);
@@ -73,7 +75,7 @@ _SQLITE_UP = [
     END""",
     "INSERT INTO room_messages_fts (room_messages_fts) VALUES ('rebuild')",
     f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
-        text, sender_id, recipient_id, content='messages', content_rowid='id', prefix='1 2 3',
+        text, sender_id, recipient_id, content='messages', content_rowid='id', prefix='1 2',
         tokenize="{_TOKENIZER}")""",
     """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
         INSERT INTO messages_fts (rowid, text, sender_id, recipient_id)
