@@ -15,7 +15,7 @@ from service.store.operator_rooms import RoomSummary
 from service.store.outcomes import CreationLimited, Refusal
 from service.store.room_messages import RoomLine, RoomsAtLogin, RoomState
 from service.store.rooms import Joined, RoomEntry
-from service.store.search import DmHit, Hit, RoomHit
+from service.store.search import DmHit, RoomHit
 from service.store.store import Store
 from service.store.users import Credentials
 
@@ -28,7 +28,6 @@ __all__ = [
     "DmHit",
     "FailedLoginEntry",
     "Footprint",
-    "Hit",
     "Joined",
     "Login",
     "Refusal",

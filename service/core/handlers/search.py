@@ -13,7 +13,7 @@ from typing import Any
 
 from service.core.context import Context, Fields
 from service.core.refusals import refusal_error
-from service.store import DmHit, Hit, Refusal
+from service.store import DmHit, Refusal, RoomHit
 from service.wire import paging
 from service.wire import requests as m
 from service.wire.codec import encode
@@ -49,7 +49,7 @@ def _refused(ctx: Context, refusal: Refusal, request: m.Search) -> RequestError:
     return refusal_error(refusal, "search", name)
 
 
-def _result(hit: Hit) -> dict[str, Any]:
+def _result(hit: RoomHit | DmHit) -> dict[str, Any]:
     sent_at = to_rfc3339(hit.sent_at)
     if isinstance(hit, DmHit):
         return {"with": hit.partner, "msg_id": hit.msg_id, "from": hit.sender,
