@@ -34,11 +34,13 @@ the hot path's ack pays nothing.
 PostgreSQL: an expression GIN index on `parley_search_vector(text)` of each table:
 `to_tsvector('simple')` (lower case, no stemming, no stop words) of the text with diacritics
 removed by `unaccent` (a contrib extension shipped with Debian's postgresql-15, trusted, so the
-database's owner may create it) and ASCII punctuation turned into spaces, so that `snake_case`,
-`a.b@c.d` or `x/y` are words of letters and digits as on SQLite rather than the parser's
-e-mails, hosts and paths. `unaccent()` is only STABLE (it looks its dictionary up by name),
+database's owner may create it) and the punctuation that joins words into one token of the
+parser (`.@/:\\_-~<>&`: e-mails, hosts, paths, URLs, `snake_case`, tags) turned into spaces, so
+that words are runs of letters and digits as on SQLite. Words over 2,047 characters are not
+indexed (PostgreSQL's limit). `unaccent()` is only STABLE (it looks its dictionary up by name),
 hence the IMMUTABLE wrapper naming the dictionary with its schema. No column, no trigger: the
-index is kept by PostgreSQL itself.
+index is kept by PostgreSQL itself; it costs about 40-70 µs per short message written (measured in
+SQL, 6,000 rows), 1.7 ms for 4,000 characters of prose (to_tsvector's own parsing).
 Existing rows are indexed here (backfill) on both databases.
 """
 
@@ -105,13 +107,13 @@ _SQLITE_DOWN = [
     "DROP TABLE room_messages_fts",
 ]
 
-# ASCII punctuation, each turned into a space by translate() (32 characters each side).
-_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-_QUOTED = _PUNCTUATION.replace("'", "''")
-_SPACES = " " * len(_PUNCTUATION)
-_FOLD = (
-    f"translate(public.unaccent('public.unaccent'::regdictionary, $1), '{_QUOTED}', '{_SPACES}')"
-)
+# The ASCII punctuation that makes the parser keep a run of words as one token (e-mails, hosts,
+# paths, URLs, numbers with a point, hyphenated words, tags, entities), each turned into a
+# space by one replace() (memchr-fast: translate() took 4 ms on a 4,000-character text).
+_JOINERS = ".@/:\\_-~<>&"
+_FOLD = "public.unaccent('public.unaccent'::regdictionary, $1)"
+for _char in _JOINERS:
+    _FOLD = f"replace({_FOLD}, '{_char}', ' ')"
 _POSTGRES_UP = [
     "CREATE EXTENSION IF NOT EXISTS unaccent",
     f"""CREATE FUNCTION parley_search_vector(text) RETURNS tsvector
