@@ -20,6 +20,7 @@ import typer
 
 from cli import admin_render as render
 from cli.admin_db import NOT_GIVEN, DbUrl, DbUrlFirst, open_store, schema_advice
+from cli.admin_dms import purge_dms
 from cli.admin_typer import AdminCommand, AdminGroup, BadValue
 from cli.admin_typer import fail as _fail
 from service.admin import accounts
@@ -571,6 +572,9 @@ def _delete_empty_rooms(yes: bool, db: str) -> None:
         gone = room_admin.delete_empty_rooms(store, {r.name for r in found})
     messages = render.count(sum(r.messages for r in gone), "message")
     typer.echo(f"Deleted {render.count(len(gone), 'empty room')} with {messages}.")
+
+
+app.command("purge-dms", cls=AdminCommand)(purge_dms)  # cli/admin_dms.py
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ The command table is data (`COMMANDS`): `help`, the parser, completion and the u
 read it, so adding a command is one entry and one dataclass. The command words are the ones the
 issue fixes (`message`, `broadcast`, ... `logout`, `help`) plus `y`/`n`, which answer a pending
 private chat request without blocking anything else on screen, and the room commands (`join`,
-`leave`, `say`, `rooms`, `members`, `history`; `room` and `more` are the client's own).
+`leave`, `say`, `rooms`, `members`, `history`; `room` and `more` are the client's own), and
+those of the direct-message record (`history USER`, `conversations`).
 
 Habits from IRC and Slack work too: any command word may start with `/`, and `quit`, `exit`,
 `msg`, `who`, `part`, `list` and `names` are aliases. Habits with no counterpart here (`/nick`,
@@ -144,6 +145,20 @@ class Answer:
     accept: bool
 
 
+@dataclass(frozen=True, slots=True)
+class DmHistory:
+    """`history USER [N]`: the newest `count` direct messages between us and USER (None: the
+    client's page size), chat/1's `dm_history`; `more` then pages on."""
+
+    user: str
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversations:
+    """`conversations`: whom we exchanged direct messages with, and what is unread."""
+
+
 Command = (
     Message
     | Broadcast
@@ -169,8 +184,15 @@ Command = (
     | History
     | More
     | CurrentRoom
+    | DmHistory
+    | Conversations
     | Search
 )
+
+
+def _history(target: str, count: int | None) -> History | DmHistory:
+    """`history #ROOM` is the room's; `history USER` the direct messages with USER."""
+    return History(target, count) if target.startswith("#") else DmHistory(target, count)
 
 
 class Arg(Enum):
@@ -185,6 +207,8 @@ class Arg(Enum):
     HERE = "[#ROOM]"  # a room name, or (when the next word is no room name) the current room
     MAYBE_ROOM = "[#ROOM]?"  # a room name, or None (usage: "[#ROOM]", as HERE's)
     COUNT = "[N]"  # optional whole number from 1 (a history page; room_talk caps it)
+    # `#ROOM` (a room), a bare USER, or when left out the current conversation, room or user
+    WHO = "[WHO]"
 
     @property
     def usage(self) -> str:
@@ -243,10 +267,13 @@ _SPECS = (
                 aliases=("list",)),
     CommandSpec("members", (Arg.HERE,), "who is in ROOM, and who of them is online", Members,
                 aliases=("names",)),
-    CommandSpec("history", (Arg.HERE, Arg.COUNT), f"ROOM's last N messages (default "
-                f"{HISTORY_PAGE}; at most {HISTORY_MAX} at a time)", History),
+    CommandSpec("history", (Arg.WHO, Arg.COUNT), f"the last N messages with WHO: a USER, or "
+                f"a #ROOM (default {HISTORY_PAGE}; at most {HISTORY_MAX} at a time); without WHO, "
+                "in the current conversation", _history),
     CommandSpec("more", (Arg.MAYBE_ROOM, Arg.COUNT), "N more messages before the oldest shown "
                 "(after history, or catch-up at login)", More),
+    CommandSpec("conversations", (), "list the users you exchanged direct messages with, "
+                "newest first, with how many are unread", Conversations, aliases=("dms",)),
     CommandSpec("search", (Arg.TEXT,), "find messages with every word of TEXT in your rooms and "
                 "direct messages, newest first; end with `in #ROOM` or `with USER` to search "
                 "only there", search_command),
@@ -330,6 +357,9 @@ def _parse_args(spec: CommandSpec, rest: str, current: str | None) -> list[objec
         if arg in _OPTIONAL_ROOMS and not _names_a_room(spec, index, word):
             values.append(None if arg is Arg.MAYBE_ROOM else _current(spec, current))
             continue  # the word is the next argument's
+        if arg is Arg.WHO and (not word or (word.isascii() and word.isdigit())):
+            values.append(_conversation(spec, current))
+            continue  # left out: the word (if any) is the count
         rest = after.strip()
         values.append(_ARG_PARSERS[arg](spec, word))
     if rest:
@@ -419,6 +449,18 @@ def _current(spec: CommandSpec, current: str | None) -> str:
     return current
 
 
+def _conversation(spec: CommandSpec, current: str | None) -> str:
+    """The current conversation, room or user, for a command whose target was left out."""
+    if current is None:
+        raise UsageError(f"Whose? Usage: {spec.usage} (#ROOM for a room, USER for a person)")
+    return current
+
+
+def _who(spec: CommandSpec, word: str) -> str:
+    """`#ROOM` is a room (the # is how a room is told from a user here); else a user."""
+    return _room(spec, word) if word.startswith("#") else _user(spec, word)
+
+
 def _count(spec: CommandSpec, word: str) -> int | None:
     if not word:
         return None
@@ -438,6 +480,7 @@ _ARG_PARSERS: dict[Arg, Callable[[CommandSpec, str], object]] = {
     Arg.HERE: _room,
     Arg.MAYBE_ROOM: _room,
     Arg.COUNT: _count,
+    Arg.WHO: _who,
 }
 
 
@@ -461,7 +504,7 @@ def known_name(typed: str, known: Collection[str]) -> str:
     return matches.pop() if len(matches) == 1 else typed
 
 
-_NAMED = (Message, Block, Unblock, StartPrivate, Private, StopPrivate, Query)  # have a `user`
+_NAMED = (Message, Block, Unblock, StartPrivate, Private, StopPrivate, Query, DmHistory)
 
 
 def with_known_names(cmd: Command, known: Iterable[str]) -> Command:
@@ -515,9 +558,11 @@ def suggest(
     if spec is None or position >= len(spec.args):
         return prefix, []
     kind = spec.args[position]
-    if kind in (Arg.ROOM, *_OPTIONAL_ROOMS) or (kind is Arg.USER and prefix.startswith("#")):
+    if kind in (Arg.ROOM, *_OPTIONAL_ROOMS) or (
+        kind in (Arg.USER, Arg.WHO) and prefix.startswith("#")
+    ):
         return prefix, _rooms_starting(prefix, rooms)
-    if kind is Arg.USER:
+    if kind in (Arg.USER, Arg.WHO):
         return prefix, sorted(u + " " for u in set(users) if u.startswith(prefix))
     if kind is Arg.TOPIC:
         return prefix, [name + " " for name in _names_starting(prefix)]

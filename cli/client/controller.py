@@ -25,6 +25,8 @@ from cli.client import commands as c
 from cli.client import render as r
 from cli.client import render_rooms as rr
 from cli.client.activity import NOT_ACTIVITY, Activity
+from cli.client.dm_talk import FEATURE as DM_HISTORY_FEATURE
+from cli.client.dm_talk import DmTalk
 from cli.client.link import Incoming, LinkClosed
 from cli.client.p2p import PeerClosed, PeerEvent, PeerMessage, PeerOpened
 from cli.client.paging import PAGED, all_pages
@@ -170,6 +172,9 @@ class Chat:
             when_shown=when_shown, schedule=schedule, bell=bell, on_change=on_change,
             remember=self._remember, active=self._noted_activity,
         )  # fmt: skip
+        self.dms = DmTalk(me, self._request, out, now, enabled=DM_HISTORY_FEATURE in features,
+                          remember=self._remember)  # fmt: skip
+        self._dms_paged_last = False  # `more` alone goes on with the direct messages' history
         self._arm_idle_warning()
 
     @property
@@ -428,7 +433,12 @@ class Chat:
             await self._stop_private(cmd)
         elif isinstance(cmd, c.Logout):
             await self.logout()
+        elif isinstance(cmd, c.DmHistory | c.Conversations) or (
+            isinstance(cmd, c.More) and cmd.room is None and self._dms_paged_last
+        ):
+            await self._direct_record(cmd)
         elif isinstance(cmd, c.ROOM_COMMANDS):
+            self._dms_paged_last = self._dms_paged_last and not isinstance(cmd, c.History | c.More)
             await self.rooms.run(cmd)
         elif isinstance(cmd, c.Search):
             await self._search(cmd)
@@ -453,6 +463,17 @@ class Chat:
         line = r.reply_line(cmd, reply, self._now())
         if line is not None:
             self._out(line)
+
+    async def _direct_record(self, cmd: c.DmHistory | c.Conversations | c.More) -> None:
+        """`history USER`, `conversations`, and `more` after a `history USER` (dm_talk.py)."""
+        if isinstance(cmd, c.Conversations):
+            await self.dms.conversations()
+            return
+        self._dms_paged_last = True
+        if isinstance(cmd, c.DmHistory):
+            await self.dms.history(cmd.user, cmd.count)
+        else:
+            await self.dms.more(cmd.count)
 
     async def _search(self, cmd: c.Search) -> None:
         reply = await self._request("search", **cmd.fields)

@@ -17,7 +17,8 @@ get `acked` false and are delivered at the next login as before, with the same m
   `dm_history` in either direction as index range scans.
 - `conversations` is one row per (user, partner name) with the newest message between them,
   kept by a trigger on the insert, in the same statement (see `Conversation` in
-  service/store/models.py for why a trigger); backfilled here from the rows kept.
+  service/store/models.py for why a trigger, and why no index on last_msg_id); backfilled
+  here from the rows kept.
 - SQLite rebuilds the table (batch mode): its AUTOINCREMENT high-water mark is carried over by
   hand, since an acknowledged (deleted) message's id must never be given again.
 """
@@ -163,6 +164,8 @@ def upgrade() -> None:
 
 
 def _create_conversations() -> None:
+    # SQLite: WITHOUT ROWID, one B-tree keyed (user_id, partner); no index on last_msg_id
+    # (see `Conversation` in service/store/models.py for both, measured).
     op.create_table(
         "conversations",
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -176,11 +179,8 @@ def _create_conversations() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", "partner", name=op.f("pk_conversations")),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_conversations_user_id_last_msg_id", ["user_id", "last_msg_id"], unique=False
-        )
     op.execute(
         "INSERT INTO conversations (user_id, partner, last_msg_id, last_at) "
         "SELECT newest.user_id, newest.partner, messages.id, messages.sent_at FROM ("
@@ -202,8 +202,6 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER messages_conversations ON messages")
         op.execute("DROP FUNCTION messages_conversations()")
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.drop_index("ix_conversations_user_id_last_msg_id")
     op.drop_table("conversations")
     seq = _sqlite_sequence()
     op.execute(sa.text("DELETE FROM messages WHERE acked OR recipient_id IS NULL"))

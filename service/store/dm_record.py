@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select, union_all
 from sqlalchemy.orm import Session
 
 from service.store.base import Database
-from service.store.messages import StoredMessage
+from service.store.messages import StoredMessage, unacked
 from service.store.models import Conversation, Message
 from service.store.outcomes import Refusal
 from service.store.users import user_id
@@ -72,8 +72,9 @@ class DmRecord:
 
     def conversations(self, user: str, limit: int) -> list[ConversationEntry]:
         """`user`'s partners, the newest conversation first, at most `limit`, each with its
-        unread count: the summary's index (user_id, last_msg_id) read backwards, and the
-        unacknowledged messages to `user` (the partial backlog index) counted by sender."""
+        unread count: the user's rows of the summary (its primary key; as many as the user
+        has partners), and the unacknowledged messages to `user` (the partial backlog index)
+        counted by sender."""
 
         def query(s: Session) -> list[ConversationEntry]:
             me = user_id(s, user)
@@ -88,7 +89,7 @@ class DmRecord:
             unread = dict(
                 s.execute(
                     select(Message.sender, func.count())
-                    .where(Message.recipient_id == me, ~Message.acked)
+                    .where(Message.recipient_id == me, *unacked())
                     .group_by(Message.sender)
                 ).all()
             )

@@ -140,7 +140,11 @@ def test_with_a_current_direct_conversation(line: str, expected: c.Command) -> N
         ("join General", c.Join("#general")),
         ("leave general", c.Leave("#general")),
         ("members general", c.Members("#general")),
-        ("history general 5", c.History("#general", 5)),
+        ("history #general 5", c.History("#general", 5)),
+        ("history general 5", c.DmHistory("general", 5)),  # a bare word is a user here
+        ("history bob", c.DmHistory("bob")),
+        ("conversations", c.Conversations()),
+        ("dms", c.Conversations()),
         ("history #general 200", c.History("#general", 200)),  # room_talk caps it, says so
         ("more general", c.More("#general")),
         ("more 5", c.More(None, 5)),

@@ -1,0 +1,173 @@
+"""The record of direct messages in the database: `chat-admin purge-dms` (on SQLite and
+PostgreSQL), and the query plans that keep `dm_history`, `conversations` and the backlog
+index reads however many messages are stored (SQLite's EXPLAIN QUERY PLAN: no `SCAN messages`),
+as the server runs them: without ANALYZE's statistics, which Parley never gathers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from typer.testing import CliRunner, Result
+
+from cli.admin import app
+from service.store import Store
+from tests.support.writer import user_id
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # long ago: before any `--before 2d`
+runner = CliRunner()
+
+
+@pytest.fixture
+def store(any_db_url: str) -> Iterator[Store]:
+    store = Store.open(any_db_url, group_commit=False)
+    for name in ("alice", "bob", "carol"):
+        store.users.create_user(name, "not-a-real-hash", T0)
+    yield store
+    store.close()
+
+
+def admin(db_url: str, *args: str, input: str | None = None) -> Result:
+    return runner.invoke(app, [*args, "--db", db_url], input=input)
+
+
+def send(store: Store, sender: str, recipient: str, words: str, at: datetime) -> int:
+    saved = store.messages.save_message(sender, recipient, words, None, at, max_chars=100)
+    return saved.msg_id  # type: ignore[union-attr]
+
+
+def texts(store: Store, user: str, partner: str) -> list[str]:
+    found = store.dm_record.history(user, partner, None, 100)
+    assert isinstance(found, list), found
+    return [m.text for m in found]
+
+
+def test_purge_dms_removes_old_acknowledged_messages_only_after_asking(
+    store: Store, any_db_url: str
+) -> None:
+    old_acked = send(store, "alice", "bob", "old, seen", T0)
+    send(store, "alice", "bob", "old, never seen", T0)
+    recent = send(store, "bob", "alice", "recent, seen", datetime.now(UTC) - timedelta(hours=1))
+    store.messages.acknowledge("bob", old_acked)
+    store.messages.acknowledge("alice", recent)
+
+    refused = admin(any_db_url, "purge-dms", "--before", "2d", input="n\n")
+    assert refused.exit_code == 1, refused.output
+    assert "Remove 1 acknowledged direct message sent before" in refused.stdout
+    assert "nothing was removed" in refused.stderr
+    assert texts(store, "alice", "bob") == ["old, seen", "old, never seen", "recent, seen"]
+
+    done = admin(any_db_url, "purge-dms", "--before", "2d", input="y\n")
+    assert done.exit_code == 0, done.output
+    assert "Removed 1 acknowledged direct message sent before" in done.stdout
+    assert texts(store, "alice", "bob") == ["old, never seen", "recent, seen"]
+    assert [m.text for m in store.messages.pending_messages("bob")] == ["old, never seen"]
+
+    again = admin(any_db_url, "purge-dms", "--before", "2d", "--yes")
+    assert again.exit_code == 0, again.output
+    assert "Removed 0 acknowledged direct messages" in again.stdout
+
+
+def test_a_partner_whose_messages_are_all_purged_stays_listed(
+    store: Store, any_db_url: str
+) -> None:
+    msg_id = send(store, "carol", "alice", "only one", T0)
+    store.messages.acknowledge("alice", msg_id)
+
+    result = admin(any_db_url, "purge-dms", "--before", "1h", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 acknowledged direct message" in result.stdout
+    assert [(c.partner, c.last_msg_id, c.unread) for c in store.dm_record.conversations(
+        "alice", 200)] == [("carol", msg_id, 0)]  # fmt: skip
+    assert texts(store, "alice", "carol") == []  # in the record still: not no_such_user
+
+
+def test_a_new_account_that_gets_a_deleted_ones_id_sees_none_of_its_record(
+    store: Store, any_db_url: str
+) -> None:
+    """SQLite gives a new row the highest id + 1, so the newest account's id comes again
+    after its deletion: the record's ids went NULL with it, so nothing is found by the id."""
+    to_carol = send(store, "alice", "carol", "to the first carol", T0)
+    send(store, "carol", "alice", "from the first carol", T0)
+    first_id = user_id(store, "carol")
+    assert store.operator.delete_user("carol") is not None
+    store.users.create_user("carol", "not-a-real-hash", T0)
+    if any_db_url.startswith("sqlite"):
+        assert user_id(store, "carol") == first_id  # the very id, given again
+
+    assert store.messages.pending_messages("carol") == []
+    assert store.messages.backlog_snapshot("carol").count == 0
+    assert texts(store, "carol", "alice") == []
+    assert store.dm_record.conversations("carol", 200) == []
+    assert texts(store, "alice", "carol") == ["to the first carol", "from the first carol"]
+    [listed] = store.dm_record.conversations("alice", 200)
+    assert (listed.partner, listed.last_msg_id) == ("carol", to_carol + 1)
+
+
+@pytest.mark.parametrize("when", ["soon", "2999-01-01", "-3d"])
+def test_purge_dms_refuses_a_when_it_cannot_read(any_db_url: str, when: str) -> None:
+    result = admin(any_db_url, "purge-dms", "--before", when, "--yes")
+    assert result.exit_code == 2, result.output
+
+
+# --- query plans (SQLite) -----------------------------------------------------------------
+
+
+def plans_of(store: Store, call: Any) -> list[str]:
+    """SQLite's plan of every SELECT the store runs for `call()`, one line per step."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(store.db.engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(store.db.engine, "before_cursor_execute", record)
+    with store.db.engine.connect() as connection:
+        return [
+            row[3]
+            for statement, parameters in seen
+            for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        ]
+
+
+def test_dm_history_conversations_and_the_backlog_read_indexes_not_the_table(
+    db_url: str,
+) -> None:
+    store = Store.open(db_url, group_commit=False)
+    try:
+        for name in ("alice", "bob", "carol"):
+            store.users.create_user(name, "not-a-real-hash", T0)
+        for n in range(30):  # most of them shown, as in a record of some age
+            send(store, "alice" if n % 2 else "bob", "bob" if n % 2 else "alice", f"m{n}", T0)
+            to_alice = send(store, "carol", "alice", f"c{n}", T0)
+            if n < 25:
+                store.messages.acknowledge("alice", to_alice)
+
+        steps = {
+            "dm_history": plans_of(store, lambda: store.dm_record.history("alice", "bob", 9, 51)),
+            "conversations": plans_of(store, lambda: store.dm_record.conversations("alice", 200)),
+            "backlog": plans_of(store, lambda: store.messages.pending_messages("alice")),
+            "login": plans_of(store, lambda: store.messages.backlog_snapshot("alice")),
+        }
+    finally:
+        store.close()
+    for what, plan in steps.items():
+        assert plan, what
+        assert not [step for step in plan if step.startswith("SCAN messages")], (what, plan)
+        on_messages = [step for step in plan if step.startswith("SEARCH messages")]
+        assert all(" INDEX ix_messages_" in step for step in on_messages), (what, plan)
+        assert not [step for step in plan if step.startswith("SCAN conversations")], (what, plan)
+    assert any("ix_messages_recipient_id_sender_id_id" in step for step in steps["dm_history"])
+    assert any("conversations USING PRIMARY KEY (user_id=?)" in s for s in steps["conversations"])
+    assert any("ix_messages_unacked" in step for step in steps["conversations"])
+    assert any("ix_messages_unacked" in step for step in steps["backlog"])
+    assert any("ix_messages_unacked" in step for step in steps["login"])
