@@ -82,8 +82,10 @@ class Search:
 
         def query(s: Session) -> list[Hit] | Refusal:
             scope = _scope(s, user, room, partner)
-            if isinstance(scope, Refusal) or not words:
-                return [] if not isinstance(scope, Refusal) else scope
+            if isinstance(scope, Refusal):
+                return scope
+            if not words:
+                return []
             run = statements_for(s)
             hits: list[Hit] = []
             if scope.rooms:
