@@ -39,6 +39,8 @@ from cli.client.room_commands import Rooms as Rooms
 from cli.client.room_commands import Say as Say
 from cli.client.room_commands import history_count, not_a_room, room_name
 from cli.client.rooms import HISTORY_MAX, HISTORY_PAGE, typed_room
+from cli.client.search import Search as Search
+from cli.client.search import search_command
 from service.wire.names import MAX_TEXT_CHARS as MAX_TEXT_CHARS  # a server may lower it further
 from service.wire.names import is_valid_username
 
@@ -184,6 +186,7 @@ Command = (
     | CurrentRoom
     | DmHistory
     | Conversations
+    | Search
 )
 
 
@@ -271,6 +274,9 @@ _SPECS = (
                 "(after history, or catch-up at login)", More),
     CommandSpec("conversations", (), "list the users you exchanged direct messages with, "
                 "newest first, with how many are unread", Conversations, aliases=("dms",)),
+    CommandSpec("search", (Arg.TEXT,), "find messages with every word of TEXT in your rooms and "
+                "direct messages, newest first; end with `in #ROOM` or `with USER` to search "
+                "only there", search_command),
     CommandSpec("help", (Arg.TOPIC,), "show the commands, or how to use one", Help),
     CommandSpec("logout", (), "log out and quit (Ctrl-D does the same)", Logout,
                 aliases=("quit", "exit")),

@@ -31,6 +31,7 @@ from cli.client.link import Incoming, LinkClosed
 from cli.client.p2p import PeerClosed, PeerEvent, PeerMessage, PeerOpened
 from cli.client.paging import PAGED, all_pages
 from cli.client.pending import SHOW_AFTER_S, Pending, Sent, cmd_has_nonce, prompt_line, retryable
+from cli.client.render_search import results as search_results
 from cli.client.room_talk import RoomTalk
 from cli.client.rooms import FEATURE as ROOMS_FEATURE
 from cli.client.rooms import RoomBook, RoomUnread
@@ -449,6 +450,8 @@ class Chat:
         elif isinstance(cmd, c.ROOM_COMMANDS):
             self._dms_paged_last = self._dms_paged_last and not isinstance(cmd, c.History | c.More)
             await self.rooms.run(cmd)
+        elif isinstance(cmd, c.Search):
+            await self._search(cmd)
         else:
             op, fields = _REQUESTS[type(cmd)](cmd)
             paged = op in PAGED  # a long list: every page of it (chat/1 precise point 18)
@@ -481,6 +484,16 @@ class Chat:
             await self.dms.history(cmd.user, cmd.count)
         else:
             await self.dms.more(cmd.count)
+
+    async def _search(self, cmd: c.Search) -> None:
+        reply = await self._request("search", **cmd.fields)
+        if reply is None:
+            return
+        if not reply.get("ok"):
+            self._out(r.note(r.clean(reply.get("text") or reply.get("error")), "error"))
+            return
+        for line in search_results(cmd, reply, self._now(), self.me):
+            self._out(line)
 
     async def _answer(self, accept: bool) -> None:
         if not self._requests:

@@ -28,9 +28,12 @@ def _room(room: object) -> tuple[str, str]:
     return ("room", r.clean(room))
 
 
-def _sender(user: object, me: str) -> tuple[str, str]:
+def sender_name(user: object, me: str) -> tuple[str, str]:
     """Another member's name in their colour; our own (in history) as `you`."""
     return ("me", "you") if user == me else (r.user_style(r.clean(user)), r.clean(user))
+
+
+_sender = sender_name
 
 
 def room_message(ev: JsonObject, now: datetime, me: str = "", *, catch_up: bool = False) -> Line:

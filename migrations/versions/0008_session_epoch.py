@@ -1,7 +1,7 @@
 """users.session_epoch: an operator's kick or password change ends the user's sessions
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06 22:30:00.000000
 
 chat-admin runs in another process, so the server learns of a `kick` (or `passwd`) from the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
-from . import dm, fanout, idle, login, offline, room
+from . import dm, fanout, idle, login, offline, room, search
 from .client import event_loop_factory
 from .database import describe
 from .machine import pin_generator, raise_descriptor_limit
@@ -42,6 +42,7 @@ WORKLOADS = {  # in the order a bare `scripts/bench` runs them
     "login": Workload(login.params, login.run),
     "offline": Workload(offline.params, offline.run),
     "room": Workload(room.params, room.run),
+    "search": Workload(search.params, search.run),
 }
 
 
@@ -72,14 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration",
         type=_positive(float),
         metavar="S",
-        help="dm, dm-paired, fanout, room: seconds measured after a 1 s warm-up (default 10)",
+        help="dm, dm-paired, fanout, room, search: seconds measured after a 1 s warm-up "
+        "(default 10)",
     )
     parser.add_argument(
         "--clients",
         type=_positive(int),
         metavar="N",
         help="dm: clients (default 50); fanout: listeners (1000); "
-        "idle: connections (10000); login: storm logins (200); room: members (1000)",
+        "idle: connections (10000); login: storm logins (200); room: members (1000); "
+        "search: searchers (4)",
     )
     parser.add_argument(
         "--window",
@@ -92,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--messages",
         type=_positive(int),
         metavar="N",
-        help="offline: messages in the backlog (default 10000)",
+        help="offline: messages in the backlog (default 10000); search: messages in the "
+        "corpus (1000000)",
     )
     parser.add_argument(
         "--json",

@@ -32,6 +32,7 @@ _SELF_ACTIONS = {
     "unblock": "block or unblock",
     "startprivate": "start a private chat with",
     "dm_history": "read a conversation with",
+    "search": "search your messages with",
 }
 
 

@@ -15,6 +15,7 @@ from service.store.operator_rooms import RoomSummary
 from service.store.outcomes import CreationLimited, Refusal
 from service.store.room_messages import RoomLine, RoomsAtLogin, RoomState
 from service.store.rooms import Joined, RoomEntry
+from service.store.search import DmHit, RoomHit
 from service.store.store import Store
 from service.store.users import Credentials
 
@@ -24,12 +25,14 @@ __all__ = [
     "ConversationEntry",
     "CreationLimited",
     "Credentials",
+    "DmHit",
     "FailedLoginEntry",
     "Footprint",
     "Joined",
     "Login",
     "Refusal",
     "RoomEntry",
+    "RoomHit",
     "RoomLine",
     "RoomState",
     "RoomSummary",

@@ -7,6 +7,7 @@
     store.dm_record       the record of direct messages: dm_history, conversations, purge
     store.rooms           rooms' membership: join, leave, members, the `rooms` list
     store.room_messages   what is said in rooms: history, the catch-up at login
+    store.search          the messages a user may see that hold a query's words
     store.nonces          the nonces of `message` and `say`, pruned after a day
     store.failed_logins   failed logins, for `chat-admin history --failed`
     store.operator        chat-admin's accounts, login history and blocks
@@ -31,6 +32,7 @@ from service.store.operator_rooms import OperatorRooms
 from service.store.periods import Periods
 from service.store.room_messages import RoomMessages
 from service.store.rooms import Rooms
+from service.store.search import Search
 from service.store.users import Users
 from service.store.writer import GroupCommitWriter
 
@@ -45,6 +47,7 @@ class Store:
         self.dm_record = DmRecord(db)
         self.rooms = Rooms(db)
         self.room_messages = RoomMessages(db)
+        self.search = Search(db)
         self.nonces = Nonces(db)
         self.failed_logins = FailedLogins(db)
         self.operator = Operator(db)

@@ -2,8 +2,8 @@
 contract (docs/PROTOCOL.md) is tested without a socket. Bytes become frames and frames typed
 requests here (codec.py, requests.py); events and errors are built here and nowhere else
 (events.py, errors.py); the values chat/1 allows (names.py, rooms.py, dm_history.py,
-paging.py, addresses.py, private.py) and its times (timeutil.py) live beside them. Every other
-wing imports this one.
+search.py, paging.py, addresses.py, private.py) and its times (timeutil.py) live beside them.
+Every other wing imports this one.
 """
 
 from service.wire.codec import Decoded, FrameDecoder, FrameError, encode

@@ -13,9 +13,11 @@ from service.wire.codec import json_string
 from service.wire.dm_history import FEATURE as DM_HISTORY
 from service.wire.private import CancelReason, DeclineReason, PrivateRequest, StopReason
 from service.wire.rooms import FEATURE as ROOMS
+from service.wire.search import FEATURE as SEARCH
 
 SESSIONS = "sessions"  # chat/1 "Several sessions": one user on several connections
-FEATURES = (ROOMS, DM_HISTORY, SESSIONS)  # the optional parts of chat/1 this server implements
+# the optional parts of chat/1 this server implements, as `hello` lists them
+FEATURES = (ROOMS, DM_HISTORY, SESSIONS, SEARCH)
 
 Event = dict[str, Any]
 

@@ -16,6 +16,9 @@ from service.wire.dm_history import DM_HISTORY_MAX, is_valid_dm_history_limit
 from service.wire.errors import ErrorCode, RequestError, RequestId
 from service.wire.paging import NAMES_LIMIT_MAX, ROOMS_LIMIT_MAX, is_valid_limit
 from service.wire.rooms import HISTORY_MAX, is_valid_history_limit
+from service.wire.search import LIMIT_MAX as SEARCH_LIMIT_MAX
+from service.wire.search import QUERY_MAX_CHARS, is_valid_query
+from service.wire.search import is_valid_limit as is_valid_search_limit
 
 MAX_NONCE_CHARS = 128  # an idempotency key, not a payload
 
@@ -215,6 +218,21 @@ class Conversations(Request):
 REQUEST_TYPES.update({cls.op: cls for cls in (DmHistory, Conversations)})
 
 
+# --- search (chat/1 "Search", feature `search`) ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Search(Request):
+    op = "search"
+    query: str
+    limit: int | None = None  # None: LIMIT_DEFAULT (service/wire/search.py)
+    room: str | None = None  # search only this room
+    with_: str | None = None  # search only the direct messages with this user (wire `with`)
+
+
+REQUEST_TYPES[Search.op] = Search
+
+
 def _bad(text: str) -> RequestError:
     return RequestError(ErrorCode.BAD_REQUEST, text)
 
@@ -389,6 +407,12 @@ def _check_ranges(request: Request) -> None:
             raise _bad(f"limit must be between 1 and {NAMES_LIMIT_MAX:,}.")
         case Rooms(limit=limit) if limit is not None and not is_valid_limit(limit, ROOMS_LIMIT_MAX):
             raise _bad(f"limit must be between 1 and {ROOMS_LIMIT_MAX}.")
+        case Search(query=query) if not is_valid_query(query):
+            raise _bad(f"query must be 1 to {QUERY_MAX_CHARS} characters.")
+        case Search(limit=limit) if limit is not None and not is_valid_search_limit(limit):
+            raise _bad(f"limit must be between 1 and {SEARCH_LIMIT_MAX}.")
+        case Search(room=str(), with_=str()):
+            raise _bad("Search one room or the messages with one user, not both.")
         case PrivateAnswer(accept=True, port=None):
             raise _bad("Accepting a private chat needs the port you listen on.")
         case PrivateAnswer(port=port) if port is not None and not 1 <= port <= 65_535:

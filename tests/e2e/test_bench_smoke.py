@@ -1,5 +1,5 @@
 """The benchmark still runs end to end (the CI smoke test): `scripts/bench dm` for 2 seconds,
-and `room` with 40 members for 1.
+`room` with 40 members for 1, and `search` over a corpus of 5,000 messages for 1.
 
 It checks that the figures exist and that nothing went wrong, never how fast anything was:
 CI machines differ, and a speed threshold here would only make the suite flaky.
@@ -64,3 +64,28 @@ def test_bench_room_runs_and_reports_its_figures_as_json() -> None:
     assert room.keys() >= ROOM_KEYS, room
     assert room["errors"] == 0, room
     assert room["deliveries"] > 0 and room["members"] == 40, room
+
+
+SEARCH_KEYS = {
+    "searches", "searches_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_search", "errors",
+    "frequent_p99_ms", "rare_p99_ms", "prefix_p99_ms", "two_words_p99_ms", "in_room_p99_ms",
+    "with_user_p99_ms", "frequent_hits", "corpus_build_s",
+}  # fmt: skip
+
+
+@pytest.mark.timeout(180)
+def test_bench_search_builds_a_corpus_and_reports_latency_per_kind_of_query() -> None:
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "bench"), "search", "--messages", "5000", "--clients", "2",
+         "--duration", "1", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    search = json.loads(result.stdout)["search"]
+    assert search.keys() >= SEARCH_KEYS, search
+    assert search["errors"] == 0, search
+    assert search["searches"] > 0 and search["frequent_hits"] > 0, search

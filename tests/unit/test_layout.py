@@ -19,6 +19,7 @@ DATABASE = {"sqlalchemy", "alembic"}
 PURE_OK = {
     "__future__", "collections", "dataclasses", "datetime", "enum", "json", "math", "re",
     "typing", "secrets", "ipaddress", "bisect", "hashlib", "hmac", "itertools", "functools",
+    "unicodedata",  # Unicode character properties: computation only
     "orjson",  # a faster JSON codec: computation only, no I/O
 }  # fmt: skip
 

@@ -18,11 +18,12 @@ def parse(frame: dict[str, Any]) -> m.Request:
 
 ROOM_OPS = {"join", "leave", "say", "read", "history", "rooms", "members"}  # chat/1 "Rooms"
 DM_OPS = {"dm_history", "conversations"}  # chat/1 "Direct-message history"
+SEARCH_OPS = {"search"}  # chat/1 "Search"
 
 
 def test_every_op_of_the_protocol_table_is_known() -> None:
-    assert set(m.REQUEST_TYPES) >= ROOM_OPS | DM_OPS
-    assert set(m.REQUEST_TYPES) - ROOM_OPS - DM_OPS == {
+    assert set(m.REQUEST_TYPES) >= ROOM_OPS | DM_OPS | SEARCH_OPS
+    assert set(m.REQUEST_TYPES) - ROOM_OPS - DM_OPS - SEARCH_OPS == {
         "login", "register", "message", "broadcast", "whoelse", "whoelsesince", "block",
         "unblock", "blocklist", "ack", "startprivate", "private_answer", "stopprivate",
         "logout", "ping", "active",

@@ -1,7 +1,7 @@
 """Which handler answers each chat/1 request (one table), and the check every logged-in
 request passes first. The handlers live by domain beside this module: accounts.py (login to
 logout), people.py (whoelse, broadcast), blocking.py, private.py, rooms.py, conversations.py
-(the direct-message record).
+(the direct-message record), search.py.
 
 A wire adapter calls two things here: answer_request for each serial request, and leave
 when its session ends however it ends.
@@ -31,6 +31,7 @@ from service.core.handlers.private import (
     handle_stopprivate,
 )
 from service.core.handlers.rooms import ROOM_HANDLERS
+from service.core.handlers.search import handle_search
 from service.core.session import CHECKS_ACCOUNT, PIPELINED_OPS, EndReason, admit
 from service.wire import requests as m
 from service.wire.errors import INTERNAL, ErrorCode, RequestError, RequestId, error_reply, ok_reply
@@ -91,6 +92,7 @@ HANDLERS: dict[str, Handler] = {
     "stopprivate": handle_stopprivate,
     **ROOM_HANDLERS,
     **DM_HANDLERS,
+    "search": handle_search,
 }
 # `message` and `ack` (and `say`, `read`) are pipelined: the writer answers them in batches
 # (service/pipeline/).

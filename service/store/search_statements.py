@@ -1,0 +1,137 @@
+"""The statements of search, one set per dialect, over migration 0007's indexes.
+
+SQLite: one FTS5 query per kind. The caller's rooms (or its user id, for direct messages) are
+part of the MATCH expression, since they are indexed columns of the FTS table, so FTS5 itself
+intersects the words with the scope, walks the hits newest rowid first (rowids follow commit
+order) and stops at the limit: no sort, and a word frequent elsewhere costs nothing here
+(tests/integration/test_search_plan.py holds the plan). The FTS table is the outer loop
+(CROSS JOIN), each hit read from its table by rowid.
+
+PostgreSQL: the GIN index on `parley_search_vector(text)` with a tsquery built in SQL from the
+words as bound parameters (each folded by `parley_search_fold`, quoted by `quote_literal`, the
+last one a prefix `:*`), so nothing in a word is tsquery syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
+from sqlalchemy import DateTime, TextualSelect, text
+from sqlalchemy.orm import Session
+
+from service.wire.search import fts5_any_of, fts5_match
+
+
+def _statement(sql: str) -> TextualSelect:
+    """`sql` with its `sent_at` read as a datetime (SQLite keeps it as text)."""
+    return text(sql).columns(sent_at=DateTime)
+
+
+class RoomRow(NamedTuple):
+    room_id: int
+    seq: int
+    sender: str
+    text: str
+    sent_at: datetime
+
+
+class DmRow(NamedTuple):
+    msg_id: int
+    sender_id: int | None
+    sender: str
+    recipient: str
+    text: str
+    sent_at: datetime
+
+
+class SearchStatements(Protocol):
+    def rooms(
+        self, s: Session, room_ids: Sequence[int], words: Sequence[str], limit: int
+    ) -> list[RoomRow]: ...
+
+    def dms(
+        self, s: Session, uid: int, partner: str | None, words: Sequence[str], limit: int
+    ) -> list[DmRow]: ...
+
+
+# Only in the conversation with `partner` (by name, as `dm_history` names it): the other side
+# of each message of the caller's record.
+_PARTNER = "(CASE WHEN m.sender_id = :uid THEN m.recipient ELSE m.sender END) = :partner"
+
+_SQLITE_ROOMS = _statement(
+    "SELECT m.room_id, m.seq, m.sender, m.text, m.sent_at "
+    "FROM room_messages_fts CROSS JOIN room_messages AS m ON m.rowid = room_messages_fts.rowid "
+    "WHERE room_messages_fts MATCH :match "
+    "ORDER BY room_messages_fts.rowid DESC LIMIT :limit"
+)
+_SQLITE_DMS = (
+    "SELECT m.id, m.sender_id, m.sender, m.recipient, m.text, m.sent_at "
+    "FROM messages_fts CROSS JOIN messages AS m ON m.id = messages_fts.rowid "
+    "WHERE messages_fts MATCH :match {partner}"
+    "ORDER BY messages_fts.rowid DESC LIMIT :limit"
+)
+_SQLITE_DMS_ALL = _statement(_SQLITE_DMS.format(partner=""))
+_SQLITE_DMS_WITH = _statement(_SQLITE_DMS.format(partner=f"AND {_PARTNER} "))
+
+
+class SqliteSearch:
+    def rooms(
+        self, s: Session, room_ids: Sequence[int], words: Sequence[str], limit: int
+    ) -> list[RoomRow]:
+        match = f"{fts5_match(words, 'text')} AND {fts5_any_of(room_ids, 'room_id')}"
+        rows = s.execute(_SQLITE_ROOMS, {"match": match, "limit": limit})
+        return [RoomRow(*row) for row in rows]
+
+    def dms(
+        self, s: Session, uid: int, partner: str | None, words: Sequence[str], limit: int
+    ) -> list[DmRow]:
+        mine = fts5_any_of([uid], "sender_id recipient_id")  # sent or received
+        params = {"match": f"{fts5_match(words, 'text')} AND {mine}", "limit": limit, "uid": uid}
+        if partner is None:
+            return [DmRow(*row) for row in s.execute(_SQLITE_DMS_ALL, params)]
+        rows = s.execute(_SQLITE_DMS_WITH, {**params, "partner": partner})
+        return [DmRow(*row) for row in rows]
+
+
+# The words as one tsquery: every word, folded as the index folds text, the last a prefix.
+_TSQUERY = (
+    "(SELECT to_tsquery('simple', string_agg(quote_literal(parley_search_fold(w.word)) "
+    "|| CASE WHEN w.n = cardinality(CAST(:words AS text[])) THEN ':*' ELSE '' END, ' & ')) "
+    "FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS w(word, n))"
+)
+_POSTGRES_ROOMS = _statement(
+    "SELECT m.room_id, m.seq, m.sender, m.text, m.sent_at FROM room_messages AS m "
+    f"WHERE m.room_id = ANY(:rooms) AND parley_search_vector(m.text) @@ {_TSQUERY} "
+    "ORDER BY m.sent_at DESC, m.room_id DESC, m.seq DESC LIMIT :limit"
+)
+_POSTGRES_DMS = (
+    "SELECT m.id, m.sender_id, m.sender, m.recipient, m.text, m.sent_at FROM messages AS m "
+    "WHERE (m.sender_id = :uid OR m.recipient_id = :uid) {partner}"
+    f"AND parley_search_vector(m.text) @@ {_TSQUERY} "
+    "ORDER BY m.id DESC LIMIT :limit"
+)
+_POSTGRES_DMS_ALL = _statement(_POSTGRES_DMS.format(partner=""))
+_POSTGRES_DMS_WITH = _statement(_POSTGRES_DMS.format(partner=f"AND {_PARTNER} "))
+
+
+class PostgresSearch:
+    def rooms(
+        self, s: Session, room_ids: Sequence[int], words: Sequence[str], limit: int
+    ) -> list[RoomRow]:
+        params = {"rooms": list(room_ids), "words": list(words), "limit": limit}
+        return [RoomRow(*row) for row in s.execute(_POSTGRES_ROOMS, params)]
+
+    def dms(
+        self, s: Session, uid: int, partner: str | None, words: Sequence[str], limit: int
+    ) -> list[DmRow]:
+        params = {"uid": uid, "words": list(words), "limit": limit}
+        if partner is None:
+            return [DmRow(*row) for row in s.execute(_POSTGRES_DMS_ALL, params)]
+        rows = s.execute(_POSTGRES_DMS_WITH, {**params, "partner": partner})
+        return [DmRow(*row) for row in rows]
+
+
+def statements_for(s: Session) -> SearchStatements:
+    return SqliteSearch() if s.get_bind().dialect.name == "sqlite" else PostgresSearch()

@@ -1,0 +1,125 @@
+"""Search's indexes (migration 0007): rows there before the migration are found after it, the
+database keeps the index in step with every change (new messages, a room's deletion, an
+account's deletion), and on SQLite the FTS table drives the query newest first, no sort."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from service.store import DmHit, RoomHit, Store
+from service.store.db import alembic_config, migrate_to_head
+from service.store.search_statements import _SQLITE_DMS_ALL, _SQLITE_ROOMS
+from tests.support.postgres import fresh_postgres_database
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema yet: SQLite, and PostgreSQL where one is named."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'parley.db'}"
+        return
+    server = os.environ.get("PARLEY_TEST_POSTGRES")
+    if not server:
+        pytest.skip("PARLEY_TEST_POSTGRES names no PostgreSQL server")
+    with fresh_postgres_database(server) as url:
+        yield url
+
+
+def _texts(hits: object) -> list[str]:
+    assert isinstance(hits, list), hits
+    return [hit.text for hit in hits]
+
+
+def test_rows_there_before_the_migration_are_found_after_it(empty_db_url: str) -> None:
+    command.upgrade(alembic_config(empty_db_url), "0006")
+    engine = create_engine(empty_db_url, poolclass=NullPool)
+    with engine.begin() as db:
+        for n, name in enumerate(("alice", "bob"), start=1):
+            db.execute(text("INSERT INTO users (id, name, password_hash, created_at, "
+                            "failed_attempts) VALUES (:id, :name, 'x', :at, 0)"),
+                       {"id": n, "name": name, "at": NOW})  # fmt: skip
+        db.execute(text("INSERT INTO rooms (id, name, created_at, creator, last_seq) "
+                        "VALUES (1, '#old', :at, 'alice', 1)"), {"at": NOW})  # fmt: skip
+        db.execute(text("INSERT INTO room_members VALUES (1, 1, 0, :at)"), {"at": NOW})
+        db.execute(text("INSERT INTO room_messages VALUES (1, 1, 'bob', 'Ancient Café', :at)"),
+                   {"at": NOW})  # fmt: skip
+        db.execute(text("INSERT INTO messages (id, sender_id, recipient_id, sender, recipient, "
+                        "text, sent_at, acked) VALUES (7, 2, 1, 'bob', 'alice', "
+                        "'ancient letter', :at, false)"), {"at": NOW})  # fmt: skip
+    engine.dispose()
+
+    migrate_to_head(empty_db_url)
+
+    store = Store.open(empty_db_url, group_commit=False)
+    try:
+        found = store.search.find("alice", ["cafe"], 10)
+        assert found == [RoomHit("#old", 1, "bob", "Ancient Café", NOW)]
+        found = store.search.find("alice", ["anc"], 10)
+        assert _texts(found) == ["ancient letter", "Ancient Café"]  # same time: the DM first
+        assert isinstance(found, list) and isinstance(found[0], DmHit)
+        assert found[0].partner == "bob"
+    finally:
+        store.close()
+
+
+def test_the_index_follows_new_messages_and_deletions(any_db_url: str) -> None:
+    store = Store.open(any_db_url, group_commit=False)
+    try:
+        for name in ("alice", "bob", "carol"):
+            assert store.users.create_user(name, "x", NOW) is None
+        store.rooms.join_room("alice", "#a", NOW)
+        store.rooms.join_room("bob", "#a", NOW)
+        store.room_messages.say("bob", "#a", "kiwi in a", None, NOW, max_chars=4_000)
+        store.messages.save_message("bob", "alice", "kiwi for alice", None, NOW, max_chars=4_000)
+        store.messages.save_message("carol", "bob", "kiwi for bob", None, NOW, max_chars=4_000)
+        assert _texts(store.search.find("alice", ["kiwi"], 10)) == ["kiwi for alice", "kiwi in a"]
+
+        assert store.operator.delete_user("bob") is not None  # his messages stay, under his name
+        found = store.search.find("alice", ["kiwi"], 10)
+        assert _texts(found) == ["kiwi for alice", "kiwi in a"]
+        assert _texts(store.search.find("carol", ["kiwi"], 10)) == ["kiwi for bob"]
+        assert _texts(store.search.find("alice", ["kiwi"], 10, partner="bob")) == ["kiwi for alice"]
+
+        assert store.operator_rooms.delete_room("#a") is not None
+        store.rooms.join_room("alice", "#a", NOW)  # the name again (on SQLite maybe the id)
+        assert _texts(store.search.find("alice", ["kiwi"], 10)) == ["kiwi for alice"]
+        _integrity_check(store, any_db_url)
+    finally:
+        store.close()
+
+
+def _integrity_check(store: Store, url: str) -> None:
+    """SQLite: FTS5 compares each index with its table's rows (raises if they differ)."""
+    if not url.startswith("sqlite"):
+        return
+    with store.db.engine.begin() as db:
+        for table in ("room_messages_fts", "messages_fts"):
+            db.execute(text(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)"))
+
+
+def test_sqlite_walks_the_fts_index_newest_first_without_sorting(db_url: str) -> None:
+    """chat/1 asks for the newest hits of maybe 100,000: FTS5 hands them over in rowid order,
+    descending, and the LIMIT stops it; each hit is read from its table by rowid."""
+    path = db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as raw:
+        for statement, match in ((_SQLITE_ROOMS, '{text} : ("x"*) AND {room_id} : ("1")'),
+                                 (_SQLITE_DMS_ALL, '{text} : ("x"*)')):  # fmt: skip
+            plan = raw.execute(
+                f"EXPLAIN QUERY PLAN {statement}",
+                {"match": match, "limit": 21, "uid": 1},
+            ).fetchall()
+            details = [row[3] for row in plan]
+            assert details[0].startswith("SCAN ") and "VIRTUAL TABLE" in details[0], details
+            assert "INTEGER PRIMARY KEY" in details[1], details
+            assert not any("TEMP B-TREE" in d for d in details), details
