@@ -13,12 +13,14 @@ get `acked` false and are delivered at the next login as before, with the same m
   even reuse the id) never matches the NULL, so it cannot see the old account's record.
   `sender_id` is backfilled by name, only from an account made before the message was sent.
 - The backlog index is partial (unacknowledged rows only), so a login reads its backlog, and
-  `unread` is counted, without touching the record; the two conversation indexes serve
-  `dm_history` in either direction as index range scans.
-- `conversations` is one row per (user, partner name) with the newest message between them,
-  kept by a trigger on the insert, in the same statement (see `Conversation` in
-  service/store/models.py for why a trigger, and why no index on last_msg_id); backfilled
-  here from the rows kept.
+  `unread` is counted, without touching the record; ONE conversation index (sender_id,
+  recipient_id, id) serves `dm_history` in both directions as index range scans (me -> them,
+  them -> me; NULL is a key too, for deleted accounts). A second one the other way round
+  cost a dirty page per message and commit (see `Message` in service/store/models.py).
+- `conversations` is one row per (user, partner name) that ever exchanged a message, kept by
+  a trigger on the insert that only adds missing rows (INSERT OR IGNORE / ON CONFLICT DO
+  NOTHING); the newest message per partner is read from the conversation index when the op
+  runs (see `Conversation` in service/store/models.py, measured); backfilled here.
 - SQLite rebuilds the table (batch mode): its AUTOINCREMENT high-water mark is carried over by
   hand, since an acknowledged (deleted) message's id must never be given again.
 """
@@ -37,48 +39,41 @@ _UNACKED = {"sqlite_where": sa.text("acked = 0"), "postgresql_where": sa.text("N
 
 # One row per (user, partner) and side of a message, for the backfill.
 _SIDES = """
-    SELECT sender_id AS user_id, recipient AS partner, id FROM messages
+    SELECT sender_id AS user_id, recipient AS partner FROM messages
     WHERE sender_id IS NOT NULL
     UNION ALL
-    SELECT recipient_id AS user_id, sender AS partner, id FROM messages
+    SELECT recipient_id AS user_id, sender AS partner FROM messages
     WHERE recipient_id IS NOT NULL
 """
 
-# SQLite: a row trigger, two upserts in C inside the INSERT's own statement.
+# SQLite: a row trigger, two INSERT OR IGNOREs in C inside the INSERT's own statement; a row
+# already there is only looked up, so its page is not dirtied.
 _SQLITE_TRIGGER = """
 CREATE TRIGGER messages_conversations AFTER INSERT ON messages
 BEGIN
-    INSERT INTO conversations (user_id, partner, last_msg_id, last_at)
-    SELECT NEW.sender_id, NEW.recipient, NEW.id, NEW.sent_at WHERE NEW.sender_id IS NOT NULL
-    ON CONFLICT (user_id, partner) DO UPDATE
-    SET last_msg_id = excluded.last_msg_id, last_at = excluded.last_at
-    WHERE excluded.last_msg_id > conversations.last_msg_id;
-    INSERT INTO conversations (user_id, partner, last_msg_id, last_at)
-    SELECT NEW.recipient_id, NEW.sender, NEW.id, NEW.sent_at WHERE NEW.recipient_id IS NOT NULL
-    ON CONFLICT (user_id, partner) DO UPDATE
-    SET last_msg_id = excluded.last_msg_id, last_at = excluded.last_at
-    WHERE excluded.last_msg_id > conversations.last_msg_id;
+    INSERT OR IGNORE INTO conversations (user_id, partner)
+    SELECT NEW.sender_id, NEW.recipient WHERE NEW.sender_id IS NOT NULL;
+    INSERT OR IGNORE INTO conversations (user_id, partner)
+    SELECT NEW.recipient_id, NEW.sender WHERE NEW.recipient_id IS NOT NULL;
 END
 """
 
 # PostgreSQL: one statement-level trigger over the batch's new rows (a transition table), one
-# set-based upsert per INSERT however many messages it stores; rows taken in key order, so two
-# servers writing at once lock them in the same order.
+# set-based insert of the missing rows per INSERT however many messages it stores; rows taken
+# in key order, so two servers writing at once wait on the same keys in the same order.
 _POSTGRES_FUNCTION = """
 CREATE FUNCTION messages_conversations() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO conversations (user_id, partner, last_msg_id, last_at)
-    SELECT DISTINCT ON (user_id, partner) user_id, partner, id, sent_at FROM (
-        SELECT sender_id AS user_id, recipient AS partner, id, sent_at FROM new_messages
+    INSERT INTO conversations (user_id, partner)
+    SELECT DISTINCT user_id, partner FROM (
+        SELECT sender_id AS user_id, recipient AS partner FROM new_messages
         WHERE sender_id IS NOT NULL
         UNION ALL
-        SELECT recipient_id, sender, id, sent_at FROM new_messages
+        SELECT recipient_id, sender FROM new_messages
         WHERE recipient_id IS NOT NULL
     ) AS sides
-    ORDER BY user_id, partner, id DESC
-    ON CONFLICT (user_id, partner) DO UPDATE
-    SET last_msg_id = EXCLUDED.last_msg_id, last_at = EXCLUDED.last_at
-    WHERE EXCLUDED.last_msg_id > conversations.last_msg_id;
+    ORDER BY user_id, partner
+    ON CONFLICT (user_id, partner) DO NOTHING;
     RETURN NULL;
 END
 $$
@@ -157,21 +152,19 @@ def upgrade() -> None:
         batch_op.create_index("ix_messages_unacked", ["recipient_id", "id"], **_UNACKED)
         batch_op.create_index("ix_messages_sender_id_recipient_id_id",
                               ["sender_id", "recipient_id", "id"])  # fmt: skip
-        batch_op.create_index("ix_messages_recipient_id_sender_id_id",
-                              ["recipient_id", "sender_id", "id"])  # fmt: skip
     _restore_sqlite_sequence(seq)
     _create_conversations()
 
 
 def _create_conversations() -> None:
-    # SQLite: WITHOUT ROWID, one B-tree keyed (user_id, partner); no index on last_msg_id
-    # (see `Conversation` in service/store/models.py for both, measured).
+    # SQLite: WITHOUT ROWID, one B-tree keyed (user_id, partner). last_msg_id / last_at are
+    # NULL until a purge writes them (see `Conversation` in service/store/models.py).
     op.create_table(
         "conversations",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("partner", sa.String(length=32), nullable=False),
-        sa.Column("last_msg_id", sa.Integer(), nullable=False),
-        sa.Column("last_at", sa.DateTime(), nullable=False),
+        sa.Column("last_msg_id", sa.Integer(), nullable=True),
+        sa.Column("last_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -182,10 +175,8 @@ def _create_conversations() -> None:
         sqlite_with_rowid=False,
     )
     op.execute(
-        "INSERT INTO conversations (user_id, partner, last_msg_id, last_at) "
-        "SELECT newest.user_id, newest.partner, messages.id, messages.sent_at FROM ("
-        f"SELECT user_id, partner, max(id) AS id FROM ({_SIDES}) AS sides "
-        "GROUP BY user_id, partner) AS newest JOIN messages ON messages.id = newest.id"
+        "INSERT INTO conversations (user_id, partner) "
+        f"SELECT DISTINCT user_id, partner FROM ({_SIDES}) AS sides"
     )
     if _is_sqlite():
         op.execute(_SQLITE_TRIGGER)
@@ -208,7 +199,6 @@ def downgrade() -> None:
     with op.batch_alter_table(
         "messages", recreate="auto", table_kwargs={"sqlite_autoincrement": True}
     ) as batch_op:
-        batch_op.drop_index("ix_messages_recipient_id_sender_id_id")
         batch_op.drop_index("ix_messages_sender_id_recipient_id_id")
         batch_op.drop_index("ix_messages_unacked")
         batch_op.drop_constraint("fk_messages_sender_id_users", type_="foreignkey")

@@ -3,8 +3,8 @@ list of conversations, and the operator's retention rule.
 
 A repository of the store: see service/store/base.py for what every call promises. Messages
 are kept after their `ack` (`acked` marks them shown); service/store/message_statements.py
-writes them, and a trigger (revision 0006) keeps the `conversations` summary on the same
-statement.
+writes them, and a trigger (revision 0006) adds the `conversations` summary's rows on the same
+statement; service/store/conversation_summary.py reads the newest message per partner.
 
 Whose record a message is in: a user's, by id, on either side. When an account is deleted
 its id becomes NULL in the messages and its name stays, so the other user still finds them
@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select, union_all
 from sqlalchemy.orm import Session
 
 from service.store.base import Database
+from service.store.conversation_summary import newest_partners, remember_newest
 from service.store.messages import StoredMessage, unacked
 from service.store.models import Conversation, Message
 from service.store.outcomes import Refusal
@@ -73,19 +74,14 @@ class DmRecord:
     def conversations(self, user: str, limit: int) -> list[ConversationEntry]:
         """`user`'s partners, the newest conversation first, at most `limit`, each with its
         unread count: the user's rows of the summary (its primary key; as many as the user
-        has partners), and the unacknowledged messages to `user` (the partial backlog index)
-        counted by sender."""
+        has partners) with the newest message of each read from the conversation index, and
+        the unacknowledged messages to `user` (the partial backlog index) counted by sender."""
 
         def query(s: Session) -> list[ConversationEntry]:
             me = user_id(s, user)
             if me is None:
                 return []
-            listed = s.execute(
-                select(Conversation.partner, Conversation.last_msg_id, Conversation.last_at)
-                .where(Conversation.user_id == me)
-                .order_by(Conversation.last_msg_id.desc())
-                .limit(limit)
-            ).all()
+            listed = newest_partners(s, me, limit)
             unread = dict(
                 s.execute(
                     select(Message.sender, func.count())
@@ -108,9 +104,11 @@ class DmRecord:
         """Remove acknowledged messages sent before `before` from the record; unacknowledged
         ones stay, whatever their age (chat/1: a message is stored until it is acked). The
         conversations summary keeps its rows: a partner stays listed, with the newest message
-        ever exchanged, even when that message is gone (docs/PROTOCOL.md, choices)."""
+        ever exchanged, even when that message is gone (docs/PROTOCOL.md, choices): written
+        into it here, before the messages go."""
 
         def job(s: Session) -> int:
+            remember_newest(s, as_utc(before).replace(tzinfo=None))
             # CursorResult; Session.execute's declared Result has no rowcount
             result = s.execute(delete(Message).where(*_purged(before)))
             return int(result.rowcount)  # type: ignore[attr-defined]

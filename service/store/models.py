@@ -79,9 +79,16 @@ class Message(Base):
             sqlite_where=sql_text("acked = 0"),
             postgresql_where=sql_text("NOT acked"),
         ),
-        # `dm_history` in either direction, as index range scans.
+        # `dm_history` in both directions, as index range scans: (me, them) and (them, me),
+        # and (me, NULL) / (NULL, me) for deleted accounts. ONE such index, not a second one
+        # (recipient_id, sender_id, id): each entry of a random pair lands on its own page, so
+        # every index costs about a dirty page per message and commit. Measured (SQLite
+        # statements alone, batches of 20, 50 users, insert + ack per commit, synchronous=FULL,
+        # /tmp/micro/v.py): 69 us CPU a message with both indexes and the upserted summary,
+        # 38 us with this one and the insert-only summary (15 us before the record was kept).
+        # The price: ON DELETE SET NULL of `recipient_id` scans `messages` at `chat-admin
+        # deluser`, a rare operator command (service/store/operator.py).
         Index("ix_messages_sender_id_recipient_id_id", "sender_id", "recipient_id", "id"),
-        Index("ix_messages_recipient_id_sender_id_id", "recipient_id", "sender_id", "id"),
         # AUTOINCREMENT: a purged message's id is never reused, or a client that remembers
         # msg_ids to drop duplicates would drop a new message.
         {"sqlite_autoincrement": True},
@@ -98,24 +105,29 @@ class Message(Base):
 
 
 class Conversation(Base):
-    """One row per (user, partner name): the newest message between them, for `conversations`.
+    """One row per (user, partner name) that ever exchanged a message, for `conversations`.
 
-    Kept by a trigger on `messages` (revision 0006), so it changes in the very statement that
-    stores the message, on every path that stores one (the writer's batch, its one-by-one
-    fallback, anything else), with no Python per message and, on PostgreSQL, no round trip:
-    a row trigger of two upserts on SQLite (in C, inside the executemany), one set-based upsert
-    per INSERT on PostgreSQL (a statement trigger over the new rows). Measured on SQLite
-    (batches of 64, 200 users; a loaded machine, so roughly): about +15 us a message for the
-    trigger on this table; +70 us with an index on (user_id, last_msg_id) as well, since every
-    message moves two entries of it; a set-based upsert per batch issued by the writer cost
-    more than either (it reads the batch's rows back). So there is no such index: `conversations`
-    reads the user's rows on the primary key and sorts them, which costs what the number of
-    partners one user has costs, never the number of messages; on PostgreSQL the updates stay
-    HOT (no indexed column changes). WITHOUT ROWID on SQLite: one B-tree, keyed as it is read.
+    Kept by a trigger on `messages` (revision 0006), so a row exists from the very statement
+    that stores the first message, on every path that stores one, with no Python per message:
+    two INSERT OR IGNOREs per row on SQLite (in C, inside the executemany), one set-based
+    insert ON CONFLICT DO NOTHING per INSERT on PostgreSQL (a statement trigger over the new
+    rows). The trigger only adds rows, it never updates them: an upsert of the newest message
+    per message dirtied most of this table's pages at every commit. Measured (SQLite statements
+    alone, /tmp/micro/v.py: batches of 20, 50 users, random pairs, insert + ack per commit,
+    synchronous=FULL): 69 us CPU a message with the upserted summary and two conversation
+    indexes, 38 us with this summary and one index (15 us before the record was kept). So the
+    newest message per partner is read when `conversations` runs, from the conversation index
+    (newest id per direction, ORDER BY id DESC LIMIT 1: a seek each), then sorted and cut:
+    that costs what the number of partners one user has costs, never the number of messages.
+    WITHOUT ROWID on SQLite: one B-tree, keyed as it is read.
+
+    `last_msg_id` / `last_at` are NULL until `chat-admin purge-dms` writes there the newest
+    message of each conversation before it removes messages, so a partner stays listed with the
+    newest message ever exchanged even when that message is gone (docs/PROTOCOL.md, choices);
+    the op reports the newer of that and what the index finds.
 
     Keyed by the partner's name, so a deleted partner keeps its row under that name; the
-    user's own rows go with its account (CASCADE). `chat-admin purge-dms` leaves the rows as
-    they are: the newest message of a conversation may be purged while it is still listed.
+    user's own rows go with its account (CASCADE).
     """
 
     __tablename__ = "conversations"
@@ -125,8 +137,8 @@ class Conversation(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     partner: Mapped[str] = mapped_column(String(32), primary_key=True)
-    last_msg_id: Mapped[int]
-    last_at: Mapped[datetime]
+    last_msg_id: Mapped[int | None]  # set by a purge only: the newest message before it
+    last_at: Mapped[datetime | None]
 
 
 class Nonce(Base):

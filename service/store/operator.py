@@ -146,7 +146,12 @@ class Operator:
     def delete_user(self, name: str) -> Footprint | None:
         """Delete the account with its blocks both ways, nonces, conversations summary and
         login history (ON DELETE CASCADE). Its direct messages both ways stay in the other
-        users' records under its name (ON DELETE SET NULL on the ids)."""
+        users' records under its name (ON DELETE SET NULL on the ids).
+
+        The SET NULL of `recipient_id` has no index to find its rows by (the record keeps one
+        conversation index, (sender_id, recipient_id, id), to keep each message cheap: see
+        `Message` in service/store/models.py), so SQLite scans `messages` here. Acceptable for
+        a rare operator command; the hot path (store, ack) never pays for it."""
 
         def job(s: Session) -> Footprint | None:
             gone = _footprint(s, name)

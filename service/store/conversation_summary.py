@@ -1,0 +1,107 @@
+"""The `conversations` summary read (feature `dm_history`): who a user exchanged messages with
+is a row of `conversations` (kept by a trigger, revision 0006); the newest message with each is
+read here, when asked, from the one conversation index (sender_id, recipient_id, id).
+
+Why it is not kept per message: see `Conversation` in service/store/models.py (measured). A
+partner name is four ranges of the index, as in `dm_history` (service/store/dm_record.py):
+me -> its account, its account -> me, and me -> NULL / NULL -> me filtered by the name kept for
+deleted accounts; each is one seek read backwards (ORDER BY id DESC LIMIT 1). A purge writes
+the newest message into the row before removing messages (`remember_newest`), and the newer
+of the two is the answer, so a purge never shortens the list nor moves a partner back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, ScalarSelect, select, update
+from sqlalchemy.orm import Session
+
+from service.store.models import Conversation, Message, User
+
+_CHUNK = 500  # ids per IN (...): well under SQLite's limit on bound parameters
+
+
+def _newest(*where: ColumnElement[bool]) -> ScalarSelect[int]:
+    return select(Message.id).where(*where).order_by(Message.id.desc()).limit(1).scalar_subquery()
+
+
+def _summary(*where: ColumnElement[bool]) -> Any:
+    """Each summary row, with what a purge stored and the newest id of each of its four ranges
+    (correlated subqueries: index seeks per row, so the cost is the rows', not the messages')."""
+    me, name, other = Conversation.user_id, Conversation.partner, User.id
+    m = Message
+    return (
+        select(
+            Conversation.user_id,
+            Conversation.partner,
+            Conversation.last_msg_id,
+            Conversation.last_at,
+            _newest(m.sender_id == me, m.recipient_id == other),
+            _newest(m.sender_id == other, m.recipient_id == me),
+            # deleted accounts: a NULL id, the name kept beside it
+            _newest(m.sender_id == me, m.recipient_id.is_(None), m.recipient == name),
+            _newest(m.sender_id.is_(None), m.recipient_id == me, m.sender == name),
+        )
+        .select_from(Conversation)
+        .outerjoin(User, User.name == Conversation.partner)
+        .where(*where)
+    )
+
+
+def _live(row: Row[Any]) -> int | None:
+    """The newest msg_id still in `messages` for the row, or None."""
+    found: tuple[int | None, ...] = tuple(row)[4:]
+    ids = [msg_id for msg_id in found if msg_id is not None]
+    return max(ids, default=None)
+
+
+def _sent_at(s: Session, ids: Sequence[int]) -> dict[int, tuple[datetime, bool]]:
+    found: dict[int, tuple[datetime, bool]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        query = select(Message.id, Message.sent_at, Message.acked).where(Message.id.in_(chunk))
+        found.update({i: (at, acked) for i, at, acked in s.execute(query)})
+    return found
+
+
+def newest_partners(s: Session, me: int, limit: int) -> list[tuple[str, int, datetime]]:
+    """`me`'s partners as (name, newest msg_id, its sent_at), the newest first, at most `limit`:
+    every row of the user's summary (its primary key), sorted here, then `sent_at` of the
+    `limit` kept read by id."""
+    newest: list[tuple[int, str, datetime | None]] = []
+    for row in s.execute(_summary(Conversation.user_id == me)):
+        live, stored = _live(row), row.last_msg_id
+        if stored is not None and (live is None or stored >= live):
+            newest.append((stored, row.partner, row.last_at))
+        elif live is not None:
+            newest.append((live, row.partner, None))
+    newest.sort(key=lambda entry: entry[0], reverse=True)
+    kept = newest[:limit]
+    sent = _sent_at(s, [msg_id for msg_id, _, at in kept if at is None])
+    return [
+        (partner, msg_id, at if at is not None else sent[msg_id][0])
+        for msg_id, partner, at in kept
+        if at is not None or msg_id in sent
+    ]
+
+
+def remember_newest(s: Session, purged_before: datetime) -> None:
+    """Before a purge: every summary row whose newest message the purge removes (acknowledged,
+    sent before `purged_before`) gets it written down. It reads every summary row (a seek or
+    four each): a rare operator command, never on the hot path."""
+    live: dict[tuple[int, str], int] = {}
+    for row in s.execute(_summary()):
+        newest = _live(row)
+        if newest is not None and (row.last_msg_id is None or newest > row.last_msg_id):
+            live[(row.user_id, row.partner)] = newest
+    sent = _sent_at(s, sorted(set(live.values())))
+    changes = [
+        {"user_id": user, "partner": partner, "last_msg_id": msg_id, "last_at": sent[msg_id][0]}
+        for (user, partner), msg_id in live.items()
+        if msg_id in sent and sent[msg_id][1] and sent[msg_id][0] < purged_before
+    ]
+    if changes:
+        s.execute(update(Conversation), changes)
