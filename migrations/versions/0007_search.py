@@ -42,6 +42,30 @@ hence the IMMUTABLE wrapper naming the dictionary with its schema. No column, no
 index is kept by PostgreSQL itself; it costs about 40-70 µs per short message written (measured in
 SQL, 6,000 rows), 1.7 ms for 4,000 characters of prose (to_tsvector's own parsing).
 Existing rows are indexed here (backfill) on both databases.
+
+What the direct messages' index costs the `dm` hot path, and what was cut (issue 19), measured
+with a throwaway script (/tmp/micro/lean.py, issue 19 task E): the 0006 schema
+as kept (one conversation index, insert-only summary) plus `messages_fts` in variants, SQLite
+3.40 file, WAL, synchronous=FULL, batches of 20 messages of 4 words (a 5,000-word vocabulary),
+50 users, random pairs, insert + ack per commit; median of 3 runs of 50,000 messages, CPU
+(process_time) per message, on a machine with a load of about 3 from other work (runs varied
+by +-10 us, so differences under ~10 us are noise):
+    no FTS table                                    48 us
+    detail=full (the default), prefix='1 2'        118 us   (as first written)
+    + columnsize=0                                 124 us
+    detail=column, columnsize=0, prefix='1 2'      115 us   (kept)
+    detail=column, columnsize=0, prefix='1'        100 us
+    detail=column, columnsize=0, no prefix         107 us
+    (one run each) the id columns left out          -10 us, automerge 8 or 16: no gain
+So the FTS5 write is mostly per token and per commit's new segment; positions and `_docsize`
+are a few µs. `detail=column` keeps column filters (`{text} :`, `{sender_id recipient_id} :`)
+and prefix queries; it refuses phrases, which a search never makes (service/wire/search.py cuts
+a query's words as the tokenizer does, so a quoted word is one token; every search test runs on
+it). `columnsize=0`: nothing ranks by length (hits come newest rowid first). The id columns stay
+the scope: about 10 us a message, and the alternative (a filter on `messages` after the MATCH)
+reads every hit of a frequent word row by row. The prefix indexes stay too: under 10 us here,
+against 290 ms -> 0.4 ms for `g*` over a million messages (above). The same options are used
+for `room_messages_fts`, for the same reasons.
 """
 
 from collections.abc import Sequence
@@ -56,10 +80,15 @@ depends_on: str | Sequence[str] | None = None
 # Same as service/wire/search.py FTS5_TOKENIZER (a migration does not import the code it
 # outlives): letters, digits and combining marks make words; case and diacritics folded.
 _TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Mn'"
+# No positions (a search asks words and columns, never phrases nor NEAR: each query word is
+# cut as the tokenizer cuts, so it is one token) and no `_docsize` row per message (nothing
+# ranks by length: hits come newest rowid first). Measured in the docstring above.
+_LEAN = "detail=column, columnsize=0"
 
 _SQLITE_UP = [
     f"""CREATE VIRTUAL TABLE room_messages_fts USING fts5(
-        text, room_id, content='room_messages', prefix='1 2', tokenize="{_TOKENIZER}")""",
+        text, room_id, content='room_messages', prefix='1 2', {_LEAN},
+        tokenize="{_TOKENIZER}")""",
     """CREATE TRIGGER room_messages_fts_insert AFTER INSERT ON room_messages BEGIN
         INSERT INTO room_messages_fts (rowid, text, room_id)
         VALUES (NEW.rowid, NEW.text, NEW.room_id);
@@ -78,7 +107,7 @@ _SQLITE_UP = [
     "INSERT INTO room_messages_fts (room_messages_fts) VALUES ('rebuild')",
     f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
         text, sender_id, recipient_id, content='messages', content_rowid='id', prefix='1 2',
-        tokenize="{_TOKENIZER}")""",
+        {_LEAN}, tokenize="{_TOKENIZER}")""",
     """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
         INSERT INTO messages_fts (rowid, text, sender_id, recipient_id)
         VALUES (NEW.id, NEW.text, NEW.sender_id, NEW.recipient_id);
