@@ -18,11 +18,10 @@ import typer
 
 from cli.admin_typer import BadValue
 from service.admin.accounts import AccountError
-from service.config import DEFAULT_DB_URL
+from service.config import DB_ENVVAR, DEFAULT_DB_URL
 from service.store import Store, db
 from service.store.db import Schema, describe_url, migrate_to_head
 
-DB_ENVVAR = "PARLEY_DB"
 NOT_GIVEN = ""  # a command's --db when absent: `database_url` looks further
 
 

@@ -14,6 +14,7 @@ from service.wire.origins import parse_origin
 
 DEFAULT_PORT = 5000
 DEFAULT_DB_URL = "sqlite:///parley.db"  # a file in the working directory
+DB_ENVVAR = "PARLEY_DB"  # the database when --db is not given, for chat-server and chat-admin
 SERVER_NAME = "parley"
 SERVER_VERSION = "0.1.0"
 MAX_SESSIONS_PER_USER = 100  # --max-sessions-per-user's ceiling: a phone, a laptop, a few tabs

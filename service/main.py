@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import resource
 import signal
 import sys
@@ -13,7 +14,7 @@ from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any
 
-from service.config import ServerConfig, StartupError
+from service.config import DB_ENVVAR, ServerConfig, StartupError
 from service.server import DESCRIPTOR_RESERVE, ChatServer
 from service.store.db import describe_url
 
@@ -90,8 +91,8 @@ OPTIONS = (
            positional_help="seconds an account stays locked after too many wrong passwords"),
     Option("--timeout", "same as TIMEOUT (default {default})", "timeout_s", positional="TIMEOUT",
            positional_help="seconds of inactivity before a session is logged out"),
-    Option("--db", "SQLAlchemy database URL (default {default}, a file in the working "
-           "directory)", "db_url"),
+    Option("--db", "SQLAlchemy database URL (default: $PARLEY_DB when set, as chat-admin "
+           "reads it, else {default}, a file in the working directory)", "db_url"),
     Option("--max-attempts", "consecutive wrong passwords that lock an account (default "
            "{default})", "max_attempts"),
     Option("--max-sessions-per-user", "sessions one user may have at once, 1 to 100 (default "
@@ -217,6 +218,8 @@ def _pick(parser: argparse.ArgumentParser, option: Option, args: argparse.Namesp
 
 def config_from_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
     parser = build_parser()
+    if environment_db := os.environ.get(DB_ENVVAR):  # the one chat-admin reads too
+        parser.set_defaults(db_url=environment_db)
     args = parser.parse_args(argv)
     fields: dict[str, Any] = {}
     parts: dict[str, dict[str, Any]] = {}  # "argon2" -> {"time_cost": 3, ...}

@@ -15,7 +15,10 @@ def test_positionals_are_port_block_duration_and_timeout() -> None:
     assert (config.port, config.block_duration_s, config.timeout_s) == (5001, 30, 10)
 
 
-def test_defaults_are_an_embedded_database_and_closed_signup() -> None:
+def test_defaults_are_an_embedded_database_and_closed_signup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PARLEY_DB", raising=False)
     config, level = config_from_args([])
     assert (config.port, config.db_url, config.allow_signup) == (5000, "sqlite:///parley.db", False)
     assert (config.block_duration_s, config.timeout_s, config.max_attempts) == (60, 300, 3)
@@ -31,6 +34,15 @@ def test_options_set_the_same_things() -> None:
     assert (config.max_attempts, config.db_url, config.allow_signup, level) == (
         5, "sqlite:///x.db", True, "DEBUG",
     )  # fmt: skip
+
+
+def test_parley_db_names_the_database_when_db_is_not_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The variable chat-admin reads: a server and its operator's tool agree without --db."""
+    monkeypatch.setenv("PARLEY_DB", "sqlite:////srv/parley/chat.db")
+    assert config_from_args([])[0].db_url == "sqlite:////srv/parley/chat.db"
+    assert config_from_args(["--db", "sqlite:///x.db"])[0].db_url == "sqlite:///x.db"
 
 
 def test_no_signup_turns_signup_off() -> None:
