@@ -25,10 +25,13 @@ get `acked` false and are delivered at the next login as before, with the same m
   hand, since an acknowledged (deleted) message's id must never be given again.
 """
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.operations import BatchOperations
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -116,11 +119,25 @@ def _restore_sqlite_sequence(seq: int | None) -> None:
         )
 
 
+@contextmanager
+def _rebuilt_messages() -> Iterator[BatchOperations]:
+    """SQLite's batch mode rebuilds `messages`, reflecting `users` for the foreign keys. That
+    reflection cannot read users' expression index (lower(name)) and warns about it, on every
+    new database's first start; `users` itself is not rebuilt, so the index is untouched and
+    the warning only alarms an operator."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Skipped unsupported reflection of expression-based index"
+        )
+        with op.batch_alter_table(
+            "messages", recreate="auto", table_kwargs={"sqlite_autoincrement": True}
+        ) as batch_op:
+            yield batch_op
+
+
 def upgrade() -> None:
     seq = _sqlite_sequence()
-    with op.batch_alter_table(
-        "messages", recreate="auto", table_kwargs={"sqlite_autoincrement": True}
-    ) as batch_op:
+    with _rebuilt_messages() as batch_op:
         batch_op.drop_index("ix_messages_recipient_id_id")
         batch_op.drop_constraint("fk_messages_recipient_id_users", type_="foreignkey")
         batch_op.alter_column("recipient_id", existing_type=sa.Integer(), nullable=True)
@@ -145,9 +162,7 @@ def upgrade() -> None:
         "UPDATE messages SET sender_id = (SELECT users.id FROM users "
         "WHERE users.name = messages.sender AND users.created_at <= messages.sent_at)"
     )
-    with op.batch_alter_table(
-        "messages", recreate="auto", table_kwargs={"sqlite_autoincrement": True}
-    ) as batch_op:
+    with _rebuilt_messages() as batch_op:
         batch_op.alter_column("recipient", existing_type=sa.String(length=32), nullable=False)
         batch_op.create_index("ix_messages_unacked", ["recipient_id", "id"], **_UNACKED)
         batch_op.create_index("ix_messages_sender_id_recipient_id_id",
@@ -196,9 +211,7 @@ def downgrade() -> None:
     op.drop_table("conversations")
     seq = _sqlite_sequence()
     op.execute(sa.text("DELETE FROM messages WHERE acked OR recipient_id IS NULL"))
-    with op.batch_alter_table(
-        "messages", recreate="auto", table_kwargs={"sqlite_autoincrement": True}
-    ) as batch_op:
+    with _rebuilt_messages() as batch_op:
         batch_op.drop_index("ix_messages_sender_id_recipient_id_id")
         batch_op.drop_index("ix_messages_unacked")
         batch_op.drop_constraint("fk_messages_sender_id_users", type_="foreignkey")

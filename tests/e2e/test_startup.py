@@ -149,3 +149,11 @@ def test_a_database_others_can_read_is_warned_about_once(tmp_path: Path) -> None
         log = server.log_text()
     assert log.count("open to other users of this machine (mode 0644)") == 1, log
     assert f"chmod 600 {db}" in log
+
+
+def test_a_new_database_starts_without_warnings(tmp_path: Path) -> None:
+    """The first start migrates a new file through every revision; none may print a warning
+    that an operator would have to look up (SQLAlchemy's reflection warned at 0006)."""
+    with watched_server(f"sqlite:///{tmp_path / 'new.db'}", tmp_path) as server:
+        log = server.log_text()
+    assert "Warning" not in log, log
