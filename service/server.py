@@ -181,6 +181,8 @@ class ChatServer:
         """The database, after the port is ours: a second server on a busy port touches
         nothing. Nothing is written before the checks that can refuse have passed."""
         url = self.config.db_url
+        if (problem := db.url_problem(url)) is not None:  # e.g. a bare path: no traceback
+            raise StartupError(problem)
         for warning in db.check_usable(url):
             log.warning("%s", warning)
         with db.startup_errors(url):

@@ -267,6 +267,8 @@ def url_problem(text: str) -> str | None:
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
+        if text.startswith("/"):  # sqlite:/// + an absolute path: four slashes, as it must be
+            return f"{text!r} is not a database URL; for that SQLite file write sqlite:///{text}"
         return (
             f"{text!r} is not a database URL; for a SQLite file write sqlite:///{text} "
             "(relative to the current directory) or sqlite:////absolute/path.db"

@@ -55,7 +55,12 @@ def _not_a_database(db: Path) -> list[str]:
     return []
 
 
+def _bare_path(db: Path) -> list[str]:
+    return ["--db", str(db)]
+
+
 CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
+    "bare path": (_bare_path, "for that SQLite file write sqlite:////"),
     "read-only file": (_read_only, "the file is read-only (mode 0444)"),
     "missing directory": (_no_directory, "there is no directory"),
     "bad certificate": (_bad_certificate, "holds no PEM certificate"),

@@ -47,6 +47,11 @@ def assert_error(result: Result, exit_code: int, message: str) -> None:
             "'parley.db' is not a database URL; for a SQLite file write sqlite:///parley.db "
             "(relative to the current directory) or sqlite:////absolute/path.db",
         ),
+        (
+            "/srv/parley.db",
+            "'/srv/parley.db' is not a database URL; for that SQLite file write "
+            "sqlite:////srv/parley.db",
+        ),
     ],
 )
 @pytest.mark.parametrize("where", ["before", "after"])
