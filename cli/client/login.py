@@ -172,7 +172,7 @@ async def log_in(
             return remembered
     wanted = keeper is not None and keeper.wanted
     logged_in = await _with_password(server, ask, out, name, wait, newcomer, wanted)
-    if logged_in is not None and logged_in.token is not None and keeper is not None:
+    if logged_in is not None and keeper is not None and wanted:
         _keep(keeper, out, logged_in)
     return logged_in
 
@@ -214,9 +214,13 @@ FORGOTTEN = ("The remembered login no longer works (it expired, or was ended by 
 
 
 def _keep(keeper: Keeper, out: Out, logged_in: LoggedIn) -> None:
-    """Keep the token a password login was given; if it cannot be kept, say so: the login
-    works, only the next one will ask for the password again."""
-    assert logged_in.token is not None
+    """Keep the token a password login was given; if there is none (a server without the
+    `tokens` feature) or it cannot be kept, say so: the login works, only the next one will
+    ask for the password again."""
+    if logged_in.token is None:
+        out(r.note("This server gives no login tokens, so this login is not remembered.",
+                   "info"))  # fmt: skip
+        return
     try:
         keeper.save(logged_in.user, logged_in.token)
     except OSError as exc:

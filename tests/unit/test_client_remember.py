@@ -66,6 +66,13 @@ def test_remember_asks_for_a_token_and_keeps_it() -> None:
     assert not any("T0KEN" in line for line in lines)
 
 
+def test_remember_on_a_server_without_tokens_says_so_and_keeps_nothing() -> None:
+    keeper = MemoryKeeper(wanted=True)
+    result, _, _, lines = run([OK], ["pw"], keeper)
+    assert result is not None and result.token is None and keeper.tokens == {}
+    assert any("gives no login tokens" in line for line in lines)
+
+
 def test_a_kept_token_logs_in_without_a_prompt() -> None:
     keeper = MemoryKeeper(tokens={"alice": "T0KEN"})
     result, link, user, _ = run([{**OK, "token": "T0KEN"}], [], keeper)
