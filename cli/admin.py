@@ -153,7 +153,8 @@ def passwd(name: UserName, password_stdin: PasswordStdin = False, db: DbUrl = NO
     """Set a new password for NAME, and lift any lockout.
 
     The new password works for the next login. NAME's open sessions end within about two
-    seconds (bye kicked): whoever logged in with the old password is out.
+    seconds (bye kicked) and NAME's remembered logins (login tokens) are revoked: whoever
+    logged in with the old password, or stays signed in with a token, is out.
     """
     with open_store(db) as store:
         name = _account(store, name)
@@ -169,8 +170,9 @@ def kick(name: UserName, db: DbUrl = NOT_GIVEN) -> None:
     """End every open session of NAME (phone, laptop, terminal...).
 
     The server ends them within about two seconds with bye kicked, and others see NAME go
-    offline. NAME may log in again at once; to keep them out, change the password (passwd)
-    or delete the account (deluser).
+    offline. NAME's remembered logins (login tokens) are revoked too, so a client that
+    stays signed in asks for the password again. NAME may log in again at once with it; to
+    keep them out, change the password (passwd) or delete the account (deluser).
     """
     with open_store(db) as store:
         name = _account(store, name)
@@ -189,10 +191,11 @@ def deluser(
 ) -> None:
     """Delete the account NAME for good.
 
-    Goes with it: every block by or of NAME, and NAME's login history; NAME's room
-    memberships go too (NAME leaves every room). Direct messages to and from NAME stay in the
-    other users' records under the name NAME, as what they said in rooms stays in the rooms'
-    history; the messages not yet delivered to NAME never will be. A session of NAME's still
+    Goes with it: every block by or of NAME, NAME's login history and remembered logins
+    (login tokens); NAME's room memberships go too (NAME leaves every room). Direct messages
+    to and from NAME stay in the other users' records under the name NAME, as what they said
+    in rooms stays in the rooms' history; the messages not yet delivered to NAME never will
+    be. A session of NAME's still
     open ends within about two seconds (bye account_deleted), and others see NAME go offline.
     """
     with open_store(db) as store:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 
 from service.credentials.hash_cost import DEFAULT_COST, HashCost
 from service.wire.names import MAX_TEXT_CHARS, MIN_PASSWORD_CHARS
@@ -18,6 +19,7 @@ DB_ENVVAR = "PARLEY_DB"  # the database when --db is not given, for chat-server 
 SERVER_NAME = "parley"
 SERVER_VERSION = "0.1.0"
 MAX_SESSIONS_PER_USER = 100  # --max-sessions-per-user's ceiling: a phone, a laptop, a few tabs
+MAX_TOKEN_DAYS = 366  # --token-days' ceiling: a token unused for a year should not log in
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,9 @@ class ServerConfig:
     # rule: a second login is refused online_elsewhere unless it asks to `replace` the first.
     max_sessions_per_user: int = 1
     allow_signup: bool = False  # whether `register` is open
+    # How long a remembered login's token lives (chat/1 "Staying signed in"), renewed by each
+    # use: days, a decimal number (tests use a second's worth).
+    token_days: float = 30.0
     max_text_chars: int = MAX_TEXT_CHARS  # chat/1 default limit, in code points
     min_password_chars: int = MIN_PASSWORD_CHARS  # `register` refuses shorter with weak_password
     private_request_ttl_s: float = 60.0  # an unanswered startprivate is declined after this
@@ -77,6 +82,11 @@ class ServerConfig:
             raise ValueError(
                 f"max sessions per user must be between 1 and {MAX_SESSIONS_PER_USER}, "
                 f"not {self.max_sessions_per_user}"
+            )
+        if not (math.isfinite(self.token_days) and 0 < self.token_days <= MAX_TOKEN_DAYS):
+            raise ValueError(
+                f"token days must be a positive number of days up to {MAX_TOKEN_DAYS}, "
+                f"not {self.token_days:g}"
             )
         if not 1 <= self.max_text_chars <= MAX_TEXT_CHARS:
             raise ValueError("the text limit may only lower chat/1's 4000 characters")
@@ -126,6 +136,10 @@ class ServerConfig:
         """The timeout as the login reply states it (`idle_timeout`): whole seconds, rounded
         down so that a client warning its user ahead of it is never late, and at least 1."""
         return max(1, math.floor(self.timeout_s))
+
+    @property
+    def token_lifetime(self) -> timedelta:
+        return timedelta(days=self.token_days)
 
     @property
     def web_listen_host(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any
 
-from service.config import DB_ENVVAR, ServerConfig, StartupError
+from service.config import DB_ENVVAR, MAX_TOKEN_DAYS, ServerConfig, StartupError
 from service.server import DESCRIPTOR_RESERVE, ChatServer
 from service.store.db import describe_url
 
@@ -98,6 +98,9 @@ OPTIONS = (
     Option("--max-sessions-per-user", "sessions one user may have at once, 1 to 100 (default "
            "{default}: one login per user); at the most, a login with replace ends the "
            "oldest", "max_sessions_per_user", "N"),
+    Option("--token-days", "how long a remembered login (`remember`, chat/1 tokens) lasts "
+           f"unused, in days, a decimal number up to {MAX_TOKEN_DAYS} (default {{default}}); "
+           "each use renews it", "token_days", "DAYS"),
     Option("--allow-signup", "let unknown users create an account with `register`",
            "allow_signup", action="store_true"),
     Option("--no-signup", "only accounts made with chat-admin can log in (the default)",

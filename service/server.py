@@ -6,8 +6,8 @@ Threads, and why each exists (docs/ARCHITECTURE.md):
 - `worker-*`: requests that read or wait on the database, one at a time per connection;
 - `auth-*`: login and register, apart and fair per address (service/limits/auth_pool.py), so a
   storm of password hashes delays nobody else;
-- `ticker`: housekeeping (private requests that expire, old nonces, unknown names, sessions
-  of accounts an operator deleted).
+- `ticker`: housekeeping (private requests that expire, old nonces, expired login tokens,
+  unknown names, sessions of accounts an operator deleted).
 
 `start()` returns once the socket listens (port 0 picks a free one: see `address`, and
 `web_address` for the web port). It checks in an order that changes nothing it should not:
@@ -204,6 +204,7 @@ class ChatServer:
             periods = "active period" if closed == 1 else "active periods"
             log.info("closed %d %s left open by an earlier stop", closed, periods)
         store.nonces.prune(self._clock())
+        store.login_tokens.prune(self._clock())
         hub = Hub(on_announcement=lambda: self._reactor_post(hub.fan_out))
         decoys = DecoyCosts(self.config.argon2, store.users.hash_costs())
         return Services(self.config, store, hub, self._clock, decoys)
@@ -295,9 +296,10 @@ class ChatServer:
                 if now - last_evict >= UNKNOWN_NAMES_EVICT_EVERY:
                     last_evict = now
                     services.store.users.evict_unknown_names()
-                if now - last_prune >= NONCE_PRUNE_EVERY:
+                if now - last_prune >= NONCE_PRUNE_EVERY:  # and expired login tokens
                     last_prune = now
                     services.store.nonces.prune(now)
+                    services.store.login_tokens.prune(now)
             except Exception:
                 log.exception("periodic housekeeping failed; will retry")
         marker.close()

@@ -56,6 +56,7 @@ from cli.client.history import open_history
 from cli.client.link import Incoming, Link, LinkClosed
 from cli.client.login import LoggedIn, log_in
 from cli.client.p2p import PrivateChats
+from cli.client.remembered import Keeper, TokenFiles
 from cli.client.resume import EXIT_INTERRUPTED, next_session
 from cli.client.screen import Screen
 from cli.client.terminal import PROMPT_STYLE, ask, drop_typed_ahead, no_echo, wait_dropping_keys
@@ -100,6 +101,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="connect with TLS, checking that the server's certificate names HOST",
     )
     parser.add_argument(
+        "--remember",
+        action="store_true",
+        help="stay signed in: keep a login token from the server in a file only you can read, "
+        "so the next start (and reconnects) need no password; `forget` ends it",
+    )
+    parser.add_argument(
         "--ca-file",
         metavar="FILE",
         help="with --tls: trust the CA certificates in FILE (PEM) instead of the system's",
@@ -131,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with no_echo():
         try:
-            return asyncio.run(run(args.host, args.port, args.user, bell=args.bell, tls=tls))
+            keeper = TokenFiles(args.host, args.port, wanted=args.remember)
+            return asyncio.run(
+                run(args.host, args.port, args.user, bell=args.bell, tls=tls, keeper=keeper)
+            )
         except KeyboardInterrupt:  # outside a prompt: connecting, or waiting out a rate limit
             return EXIT_INTERRUPTED
 
@@ -159,14 +169,14 @@ class Options:
 
 async def run(
     host: str, port: int, user: str | None, *, bell: bool = True,
-    tls: ssl.SSLContext | None = None,
+    tls: ssl.SSLContext | None = None, keeper: Keeper | None = None,
 ) -> int:  # fmt: skip
     options = Options(r.colour_enabled(os.environ, sys.stdout.isatty()), bell)
     out = printer(options.colour)  # while no chat prompt runs; then `Screen`
     dialer = Dialer(host, port, tls)
     try:
         try:
-            logged_in = await log_in(dialer, ask, out, user, wait_dropping_keys)
+            logged_in = await log_in(dialer, ask, out, user, wait_dropping_keys, keeper=keeper)
         except EOFError:
             out(r.note("Login cancelled."))
             return EXIT_OK
@@ -179,16 +189,17 @@ async def run(
         if logged_in is None:
             return EXIT_LOST
         drop_typed_ahead()  # typed while the login was judged: meant for a login prompt
-        return await _chat_until_done(logged_in, dialer, options, out)
+        return await _chat_until_done(logged_in, dialer, options, out, keeper)
     finally:
         dialer.close()
 
 
 async def _chat_until_done(
-    logged_in: LoggedIn, dialer: Dialer, options: Options, out: Callable[[r.Line], None]
-) -> int:
+    logged_in: LoggedIn, dialer: Dialer, options: Options, out: Callable[[r.Line], None],
+    keeper: Keeper | None = None,
+) -> int:  # fmt: skip
     """Chat sessions, one after another as long as the client logs in again after one ends
-    by itself; the exit code of the last."""
+    by itself; the exit code of the last. After `forget`, the kept token's file goes too."""
     memory, draft = Memory(), ""
     history = open_history(logged_in.user)
     greet, reconnected = rr.welcome, False
@@ -199,10 +210,17 @@ async def _chat_until_done(
                                       memory, history, draft, dialer.features,
                                       reconnected=reconnected)  # fmt: skip
         greet, reconnected = rr.welcome_back, True
-        again, draft, code = await next_session(chat, draft, memory, dialer, out, logged_in)
+        if chat.forgot_login and keeper is not None:
+            keeper.forget(logged_in.user)
+            out(r.note(FORGOT if logged_in.token else NOTHING_TO_FORGET, "info"))
+        again, draft, code = await next_session(chat, draft, memory, dialer, out, logged_in, keeper)
         if again is None:
             return code
         logged_in = again
+
+
+FORGOT = "This login is no longer remembered: the next start asks for the password."
+NOTHING_TO_FORGET = "No login was remembered here (chat-client --remember keeps one)."
 
 
 async def chat_loop(  # the session's parts, each made here
@@ -287,7 +305,7 @@ async def _read_commands(
         if isinstance(command, c.Logout):
             session.default_buffer.reset()  # the logout line was carried out, not left typed
             await runner.drain(LOGOUT_TIMEOUT_S)  # what was typed before goes out first
-            await chat.logout()
+            await chat.logout(forget=command.forget)
             return
         if command is not None:
             runner.submit(chat.run(command))

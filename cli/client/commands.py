@@ -110,7 +110,7 @@ class StopPrivate:
 
 @dataclass(frozen=True, slots=True)
 class Logout:
-    pass
+    forget: bool = False  # also end the remembered login (chat/1 `logout` with `forget`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +280,8 @@ _SPECS = (
     CommandSpec("help", (Arg.TOPIC,), "show the commands, or how to use one", Help),
     CommandSpec("logout", (), "log out and quit (Ctrl-D does the same)", Logout,
                 aliases=("quit", "exit")),
+    CommandSpec("forget", (), "log out and quit, and end the login remembered here "
+                "(--remember): the next start asks for the password", lambda: Logout(True)),
 )  # fmt: skip
 
 COMMANDS: dict[str, CommandSpec] = {

@@ -164,6 +164,7 @@ class Chat:
         self._ended_requests: set[int | str] = set()  # ids the server cancelled (already said)
         self._asked: set[str] = set()  # users our unanswered startprivate went to
         self._logging_out = False
+        self.forgot_login = False  # the user logged out with `forget`
         self._pending = Pending()  # messages the server has not answered, the last failed
         self._stalled = False  # the last request got no answer in time (the link is up)
         self.rooms = RoomTalk(
@@ -561,16 +562,19 @@ class Chat:
         if reply is not None:
             self._after_reply(cmd, reply)
 
-    async def logout(self) -> None:
-        """Say goodbye to peers and server; the server's `bye` and close end the session."""
+    async def logout(self, *, forget: bool = False) -> None:
+        """Say goodbye to peers and server; the server's `bye` and close end the session.
+        `forget`: the server also revokes the session's token (chat/1 "Staying signed in");
+        the caller deletes the file that kept it."""
         if self._logging_out or self.exit_code is not None:
             return
         self._logging_out = True
+        self.forgot_login = forget
         self.rooms.flush_reads()  # what is on screen has been read
         if self._idle_timer is not None:
             self._idle_timer.cancel()
         self._peers.stop_all("logout")
-        future = self._link.request("logout")
+        future = self._link.request("logout", **({"forget": True} if forget else {}))
         try:
             await asyncio.wait_for(asyncio.wrap_future(future), LOGOUT_TIMEOUT_S)
             await asyncio.wait_for(self.ended.wait(), LOGOUT_TIMEOUT_S)

@@ -24,6 +24,7 @@ both.
 from __future__ import annotations
 
 import asyncio
+import enum
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from typing import Any, Protocol
 
 from cli.client import render as r
 from cli.client.controller import REPLY_TIMEOUT_S, ServerLink
+from cli.client.remembered import Keeper, UnsafeTokenFile
 from cli.client.rooms import RoomUnread, rooms_at_login
 from service.wire.codec import JsonObject
 from service.wire.names import MIN_PASSWORD_CHARS, is_valid_username
@@ -62,6 +64,9 @@ class LoggedIn:
     # Kept in this process only, to log in again after a reconnect; never written anywhere.
     password: str = field(default="", repr=False)
     rooms: tuple[RoomUnread, ...] = ()  # our rooms and their unread counts (chat/1 rooms)
+    # The login's token (chat/1 "Staying signed in"), when it used or was given one: a
+    # reconnect logs in with it. Written only by a Keeper, into a file of the user's own.
+    token: str | None = field(default=None, repr=False)
 
 
 Out = Callable[[r.Line], None]
@@ -152,18 +157,94 @@ async def log_in(
     wait: Wait = asyncio.sleep,
     *,
     newcomer: bool = True,
+    keeper: Keeper | None = None,
 ) -> LoggedIn | None:
     """Prompt until logged in (LoggedIn) or refused for good (None, after a line saying why).
     Raises ConnectionError (a sentence) when the server cannot be reached. `newcomer`: the
-    user may have no account yet (not so when a reconnect finds the password changed)."""
+    user may have no account yet (not so when a reconnect finds the password changed).
+    With a `keeper`, a login remembered for the name is used first, without a prompt, and
+    with `keeper.wanted` a password login asks for a token to keep."""
     await server.link()  # before any prompt: an unreachable server is said at once
     name = user or await ask_username(ask, out)
+    if keeper is not None:
+        remembered = await _with_token(server, ask, out, name, keeper, wait)
+        if remembered is not _ASK_PASSWORD:
+            return remembered
+    wanted = keeper is not None and keeper.wanted
+    logged_in = await _with_password(server, ask, out, name, wait, newcomer, wanted)
+    if logged_in is not None and keeper is not None and wanted:
+        _keep(keeper, out, logged_in)
+    return logged_in
+
+
+class _Next(enum.Enum):
+    ASK_PASSWORD = "ask_password"  # no token to log in with, or it no longer works
+
+
+_ASK_PASSWORD = _Next.ASK_PASSWORD
+
+
+async def _with_token(
+    server: Connection, ask: Ask, out: Out, name: str, keeper: Keeper, wait: Wait
+) -> LoggedIn | _Next | None:
+    """Log in with the token kept for `name`, if there is one that may be used; a token the
+    server no longer takes (expired, revoked) is deleted, and the password is asked."""
+    try:
+        token = keeper.load(name)
+    except UnsafeTokenFile as exc:
+        out(r.note(str(exc), "error"))
+        return _ASK_PASSWORD
+    if token is None:
+        return _ASK_PASSWORD
+    reply = await send_patiently(server, out, "login", wait, user=name, token=token)
+    if reply.get("ok"):
+        return _logged_in(reply, name, "", token)
+    if reply.get("error") == "bad_credentials":
+        keeper.forget(name)
+        out(r.note(FORGOTTEN, "info"))
+        return _ASK_PASSWORD
+    out(r.note(r.login_refusal(reply, name), "error"))
+    if reply.get("error") == "online_elsewhere":
+        return await _take_over(server, ask, out, name, {"token": token}, wait)
+    return None
+
+
+FORGOTTEN = ("The remembered login no longer works (it expired, or was ended by `forget` or by "
+             "an operator), so it is forgotten here; log in with your password.")  # fmt: skip
+
+
+def _keep(keeper: Keeper, out: Out, logged_in: LoggedIn) -> None:
+    """Keep the token a password login was given; if there is none (a server without the
+    `tokens` feature) or it cannot be kept, say so: the login works, only the next one will
+    ask for the password again."""
+    if logged_in.token is None:
+        out(r.note("This server gives no login tokens, so this login is not remembered.",
+                   "info"))  # fmt: skip
+        return
+    try:
+        keeper.save(logged_in.user, logged_in.token)
+    except OSError as exc:
+        out(r.note(f"Could not remember this login in {keeper.path(logged_in.user)} "
+                   f"({exc.strerror or exc}); the next start asks for the password.",
+                   "error"))  # fmt: skip
+        return
+    out(r.note("This login is remembered here: the next start needs no password (`forget` "
+               "logs out and ends it).", "info"))  # fmt: skip
+
+
+async def _with_password(
+    server: Connection, ask: Ask, out: Out, name: str, wait: Wait, newcomer: bool,
+    remember: bool,
+) -> LoggedIn | None:  # fmt: skip
+    """The password prompts, until logged in or refused for good. `remember`: ask the server
+    for a token (chat/1 `remember`), at the login and at a sign-up."""
     offered_signup: set[str] = set()  # once per name: a typo'd first name must not use it up
+    extra = {"remember": True} if remember else {}
     if server.signup and newcomer:  # the way in, said before a password is spent on a guess
         out(r.note(f"No account yet? Press Enter alone at the password prompt to create one "
                    f"as {name}.", "usage"))  # fmt: skip
         if not (password := await ask("Password: ", password=True)):
-            created = await _offer_signup(server, ask, out, name, offered_signup)
+            created = await _offer_signup(server, ask, out, name, offered_signup, remember)
             if created is not None:
                 return created
             name = await ask_username(ask, out, default=name)
@@ -171,12 +252,14 @@ async def log_in(
     else:
         password = await ask_password(ask, out)
     while True:
-        reply = await send_patiently(server, out, "login", wait, user=name, password=password)
+        fields = {"user": name, "password": password, **extra}
+        reply = await send_patiently(server, out, "login", wait, **fields)
         if reply.get("ok"):
             return _logged_in(reply, name, password)
         out(r.note(r.login_refusal(reply, name), "error"))
         if reply.get("error") == "online_elsewhere":
-            return await _take_over(server, ask, out, name, password, wait)
+            return await _take_over(server, ask, out, name, {"password": password, **extra},
+                                    wait)  # fmt: skip
         if reply.get("error") != "bad_credentials":
             return None
         may_sign_up = server.signup and name not in offered_signup
@@ -185,7 +268,7 @@ async def log_in(
         if password := await ask("Password: ", password=True):
             continue
         if may_sign_up:
-            created = await _offer_signup(server, ask, out, name, offered_signup)
+            created = await _offer_signup(server, ask, out, name, offered_signup, remember)
             if created is not None:
                 return created
         name = await ask_username(ask, out, default=name)  # the name may be the typo
@@ -196,30 +279,32 @@ TAKE_OVER = "Take over the other session? [y/N] "
 
 
 async def _take_over(
-    server: Connection, ask: Ask, out: Out, name: str, password: str, wait: Wait
+    server: Connection, ask: Ask, out: Out, name: str, credentials: dict[str, Any], wait: Wait
 ) -> LoggedIn | None:
     """chat/1 "Several sessions": the user is logged in elsewhere as often as the server
     allows; on yes, log in with `replace`, which ends the oldest of those sessions (it hears
-    `bye replaced`). None (after a line saying why) when not."""
+    `bye replaced`). None (after a line saying why) when not. `credentials`: the login's
+    `password` or `token` (and `remember`)."""
     if (await ask(TAKE_OVER)).strip().lower() not in ("y", "yes"):
         return None
-    fields = {"user": name, "password": password, "replace": True}
+    fields = {"user": name, **credentials, "replace": True}
     reply = await send_patiently(server, out, "login", wait, **fields)
     if reply.get("ok"):
         out(r.note("Took over: the other session has been logged out.", "info"))
-        return _logged_in(reply, name, password)
+        return _logged_in(reply, name, credentials.get("password", ""),
+                          credentials.get("token"))  # fmt: skip
     out(r.note(r.login_refusal(reply, name), "error"))
     return None
 
 
 async def _offer_signup(
-    server: Connection, ask: Ask, out: Out, name: str, offered: set[str]
+    server: Connection, ask: Ask, out: Out, name: str, offered: set[str], remember: bool
 ) -> LoggedIn | None:
     """Ask whether to create the account `name` (once per name) and do it when told to."""
     offered.add(name)
     answer = await ask(f"Create a new account called {name}? [y/N] ")
     if answer.strip().lower() in ("y", "yes"):
-        return await register(server, ask, out, name)
+        return await register(server, ask, out, name, remember=remember)
     return None
 
 
@@ -240,28 +325,38 @@ RETRY_LATER = frozenset({"online_elsewhere", "internal"})
 
 
 async def log_in_again(
-    server: Connection, ask: Ask, out: Out, before: LoggedIn, wait: Wait = asyncio.sleep
-) -> LoggedIn:
-    """After a reconnect: the same user and password, no prompts, unless the password no
-    longer works (it may have been changed): then it is asked for, as at the first login.
-    LoginNotYet (saying why) when worth trying again later; LoginRefused when not."""
-    reply = await send_patiently(
-        server, out, "login", wait, user=before.user, password=before.password
-    )
+    server: Connection, ask: Ask, out: Out, before: LoggedIn, wait: Wait = asyncio.sleep,
+    keeper: Keeper | None = None,
+) -> LoggedIn:  # fmt: skip
+    """After a reconnect: the same user and password (or token), no prompts, unless it no
+    longer works (the password changed, the token was revoked): then the password is asked
+    for, as at the first login (a dead token deleted first). LoginNotYet (saying why) when
+    worth trying again later; LoginRefused when not."""
+    credentials = {"password": before.password} if before.token is None else {
+        "token": before.token}  # fmt: skip
+    reply = await send_patiently(server, out, "login", wait, user=before.user, **credentials)
     if reply.get("ok"):
-        return _logged_in(reply, before.user, before.password)
+        return _logged_in(reply, before.user, before.password, before.token)
     if reply.get("error") in RETRY_LATER:
         raise LoginNotYet(r.login_refusal(reply, before.user))
-    out(r.note(r.login_refusal(reply, before.user), "error"))
+    if reply.get("error") == "bad_credentials" and before.token is not None:
+        if keeper is not None:
+            keeper.forget(before.user)
+        out(r.note(FORGOTTEN, "info"))
+    else:
+        out(r.note(r.login_refusal(reply, before.user), "error"))
     if reply.get("error") == "bad_credentials":
-        again = await log_in(server, ask, out, before.user, wait, newcomer=False)
+        again = await log_in(server, ask, out, before.user, wait, newcomer=False, keeper=keeper)
         if again is not None:
             return again
     raise LoginRefused
 
 
-async def register(server: Connection, ask: Ask, out: Out, user: str) -> LoggedIn | None:
-    """Sign up as `user`; None (after a line saying why) sends the caller back to login."""
+async def register(
+    server: Connection, ask: Ask, out: Out, user: str, *, remember: bool = False
+) -> LoggedIn | None:
+    """Sign up as `user`; None (after a line saying why) sends the caller back to login.
+    `remember`: ask for a token too (chat/1 "Staying signed in")."""
     while True:
         password = await ask_password(ask, out, "Choose a password: ")
         if len(password) < MIN_PASSWORD_CHARS:  # said now, not after typing it twice
@@ -271,7 +366,8 @@ async def register(server: Connection, ask: Ask, out: Out, user: str) -> LoggedI
         if password != await ask("Type it again: ", password=True):
             out(r.note("The two passwords differ; try again.", "usage"))
             continue
-        reply = await send(server, "register", user=user, password=password)
+        extra = {"remember": True} if remember else {}
+        reply = await send(server, "register", user=user, password=password, **extra)
         if reply.get("ok"):
             out(r.note(f"Account {user} created.", "info"))
             return _logged_in({**reply, "pending": 0}, user, password)
@@ -286,10 +382,13 @@ async def register(server: Connection, ask: Ask, out: Out, user: str) -> LoggedI
             return None
 
 
-def _logged_in(reply: JsonObject, typed: str, password: str) -> LoggedIn:
+def _logged_in(reply: JsonObject, typed: str, password: str, token: str | None = None) -> LoggedIn:
+    """`token`: the one the login used; a token in the reply (`remember`) takes its place."""
+    given = reply.get("token")
     return LoggedIn(
         _user(reply, typed), _count(reply.get("pending")), _timeout(reply.get("idle_timeout")),
         password, rooms_at_login(reply.get("rooms")),
+        given if isinstance(given, str) and given else token,
     )  # fmt: skip
 
 

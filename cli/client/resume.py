@@ -24,6 +24,7 @@ from cli.client.controller import EXIT_LOST, EXIT_OK, Chat, Memory
 from cli.client.dialer import Dialer
 from cli.client.login import LoggedIn, LoginRefused, log_in_again
 from cli.client.reconnect import After, after_end, reconnect
+from cli.client.remembered import Keeper
 from cli.client.terminal import PROMPT_STYLE, ask_afresh, take_typed_ahead, wait_dropping_keys
 
 EXIT_INTERRUPTED = 130  # Ctrl-C at the login or while reconnecting, as shells report it
@@ -33,8 +34,9 @@ Out = Callable[[r.Line], None]
 
 
 async def next_session(
-    chat: Chat, draft: str, memory: Memory, dialer: Dialer, out: Out, before: LoggedIn
-) -> tuple[LoggedIn | None, str, int]:
+    chat: Chat, draft: str, memory: Memory, dialer: Dialer, out: Out, before: LoggedIn,
+    keeper: Keeper | None = None,
+) -> tuple[LoggedIn | None, str, int]:  # fmt: skip
     """After `chat` ended with `draft` half typed: the next login and the line its prompt
     starts with; or None (after saying what was not sent) and the exit code."""
     after = after_end(chat.bye_reason, _logged_out(chat))
@@ -44,7 +46,8 @@ async def next_session(
     code = EXIT_LOST if chat.exit_code is None else chat.exit_code
     again: LoggedIn | None = None
     if after is not After.END:
-        again, code = await _log_in_again(dialer, out, before, at_once=after is After.ASK)
+        again, code = await _log_in_again(dialer, out, before, keeper,
+                                          at_once=after is After.ASK)  # fmt: skip
     if again is None:
         # Keys typed while it tried to come back went on with the line (and past it, with
         # Enter); they would have reached the prompt: now they are said to be lost with it.
@@ -77,7 +80,7 @@ class _Stopped(Exception):
 
 
 async def _log_in_again(
-    dialer: Dialer, out: Out, before: LoggedIn, *, at_once: bool
+    dialer: Dialer, out: Out, before: LoggedIn, keeper: Keeper | None, *, at_once: bool
 ) -> tuple[LoggedIn | None, int]:
     """Reconnect and log in (cli.client.reconnect) until it works, the server refuses us, or
     the user stops it (Ctrl-C, or Ctrl-D at a password prompt); the new login, or None and
@@ -85,7 +88,8 @@ async def _log_in_again(
 
     async def attempt() -> LoggedIn | None:
         try:
-            return await log_in_again(dialer, ask_afresh, out, before, wait_dropping_keys)
+            return await log_in_again(dialer, ask_afresh, out, before, wait_dropping_keys,
+                                      keeper)  # fmt: skip
         except KeyboardInterrupt as exc:  # Ctrl-C at a password prompt: a BaseException,
             raise _Stopped from exc  # which asyncio would let out of the whole event loop
 

@@ -90,6 +90,9 @@ class SessionState:
     # The account's session epoch at login: an operator's `kick` or `passwd` moves it, and the
     # server's watch ends the sessions whose epoch is older (service/core/account_watch.py).
     session_epoch: int = 0
+    # The digest of the login token this session logged in with or was given (chat/1 "Staying
+    # signed in"), so that `logout` with `forget` revokes it; None: it has none.
+    token_digest: str | None = None
     # Whether this session can take peer-to-peer chats: set by its wire adapter (a TCP client
     # can listen; a web page or an IRC client cannot, chat/1 precise point 16).
     can_private: bool = False

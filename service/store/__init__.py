@@ -9,6 +9,7 @@ shell (service/server.py) and the migrations.
 
 from service.store.dm_record import ConversationEntry
 from service.store.failed_logins import FailedLoginEntry
+from service.store.login_tokens import TokenLogin
 from service.store.messages import Backlog, StoredMessage
 from service.store.operator import BlockEntry, Footprint, Login, UserSummary
 from service.store.operator_rooms import RoomSummary
@@ -39,5 +40,6 @@ __all__ = [
     "RoomsAtLogin",
     "Store",
     "StoredMessage",
+    "TokenLogin",
     "UserSummary",
 ]

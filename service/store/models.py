@@ -188,6 +188,27 @@ class FailedLogin(Base):
     reason: Mapped[str] = mapped_column(String(100))  # as logged: `bad_credentials, 2 ...`
 
 
+class LoginToken(Base):
+    """A remembered login (chat/1 "Staying signed in", feature `tokens`): a `login` with this
+    token's secret logs its user in without a password until `expires_at`, which each use
+    moves on. Only a SHA-256 digest of the secret is kept (service/credentials/tokens.py says
+    why no salt or argon2): whoever reads the database cannot log in with what is here.
+
+    Goes with its account (CASCADE); an operator's `passwd` and `kick` delete a user's rows
+    (service/store/operator.py). Expired rows go at the user's next token use or remembered
+    login, and in bulk by the server's housekeeping (the index on `expires_at`).
+    """
+
+    __tablename__ = "login_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex: the lookup
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_used_at: Mapped[datetime]  # the newest login with it (created_at until one)
+
+
 class UnknownNameFailure(Base):
     """Wrong-password counts for names that have no account (chat/1 precise point 4).
 

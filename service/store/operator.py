@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from service.credentials.passwords import Attempts
 from service.store.base import Database, attempts_of
+from service.store.login_tokens import revoke_all
 from service.store.models import ActivePeriod, Block, Message, User
 from service.store.periods import open_since
 from service.store.users import find_user, reset_failures
@@ -97,8 +98,9 @@ class Operator:
         return sorted(self._db.read(query), key=lambda u: (u.name.casefold(), u.name))
 
     def set_password_hash(self, name: str, password_hash: str) -> bool:
-        """New password; also clears the failure count and any lockout, and ends the user's
-        open sessions (the epoch moves: `bye kicked`). False: no such user."""
+        """New password; also clears the failure count and any lockout, ends the user's
+        open sessions (the epoch moves: `bye kicked`) and revokes its login tokens. False: no
+        such user."""
 
         def job(s: Session) -> bool:
             user = find_user(s, name)
@@ -107,20 +109,22 @@ class Operator:
             user.password_hash = password_hash
             reset_failures(user)
             user.session_epoch += 1
+            revoke_all(s, user.id)  # a remembered login is no way around the new password
             return True
 
         return self._db.write(job)
 
     def end_sessions(self, name: str) -> bool | None:
         """`kick`: move the user's session epoch, so the server ends every session of it that
-        logged in before (service/core/account_watch.py). Whether it was online (an active
-        period is open); None when there is no such user."""
+        logged in before (service/core/account_watch.py), and revoke its login tokens. Whether
+        it was online (an active period is open); None when there is no such user."""
 
         def job(s: Session) -> bool | None:
             user = find_user(s, name)
             if user is None:
                 return None
             user.session_epoch += 1
+            revoke_all(s, user.id)  # or the client would log in again with its token
             return _is_online(s, user.id)
 
         return self._db.write(job)
@@ -144,9 +148,9 @@ class Operator:
         return self._db.read(lambda s: _footprint(s, name))
 
     def delete_user(self, name: str) -> Footprint | None:
-        """Delete the account with its blocks both ways, nonces, conversations summary and
-        login history (ON DELETE CASCADE). Its direct messages both ways stay in the other
-        users' records under its name (ON DELETE SET NULL on the ids).
+        """Delete the account with its blocks both ways, nonces, conversations summary, login
+        tokens and login history (ON DELETE CASCADE). Its direct messages both ways stay in
+        the other users' records under its name (ON DELETE SET NULL on the ids).
 
         The SET NULL of `recipient_id` has no index to find its rows by (the record keeps one
         conversation index, (sender_id, recipient_id, id), to keep each message cheap: see

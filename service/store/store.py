@@ -10,6 +10,7 @@
     store.search          the messages a user may see that hold a query's words
     store.nonces          the nonces of `message` and `say`, pruned after a day
     store.failed_logins   failed logins, for `chat-admin history --failed`
+    store.login_tokens    remembered logins: tokens given, used, revoked (feature `tokens`)
     store.operator        chat-admin's accounts, login history and blocks
     store.operator_rooms  chat-admin's rooms
 
@@ -25,6 +26,7 @@ from service.store.blocks import Blocks
 from service.store.change_marker import ChangeMarker
 from service.store.dm_record import DmRecord
 from service.store.failed_logins import FailedLogins
+from service.store.login_tokens import LoginTokens
 from service.store.messages import Messages
 from service.store.nonces import Nonces
 from service.store.operator import Operator
@@ -50,6 +52,7 @@ class Store:
         self.search = Search(db)
         self.nonces = Nonces(db)
         self.failed_logins = FailedLogins(db)
+        self.login_tokens = LoginTokens(db)
         self.operator = Operator(db)
         self.operator_rooms = OperatorRooms(db)
 

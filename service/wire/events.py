@@ -16,8 +16,9 @@ from service.wire.rooms import FEATURE as ROOMS
 from service.wire.search import FEATURE as SEARCH
 
 SESSIONS = "sessions"  # chat/1 "Several sessions": one user on several connections
+TOKENS = "tokens"  # chat/1 "Staying signed in": `remember`, a `login` with a token
 # the optional parts of chat/1 this server implements, as `hello` lists them
-FEATURES = (ROOMS, DM_HISTORY, SESSIONS, SEARCH)
+FEATURES = (ROOMS, DM_HISTORY, SESSIONS, SEARCH, TOKENS)
 
 Event = dict[str, Any]
 

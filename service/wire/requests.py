@@ -30,10 +30,14 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Login(Request):
+    """`password`, or `token` instead (chat/1 "Staying signed in"): exactly one of them."""
+
     op = "login"
     user: str
-    password: str
+    password: str | None = None
     replace: bool | None = None  # chat/1 "Several sessions": take the oldest session's place
+    token: str | None = None  # a token a `remember` login was given
+    remember: bool | None = None  # the ok reply carries a new token (implied with `token`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,7 @@ class Register(Request):
     op = "register"
     user: str
     password: str
+    remember: bool | None = None  # as for `login`
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,7 @@ class StopPrivate(Request):
 @dataclass(frozen=True, slots=True)
 class Logout(Request):
     op = "logout"
+    forget: bool | None = None  # revoke the token this session logged in with or was given
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,6 +419,10 @@ def _check_ranges(request: Request) -> None:
             raise _bad(f"limit must be between 1 and {SEARCH_LIMIT_MAX}.")
         case Search(room=str(), with_=str()):
             raise _bad("Search one room or the messages with one user, not both.")
+        case Login(password=str(), token=str()):
+            raise _bad("Log in with a password or a token, not both.")
+        case Login(password=None, token=None):
+            raise _bad("This request needs password (or a token from an earlier login).")
         case PrivateAnswer(accept=True, port=None):
             raise _bad("Accepting a private chat needs the port you listen on.")
         case PrivateAnswer(port=port) if port is not None and not 1 <= port <= 65_535:

@@ -1,8 +1,10 @@
 """Nothing secret reaches the log, even at DEBUG: a full session's passwords, tokens and texts
-stay out of it, while the database files that do hold them are the owner's alone."""
+stay out of it, while the database files that do hold them are the owner's alone. A login
+token is not even in those files: only its digest."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import stat
 from pathlib import Path
@@ -21,6 +23,7 @@ SECRETS = {
     "a direct message": "the door code is 4711",
     "a broadcast": "lunch at the blue door",
     "a nonce": "nonce-Quartz-7788",
+    "a made-up login token": "token-Quartz-Zebra-6655",
 }
 
 
@@ -33,11 +36,14 @@ def test_a_full_session_at_debug_logs_no_password_token_or_text(tmp_path: Path) 
         alice, bob = TestClient(chat.host, chat.port), TestClient(chat.host, chat.port)
         wrong = alice.request("login", user="alice", password=SECRETS["a wrong password"])
         assert wrong["error"] == "bad_credentials"
-        alice.login("alice", SECRETS["alice's password"])
+        remembered = alice.request("login", user="alice", password=SECRETS["alice's password"],
+                                   remember=True)  # fmt: skip
+        login_token = remembered["token"]
         bob.login("bob", "bob's password, also secret")
         carol = TestClient(chat.host, chat.port)
-        assert carol.request("register", user="carol",
-                             password=SECRETS["carol's new password"])["ok"]  # fmt: skip
+        registered = carol.request("register", user="carol", remember=True,
+                                   password=SECRETS["carol's new password"])  # fmt: skip
+        carols_token = registered["token"]
         sent = alice.request("message", to="bob", text=SECRETS["a direct message"],
                              nonce=SECRETS["a nonce"])  # fmt: skip
         bob.expect(ev="message", msg_id=sent["msg_id"])
@@ -50,15 +56,27 @@ def test_a_full_session_at_debug_logs_no_password_token_or_text(tmp_path: Path) 
         assert bob.expect(ev="private_expect")["token"] == token
         alice.request("stopprivate", user="bob")
         for client in (alice, bob, carol):
-            client.request("logout")
+            client.request("logout", forget=client is carol)
             client.wait_closed()
+        again = TestClient(chat.host, chat.port)
+        made_up = SECRETS["a made-up login token"]
+        assert again.request("login", user="alice", token=made_up)["error"] == "bad_credentials"
+        assert again.request("login", user="alice", token=login_token)["ok"]
+        assert again.request("logout")["ok"]
+        again.wait_closed()
         assert chat.terminate() == 0
         log = chat.log_text()
+        at_rest = b"".join(p.read_bytes() for p in tmp_path.glob("parley.db*"))
     assert "login alice from" in log and "DEBUG" in log  # the log is there, and verbose
-    leaked = [what for what, secret in {**SECRETS, "the private token": token}.items()
-              if secret in log]  # fmt: skip
+    assert "login alice from" in log and "with a token" in log  # the token login too
+    assert "carol from" in log and "revoked its login token" in log  # and the forget
+    secrets = {**SECRETS, "the private token": token, "alice's login token": login_token,
+               "carol's login token": carols_token}  # fmt: skip
+    leaked = [what for what, secret in secrets.items() if secret in log]
     assert not leaked, f"in the log: {leaked}"
     assert files == {"parley.db": 0o600, "parley.db-wal": 0o600, "parley.db-shm": 0o600}
+    assert login_token.encode() not in at_rest  # only its digest was ever written
+    assert hashlib.sha256(login_token.encode()).hexdigest().encode() in at_rest
 
 
 def test_a_password_typed_as_the_name_stays_out_of_the_log(tmp_path: Path) -> None:

@@ -80,3 +80,42 @@ def test_0005_adds_failed_logins_and_the_room_creators_index_keeping_rooms(
         tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
         assert "failed_logins" not in tables and "ix_rooms_creator_created_at" not in tables
         assert raw.execute("SELECT name FROM rooms").fetchall() == [("#old",)]
+
+
+USER = (
+    "INSERT INTO users (name, password_hash, created_at, failed_attempts, session_epoch) "
+    "VALUES ('{name}', 'h', '2026-12-01 10:00:00', 0, {epoch})"
+)
+
+
+def test_0009_adds_login_tokens_to_a_database_with_accounts(tmp_path: Path) -> None:
+    """An 0008 database with an account upgrades; a token of that account goes with it (the
+    foreign key cascades), its digest is unique, and the downgrade keeps the account."""
+    path = tmp_path / "parley.db"
+    url = f"sqlite:///{path}"
+    command.upgrade(alembic_config(url), "0008")
+    with sqlite3.connect(path) as raw:
+        raw.execute(USER.format(name="alice", epoch=3))
+
+    migrate_to_head(url)
+
+    token = (
+        "INSERT INTO login_tokens (user_id, token_hash, created_at, expires_at, last_used_at) "
+        "VALUES (1, 'digest', '2026-12-08', '2027-01-07', '2026-12-08')"
+    )
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA foreign_keys=ON")
+        assert raw.execute("SELECT name, session_epoch FROM users").fetchall() == [("alice", 3)]
+        raw.execute(token)
+        with pytest.raises(sqlite3.IntegrityError):
+            raw.execute(token)  # the digest is unique: the lookup finds one row
+        indexes = {row[1] for row in raw.execute("PRAGMA index_list('login_tokens')")}
+        assert {"ix_login_tokens_user_id", "ix_login_tokens_expires_at"} <= indexes
+        raw.execute("DELETE FROM users")
+        assert raw.execute("SELECT count(*) FROM login_tokens").fetchone() == (0,)
+        raw.execute(USER.format(name="bob", epoch=0))
+    command.downgrade(alembic_config(url), "0008")
+    with sqlite3.connect(path) as raw:
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+        assert "login_tokens" not in tables
+        assert raw.execute("SELECT name FROM users").fetchall() == [("bob",)]

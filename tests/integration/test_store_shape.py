@@ -15,7 +15,7 @@ from service.store.room_statements import SavedSay
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 REPOSITORIES = {
     "users", "periods", "blocks", "messages", "dm_record", "rooms", "room_messages", "nonces",
-    "failed_logins", "operator", "operator_rooms", "search",
+    "failed_logins", "login_tokens", "operator", "operator_rooms", "search",
 }  # fmt: skip
 MAX_LINES = 250  # a repository's module, read in one sitting
 

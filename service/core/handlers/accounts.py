@@ -1,9 +1,10 @@
 """A session's life: `login` (or `register`) to `logout` or however else it ends, and `ping` and
-`active` in between. A login reads top to bottom here: judge the name and password, claim a
-place among the user's sessions in the hub (chat/1 "Several sessions": at the most, refused or
-taking the oldest one's place), open the period (first session), snapshot the backlog and the
-rooms (service/core/handlers/login_rooms.py), reply, then deliver the backlog and the rooms'
-catch-up and announce the user (first session). The user goes offline with its last session.
+`active` in between. A login reads top to bottom here: judge the name and password (or token:
+chat/1 "Staying signed in"), claim a place among the user's sessions in the hub (chat/1
+"Several sessions": at the most, refused or taking the oldest one's place), open the period
+(first session), snapshot the backlog and the rooms (service/core/handlers/login_rooms.py),
+reply, then deliver the backlog and the rooms' catch-up and announce the user (first session).
+The user goes offline with its last session.
 
 Handlers decide and delegate: the store persists, the hub reaches other users, the link is
 this connection. They never touch a socket. Work that must follow the reply on the wire (the
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from service.core.context import Context, Fields, Link, Services
 from service.core.handlers.login_rooms import enter_rooms
@@ -32,6 +35,7 @@ from service.credentials.passwords import (
     stored_cost,
     verify_password,
 )
+from service.credentials.tokens import new_token, token_digest
 from service.store import Refusal
 from service.wire import events
 from service.wire import requests as m
@@ -56,30 +60,74 @@ def handle_login(ctx: Context, request: m.Login) -> Fields:
         else:
             name, attempts = credentials.name, credentials.attempts.current(now)
         known = credentials is not None
-        if attempts.is_locked(now):
-            raise _refused_login(ctx, name, attempts, now, counted=False, known=known)
+        if attempts.is_locked(now):  # with a token too (chat/1 "Staying signed in")
+            raise _refused_login(ctx, name, attempts, now, counted=False, known=known,
+                                 by_token=request.token is not None)  # fmt: skip
+        replace = bool(request.replace)
+        if request.token is not None:
+            return _token_login(ctx, request.token, name, attempts, now, known, replace)
+        password = request.password
+        assert password is not None, "a login has a password or a token (wire/requests.py)"
         if credentials is None:  # the time of a wrong password, of some account's cost
-            verify_password(None, request.password, services.decoys.cost_for(name))
+            verify_password(None, password, services.decoys.cost_for(name))
             after = users.record_unknown_failure(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=False)
         stored = credentials.password_hash
         if not (
-            verify_password(stored, request.password, cost)
-            and _still_stored(services, name, stored, request.password)
+            verify_password(stored, password, cost)
+            and _still_stored(services, name, stored, password)
         ):
             after = users.record_failed_login(name, now, policy)
             raise _refused_login(ctx, name, after, now, counted=True, known=True)
         # as the account's exact name
-        return _begin_session(ctx, name, now, credentials.epoch, replace=bool(request.replace))
+        begin = partial(_begin_session, ctx, name, now, credentials.epoch, replace=replace)
+        return _remembered(ctx, name, now, begin) if request.remember else begin()
+
+
+def _token_login(
+    ctx: Context, token: str, name: str, attempts: Attempts, now: datetime, known: bool,
+    replace: bool,
+) -> Fields:  # fmt: skip
+    """chat/1 "Staying signed in": a token instead of the password, for a name that is not
+    locked. No argon2: a token is no secret a person chose (service/credentials/tokens.py).
+    A refusal counts toward the address's limits (the guard charges every failed login) but
+    not toward the account's lockout: 256 random bits are not guessed, so counting would
+    protect nothing and let anyone lock an account with made-up tokens. An unknown name
+    costs the same lookup as a known one."""
+    services = ctx.services
+    digest, expires = token_digest(token), now + services.config.token_lifetime
+    used = services.store.login_tokens.redeem(name, digest, now, expires)
+    if used is None or not known:
+        raise _refused_login(ctx, name, attempts, now, counted=False, known=known, by_token=True)
+    fields = _begin_session(ctx, name, now, used.epoch, replace=replace, by_token=True)
+    ctx.state.token_digest = digest  # for `logout` with `forget`
+    return {**fields, "token": token, "token_expires": to_rfc3339(used.expires_at)}
+
+
+def _remembered(ctx: Context, name: str, now: datetime, begin: Callable[[], Fields]) -> Fields:
+    """`remember`: `begin` the session with a new token, of which the store keeps only the
+    digest. Stored first, so a session never begins with a token that could not be kept; a
+    login then refused (`online_elsewhere`) takes it back, as nobody was given it."""
+    tokens, token = ctx.services.store.login_tokens, new_token()
+    digest, expires = token_digest(token), now + ctx.services.config.token_lifetime
+    tokens.issue(name, digest, now, expires)
+    try:
+        fields = begin()
+    except RequestError:
+        tokens.revoke(digest)
+        raise
+    ctx.state.token_digest = digest  # for `logout` with `forget`
+    return {**fields, "token": token, "token_expires": to_rfc3339(expires)}
 
 
 def _refused_login(
-    ctx: Context, name: str, attempts: Attempts, now: datetime, *, counted: bool, known: bool
-) -> RequestError:
+    ctx: Context, name: str, attempts: Attempts, now: datetime, *, counted: bool, known: bool,
+    by_token: bool = False,
+) -> RequestError:  # fmt: skip
     """The reply to a failed login, and its one log line: the name, the client's address and
-    the refusal, for an operator watching for guessing. Never the password.
+    the refusal, for an operator watching for guessing. Never the password nor the token.
     `counted`: this attempt was counted (a wrong password), so a lock now is new."""
-    refusal = _failure(attempts, now, ctx.services.lockout)
+    refusal = _failure(attempts, now, ctx.services.lockout, by_token)
     if refusal.code is ErrorCode.LOCKED:
         seconds = refusal.extra["retry_after"]
         outcome = f"locked{' now' if counted else ''}, retry after {seconds} s"
@@ -88,6 +136,8 @@ def _refused_login(
         outcome = f"bad_credentials, {left} attempt{'s' if left != 1 else ''} left"
     if not known:
         outcome += " (no such account)"
+    if by_token:
+        outcome += " (with a token)"
     shown = name if known else masked_name(name)  # perhaps a password typed as a name
     log.warning("failed login %s from %s: %s", shown, ctx.link.peer, outcome)
     failed_logins = ctx.services.store.failed_logins  # for `chat-admin history --failed`
@@ -95,7 +145,11 @@ def _refused_login(
     return refusal
 
 
-def _failure(attempts: Attempts, now: datetime, policy: LockoutPolicy) -> RequestError:
+def _failure(
+    attempts: Attempts, now: datetime, policy: LockoutPolicy, by_token: bool
+) -> RequestError:
+    """The refusal's words say what to do: the same for a name without an account as for one
+    with (chat/1 precise point 4), a token's own when a token was refused."""
     if attempts.locked_until is not None and attempts.is_locked(now):
         seconds = retry_after_seconds(attempts.locked_until, now)
         return RequestError(
@@ -104,11 +158,13 @@ def _failure(attempts: Attempts, now: datetime, policy: LockoutPolicy) -> Reques
             retry_after=seconds,
         )
     left = attempts.attempts_left(policy)
-    return RequestError(
-        ErrorCode.BAD_CREDENTIALS,
-        f"Wrong username or password. {left} attempt{'s' if left != 1 else ''} left.",
-        attempts_left=left,
-    )
+    attempts_left = f"{left} attempt{'s' if left != 1 else ''} left"
+    if by_token:
+        text = (f"Wrong username, or a login token that has expired or was revoked: log in with "
+                f"the password ({attempts_left}).")  # fmt: skip
+    else:
+        text = f"Wrong username or password. {attempts_left}."
+    return RequestError(ErrorCode.BAD_CREDENTIALS, text, attempts_left=left)
 
 
 def _still_stored(services: Services, name: str, stored: str, password: str) -> bool:
@@ -150,7 +206,8 @@ def handle_register(ctx: Context, request: m.Register) -> Fields:
     if users.create_user(name, password_hash, now) is Refusal.NAME_TAKEN:
         raise _name_taken(name, users.name_taken_by(name) or name)  # taken meanwhile
     ctx.services.decoys.moved(None, config.argon2)
-    fields = _begin_session(ctx, name, now, epoch=0)  # a new account's first epoch
+    begin = partial(_begin_session, ctx, name, now, epoch=0)  # a new account's first epoch
+    fields = _remembered(ctx, name, now, begin) if request.remember else begin()
     del fields["pending"]  # a new account has no backlog: chat/1 lists `user` (and `rooms`: none)
     return fields
 
@@ -166,11 +223,13 @@ def _name_taken(name: str, holder: str) -> RequestError:
 
 
 def _begin_session(
-    ctx: Context, name: str, now: datetime, epoch: int, *, replace: bool = False
-) -> Fields:
+    ctx: Context, name: str, now: datetime, epoch: int, *, replace: bool = False,
+    by_token: bool = False,
+) -> Fields:  # fmt: skip
     """Online from here: backlog after the reply, then live messages, then presence (for the
     user's first session only: chat/1 "Several sessions"). `epoch`: the account's session
-    epoch as read with its password, so a `kick` or `passwd` committed since ends it too."""
+    epoch as read with its password (or token), so a `kick` or `passwd` committed since ends
+    it too."""
     hub, store, link = ctx.services.hub, ctx.services.store, ctx.link
     most = ctx.services.config.max_sessions_per_user
     link.delivery.hold()  # live deliveries wait until the backlog is out
@@ -197,7 +256,8 @@ def _begin_session(
         link.delivery.drop_held()  # they are stored, or were for nobody: a failed login
         raise
     ctx.state.user, ctx.state.session_epoch = name, epoch
-    log.info("login %s from %s (session %d of %d)", name, link.peer, claim.count, most)
+    how = " with a token" if by_token else ""
+    log.info("login %s from %s%s (session %d of %d)", name, link.peer, how, claim.count, most)
 
     def after_reply() -> None:  # on the worker running the login
         direct = (
@@ -233,6 +293,13 @@ def _online_elsewhere(name: str, most: int) -> RequestError:
 
 
 def handle_logout(ctx: Context, request: m.Logout) -> Fields:
+    """With `forget`: the session's token is revoked first, so a failure to do so is
+    answered `internal` and the session stays (chat/1: nothing half-done)."""
+    digest = ctx.state.token_digest
+    if request.forget and digest is not None:
+        ctx.services.store.login_tokens.revoke(digest)
+        ctx.state.token_digest = None
+        log.info("%s from %s revoked its login token", ctx.user, ctx.link.peer)
     ctx.link.end_after_reply(EndReason.LOGOUT)
     return {}
 
