@@ -98,8 +98,11 @@ export class Ui {
     if (id !== null) this.focusComposer();
   }
 
+  /** Ready to type, once the conversation is drawn (its composer shows then). */
   focusComposer() {
-    if (!this.composer.hidden) this.text.focus();
+    this.scheduleRender(() => {
+      if (!this.composer.hidden) this.text.focus();
+    });
   }
 
   conversationNote(id, text) {
