@@ -62,6 +62,21 @@ def web_server(
     running.stop()
 
 
+@pytest.fixture(autouse=True)
+def _tokens_or_skip(request: pytest.FixtureRequest) -> None:
+    """Tests marked `needs_tokens` run only against a server whose hello lists `tokens`."""
+    if request.node.get_closest_marker("needs_tokens") is None:
+        return
+    server: RunningServer = request.getfixturevalue("web_server")
+    client = TestClient(server.host, server.port)
+    try:
+        features = client.hello.get("features", [])
+    finally:
+        client.close()
+    if "tokens" not in features:
+        pytest.skip("the server's hello does not list `tokens` (chat/1 'Staying signed in')")
+
+
 @pytest.fixture
 def users(web_server: RunningServer) -> Callable[..., list[str]]:
     """`users("alice", "bob")`: fresh accounts (alice7, bob8...) with PASSWORD."""

@@ -89,7 +89,8 @@ export class App {
     const fields = { user: auth.user };
     if (auth.token) fields.token = auth.token;
     else fields.password = auth.password;
-    if (auth.remember && this.features.has("tokens")) fields.remember = true;
+    // With a token, remembering is implied (chat/1 "Staying signed in").
+    if (auth.remember && !auth.token && this.features.has("tokens")) fields.remember = true;
     if (auth.replace) fields.replace = true;
     this.ui.signin.busy(true);
     try {
@@ -113,8 +114,8 @@ export class App {
       return;
     }
     this.auth = null;
-    if (auth.token) {
-      forgetSavedSignIn();
+    if (auth.token && reply.error === "bad_credentials") {
+      forgetSavedSignIn(); // unknown, expired or revoked (a password change): ask for it
       this.ui.signin.show({ user: auth.user,
         note: "Your saved sign-in has expired or was revoked. Please enter your password." });
       return;
@@ -122,6 +123,7 @@ export class App {
     this.ui.signin.show({
       user: auth.user, note: loginRefusal(reply, auth.user),
       offerReplace: reply.error === "online_elsewhere" && this.features.has("sessions"),
+      resume: auth.token ? auth.user : null, // the saved sign-in still holds (locked, busy...)
     });
   }
 
