@@ -77,6 +77,20 @@ test("history pages go before, in order, without duplicates, and say whether mor
   assert.equal(lab.unread, 1);
 });
 
+test("history runs back from the newest without holes, whatever a catch-up skipped", () => {
+  const c = store();
+  c.setUnread("#lab", 2);
+  c.receive("#lab", msg(4), { counted: true }); // the catch-up skips our own 3
+  c.receive("#lab", msg(5), { counted: true });
+  assert.equal(c.get("#lab").historyCursor, null); // so the first page is the newest
+  c.addOlder("#lab", [msg(2), msg(3, "alice"), msg(4), msg(5)], true);
+  assert.equal(c.get("#lab").historyCursor, 2);
+  assert.deepEqual(c.get("#lab").messages.map((m) => [m.key, m.own]),
+    [[2, false], [3, true], [4, false], [5, false]]);
+  c.addOlder("#lab", [msg(1)], false);
+  assert.equal(c.get("#lab").historyCursor, 1);
+});
+
 test("our own message shows at once, then takes its place by the key the server gave", () => {
   const c = store();
   c.receive("@bob", msg(10));

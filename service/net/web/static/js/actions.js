@@ -59,13 +59,12 @@ export function membersChanged(app, room) {
 
 // ---- going somewhere --------------------------------------------------------------------------
 
-/** Make `id` the open conversation; its newest history comes if none is here yet. */
+/** Make `id` the open conversation; at the first visit its newest page of history comes,
+ * which also fills what a catch-up leaves out (our own messages, those of the blocked). */
 export function open(app, id) {
   const conversation = app.store.open(id);
   app.ui.opened(id);
-  if (conversation !== null && conversation.more === null && conversation.messages.length < 30) {
-    loadOlder(app, id);
-  }
+  if (conversation !== null && conversation.more === null) loadOlder(app, id);
   app.changed();
 }
 
@@ -74,7 +73,7 @@ export function loadOlder(app, id) {
   const conversation = app.store.get(id);
   if (conversation === null || conversation.loading || conversation.more === false) return;
   if (!app.ready) return;
-  const before = conversation.oldestKey ?? undefined;
+  const before = conversation.historyCursor ?? undefined;
   let request;
   if (conversation.kind === "room" && conversation.joined) {
     request = app.link.request("history", { room: id, before, limit: HISTORY_PAGE })

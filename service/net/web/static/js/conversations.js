@@ -32,6 +32,10 @@ export class Conversation {
     this.unread = 0; // messages from others the user has not seen
     this.dividerKey = null; // the first of them: the "new messages" line goes above it
     this.more = null; // older messages exist on the server (null: not asked yet)
+    // Where the next page of history ends (its `before`): the oldest key history brought, so
+    // pages run back without a hole from the newest, whatever came live or in a catch-up
+    // (which skips our own messages and those of the blocked). null: start at the newest.
+    this.historyCursor = null;
     this.loading = false; // a page of history is on its way
     this.lastActivity = 0; // for the sidebar's order: newest key or time seen
     this.joined = this.kind === "room"; // a room's membership (false once left)
@@ -126,6 +130,10 @@ export class Conversations {
   addOlder(id, messages, more) {
     const conversation = this.ensure(id);
     for (const message of messages) {
+      const cursor = conversation.historyCursor;
+      if (message.key !== null && (cursor === null || message.key < cursor)) {
+        conversation.historyCursor = message.key;
+      }
       if (message.key === null || conversation.has(message.key)) continue;
       const own = message.from === this.me;
       this._insert(conversation, { state: null, error: null, stored: false, ...message, own,
