@@ -4,6 +4,7 @@ blocking, and a private-chat request to a page declined with its reason."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from playwright.sync_api import expect
@@ -124,3 +125,22 @@ def test_a_private_chat_request_to_a_page_is_declined_as_unsupported(
     page.write_to(carol)
     page.page.get_by_text("Private chat", exact=True).click()
     expect(page.page.locator(".private-chat p")).to_contain_text("need chat-client")
+
+
+def test_broadcasts_both_ways(
+    open_page: OpenPage, users: Users, connect: Callable[[], TestClient]
+) -> None:
+    alice, carol = users("alice", "carol")
+    page = open_page().sign_in(alice)
+    terminal = connect()
+    terminal.login(carol, PASSWORD)
+    terminal.request("broadcast", text="fire drill at noon")
+    expect(page.sidebar_item("*").locator(".badge")).to_have_text("1")
+    page.open("*")
+    page.expect_message("fire drill at noon")
+    page.send("thanks for the warning")
+    expect(page.message("thanks for the warning").locator(".state")).to_have_text(
+        re.compile(r" · to \d+ (person|people) online")
+    )
+    event = terminal.expect(ev="broadcast")
+    assert (event["from"], event["text"]) == (alice, "thanks for the warning")

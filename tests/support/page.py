@@ -62,7 +62,7 @@ class ChatPage:
         expect(self.page.locator("#conversation-title")).to_have_text(user)
 
     def send(self, text: str) -> None:
-        box = self.page.get_by_role("textbox", name="Message", exact=False).last
+        box = self.page.locator("#composer-text")
         box.fill(text)
         box.press("Enter")
 
