@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.page import ChatPage
-from tests.support.rooms import join, say, say_all
+from tests.support.rooms import crowd_room, join, say, say_all
+from tests.support.server import RunningServer
 
 OpenPage = Callable[..., ChatPage]
 Users = Callable[..., list[str]]
@@ -106,3 +107,20 @@ def test_catch_up_shows_the_divider_and_moves_the_marker_only_once_shown(
     assert other.expect(ev="room_read") == {"ev": "room_read", "room": "#catch", "seq": 4}
     expect(page.sidebar_item("#catch").locator(".badge")).to_have_count(0)
     expect(page.message("before you left")).to_be_visible()  # history above the divider
+
+
+def test_a_long_members_list_comes_in_pages_as_it_scrolls(
+    open_page: OpenPage, users: Users, web_server: RunningServer
+) -> None:
+    (alice,) = users("alice")
+    crowd = [f"crowd{n:03d}" for n in range(150)]  # a page is 100 names
+    crowd_room(web_server.db_url, "#crowd", crowd)
+    page = open_page().sign_in(alice)
+    page.join("#crowd")
+    page.page.get_by_role("button", name="Members").click()
+    expect(page.page.locator("#panel-body > p").first).to_have_text("151 members")
+    people = page.page.locator("#panel .person")
+    expect(people).to_have_count(100)
+    page.page.locator("#panel-body").evaluate("body => { body.scrollTop = body.scrollHeight; }")
+    expect(people).to_have_count(151)
+    expect(people.last).to_have_text("crowd149")
