@@ -144,3 +144,23 @@ def test_broadcasts_both_ways(
     )
     event = terminal.expect(ev="broadcast")
     assert (event["from"], event["text"]) == (alice, "thanks for the warning")
+
+
+def test_the_people_panel_shows_who_was_on_lately_and_whom_you_block(
+    open_page: OpenPage, users: Users, connect: Callable[[], TestClient]
+) -> None:
+    alice, bob, eve = users("alice", "bob", "eve")
+    terminal = connect()
+    terminal.login(bob, PASSWORD)
+    terminal.request("logout")
+    page = open_page().sign_in(alice)
+    page.page.get_by_role("button", name="People").click()
+    page.page.get_by_label("Who was online in").select_option(label="the last hour")
+    panel = page.page.locator("#panel")
+    expect(panel.locator(".person", has_text=bob)).to_be_visible()
+    panel.get_by_label("Block a user").fill(eve)
+    panel.get_by_role("button", name="Block", exact=True).click()
+    blocked = panel.locator("li", has_text=eve)
+    expect(blocked.get_by_role("button", name="Unblock")).to_be_visible()
+    blocked.get_by_role("button", name="Unblock").click()
+    expect(panel.locator("li", has_text=eve)).to_have_count(0)
