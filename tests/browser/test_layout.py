@@ -99,3 +99,21 @@ def test_ctrl_k_and_esc_switch_conversations_from_the_keyboard(
     keyboard.press("Escape")  # closes it, nothing changes
     expect(switcher).to_be_hidden()
     expect(page.page.locator("#conversation-title")).to_have_text(bob)
+
+
+def test_a_new_message_does_not_take_the_keyboard_s_place_in_the_sidebar(
+    open_page: Callable[..., ChatPage],
+    users: Callable[..., list[str]],
+    connect: Callable[[], TestClient],
+) -> None:
+    alice, bob = users("alice", "bob")
+    terminal = connect()
+    terminal.login(bob, PASSWORD)
+    page = open_page().sign_in(alice)
+    terminal.request("message", to=alice, text="first")
+    item = page.sidebar_item(f"@{bob}")
+    expect(item.locator(".badge")).to_have_text("1")
+    item.focus()
+    terminal.request("message", to=alice, text="second")
+    expect(item.locator(".badge")).to_have_text("2")  # the sidebar was drawn anew...
+    expect(item).to_be_focused()  # ...and the focus is where it was

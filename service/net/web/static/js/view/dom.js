@@ -43,3 +43,12 @@ export function byId(id) {
 export function show(node, visible) {
   node.hidden = !visible;
 }
+
+/** Redraw `container` with `draw()` without losing the keyboard's place: the focused element,
+ * if inside, is found again by its `data-focus` (a redraw replaces the nodes). */
+export function keepingFocus(container, draw) {
+  const focused = document.activeElement;
+  const key = container.contains(focused) ? focused?.getAttribute("data-focus") : null;
+  draw();
+  if (key) container.querySelector(`[data-focus="${CSS.escape(key)}"]`)?.focus();
+}

@@ -3,7 +3,7 @@
 
 import { open } from "../actions.js";
 import { BROADCASTS, dmId } from "../conversations.js";
-import { byId, el, name } from "./dom.js";
+import { byId, el, keepingFocus, name } from "./dom.js";
 
 export class Sidebar {
   constructor(app) {
@@ -21,6 +21,11 @@ export class Sidebar {
   }
 
   render() {
+    keepingFocus(this.nav, () => this._draw());
+    this._maybeMoreOnline();
+  }
+
+  _draw() {
     const { store, blocked } = this.app;
     this.rooms.replaceChildren(...store.rooms().map((c) => this._item(c, c.name)));
     if (store.rooms().length === 0) {
@@ -30,18 +35,18 @@ export class Sidebar {
     this.dms.replaceChildren(...directs.map((c) => this._item(c, c.name, {
       online: this.app.online.has(c.name), blocked: blocked.has(c.name) })));
     const broadcasts = store.get(BROADCASTS);
-    this.broadcasts.replaceChildren(
-      broadcasts === null ? [] : this._item(broadcasts, "Broadcasts"));
+    this.broadcasts.replaceChildren(...(broadcasts === null ? []
+      : [this._item(broadcasts, "Broadcasts")]));
     const people = [...this.app.online].sort();
     this.online.replaceChildren(...people.map((user) => el("li", {},
       el("button", { type: "button", class: "person", title: `Write to ${user}`,
+        "data-focus": `online ${user}`,
         on: { click: () => open(this.app, dmId(user)) } },
       el("span", { class: "dot online", "aria-hidden": "true" }), name(user),
       blocked.has(user) ? el("span", { class: "tag" }, "blocked") : null))));
     if (people.length === 0) {
       this.online.append(el("li", { class: "muted hint" }, "Nobody else is online."));
     }
-    this._maybeMoreOnline();
   }
 
   _item(conversation, label, { online = null, blocked = false } = {}) {
@@ -52,6 +57,7 @@ export class Sidebar {
     if (unread > 0) classes.push("unread");
     return el("li", {},
       el("button", { type: "button", class: classes.join(" "), "data-id": conversation.id,
+        "data-focus": conversation.id,
         "aria-current": current ? "page" : undefined,
         on: { click: () => open(this.app, conversation.id) } },
       online === null ? null : el("span", { class: `dot${online ? " online" : ""}`,
