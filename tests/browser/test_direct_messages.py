@@ -124,7 +124,11 @@ def test_a_private_chat_request_to_a_page_is_declined_as_unsupported(
     # Where a user looks for private chats, the page says why it offers none.
     page.write_to(carol)
     page.page.get_by_text("Private chat", exact=True).click()
-    expect(page.page.locator(".private-chat p")).to_contain_text("need chat-client")
+    note = page.page.locator(".private-chat p")
+    expect(note).to_contain_text("need chat-client")
+    terminal.request("message", to=alice, text="oh, I see")
+    page.expect_message("oh, I see")
+    expect(note).to_be_visible()  # a new message does not close what the user opened
 
 
 def test_broadcasts_both_ways(

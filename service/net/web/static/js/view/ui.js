@@ -34,6 +34,7 @@ export class Ui {
     this.announcer = byId("announcer");
     this.notifyButton = byId("enable-notifications");
     this._notes = new Map(); // conversation id -> the last thing said about it (a refusal...)
+    this._headerKey = null; // what the header shows now (see _header)
     this._frame = null;
     this._afterRender = [];
   }
@@ -89,6 +90,7 @@ export class Ui {
     this.switcher.close();
     this.thread.reset();
     this._notes.clear();
+    this._headerKey = null;
     this.text.value = "";
     this.root.classList.remove("conversation-open");
   }
@@ -136,7 +138,6 @@ export class Ui {
     this.thread.render(conversation);
     show(this.empty, conversation === null);
     show(this.composer, conversation !== null && (conversation.kind !== "room" || conversation.joined));
-    if (this.panel.isOpen) this.panel.render();
     show(this.notifyButton, "Notification" in window && Notification.permission === "default");
   }
 
@@ -159,11 +160,18 @@ export class Ui {
     });
   }
 
+  /** The open conversation's header, drawn anew only when what it shows changed (so an open
+   * "Private chat" note or a focused button stays as it is while messages come in). */
   _header(conversation) {
     const { app } = this;
     const note = conversation === null ? null : this._notes.get(conversation.id) ?? null;
     this.note.textContent = note ?? "";
     show(this.note, note !== null);
+    const user = conversation?.kind === "dm" ? conversation.name : null;
+    const key = JSON.stringify([conversation?.id ?? null, conversation?.joined,
+      user !== null && app.blocked.has(user), user !== null && app.online.has(user)]);
+    if (key === this._headerKey) return;
+    this._headerKey = key;
     if (conversation === null) {
       this.title.textContent = "Parley";
       this.detail.textContent = "";
