@@ -101,7 +101,7 @@ def test_ctrl_k_and_esc_switch_conversations_from_the_keyboard(
     expect(page.page.locator("#conversation-title")).to_have_text(bob)
 
 
-def test_a_new_message_does_not_take_the_keyboard_s_place_in_the_sidebar(
+def test_a_new_message_keeps_the_keyboard_s_place_and_the_selection(
     open_page: Callable[..., ChatPage],
     users: Callable[..., list[str]],
     connect: Callable[[], TestClient],
@@ -117,3 +117,9 @@ def test_a_new_message_does_not_take_the_keyboard_s_place_in_the_sidebar(
     terminal.request("message", to=alice, text="second")
     expect(item.locator(".badge")).to_have_text("2")  # the sidebar was drawn anew...
     expect(item).to_be_focused()  # ...and the focus is where it was
+    page.open(f"@{bob}")
+    page.expect_message("second")
+    page.message("first").locator(".text").select_text()
+    terminal.request("message", to=alice, text="third")
+    page.expect_message("third")
+    assert page.page.evaluate("getSelection().toString()") == "first"  # not drawn anew

@@ -15,7 +15,7 @@ export class ThreadView {
   constructor(app) {
     this.app = app;
     this.list = byId("messages");
-    this._drawn = { id: null, version: -1, minute: -1, oldest: null };
+    this._drawn = { id: null, version: -1, minute: -1, oldest: null, shape: null, day: null };
   }
 
   bind() {
@@ -24,7 +24,7 @@ export class ThreadView {
 
   reset() {
     this.list.replaceChildren();
-    this._drawn = { id: null, version: -1, minute: -1, oldest: null };
+    this._drawn = { id: null, version: -1, minute: -1, oldest: null, shape: null, day: null };
   }
 
   /** Draw the open conversation if it changed (or a minute passed: "today" moves). */
@@ -43,7 +43,19 @@ export class ThreadView {
     const list = this.list;
     const fromBottom = list.scrollHeight - list.scrollTop;
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < AT_BOTTOM_PX;
-    list.replaceChildren(...this._items(conversation));
+    const shape = shapeOf(conversation);
+    const from = same && drawn.minute === minute ? appendedFrom(drawn.shape, shape) : null;
+    let day;
+    if (from !== null) {
+      // Only new messages at the end: add them, so a selection or a focused button stays.
+      const tail = this._items(conversation, from, drawn.day);
+      list.append(...tail.items);
+      day = tail.day;
+    } else {
+      const all = this._items(conversation, 0, null);
+      list.replaceChildren(this._edge(conversation), ...all.items);
+      day = all.day;
+    }
     if (!same) {
       const divider = list.querySelector(".divider");
       if (divider) divider.scrollIntoView({ block: "center" });
@@ -54,15 +66,15 @@ export class ThreadView {
       list.scrollTop = list.scrollHeight;
     }
     this._drawn = { id: conversation.id, version: conversation.version, minute,
-      oldest: conversation.oldestKey };
+      oldest: conversation.oldestKey, shape, day };
     this._maybeLoadOlder();
   }
 
-  _items(conversation) {
+  /** The list items of messages `from` on, the day of the message before being `day`. */
+  _items(conversation, from, day) {
     const now = new Date();
-    const items = [this._edge(conversation)];
-    let day = null;
-    for (const message of conversation.messages) {
+    const items = [];
+    for (const message of conversation.messages.slice(from)) {
       const date = parseTime(message.sentAt);
       const thisDay = date === null ? day : localDay(date);
       if (thisDay !== day) {
@@ -76,7 +88,7 @@ export class ThreadView {
       }
       items.push(this._message(conversation, message, now));
     }
-    return items;
+    return { items, day };
   }
 
   _edge(conversation) {
@@ -127,6 +139,26 @@ export class ThreadView {
       loadOlder(this.app, id);
     }
   }
+}
+
+/** What a drawing of `conversation` depends on: the edge's line, the divider, and each
+ * message as drawn (its key or local id, state, error, note). */
+function shapeOf(conversation) {
+  const edge = `${conversation.kind}|${conversation.loading}|${conversation.more}`;
+  const messages = conversation.messages.map((m) =>
+    `${m.key ?? `local ${m.localId}`}|${m.state}|${m.error}|${m.note ?? ""}`);
+  return { edge, divider: conversation.dividerKey, messages };
+}
+
+/** Where the new messages start when `now` is `before` with messages added at the end and
+ * nothing else changed; null when the whole list must be drawn anew. */
+function appendedFrom(before, now) {
+  if (before === null || before.edge !== now.edge || before.divider !== now.divider) return null;
+  if (now.messages.length <= before.messages.length) return null;
+  for (let i = 0; i < before.messages.length; i += 1) {
+    if (before.messages[i] !== now.messages[i]) return null;
+  }
+  return before.messages.length;
 }
 
 /** One run of a message's text: plain text, or a link that opens in a new tab and tells the
