@@ -153,7 +153,12 @@ export class Ui {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
     if (!document.hidden) return;
     const where = id === BROADCASTS ? " (broadcast)" : id.startsWith("#") ? ` in ${id}` : "";
-    const note = new Notification(`${message.from}${where}`, { body: message.text, tag: id });
+    let note;
+    try {
+      note = new Notification(`${message.from}${where}`, { body: message.text, tag: id });
+    } catch {
+      return; // some browsers (Chrome on Android) allow notifications from service workers only
+    }
     note.addEventListener("click", () => {
       window.focus();
       open(this.app, id);
