@@ -114,6 +114,7 @@ export class App {
       return;
     }
     this.auth = null;
+    if (this.signedInOnce) this.dropSession(); // signing in again after a reconnect failed
     if (auth.token && reply.error === "bad_credentials") {
       forgetSavedSignIn(); // unknown, expired or revoked (a password change): ask for it
       this.ui.signin.show({ user: auth.user,
@@ -223,18 +224,23 @@ export class App {
    * stays on the page. */
   endSession(bye) {
     const words = this.loggingOut ? "You signed out." : byeWords(bye);
-    this.link.abandon("Signed out.");
     const user = this.me ?? this.auth?.user;
-    this.me = null;
     this.auth = null;
-    this.signedInOnce = false;
     this.loggingOut = false;
+    this.dropSession();
+    this.ui.signin.show({ user, note: words, resume: loadSavedSignIn()?.user ?? null });
+    this.socket.retryIn(0); // a fresh socket, greeted and ready for the next sign-in
+  }
+
+  /** Nothing of the session stays: its conversations, what waited to be sent, the screen. */
+  dropSession() {
+    this.link.abandon("Signed out.");
+    this.me = null;
+    this.signedInOnce = false;
     this.idleTimeoutS = null;
     this.watchIdle();
     this.store = new Conversations();
     this.ui.reset();
-    this.ui.signin.show({ user, note: words, resume: loadSavedSignIn()?.user ?? null });
-    this.socket.retryIn(0); // a fresh socket, greeted and ready for the next sign-in
   }
 
   /** "Continue as alice": sign in with the saved token. */
