@@ -15,7 +15,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from service.config import ServerConfig
 from tests.conftest import PASSWORD
@@ -25,6 +32,9 @@ from tests.support.page import ChatPage
 from tests.support.server import TEST_COST, RunningServer, create_users, start_server
 
 _names = itertools.count(1)
+# Playwright's waits (expect, auto-wait) give up after this: a deadline, not a pause. Twice
+# its default, for a CI machine running the rest of the suite beside the browser.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")
