@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from service.config import ServerConfig
+from tests.support.browser import why_no_browser
 from tests.support.client import TestClient
 from tests.support.postgres import fresh_postgres_database
 from tests.support.server import (
@@ -27,6 +28,23 @@ USERS = ("alice", "bob", "carol")
 # test instead of a SQLite file. scripts/test does this for tests/e2e when the server answers.
 POSTGRES_ENV = "PARLEY_TEST_POSTGRES"
 _E2E = Path(__file__).parent / "e2e"
+_BROWSER = Path(__file__).parent / "browser"
+_NO_BROWSER = why_no_browser()
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """Without Chromium (or Playwright) tests/browser is left out, and said once at the end."""
+    if _NO_BROWSER is not None and collection_path.is_relative_to(_BROWSER):
+        return True
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _NO_BROWSER is None:
+        return
+    asked = [Path(arg.partition("::")[0]).resolve() for arg in terminalreporter.config.args]
+    if any(_BROWSER.is_relative_to(path) or path.is_relative_to(_BROWSER) for path in asked):
+        terminalreporter.write_line(f"tests/browser skipped: {_NO_BROWSER}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -43,7 +43,7 @@ def _raw(server: RunningServer, data: bytes) -> int:
 def test_the_page_is_served_with_its_security_headers(server: RunningServer) -> None:
     page = get(server.host, server.web_port, "/")
     assert page.status == 200
-    assert b"Parley web client" in page.body and b"coming in the next release" in page.body
+    assert b"<title>Parley</title>" in page.body and b'src="js/main.js"' in page.body
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "default-src 'none'" in csp
     assert f"connect-src ws://{server.host}:{server.web_port}/chat;" in csp
@@ -51,9 +51,9 @@ def test_the_page_is_served_with_its_security_headers(server: RunningServer) -> 
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "no-referrer"
     assert page.headers["content-type"] == "text/html; charset=utf-8"
-    script = get(server.host, server.web_port, "/app.js")
+    script = get(server.host, server.web_port, "/js/view/dom.js")
     assert script.headers["content-type"] == "text/javascript; charset=utf-8"
-    assert b"textContent" in script.body and b"innerHTML" not in script.body
+    assert b"createTextNode" in script.body and b"innerHTML" not in script.body
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_keep_alive_serves_the_files_then_upgrades_on_the_same_connection(
 ) -> None:
     authority = f"{server.host}:{server.web_port}".encode()
     with socket.create_connection((server.host, server.web_port), timeout=5) as sock:
-        for path in (b"/", b"/app.js", b"/style.css"):
+        for path in (b"/", b"/js/main.js", b"/style.css"):
             sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: " + authority + b"\r\n\r\n")
             assert read_response(sock).status == 200
         sock.sendall(b"HEAD / HTTP/1.1\r\nHost: " + authority + b"\r\n\r\n")

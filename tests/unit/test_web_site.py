@@ -36,11 +36,46 @@ def _upgrade_headers(**changes: bytes | None) -> Headers:
 
 def test_the_files_are_a_fixed_map_with_their_types() -> None:
     assets = load_assets()
-    assert set(assets) >= {b"/", b"/index.html", b"/app.js", b"/style.css"}
+    assert set(assets) >= {b"/", b"/index.html", b"/js/main.js", b"/js/view/ui.js", b"/style.css"}
     assert assets[b"/"] is assets[b"/index.html"]
-    assert assets[b"/app.js"].content_type == b"text/javascript; charset=utf-8"
+    assert assets[b"/js/main.js"].content_type == b"text/javascript; charset=utf-8"
     assert assets[b"/style.css"].content_type == b"text/css; charset=utf-8"
-    assert b"coming in the next release" in assets[b"/"].body
+    assert b'<script type="module" src="js/main.js">' in assets[b"/"].body
+    assert b"/package.json" not in assets  # tells node the files are modules; not served
+
+
+def test_subfolders_are_served_by_their_exact_paths_only(site: Site) -> None:
+    """The map reaches into static/'s subfolders, and a path is still only looked up:
+    nothing names a file by way of `..`, a doubled slash or a folder alone."""
+    assert _reply(site, b"GET", b"/js/view/dom.js").status == 200
+    for target in (
+        b"/js/",
+        b"/js",
+        b"/js/../index.html",
+        b"/js//main.js",
+        b"/js/%2e%2e/style.css",
+        b"/view/dom.js",
+        b"/js/view/../main.js",
+        b"/JS/main.js",
+    ):
+        assert _reply(site, b"GET", target).status == 404, target
+
+
+def test_every_script_builds_text_as_text() -> None:
+    """No script of the page sets markup from a string (user text is always a text node)."""
+    scripts = {path: asset.body for path, asset in load_assets().items()
+               if path.endswith(b".js")}  # fmt: skip
+    assert len(scripts) > 5
+    for path, body in scripts.items():
+        for sink in (
+            b"innerHTML",
+            b"outerHTML",
+            b"insertAdjacentHTML",
+            b"document.write",
+            b"eval(",
+            b"new Function",
+        ):
+            assert sink not in body, (path, sink)
 
 
 def test_the_page_comes_with_its_security_headers(site: Site) -> None:
@@ -55,18 +90,18 @@ def test_the_page_comes_with_its_security_headers(site: Site) -> None:
 
 
 def test_head_is_the_get_without_a_body_and_an_etag_that_matches_is_304(site: Site) -> None:
-    got = _reply(site, b"GET", b"/app.js")
-    head = _reply(site, b"HEAD", b"/app.js")
+    got = _reply(site, b"GET", b"/js/main.js")
+    head = _reply(site, b"HEAD", b"/js/main.js")
     assert head.status == 200 and head.body == b""
     assert dict(head.headers)[b"content-length"] == str(len(got.body)).encode()
     etag = dict(got.headers)[b"etag"]
-    assert _reply(site, b"GET", b"/app.js", (b"if-none-match", etag)).status == 304
+    assert _reply(site, b"GET", b"/js/main.js", (b"if-none-match", etag)).status == 304
 
 
 @pytest.mark.parametrize(
     "target",
-    [b"/nope", b"/../../etc/passwd", b"/%2e%2e/%2e%2e/etc/passwd", b"/static/app.js",
-     b"//app.js", b"/app.js/", b"http://127.0.0.1:8080/", b"*", b"/index.html%00"],
+    [b"/nope", b"/../../etc/passwd", b"/%2e%2e/%2e%2e/etc/passwd", b"/static/js/main.js",
+     b"//js/main.js", b"/js/main.js/", b"http://127.0.0.1:8080/", b"*", b"/index.html%00"],
 )  # fmt: skip
 def test_anything_not_in_the_map_is_404(site: Site, target: bytes) -> None:
     reply = _reply(site, b"GET", target)
@@ -76,7 +111,7 @@ def test_anything_not_in_the_map_is_404(site: Site, target: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("method", "target", "allow"),
-    [(b"POST", b"/", b"GET, HEAD"), (b"PUT", b"/app.js", b"GET, HEAD"),
+    [(b"POST", b"/", b"GET, HEAD"), (b"PUT", b"/js/main.js", b"GET, HEAD"),
      (b"OPTIONS", b"/", b"GET, HEAD"), (b"POST", b"/chat", b"GET")],
 )  # fmt: skip
 def test_another_method_on_a_known_path_is_405_with_allow(

@@ -2,10 +2,10 @@
 WebSocket upgrade on /chat. No sockets and no h11 here: a request's method, target and
 headers in, a `Reply` (or an `Upgrade`) out; service/net/web/http.py carries it out.
 
-- The files are a fixed map built once at start from the package's `static/` directory
-  (shipped in the wheel), keyed by the exact path a request names. A path is looked up,
-  never joined to a directory, so no request reaches a file outside the map (`/../`,
-  `%2e%2e`, absolute forms are all just unknown paths: 404).
+- The files are a fixed map built once at start from the package's `static/` directory and
+  its subfolders (shipped in the wheel), keyed by the exact path a request names. A path is
+  looked up, never joined to a directory, so no request reaches a file outside the map
+  (`/../`, `%2e%2e`, absolute forms are all just unknown paths: 404).
 - Only GET and HEAD of those files, and GET with a WebSocket upgrade of /chat; another method
   on a known path is 405 with `Allow`, an unknown path 404.
 - Every response carries a strict Content-Security-Policy (scripts and styles from the page's
@@ -19,8 +19,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from service.wire.origins import Origin, host_origin, origin_allowed, parse_origin, show
 
@@ -62,20 +64,33 @@ class Upgrade:
 
 
 def load_assets() -> dict[bytes, Asset]:
-    """The static files, read once: path -> Asset ("/" is index.html)."""
-    folder = resources.files(__package__).joinpath("static")
+    """The static files, read once: path -> Asset ("/" is index.html). Subfolders count
+    (`js/app.js` is served as /js/app.js), but only those named like code (`FOLDER_NAME`), and
+    neither hidden files nor types outside CONTENT_TYPES: the map is all a request can reach."""
     assets: dict[bytes, Asset] = {}
+    _add_folder(resources.files(__package__).joinpath("static"), b"", assets)
+    if b"/" + INDEX.encode() in assets:
+        assets[b"/"] = assets[b"/" + INDEX.encode()]
+    return assets
+
+
+FOLDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")  # static/'s subfolders that are served
+_MAX_DEPTH = 4  # folders within folders: more is a mistake, not a layout
+
+
+def _add_folder(folder: Traversable, prefix: bytes, assets: dict[bytes, Asset]) -> None:
     for entry in folder.iterdir():
+        if entry.is_dir():
+            if FOLDER_NAME.fullmatch(entry.name) and prefix.count(b"/") < _MAX_DEPTH:
+                _add_folder(entry, prefix + b"/" + entry.name.encode(), assets)
+            continue
         suffix = "." + entry.name.rpartition(".")[2]
         content_type = CONTENT_TYPES.get(suffix)
         if content_type is None or not entry.is_file() or entry.name.startswith("."):
             continue
         body = entry.read_bytes()
         etag = b'"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
-        assets[b"/" + entry.name.encode()] = Asset(body, content_type, etag)
-    if b"/" + INDEX.encode() in assets:
-        assets[b"/"] = assets[b"/" + INDEX.encode()]
-    return assets
+        assets[prefix + b"/" + entry.name.encode()] = Asset(body, content_type, etag)
 
 
 class Site:

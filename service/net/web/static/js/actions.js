@@ -1,0 +1,219 @@
+// What happens in a conversation: messages coming in and going out, history, joining and
+// leaving rooms, blocking; and telling the server what the user has seen (`ack`, `read`),
+// only once it was drawn on a visible page. Functions of the App (app.js), which owns the
+// state; the drawing is in view/.
+
+import { BROADCASTS, dmId, kindOf, nameOf } from "./conversations.js";
+import { ConnectionLost, Refused } from "./protocol.js";
+import { roomName } from "./switcher.js";
+import { refusal } from "./words.js";
+
+const HISTORY_PAGE = 50; // messages per `history` / `dm_history` page (chat/1: 1-100)
+
+/** A message from the server for conversation `id`. */
+export function received(app, id, message, { counted = false } = {}) {
+  const seen = isOnScreen(app, id);
+  const isNew = app.store.receive(id, message, { seen, counted });
+  if (!isNew || message.from === app.me) return;
+  app.ui.announce(id, message);
+  if (!seen) app.ui.notify(id, message);
+}
+
+/** The user sees conversation `id` now: the page is visible and it is the one open. */
+export function isOnScreen(app, id) {
+  return app.store.openId === id && document.visibilityState === "visible" && app.ui.showing;
+}
+
+/** After each drawing: what is on screen is seen; the server hears it (`ack` for each direct
+ * message, `read` with a room's newest seq), so its counts and catch-up follow the user. */
+export function markSeen(app) {
+  const id = app.store.openId;
+  if (id === null || !app.ready || !isOnScreen(app, id)) return;
+  const { acks, readSeq } = app.store.seen(id);
+  for (const msgId of acks) app.link.notify("ack", { msg_id: msgId });
+  if (readSeq !== null) app.link.notify("read", { room: id, seq: readSeq });
+  if (acks.length > 0 || readSeq !== null) app.ui.scheduleRender();
+}
+
+/** Our messages not yet answered show whether they wait for the link or are on their way. */
+export function markWaiting(app, state) {
+  const from = state === "sending" ? "queued" : "sending";
+  for (const conversation of app.store.all()) {
+    for (const message of conversation.messages) {
+      if (message.localId !== null && message.state === from) message.state = state;
+    }
+  }
+}
+
+/** Another session of ours moved a room's marker (`room_read`). */
+export function readElsewhere(app, room, seq) {
+  const conversation = app.store.get(room);
+  if (conversation === null || !Number.isInteger(seq)) return;
+  const after = conversation.messages.filter((m) => m.key !== null && m.key > seq && !m.own);
+  app.store.setUnread(room, Math.min(conversation.unread, after.length));
+}
+
+export function membersChanged(app, room) {
+  app.ui.panel.membersChanged(room);
+}
+
+// ---- going somewhere --------------------------------------------------------------------------
+
+/** Make `id` the open conversation; at the first visit its newest page of history comes,
+ * which also fills what a catch-up leaves out (our own messages, those of the blocked). */
+export function open(app, id) {
+  const conversation = app.store.open(id);
+  app.ui.opened(id);
+  if (conversation !== null && conversation.more === null) loadOlder(app, id);
+  app.changed();
+}
+
+/** The next page back in a conversation's history, if there is one and none is on its way. */
+export function loadOlder(app, id) {
+  const conversation = app.store.get(id);
+  if (conversation === null || conversation.loading || conversation.more === false) return;
+  if (!app.ready) return;
+  const before = conversation.historyCursor ?? undefined;
+  let request;
+  if (conversation.kind === "room" && conversation.joined) {
+    request = app.link.request("history", { room: id, before, limit: HISTORY_PAGE })
+      .then((reply) => historyPage(reply, (m) => m.seq));
+  } else if (conversation.kind === "dm" && app.features.has("dm_history")) {
+    const fields = { with: conversation.name, before, limit: HISTORY_PAGE };
+    request = app.link.request("dm_history", fields)
+      .then((reply) => historyPage(reply, (m) => m.msg_id));
+  } else {
+    conversation.more = false;
+    return;
+  }
+  conversation.loading = true;
+  request.then(({ messages, more }) => {
+    app.store.addOlder(id, messages, more);
+    app.changed();
+  }, (error) => {
+    conversation.loading = false;
+    if (error instanceof Refused) {
+      conversation.more = false;
+      app.ui.conversationNote(id, refusal(error.reply));
+      app.changed();
+    } else if (!(error instanceof ConnectionLost)) {
+      throw error;
+    }
+  });
+}
+
+function historyPage(reply, keyOf) {
+  const messages = (reply.messages ?? []).map((m) => ({
+    key: keyOf(m), from: m.from, text: m.text, sentAt: m.sent_at,
+  }));
+  return { messages, more: reply.more === true };
+}
+
+// ---- sending ----------------------------------------------------------------------------------
+
+/** What the user typed in conversation `id`. Direct messages and room messages are durable:
+ * shown at once, sent when the link is up, resent with their nonce until answered. */
+export function send(app, id, text) {
+  const kind = kindOf(id);
+  const now = new Date().toISOString();
+  if (kind === "broadcast") {
+    broadcast(app, text, now);
+    return;
+  }
+  const waiting = app.ready ? "sending" : "queued";
+  const localId = app.store.addOwn(id, text, waiting, now);
+  const { promise } = kind === "room"
+    ? app.link.sendDurable("say", { room: id, text })
+    : app.link.sendDurable("message", { to: nameOf(id), text });
+  promise.then((reply) => {
+    if (kind === "room") {
+      app.store.confirmOwn(id, localId, reply.seq, "sent");
+    } else {
+      const state = reply.resent ? "sent" : reply.delivered ? "delivered" : "stored";
+      app.store.confirmOwn(id, localId, reply.msg_id, state);
+    }
+    app.changed();
+  }, (error) => {
+    app.store.updateOwn(id, localId, "failed", describe(error));
+    app.changed();
+  });
+  app.changed();
+}
+
+/** A refused message, sent again as new (it was not stored: a new nonce is right). */
+export function retry(app, id, localId) {
+  const message = app.store.takeOwn(id, localId);
+  if (message !== null) send(app, id, message.text);
+}
+
+function broadcast(app, text, now) {
+  const localId = app.store.addOwn(BROADCASTS, text, "sending", now);
+  app.link.request("broadcast", { text }).then((reply) => {
+    const blocked = reply.blocked_by ? `, ${reply.blocked_by} blocking you did not` : "";
+    const people = reply.delivered_to === 1 ? "1 person" : `${reply.delivered_to} people`;
+    app.store.updateOwn(BROADCASTS, localId, "sent", null, `to ${people} online${blocked}`);
+    app.changed();
+  }, (error) => {
+    const why = error instanceof ConnectionLost
+      ? "Not sent: broadcasts reach who is online now, and the page is not connected."
+      : describe(error);
+    app.store.updateOwn(BROADCASTS, localId, "failed", why);
+    app.changed();
+  });
+  app.changed();
+}
+
+function describe(error) {
+  if (error instanceof Refused) return refusal(error.reply);
+  if (error instanceof ConnectionLost) return error.message;
+  throw error;
+}
+
+// ---- rooms and people -------------------------------------------------------------------------
+
+/** Join (or create) a room from what the user typed; opens it. Returns an error sentence or
+ * null. */
+export async function join(app, typed) {
+  const room = roomName(typed);
+  if (room === null) {
+    return "A room name is # and 1 to 32 lowercase letters, digits, _ or -.";
+  }
+  try {
+    await app.link.request("join", { room });
+  } catch (error) {
+    return describe(error);
+  }
+  const conversation = app.store.joined(room);
+  conversation.more = null;
+  open(app, room);
+  return null;
+}
+
+export async function leave(app, room) {
+  try {
+    await app.link.request("leave", { room });
+  } catch (error) {
+    app.ui.conversationNote(room, describe(error));
+    app.changed();
+    return;
+  }
+  app.store.left(room);
+  if (app.store.openId === room) open(app, null);
+  app.changed();
+}
+
+export async function setBlocked(app, user, block) {
+  try {
+    await app.link.request(block ? "block" : "unblock", { user });
+  } catch (error) {
+    app.ui.conversationNote(dmId(user), describe(error));
+    app.changed();
+    return;
+  }
+  if (block) app.blocked.add(user);
+  else app.blocked.delete(user);
+  app.ui.conversationNote(dmId(user), block
+    ? `You blocked ${user}: they cannot message you or see you online.`
+    : `You unblocked ${user}.`);
+  app.changed();
+}

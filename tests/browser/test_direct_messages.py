@@ -1,0 +1,170 @@
+"""Direct messages through the web page: two pages and a terminal user (a raw chat/1 client
+over TCP) talking both ways, the state of what was sent, offline messages at sign-in,
+blocking, and a private-chat request to a page declined with its reason."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+from tests.support.client import TestClient
+from tests.support.page import ChatPage
+
+OpenPage = Callable[..., ChatPage]
+Users = Callable[..., list[str]]
+
+
+def test_two_pages_and_a_terminal_user_talk_both_ways(
+    open_page: OpenPage, users: Users, connect: Callable[[], TestClient]
+) -> None:
+    alice, bob, carol = users("alice", "bob", "carol")
+    page_a = open_page().sign_in(alice)
+    page_b = open_page().sign_in(bob)
+    terminal = connect()
+    terminal.login(carol, PASSWORD)
+
+    page_a.write_to(bob)
+    page_a.send("hello bob, from a browser")
+    page_a.expect_message("hello bob, from a browser")
+    expect(page_a.message("hello bob, from a browser").locator(".state")).to_have_text(
+        " · delivered"
+    )
+    expect(page_b.sidebar_item(f"@{alice}").locator(".badge")).to_have_text("1")
+    page_b.open(f"@{alice}")
+    page_b.expect_message("hello bob, from a browser")
+    page_b.send("hi alice\nsecond line")  # Shift+Enter is a new line; fill() types it whole
+    page_a.expect_message("hi alice\nsecond line")
+
+    terminal.request("message", to=alice, text="from the terminal")
+    expect(page_a.sidebar_item(f"@{carol}").locator(".badge")).to_have_text("1")
+    page_a.open(f"@{carol}")
+    page_a.expect_message("from the terminal")
+    page_a.send("and back to the terminal")
+    event = terminal.expect(ev="message")
+    assert (event["from"], event["text"]) == (alice, "and back to the terminal")
+
+
+def test_enter_sends_and_shift_enter_starts_a_new_line(
+    open_page: OpenPage, users: Users, connect: Callable[[], TestClient]
+) -> None:
+    alice, bob = users("alice", "bob")
+    terminal = connect()
+    terminal.login(bob, PASSWORD)
+    page = open_page().sign_in(alice)
+    page.write_to(bob)
+    box = page.page.locator("#composer-text")
+    box.press_sequentially("one")
+    box.press("Shift+Enter")
+    box.press_sequentially("two")
+    box.press("Enter")
+    assert terminal.expect(ev="message")["text"] == "one\ntwo"
+    expect(box).to_have_value("")
+
+
+def test_a_message_to_someone_offline_is_stored_and_shown_at_their_sign_in(
+    open_page: OpenPage, users: Users, connect: Callable[[], TestClient]
+) -> None:
+    alice, bob = users("alice", "bob")
+    page_a = open_page().sign_in(alice)
+    page_a.write_to(bob)
+    page_a.send("for when you come")
+    expect(page_a.message("for when you come").locator(".state")).to_have_text(" · stored")
+
+    page_b = open_page().sign_in(bob)
+    expect(page_b.sidebar_item(f"@{alice}").locator(".badge")).to_have_text("1")
+    expect(page_b.page).to_have_title("(1) Parley")
+    page_b.open(f"@{alice}")
+    page_b.expect_message("for when you come")
+    expect(page_b.page).to_have_title("Parley")
+    expect(page_b.sidebar_item(f"@{alice}").locator(".badge")).to_have_count(0)
+    # Seen, so acknowledged: after a reload nothing waits, and the message is in the record.
+    page_b.load()
+    page_b.sign_in(bob)
+    expect(page_b.sidebar_item(f"@{alice}")).to_be_visible()
+    expect(page_b.sidebar_item(f"@{alice}").locator(".badge")).to_have_count(0)
+    page_b.open(f"@{alice}")
+    page_b.expect_message("for when you come")
+
+
+def test_blocking_from_the_page(
+    open_page: OpenPage, users: Users, connect: Callable[[], TestClient]
+) -> None:
+    alice, mallory = users("alice", "mallory")
+    terminal = connect()
+    terminal.login(mallory, PASSWORD)
+    page = open_page().sign_in(alice)
+    page.write_to(mallory)
+    page.page.get_by_role("button", name="Block", exact=True).click()
+    expect(page.page.locator("#conversation-note")).to_have_text(
+        f"You blocked {mallory}: they cannot message you or see you online."
+    )
+    expect(page.sidebar_item(f"@{mallory}").locator(".tag")).to_have_text("blocked")
+    refused = terminal.request("message", to=alice, text="let me in")
+    assert refused["ok"] is False and refused["error"] == "blocked"
+    page.page.get_by_role("button", name="Unblock", exact=True).click()
+    expect(page.sidebar_item(f"@{mallory}").locator(".tag")).to_have_count(0)
+    assert terminal.request("message", to=alice, text="thanks")["ok"] is True
+    page.expect_message("thanks")
+
+
+def test_a_private_chat_request_to_a_page_is_declined_as_unsupported(
+    open_page: OpenPage, users: Users, connect: Callable[[], TestClient]
+) -> None:
+    alice, carol = users("alice", "carol")
+    page = open_page().sign_in(alice)
+    terminal = connect()
+    terminal.login(carol, PASSWORD)
+    reply = terminal.request("startprivate", user=alice)
+    assert reply["ok"] is True
+    declined = terminal.expect(ev="private_declined")
+    assert declined["reason"] == "unsupported" and declined["user"] == alice
+    # Where a user looks for private chats, the page says why it offers none.
+    page.write_to(carol)
+    page.page.get_by_text("Private chat", exact=True).click()
+    note = page.page.locator(".private-chat p")
+    expect(note).to_contain_text("need chat-client")
+    terminal.request("message", to=alice, text="oh, I see")
+    page.expect_message("oh, I see")
+    expect(note).to_be_visible()  # a new message does not close what the user opened
+
+
+def test_broadcasts_both_ways(
+    open_page: OpenPage, users: Users, connect: Callable[[], TestClient]
+) -> None:
+    alice, carol = users("alice", "carol")
+    page = open_page().sign_in(alice)
+    terminal = connect()
+    terminal.login(carol, PASSWORD)
+    terminal.request("broadcast", text="fire drill at noon")
+    expect(page.sidebar_item("*").locator(".badge")).to_have_text("1")
+    page.open("*")
+    page.expect_message("fire drill at noon")
+    page.send("thanks for the warning")
+    expect(page.message("thanks for the warning").locator(".state")).to_have_text(
+        re.compile(r" · to \d+ (person|people) online")
+    )
+    event = terminal.expect(ev="broadcast")
+    assert (event["from"], event["text"]) == (alice, "thanks for the warning")
+
+
+def test_the_people_panel_shows_who_was_on_lately_and_whom_you_block(
+    open_page: OpenPage, users: Users, connect: Callable[[], TestClient]
+) -> None:
+    alice, bob, eve = users("alice", "bob", "eve")
+    terminal = connect()
+    terminal.login(bob, PASSWORD)
+    terminal.request("logout")
+    page = open_page().sign_in(alice)
+    page.page.get_by_role("button", name="People").click()
+    page.page.get_by_label("Who was online in").select_option(label="the last hour")
+    panel = page.page.locator("#panel")
+    expect(panel.locator(".person", has_text=bob)).to_be_visible()
+    panel.get_by_label("Block a user").fill(eve)
+    panel.get_by_role("button", name="Block", exact=True).click()
+    blocked = panel.locator("li", has_text=eve)
+    expect(blocked.get_by_role("button", name="Unblock")).to_be_visible()
+    blocked.get_by_role("button", name="Unblock").click()
+    expect(panel.locator("li", has_text=eve)).to_have_count(0)

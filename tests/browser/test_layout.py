@@ -1,0 +1,125 @@
+"""The page on a 375-px phone with nothing cut off, in dark mode as in light, and keyboard
+first: Ctrl+K and Esc switch conversations, Enter sends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.conftest import PASSWORD
+from tests.support.client import TestClient
+from tests.support.page import ChatPage
+
+PHONE_WIDTH = 375
+LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 3
+LONG_LINK = "https://example.org/" + "a-very-long-path/" * 8
+
+
+def _fits(page: Page, selector: str) -> None:
+    """`selector`'s element is on screen and inside the phone's width."""
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE_WIDTH + 0.5, (selector, box)
+
+
+def _no_sideways_scroll(page: Page) -> None:
+    width = page.evaluate(
+        "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+    )
+    assert width <= PHONE_WIDTH, f"the page is {width} px wide on a {PHONE_WIDTH}-px screen"
+
+
+def test_a_phone_screen_shows_everything_without_cutting_it_off(
+    open_page: Callable[..., ChatPage],
+    users: Callable[..., list[str]],
+    connect: Callable[[], TestClient],
+    tmp_path: Path,
+) -> None:
+    alice, bartholomew = users("alice", "bartholomew_with_a_long_name")
+    terminal = connect()
+    terminal.login(bartholomew, PASSWORD)
+    terminal.request("join", room="#a-room-with-a-rather-long-name")
+    page = open_page(width=PHONE_WIDTH, height=740)
+    _fits(page.page, "#signin-submit")
+    page.sign_in(alice)
+    _no_sideways_scroll(page.page)
+    page.join("#a-room-with-a-rather-long-name")
+    terminal.request("say", room="#a-room-with-a-rather-long-name", text=f"{LONG_WORD} {LONG_LINK}")
+    page.expect_message(f"{LONG_WORD} {LONG_LINK}")
+    page.send("a reply from the phone")
+    page.expect_message("a reply from the phone")
+    for selector in ("#back", "#conversation-title", "#composer-text", "#composer button",
+                     "#signout", "#messages .message >> nth=0"):  # fmt: skip
+        _fits(page.page, selector)
+    _no_sideways_scroll(page.page)
+    page.page.screenshot(path=tmp_path / "phone-conversation.png")
+
+    page.page.locator("#back").click()  # back to the list of conversations
+    expect(page.page.locator("#sidebar")).to_be_visible()
+    expect(page.page.locator("#conversation")).to_be_hidden()
+    _fits(page.page, "#join-input")
+    _no_sideways_scroll(page.page)
+    page.page.screenshot(path=tmp_path / "phone-list.png")
+
+
+def test_dark_mode_follows_the_system(open_page: Callable[..., ChatPage]) -> None:
+    page = open_page().page
+    light = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    page.emulate_media(color_scheme="dark")
+    expect(page.locator("body")).not_to_have_css("background-color", light)
+    page.emulate_media(color_scheme="light")
+    expect(page.locator("body")).to_have_css("background-color", light)
+
+
+def test_ctrl_k_and_esc_switch_conversations_from_the_keyboard(
+    open_page: Callable[..., ChatPage], users: Callable[..., list[str]]
+) -> None:
+    alice, bob = users("alice", "bob")
+    page = open_page().sign_in(alice)
+    keyboard = page.page.keyboard
+    keyboard.press("Control+k")
+    switcher = page.page.get_by_role("combobox", name="Conversation, room or user")
+    expect(switcher).to_be_focused()
+    switcher.press_sequentially("#keys")
+    expect(page.page.get_by_role("option", name="Join #keys")).to_be_visible()
+    keyboard.press("Enter")
+    expect(page.page.locator("#conversation-title")).to_have_text("#keys")
+    expect(page.page.locator("#composer-text")).to_be_focused()  # ready to type
+
+    keyboard.press("Escape")  # from the composer: the switcher again
+    switcher.press_sequentially(bob)
+    keyboard.press("Enter")
+    expect(page.page.locator("#conversation-title")).to_have_text(bob)
+
+    keyboard.press("Escape")
+    switcher.press_sequentially("ke")
+    expect(page.page.get_by_role("option").first).to_have_text("#keys")
+    keyboard.press("Escape")  # closes it, nothing changes
+    expect(switcher).to_be_hidden()
+    expect(page.page.locator("#conversation-title")).to_have_text(bob)
+
+
+def test_a_new_message_keeps_the_keyboard_s_place_and_the_selection(
+    open_page: Callable[..., ChatPage],
+    users: Callable[..., list[str]],
+    connect: Callable[[], TestClient],
+) -> None:
+    alice, bob = users("alice", "bob")
+    terminal = connect()
+    terminal.login(bob, PASSWORD)
+    page = open_page().sign_in(alice)
+    terminal.request("message", to=alice, text="first")
+    item = page.sidebar_item(f"@{bob}")
+    expect(item.locator(".badge")).to_have_text("1")
+    item.focus()
+    terminal.request("message", to=alice, text="second")
+    expect(item.locator(".badge")).to_have_text("2")  # the sidebar was drawn anew...
+    expect(item).to_be_focused()  # ...and the focus is where it was
+    page.open(f"@{bob}")
+    page.expect_message("second")
+    page.message("first").locator(".text").select_text()
+    terminal.request("message", to=alice, text="third")
+    page.expect_message("third")
+    assert page.page.evaluate("getSelection().toString()") == "first"  # not drawn anew

@@ -1,0 +1,68 @@
+"""The server restarted in the middle of a conversation: the page shows it is reconnecting,
+keeps what is typed meanwhile, signs in again on its own once the server is back on the same
+ports and database, and the message typed while it was down is delivered exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from playwright.sync_api import expect
+
+from service.server import ChatServer
+from tests.conftest import PASSWORD
+from tests.support.client import TestClient
+from tests.support.page import ChatPage
+from tests.support.server import RunningServer
+
+BACK_WITHIN_MS = 15_000  # a few reconnect attempts (0.5 s, then 1, 2, 4 s...) after the restart
+
+
+def start_on(running: RunningServer, ports: tuple[int, int]) -> RunningServer:
+    """A server on `running`'s database and on `ports` (its TCP and web ports, learned before
+    it stopped): the page's URL and its WebSocket's stay what they were."""
+    port, web_port = ports
+    server = ChatServer(replace(running.config, port=port, web_port=web_port))
+    server.start()
+    return RunningServer(server, running.config)
+
+
+def test_a_message_typed_while_the_server_is_down_goes_out_once_it_is_back(
+    open_page: Callable[..., ChatPage],
+    users: Callable[..., list[str]],
+    web_server: RunningServer,
+) -> None:
+    alice, bob = users("alice", "bob")
+    page = open_page().sign_in(alice)
+    page.write_to(bob)
+    page.send("before the restart")
+    expect(page.message("before the restart").locator(".state")).to_have_text(" · stored")
+
+    banner = page.page.locator("#link-status")
+    ports = (web_server.port, web_server.web_port)
+    web_server.stop()
+    expect(banner).to_contain_text("Connection lost")
+    page.send("typed while the server was down")
+    typed = page.message("typed while the server was down")
+    expect(typed.locator(".state")).to_have_text(" · waiting for the connection")
+    expect(banner).to_contain_text("1 message waits to go out")
+
+    again = start_on(web_server, ports)
+    try:
+        expect(typed.locator(".state")).to_have_text(" · stored", timeout=BACK_WITHIN_MS)
+        expect(banner).to_be_hidden()
+        page.expect_signed_in(alice)
+
+        terminal = TestClient(again.host, again.port)
+        try:
+            assert terminal.login(bob, PASSWORD)["pending"] == 2
+            texts = [terminal.expect(ev="message")["text"] for _ in range(2)]
+            assert texts == ["before the restart", "typed while the server was down"]
+            record = terminal.request("dm_history", **{"with": alice})["messages"]
+            assert [m["text"] for m in record] == texts  # stored once each
+            terminal.request("message", to=alice, text="welcome back")
+            page.expect_message("welcome back")
+        finally:
+            terminal.close()
+    finally:
+        again.stop()
