@@ -83,6 +83,24 @@ def test_startprivate_to_a_web_only_user_is_declined_as_unsupported(
 
 
 @sqlite_only
+def test_a_backlog_of_more_than_64_kib_reaches_a_web_session_whole(
+    ws: WsConnect, login: Callable[[str], TestClient]
+) -> None:
+    """The backlog goes out in pages of 64 KiB, each waiting for room in the outbox: a web
+    session's outbox is bounded like any session's (--outbox-limit), not like the HTTP
+    exchange it was upgraded from (which holds a file and no more, so a page never fit)."""
+    bob = login("bob")
+    texts = [f"{n:02d}" + "x" * 3_998 for n in range(24)]  # ~98 KiB stored for alice
+    for text in texts:
+        assert bob.request("message", to="alice", text=text)["ok"] is True
+    web = ws()
+    assert web.login("alice", PASSWORD)["pending"] == len(texts)
+    got = [web.expect(ev="message")["text"] for _ in texts]
+    assert got == texts
+    assert web.request("ping")["ok"] is True
+
+
+@sqlite_only
 def test_logout_says_bye_then_closes_normally(ws: WsConnect) -> None:
     web = ws()
     web.login("alice", PASSWORD)

@@ -62,7 +62,7 @@ class WebSocketConnection(SessionAdapter):
         """`outbox`: the HTTP exchange's, with the 101 in it; `trailing`: what the client
         sent after its upgrade request, read already."""
         super().__init__(sock, address, runtime, upgraded_at, outbox)
-        outbox.redirect(self._on_output_waiting)
+        outbox.redirect(self._on_output_waiting, runtime.services.config.outbox_limit_bytes)
         if outbox.has_pending:  # the 101: the exchange it was queued for writes no more
             self._on_output_waiting()
         self._ws_outbox = outbox
