@@ -101,6 +101,28 @@ def test_a_backlog_of_more_than_64_kib_reaches_a_web_session_whole(
 
 
 @sqlite_only
+def test_room_messages_reach_web_members_and_tcp_members_alike(
+    ws: WsConnect, login: Callable[[str], TestClient], make_user: Callable[[str], None]
+) -> None:
+    """A room message is framed once for all its web members (service/net/web/outbox.py):
+    each still gets every message, whole and in order."""
+    make_user("carol")
+    webs = [ws(), ws()]
+    for web, name in zip(webs, ["alice", "carol"], strict=True):
+        web.login(name, PASSWORD)
+        assert web.request("join", room="#web")["ok"] is True
+    bob = login("bob")
+    assert bob.request("join", room="#web")["ok"] is True
+    for text in ["one", "two", "three"]:
+        assert bob.request("say", room="#web", text=text)["ok"] is True
+    assert webs[0].request("say", room="#web", text="from the page")["ok"] is True
+    expected = ["one", "two", "three", "from the page"]  # a sender hears its own no more
+    assert [webs[1].expect(ev="room_message")["text"] for _ in expected] == expected
+    assert [webs[0].expect(ev="room_message")["text"] for _ in expected[:3]] == expected[:3]
+    assert bob.expect(ev="room_message")["text"] == "from the page"
+
+
+@sqlite_only
 def test_logout_says_bye_then_closes_normally(ws: WsConnect) -> None:
     web = ws()
     web.login("alice", PASSWORD)
