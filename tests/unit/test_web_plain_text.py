@@ -198,7 +198,7 @@ def test_a_message_over_the_limit_is_handed_on_as_it_comes_never_held() -> None:
     for at in range(0, len(big), 4_096):
         pieces = splitter.feed(big[at : at + 4_096])
         assert pieces and not any(plain for plain, _ in pieces)
-        held_at_most = max(held_at_most, len(splitter._tail))
+        held_at_most = max(held_at_most, splitter._held_bytes)
     assert held_at_most <= 14  # a header, at most
     assert split_first(cut(big, list(range(0, len(big), 4_096)))) == wsproto_alone([big])
 
@@ -208,5 +208,5 @@ def test_a_plain_frame_waits_whole_and_bounded() -> None:
     sent = frame(TEXT, payload)
     splitter = PlainTextSplitter()
     assert splitter.feed(sent[:-1]) == []
-    assert len(splitter._tail) == len(sent) - 1 <= 65_536 + 14
+    assert splitter._held_bytes == len(sent) - 1 <= 65_536 + 14
     assert splitter.feed(sent[-1:]) == [(True, payload)]

@@ -34,10 +34,15 @@ Piece = tuple[bool, bytes]  # (True, a plain message's payload) or (False, bytes
 
 
 class PlainTextSplitter:
-    __slots__ = ("_open_fragments", "_passing", "_tail")
+    __slots__ = ("_held", "_held_bytes", "_needed", "_open_fragments", "_passing")
 
     def __init__(self) -> None:
-        self._tail = b""  # the start of a frame whose header or plain payload is incomplete
+        # The start of a frame whose header or plain payload is incomplete, in the pieces it
+        # came in: joined once `_needed` bytes are there, so a frame that trickles in a byte
+        # at a time costs its length, not its length squared.
+        self._held: list[bytes] = []
+        self._held_bytes = 0
+        self._needed = 0
         self._passing = 0  # bytes of the current frame still to hand to wsproto as they come
         self._open_fragments = False  # a fragmented message is open: wsproto reads it all
 
@@ -50,19 +55,34 @@ class PlainTextSplitter:
             pieces.append((False, rest_of_frame))
             self._passing -= len(rest_of_frame)
             data = data[len(rest_of_frame) :]
-        buffer = self._tail + data if self._tail else data
+        if self._held:
+            self._held.append(data)
+            self._held_bytes += len(data)
+            if self._held_bytes < self._needed:
+                return pieces
+            data = b"".join(self._held)
+            self._held, self._held_bytes = [], 0
+        self._split(data, pieces)
+        return pieces
+
+    def _split(self, buffer: bytes, pieces: list[Piece]) -> None:
         at, end = 0, len(buffer)
-        while end - at >= 2:
+        while True:
+            if end - at < 2:
+                self._hold(buffer, at, 2)
+                return
             first, second = buffer[at], buffer[at + 1]
             length, start, minimal = second & 0x7F, at + 2, True
             if length == 126:
                 if end - start < 2:
-                    break
+                    self._hold(buffer, at, 4)
+                    return
                 length, start = int.from_bytes(buffer[start : start + 2]), start + 2
                 minimal = length >= 126
             elif length == 127:
                 if end - start < 8:
-                    break
+                    self._hold(buffer, at, 10)
+                    return
                 length, start = int.from_bytes(buffer[start : start + 8]), start + 8
                 minimal = length >= 65_536  # (and the top bit clear: over the limit anyway)
             if second & MASK_BIT:
@@ -75,8 +95,9 @@ class PlainTextSplitter:
                 and length <= MAX_FRAME_BYTES
                 and not self._open_fragments
             ):
-                if stop > end:
-                    break  # the rest of a plain frame is on its way
+                if stop > end:  # the rest of a plain frame is on its way
+                    self._hold(buffer, at, stop - at)
+                    return
                 payload = unmask(buffer[start:stop], buffer[start - 4 : start])
                 if payload.isascii() or _is_utf8(payload):
                     pieces.append((True, payload))
@@ -90,8 +111,12 @@ class PlainTextSplitter:
             pieces.append((False, buffer[at:taken]))
             self._passing = stop - taken
             at = taken
-        self._tail = buffer[at:]
-        return pieces
+
+    def _hold(self, buffer: bytes, at: int, needed: int) -> None:
+        """Keep what is left from `at` until `needed` bytes of it are there."""
+        if at < len(buffer):
+            self._held, self._held_bytes = [buffer[at:]], len(buffer) - at
+            self._needed = needed
 
 
 def unmask(payload: bytes, mask: bytes) -> bytes:
