@@ -2,7 +2,8 @@
 
 Each workload starts a fresh `chat-server` (`python -m service.main`) on a fresh database (a
 temporary SQLite file, or a new PostgreSQL database with `--db-url`), makes its accounts,
-drives the server over 127.0.0.1 from this one asyncio process, stops it and reports figures.
+drives the server over 127.0.0.1 from this one asyncio process (chat/1 over TCP, or with
+`--transport ws` over WebSocket on the web port), stops it and reports figures.
 Modules, one concern each:
 
     cli.py       arguments, the order of the run, exit status
@@ -11,6 +12,7 @@ Modules, one concern each:
     database.py  a fresh database per workload and its accounts, inserted with SQLAlchemy Core
     server.py    the chat-server process: spawn, wait until it listens, stop
     client.py    chat/1 over asyncio Protocols, doing as little work per frame as it can
+    websocket.py the WebSocket under a client.py connection (--transport ws): upgrade, frames
     stats.py     percentiles
     dm.py (dm, dm-paired), fanout.py, idle.py, login.py, offline.py, room.py   the workloads
     report.py    the Rich table

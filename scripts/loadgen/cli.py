@@ -23,7 +23,7 @@ from .database import describe
 from .machine import pin_generator, raise_descriptor_limit
 from .report import render
 from .server import server_command
-from .settings import BenchConfig, WorkloadError
+from .settings import TRANSPORTS, BenchConfig, WorkloadError
 
 Figures = dict[str, Any]
 
@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
         "corpus (1000000)",
     )
     parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default="tcp",
+        help="how every client connects: tcp, chat/1 lines on the chat port; ws, chat/1 "
+        "over WebSocket on the web port (/chat), one frame per text message, as the web "
+        "client does (default tcp; the server listens on both either way)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object (keyed by workload, plus config) on stdout",
@@ -133,11 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         messages=args.messages,
         db_server_url=args.db_url,
         sqlite_synchronous=args.sqlite_synchronous,
+        transport=args.transport,
     )
     pinning = pin_generator()
     open_files = raise_descriptor_limit()
     report: dict[str, Any] = {
         "config": {
+            "transport": config.transport,
             "workloads": {name: WORKLOADS[name].params(config) for name in names},
             "server_command": server_command(config),
             "database": describe(config.db_server_url),

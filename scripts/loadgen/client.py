@@ -8,6 +8,9 @@ the tag in a `text`) are found with compiled regexes rather than `json.loads`; a
 JSON string is always escaped, so `"re":` can only match the real key. Replies the workload
 awaits (login, ping, logout) are decoded in full. Frames to send are pre-encoded bytes; those
 queued while handling one read go out in one write.
+
+The wire is the `Endpoint`'s: chat/1 lines over TCP, or over a WebSocket on the web port
+(websocket.py), under the same Connection.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import itertools
 import json
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from .settings import PASSWORD, WorkloadError
+from .websocket import WebSocketLink
 
 Frame = dict[str, Any]
 T = TypeVar("T")
@@ -212,13 +217,34 @@ class Connection(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect(factory: Callable[[], C], port: int) -> C:
-    """A connection to the server on 127.0.0.1 that has received its `hello`."""
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where the generator reaches the server on 127.0.0.1, and over which wire."""
+
+    port: int  # the chat port (tcp) or the web port (ws)
+    transport: str = "tcp"  # "tcp": chat/1 lines; "ws": a WebSocket on /chat
+
+
+async def connect(factory: Callable[[], C], endpoint: Endpoint) -> C:
+    """A connection to the server that has received its `hello`."""
     loop = asyncio.get_running_loop()
-    _transport, connection = await asyncio.wait_for(
-        loop.create_connection(factory, HOST, port, local_addr=(next(_SOURCES), 0)),
-        REQUEST_TIMEOUT_S,
-    )
+    source = (next(_SOURCES), 0)
+    if endpoint.transport == "ws":
+        authority = f"{HOST}:{endpoint.port}"
+
+        def link() -> WebSocketLink:
+            return WebSocketLink(factory(), authority)
+
+        _socket, linked = await asyncio.wait_for(
+            loop.create_connection(link, HOST, endpoint.port, local_addr=source),
+            REQUEST_TIMEOUT_S,
+        )
+        connection = cast(C, linked.chat)
+    else:
+        _transport, connection = await asyncio.wait_for(
+            loop.create_connection(factory, HOST, endpoint.port, local_addr=source),
+            REQUEST_TIMEOUT_S,
+        )
     await asyncio.wait_for(asyncio.shield(connection.hello), REQUEST_TIMEOUT_S)
     return connection
 
@@ -242,12 +268,15 @@ async def bounded_gather(jobs: Sequence[Callable[[], Awaitable[T]]], concurrency
 
 
 async def connect_and_login(
-    factories: Sequence[Callable[[], C]], names: Sequence[str], port: int, concurrency: int = 200
+    factories: Sequence[Callable[[], C]],
+    names: Sequence[str],
+    endpoint: Endpoint,
+    concurrency: int = 200,
 ) -> list[C]:
     """One logged-in connection per name, `concurrency` logins at a time."""
 
     async def job(factory: Callable[[], C], name: str) -> C:
-        connection = await connect(factory, port)
+        connection = await connect(factory, endpoint)
         await connection.login(name)
         return connection
 

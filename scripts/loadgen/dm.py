@@ -90,7 +90,7 @@ async def _drive(
     tally: Tally,
     duration_s: float,
 ) -> dict[str, Any]:
-    chatters: list[Any] = await connect_and_login(factories, names, server.port)
+    chatters: list[Any] = await connect_and_login(factories, names, server.endpoint)
     await settle(chatters)
     for chatter in chatters:
         chatter.start()

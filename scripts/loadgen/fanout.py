@@ -107,7 +107,7 @@ async def _drive(server: ServerProcess, names: list[str], duration_s: float) -> 
     listeners = len(names) - 1
     round_ = Round(listeners)
     factories = [Connection] + [functools.partial(Listener, round_)] * listeners
-    connections = await connect_and_login(factories, names, server.port)
+    connections = await connect_and_login(factories, names, server.endpoint)
     broadcaster = connections[0]
     await settle(connections)
     latencies: array[float] = array("d")

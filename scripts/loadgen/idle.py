@@ -47,12 +47,12 @@ def run(config: BenchConfig) -> dict[str, Any]:
 
 
 async def _drive(server: ServerProcess, names: list[str]) -> dict[str, Any]:
-    baseline = await connect(Connection, server.port)
+    baseline = await connect(Connection, server.endpoint)
     await baseline.login(names[0])
     rss_before, _ = await wait_rss_stable(server.pid)
     started = time.perf_counter()
     others = await connect_and_login(
-        [Connection] * (len(names) - 1), names[1:], server.port, LOGIN_CONCURRENCY
+        [Connection] * (len(names) - 1), names[1:], server.endpoint, LOGIN_CONCURRENCY
     )
     login_all_s = time.perf_counter() - started
     rss_after, stable = await wait_rss_stable(server.pid)

@@ -56,9 +56,9 @@ async def _drive(server: ServerProcess, online: list[str], storm: list[str]) -> 
         functools.partial(Chatter, i, online[i + 1] if i % 2 == 0 else None, tally)
         for i in range(len(online))
     ]
-    chatters = await connect_and_login(factories, online, server.port)
+    chatters = await connect_and_login(factories, online, server.endpoint)
     stormers = await bounded_gather(
-        [functools.partial(connect, Connection, server.port)] * len(storm), CONNECT_CONCURRENCY
+        [functools.partial(connect, Connection, server.endpoint)] * len(storm), CONNECT_CONCURRENCY
     )
     for chatter in chatters:
         chatter.start()

@@ -15,7 +15,15 @@ import time
 from typing import Any
 
 from .chatter import Chatter, Tally
-from .client import Connection, close_all, connect, connect_and_login, maybe_msg_id, run_async
+from .client import (
+    Connection,
+    Endpoint,
+    close_all,
+    connect,
+    connect_and_login,
+    maybe_msg_id,
+    run_async,
+)
 from .database import CHEAP_HASH, cheap_hash
 from .machine import Sample
 from .server import ServerProcess, chat_server
@@ -74,14 +82,14 @@ def run(config: BenchConfig) -> dict[str, Any]:
 async def _drive(server: ServerProcess, messages: int) -> dict[str, Any]:
     tally = Tally(1)
     factory = functools.partial(Chatter, 0, RECIPIENT, tally, SENDER_WINDOW, messages)
-    [sender] = await connect_and_login([factory], [SENDER], server.port)
+    [sender] = await connect_and_login([factory], [SENDER], server.endpoint)
     before = Sample.take(server.pid)
     sender.start()
     await _wait_sent(sender)
     sending = before.until(Sample.take(server.pid))
     close_all([sender])
 
-    reader = await connect(functools.partial(BacklogReader, messages), server.port)
+    reader = await connect(functools.partial(BacklogReader, messages), server.endpoint)
     before = Sample.take(server.pid)
     reply = await reader.login(RECIPIENT)
     try:
@@ -95,7 +103,7 @@ async def _drive(server: ServerProcess, messages: int) -> dict[str, Any]:
         "messages": len(reader.seen),
         "seconds": round(seconds, 3),
         "msgs_per_s": per_second(len(reader.seen), seconds),
-        "pending_after": await _pending_after(server.port),
+        "pending_after": await _pending_after(server.endpoint),
         "pending_at_login": reply.get("pending"),
         "server_cpu_us_per_msg_read": micros_per(reading.server_cpu_s, len(reader.seen)),
         "send_s": round(sending.wall_s, 3),
@@ -116,12 +124,12 @@ async def _wait_sent(sender: Chatter) -> None:
         await asyncio.sleep(0.01)
 
 
-async def _pending_after(port: int) -> int:
+async def _pending_after(endpoint: Endpoint) -> int:
     """`pending` at a fresh login, polled until 0 or PENDING_POLL_S has passed."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + PENDING_POLL_S
     while True:
-        probe = await connect(Connection, port)
+        probe = await connect(Connection, endpoint)
         pending = int((await probe.login(RECIPIENT))["pending"])
         await probe.logout()
         if pending == 0 or loop.time() >= deadline:

@@ -32,7 +32,7 @@ def render(report: dict[str, Any], console: Console) -> None:
     config = report["config"]
     console.print(
         f"{config['nproc']} CPUs, {config['pinning']}; {config['event_loop']}; "
-        f"database: {config['database']}",
+        f"transport: {config['transport']}; database: {config['database']}",
         style="dim",
     )
 

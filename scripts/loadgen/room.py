@@ -158,7 +158,7 @@ async def _drive(
         functools.partial(Sender, i, tally, window) for i in range(SENDERS)
     ]
     factories += [functools.partial(Member, tally)] * (len(names) - SENDERS)
-    connections = await connect_and_login(factories, names, server.port)
+    connections = await connect_and_login(factories, names, server.endpoint)
     senders = [c for c in connections if isinstance(c, Sender)]
     tally.senders = sorted(senders, key=lambda s: s.index)
     await settle(connections)

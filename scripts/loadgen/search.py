@@ -71,7 +71,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
 
 async def _drive(server: ServerProcess, corpus: Corpus, p: dict[str, Any]) -> dict[str, Any]:
     names = [user_name(n) for n in range(p["clients"])]
-    clients = await connect_and_login([Connection] * len(names), names, server.port)
+    clients = await connect_and_login([Connection] * len(names), names, server.endpoint)
     samples: dict[str, list[float]] = defaultdict(list)
     hits: dict[str, int] = {}
     errors: list[str] = []

@@ -1,8 +1,10 @@
 """The chat-server process under test: spawn it, learn its port, stop it.
 
 `chat_server()` is the one way a workload gets a server: a fresh database with the given
-accounts, `python -m service.main --port 0` on 127.0.0.1 pinned to the server CPU, and on the
-way out SIGTERM (then SIGKILL past a deadline) and the database removed.
+accounts, `python -m service.main --port 0 --web-port 0` on 127.0.0.1 pinned to the server
+CPU, and on the way out SIGTERM (then SIGKILL past a deadline) and the database removed. The
+web port is always open, whichever transport the clients use, so a run over TCP and one over
+WebSocket measure the same server.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .client import Endpoint
 from .database import create_users, fresh_database
 from .machine import SERVER_CPU, allowed_cpus, can_pin, children_on_server_cpu
 from .settings import BenchConfig, WorkloadError
@@ -28,7 +31,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0  # SIGTERM first: the server says bye to every client, then exits
 INACTIVITY_TIMEOUT_S = 3600  # idle benchmark clients must outlive the default 300 s
-_LISTENING = re.compile(r"listening on (\S+):(\d+)")
+_LISTENING = re.compile(r"listening on (\S+):(\d+)")  # the chat port's line comes first
+_WEB_LISTENING = re.compile(r"web port listening on (\S+):(\d+)")  # then the web port's
 _LOG_LINES_KEPT = 10  # the tail of the server's stderr, kept for when it fails
 _DB_PLACEHOLDER = "<fresh database>"
 
@@ -36,6 +40,7 @@ _DB_PLACEHOLDER = "<fresh database>"
 def server_command(config: BenchConfig, db_url: str = _DB_PLACEHOLDER) -> list[str]:
     """The command line of every server; with the placeholder, as the report shows it."""
     command = [sys.executable, "-m", "service.main", "--host", "127.0.0.1", "--port", "0"]
+    command += ["--web-port", "0"]  # chat/1 over WebSocket on /chat (--transport ws)
     command += ["--db", db_url, "--log-level", "WARNING", "--timeout", str(INACTIVITY_TIMEOUT_S)]
     # The accounts' cheap hashes stay cheap: made anew at real cost at each first login, they
     # would turn every workload into one of argon2 (the storm of `login` has real ones).
@@ -50,8 +55,10 @@ def server_command(config: BenchConfig, db_url: str = _DB_PLACEHOLDER) -> list[s
 @dataclass
 class ServerProcess:
     process: subprocess.Popen[str]
+    transport: str = "tcp"  # how the workload's clients reach it (BenchConfig.transport)
     host: str = ""
     port: int = 0
+    web_port: int = 0
     _log: collections.deque[str] = field(
         default_factory=lambda: collections.deque(maxlen=_LOG_LINES_KEPT)
     )
@@ -61,25 +68,33 @@ class ServerProcess:
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where the workload's clients connect: the chat port, or the web port for ws."""
+        return Endpoint(self.web_port if self.transport == "ws" else self.port, self.transport)
+
     def log_tail(self, lines: int = 3) -> str:
         """The server's last words: a traceback's or argparse's last lines say what failed."""
         return " ".join(line.strip() for line in list(self._log)[-lines:])
 
     def read_log(self) -> None:
         """Runs in a thread: keeps the stderr pipe empty (a full one would block the server)
-        and catches the `listening on HOST:PORT` line."""
+        and catches the `listening on HOST:PORT` lines of both ports."""
         assert self.process.stderr is not None
         with self.process.stderr:
             for line in self.process.stderr:
                 self._log.append(line)
-                match = _LISTENING.search(line)
-                if match and not self._listening.is_set():
+                if self._listening.is_set():
+                    continue
+                if web := _WEB_LISTENING.search(line):
+                    self.web_port = int(web.group(2))
+                    self._listening.set()  # (printed after the chat port's line)
+                elif match := _LISTENING.search(line):
                     self.host, self.port = match.group(1), int(match.group(2))
-                    self._listening.set()
         self._listening.set()  # the server exited: stop waiting
 
     def wait_listening(self) -> None:
-        if not self._listening.wait(START_TIMEOUT_S) or not self.port:
+        if not self._listening.wait(START_TIMEOUT_S) or not (self.port and self.web_port):
             self.process.kill()
             self.process.wait()
             raise WorkloadError(f"chat-server did not start: {self.log_tail() or 'no output'}")
@@ -113,7 +128,7 @@ def spawn(config: BenchConfig, db_url: str, extra: Sequence[str] = ()) -> Server
             text=True,
             env=env,
         )
-    server = ServerProcess(process)
+    server = ServerProcess(process, config.transport)
     threading.Thread(target=server.read_log, name="server-log", daemon=True).start()
     server.wait_listening()
     cpus = allowed_cpus(server.pid)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 PASSWORD = "bench password 1"  # every benchmark account's password
 WARMUP_S = 1.0  # dm and fanout run this long before measuring, to fill pipes and caches
+TRANSPORTS = ("tcp", "ws")  # chat/1 over TCP, or over WebSocket on the web port (/chat)
 
 
 class WorkloadError(Exception):
@@ -22,3 +23,4 @@ class BenchConfig:
     messages: int | None = None  # offline's backlog size; None: its default
     db_server_url: str | None = None  # PostgreSQL server; None: a temporary SQLite file
     sqlite_synchronous: str = "full"  # passed to chat-server as --sqlite-synchronous
+    transport: str = "tcp"  # one of TRANSPORTS: how every client of the run connects

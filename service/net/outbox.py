@@ -50,10 +50,13 @@ class Outbox:
         self._sealed = False  # the last frame (a `bye`) is queued: nothing may follow it
         self._waiters = 0  # threads in send_waiting: only then is there anyone to notify
 
-    def redirect(self, on_pending: Callable[[], None]) -> None:
-        """From now on tell `on_pending` (the reactor, when the socket changes hands at a
-        WebSocket upgrade)."""
-        self._on_pending = on_pending
+    def redirect(self, on_pending: Callable[[], None], limit_bytes: int) -> None:
+        """The socket changes hands (a WebSocket upgrade): from now on tell `on_pending` and
+        hold up to `limit_bytes`, the session's bound rather than the HTTP exchange's (which
+        fits a file, not a backlog page of 64 KiB and its framing)."""
+        with self._lock:
+            self._on_pending = on_pending
+            self.limit_bytes = limit_bytes
 
     @property
     def overflowed(self) -> bool:

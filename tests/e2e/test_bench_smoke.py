@@ -1,5 +1,6 @@
 """The benchmark still runs end to end (the CI smoke test): `scripts/bench dm` for 2 seconds,
-`room` with 40 members for 1, and `search` over a corpus of 5,000 messages for 1.
+over TCP and (1 second, 10 clients) over WebSocket, `room` with 40 members for 1, and `search`
+over a corpus of 5,000 messages for 1.
 
 It checks that the figures exist and that nothing went wrong, never how fast anything was:
 CI machines differ, and a speed threshold here would only make the suite flaky.
@@ -40,6 +41,27 @@ def test_bench_dm_runs_and_reports_its_figures_as_json() -> None:
     assert report["config"]["workloads"]["dm"]["duration_s"] == 2
     if report["config"]["pinning"].startswith("generator on CPU 1"):  # two CPUs or more
         assert dm["server_cpus"] == "0", "the server must not share the generator's CPU"
+
+
+@pytest.mark.timeout(180)
+def test_bench_dm_over_websocket_runs_and_says_so() -> None:
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "bench"), "dm", "--transport", "ws", "--clients", "10",
+         "--duration", "1", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    dm = report["dm"]
+    assert report["config"]["transport"] == "ws"
+    assert "--web-port" in report["config"]["server_command"]
+    assert dm.keys() >= DM_KEYS, dm
+    assert dm["errors"] == 0, dm
+    assert dm["messages"] > 0, dm
 
 
 ROOM_KEYS = {

@@ -83,6 +83,46 @@ def test_startprivate_to_a_web_only_user_is_declined_as_unsupported(
 
 
 @sqlite_only
+def test_a_backlog_of_more_than_64_kib_reaches_a_web_session_whole(
+    ws: WsConnect, login: Callable[[str], TestClient]
+) -> None:
+    """The backlog goes out in pages of 64 KiB, each waiting for room in the outbox: a web
+    session's outbox is bounded like any session's (--outbox-limit), not like the HTTP
+    exchange it was upgraded from (which holds a file and no more, so a page never fit)."""
+    bob = login("bob")
+    texts = [f"{n:02d}" + "x" * 3_998 for n in range(24)]  # ~98 KiB stored for alice
+    for text in texts:
+        assert bob.request("message", to="alice", text=text)["ok"] is True
+    web = ws()
+    assert web.login("alice", PASSWORD)["pending"] == len(texts)
+    got = [web.expect(ev="message")["text"] for _ in texts]
+    assert got == texts
+    assert web.request("ping")["ok"] is True
+
+
+@sqlite_only
+def test_room_messages_reach_web_members_and_tcp_members_alike(
+    ws: WsConnect, login: Callable[[str], TestClient], make_user: Callable[[str], None]
+) -> None:
+    """A room message is framed once for all its web members (service/net/web/outbox.py):
+    each still gets every message, whole and in order."""
+    make_user("carol")
+    webs = [ws(), ws()]
+    for web, name in zip(webs, ["alice", "carol"], strict=True):
+        web.login(name, PASSWORD)
+        assert web.request("join", room="#web")["ok"] is True
+    bob = login("bob")
+    assert bob.request("join", room="#web")["ok"] is True
+    for text in ["one", "two", "three"]:
+        assert bob.request("say", room="#web", text=text)["ok"] is True
+    assert webs[0].request("say", room="#web", text="from the page")["ok"] is True
+    expected = ["one", "two", "three", "from the page"]  # a sender hears its own no more
+    assert [webs[1].expect(ev="room_message")["text"] for _ in expected] == expected
+    assert [webs[0].expect(ev="room_message")["text"] for _ in expected[:3]] == expected[:3]
+    assert bob.expect(ev="room_message")["text"] == "from the page"
+
+
+@sqlite_only
 def test_logout_says_bye_then_closes_normally(ws: WsConnect) -> None:
     web = ws()
     web.login("alice", PASSWORD)
@@ -225,8 +265,8 @@ def test_the_idle_timeout_applies_over_websocket(
 ) -> None:
     server = limited_server(timeout_s=1.0)
     web = WsTestClient(server.host, server.web_port)
+    started = time.monotonic()  # before the login, the last request the idle time counts from
     web.login("alice", PASSWORD)
-    started = time.monotonic()
     assert [f["reason"] for f in web.wait_closed(timeout_s=5)] == ["timeout"]
     assert 0.8 < time.monotonic() - started < 5 and web.close_code == 1000
     web.close()

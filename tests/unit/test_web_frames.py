@@ -9,6 +9,7 @@ from wsproto.connection import Connection, ConnectionType
 from wsproto.events import CloseConnection, TextMessage
 
 from service.net.web.frames import close_frame, text_frames
+from service.net.web.outbox import LastFramed
 from service.wire.codec import encode
 
 
@@ -44,3 +45,17 @@ def test_any_texts_of_any_length_come_back_whole(texts: list[str]) -> None:
 def test_a_close_frame_carries_its_code_and_a_reason_cut_to_fit() -> None:
     assert _read(close_frame(1001, "shutdown")) == [(1001, "shutdown")]
     assert _read(close_frame(1000, "é" * 100)) == [(1000, "é" * 61)]  # 123 bytes at most
+
+
+def test_the_same_lines_handed_on_again_share_one_framing() -> None:
+    """A room message goes to every member as one bytes object: its WebSocket members hold
+    one framed copy between them, not one each."""
+    last = LastFramed()
+    room_message = encode({"ev": "room_message", "text": "hi all"})
+    first = last.frames(room_message)
+    assert last.frames(room_message) is first
+    assert _read(first) == ['{"ev":"room_message","text":"hi all"}']
+    other = encode({"ev": "room_message", "text": "next"})
+    assert _read(last.frames(other)) == ['{"ev":"room_message","text":"next"}']
+    equal_but_another_object = bytes(bytearray(other))
+    assert last.frames(equal_but_another_object) == last.frames(other)

@@ -1,7 +1,8 @@
 """chat/1 over WebSocket: the second wire adapter, on the same session core as TCP.
 
 Each text message carries exactly one chat/1 frame, without the newline (the message is the
-frame); wsproto (sans-IO) reads the messages, the session core (service/net/adapter.py) does
+frame); wsproto (sans-IO) reads the messages (but plain text messages, the common case, read
+past it by service/net/web/plain_text.py), the session core (service/net/adapter.py) does
 everything else, with the same engine, limits and pipeline as TCP. Output is framed by the
 outbox (service/net/web/outbox.py). The message's text is decoded as one JSON value, so a
 message holding two frames on two lines is not valid JSON: `bad_frame`, as on TCP. What only
@@ -32,6 +33,7 @@ from service.net.adapter import SessionAdapter
 from service.net.runtime import Runtime
 from service.net.web.frames import close_frame, text_frames
 from service.net.web.outbox import WsOutbox
+from service.net.web.plain_text import PlainTextSplitter
 from service.wire import events
 from service.wire.codec import (
     MAX_FRAME_BYTES,
@@ -62,12 +64,13 @@ class WebSocketConnection(SessionAdapter):
         """`outbox`: the HTTP exchange's, with the 101 in it; `trailing`: what the client
         sent after its upgrade request, read already."""
         super().__init__(sock, address, runtime, upgraded_at, outbox)
-        outbox.redirect(self._on_output_waiting)
+        outbox.redirect(self._on_output_waiting, runtime.services.config.outbox_limit_bytes)
         if outbox.has_pending:  # the 101: the exchange it was queued for writes no more
             self._on_output_waiting()
         self._ws_outbox = outbox
         self.state.can_private = False
         self._ws = WsConnection(ConnectionType.SERVER)  # no extensions: no compression
+        self._splitter = PlainTextSplitter()  # plain text messages skip wsproto
         self._parts: list[bytes] = []  # a message that came in pieces, so far
         self._size = 0  # its bytes
         self._spent = False  # the peer broke a rule: nothing more is read
@@ -85,8 +88,21 @@ class WebSocketConnection(SessionAdapter):
     def _received(self, data: bytes) -> None:
         if self._spent:
             return
-        self._ws.receive_data(data)
         out: list[Decoded] = []
+        for plain, piece in self._splitter.feed(data):
+            if plain:  # (never inside a fragmented message: _parts is empty)
+                self._text(piece, True, out)
+            else:
+                self._ws.receive_data(piece)
+                self._read_events(out)
+            if self._spent:
+                break
+        self._engine.receive(out)
+        if self._close_reply is not None:
+            self._engine.receive_eof()  # the peer closed: answer what it sent, then end
+
+    def _read_events(self, out: list[Decoded]) -> None:
+        """What wsproto made of what it was handed: all but plain text messages."""
         try:
             for event in self._ws.events():
                 if isinstance(event, TextMessage):
@@ -102,9 +118,6 @@ class WebSocketConnection(SessionAdapter):
                     break
         except ParseFailed as error:  # (wsproto reports it as a CloseConnection, see below)
             self._broken(error.code, str(error), out)
-        self._engine.receive(out)
-        if self._close_reply is not None:
-            self._engine.receive_eof()  # the peer closed: answer what it sent, then end
 
     def _closed_by_peer(self, event: CloseConnection, out: list[Decoded]) -> None:
         """The peer's close frame, or (the state still OPEN) wsproto's word for a frame that
