@@ -38,6 +38,8 @@ from datetime import datetime
 from typing import Any
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import Application
+from prompt_toolkit.application.current import get_app_or_none
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
@@ -59,7 +61,14 @@ from cli.client.p2p import PrivateChats
 from cli.client.remembered import Keeper, TokenFiles
 from cli.client.resume import EXIT_INTERRUPTED, next_session
 from cli.client.screen import Screen
-from cli.client.terminal import PROMPT_STYLE, ask, drop_typed_ahead, no_echo, wait_dropping_keys
+from cli.client.terminal import (
+    PROMPT_STYLE,
+    after_prompt,
+    ask,
+    drop_typed_ahead,
+    no_echo,
+    wait_dropping_keys,
+)
 from cli.client.tls import client_context
 from service.config import DEFAULT_PORT
 from service.wire.names import is_valid_username
@@ -290,7 +299,9 @@ async def _read_commands(
     while chat.exit_code is None:
         try:
             line = await session.prompt_async(
-                default=draft, pre_run=lambda: _refresh(session, chat, aside)
+                _prompt_message(chat, draft),
+                default=draft,
+                pre_run=lambda: _refresh(session, chat, aside),
             )
         except EOFError:  # Ctrl-D on an empty line
             line = "logout"
@@ -366,6 +377,12 @@ def _prompt_text(chat: Chat) -> FormattedText:
     return FormattedText([("class:ask" if chat.asking else "class:prompt", chat.prompt())])
 
 
+def _prompt_message(chat: Chat, draft: str) -> Callable[[], FormattedText]:
+    """The prompt's text, for a prompt that starts holding `draft` (`after_prompt`)."""
+    shown = after_prompt(draft)
+    return lambda: FormattedText([*_prompt_text(chat), ("", shown)])
+
+
 class SetAside:
     """The line being typed when the prompt starts to ask y/n about a private chat request
     is set aside, so that the answer is a line of its own (`members #lab` + `y` is no
@@ -392,15 +409,28 @@ def _refresh(session: PromptSession[str], chat: Chat, aside: SetAside | None = N
     """Redraw the prompt (its text may have changed), or end it when the session is over,
     leaving what was typed on the screen. Also the prompt's pre_run hook, which closes the
     gap between the loop's check and the prompt starting."""
-    app = session.app
+    app = _prompt_app(session)
     if chat.exit_code is None:
         if aside is not None:
             aside.follow(session.default_buffer, chat.asking)
-        app.erase_when_done = False  # until Enter decides otherwise
-        app.invalidate()
-    elif app.is_running and app.future is not None and not app.future.done():
+        if app is not None:
+            app.erase_when_done = False  # until Enter decides otherwise
+            app.invalidate()
+    elif app is not None and app.future is not None and not app.future.done():
         app.erase_when_done = True  # no stray prompt: the line comes back after a reconnect,
         app.exit(result="")  # or is printed as not sent before the exit
+
+
+def _prompt_app(session: PromptSession[str]) -> Application[Any] | None:
+    """The application running `session`'s prompt now, if any. Usually the session's own; on
+    a dumb terminal (TERM=dumb) prompt_toolkit runs each line in an application of its own
+    making instead, which is then the current one, and shows the session's layout. Missing
+    that one left the prompt waiting for Enter after the session had ended, and the reconnect
+    behind it."""
+    for app in (session.app, get_app_or_none()):
+        if app is not None and app.is_running and app.layout is session.layout:
+            return app
+    return None
 
 
 def _key_bindings(current: Callable[[], str | None] = lambda: None) -> KeyBindings:

@@ -25,7 +25,13 @@ from cli.client.dialer import Dialer
 from cli.client.login import LoggedIn, LoginRefused, log_in_again
 from cli.client.reconnect import After, after_end, reconnect
 from cli.client.remembered import Keeper
-from cli.client.terminal import PROMPT_STYLE, ask_afresh, take_typed_ahead, wait_dropping_keys
+from cli.client.terminal import (
+    PROMPT_STYLE,
+    after_prompt,
+    ask_afresh,
+    take_typed_ahead,
+    wait_dropping_keys,
+)
 
 EXIT_INTERRUPTED = 130  # Ctrl-C at the login or while reconnecting, as shells report it
 COME_BACK_PROMPT = "[logged out: Enter logs in again, Ctrl-C quits] "
@@ -69,7 +75,8 @@ async def _ask_to_come_back(draft: str) -> str | None:
     session: PromptSession[str] = PromptSession(style=PROMPT_STYLE)
     try:
         return await session.prompt_async(
-            FormattedText([("class:ask", COME_BACK_PROMPT)]), default=draft
+            FormattedText([("class:ask", COME_BACK_PROMPT), ("", after_prompt(draft))]),
+            default=draft,
         )
     except (EOFError, KeyboardInterrupt):
         return None

@@ -25,6 +25,7 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.input import create_input
 from prompt_toolkit.input.typeahead import clear_typeahead
 from prompt_toolkit.styles import Style
+from prompt_toolkit.utils import is_dumb_terminal
 
 # The chat prompt, and a prompt that asks something (a private chat request, logged out).
 PROMPT_STYLE = Style.from_dict({"prompt": "bold", "ask": "bold ansimagenta"})
@@ -78,6 +79,15 @@ def take_typed_ahead(stream: TextIO = sys.stdin) -> str:
     finally:
         termios.tcsetattr(fd, termios.TCSANOW, before)
     return taken.decode("utf-8", "replace")
+
+
+def after_prompt(draft: str) -> str:
+    """What to write after a prompt's text when the prompt starts holding `draft`. A dumb
+    terminal's prompt (TERM=dumb) is written once, and then prompt_toolkit only echoes the
+    keys typed, never the line it starts with: there the draft is written out, or the keys
+    typed on would look like a line of their own while they went on with it. Elsewhere
+    nothing: the prompt draws the draft itself."""
+    return draft if is_dumb_terminal() else ""
 
 
 async def ask(prompt: str, *, password: bool = False) -> str:

@@ -40,8 +40,9 @@ Spawn = Callable[..., pexpect.spawn]
 @pytest.fixture
 def spawn_at(tmp_path: Path) -> Iterator[Callable[..., pexpect.spawn]]:
     """`spawn_at(port, "alice")`: a chat-client for 127.0.0.1:port, logged in as alice, at
-    its prompt; `args` are more switches. Its data directory (history) is tmp_path/data, its
-    state directory (remembered logins) tmp_path/state."""
+    its prompt; `args` are more switches, `term` the terminal's type (TERM). Its data
+    directory (history) is tmp_path/data, its state directory (remembered logins)
+    tmp_path/state."""
     children: list[pexpect.spawn] = []
 
     def start(
@@ -51,10 +52,11 @@ def spawn_at(tmp_path: Path) -> Iterator[Callable[..., pexpect.spawn]]:
         log_in: bool = True,
         to_prompt: bool = True,
         args: tuple[str, ...] = (),
+        term: str = "xterm",
     ) -> pexpect.spawn:
         # COLUMNS and LINES as the pty's own size: an inherited COLUMNS (pytest's workers may
         # have one) would make the client wrap lines at another width than the screen's.
-        env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
+        env = {**os.environ, "NO_COLOR": "1", "TERM": term, "PROMPT_TOOLKIT_NO_CPR": "1",
                "XDG_DATA_HOME": str(tmp_path / "data"), "LINES": str(SCREEN[0]),
                "XDG_STATE_HOME": str(tmp_path / "state"),
                "COLUMNS": str(SCREEN[1])}  # fmt: skip
