@@ -35,7 +35,7 @@ import sys
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import Application
@@ -80,21 +80,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Chat with the other users of a Parley (chat/1) server.",
         epilog="Once logged in, type help for the commands.",
     )
+    # Each of HOST and PORT also as a flag, as chat-server takes them; no defaults here, so
+    # that _either can tell "not given" (None) from a value.
     parser.add_argument(
-        "host",
-        nargs="?",
-        default="127.0.0.1",
-        metavar="HOST",
-        help="server address (default 127.0.0.1)",
+        "host_positional", nargs="?", metavar="HOST", help=f"server address (default {HOST})"
     )
     parser.add_argument(
-        "port",
+        "port_positional",
         nargs="?",
         metavar="PORT",
         type=_port,
-        default=DEFAULT_PORT,
         help=f"server port (default {DEFAULT_PORT})",
     )
+    parser.add_argument("--host", metavar="HOST", help="same as HOST")
+    parser.add_argument("--port", metavar="PORT", type=_port, help="same as PORT")
     parser.add_argument(
         "--user", metavar="NAME", type=_username, help="log in as NAME (no username prompt)"
     )
@@ -123,7 +122,44 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.ca_file is not None and not args.tls:
         parser.error("--ca-file goes with --tls")
+    lone = args.host_positional
+    if (
+        args.host is not None
+        and lone is not None
+        and lone.isdigit()
+        and args.port_positional is None
+    ):
+        # `chat-client --host example.org 5077`: beside --host, a lone number is the port
+        args.host_positional, args.port_positional = None, _checked(parser, _port, lone)
+    args.host = _either(parser, "host", args.host_positional, args.host, HOST)
+    args.port = _either(parser, "port", args.port_positional, args.port, DEFAULT_PORT)
+    del args.host_positional, args.port_positional
     return args
+
+
+HOST = "127.0.0.1"  # the server's address when none is given
+
+T = TypeVar("T")
+
+
+def _checked(parser: argparse.ArgumentParser, check: Callable[[str], T], text: str) -> T:
+    """`check(text)`, its ArgumentTypeError a usage error as argparse makes it."""
+    try:
+        return check(text)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
+
+
+def _either(
+    parser: argparse.ArgumentParser, name: str, positional: T | None, flag: T | None, default: T
+) -> T:
+    """The value given as a positional or as its flag (or both, when they agree), else
+    `default`; two different values are a usage error, as chat-server's (exit 2)."""
+    if positional is not None and flag is not None and positional != flag:
+        parser.error(f"{name} given twice with different values ({positional} and {flag})")
+    if flag is not None:
+        return flag
+    return positional if positional is not None else default
 
 
 def _port(text: str) -> int:

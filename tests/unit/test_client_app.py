@@ -28,6 +28,41 @@ def test_no_bell_switch() -> None:
 
 
 @pytest.mark.parametrize(
+    ("argv", "host", "port"),
+    [
+        ([], "127.0.0.1", 5000),
+        (["--user", "bob", "--port", "5077"], "127.0.0.1", 5077),
+        (["example.org", "5077"], "example.org", 5077),
+        (["example.org", "--port", "5077"], "example.org", 5077),
+        (["--host", "example.org", "--port", "5077"], "example.org", 5077),
+        (["--host", "example.org", "5077"], "example.org", 5077),  # a lone number: the port
+        (["example.org", "5077", "--host", "example.org", "--port", "5077"], "example.org", 5077),
+    ],
+)
+def test_host_and_port_as_positionals_or_flags(argv: list[str], host: str, port: int) -> None:
+    args = app.parse_args(argv)
+    assert (args.host, args.port) == (host, port)
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["a.org", "--host", "b.org"], "host given twice with different values (a.org and b.org)"),
+        (["h", "5077", "--port", "5078"], "port given twice with different values (5077 and 5078)"),
+        (["--host", "h", "70000"], "'70000' is not a port number (1-65535)"),
+        (["--port", "http"], "argument --port: 'http' is not a port number (1-65535)"),
+    ],
+)
+def test_a_bad_port_or_two_different_values_is_a_usage_error(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        app.parse_args(argv)
+    assert exited.value.code == 2
+    assert f"chat-client: error: {error}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
     ("env", "expected"),
     [
         ({}, "/home/ann/.local/share/parley/history-alice"),
