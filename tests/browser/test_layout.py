@@ -1,5 +1,5 @@
-"""The page on a 375-px phone with nothing cut off, in dark mode as in light, and keyboard
-first: Ctrl+K and Esc switch conversations, Enter sends."""
+"""The page on a 375-px phone with nothing cut off (a side panel over a conversation too), in
+dark mode as in light, and keyboard first: Ctrl+K and Esc switch conversations, Enter sends."""
 
 from __future__ import annotations
 
@@ -55,6 +55,14 @@ def test_a_phone_screen_shows_everything_without_cutting_it_off(
         _fits(page.page, selector)
     _no_sideways_scroll(page.page)
     page.page.screenshot(path=tmp_path / "phone-conversation.png")
+
+    page.page.get_by_role("button", name="Members").click()  # the side panel takes the screen
+    expect(page.page.locator("#panel .person")).to_have_count(2)
+    panel = page.page.locator("#panel").bounding_box()
+    assert panel is not None and panel["width"] >= PHONE_WIDTH - 1, panel
+    _fits(page.page, "#panel-title")
+    page.page.locator("#panel-close").click()
+    expect(page.page.locator("#conversation-title")).to_be_visible()
 
     page.page.locator("#back").click()  # back to the list of conversations
     expect(page.page.locator("#sidebar")).to_be_visible()
