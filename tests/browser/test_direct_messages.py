@@ -159,8 +159,10 @@ def test_the_people_panel_shows_who_was_on_lately_and_whom_you_block(
     terminal.request("logout")
     page = open_page().sign_in(alice)
     page.page.get_by_role("button", name="People").click()
-    page.page.get_by_label("Who was online in").select_option(label="the last hour")
     panel = page.page.locator("#panel")
+    expect(panel.get_by_role("heading", name="Private chats")).to_be_visible()
+    expect(panel.locator("#panel-body")).not_to_contain_text("null")  # nothing chosen yet
+    page.page.get_by_label("Who was online in").select_option(label="the last hour")
     expect(panel.locator(".person", has_text=bob)).to_be_visible()
     panel.get_by_label("Block a user").fill(eve)
     panel.get_by_role("button", name="Block", exact=True).click()
