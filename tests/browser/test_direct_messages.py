@@ -170,3 +170,27 @@ def test_the_people_panel_shows_who_was_on_lately_and_whom_you_block(
     expect(blocked.get_by_role("button", name="Unblock")).to_be_visible()
     blocked.get_by_role("button", name="Unblock").click()
     expect(panel.locator("li", has_text=eve)).to_have_count(0)
+
+
+def test_writing_to_a_user_who_does_not_exist_is_refused_and_leaves_nothing(
+    open_page: OpenPage, users: Users
+) -> None:
+    alice, bob = users("alice", "bob")
+    ghost = "nobody_by_this_name"
+    page = open_page().sign_in(alice)
+    page.page.get_by_placeholder("username").fill(ghost)
+    page.page.get_by_role("button", name="Write").click()
+    expect(page.page.locator("#dm-form .note")).to_have_text(f"There is no user {ghost}.")
+    expect(page.sidebar_item(f"@{ghost}")).to_have_count(0)
+    expect(page.page.locator("#conversation-title")).to_have_text("Parley")  # nothing opened
+
+    page.page.keyboard.press("Control+k")  # the switcher offers "Message X" for any name
+    switcher = page.page.get_by_role("combobox", name="Conversation, room or user")
+    switcher.press_sequentially(ghost)
+    switcher.press("Enter")
+    expect(page.page.locator("#switcher-note")).to_have_text(f"There is no user {ghost}.")
+    expect(page.sidebar_item(f"@{ghost}")).to_have_count(0)
+    switcher.fill(bob)  # a real one opens, its history asked
+    switcher.press("Enter")
+    expect(page.page.locator("#conversation-title")).to_have_text(bob)
+    expect(page.page.get_by_text("This is the beginning of the conversation.")).to_be_visible()

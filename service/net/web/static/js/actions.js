@@ -68,6 +68,26 @@ export function open(app, id) {
   app.changed();
 }
 
+/** Write to `user` (the sidebar's Write box, Ctrl+K's "Message X"): a conversation already
+ * here opens; a new one has its history asked first, so that a name with no account is
+ * refused in the server's words (`no_such_user`) and leaves no conversation behind. Returns
+ * an error sentence or null. */
+export async function writeTo(app, user) {
+  const id = dmId(user);
+  if (app.store.get(id) === null && app.ready && app.features.has("dm_history")) {
+    let page;
+    try {
+      const reply = await app.link.request("dm_history", { with: user, limit: HISTORY_PAGE });
+      page = historyPage(reply, (m) => m.msg_id);
+    } catch (error) {
+      return describe(error);
+    }
+    app.store.addOlder(id, page.messages, page.more);
+  }
+  open(app, id);
+  return null;
+}
+
 /** The next page back in a conversation's history, if there is one and none is on its way. */
 export function loadOlder(app, id) {
   const conversation = app.store.get(id);
@@ -92,6 +112,7 @@ export function loadOlder(app, id) {
     app.changed();
   }, (error) => {
     conversation.loading = false;
+    conversation.version += 1; // its edge no longer says "Loading earlier messages…"
     if (error instanceof Refused) {
       conversation.more = false;
       app.ui.conversationNote(id, refusal(error.reply));

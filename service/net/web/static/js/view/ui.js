@@ -2,8 +2,8 @@
 // keyboard, the tab title, desktop notifications and the live region; the parts (sidebar,
 // thread, panel, switcher, banner, sign-in) each draw themselves.
 
-import { join, leave, open, send, setBlocked } from "../actions.js";
-import { BROADCASTS, dmId } from "../conversations.js";
+import { join, leave, open, send, setBlocked, writeTo } from "../actions.js";
+import { BROADCASTS } from "../conversations.js";
 import { isUserName } from "../switcher.js";
 import { Banner } from "./banner.js";
 import { byId, el, name, show } from "./dom.js";
@@ -57,8 +57,7 @@ export class Ui {
     this._inlineForm("dm-form", "dm-input", async (value) => {
       if (!isUserName(value)) return "A username is 1 to 32 letters, digits, _, . or -.";
       if (value === this.app.me) return "That is you.";
-      open(this.app, dmId(value));
-      return null;
+      return writeTo(this.app, value);
     });
     this.notifyButton.addEventListener("click", async () => {
       await Notification.requestPermission();
