@@ -5,13 +5,17 @@ blocking, and a private-chat request to a page declined with its reason."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.page import ChatPage
+from tests.support.server import RunningServer, create_users, start_server
 
 OpenPage = Callable[..., ChatPage]
 Users = Callable[..., list[str]]
@@ -194,3 +198,52 @@ def test_writing_to_a_user_who_does_not_exist_is_refused_and_leaves_nothing(
     switcher.press("Enter")
     expect(page.page.locator("#conversation-title")).to_have_text(bob)
     expect(page.page.get_by_text("This is the beginning of the conversation.")).to_be_visible()
+
+
+def test_a_message_over_the_limit_stays_in_the_composer_with_the_reason(
+    open_page: OpenPage, users: Users
+) -> None:
+    alice, bob = users("alice", "bob")
+    page = open_page().sign_in(alice)
+    page.write_to(bob)
+    box = page.page.locator("#composer-text")
+    box.fill("x" * 3_990)
+    expect(page.page.locator("#composer-count")).to_have_text("3,990 / 4,000")
+    too_long = "y" * 4_001
+    page.send(too_long)
+    expect(page.page.locator("#composer-note")).to_have_text(
+        "A message may be at most 4,000 characters; this one has 4,001."
+    )
+    expect(box).to_have_value(too_long)  # still there, to be cut
+    expect(page.messages).to_have_count(0)
+    box.press("Backspace")
+    expect(page.page.locator("#composer-note")).to_be_hidden()
+    box.press("Enter")
+    expect(page.message("y" * 4_000).locator(".state")).to_have_text(" · stored")
+    expect(box).to_have_value("")
+    expect(page.page.locator("#composer-count")).to_be_hidden()
+
+
+@pytest.fixture
+def terse_server(web_server: RunningServer, tmp_path: Path) -> Iterator[RunningServer]:
+    """A server of its own whose text limit is lower than chat/1's 4,000 (which the page
+    knows): only the server's refusal can tell the page."""
+    config = replace(web_server.config, db_url=f"sqlite:///{tmp_path / 'terse.db'}",
+                     max_text_chars=20)  # fmt: skip
+    running = start_server(config)
+    create_users(running.db_url, {"alice": PASSWORD, "bob": PASSWORD})
+    yield running
+    running.stop()
+
+
+def test_a_message_over_a_lower_server_limit_goes_back_to_the_composer(
+    open_page: OpenPage, terse_server: RunningServer
+) -> None:
+    page = open_page(server=terse_server).sign_in("alice")
+    page.write_to("bob")
+    page.send("z" * 21)
+    expect(page.page.locator("#composer-note")).to_have_text(
+        "A message may be at most 20 characters."
+    )
+    expect(page.page.locator("#composer-text")).to_have_value("z" * 21)
+    expect(page.messages).to_have_count(0)  # not left behind, failed, with a "Send again"

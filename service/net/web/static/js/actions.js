@@ -8,6 +8,8 @@ import { ConnectionLost, Refused } from "./protocol.js";
 import { roomName } from "./switcher.js";
 import { refusal } from "./words.js";
 
+// Refusals that sending the same text to the same place again can only repeat: no "Send again".
+const FINAL_REFUSALS = new Set(["too_long", "no_such_user", "self", "no_such_room"]);
 const HISTORY_PAGE = 50; // messages per `history` / `dm_history` page (chat/1: 1-100)
 
 /** A message from the server for conversation `id`. */
@@ -154,10 +156,21 @@ export function send(app, id, text) {
       app.store.confirmOwn(id, localId, reply.msg_id, state);
     }
     app.changed();
-  }, (error) => {
-    app.store.updateOwn(id, localId, "failed", describe(error));
-    app.changed();
-  });
+  }, (error) => notSent(app, id, localId, text, describe(error), error));
+  app.changed();
+}
+
+/** Our message `localId` was not sent, for `why`. Over a limit the server set lower than
+ * chat/1's, it goes back to the composer to be cut; otherwise it stays, failed, with "Send
+ * again" unless sending it again can only repeat the refusal. */
+function notSent(app, id, localId, text, why, error) {
+  const code = error instanceof Refused ? error.reply.error : null;
+  if (code === "too_long" && app.store.openId === id) {
+    app.store.takeOwn(id, localId);
+    app.ui.editAgain(text, why);
+  } else {
+    app.store.updateOwn(id, localId, "failed", why, null, !FINAL_REFUSALS.has(code));
+  }
   app.changed();
 }
 
@@ -178,8 +191,7 @@ function broadcast(app, text, now) {
     const why = error instanceof ConnectionLost
       ? "Not sent: broadcasts reach who is online now, and the page is not connected."
       : describe(error);
-    app.store.updateOwn(BROADCASTS, localId, "failed", why);
-    app.changed();
+    notSent(app, BROADCASTS, localId, text, why, error);
   });
   app.changed();
 }

@@ -5,6 +5,7 @@
 import { join, leave, open, send, setBlocked, writeTo } from "../actions.js";
 import { BROADCASTS } from "../conversations.js";
 import { isUserName } from "../switcher.js";
+import { lengthCounter, lengthProblem } from "../length.js";
 import { Banner } from "./banner.js";
 import { byId, el, name, show } from "./dom.js";
 import { Panel, PRIVATE_NOTE } from "./panel.js";
@@ -31,6 +32,8 @@ export class Ui {
     this.empty = byId("empty");
     this.composer = byId("composer");
     this.text = byId("composer-text");
+    this.counter = byId("composer-count");
+    this.composerNote = byId("composer-note");
     this.announcer = byId("announcer");
     this.notifyButton = byId("enable-notifications");
     this._notes = new Map(); // conversation id -> the last thing said about it (a refusal...)
@@ -47,7 +50,10 @@ export class Ui {
       this._send();
     });
     this.text.addEventListener("keydown", (event) => this._composerKey(event));
-    this.text.addEventListener("input", () => this._fit());
+    this.text.addEventListener("input", () => {
+      this._fit();
+      this._measure(false);
+    });
     byId("back").addEventListener("click", () => open(this.app, null));
     byId("signout").addEventListener("click", () => this.app.signOut());
     byId("open-switcher").addEventListener("click", () => this.switcher.open());
@@ -91,6 +97,7 @@ export class Ui {
     this._notes.clear();
     this._headerKey = null;
     this.text.value = "";
+    this._measure(false);
     this.root.classList.remove("conversation-open");
   }
 
@@ -212,9 +219,39 @@ export class Ui {
     const id = this.app.store.openId;
     const text = this.text.value;
     if (id === null || text.trim() === "") return;
+    if (this._measure(true) !== null) return; // too long: it stays here, to be cut
     send(this.app, id, text);
     this.text.value = "";
     this._fit();
+    this._measure(false);
+  }
+
+  /** The composer's length against chat/1's cap: a counter near it; the reason it cannot go
+   * once a send was tried (and until it fits again). Returns that reason or null. */
+  _measure(sending) {
+    const text = this.text.value;
+    const count = lengthCounter(text);
+    this.counter.textContent = count ?? "";
+    show(this.counter, count !== null);
+    const problem = lengthProblem(text);
+    if (sending || problem === null || !this.composerNote.hidden) this.composerSays(problem);
+    return problem;
+  }
+
+  /** A sentence about what is in the composer (null: none). */
+  composerSays(text) {
+    this.composerNote.textContent = text ?? "";
+    show(this.composerNote, text !== null);
+  }
+
+  /** A refused message's text back in the composer, to be changed and sent again. */
+  editAgain(text, why) {
+    const typed = this.text.value;
+    this.text.value = typed.trim() === "" ? text : `${text}\n${typed}`;
+    this._fit();
+    this._measure(false);
+    this.composerSays(why);
+    this.text.focus();
   }
 
   /** Enter sends, Shift+Enter is a new line (and Enter while an input method composes is
