@@ -123,7 +123,9 @@ export class App {
     }
     this.ui.signin.show({
       user: auth.user, note: loginRefusal(reply, auth.user),
-      offerReplace: reply.error === "online_elsewhere" && this.features.has("sessions"),
+      // The credentials just refused stay in memory for "sign in here" (and only for it).
+      replaceWith: reply.error === "online_elsewhere" && this.features.has("sessions")
+        ? auth : null,
       resume: auth.token ? auth.user : null, // the saved sign-in still holds (locked, busy...)
     });
   }
