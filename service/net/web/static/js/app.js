@@ -165,6 +165,7 @@ export class App {
     this.online = new Set();
     this.onlinePager = new Pager(ONLINE_PAGE);
     this.loadMoreOnline();
+    this.ui.panel.refresh();
     if (this.features.has("dm_history")) {
       this.link.request("conversations").then((reply) => {
         for (const entry of reply.conversations ?? []) {

@@ -36,14 +36,25 @@ export class Panel {
   members(room) {
     this._open("members", `Members of ${room}`);
     this.room = room;
-    this.pager = new Pager(MEMBERS_PAGE, (item) => item.user);
-    this.count = null;
-    this._more();
+    this._reload();
   }
 
   rooms() {
     this._open("rooms", "Rooms");
-    this.pager = new Pager(ROOMS_PAGE, (item) => item.room);
+    this._reload();
+  }
+
+  /** Signed in again after a reconnect: a list on screen (and who in it is online) may be
+   * stale, so it is asked again, where it is, without taking the focus. */
+  refresh() {
+    if (this.kind === "members" || this.kind === "rooms") this._reload();
+  }
+
+  _reload() {
+    this.pager = this.kind === "members"
+      ? new Pager(MEMBERS_PAGE, (item) => item.user)
+      : new Pager(ROOMS_PAGE, (item) => item.room);
+    this.count = null;
     this._more();
   }
 

@@ -179,7 +179,7 @@ export class Ui {
     this.note.textContent = note ?? "";
     show(this.note, note !== null);
     const user = conversation?.kind === "dm" ? conversation.name : null;
-    const key = JSON.stringify([conversation?.id ?? null, conversation?.joined,
+    const key = JSON.stringify([conversation?.id ?? null, conversation?.joined, app.ready,
       user !== null && app.blocked.has(user), user !== null && app.online.has(user)]);
     if (key === this._headerKey) return;
     this._headerKey = key;
@@ -203,7 +203,8 @@ export class Ui {
     } else if (conversation.kind === "dm") {
       const user = conversation.name;
       const blocked = app.blocked.has(user);
-      this.detail.textContent = blocked ? "blocked" : app.online.has(user) ? "online" : "offline";
+      this.detail.textContent = blocked ? "blocked" : !app.ready ? ""
+        : app.online.has(user) ? "online" : "offline";
       this.actions.replaceChildren(
         el("details", { class: "private-chat" }, el("summary", {}, "Private chat"),
           el("p", {}, PRIVATE_NOTE)),
