@@ -51,7 +51,8 @@ def test_a_phone_screen_shows_everything_without_cutting_it_off(
     page.send("a reply from the phone")
     page.expect_message("a reply from the phone")
     for selector in ("#back", "#conversation-title", "#composer-text", "#composer button",
-                     "#signout", "#messages .message >> nth=0"):  # fmt: skip
+                     "#signout", "#messages .message >> nth=0",
+                     "#me"):  # which account this is, on a phone too  # fmt: skip
         _fits(page.page, selector)
     _no_sideways_scroll(page.page)
     page.page.screenshot(path=tmp_path / "phone-conversation.png")
