@@ -122,6 +122,7 @@ def test_a_new_message_keeps_the_keyboard_s_place_and_the_selection(
     terminal.request("message", to=alice, text="first")
     item = page.sidebar_item(f"@{bob}")
     expect(item.locator(".badge")).to_have_text("1")
+    expect(item).to_have_accessible_name(f"{bob}, online, 1 unread")  # said, not "bob1"
     item.focus()
     terminal.request("message", to=alice, text="second")
     expect(item.locator(".badge")).to_have_text("2")  # the sidebar was drawn anew...

@@ -59,23 +59,26 @@ export class Sidebar {
     const classes = ["conversation-item"];
     if (current) classes.push("current");
     if (unread > 0) classes.push("unread");
+    // Its name for a screen reader, in words ("#lab, 2 unread"), not its parts run together.
+    const said = [label, online === null ? null : dotWords(online), blocked ? "blocked" : null,
+      unread > 0 ? `${unread} unread` : null].filter((part) => part !== null).join(", ");
     return el("li", {},
       el("button", { type: "button", class: classes.join(" "), "data-id": conversation.id,
-        "data-focus": conversation.id,
+        "data-focus": conversation.id, "aria-label": said,
         "aria-current": current ? "page" : undefined,
         on: { click: () => open(this.app, conversation.id) } },
       online === null ? null : this._dot(online),
       name(label),
       blocked ? el("span", { class: "tag" }, "blocked") : null,
-      unread > 0 ? el("span", { class: "badge", "aria-label": `${unread} unread` }, String(unread))
+      unread > 0 ? el("span", { class: "badge", "aria-hidden": "true" }, String(unread))
         : null));
   }
 
   /** Online, offline, or unknown (`undefined`: while disconnected). */
   _dot(online) {
-    const [state, words] = online === undefined ? ["unknown", "not known while disconnected"]
-      : online ? ["online", "online"] : ["", "offline"];
-    return el("span", { class: `dot ${state}`.trim(), title: words, "aria-label": words });
+    const state = online === undefined ? "unknown" : online ? "online" : "";
+    return el("span", { class: `dot ${state}`.trim(), title: dotWords(online),
+      "aria-hidden": "true" });
   }
 
   /** The end of the online list came into sight: the next page of `whoelse`. */
@@ -85,4 +88,9 @@ export class Sidebar {
     const box = this.nav.getBoundingClientRect();
     if (end.top <= box.bottom + 200 && box.height > 0) this.app.loadMoreOnline();
   }
+}
+
+function dotWords(online) {
+  return online === undefined ? "online or not, unknown while disconnected"
+    : online ? "online" : "offline";
 }
