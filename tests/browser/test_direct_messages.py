@@ -102,9 +102,9 @@ def test_blocking_from_the_page(
     page = open_page().sign_in(alice)
     page.write_to(mallory)
     page.page.get_by_role("button", name="Block", exact=True).click()
-    expect(page.page.locator("#conversation-note")).to_have_text(
-        f"You blocked {mallory}: they cannot message you or see you online."
-    )
+    note = page.page.locator("#conversation-note")
+    expect(note).to_have_text(f"You blocked {mallory}: they cannot message you or see you online.")
+    expect(note).to_have_class(re.compile(r"\bdone\b"))  # a confirmation, not in error red
     expect(page.sidebar_item(f"@{mallory}").locator(".tag")).to_have_text("blocked")
     refused = terminal.request("message", to=alice, text="let me in")
     assert refused["ok"] is False and refused["error"] == "blocked"

@@ -247,6 +247,6 @@ export async function setBlocked(app, user, block) {
   else app.blocked.delete(user);
   app.ui.conversationNote(dmId(user), block
     ? `You blocked ${user}: they cannot message you or see you online.`
-    : `You unblocked ${user}.`);
+    : `You unblocked ${user}.`, { done: true });
   app.changed();
 }

@@ -113,8 +113,10 @@ export class Ui {
     });
   }
 
-  conversationNote(id, text) {
-    if (id !== null) this._notes.set(id, text);
+  /** Something said about conversation `id`: a refusal, or with `done` a confirmation (shown
+   * as such, not in an error's red). */
+  conversationNote(id, text, { done = false } = {}) {
+    if (id !== null) this._notes.set(id, { text, done });
   }
 
   /** Draw once in the next frame (or at once in a hidden tab, which gets no frames: its title
@@ -176,7 +178,8 @@ export class Ui {
   _header(conversation) {
     const { app } = this;
     const note = conversation === null ? null : this._notes.get(conversation.id) ?? null;
-    this.note.textContent = note ?? "";
+    this.note.textContent = note?.text ?? "";
+    this.note.classList.toggle("done", note?.done === true);
     show(this.note, note !== null);
     const user = conversation?.kind === "dm" ? conversation.name : null;
     const key = JSON.stringify([conversation?.id ?? null, conversation?.joined, app.ready,
