@@ -87,6 +87,10 @@ def test_ctrl_k_and_esc_switch_conversations_from_the_keyboard(
 ) -> None:
     alice, bob = users("alice", "bob")
     page = open_page().sign_in(alice)
+    hint, pane = (page.page.locator(s).bounding_box() for s in ("#empty", "#conversation"))
+    assert hint is not None and pane is not None
+    middle = pane["y"] + pane["height"] / 2  # the hint sits in the middle of the empty pane
+    assert abs(hint["y"] + hint["height"] / 2 - middle) < pane["height"] / 10, (hint, pane)
     keyboard = page.page.keyboard
     keyboard.press("Control+k")
     switcher = page.page.get_by_role("combobox", name="Conversation, room or user")

@@ -145,6 +145,7 @@ export class Ui {
     this._header(conversation);
     this.thread.render(conversation);
     show(this.empty, conversation === null);
+    show(this.thread.list, conversation !== null); // else it takes the room the hint centres in
     show(this.composer, conversation !== null && (conversation.kind !== "room" || conversation.joined));
     show(this.notifyButton, "Notification" in window && Notification.permission === "default");
   }
