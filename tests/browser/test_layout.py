@@ -137,3 +137,16 @@ def test_a_new_message_keeps_the_keyboard_s_place_and_the_selection(
     terminal.request("message", to=alice, text="third")
     page.expect_message("third")
     assert page.page.evaluate("getSelection().toString()") == "first"  # not drawn anew
+
+
+def test_signing_in_puts_the_keyboard_in_the_list_and_a_reload_lands_where_it_was(
+    open_page: Callable[..., ChatPage], users: Callable[..., list[str]]
+) -> None:
+    (alice,) = users("alice")
+    page = open_page().sign_in(alice)
+    expect(page.page.locator("#sidebar :focus")).to_have_count(1)  # ready for Tab and Enter
+    page.join("#landing")
+    page.load()  # a reload: signed in again (with the password: no token kept)...
+    page.sign_in(alice)
+    expect(page.page.locator("#conversation-title")).to_have_text("#landing")  # ...in place
+    expect(page.page.locator("#composer-text")).to_be_focused()

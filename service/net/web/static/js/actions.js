@@ -4,6 +4,7 @@
 // state; the drawing is in view/.
 
 import { BROADCASTS, dmId, kindOf, nameOf } from "./conversations.js";
+import { saveOpenConversation } from "./landing.js";
 import { ConnectionLost, Refused } from "./protocol.js";
 import { roomName } from "./switcher.js";
 import { refusal } from "./words.js";
@@ -65,6 +66,7 @@ export function membersChanged(app, room) {
  * which also fills what a catch-up leaves out (our own messages, those of the blocked). */
 export function open(app, id) {
   const conversation = app.store.open(id);
+  if (app.me !== null) saveOpenConversation(app.me, id);
   app.ui.opened(id);
   if (conversation !== null && conversation.more === null) loadOlder(app, id);
   app.changed();

@@ -6,6 +6,7 @@
 import * as actions from "./actions.js";
 import { BROADCASTS, Conversations, dmId } from "./conversations.js";
 import { idleState, shouldSendActive } from "./idle.js";
+import { loadOpenConversation } from "./landing.js";
 import { Pager } from "./pager.js";
 import { ChatLink, ConnectionLost, LinkState, Refused } from "./protocol.js";
 import { After, afterEnd, delayMs } from "./reconnect.js";
@@ -155,8 +156,18 @@ export class App {
     }
     if (firstTime) this.store.ensure(BROADCASTS);
     this.ui.showApp();
+    if (firstTime) this.landWhereItWas();
     this.loadLists();
     this.watchIdle();
+  }
+
+  /** After a reload, the conversation that was open (a room still joined, or a direct
+   * one), ready to type in; otherwise the keyboard starts in the list of conversations. */
+  landWhereItWas() {
+    const id = loadOpenConversation(this.me);
+    const room = id?.startsWith("#") ? this.store.get(id) : null;
+    if (id === BROADCASTS || id?.startsWith("@") || room?.joined) actions.open(this, id);
+    else this.ui.focusList();
   }
 
   /** What the sidebar lists besides the rooms: who is online, the direct conversations, the

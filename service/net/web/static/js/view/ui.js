@@ -106,6 +106,14 @@ export class Ui {
     if (id !== null) this.focusComposer();
   }
 
+  /** The keyboard in the list of conversations (after a sign-in with none open): the first
+   * one, or the box to join a room when there is none. */
+  focusList() {
+    this.scheduleRender(() => {
+      (this.sidebar.nav.querySelector(".conversation-item") ?? byId("join-input")).focus();
+    });
+  }
+
   /** Ready to type, once the conversation is drawn (its composer shows then). */
   focusComposer() {
     this.scheduleRender(() => {
