@@ -83,7 +83,8 @@ export class Ui {
     this.signin.hide();
     show(this.root, true);
     this.showing = true;
-    byId("me").replaceChildren("Signed in as ", name(this.app.me));
+    byId("me").replaceChildren(el("span", { class: "me-words" }, "Signed in as "),
+      name(this.app.me));
     this.scheduleRender();
   }
 
