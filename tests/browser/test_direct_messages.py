@@ -5,13 +5,17 @@ blocking, and a private-chat request to a page declined with its reason."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.page import ChatPage
+from tests.support.server import RunningServer, create_users, start_server
 
 OpenPage = Callable[..., ChatPage]
 Users = Callable[..., list[str]]
@@ -98,9 +102,9 @@ def test_blocking_from_the_page(
     page = open_page().sign_in(alice)
     page.write_to(mallory)
     page.page.get_by_role("button", name="Block", exact=True).click()
-    expect(page.page.locator("#conversation-note")).to_have_text(
-        f"You blocked {mallory}: they cannot message you or see you online."
-    )
+    note = page.page.locator("#conversation-note")
+    expect(note).to_have_text(f"You blocked {mallory}: they cannot message you or see you online.")
+    expect(note).to_have_class(re.compile(r"\bdone\b"))  # a confirmation, not in error red
     expect(page.sidebar_item(f"@{mallory}").locator(".tag")).to_have_text("blocked")
     refused = terminal.request("message", to=alice, text="let me in")
     assert refused["ok"] is False and refused["error"] == "blocked"
@@ -159,8 +163,10 @@ def test_the_people_panel_shows_who_was_on_lately_and_whom_you_block(
     terminal.request("logout")
     page = open_page().sign_in(alice)
     page.page.get_by_role("button", name="People").click()
-    page.page.get_by_label("Who was online in").select_option(label="the last hour")
     panel = page.page.locator("#panel")
+    expect(panel.get_by_role("heading", name="Private chats")).to_be_visible()
+    expect(panel.locator("#panel-body")).not_to_contain_text("null")  # nothing chosen yet
+    page.page.get_by_label("Who was online in").select_option(label="the last hour")
     expect(panel.locator(".person", has_text=bob)).to_be_visible()
     panel.get_by_label("Block a user").fill(eve)
     panel.get_by_role("button", name="Block", exact=True).click()
@@ -168,3 +174,76 @@ def test_the_people_panel_shows_who_was_on_lately_and_whom_you_block(
     expect(blocked.get_by_role("button", name="Unblock")).to_be_visible()
     blocked.get_by_role("button", name="Unblock").click()
     expect(panel.locator("li", has_text=eve)).to_have_count(0)
+
+
+def test_writing_to_a_user_who_does_not_exist_is_refused_and_leaves_nothing(
+    open_page: OpenPage, users: Users
+) -> None:
+    alice, bob = users("alice", "bob")
+    ghost = "nobody_by_this_name"
+    page = open_page().sign_in(alice)
+    page.page.get_by_placeholder("username").fill(ghost)
+    page.page.get_by_role("button", name="Write").click()
+    expect(page.page.locator("#dm-form .note")).to_have_text(f"There is no user {ghost}.")
+    expect(page.sidebar_item(f"@{ghost}")).to_have_count(0)
+    expect(page.page.locator("#conversation-title")).to_have_text("Parley")  # nothing opened
+
+    page.page.keyboard.press("Control+k")  # the switcher offers "Message X" for any name
+    switcher = page.page.get_by_role("combobox", name="Conversation, room or user")
+    switcher.press_sequentially(ghost)
+    switcher.press("Enter")
+    expect(page.page.locator("#switcher-note")).to_have_text(f"There is no user {ghost}.")
+    expect(page.sidebar_item(f"@{ghost}")).to_have_count(0)
+    switcher.fill(bob)  # a real one opens, its history asked
+    switcher.press("Enter")
+    expect(page.page.locator("#conversation-title")).to_have_text(bob)
+    expect(page.page.get_by_text("This is the beginning of the conversation.")).to_be_visible()
+
+
+def test_a_message_over_the_limit_stays_in_the_composer_with_the_reason(
+    open_page: OpenPage, users: Users
+) -> None:
+    alice, bob = users("alice", "bob")
+    page = open_page().sign_in(alice)
+    page.write_to(bob)
+    box = page.page.locator("#composer-text")
+    box.fill("x" * 3_990)
+    expect(page.page.locator("#composer-count")).to_have_text("3,990 / 4,000")
+    too_long = "y" * 4_001
+    page.send(too_long)
+    expect(page.page.locator("#composer-note")).to_have_text(
+        "A message may be at most 4,000 characters; this one has 4,001."
+    )
+    expect(box).to_have_value(too_long)  # still there, to be cut
+    expect(page.messages).to_have_count(0)
+    box.press("Backspace")
+    expect(page.page.locator("#composer-note")).to_be_hidden()
+    box.press("Enter")
+    expect(page.message("y" * 4_000).locator(".state")).to_have_text(" · stored")
+    expect(box).to_have_value("")
+    expect(page.page.locator("#composer-count")).to_be_hidden()
+
+
+@pytest.fixture
+def terse_server(web_server: RunningServer, tmp_path: Path) -> Iterator[RunningServer]:
+    """A server of its own whose text limit is lower than chat/1's 4,000 (which the page
+    knows): only the server's refusal can tell the page."""
+    config = replace(web_server.config, db_url=f"sqlite:///{tmp_path / 'terse.db'}",
+                     max_text_chars=20)  # fmt: skip
+    running = start_server(config)
+    create_users(running.db_url, {"alice": PASSWORD, "bob": PASSWORD})
+    yield running
+    running.stop()
+
+
+def test_a_message_over_a_lower_server_limit_goes_back_to_the_composer(
+    open_page: OpenPage, terse_server: RunningServer
+) -> None:
+    page = open_page(server=terse_server).sign_in("alice")
+    page.write_to("bob")
+    page.send("z" * 21)
+    expect(page.page.locator("#composer-note")).to_have_text(
+        "A message may be at most 20 characters."
+    )
+    expect(page.page.locator("#composer-text")).to_have_value("z" * 21)
+    expect(page.messages).to_have_count(0)  # not left behind, failed, with a "Send again"

@@ -1,5 +1,5 @@
-"""The page on a 375-px phone with nothing cut off, in dark mode as in light, and keyboard
-first: Ctrl+K and Esc switch conversations, Enter sends."""
+"""The page on a 375-px phone with nothing cut off (a side panel over a conversation too), in
+dark mode as in light, and keyboard first: Ctrl+K and Esc switch conversations, Enter sends."""
 
 from __future__ import annotations
 
@@ -51,10 +51,19 @@ def test_a_phone_screen_shows_everything_without_cutting_it_off(
     page.send("a reply from the phone")
     page.expect_message("a reply from the phone")
     for selector in ("#back", "#conversation-title", "#composer-text", "#composer button",
-                     "#signout", "#messages .message >> nth=0"):  # fmt: skip
+                     "#signout", "#messages .message >> nth=0",
+                     "#me"):  # which account this is, on a phone too  # fmt: skip
         _fits(page.page, selector)
     _no_sideways_scroll(page.page)
     page.page.screenshot(path=tmp_path / "phone-conversation.png")
+
+    page.page.get_by_role("button", name="Members").click()  # the side panel takes the screen
+    expect(page.page.locator("#panel .person")).to_have_count(2)
+    panel = page.page.locator("#panel").bounding_box()
+    assert panel is not None and panel["width"] >= PHONE_WIDTH - 1, panel
+    _fits(page.page, "#panel-title")
+    page.page.locator("#panel-close").click()
+    expect(page.page.locator("#conversation-title")).to_be_visible()
 
     page.page.locator("#back").click()  # back to the list of conversations
     expect(page.page.locator("#sidebar")).to_be_visible()
@@ -78,6 +87,10 @@ def test_ctrl_k_and_esc_switch_conversations_from_the_keyboard(
 ) -> None:
     alice, bob = users("alice", "bob")
     page = open_page().sign_in(alice)
+    hint, pane = (page.page.locator(s).bounding_box() for s in ("#empty", "#conversation"))
+    assert hint is not None and pane is not None
+    middle = pane["y"] + pane["height"] / 2  # the hint sits in the middle of the empty pane
+    assert abs(hint["y"] + hint["height"] / 2 - middle) < pane["height"] / 10, (hint, pane)
     keyboard = page.page.keyboard
     keyboard.press("Control+k")
     switcher = page.page.get_by_role("combobox", name="Conversation, room or user")
@@ -113,6 +126,7 @@ def test_a_new_message_keeps_the_keyboard_s_place_and_the_selection(
     terminal.request("message", to=alice, text="first")
     item = page.sidebar_item(f"@{bob}")
     expect(item.locator(".badge")).to_have_text("1")
+    expect(item).to_have_accessible_name(f"{bob}, online, 1 unread")  # said, not "bob1"
     item.focus()
     terminal.request("message", to=alice, text="second")
     expect(item.locator(".badge")).to_have_text("2")  # the sidebar was drawn anew...
@@ -123,3 +137,16 @@ def test_a_new_message_keeps_the_keyboard_s_place_and_the_selection(
     terminal.request("message", to=alice, text="third")
     page.expect_message("third")
     assert page.page.evaluate("getSelection().toString()") == "first"  # not drawn anew
+
+
+def test_signing_in_puts_the_keyboard_in_the_list_and_a_reload_lands_where_it_was(
+    open_page: Callable[..., ChatPage], users: Callable[..., list[str]]
+) -> None:
+    (alice,) = users("alice")
+    page = open_page().sign_in(alice)
+    expect(page.page.locator("#sidebar :focus")).to_have_count(1)  # ready for Tab and Enter
+    page.join("#landing")
+    page.load()  # a reload: signed in again (with the password: no token kept)...
+    page.sign_in(alice)
+    expect(page.page.locator("#conversation-title")).to_have_text("#landing")  # ...in place
+    expect(page.page.locator("#composer-text")).to_be_focused()

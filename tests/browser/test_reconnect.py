@@ -32,8 +32,12 @@ def test_a_message_typed_while_the_server_is_down_goes_out_once_it_is_back(
     users: Callable[..., list[str]],
     web_server: RunningServer,
 ) -> None:
-    alice, bob = users("alice", "bob")
+    alice, bob, carol = users("alice", "bob", "carol")
     page = open_page().sign_in(alice)
+    online = page.page.locator("#online-list")
+    carol_before = TestClient(web_server.host, web_server.port)
+    carol_before.login(carol, PASSWORD)  # online until the server stops
+    expect(online.locator(".person", has_text=carol)).to_be_visible()
     page.write_to(bob)
     page.send("before the restart")
     expect(page.message("before the restart").locator(".state")).to_have_text(" · stored")
@@ -42,6 +46,10 @@ def test_a_message_typed_while_the_server_is_down_goes_out_once_it_is_back(
     ports = (web_server.port, web_server.web_port)
     web_server.stop()
     expect(banner).to_contain_text("Connection lost")
+    # Who is online cannot be known meanwhile: nobody shows green as if it were.
+    expect(online.locator(".person")).to_have_count(0)
+    expect(online).to_have_text("Who is online shows again once connected.")
+    carol_before.close()
     page.send("typed while the server was down")
     typed = page.message("typed while the server was down")
     expect(typed.locator(".state")).to_have_text(" · waiting for the connection")
@@ -56,6 +64,7 @@ def test_a_message_typed_while_the_server_is_down_goes_out_once_it_is_back(
         terminal = TestClient(again.host, again.port)
         try:
             assert terminal.login(bob, PASSWORD)["pending"] == 2
+            expect(online.locator(".person", has_text=bob)).to_be_visible()
             texts = [terminal.expect(ev="message")["text"] for _ in range(2)]
             assert texts == ["before the restart", "typed while the server was down"]
             record = terminal.request("dm_history", **{"with": alice})["messages"]

@@ -33,6 +33,8 @@ def test_a_room_with_three_members(open_page: OpenPage, users: Users, connect: C
     page_b = open_page().sign_in(bob)
     page_b.page.get_by_role("button", name="Browse").click()
     panel = page_b.page.locator("#panel")
+    expect(panel.locator("li", has_text="#lab3")).to_be_visible()
+    expect(panel.locator("#panel-body")).not_to_contain_text("null")  # after the last room
     panel.locator("li", has_text="#lab3").get_by_role("button", name="Join").click()
     expect(page_b.page.locator("#conversation-title")).to_have_text("#lab3")
     terminal = connect()
@@ -51,6 +53,7 @@ def test_a_room_with_three_members(open_page: OpenPage, users: Users, connect: C
     expect(page_a.page.locator("#panel-body > p").first).to_have_text("3 members")
     expect(page_a.page.locator("#panel .person")).to_have_count(3)
     expect(page_a.page.locator("#panel .dot.online")).to_have_count(3)
+    expect(page_a.page.locator("#panel-body")).not_to_contain_text("null")  # after the last
 
     page_b.page.get_by_role("button", name="Leave").click()
     expect(page_b.sidebar_item("#lab3")).to_have_count(0)

@@ -4,10 +4,13 @@
 // state; the drawing is in view/.
 
 import { BROADCASTS, dmId, kindOf, nameOf } from "./conversations.js";
+import { saveOpenConversation } from "./landing.js";
 import { ConnectionLost, Refused } from "./protocol.js";
 import { roomName } from "./switcher.js";
 import { refusal } from "./words.js";
 
+// Refusals that sending the same text to the same place again can only repeat: no "Send again".
+const FINAL_REFUSALS = new Set(["too_long", "no_such_user", "self", "no_such_room"]);
 const HISTORY_PAGE = 50; // messages per `history` / `dm_history` page (chat/1: 1-100)
 
 /** A message from the server for conversation `id`. */
@@ -63,9 +66,30 @@ export function membersChanged(app, room) {
  * which also fills what a catch-up leaves out (our own messages, those of the blocked). */
 export function open(app, id) {
   const conversation = app.store.open(id);
+  if (app.me !== null) saveOpenConversation(app.me, id);
   app.ui.opened(id);
   if (conversation !== null && conversation.more === null) loadOlder(app, id);
   app.changed();
+}
+
+/** Write to `user` (the sidebar's Write box, Ctrl+K's "Message X"): a conversation already
+ * here opens; a new one has its history asked first, so that a name with no account is
+ * refused in the server's words (`no_such_user`) and leaves no conversation behind. Returns
+ * an error sentence or null. */
+export async function writeTo(app, user) {
+  const id = dmId(user);
+  if (app.store.get(id) === null && app.ready && app.features.has("dm_history")) {
+    let page;
+    try {
+      const reply = await app.link.request("dm_history", { with: user, limit: HISTORY_PAGE });
+      page = historyPage(reply, (m) => m.msg_id);
+    } catch (error) {
+      return describe(error);
+    }
+    app.store.addOlder(id, page.messages, page.more);
+  }
+  open(app, id);
+  return null;
 }
 
 /** The next page back in a conversation's history, if there is one and none is on its way. */
@@ -92,6 +116,7 @@ export function loadOlder(app, id) {
     app.changed();
   }, (error) => {
     conversation.loading = false;
+    conversation.version += 1; // its edge no longer says "Loading earlier messages…"
     if (error instanceof Refused) {
       conversation.more = false;
       app.ui.conversationNote(id, refusal(error.reply));
@@ -133,10 +158,21 @@ export function send(app, id, text) {
       app.store.confirmOwn(id, localId, reply.msg_id, state);
     }
     app.changed();
-  }, (error) => {
-    app.store.updateOwn(id, localId, "failed", describe(error));
-    app.changed();
-  });
+  }, (error) => notSent(app, id, localId, text, describe(error), error));
+  app.changed();
+}
+
+/** Our message `localId` was not sent, for `why`. Over a limit the server set lower than
+ * chat/1's, it goes back to the composer to be cut; otherwise it stays, failed, with "Send
+ * again" unless sending it again can only repeat the refusal. */
+function notSent(app, id, localId, text, why, error) {
+  const code = error instanceof Refused ? error.reply.error : null;
+  if (code === "too_long" && app.store.openId === id) {
+    app.store.takeOwn(id, localId);
+    app.ui.editAgain(text, why);
+  } else {
+    app.store.updateOwn(id, localId, "failed", why, null, !FINAL_REFUSALS.has(code));
+  }
   app.changed();
 }
 
@@ -157,8 +193,7 @@ function broadcast(app, text, now) {
     const why = error instanceof ConnectionLost
       ? "Not sent: broadcasts reach who is online now, and the page is not connected."
       : describe(error);
-    app.store.updateOwn(BROADCASTS, localId, "failed", why);
-    app.changed();
+    notSent(app, BROADCASTS, localId, text, why, error);
   });
   app.changed();
 }
@@ -214,6 +249,6 @@ export async function setBlocked(app, user, block) {
   else app.blocked.delete(user);
   app.ui.conversationNote(dmId(user), block
     ? `You blocked ${user}: they cannot message you or see you online.`
-    : `You unblocked ${user}.`);
+    : `You unblocked ${user}.`, { done: true });
   app.changed();
 }

@@ -6,6 +6,7 @@
 import * as actions from "./actions.js";
 import { BROADCASTS, Conversations, dmId } from "./conversations.js";
 import { idleState, shouldSendActive } from "./idle.js";
+import { loadOpenConversation } from "./landing.js";
 import { Pager } from "./pager.js";
 import { ChatLink, ConnectionLost, LinkState, Refused } from "./protocol.js";
 import { After, afterEnd, delayMs } from "./reconnect.js";
@@ -123,7 +124,9 @@ export class App {
     }
     this.ui.signin.show({
       user: auth.user, note: loginRefusal(reply, auth.user),
-      offerReplace: reply.error === "online_elsewhere" && this.features.has("sessions"),
+      // The credentials just refused stay in memory for "sign in here" (and only for it).
+      replaceWith: reply.error === "online_elsewhere" && this.features.has("sessions")
+        ? auth : null,
       resume: auth.token ? auth.user : null, // the saved sign-in still holds (locked, busy...)
     });
   }
@@ -153,8 +156,18 @@ export class App {
     }
     if (firstTime) this.store.ensure(BROADCASTS);
     this.ui.showApp();
+    if (firstTime) this.landWhereItWas();
     this.loadLists();
     this.watchIdle();
+  }
+
+  /** After a reload, the conversation that was open (a room still joined, or a direct
+   * one), ready to type in; otherwise the keyboard starts in the list of conversations. */
+  landWhereItWas() {
+    const id = loadOpenConversation(this.me);
+    const room = id?.startsWith("#") ? this.store.get(id) : null;
+    if (id === BROADCASTS || id?.startsWith("@") || room?.joined) actions.open(this, id);
+    else this.ui.focusList();
   }
 
   /** What the sidebar lists besides the rooms: who is online, the direct conversations, the
@@ -163,6 +176,7 @@ export class App {
     this.online = new Set();
     this.onlinePager = new Pager(ONLINE_PAGE);
     this.loadMoreOnline();
+    this.ui.panel.refresh();
     if (this.features.has("dm_history")) {
       this.link.request("conversations").then((reply) => {
         for (const entry of reply.conversations ?? []) {

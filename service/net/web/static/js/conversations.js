@@ -172,15 +172,16 @@ export class Conversations {
     this._insert(conversation, { ...message, key, state, localId: null });
   }
 
-  /** A change of a message of ours still waiting: its state, why it was refused, or a note
-   * (whom a broadcast reached). */
-  updateOwn(id, localId, state, error = null, note = null) {
+  /** A change of a message of ours still waiting: its state, why it was refused (and whether
+   * sending it again may help: `retry`), or a note (whom a broadcast reached). */
+  updateOwn(id, localId, state, error = null, note = null, retry = true) {
     const conversation = this.get(id);
     const message = conversation?.messages.find((m) => m.localId === localId);
     if (message) {
       message.state = state;
       message.error = error;
       message.note = note;
+      message.retry = retry;
       conversation.version += 1;
     }
   }

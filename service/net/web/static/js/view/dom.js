@@ -21,6 +21,14 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
+/** `container`'s children become `children`, skipping null, undefined and false as `el()`
+ * does: the DOM's own replaceChildren() would show a null as the word "null". */
+export function fill(container, ...children) {
+  container.replaceChildren();
+  append(container, children);
+  return container;
+}
+
 function append(node, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;

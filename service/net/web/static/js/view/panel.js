@@ -6,7 +6,7 @@ import { join, open, setBlocked } from "../actions.js";
 import { dmId } from "../conversations.js";
 import { Pager } from "../pager.js";
 import { refusal } from "../words.js";
-import { byId, el, name, show } from "./dom.js";
+import { byId, el, fill, name, show } from "./dom.js";
 
 const MEMBERS_PAGE = 100;
 const ROOMS_PAGE = 100;
@@ -36,14 +36,25 @@ export class Panel {
   members(room) {
     this._open("members", `Members of ${room}`);
     this.room = room;
-    this.pager = new Pager(MEMBERS_PAGE, (item) => item.user);
-    this.count = null;
-    this._more();
+    this._reload();
   }
 
   rooms() {
     this._open("rooms", "Rooms");
-    this.pager = new Pager(ROOMS_PAGE, (item) => item.room);
+    this._reload();
+  }
+
+  /** Signed in again after a reconnect: a list on screen (and who in it is online) may be
+   * stale, so it is asked again, where it is, without taking the focus. */
+  refresh() {
+    if (this.kind === "members" || this.kind === "rooms") this._reload();
+  }
+
+  _reload() {
+    this.pager = this.kind === "members"
+      ? new Pager(MEMBERS_PAGE, (item) => item.user)
+      : new Pager(ROOMS_PAGE, (item) => item.room);
+    this.count = null;
     this._more();
   }
 
@@ -76,7 +87,7 @@ export class Panel {
   _open(kind, title) {
     this.kind = kind;
     this.title.textContent = title;
-    this.body.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+    fill(this.body, el("p", { class: "muted" }, "Loading…"));
     show(this.box, true);
     document.body.classList.add("panel-open");
     byId("panel-close").focus();
@@ -109,13 +120,13 @@ export class Panel {
 
   _problem(error) {
     const text = error.reply ? refusal(error.reply) : error.message;
-    this.body.replaceChildren(el("p", { class: "note", role: "alert" }, text));
+    fill(this.body, el("p", { class: "note", role: "alert" }, text));
   }
 
   _renderMembers() {
     const items = this.pager.items;
     const count = this.count ?? items.length;
-    this.body.replaceChildren(
+    fill(this.body,
       el("p", { class: "muted" }, `${count} ${count === 1 ? "member" : "members"}`),
       el("ul", { class: "people-list" }, items.map(({ user, online }) => el("li", {},
         el("button", { type: "button", class: "person", disabled: user === this.app.me,
@@ -139,7 +150,7 @@ export class Panel {
     el("input", { id: "panel-join", placeholder: "#new-room", autocapitalize: "none",
       spellcheck: "false", maxlength: 33 }),
     el("button", { type: "submit", class: "small" }, "Join"));
-    this.body.replaceChildren(form,
+    fill(this.body, form,
       el("ul", { class: "room-browser" }, this.pager.items.map((entry) => el("li", {},
         el("bdi", { class: "name" }, entry.room),
         el("span", { class: "muted" }, ` ${entry.members} ${entry.members === 1 ? "member" : "members"} `),
@@ -173,7 +184,7 @@ export class Panel {
     el("input", { id: "block-input", placeholder: "username", autocapitalize: "none",
       spellcheck: "false", maxlength: 32 }),
     el("button", { type: "submit", class: "small" }, "Block"));
-    this.body.replaceChildren(
+    fill(this.body,
       el("h3", {}, "Online lately"),
       el("label", { for: "lately-select" }, "Who was online in "), choose,
       this.lately === null ? null : el("ul", { class: "people-list" },

@@ -18,6 +18,7 @@ export class SigninView {
     this.resumeButton = byId("signin-resume");
     this.statusLine = byId("signin-status");
     this.note = byId("signin-note");
+    this._replaceWith = null; // the refused sign-in "sign in here" retries (in memory only)
   }
 
   bind() {
@@ -26,12 +27,12 @@ export class SigninView {
       this._go({});
     });
     this.register.addEventListener("click", () => this._go({ register: true }));
-    this.replace.addEventListener("click", () => this._go({ replace: true }));
+    this.replace.addEventListener("click", () => this._takeOver());
     this.resumeButton.addEventListener("click", () => this.app.resume());
   }
 
   /** Show the screen; `note` is why it shows (a refusal, the end of a session). */
-  show({ status, note, user, offerReplace = false, resume = null } = {}) {
+  show({ status, note, user, replaceWith = null, resume = null } = {}) {
     show(this.section, true);
     document.title = "Parley";
     if (status !== undefined) this.status(status);
@@ -39,7 +40,8 @@ export class SigninView {
     show(this.note, Boolean(note));
     if (user) this.user.value = user;
     this.password.value = "";
-    show(this.replace, offerReplace);
+    this._replaceWith = replaceWith;
+    show(this.replace, replaceWith !== null);
     show(this.resumeButton, resume !== null);
     if (resume !== null) this.resumeButton.textContent = `Continue as ${resume}`;
     (this.user.value ? this.password : this.user).focus();
@@ -47,6 +49,7 @@ export class SigninView {
 
   hide() {
     show(this.section, false);
+    this._replaceWith = null;
   }
 
   status(text) {
@@ -65,6 +68,20 @@ export class SigninView {
     this.submit.disabled = busy;
     this.register.disabled = busy;
     this.replace.disabled = busy;
+  }
+
+  /** "Sign in here and end the other session": with the sign-in just refused, unless the
+   * user typed another name or password since. */
+  _takeOver() {
+    const kept = this._replaceWith;
+    const typedOther = this.password.value !== "" || this.user.value.trim() !== kept?.user;
+    if (kept === null || typedOther) {
+      this._go({ replace: true });
+      return;
+    }
+    this._replaceWith = null;
+    show(this.replace, false);
+    this.app.signIn({ ...kept, register: false, replace: true });
   }
 
   _go({ register = false, replace = false }) {

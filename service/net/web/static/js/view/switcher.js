@@ -1,9 +1,10 @@
 // Ctrl+K (or Esc in the composer): a box to type a conversation's name into, as in Slack.
 // The choices come from switcher.js (pure); Up/Down pick, Enter goes, Esc closes.
 
-import { join, open } from "../actions.js";
+import { join, open, writeTo } from "../actions.js";
+import { nameOf } from "../conversations.js";
 import { switcherChoices } from "../switcher.js";
-import { byId, el, name } from "./dom.js";
+import { byId, el, name, show } from "./dom.js";
 
 export class SwitcherDialog {
   constructor(app) {
@@ -11,6 +12,7 @@ export class SwitcherDialog {
     this.dialog = byId("switcher");
     this.input = byId("switcher-input");
     this.list = byId("switcher-list");
+    this.note = byId("switcher-note");
     this.choices = [];
     this.selected = 0;
   }
@@ -18,6 +20,7 @@ export class SwitcherDialog {
   bind() {
     this.input.addEventListener("input", () => {
       this.selected = 0;
+      this._note(null);
       this.render();
     });
     this.input.addEventListener("keydown", (event) => this._key(event));
@@ -33,6 +36,7 @@ export class SwitcherDialog {
   open() {
     if (this.dialog.open || !this.app.ui.showing) return;
     this.input.value = "";
+    this._note(null);
     this.selected = 0;
     this.render();
     this.dialog.showModal();
@@ -57,6 +61,11 @@ export class SwitcherDialog {
       this.choices.length > 0 ? `switcher-${this.selected}` : "");
   }
 
+  _note(text) {
+    this.note.textContent = text ?? "";
+    show(this.note, text !== null);
+  }
+
   _key(event) {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
@@ -69,11 +78,17 @@ export class SwitcherDialog {
 
   async _choose(choice) {
     if (choice === undefined) return;
+    if (choice.action === "message") {
+      // A name typed here may be nobody's: the refusal is said here, and nothing opens.
+      const problem = await writeTo(this.app, nameOf(choice.id));
+      this._note(problem);
+      if (problem !== null) return;
+    }
     this.close();
     if (choice.action === "join") {
       const problem = await join(this.app, choice.id);
       if (problem !== null) this.app.ui.conversationNote(this.app.store.openId, problem);
-    } else {
+    } else if (choice.action !== "message") {
       open(this.app, choice.id);
     }
     this.app.ui.focusComposer();

@@ -117,7 +117,7 @@ export class ThreadView {
       meta, text);
     if (message.error) {
       item.append(el("p", { class: "error", role: "alert" }, message.error, " ",
-        el("button", { type: "button", class: "small",
+        message.retry === false ? null : el("button", { type: "button", class: "small",
           on: { click: () => retry(this.app, conversation.id, message.localId) } }, "Send again")));
     }
     return item;

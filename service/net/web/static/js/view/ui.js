@@ -2,9 +2,10 @@
 // keyboard, the tab title, desktop notifications and the live region; the parts (sidebar,
 // thread, panel, switcher, banner, sign-in) each draw themselves.
 
-import { join, leave, open, send, setBlocked } from "../actions.js";
-import { BROADCASTS, dmId } from "../conversations.js";
+import { join, leave, open, send, setBlocked, writeTo } from "../actions.js";
+import { BROADCASTS } from "../conversations.js";
 import { isUserName } from "../switcher.js";
+import { lengthCounter, lengthProblem } from "../length.js";
 import { Banner } from "./banner.js";
 import { byId, el, name, show } from "./dom.js";
 import { Panel, PRIVATE_NOTE } from "./panel.js";
@@ -31,6 +32,8 @@ export class Ui {
     this.empty = byId("empty");
     this.composer = byId("composer");
     this.text = byId("composer-text");
+    this.counter = byId("composer-count");
+    this.composerNote = byId("composer-note");
     this.announcer = byId("announcer");
     this.notifyButton = byId("enable-notifications");
     this._notes = new Map(); // conversation id -> the last thing said about it (a refusal...)
@@ -47,7 +50,10 @@ export class Ui {
       this._send();
     });
     this.text.addEventListener("keydown", (event) => this._composerKey(event));
-    this.text.addEventListener("input", () => this._fit());
+    this.text.addEventListener("input", () => {
+      this._fit();
+      this._measure(false);
+    });
     byId("back").addEventListener("click", () => open(this.app, null));
     byId("signout").addEventListener("click", () => this.app.signOut());
     byId("open-switcher").addEventListener("click", () => this.switcher.open());
@@ -57,8 +63,7 @@ export class Ui {
     this._inlineForm("dm-form", "dm-input", async (value) => {
       if (!isUserName(value)) return "A username is 1 to 32 letters, digits, _, . or -.";
       if (value === this.app.me) return "That is you.";
-      open(this.app, dmId(value));
-      return null;
+      return writeTo(this.app, value);
     });
     this.notifyButton.addEventListener("click", async () => {
       await Notification.requestPermission();
@@ -78,7 +83,8 @@ export class Ui {
     this.signin.hide();
     show(this.root, true);
     this.showing = true;
-    byId("me").replaceChildren("Signed in as ", name(this.app.me));
+    byId("me").replaceChildren(el("span", { class: "me-words" }, "Signed in as "),
+      name(this.app.me));
     this.scheduleRender();
   }
 
@@ -92,12 +98,21 @@ export class Ui {
     this._notes.clear();
     this._headerKey = null;
     this.text.value = "";
+    this._measure(false);
     this.root.classList.remove("conversation-open");
   }
 
   opened(id) {
     this.root.classList.toggle("conversation-open", id !== null);
     if (id !== null) this.focusComposer();
+  }
+
+  /** The keyboard in the list of conversations (after a sign-in with none open): the first
+   * one, or the box to join a room when there is none. */
+  focusList() {
+    this.scheduleRender(() => {
+      (this.sidebar.nav.querySelector(".conversation-item") ?? byId("join-input")).focus();
+    });
   }
 
   /** Ready to type, once the conversation is drawn (its composer shows then). */
@@ -107,8 +122,10 @@ export class Ui {
     });
   }
 
-  conversationNote(id, text) {
-    if (id !== null) this._notes.set(id, text);
+  /** Something said about conversation `id`: a refusal, or with `done` a confirmation (shown
+   * as such, not in an error's red). */
+  conversationNote(id, text, { done = false } = {}) {
+    if (id !== null) this._notes.set(id, { text, done });
   }
 
   /** Draw once in the next frame (or at once in a hidden tab, which gets no frames: its title
@@ -137,6 +154,7 @@ export class Ui {
     this._header(conversation);
     this.thread.render(conversation);
     show(this.empty, conversation === null);
+    show(this.thread.list, conversation !== null); // else it takes the room the hint centres in
     show(this.composer, conversation !== null && (conversation.kind !== "room" || conversation.joined));
     show(this.notifyButton, "Notification" in window && Notification.permission === "default");
   }
@@ -170,10 +188,11 @@ export class Ui {
   _header(conversation) {
     const { app } = this;
     const note = conversation === null ? null : this._notes.get(conversation.id) ?? null;
-    this.note.textContent = note ?? "";
+    this.note.textContent = note?.text ?? "";
+    this.note.classList.toggle("done", note?.done === true);
     show(this.note, note !== null);
     const user = conversation?.kind === "dm" ? conversation.name : null;
-    const key = JSON.stringify([conversation?.id ?? null, conversation?.joined,
+    const key = JSON.stringify([conversation?.id ?? null, conversation?.joined, app.ready,
       user !== null && app.blocked.has(user), user !== null && app.online.has(user)]);
     if (key === this._headerKey) return;
     this._headerKey = key;
@@ -197,7 +216,8 @@ export class Ui {
     } else if (conversation.kind === "dm") {
       const user = conversation.name;
       const blocked = app.blocked.has(user);
-      this.detail.textContent = blocked ? "blocked" : app.online.has(user) ? "online" : "offline";
+      this.detail.textContent = blocked ? "blocked" : !app.ready ? ""
+        : app.online.has(user) ? "online" : "offline";
       this.actions.replaceChildren(
         el("details", { class: "private-chat" }, el("summary", {}, "Private chat"),
           el("p", {}, PRIVATE_NOTE)),
@@ -213,9 +233,39 @@ export class Ui {
     const id = this.app.store.openId;
     const text = this.text.value;
     if (id === null || text.trim() === "") return;
+    if (this._measure(true) !== null) return; // too long: it stays here, to be cut
     send(this.app, id, text);
     this.text.value = "";
     this._fit();
+    this._measure(false);
+  }
+
+  /** The composer's length against chat/1's cap: a counter near it; the reason it cannot go
+   * once a send was tried (and until it fits again). Returns that reason or null. */
+  _measure(sending) {
+    const text = this.text.value;
+    const count = lengthCounter(text);
+    this.counter.textContent = count ?? "";
+    show(this.counter, count !== null);
+    const problem = lengthProblem(text);
+    if (sending || problem === null || !this.composerNote.hidden) this.composerSays(problem);
+    return problem;
+  }
+
+  /** A sentence about what is in the composer (null: none). */
+  composerSays(text) {
+    this.composerNote.textContent = text ?? "";
+    show(this.composerNote, text !== null);
+  }
+
+  /** A refused message's text back in the composer, to be changed and sent again. */
+  editAgain(text, why) {
+    const typed = this.text.value;
+    this.text.value = typed.trim() === "" ? text : `${text}\n${typed}`;
+    this._fit();
+    this._measure(false);
+    this.composerSays(why);
+    this.text.focus();
   }
 
   /** Enter sends, Shift+Enter is a new line (and Enter while an input method composes is
