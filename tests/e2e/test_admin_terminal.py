@@ -14,7 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from service.store.db import migrate_to_head
+from tests.support.databases import migrate
 
 CHAT_ADMIN = str(Path(sys.executable).with_name("chat-admin"))
 PASSWORD = "a secret nobody sees"
@@ -23,7 +23,7 @@ PASSWORD = "a secret nobody sees"
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'parley.db'}"
-    migrate_to_head(url)
+    migrate(url)
     return url
 
 

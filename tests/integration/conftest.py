@@ -11,13 +11,14 @@ import pytest
 
 from service.store import Store
 from service.store.db import migrate_to_head
+from tests.support.databases import migrate
 from tests.support.postgres import fresh_postgres_database
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'parley.db'}"
-    migrate_to_head(url)
+    migrate(url)
     return url
 
 
