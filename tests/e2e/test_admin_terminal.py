@@ -16,6 +16,8 @@ import pytest
 
 from tests.support.databases import migrate
 
+pytestmark = pytest.mark.sqlite_only  # chat-admin on a SQLite file of its own, whatever the run
+
 CHAT_ADMIN = str(Path(sys.executable).with_name("chat-admin"))
 PASSWORD = "a secret nobody sees"
 
