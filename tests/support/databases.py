@@ -6,19 +6,26 @@ file that `migrate_to_head` made once is the same schema, the same `alembic_vers
 same pragmas (WAL is kept in the file), made in a fraction of a millisecond.
 
 Only "empty to head" is shortcut: a file that exists, and every PostgreSQL database, is
-migrated as before (a no-op at head), and the tests of the migrations themselves call
-`migrate_to_head` or Alembic directly.
+migrated as before unless it is at head already, and the tests of the migrations themselves
+call `migrate_to_head` or Alembic directly.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
 
-from service.store.db import PRIVATE_FILE_MODE, migrate_to_head, sqlite_path
+from service.store.db import (
+    PRIVATE_FILE_MODE,
+    current_revision,
+    head_revision,
+    migrate_to_head,
+    sqlite_path,
+)
 
 _template_dir: tempfile.TemporaryDirectory[str] | None = None  # removed when the process ends
 
@@ -29,7 +36,9 @@ def migrate(db_url: str) -> None:
     any other database is migrated in place."""
     path = sqlite_path(db_url)
     if path is None or path.exists():
-        migrate_to_head(db_url)
+        # At head, Alembic would only read every revision's file again to do nothing.
+        if current_revision(db_url) != _head():
+            migrate_to_head(db_url)
         return
     template = _sqlite_template()
     # O_EXCL: were the file made meanwhile (it is the test's own path), fail rather than
@@ -39,6 +48,11 @@ def migrate(db_url: str) -> None:
         template.open("rb") as original,
     ):
         shutil.copyfileobj(original, copy)
+
+
+@functools.cache
+def _head() -> str | None:
+    return head_revision("sqlite://")  # the URL names no file: only the scripts are read
 
 
 def _sqlite_template() -> Path:
