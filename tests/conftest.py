@@ -12,6 +12,7 @@ from service.config import ServerConfig
 from tests.support.browser import why_no_browser
 from tests.support.client import TestClient
 from tests.support.postgres import fresh_postgres_database
+from tests.support.reused_postgres import ReusedDatabase
 from tests.support.server import (
     TEST_COST,
     RunningServer,
@@ -24,8 +25,8 @@ USERS = ("alice", "bob", "carol")
 
 
 # Set to a PostgreSQL URL (postgresql+psycopg://postgres@127.0.0.1:5432/postgres, say; any database
-# that exists there will do) to run the fixtures' tests against a fresh PostgreSQL database per
-# test instead of a SQLite file. scripts/test does this for tests/e2e when the server answers.
+# that exists there will do) to run the fixtures' tests against PostgreSQL instead of a SQLite
+# file (see db_url). scripts/test does this for tests/e2e when the server answers.
 POSTGRES_ENV = "PARLEY_TEST_POSTGRES"
 _E2E = Path(__file__).parent / "e2e"
 _BROWSER = Path(__file__).parent / "browser"
@@ -55,14 +56,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+@pytest.fixture(scope="session")
+def reused_postgres() -> Iterator[ReusedDatabase]:
+    """This process's database on POSTGRES_ENV's server for tests that want one at head (each
+    xdist worker has its own), dropped at the end of the session."""
+    server_url = os.environ.get(POSTGRES_ENV)
+    assert server_url, f"{POSTGRES_ENV} names no PostgreSQL server"
+    reused = ReusedDatabase(server_url)
+    yield reused
+    reused.close()
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of the test's own, empty: a SQLite file in tmp_path that does not exist yet
+    (its first user makes it: create_users copies a migrated one there), or a new PostgreSQL
+    database. A test with a `server`, whose fixture makes the schema and the accounts before
+    anything else, gets the reused PostgreSQL database instead, at head and emptied: the
+    state the migrations would leave, without making and dropping a database per test."""
     server_url = os.environ.get(POSTGRES_ENV)
     if not server_url:
         yield f"sqlite:///{tmp_path / 'parley.db'}"
         return
-    with fresh_postgres_database(server_url) as url:
-        yield url
+    if "server" not in request.fixturenames:
+        with fresh_postgres_database(server_url) as url:
+            yield url
+        return
+    reused: ReusedDatabase = request.getfixturevalue("reused_postgres")
+    yield reused.lend()
+    reused.give_back()
 
 
 @pytest.fixture

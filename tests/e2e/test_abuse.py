@@ -26,7 +26,6 @@ from service.config import ServerConfig
 from service.credentials.hash_cost import DEFAULT_COST
 from service.credentials.passwords import hash_password
 from service.store import Store
-from service.store.db import migrate_to_head
 from service.wire.timeutil import utc_now
 from tests.conftest import PASSWORD, USERS
 from tests.support.attack import (
@@ -37,6 +36,7 @@ from tests.support.attack import (
     watched_server,
 )
 from tests.support.client import Frame, TestClient
+from tests.support.databases import migrate
 from tests.support.server import RunningServer, create_users, start_server
 
 
@@ -51,7 +51,7 @@ def server(server_config: ServerConfig) -> Iterator[RunningServer]:
     """The accounts hashed at that cost too: a decoy costs what the stored hashes cost
     (service/credentials/decoy_cost.py), so cheap test hashes would make the attacker's guesses
     cheap."""
-    migrate_to_head(server_config.db_url)
+    migrate(server_config.db_url)
     store = Store.open(server_config.db_url, group_commit=False)
     try:
         for name in USERS:

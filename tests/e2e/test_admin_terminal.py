@@ -14,7 +14,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from service.store.db import migrate_to_head
+from tests.support.databases import migrate
+
+pytestmark = pytest.mark.sqlite_only  # chat-admin on a SQLite file of its own, whatever the run
 
 CHAT_ADMIN = str(Path(sys.executable).with_name("chat-admin"))
 PASSWORD = "a secret nobody sees"
@@ -23,7 +25,7 @@ PASSWORD = "a secret nobody sees"
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'parley.db'}"
-    migrate_to_head(url)
+    migrate(url)
     return url
 
 

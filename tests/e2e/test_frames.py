@@ -18,6 +18,8 @@ MAX_FRAME_BYTES = 65_536  # chat/1: one frame, newline included
 MAX_BAD_FRAMES = 20  # chat/1: the 21st bad frame closes the connection
 
 Login = Callable[..., TestClient]
+# Frames refused before any login reach no database: one run (on SQLite) is enough for them.
+before_login = pytest.mark.sqlite_only
 
 
 def padded_ping(total_bytes: int, pad_char: str = "x") -> bytes:
@@ -62,6 +64,7 @@ NOT_UTF8 = [
 NOT_AN_OBJECT = [b"[1, 2]", b"42", b'"ping"', b"null", b"true", b'[{"op": "ping", "id": "raw"}]']
 
 
+@before_login
 @pytest.mark.parametrize(
     "raws", [NOT_JSON, NOT_UTF8, NOT_AN_OBJECT], ids=["not-json", "not-utf8", "not-an-object"]
 )
@@ -77,6 +80,7 @@ def test_unreadable_line_gets_bad_frame_and_the_connection_stays_open(
         assert_no_reply_to(client, "raw")
 
 
+@before_login
 def test_blank_lines_are_ignored(connect: Callable[[], TestClient]) -> None:
     client = connect()
     blank = b"\n" + b"   \n" + b"\t \r\n"
@@ -88,6 +92,7 @@ def test_blank_lines_are_ignored(connect: Callable[[], TestClient]) -> None:
 # --- frame size ---------------------------------------------------------------------------------
 
 
+@before_login
 @pytest.mark.parametrize("pad_char", ["x", "é"], ids=["ascii", "two-byte"])
 def test_frame_of_exactly_the_limit_is_accepted(
     connect: Callable[[], TestClient], pad_char: str
@@ -99,6 +104,7 @@ def test_frame_of_exactly_the_limit_is_accepted(
     assert client.events(ev="error") == []
 
 
+@before_login
 @pytest.mark.parametrize("pad_char", ["x", "é"], ids=["ascii", "two-byte"])
 def test_oversized_frame_gets_error_then_bye_then_close(
     connect: Callable[[], TestClient], pad_char: str
@@ -110,6 +116,7 @@ def test_oversized_frame_gets_error_then_bye_then_close(
     assert frames[0]["text"] and frames[1]["text"]
 
 
+@before_login
 def test_oversized_frame_in_small_pieces_is_refused_too(connect: Callable[[], TestClient]) -> None:
     client = connect()
     data = padded_ping(MAX_FRAME_BYTES + 1)
@@ -119,6 +126,7 @@ def test_oversized_frame_in_small_pieces_is_refused_too(connect: Callable[[], Te
     assert kinds(frames) == [("error", "frame_too_large"), ("bye", "protocol_error")]
 
 
+@before_login
 def test_endless_line_without_newline_is_refused(connect: Callable[[], TestClient]) -> None:
     """The server may not buffer more than one frame waiting for a newline that never comes."""
     client = connect()
@@ -133,6 +141,7 @@ def test_endless_line_without_newline_is_refused(connect: Callable[[], TestClien
 # --- too many bad frames ------------------------------------------------------------------------
 
 
+@before_login
 def test_the_21st_bad_frame_closes_the_connection(connect: Callable[[], TestClient]) -> None:
     client = connect()
     client.send_raw(b"not json\n" * MAX_BAD_FRAMES)
@@ -179,6 +188,7 @@ def test_ill_typed_message_is_not_stored(login: Login, connect: Callable[[], Tes
     assert bob.login("bob", PASSWORD)["pending"] == 0
 
 
+@before_login
 def test_ill_typed_id_gets_bad_request_with_re_null(connect: Callable[[], TestClient]) -> None:
     client = connect()
     for bad_id in ([1], {"n": 1}, 1.5, True, None):
@@ -189,6 +199,7 @@ def test_ill_typed_id_gets_bad_request_with_re_null(connect: Callable[[], TestCl
     assert_serving(client)
 
 
+@before_login
 def test_missing_or_non_string_op_gets_bad_request(connect: Callable[[], TestClient]) -> None:
     client = connect()
     for frame in ({"id": "raw"}, {"op": 5, "id": "raw"}, {"op": None, "id": "raw"},
@@ -212,6 +223,7 @@ def test_check_order_unknown_op_then_not_logged_in_then_bad_request(
     assert missing["error"] == "bad_request"  # before the op's own no_such_user
 
 
+@before_login
 def test_requests_without_id_get_no_reply(connect: Callable[[], TestClient]) -> None:
     client = connect()
     client.send({"op": "ping"})

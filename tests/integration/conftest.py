@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from service.store import Store
-from service.store.db import migrate_to_head
-from tests.support.postgres import fresh_postgres_database
+from tests.support.databases import migrate
+from tests.support.reused_postgres import ReusedDatabase
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'parley.db'}"
-    migrate_to_head(url)
+    migrate(url)
     return url
 
 
@@ -30,14 +30,14 @@ def store(db_url: str) -> Iterator[Store]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
 def any_db_url(request: pytest.FixtureRequest, db_url: str) -> Iterator[str]:
-    """A migrated database: SQLite, and a fresh PostgreSQL one where PARLEY_TEST_POSTGRES
-    names a server (postgres_only: scripts/test runs it in its PostgreSQL run)."""
+    """A migrated database with no rows: SQLite, and PostgreSQL (the reused database, see
+    tests/support/reused_postgres.py) where PARLEY_TEST_POSTGRES names a server
+    (postgres_only: scripts/test runs it in its PostgreSQL run)."""
     if request.param == "sqlite":
         yield db_url
         return
-    server = os.environ.get("PARLEY_TEST_POSTGRES")
-    if not server:
+    if not os.environ.get("PARLEY_TEST_POSTGRES"):
         pytest.skip("PARLEY_TEST_POSTGRES names no PostgreSQL server")
-    with fresh_postgres_database(server) as url:
-        migrate_to_head(url)
-        yield url
+    reused: ReusedDatabase = request.getfixturevalue("reused_postgres")
+    yield reused.lend()
+    reused.give_back()

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from service.store.db import make_engine, migrate_to_head
+from service.store.db import make_engine
+from tests.support.databases import migrate
 
 
 def test_a_failed_statement_names_no_parameter(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'parley.db'}"
-    migrate_to_head(url)
+    migrate(url)
     engine = make_engine(url)
     insert = text("INSERT INTO users (name, password_hash, created_at, failed_attempts) "
                   "VALUES (:name, :hash, '2026-11-30 12:00:00', 0)")  # fmt: skip

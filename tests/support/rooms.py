@@ -16,11 +16,11 @@ from sqlalchemy import create_engine, insert, select
 from sqlalchemy.pool import NullPool
 
 from service.config import ServerConfig
-from service.store.db import migrate_to_head
 from service.store.models import Room, RoomMember, User
 from service.wire.timeutil import utc_now
 from tests.conftest import PASSWORD, USERS
 from tests.support.client import TestClient
+from tests.support.databases import migrate
 from tests.support.server import RunningServer, cheap_hash, create_users, start_server
 
 Frame = dict[str, Any]
@@ -34,7 +34,7 @@ def cheap_users(db_url: str, names: Iterable[str]) -> None:
 def crowd_room(db_url: str, room: str, names: Iterable[str]) -> None:
     """`room` with `names` as members, all new accounts with PASSWORD, in one transaction and
     one hash: thousands of members in well under a second."""
-    migrate_to_head(db_url)
+    migrate(db_url)
     now, password_hash = utc_now().replace(tzinfo=None), cheap_hash(PASSWORD)
     engine = create_engine(db_url, poolclass=NullPool)
     try:

@@ -19,9 +19,9 @@ from service.config import ServerConfig
 from service.credentials.hash_cost import HashCost
 from service.server import ChatServer
 from service.store import Store
-from service.store.db import migrate_to_head
 from service.wire.timeutil import utc_now
 from tests.support.client import TestClient
+from tests.support.databases import migrate
 
 _LISTENING = re.compile(rb"chat-server: listening on (\S+):(\d+)")
 _WEB_LISTENING = re.compile(rb"chat-server: web port listening on (\S+):(\d+)")
@@ -80,7 +80,7 @@ def cheap_hash(password: str) -> str:
 
 def create_users(db_url: str, users: dict[str, str]) -> None:
     """Accounts as an operator makes them, straight into the database (with cheap hashes)."""
-    migrate_to_head(db_url)
+    migrate(db_url)
     store = Store.open(db_url, group_commit=False)
     try:
         for name, password in users.items():
