@@ -120,12 +120,14 @@ class MessageStatements:
     def __init__(self, dialect: Dialect, *, remember_checks: bool = False) -> None:
         """`remember_checks`: for the writer's one instance (service/store/message_checks.py)."""
         self._sqlite = dialect.name == "sqlite"
-        self._insert_rows = RowsInsert(Message, dialect, _MESSAGE_KEYS)  # SQLite
+        self._insert_rows: RowsInsert | None = None
         self._insert_nonce = DriverStatement(_INSERT_NONCE, dialect, _NONCE_KEYS)
         self._ack = DriverStatement(_ACK, dialect, ("msg_id", "recipient_id"))
         self._ack_arrays: DriverStatement | None = None
         self._insert_arrays: DriverStatement | None = None
-        if not self._sqlite:
+        if self._sqlite:
+            self._insert_rows = RowsInsert(Message, dialect, _MESSAGE_KEYS)
+        else:
             self._insert_arrays = DriverStatement(_INSERT_ARRAYS, dialect, _ARRAY_KEYS)
             self._ack_arrays = DriverStatement(_ACK_ARRAYS, dialect, ("msg_ids", "recipient_ids"))
         self._checks = BatchChecks(dialect, remember=remember_checks)
@@ -192,7 +194,7 @@ class MessageStatements:
     ) -> list[int]:  # fmt: skip
         if not to_store:
             return []
-        if self._sqlite:
+        if self._insert_rows is not None:  # SQLite
             at = self._db_time(naive_now)
             rows = [(r.sender_id, rid, r.sender, r.recipient, r.text, at) for _, r, rid in to_store]
             cursor = self._insert_rows.run(connection, rows)
