@@ -124,7 +124,7 @@ class Conversation(Base):
 
     Kept by a trigger on `messages` (revision 0006), so a row exists from the very statement
     that stores the first message, on every path that stores one, with no Python per message:
-    two INSERT OR IGNOREs per row on SQLite (in C, inside the executemany), one set-based
+    two INSERT OR IGNOREs per row on SQLite (in C, inside the batch's INSERT), one set-based
     insert ON CONFLICT DO NOTHING per INSERT on PostgreSQL (a statement trigger over the new
     rows). The trigger only adds rows, it never updates them: an upsert of the newest message
     per message dirtied most of this table's pages at every commit. Measured (SQLite statements
