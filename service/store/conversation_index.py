@@ -69,7 +69,7 @@ def _other_name() -> ColumnElement[str]:
     return case((Message.sender_id.is_(None), Message.sender), else_=Message.recipient)
 
 
-def is_sqlite(dialect_name: str) -> bool:
+def _is_sqlite(dialect_name: str) -> bool:
     return dialect_name == "sqlite"
 
 
@@ -82,7 +82,7 @@ def history(
     """The newest `limit` messages of `me`'s conversation with `partner` (its account `other`,
     None when it has none now) with msg_id < `before`, newest first."""
     newest_first: SQLColumnExpression[int]
-    if is_sqlite(dialect_name):  # the bound goes to FTS5, which seeks to it
+    if _is_sqlite(dialect_name):  # the bound goes to FTS5, which seeks to it
         ranges, newest_first = _fts_ranges(me, other, partner), _FTS.c.rowid
     else:
         ranges, newest_first = _btree_ranges(me, other, partner), Message.id
@@ -138,7 +138,7 @@ def newest(
     """For a row of the `conversations` summary (`me`, its partner's `name`, the account
     `other` of that name now or NULL): the newest msg_id of each range of the conversation,
     NULL for an empty one, as correlated subqueries (a seek or a short walk each)."""
-    if is_sqlite(dialect_name):
+    if _is_sqlite(dialect_name):
         mine = func.printf("p%dx%d", func.min(me, other), func.max(me, other))
         live = select(_FTS.c.rowid).where(_in_pair(mine))
         gone = (
