@@ -9,7 +9,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from service.store.db import make_engine
-from service.store.models import Base
+from service.store.models import ONLY_ON, Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -28,6 +28,15 @@ def _is_search_index(name: str | None, type_: str, parent_names: object) -> bool
 
 def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
     return not _is_search_index(name, type_, parent_names)
+
+
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """A model's index made on one database only (Index.info[ONLY_ON], service/store/models.py)
+    is compared on that one only."""
+    only_on = getattr(obj, "info", {}).get(ONLY_ON) if type_ == "index" and not reflected else None
+    return only_on is None or only_on == context.get_bind().dialect.name
 
 
 def _url() -> str:
@@ -50,7 +59,7 @@ def run_migrations_online() -> None:
         with engine.connect() as connection:
             context.configure(
                 connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                include_name=_include_name,
+                include_name=_include_name, include_object=_include_object,
             )  # fmt: skip
             with context.begin_transaction():
                 context.run_migrations()

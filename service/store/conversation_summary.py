@@ -1,11 +1,10 @@
 """The `conversations` summary read (feature `dm_history`): who a user exchanged messages with
 is a row of `conversations` (kept by a trigger, revision 0006); the newest message with each is
-read here, when asked, from the one conversation index (sender_id, recipient_id, id).
+read here, when asked, from the conversation index (service/store/conversation_index.py).
 
 Why it is not kept per message: see `Conversation` in service/store/models.py (measured). A
-partner name is four ranges of the index, as in `dm_history` (service/store/dm_record.py):
-me -> its account, its account -> me, and me -> NULL / NULL -> me filtered by the name kept for
-deleted accounts; each is one seek read backwards (ORDER BY id DESC LIMIT 1). A purge writes
+partner name is the ranges of the index that `dm_history` reads (its account, and deleted
+accounts of that name), each read backwards and cut at one message. A purge writes
 the newest message into the row before removing messages (`remember_newest`), and the newer
 of the two is the answer, so a purge never shortens the list nor moves a partner back.
 """
@@ -16,34 +15,29 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, ScalarSelect, select, update
+from sqlalchemy import ColumnElement, Row, select, update
 from sqlalchemy.orm import Session
 
+from service.store import conversation_index
 from service.store.models import Conversation, Message, User
 
 _CHUNK = 500  # ids per IN (...): well under SQLite's limit on bound parameters
 
 
-def _newest(*where: ColumnElement[bool]) -> ScalarSelect[int]:
-    return select(Message.id).where(*where).order_by(Message.id.desc()).limit(1).scalar_subquery()
-
-
-def _summary(*where: ColumnElement[bool]) -> Any:
-    """Each summary row, with what a purge stored and the newest id of each of its four ranges
-    (correlated subqueries: index seeks per row, so the cost is the rows', not the messages')."""
-    me, name, other = Conversation.user_id, Conversation.partner, User.id
-    m = Message
+def _summary(s: Session, *where: ColumnElement[bool]) -> Any:
+    """Each summary row, with what a purge stored and the newest id of each range of its
+    conversation (correlated subqueries: a seek or a short walk of the conversation index per
+    row, so the cost is the rows', not the messages')."""
+    newest = conversation_index.newest(
+        s.get_bind().dialect.name, Conversation.user_id, User.id, Conversation.partner
+    )
     return (
         select(
             Conversation.user_id,
             Conversation.partner,
             Conversation.last_msg_id,
             Conversation.last_at,
-            _newest(m.sender_id == me, m.recipient_id == other),
-            _newest(m.sender_id == other, m.recipient_id == me),
-            # deleted accounts: a NULL id, the name kept beside it
-            _newest(m.sender_id == me, m.recipient_id.is_(None), m.recipient == name),
-            _newest(m.sender_id.is_(None), m.recipient_id == me, m.sender == name),
+            *newest,
         )
         .select_from(Conversation)
         .outerjoin(User, User.name == Conversation.partner)
@@ -72,7 +66,7 @@ def newest_partners(s: Session, me: int, limit: int) -> list[tuple[str, int, dat
     every row of the user's summary (its primary key), sorted here, then `sent_at` of the
     `limit` kept read by id."""
     newest: list[tuple[int, str, datetime | None]] = []
-    for row in s.execute(_summary(Conversation.user_id == me)):
+    for row in s.execute(_summary(s, Conversation.user_id == me)):
         live, stored = _live(row), row.last_msg_id
         if stored is not None and (live is None or stored >= live):
             newest.append((stored, row.partner, row.last_at))
@@ -93,7 +87,7 @@ def remember_newest(s: Session, purged_before: datetime) -> None:
     sent before `purged_before`) gets it written down. It reads every summary row (a seek or
     four each): a rare operator command, never on the hot path."""
     live: dict[tuple[int, str], int] = {}
-    for row in s.execute(_summary()):
+    for row in s.execute(_summary(s)):
         newest = _live(row)
         if newest is not None and (row.last_msg_id is None or newest > row.last_msg_id):
             live[(row.user_id, row.partner)] = newest

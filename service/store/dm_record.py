@@ -4,7 +4,8 @@ list of conversations, and the operator's retention rule.
 A repository of the store: see service/store/base.py for what every call promises. Messages
 are kept after their `ack` (`acked` marks them shown); service/store/message_statements.py
 writes them, and a trigger (revision 0006) adds the `conversations` summary's rows on the same
-statement; service/store/conversation_summary.py reads the newest message per partner.
+statement; service/store/conversation_summary.py reads the newest message per partner, and
+service/store/conversation_index.py finds a conversation's messages on each database.
 
 Whose record a message is in: a user's, by id, on either side. When an account is deleted
 its id becomes NULL in the messages and its name stays, so the other user still finds them
@@ -19,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, union_all
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
+from service.store import conversation_index
 from service.store.base import Database
 from service.store.conversation_summary import newest_partners, remember_newest
 from service.store.messages import StoredMessage, unacked
@@ -50,9 +52,9 @@ class DmRecord:
         < `before` (the newest when None), oldest first. Refusals in chat/1's order: SELF,
         NO_SUCH_USER (no account named `partner` and nothing with that name in the record).
 
-        Each direction, with the partner's account and with deleted ones of its name, is one
-        range of a conversation index read backwards (ORDER BY id DESC LIMIT n), so the cost
-        is the page's, however long the conversation: four short ranges, merged."""
+        A few ranges of the conversation index (service/store/conversation_index.py), each read
+        backwards and cut at the limit, merged: the cost is the page's, however long the
+        conversation."""
 
         def query(s: Session) -> list[StoredMessage] | Refusal:
             me = user_id(s, user)
@@ -63,7 +65,8 @@ class DmRecord:
                 return Refusal.SELF
             if other is None and not _in_record(s, me, partner):
                 return Refusal.NO_SUCH_USER
-            rows = s.execute(_conversation(me, other, partner, before, limit))
+            dialect = s.get_bind().dialect.name
+            rows = s.execute(conversation_index.history(dialect, me, other, partner, before, limit))
             return [
                 StoredMessage(row.id, row.sender, row.recipient, row.text, as_utc(row.sent_at))
                 for row in reversed(list(rows))
@@ -128,35 +131,3 @@ def _in_record(s: Session, me: int, partner: str) -> bool:
         )
     )
     return found is not None
-
-
-_COLUMNS = (Message.id, Message.sender, Message.recipient, Message.text, Message.sent_at)
-
-
-def _conversation(
-    me: int, other: int | None, partner: str, before: int | None, limit: int
-) -> Select[tuple[int, str, str, str, datetime]]:
-    """The newest `limit` messages of the conversation, newest first: a UNION ALL of each
-    direction's range (with `other`'s account, and with deleted accounts named `partner`),
-    each ORDER BY id DESC LIMIT `limit`, then the newest `limit` of those."""
-    directions: list[tuple[ColumnElement[bool], ...]] = [
-        (Message.sender_id == me, Message.recipient_id.is_(None), Message.recipient == partner),
-        (Message.recipient_id == me, Message.sender_id.is_(None), Message.sender == partner),
-    ]
-    if other is not None:
-        directions += [
-            (Message.sender_id == me, Message.recipient_id == other),
-            (Message.recipient_id == me, Message.sender_id == other),
-        ]
-    ranges = []
-    for where in directions:
-        statement = select(*_COLUMNS).where(*where)
-        if before is not None:
-            statement = statement.where(Message.id < before)
-        ranges.append(statement.order_by(Message.id.desc()).limit(limit).subquery())
-    merged = union_all(*(select(r) for r in ranges)).subquery()
-    return (
-        select(merged.c.id, merged.c.sender, merged.c.recipient, merged.c.text, merged.c.sent_at)
-        .order_by(merged.c.id.desc())
-        .limit(limit)
-    )

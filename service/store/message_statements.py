@@ -2,9 +2,10 @@
 
 This is the server's hot path, so it is built for batches: the checks of every message in a
 batch (sender still exists, recipient, blocks, nonces) are one or two indexed queries, often
-none (service/store/message_checks.py), the inserts one `executemany`, the acks one `executemany`
-(on PostgreSQL one UPDATE over two arrays). An ack marks its message shown (`acked`); the
-message stays as the record of the conversation (feature `dm_history`).
+none (service/store/message_checks.py), the inserts one statement (on SQLite a multi-row
+INSERT: RowsInsert in service/store/driver_statement.py says why not `executemany`), the acks
+one `executemany` (on PostgreSQL one UPDATE over two arrays). An ack marks its message shown
+(`acked`); the message stays as the record of the conversation (feature `dm_history`).
 SQLAlchemy stays the one road to the database: it writes every statement here, compiled once
 for the dialect of the connection the writer holds, and the statements run on that
 connection's driver cursor inside its transaction (service/store/driver_statement.py). On SQLite
@@ -25,7 +26,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Connection, Dialect, bindparam, func, insert, select, true, update
 from sqlalchemy.types import ARRAY, BigInteger, Integer, String
 
-from service.store.driver_statement import DriverStatement
+from service.store.driver_statement import DriverStatement, RowsInsert
 from service.store.message_checks import BatchChecks
 from service.store.message_record import MessageRecord
 from service.store.models import Message, Nonce
@@ -41,11 +42,6 @@ class SavedMessage(NamedTuple):  # a tuple: made once per message, and cheaply
 
 Outcome = SavedMessage | Refusal
 
-_INSERT_MESSAGE = insert(Message).values(
-    sender_id=bindparam("sender_id"), recipient_id=bindparam("recipient_id"),
-    sender=bindparam("sender"), recipient=bindparam("recipient"),
-    text=bindparam("text"), sent_at=bindparam("sent_at"),
-)  # fmt: skip
 _INSERT_NONCE = insert(Nonce).values(
     sender_id=bindparam("sender_id"), nonce=bindparam("nonce"),
     msg_id=bindparam("msg_id"), created_at=bindparam("created_at"),
@@ -124,12 +120,14 @@ class MessageStatements:
     def __init__(self, dialect: Dialect, *, remember_checks: bool = False) -> None:
         """`remember_checks`: for the writer's one instance (service/store/message_checks.py)."""
         self._sqlite = dialect.name == "sqlite"
-        self._insert_message = DriverStatement(_INSERT_MESSAGE, dialect, _MESSAGE_KEYS)
+        self._insert_rows: RowsInsert | None = None
         self._insert_nonce = DriverStatement(_INSERT_NONCE, dialect, _NONCE_KEYS)
         self._ack = DriverStatement(_ACK, dialect, ("msg_id", "recipient_id"))
         self._ack_arrays: DriverStatement | None = None
         self._insert_arrays: DriverStatement | None = None
-        if not self._sqlite:
+        if self._sqlite:
+            self._insert_rows = RowsInsert(Message, dialect, _MESSAGE_KEYS)
+        else:
             self._insert_arrays = DriverStatement(_INSERT_ARRAYS, dialect, _ARRAY_KEYS)
             self._ack_arrays = DriverStatement(_ACK_ARRAYS, dialect, ("msg_ids", "recipient_ids"))
         self._checks = BatchChecks(dialect, remember=remember_checks)
@@ -196,10 +194,10 @@ class MessageStatements:
     ) -> list[int]:  # fmt: skip
         if not to_store:
             return []
-        if self._sqlite:
+        if self._insert_rows is not None:  # SQLite
             at = self._db_time(naive_now)
             rows = [(r.sender_id, rid, r.sender, r.recipient, r.text, at) for _, r, rid in to_store]
-            cursor = self._insert_message.executemany(connection, rows)
+            cursor = self._insert_rows.run(connection, rows)
             cursor.execute("SELECT last_insert_rowid()")
             last = int(cursor.fetchone()[0])
             return list(range(last - len(rows) + 1, last + 1))

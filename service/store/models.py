@@ -21,6 +21,11 @@ NAMING_CONVENTION = {
 }
 
 
+# Index.info key: the one database the index exists on (its migration makes it there only);
+# `alembic check` compares it there only (migrations/env.py).
+ONLY_ON = "only_on"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -88,7 +93,17 @@ class Message(Base):
         # 38 us with this one and the insert-only summary (15 us before the record was kept).
         # The price: ON DELETE SET NULL of `recipient_id` scans `messages` at `chat-admin
         # deluser`, a rare operator command (service/store/operator.py).
-        Index("ix_messages_sender_id_recipient_id_id", "sender_id", "recipient_id", "id"),
+        # PostgreSQL only since revision 0010: even this one dirtied a page per message and
+        # commit on SQLite, which finds conversations in its full-text index instead, at a
+        # segment per commit (service/store/conversation_index.py); there `deluser` scans
+        # `messages` for `sender_id` too.
+        Index(
+            "ix_messages_sender_id_recipient_id_id",
+            "sender_id",
+            "recipient_id",
+            "id",
+            info={ONLY_ON: "postgresql"},
+        ),
         # AUTOINCREMENT: a purged message's id is never reused, or a client that remembers
         # msg_ids to drop duplicates would drop a new message.
         {"sqlite_autoincrement": True},
@@ -109,7 +124,7 @@ class Conversation(Base):
 
     Kept by a trigger on `messages` (revision 0006), so a row exists from the very statement
     that stores the first message, on every path that stores one, with no Python per message:
-    two INSERT OR IGNOREs per row on SQLite (in C, inside the executemany), one set-based
+    two INSERT OR IGNOREs per row on SQLite (in C, inside the batch's INSERT), one set-based
     insert ON CONFLICT DO NOTHING per INSERT on PostgreSQL (a statement trigger over the new
     rows). The trigger only adds rows, it never updates them: an upsert of the newest message
     per message dirtied most of this table's pages at every commit. Measured (SQLite statements

@@ -20,14 +20,16 @@ in order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy.dialects import sqlite
 
 from service.store.batch_reads import chunks, seen_nonces
+from service.store.driver_statement import RowsInsert
 from service.store.models import Block, Room, RoomMember, RoomMessage, RoomNonce, User
 from service.store.outcomes import Refusal
 from service.wire.rooms import is_valid_room_name
@@ -108,6 +110,11 @@ _NEXT_SEQS = (
     .returning(Room.last_seq)
 )
 _INSERT_MESSAGE = insert(RoomMessage)
+_SQLITE = sqlite.dialect()
+_SQLITE_ROWS = RowsInsert(RoomMessage, _SQLITE, ("room_id", "seq", "sender", "text", "sent_at"))
+_SQLITE_TIME: Callable[[Any], Any] = RoomMessage.__table__.c.sent_at.type.dialect_impl(
+    _SQLITE
+).bind_processor(_SQLITE) or (lambda at: at)
 _INSERT_NONCE = insert(RoomNonce)
 _MOVE_MARKER = (
     update(RoomMember)
@@ -118,6 +125,18 @@ _MOVE_MARKER = (
     )
     .values(read_seq=bindparam("b_seq"))
 )
+
+
+def _insert_messages(c: Connection, rows: list[tuple[int, int, str, str]], at: datetime) -> None:
+    """A batch's messages (room_id, seq, sender, text), all sent `at`: one statement on SQLite,
+    so the full-text index gets one segment per batch, not one per message (RowsInsert in
+    service/store/driver_statement.py); `executemany` on PostgreSQL."""
+    if c.dialect.name == "sqlite":
+        stored_at = _SQLITE_TIME(at)
+        _SQLITE_ROWS.run(c, [(*row, stored_at) for row in rows])
+        return
+    keys = ("room_id", "seq", "sender", "text", "sent_at")
+    c.execute(_INSERT_MESSAGE, [dict(zip(keys, (*row, at), strict=True)) for row in rows])
 
 
 @dataclass(slots=True)
@@ -219,7 +238,7 @@ class RoomStatements:
         now: datetime, outcomes: list[RoomOutcome],
     ) -> None:  # fmt: skip
         at = naive_utc(now)
-        messages: list[dict[str, Any]] = []
+        messages: list[tuple[int, int, str, str]] = []
         nonces: list[dict[str, Any]] = []
         last_by_id = {entry[0]: entry for entry in known.rooms.values()}
         for room_id, indexes in by_room.items():
@@ -232,15 +251,14 @@ class RoomStatements:
             last_by_id[room_id][1] = newest
             for seq, index in enumerate(indexes, start=newest - len(indexes) + 1):
                 say = says[index]
-                messages.append({"room_id": room_id, "seq": seq, "sender": say.sender,
-                                 "text": say.text, "sent_at": at})  # fmt: skip
+                messages.append((room_id, seq, say.sender, say.text))
                 if say.nonce is not None:
                     nonces.append({"sender_id": say.sender_id, "nonce": say.nonce,
                                    "room_id": room_id, "seq": seq, "created_at": at})  # fmt: skip
                 blockers = known.blockers.get(say.sender_id, frozenset())
                 outcomes[index] = SavedSay(seq, now, False, blockers)
         if messages:
-            c.execute(_INSERT_MESSAGE, messages)
+            _insert_messages(c, messages, at)
         if nonces:
             c.execute(_INSERT_NONCE, nonces)
 

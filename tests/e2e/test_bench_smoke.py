@@ -1,6 +1,7 @@
-"""The benchmark still runs end to end (the CI smoke test): `scripts/bench dm` for 2 seconds,
-over TCP and (1 second, 10 clients) over WebSocket, `room` with 40 members for 1, and `search`
-over a corpus of 5,000 messages for 1.
+"""The benchmarks still run end to end (the CI smoke test): `scripts/bench dm` for 2 seconds,
+over TCP and (1 second, 10 clients) over WebSocket, `room` with 40 members for 1, `search` over a
+corpus of 5,000 messages for 1, and the writer's statements replayed (scripts/writer_replay.py)
+for 90 messages.
 
 It checks that the figures exist and that nothing went wrong, never how fast anything was:
 CI machines differ, and a speed threshold here would only make the suite flaky.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,17 @@ def test_bench_search_builds_a_corpus_and_reports_latency_per_kind_of_query() ->
     assert search.keys() >= SEARCH_KEYS, search
     assert search["errors"] == 0, search
     assert search["searches"] > 0 and search["frequent_hits"] > 0, search
+
+
+@pytest.mark.timeout(60)
+def test_the_writer_replay_runs_the_servers_statements_and_reports_json() -> None:
+    """scripts/writer_replay.py (the writer's statements alone, docs/BENCHMARKS.md)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.writer_replay", "--messages", "90", "--batch", "30",
+         "--users", "5", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=50, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["messages"] == 90 and report["batch"] == 30, report
+    assert report["cpu_us_per_msg"] > 0 and report["kib_written_per_commit"] > 0, report

@@ -15,10 +15,14 @@ from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from service.pipeline.items import DirectMessage, Item, Round, Say
 from service.store import DmHit, RoomHit, Store
 from service.store.db import alembic_config, migrate_to_head
+from service.store.message_record import MessageRecord
+from service.store.room_statements import SayRecord
 from service.store.search_statements import _SQLITE_DMS_ALL, _SQLITE_ROOMS
 from tests.support.postgres import fresh_postgres_database
+from tests.support.writer import Nobody, commit_round, user_id
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -123,3 +127,33 @@ def test_sqlite_walks_the_fts_index_newest_first_without_sorting(db_url: str) ->
             assert details[0].startswith("SCAN ") and "VIRTUAL TABLE" in details[0], details
             assert "INTEGER PRIMARY KEY" in details[1], details
             assert not any("TEMP B-TREE" in d for d in details), details
+
+
+def test_a_round_is_one_segment_of_each_sqlite_index_and_found_at_once(db_url: str) -> None:
+    """The writer stores a round's direct messages, and its says, as one statement each: FTS5
+    writes what a statement indexed as a new segment when the statement ends, so a message per
+    statement (executemany) was a segment per message, three times the writes of the commit
+    (service/store/driver_statement.py, RowsInsert). Found by a search once committed."""
+    store = Store.open(db_url, group_commit=True)
+    try:
+        for name in ("alice", "bob"):
+            assert store.users.create_user(name, "x", NOW) is None
+        for name in ("alice", "bob"):
+            store.rooms.join_room(name, "#a", NOW)
+        alice, bob = user_id(store, "alice"), user_id(store, "bob")
+        items: list[Item] = []
+        for i in range(70):  # more than one statement's rows: two statements, two segments
+            dm = MessageRecord(alice, "alice", "bob", f"plum {i}", None)
+            items.append(DirectMessage(Nobody(), None, False, dm))
+            say = SayRecord(bob, "bob", "#a", f"pear {i}", None)
+            items.append(Say(Nobody(), None, False, say))
+        commit_round(store.group_writer, Round(items))
+
+        assert len(_texts(store.search.find("bob", ["plum"], 100))) == 70
+        assert len(_texts(store.search.find("alice", ["pear"], 100))) == 70
+        with store.db.engine.connect() as db:
+            for table in ("messages_fts_idx", "room_messages_fts_idx"):
+                segments = db.scalar(text(f"SELECT count(DISTINCT segid) FROM {table}"))
+                assert segments == 2, (table, segments)
+    finally:
+        store.close()

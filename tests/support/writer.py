@@ -54,6 +54,23 @@ def results(work: HotWork) -> Sequence[Result] | BaseException:
     return [item.result for item in work.items if isinstance(item, DirectMessage)]
 
 
+def commit_round(writer: GroupCommitWriter, round_: Round) -> Round:
+    """One round, as the reactor hands it over, once committed (its results filled in)."""
+    committed: list[HotWork] = []
+    done = threading.Event()
+
+    def on_committed(work: HotWork) -> None:
+        committed.append(work)
+        done.set()
+
+    writer.on_hot_committed(on_committed)
+    writer.submit_hot(round_)
+    assert done.wait(10), "the writer never answered the round"
+    [work] = committed
+    assert isinstance(work, Round) and work.failure is None, work
+    return work
+
+
 def send_hot(
     writer: GroupCommitWriter, records: Sequence[MessageRecord]
 ) -> Sequence[Result] | BaseException:
