@@ -66,6 +66,12 @@ the scope: about 10 us a message, and the alternative (a filter on `messages` af
 reads every hit of a frequent word row by row. The prefix indexes stay too: under 10 us here,
 against 290 ms -> 0.4 ms for `g*` over a million messages (above). The same options are used
 for `room_messages_fts`, for the same reasons.
+
+Later (issue 19, migration 0010): the writer then stored a batch with `executemany`, and FTS5
+writes what a statement indexed as a new segment when the statement ends, so the server wrote a
+segment per message; most of what the index cost the `dm` workload was that. The writer now
+stores a batch in one statement (RowsInsert in service/store/driver_statement.py): a segment per
+batch. Migration 0010's docstring says what is left.
 """
 
 from collections.abc import Sequence

@@ -38,6 +38,7 @@ from sqlalchemy import (
     table,
     union_all,
 )
+from sqlalchemy.orm import Session
 
 from service.store.models import Message
 
@@ -129,15 +130,28 @@ def _fts_ranges(me: int, other: int | None, partner: str) -> list[History]:
 # --- conversations -------------------------------------------------------------------------------
 
 
+def with_deleted_accounts(s: Session, me: int) -> bool:
+    """Whether `me` may have messages with deleted accounts: on SQLite one lookup of its
+    `p0x...` token, so that `conversations` need not look for each partner (newest's
+    `deleted`); on PostgreSQL those ranges are seeks of the B-tree, so just True."""
+    if not _is_sqlite(s.get_bind().dialect.name):
+        return True
+    return s.scalar(select(_FTS.c.rowid).where(_in_pair(pair_token(me, None))).limit(1)) is not None
+
+
 def newest(
     dialect_name: str,
     me: SQLColumnExpression[int],
     other: SQLColumnExpression[Any],
     name: SQLColumnExpression[str],
+    *,
+    deleted: bool = True,
 ) -> list[ColumnElement[Any]]:
     """For a row of the `conversations` summary (`me`, its partner's `name`, the account
     `other` of that name now or NULL): the newest msg_id of each range of the conversation,
-    NULL for an empty one, as correlated subqueries (a seek or a short walk each)."""
+    NULL for an empty one, as correlated subqueries (a seek or a short walk each). `deleted`
+    False: `me` has no messages with deleted accounts (with_deleted_accounts), their ranges
+    are left out on SQLite (a lookup each, for nothing)."""
     if _is_sqlite(dialect_name):
         mine = func.printf("p%dx%d", func.min(me, other), func.max(me, other))
         live = select(_FTS.c.rowid).where(_in_pair(mine))
@@ -147,7 +161,8 @@ def newest(
             .where(_in_pair(func.printf("p0x%d", me)), _other_name() == name)
         )
         # no account of that name now: no live range (printf would make "p0x0" of the NULLs)
-        return [case((other.is_not(None), _newest_hit(live))), _newest_hit(gone)]
+        newest: list[ColumnElement[Any]] = [case((other.is_not(None), _newest_hit(live)))]
+        return [*newest, _newest_hit(gone)] if deleted else newest
     m = Message
     return [
         _newest_message(m.sender_id == me, m.recipient_id == other),

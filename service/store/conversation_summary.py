@@ -24,13 +24,14 @@ from service.store.models import Conversation, Message, User
 _CHUNK = 500  # ids per IN (...): well under SQLite's limit on bound parameters
 
 
-def _summary(s: Session, *where: ColumnElement[bool]) -> Any:
+def _summary(s: Session, *where: ColumnElement[bool], deleted: bool = True) -> Any:
     """Each summary row, with what a purge stored and the newest id of each range of its
     conversation (correlated subqueries: a seek or a short walk of the conversation index per
-    row, so the cost is the rows', not the messages')."""
+    row, so the cost is the rows', not the messages'). `deleted`: conversation_index.newest's."""
     newest = conversation_index.newest(
-        s.get_bind().dialect.name, Conversation.user_id, User.id, Conversation.partner
-    )
+        s.get_bind().dialect.name, Conversation.user_id, User.id, Conversation.partner,
+        deleted=deleted,
+    )  # fmt: skip
     return (
         select(
             Conversation.user_id,
@@ -66,7 +67,8 @@ def newest_partners(s: Session, me: int, limit: int) -> list[tuple[str, int, dat
     every row of the user's summary (its primary key), sorted here, then `sent_at` of the
     `limit` kept read by id."""
     newest: list[tuple[int, str, datetime | None]] = []
-    for row in s.execute(_summary(s, Conversation.user_id == me)):
+    deleted = conversation_index.with_deleted_accounts(s, me)
+    for row in s.execute(_summary(s, Conversation.user_id == me, deleted=deleted)):
         live, stored = _live(row), row.last_msg_id
         if stored is not None and (live is None or stored >= live):
             newest.append((stored, row.partner, row.last_at))
