@@ -123,7 +123,7 @@ def create_room(url: str, room: str, members: Sequence[str]) -> None:
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
-            ids = dict(connection.execute(select(_USER_IDS.c.name, _USER_IDS.c.id)).tuples().all())
+            ids = dict(connection.execute(select(_USER_IDS.c.name, _USER_IDS.c.id)).all())
             connection.execute(
                 insert(_ROOMS),
                 [{"name": room, "created_at": now, "creator": members[0], "last_seq": 0}],

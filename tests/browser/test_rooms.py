@@ -107,7 +107,12 @@ def test_catch_up_shows_the_divider_and_moves_the_marker_only_once_shown(
     expect(divider).to_have_text("New messages")
     first_unread = page.page.locator("#messages .divider + .message .text")
     expect(first_unread).to_have_text("missed 1")
-    assert other.expect(ev="room_read") == {"ev": "room_read", "room": "#catch", "seq": 4}
+    # The marker follows what is drawn: it may step (the catch-up can still be arriving
+    # when the room opens) but only forward, and it ends on the newest message.
+    marks = [other.expect(ev="room_read", room="#catch")["seq"]]
+    while marks[-1] != 4:
+        marks.append(other.expect(ev="room_read", room="#catch")["seq"])
+    assert marks == sorted(set(marks)) and marks[0] >= 2, marks
     expect(page.sidebar_item("#catch").locator(".badge")).to_have_count(0)
     expect(page.message("before you left")).to_be_visible()  # history above the divider
 

@@ -35,7 +35,7 @@ def build_at_0005(db_url: str) -> dict[int, tuple[str, str, str]]:
                          "VALUES (:name, :hash, '2026-11-01 09:00:00', 0)"),
                     {"name": name, "hash": cheap_hash(PASSWORD)},
                 )  # fmt: skip
-            ids: dict[str, int] = dict(c.execute(text("SELECT name, id FROM users")).tuples().all())
+            ids: dict[str, int] = dict(c.execute(text("SELECT name, id FROM users")).all())
             rows = [("alice", "bob", f"a{n}") for n in range(4)]
             rows += [("carol", "bob", "c0"), ("bob", "alice", "b0")]
             for sender, recipient, words in rows:

@@ -219,6 +219,7 @@ def test_the_client_s_close_ends_the_session_and_is_answered(
     web = ws()
     web.login("alice", PASSWORD)
     bob = login("bob")
+    web.expect(ev="presence", user="bob", state="online")  # nothing left in flight to it
     web.send_close(1000)
     assert bob.expect(ev="presence", user="alice", state="offline")["ev"] == "presence"
     assert web.wait_closed() == [] and web.close_code == 1000
