@@ -21,7 +21,7 @@ from typing import NamedTuple, Protocol
 from sqlalchemy import DateTime, TextualSelect, text
 from sqlalchemy.orm import Session
 
-from service.wire.search import fts5_any_of, fts5_match
+from service.wire.search import fts5_any_of, fts5_match, fts5_prefix_range
 
 
 def _statement(sql: str) -> TextualSelect:
@@ -76,11 +76,35 @@ _SQLITE_DMS_ALL = _statement(_SQLITE_DMS.format(partner=""))
 _SQLITE_DMS_WITH = _statement(_SQLITE_DMS.format(partner=f"AND {_PARTNER} "))
 
 
+# The last word's longer terms, listed from the index itself (migration 0011's fts5vocab
+# tables say why): a prefix query (`"sched"*`) makes FTS5 gather every posting of every term
+# that begins with the word before the LIMIT applies; the same terms named one by one are read
+# newest first and stop at the limit. Past _MAX_LISTED_TERMS terms the prefix query is the
+# cheaper one.
+_MAX_LISTED_TERMS = 32
+_LONGER_TERMS = "SELECT term FROM {fts}_terms WHERE term >= :low AND term < :high LIMIT :n"
+
+
+def _last_terms(s: Session, fts: str, words: Sequence[str]) -> list[str] | None:
+    """Every indexed term of FTS table `fts` that begins with the last word (the word itself
+    first, whether indexed or not), or None: ask with the prefix query (fts5_prefix_range)."""
+    last = words[-1]
+    if (found := fts5_prefix_range(last)) is None:
+        return None
+    low, high = found
+    query = text(_LONGER_TERMS.format(fts=fts))
+    longer = s.scalars(query, {"low": low, "high": high, "n": _MAX_LISTED_TERMS}).all()
+    if len(longer) >= _MAX_LISTED_TERMS:
+        return None
+    return [last.lower(), *longer]
+
+
 class SqliteSearch:
     def rooms(
         self, s: Session, room_ids: Sequence[int], words: Sequence[str], limit: int
     ) -> list[RoomRow]:
-        match = f"{fts5_match(words, 'text')} AND {fts5_any_of(room_ids, 'room_id')}"
+        said = fts5_match(words, "text", _last_terms(s, "room_messages_fts", words))
+        match = f"{said} AND {fts5_any_of(room_ids, 'room_id')}"
         rows = s.execute(_SQLITE_ROOMS, {"match": match, "limit": limit})
         return [RoomRow(*row) for row in rows]
 
@@ -88,7 +112,8 @@ class SqliteSearch:
         self, s: Session, uid: int, partner: str | None, words: Sequence[str], limit: int
     ) -> list[DmRow]:
         mine = fts5_any_of([uid], "sender_id recipient_id")  # sent or received
-        params = {"match": f"{fts5_match(words, 'text')} AND {mine}", "limit": limit, "uid": uid}
+        said = fts5_match(words, "text", _last_terms(s, "messages_fts", words))
+        params = {"match": f"{said} AND {mine}", "limit": limit, "uid": uid}
         if partner is None:
             return [DmRow(*row) for row in s.execute(_SQLITE_DMS_ALL, params)]
         rows = s.execute(_SQLITE_DMS_WITH, {**params, "partner": partner})

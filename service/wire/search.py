@@ -64,13 +64,37 @@ def fts5_string(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def fts5_match(query_words: Sequence[str], column: str) -> str:
+def fts5_match(
+    query_words: Sequence[str], column: str, last_terms: Sequence[str] | None = None
+) -> str:
     """The FTS5 expression for chat/1's rule, restricted to `column` (a name of ours, never
-    the caller's): every word, the last one also as a prefix (`"sched"*`)."""
+    the caller's): every word, the last one also as a prefix (`"sched"*`), or, given
+    `last_terms` (every indexed term that begins with the last word: fts5_prefix_range), as
+    those terms (`("sched" OR "schedule")`). Both match the same rows; FTS5 reads the second
+    lazily, newest first, where it gathers the whole of the first before the LIMIT applies."""
     assert query_words, "a query without words is bad_request before it gets here"
     *head, last = query_words
-    terms = [fts5_string(w) for w in head] + [fts5_string(last) + "*"]
+    if last_terms:
+        last_term = "(" + " OR ".join(fts5_string(t) for t in last_terms) + ")"
+    else:
+        last_term = fts5_string(last) + "*"
+    terms = [fts5_string(w) for w in head] + [last_term]
     return f"{{{column}}} : (" + " AND ".join(terms) + ")"
+
+
+SHORTEST_LISTED_PREFIX = 3  # shorter last words: FTS5's prefix indexes (1 and 2) answer them
+
+
+def fts5_prefix_range(word: str) -> tuple[str, str] | None:
+    """The range of indexed terms, [low, high), that begin with `word` and are longer than it,
+    or None where the plain prefix query is the one to run: a word of one or two characters
+    (the prefix indexes hold those), or one with any character outside ASCII (the tokenizer
+    folds those, and this could not fold them as it does). ASCII letters and digits are
+    folded to lower case only. No term holds U+0001, so `low` skips the word itself."""
+    if len(word) < SHORTEST_LISTED_PREFIX or not word.isascii():
+        return None
+    folded = word.lower()
+    return folded + "\x01", folded[:-1] + chr(ord(folded[-1]) + 1)
 
 
 def fts5_any_of(values: Sequence[int], column: str) -> str:

@@ -103,6 +103,33 @@ def test_the_index_follows_new_messages_and_deletions(any_db_url: str) -> None:
         store.close()
 
 
+def test_the_last_word_finds_its_longer_words_however_many_there_are(any_db_url: str) -> None:
+    """On SQLite the last word's longer terms are read from the index and named one by one, up
+    to 32 of them; past that the prefix query runs (service/store/search_statements.py). Either
+    way every longer word is found, and the word's own case does not matter."""
+    store = Store.open(any_db_url, group_commit=False)
+    try:
+        for name in ("alice", "bob"):
+            assert store.users.create_user(name, "x", NOW) is None
+        for name in ("alice", "bob"):
+            store.rooms.join_room(name, "#a", NOW)
+        for n in range(40):  # "plan", then 39 longer words: more than are ever listed
+            word = "plan" + "".join(chr(ord("a") + int(d)) for d in f"{n:02d}") if n else "plan"
+            store.room_messages.say("bob", "#a", f"the {word} here", None, NOW, max_chars=4_000)
+            store.messages.save_message(
+                "bob", "alice", f"{word} for you", None, NOW, max_chars=4_000
+            )
+        assert len(_texts(store.search.find("alice", ["PLAN"], 50))) == 50
+        assert len(_texts(store.search.find("alice", ["the", "Plan"], 50, room="#a"))) == 40
+        assert _texts(store.search.find("alice", ["planad"], 50)) == [
+            "planad for you",
+            "the planad here",
+        ]
+        assert len(_texts(store.search.find("alice", ["plana"], 50, partner="bob"))) == 9
+    finally:
+        store.close()
+
+
 def _integrity_check(store: Store, url: str) -> None:
     """SQLite: FTS5 compares each index with its table's rows (raises if they differ)."""
     if not url.startswith("sqlite"):

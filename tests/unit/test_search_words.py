@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from service.wire import requests as m
 from service.wire.errors import RequestError
-from service.wire.search import FTS5_TOKENIZER, fts5_any_of, fts5_match, fts5_string, words
+from service.wire.search import (
+    FTS5_TOKENIZER,
+    fts5_any_of,
+    fts5_match,
+    fts5_prefix_range,
+    fts5_string,
+    words,
+)
 
 
 @pytest.mark.parametrize(
@@ -39,6 +46,48 @@ def test_the_match_expression_quotes_every_word_the_last_a_prefix() -> None:
     assert fts5_string('a"b') == '"a""b"'
     assert fts5_match(["lab", "sched"], "text") == '{text} : ("lab" AND "sched"*)'
     assert fts5_any_of([3, 17], "room_id") == '{room_id} : ("3" OR "17")'
+    listed = fts5_match(["lab", "sched"], "text", ["sched", "schedule"])
+    assert listed == '{text} : ("lab" AND ("sched" OR "schedule"))'
+
+
+def test_the_last_word_s_longer_terms_are_listed_only_for_ascii_words_of_three_or_more() -> None:
+    assert fts5_prefix_range("Sched") == ("sched\x01", "schee")
+    assert fts5_prefix_range("r2d2") == ("r2d2\x01", "r2d3")
+    assert fts5_prefix_range("ab") is None  # FTS5's prefix index of 2 answers it
+    assert fts5_prefix_range("café") is None  # the tokenizer's folding, not ours
+
+
+_ASCII_WORD = st.text("abcdeABCDE019", min_size=1, max_size=6)
+
+
+@given(st.lists(st.lists(_ASCII_WORD, min_size=1, max_size=5), max_size=12), _ASCII_WORD)
+def test_the_listed_terms_find_what_the_prefix_query_finds(
+    texts: list[list[str]], last: str
+) -> None:
+    """The fast path (the longer terms read from the index's vocabulary, then named one by
+    one) against the reference (FTS5's own prefix query): the same rows, for any index."""
+    db = sqlite3.connect(":memory:")
+    db.execute(
+        f"CREATE VIRTUAL TABLE f USING fts5(text, room_id, prefix='1 2', detail=column, "
+        f'columnsize=0, tokenize="{FTS5_TOKENIZER}")'
+    )
+    db.execute("CREATE VIRTUAL TABLE f_terms USING fts5vocab(f, row)")
+    rows = [(n, " ".join(text), 1) for n, text in enumerate(texts, start=1)]
+    db.executemany("INSERT INTO f (rowid, text, room_id) VALUES (?, ?, ?)", rows)
+    reference = fts5_match([last], "text")
+    listed = None
+    if (bounds := fts5_prefix_range(last)) is not None:
+        longer = [t for (t,) in db.execute(
+            "SELECT term FROM f_terms WHERE term >= ? AND term < ?", bounds)]  # fmt: skip
+        listed = fts5_match([last], "text", [last.lower(), *longer])
+    for match in (reference, listed or reference):
+        found = [
+            r for (r,) in db.execute("SELECT rowid FROM f WHERE f MATCH ? ORDER BY rowid", [match])
+        ]
+        expected = [n for n, text in enumerate(texts, start=1)
+                    if any(w.lower().startswith(last.lower()) for w in text)]  # fmt: skip
+        assert found == expected, (match, texts)
+    db.close()
 
 
 @pytest.fixture(scope="module")
