@@ -130,6 +130,31 @@ def test_the_last_word_finds_its_longer_words_however_many_there_are(any_db_url:
         store.close()
 
 
+def test_the_callers_rooms_are_found_whichever_way_they_are_filtered(db_url: str) -> None:
+    """SQLite filters the caller's rooms inside the MATCH or after it, by the share of all
+    messages the rooms hold (service/store/search_statements.py); when filtering after looks
+    at its 1,000 hits in vain (the newest are all elsewhere) the MATCH finishes. Each way
+    finds the same newest hits."""
+    store = Store.open(db_url, group_commit=False)
+    try:
+        for name in ("alice", "bob"):
+            assert store.users.create_user(name, "x", NOW) is None
+        store.rooms.join_room("alice", "#a", NOW)
+        store.rooms.join_room("bob", "#big", NOW)
+        for n in range(40):
+            store.room_messages.say("alice", "#a", f"fig {n}", None, NOW, max_chars=4_000)
+        for n in range(1_500):  # newer, and elsewhere: #a is under 3% of the messages
+            store.room_messages.say("bob", "#big", f"fig big {n}", None, NOW, max_chars=4_000)
+        newest_of_a = [f"fig {n}" for n in range(39, 19, -1)]
+        assert _texts(store.search.find("alice", ["fig"], 20)) == newest_of_a  # after, in vain
+        assert _texts(store.search.find("alice", ["fig"], 20, room="#a")) == newest_of_a
+        store.rooms.join_room("alice", "#big", NOW)  # now most messages are hers to see
+        newest = [f"fig big {n}" for n in range(1_499, 1_479, -1)]
+        assert _texts(store.search.find("alice", ["fig"], 20)) == newest  # filtered after
+    finally:
+        store.close()
+
+
 def _integrity_check(store: Store, url: str) -> None:
     """SQLite: FTS5 compares each index with its table's rows (raises if they differ)."""
     if not url.startswith("sqlite"):
