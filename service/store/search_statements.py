@@ -14,6 +14,7 @@ last one a prefix `:*`), so nothing in a word is tsquery syntax.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
@@ -107,10 +108,16 @@ def _last_terms(s: Session, fts: str, words: Sequence[str]) -> list[str] | None:
 # after runs where the rooms' share says about `limit / share` hits will do, within
 # _HITS_LOOKED_AT; if that many were looked at without filling the page, the MATCH finishes.
 _HITS_LOOKED_AT = 1_000
-_SQLITE_ROOM_HITS = (
-    "SELECT m.rowid, m.room_id FROM room_messages_fts "
+_SQLITE_ROOM_HITS = text(
+    "WITH hit AS (SELECT m.rowid AS id, m.room_id FROM room_messages_fts "
     "CROSS JOIN room_messages AS m ON m.rowid = room_messages_fts.rowid "
-    "WHERE room_messages_fts MATCH :match ORDER BY room_messages_fts.rowid DESC LIMIT :limit"
+    "WHERE room_messages_fts MATCH :match "
+    "ORDER BY room_messages_fts.rowid DESC LIMIT :looked_at) "
+    "SELECT id FROM hit WHERE room_id IN (SELECT value FROM json_each(:rooms)) LIMIT :limit"
+)
+_SQLITE_HITS_COUNTED = text(
+    "SELECT count(*) FROM (SELECT rowid FROM room_messages_fts "
+    "WHERE room_messages_fts MATCH :match LIMIT :looked_at)"
 )
 _SQLITE_ROOM_ROWS = _statement(
     "SELECT room_id, seq, sender, text, sent_at FROM room_messages WHERE rowid IN :rowids "
@@ -135,7 +142,7 @@ class SqliteSearch:
     ) -> list[RoomRow]:
         said = fts5_match(words, "text", _last_terms(s, "room_messages_fts", words))
         if limit <= _rooms_share(s, room_ids) * _HITS_LOOKED_AT:
-            found = self._rooms_after(s, set(room_ids), said, limit)
+            found = self._rooms_after(s, room_ids, said, limit)
             if found is not None:
                 return found
         match = f"{said} AND {fts5_any_of(room_ids, 'room_id')}"
@@ -143,25 +150,17 @@ class SqliteSearch:
         return [RoomRow(*row) for row in rows]
 
     @staticmethod
-    def _rooms_after(s: Session, rooms: set[int], said: str, limit: int) -> list[RoomRow] | None:
+    def _rooms_after(
+        s: Session, rooms: Sequence[int], said: str, limit: int
+    ) -> list[RoomRow] | None:
         """The words' newest hits in `rooms`, filtered after FTS5; None when _HITS_LOOKED_AT
-        hits gave fewer than `limit` and more may be older. The hits are looked at on the
-        driver's cursor, two integers each (as rows of SQLAlchemy, with their times parsed,
-        the ones passed over cost more than the search)."""
-        kept: list[int] = []
-        looked_at = 0
-        cursor = s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(_SQLITE_ROOM_HITS, {"match": said, "limit": _HITS_LOOKED_AT})
-            for rowid, room_id in cursor:
-                looked_at += 1
-                if room_id in rooms:
-                    kept.append(rowid)
-                    if len(kept) == limit:
-                        break
-        finally:
-            cursor.close()
-        if len(kept) < limit and looked_at == _HITS_LOOKED_AT:
+        hits gave fewer than `limit` and more may be older. The filter runs in SQL: each row
+        a statement hands back costs a release of the GIL, and the server's reader threads
+        take it from one another at each one."""
+        params = {"match": said, "rooms": json.dumps(list(rooms)), "limit": limit,
+                  "looked_at": _HITS_LOOKED_AT}  # fmt: skip
+        kept = list(s.scalars(_SQLITE_ROOM_HITS, params))
+        if len(kept) < limit and s.scalar(_SQLITE_HITS_COUNTED, params) == _HITS_LOOKED_AT:
             return None
         if not kept:
             return []

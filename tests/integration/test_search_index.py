@@ -20,7 +20,7 @@ from service.store import DmHit, RoomHit, Store
 from service.store.db import alembic_config, migrate_to_head
 from service.store.message_record import MessageRecord
 from service.store.room_statements import SayRecord
-from service.store.search_statements import _SQLITE_DMS_ALL, _SQLITE_ROOMS
+from service.store.search_statements import _SQLITE_DMS_ALL, _SQLITE_ROOM_HITS, _SQLITE_ROOMS
 from tests.support.postgres import fresh_postgres_database
 from tests.support.writer import Nobody, commit_round, user_id
 
@@ -179,6 +179,13 @@ def test_sqlite_walks_the_fts_index_newest_first_without_sorting(db_url: str) ->
             assert details[0].startswith("SCAN ") and "VIRTUAL TABLE" in details[0], details
             assert "INTEGER PRIMARY KEY" in details[1], details
             assert not any("TEMP B-TREE" in d for d in details), details
+        # filtered after FTS5: the hits stream through a co-routine, unsorted, so the LIMIT
+        # stops the FTS5 scan as soon as the page is full
+        params = {"match": '{text} : ("x")', "rooms": "[1]", "limit": 20, "looked_at": 1000}
+        plan = raw.execute(f"EXPLAIN QUERY PLAN {_SQLITE_ROOM_HITS}", params).fetchall()
+        details = [row[3] for row in plan]
+        assert details[0] == "CO-ROUTINE hit" and "VIRTUAL TABLE" in details[1], details
+        assert not any("TEMP B-TREE" in d for d in details), details
 
 
 def test_a_round_is_one_segment_of_each_sqlite_index_and_found_at_once(db_url: str) -> None:
