@@ -109,10 +109,7 @@ def test_the_last_word_finds_its_longer_words_however_many_there_are(any_db_url:
     way every longer word is found, and the word's own case does not matter."""
     store = Store.open(any_db_url, group_commit=False)
     try:
-        for name in ("alice", "bob"):
-            assert store.users.create_user(name, "x", NOW) is None
-        for name in ("alice", "bob"):
-            store.rooms.join_room(name, "#a", NOW)
+        _alice_and_bob_in_a(store)
         for n in range(40):  # "plan", then 39 longer words: more than are ever listed
             word = "plan" + "".join(chr(ord("a") + int(d)) for d in f"{n:02d}") if n else "plan"
             store.room_messages.say("bob", "#a", f"the {word} here", None, NOW, max_chars=4_000)
@@ -155,6 +152,12 @@ def test_the_callers_rooms_are_found_whichever_way_they_are_filtered(db_url: str
         store.close()
 
 
+def _alice_and_bob_in_a(store: Store) -> None:
+    for name in ("alice", "bob"):
+        assert store.users.create_user(name, "x", NOW) is None
+        store.rooms.join_room(name, "#a", NOW)
+
+
 def _integrity_check(store: Store, url: str) -> None:
     """SQLite: FTS5 compares each index with its table's rows (raises if they differ)."""
     if not url.startswith("sqlite"):
@@ -195,10 +198,7 @@ def test_a_round_is_one_segment_of_each_sqlite_index_and_found_at_once(db_url: s
     (service/store/driver_statement.py, RowsInsert). Found by a search once committed."""
     store = Store.open(db_url, group_commit=True)
     try:
-        for name in ("alice", "bob"):
-            assert store.users.create_user(name, "x", NOW) is None
-        for name in ("alice", "bob"):
-            store.rooms.join_room(name, "#a", NOW)
+        _alice_and_bob_in_a(store)
         alice, bob = user_id(store, "alice"), user_id(store, "bob")
         items: list[Item] = []
         for i in range(70):  # more than one statement's rows: two statements, two segments
