@@ -133,6 +133,8 @@ def test_a_new_message_keeps_the_keyboard_s_place_and_the_selection(
     expect(item).to_be_focused()  # ...and the focus is where it was
     page.open(f"@{bob}")
     page.expect_message("second")
+    # settled: both shown and acknowledged, the sidebar drawn again without the count
+    expect(item.locator(".badge")).to_have_count(0)
     page.message("first").locator(".text").select_text()
     terminal.request("message", to=alice, text="third")
     page.expect_message("third")
