@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,6 +55,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(_E2E):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _no_event_loop_left_by_the_browser(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Playwright's sync API leaves its event loop marked running on the main thread between
+    calls, for the rest of the session of the worker that ran a browser test: any later test
+    of that worker calling asyncio.run() would fail ("cannot be called from a running event
+    loop"). Outside tests/browser it is unmarked for the test, and marked again after it."""
+    browser_loop = asyncio._get_running_loop()
+    if browser_loop is None or request.node.path.is_relative_to(_BROWSER):
+        yield
+        return
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(browser_loop)
 
 
 @pytest.fixture(scope="session")

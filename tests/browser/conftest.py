@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -24,12 +23,11 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from service.config import ServerConfig
 from tests.conftest import PASSWORD
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.client import TestClient
 from tests.support.page import ChatPage
-from tests.support.server import TEST_COST, RunningServer, create_users, start_server
+from tests.support.server import RunningServer, create_users, start_web_server
 
 _names = itertools.count(1)
 # Playwright's waits (expect, auto-wait) give up after this: a deadline, not a pause. Twice
@@ -62,12 +60,7 @@ def server_options() -> dict[str, Any]:
 def web_server(
     tmp_path_factory: pytest.TempPathFactory, server_options: dict[str, Any]
 ) -> Iterator[RunningServer]:
-    database = tmp_path_factory.mktemp("browser") / "parley.db"
-    config = ServerConfig(
-        port=0, db_url=f"sqlite:///{database}", block_duration_s=60, timeout_s=300,
-        argon2=TEST_COST, allow_weak_hashing=True, web_port=0,
-    )  # fmt: skip
-    running = start_server(replace(config, **server_options))
+    running = start_web_server(tmp_path_factory.mktemp("browser"), server_options)
     yield running
     running.stop()
 

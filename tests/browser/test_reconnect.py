@@ -4,18 +4,29 @@ ports and database, and the message typed while it was down is delivered exactly
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from service.server import ChatServer
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.page import ChatPage
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, start_web_server
 
 BACK_WITHIN_MS = 15_000  # a few reconnect attempts (0.5 s, then 1, 2, 4 s...) after the restart
+
+
+@pytest.fixture
+def web_server(tmp_path: Path, server_options: dict[str, Any]) -> Iterator[RunningServer]:
+    """Each test stops its server: one of its own, not the module's."""
+    running = start_web_server(tmp_path, server_options)
+    yield running
+    running.stop()
 
 
 def start_on(running: RunningServer, ports: tuple[int, int]) -> RunningServer:
@@ -73,5 +84,51 @@ def test_a_message_typed_while_the_server_is_down_goes_out_once_it_is_back(
             page.expect_message("welcome back")
         finally:
             terminal.close()
+    finally:
+        again.stop()
+
+
+def test_a_message_typed_while_down_survives_the_tab_and_goes_out_once(
+    open_page: Callable[..., ChatPage],
+    users: Callable[..., list[str]],
+    web_server: RunningServer,
+) -> None:
+    """Typed while the server is down, then the tab closed before it came back: the next page
+    of that browser sends it, with the nonce the first one gave it, and only once."""
+    alice, bob = users("alice", "bob")
+    page = open_page().sign_in(alice, remember=True)
+    page.write_to(bob)
+    ports = (web_server.port, web_server.web_port)
+    web_server.stop()
+    expect(page.page.locator("#link-status")).to_contain_text("Connection lost")
+    page.send("typed, then the tab closed")
+    expect(page.message("typed, then the tab closed").locator(".state")).to_have_text(
+        " · waiting for the connection"
+    )
+    browser = page.page.context
+    page.page.close()
+
+    again = start_on(web_server, ports)
+    try:
+        later = ChatPage(browser.new_page(), page.url).load()
+        later.expect_signed_in(alice)  # with the saved sign-in
+        later.open(f"@{bob}")
+        typed = later.message("typed, then the tab closed")
+        expect(typed.locator(".state")).to_have_text(" · sent", timeout=BACK_WITHIN_MS)
+        unsent = later.page.evaluate(f"localStorage.getItem('parley.unsent.{alice}')")
+        assert unsent is None  # answered: the next page sends nothing again
+
+        terminal = TestClient(again.host, again.port)
+        try:
+            assert terminal.login(bob, PASSWORD)["pending"] == 1
+            assert terminal.expect(ev="message")["text"] == "typed, then the tab closed"
+            record = terminal.request("dm_history", **{"with": alice})["messages"]
+            assert [m["text"] for m in record] == ["typed, then the tab closed"]
+        finally:
+            terminal.close()
+        later.page.reload()
+        later.expect_signed_in(alice)
+        later.open(f"@{bob}")
+        expect(later.messages).to_have_count(1)  # from the record, not sent again
     finally:
         again.stop()

@@ -158,3 +158,15 @@ test("failed attempts count until a sign-in", () => {
   chat.closed();
   assert.equal(chat.failedAttempts, 0); // it was signed in: the next try is the first
 });
+
+test("a message an earlier page sent goes out with its own nonce, and its reply says resent", async () => {
+  const chat = link();
+  greet(chat);
+  chat.signedIn();
+  const { nonce, promise } = chat.sendDurable("message", { to: "b", text: "hi" }, "earlier");
+  assert.equal(nonce, "earlier");
+  const [frame] = sent(chat);
+  assert.equal(frame.nonce, "earlier");
+  chat.received(`{"re":${frame.id},"ok":true,"msg_id":7,"delivered":false}`);
+  assert.equal((await promise).resent, true);
+});

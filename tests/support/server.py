@@ -61,6 +61,16 @@ def start_server(config: ServerConfig) -> RunningServer:
     return RunningServer(server, config)
 
 
+def start_web_server(folder: Path, options: dict[str, Any]) -> RunningServer:
+    """A server with a web port on a fresh SQLite file in `folder`. A module whose tests stop
+    their server gives each test one of its own (tests/browser/test_reconnect.py)."""
+    config = ServerConfig(
+        port=0, db_url=f"sqlite:///{folder / 'parley.db'}", block_duration_s=60, timeout_s=300,
+        argon2=TEST_COST, allow_weak_hashing=True, web_port=0,
+    )  # fmt: skip
+    return start_server(replace(config, **options))
+
+
 # Real argon2id at its lowest cost: the server verifies with the parameters stored in the hash,
 # so a test login costs microseconds instead of megabytes and tens of milliseconds, and the
 # suite measures Parley rather than argon2. The `server_config` fixture hashes at this cost too

@@ -7,6 +7,7 @@ import { BROADCASTS, dmId, kindOf, nameOf } from "./conversations.js";
 import { saveOpenConversation } from "./landing.js";
 import { ConnectionLost, Refused } from "./protocol.js";
 import { roomName } from "./switcher.js";
+import { forgetUnsent, rememberUnsent, takeUnsent } from "./unsent.js";
 import { refusal } from "./words.js";
 
 // Refusals that sending the same text to the same place again can only repeat: no "Send again".
@@ -139,18 +140,24 @@ function historyPage(reply, keyOf) {
 /** What the user typed in conversation `id`. Direct messages and room messages are durable:
  * shown at once, sent when the link is up, resent with their nonce until answered. */
 export function send(app, id, text) {
-  const kind = kindOf(id);
   const now = new Date().toISOString();
-  if (kind === "broadcast") {
-    broadcast(app, text, now);
-    return;
-  }
+  if (kindOf(id) === "broadcast") broadcast(app, text, now);
+  else sendDurable(app, id, text, now, null);
+}
+
+/** A direct or room message: shown, sent (with `nonce` if an earlier page sent it first),
+ * and kept in localStorage until the server answers it (unsent.js), so a reload loses none. */
+function sendDurable(app, id, text, at, nonce) {
+  const kind = kindOf(id);
+  const me = app.me;
   const waiting = app.ready ? "sending" : "queued";
-  const localId = app.store.addOwn(id, text, waiting, now);
-  const { promise } = kind === "room"
-    ? app.link.sendDurable("say", { room: id, text })
-    : app.link.sendDurable("message", { to: nameOf(id), text });
-  promise.then((reply) => {
+  const localId = app.store.addOwn(id, text, waiting, at);
+  const sent = kind === "room"
+    ? app.link.sendDurable("say", { room: id, text }, nonce)
+    : app.link.sendDurable("message", { to: nameOf(id), text }, nonce);
+  if (me !== null) rememberUnsent(localStorage, me, { nonce: sent.nonce, id, text, at });
+  sent.promise.then((reply) => {
+    forgetUnsent(localStorage, me, sent.nonce);
     if (kind === "room") {
       app.store.confirmOwn(id, localId, reply.seq, "sent");
     } else {
@@ -158,9 +165,30 @@ export function send(app, id, text) {
       app.store.confirmOwn(id, localId, reply.msg_id, state);
     }
     app.changed();
-  }, (error) => notSent(app, id, localId, text, describe(error), error));
+  }, (error) => {
+    // Refused: answered, so not to be sent again by a later page. Lost with the session
+    // (kicked, idle, replaced): kept, for this user's next sign-in here.
+    if (error instanceof Refused) forgetUnsent(localStorage, me, sent.nonce);
+    notSent(app, id, localId, text, describe(error), error);
+  });
   app.changed();
 }
+
+/** After this page's first sign-in: what an earlier page (reloaded, crashed, closed) typed
+ * and never had answered goes out again with its nonce; what is too old to be sent again
+ * safely is shown as not sent, with "Send again". */
+export function restoreUnsent(app) {
+  const { resend, stale } = takeUnsent(localStorage, app.me, Date.now());
+  for (const entry of resend) sendDurable(app, entry.id, entry.text, entry.at, entry.nonce);
+  for (const entry of stale) {
+    const localId = app.store.addOwn(entry.id, entry.text, "failed", entry.at);
+    app.store.updateOwn(entry.id, localId, "failed", STALE_WORDS);
+  }
+  if (resend.length > 0 || stale.length > 0) app.changed();
+}
+
+const STALE_WORDS =
+  "Not sent: typed over a day ago on a page that closed before it went out. Send it again?";
 
 /** Our message `localId` was not sent, for `why`. Over a limit the server set lower than
  * chat/1's, it goes back to the composer to be cut; otherwise it stays, failed, with "Send

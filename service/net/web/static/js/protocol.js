@@ -143,13 +143,15 @@ export class ChatLink {
 
   /** `message` or `say`: kept until the server answers it, across reconnects. Returns the
    * nonce and a Promise of the reply; `resent` in the reply object tells it went out more
-   * than once. */
-  sendDurable(op, fields) {
+   * than once. `nonce`: the one it was first sent with (by an earlier page: unsent.js), so
+   * the server stores it once; a new one by default. */
+  sendDurable(op, fields, nonce = null) {
     if (!DURABLE_OPS.has(op)) throw new Error(`${op} is not a durable request`);
-    const nonce = this._newNonce();
+    const resent = nonce !== null;
+    if (!resent) nonce = this._newNonce();
     let item;
     const promise = new Promise((settle, fail) => {
-      item = { op, fields: { ...fields, nonce }, settle, fail, attempts: 0 };
+      item = { op, fields: { ...fields, nonce }, settle, fail, attempts: resent ? 1 : 0 };
     });
     this._outbox.push(item);
     if (this.state === LinkState.READY) this._flush();
