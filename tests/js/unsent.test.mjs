@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  RESEND_WITHIN_MS, clearUnsent, forgetUnsent, rememberUnsent, takeUnsent,
+  RESEND_WITHIN_MS, clearUnsent, forgetUnsent, pageStorage, rememberUnsent, takeUnsent,
 } from "../../service/net/web/static/js/unsent.js";
 
 /** localStorage's interface over a Map; `full` makes setItem throw as a full quota does. */
@@ -70,4 +70,10 @@ test("signing out leaves nothing; a full or garbled storage breaks nothing", () 
   assert.deepEqual(takeUnsent(s, "alice", NOW), { resend: [], stale: [] });
   s.items.set("parley.unsent.alice", JSON.stringify([{ nonce: 1 }, null, { nonce: "n", id: "@b", text: "t", at: at(0) }]));
   assert.deepEqual(takeUnsent(s, "alice", NOW).resend.map((e) => e.nonce), ["n"]);
+});
+
+test("without a usable localStorage the page still works: nothing is kept", () => {
+  const storage = pageStorage(); // node has none: the storage that keeps nothing
+  rememberUnsent(storage, "alice", { nonce: "n1", id: "@bob", text: "hi", at: at(0) });
+  assert.deepEqual(takeUnsent(storage, "alice", NOW), { resend: [], stale: [] });
 });

@@ -7,7 +7,7 @@ import { BROADCASTS, dmId, kindOf, nameOf } from "./conversations.js";
 import { saveOpenConversation } from "./landing.js";
 import { ConnectionLost, Refused } from "./protocol.js";
 import { roomName } from "./switcher.js";
-import { forgetUnsent, rememberUnsent, takeUnsent } from "./unsent.js";
+import { forgetUnsent, pageStorage, rememberUnsent, takeUnsent } from "./unsent.js";
 import { refusal } from "./words.js";
 
 // Refusals that sending the same text to the same place again can only repeat: no "Send again".
@@ -155,9 +155,9 @@ function sendDurable(app, id, text, at, nonce) {
   const sent = kind === "room"
     ? app.link.sendDurable("say", { room: id, text }, nonce)
     : app.link.sendDurable("message", { to: nameOf(id), text }, nonce);
-  if (me !== null) rememberUnsent(localStorage, me, { nonce: sent.nonce, id, text, at });
+  if (me !== null) rememberUnsent(pageStorage(), me, { nonce: sent.nonce, id, text, at });
   sent.promise.then((reply) => {
-    forgetUnsent(localStorage, me, sent.nonce);
+    forgetUnsent(pageStorage(), me, sent.nonce);
     if (kind === "room") {
       app.store.confirmOwn(id, localId, reply.seq, "sent");
     } else {
@@ -168,7 +168,7 @@ function sendDurable(app, id, text, at, nonce) {
   }, (error) => {
     // Refused: answered, so not to be sent again by a later page. Lost with the session
     // (kicked, idle, replaced): kept, for this user's next sign-in here.
-    if (error instanceof Refused) forgetUnsent(localStorage, me, sent.nonce);
+    if (error instanceof Refused) forgetUnsent(pageStorage(), me, sent.nonce);
     notSent(app, id, localId, text, describe(error), error);
   });
   app.changed();
@@ -178,7 +178,7 @@ function sendDurable(app, id, text, at, nonce) {
  * and never had answered goes out again with its nonce; what is too old to be sent again
  * safely is shown as not sent, with "Send again". */
 export function restoreUnsent(app) {
-  const { resend, stale } = takeUnsent(localStorage, app.me, Date.now());
+  const { resend, stale } = takeUnsent(pageStorage(), app.me, Date.now());
   for (const entry of resend) sendDurable(app, entry.id, entry.text, entry.at, entry.nonce);
   for (const entry of stale) {
     const localId = app.store.addOwn(entry.id, entry.text, "failed", entry.at);

@@ -11,7 +11,7 @@ import { Pager } from "./pager.js";
 import { ChatLink, ConnectionLost, LinkState, Refused } from "./protocol.js";
 import { After, afterEnd, delayMs } from "./reconnect.js";
 import { Socket } from "./socket.js";
-import { clearUnsent } from "./unsent.js";
+import { clearUnsent, pageStorage } from "./unsent.js";
 import { Ui } from "./view/ui.js";
 import { byeWords, loginRefusal } from "./words.js";
 
@@ -212,7 +212,7 @@ export class App {
     this.loggingOut = true;
     const forget = Boolean(this.auth?.token);
     forgetSavedSignIn();
-    if (this.me !== null) clearUnsent(localStorage, this.me); // nothing typed stays behind
+    if (this.me !== null) clearUnsent(pageStorage(), this.me); // nothing typed stays behind
     this.auth = null;
     try {
       await this.link.request("logout", forget ? { forget: true } : {});
@@ -242,7 +242,7 @@ export class App {
   endSession(bye) {
     const words = this.loggingOut ? "You signed out." : byeWords(bye);
     const user = this.me ?? this.auth?.user;
-    if (bye?.reason === "account_deleted" && user) clearUnsent(localStorage, user);
+    if (bye?.reason === "account_deleted" && user) clearUnsent(pageStorage(), user);
     this.auth = null;
     this.loggingOut = false;
     this.dropSession();

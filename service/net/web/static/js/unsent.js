@@ -10,6 +10,17 @@
 export const RESEND_WITHIN_MS = 24 * 60 * 60 * 1000; // chat/1: nonces live at least 24 h
 
 const KEY_PREFIX = "parley.unsent.";
+const NO_STORAGE = { getItem: () => null, setItem: () => {}, removeItem: () => {} };
+
+/** This origin's localStorage, or a storage that keeps nothing where the browser refuses it
+ * (blocked site data throws on the mere access): sending must not depend on it. */
+export function pageStorage() {
+  try {
+    return globalThis.localStorage ?? NO_STORAGE;
+  } catch {
+    return NO_STORAGE;
+  }
+}
 
 function key(user) {
   return KEY_PREFIX + user;
