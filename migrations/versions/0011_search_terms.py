@@ -9,7 +9,8 @@ gathers every posting of every term beginning with the word before the LIMIT app
 word in a tenth of 800,000 room messages, 80,000 postings, some milliseconds, for the newest
 20. The same terms named one by one (`("sched" OR "schedule")`) are read newest first and
 stop at the limit. These tables list an index's terms in order, so search finds the longer
-terms that begin with the word with one seek (service/store/search_statements.py).
+terms that begin with the word from a seek to the first of them (fts5vocab then counts the
+postings of each term it lists: service/store/search_statements.py says what that costs).
 
 They hold nothing: an fts5vocab table reads its FTS table's index when queried, and costs a
 write nothing. They are made here, not in each connection's temp schema, because creating a

@@ -80,8 +80,10 @@ _SQLITE_DMS_WITH = _statement(_SQLITE_DMS.format(partner=f"AND {_PARTNER} "))
 # The last word's longer terms, listed from the index itself (migration 0011's fts5vocab
 # tables say why): a prefix query (`"sched"*`) makes FTS5 gather every posting of every term
 # that begins with the word before the LIMIT applies; the same terms named one by one are read
-# newest first and stop at the limit. Past _MAX_LISTED_TERMS terms the prefix query is the
-# cheaper one.
+# newest first and stop at the limit. Listing them is not free: fts5vocab counts each listed
+# term's postings, so a frequent longer word costs about what the prefix query would have
+# (the word itself is never listed, and is the usual frequent one). Past _MAX_LISTED_TERMS
+# terms the prefix query runs, after a listing of at most that many.
 _MAX_LISTED_TERMS = 32
 _LONGER_TERMS = "SELECT term FROM {fts}_terms WHERE term >= :low AND term < :high LIMIT :n"
 
@@ -108,6 +110,9 @@ def _last_terms(s: Session, fts: str, words: Sequence[str]) -> list[str] | None:
 # after runs where the rooms' share says about `limit / share` hits will do, within
 # _HITS_LOOKED_AT; if that many were looked at without filling the page, the MATCH finishes.
 _HITS_LOOKED_AT = 1_000
+# Newest first without an ORDER BY outside: the outer query scans the co-routine in the order
+# it yields (FTS5's rowids, descending), as tests/integration/test_search_index.py holds (the
+# plan, and the hits it returns); an ORDER BY there would sort all 1,000 before the first.
 _SQLITE_ROOM_HITS = text(
     "WITH hit AS (SELECT m.rowid AS id, m.room_id FROM room_messages_fts "
     "CROSS JOIN room_messages AS m ON m.rowid = room_messages_fts.rowid "
@@ -124,15 +129,15 @@ _SQLITE_ROOM_ROWS = _statement(
     "ORDER BY rowid DESC"
 ).bindparams(bindparam("rowids", expanding=True))
 _ROOMS_SHARE = text(
-    "SELECT (SELECT total(last_seq) FROM rooms WHERE id IN :rooms), "
+    "SELECT (SELECT total(last_seq) FROM rooms WHERE id IN (SELECT value FROM json_each(:rooms))), "
     "(SELECT max(rowid) FROM room_messages)"
-).bindparams(bindparam("rooms", expanding=True))
+)
 
 
 def _rooms_share(s: Session, room_ids: Sequence[int]) -> float:
     """About what share of all room messages `room_ids` hold (messages of deleted rooms count
     in the whole, so it errs low: toward the MATCH, which is never slow by much)."""
-    said, whole = s.execute(_ROOMS_SHARE, {"rooms": list(room_ids)}).one()
+    said, whole = s.execute(_ROOMS_SHARE, {"rooms": json.dumps(list(room_ids))}).one()
     return float(said) / whole if whole else 1.0
 
 

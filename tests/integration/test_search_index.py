@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -20,7 +21,13 @@ from service.store import DmHit, RoomHit, Store
 from service.store.db import alembic_config, migrate_to_head
 from service.store.message_record import MessageRecord
 from service.store.room_statements import SayRecord
-from service.store.search_statements import _SQLITE_DMS_ALL, _SQLITE_ROOM_HITS, _SQLITE_ROOMS
+from service.store.search_statements import (
+    _SQLITE_DMS_ALL,
+    _SQLITE_ROOM_HITS,
+    _SQLITE_ROOMS,
+    RoomRow,
+    SqliteSearch,
+)
 from tests.support.postgres import fresh_postgres_database
 from tests.support.writer import Nobody, commit_round, user_id
 
@@ -127,11 +134,22 @@ def test_the_last_word_finds_its_longer_words_however_many_there_are(any_db_url:
         store.close()
 
 
-def test_the_callers_rooms_are_found_whichever_way_they_are_filtered(db_url: str) -> None:
+def test_the_callers_rooms_are_found_whichever_way_they_are_filtered(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SQLite filters the caller's rooms inside the MATCH or after it, by the share of all
     messages the rooms hold (service/store/search_statements.py); when filtering after looks
     at its 1,000 hits in vain (the newest are all elsewhere) the MATCH finishes. Each way
     finds the same newest hits."""
+    after: list[int | None] = []  # each filtering after: how many it found, None in vain
+    filter_after = SqliteSearch._rooms_after
+
+    def counted(*args: Any) -> list[RoomRow] | None:
+        found = filter_after(*args)
+        after.append(None if found is None else len(found))
+        return found
+
+    monkeypatch.setattr(SqliteSearch, "_rooms_after", staticmethod(counted))
     store = Store.open(db_url, group_commit=False)
     try:
         for name in ("alice", "bob"):
@@ -143,11 +161,17 @@ def test_the_callers_rooms_are_found_whichever_way_they_are_filtered(db_url: str
         for n in range(1_500):  # newer, and elsewhere: #a is under 3% of the messages
             store.room_messages.say("bob", "#big", f"fig big {n}", None, NOW, max_chars=4_000)
         newest_of_a = [f"fig {n}" for n in range(39, 19, -1)]
-        assert _texts(store.search.find("alice", ["fig"], 20)) == newest_of_a  # after, in vain
+        assert _texts(store.search.find("alice", ["fig"], 20)) == newest_of_a
         assert _texts(store.search.find("alice", ["fig"], 20, room="#a")) == newest_of_a
+        assert after == [None, None]  # looked after, in vain: the MATCH found them
+        every_of_a = [f"fig {n}" for n in range(39, -1, -1)]
+        assert _texts(store.search.find("alice", ["fig"], 50, room="#a")) == every_of_a
+        assert after == [None, None]  # 50 from under 3%: the MATCH at once
         store.rooms.join_room("alice", "#big", NOW)  # now most messages are hers to see
         newest = [f"fig big {n}" for n in range(1_499, 1_479, -1)]
-        assert _texts(store.search.find("alice", ["fig"], 20)) == newest  # filtered after
+        assert _texts(store.search.find("alice", ["fig"], 20)) == newest
+        assert _texts(store.search.find("alice", ["big", "1499"], 20)) == ["fig big 1499"]
+        assert after == [None, None, 20, 1]  # filtered after, the page full / every hit seen
     finally:
         store.close()
 

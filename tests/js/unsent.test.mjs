@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  RESEND_WITHIN_MS, clearUnsent, forgetUnsent, pageStorage, rememberUnsent, takeUnsent,
+  OFFER_WITHIN_MS, RESEND_WITHIN_MS, clearUnsent, forgetUnsent, pageStorage, rememberUnsent, takeUnsent,
 } from "../../service/net/web/static/js/unsent.js";
 
 /** localStorage's interface over a Map; `full` makes setItem throw as a full quota does. */
@@ -48,14 +48,19 @@ test("taking does not forget: a message goes once answered, whichever page answe
   assert.equal(takeUnsent(s, "alice", NOW).resend.length, 1); // the same nonce is one entry
 });
 
-test("a day old is not resent on its own: offered once, then forgotten", () => {
+test("a day old is not resent on its own: offered until sent again or a week old", () => {
   const s = storage();
   rememberUnsent(s, "alice", { nonce: "old", id: "@bob", text: "x", at: at(RESEND_WITHIN_MS) });
   rememberUnsent(s, "alice", { nonce: "new", id: "@bob", text: "y", at: at(RESEND_WITHIN_MS - 1) });
+  rememberUnsent(s, "alice", { nonce: "gone", id: "@bob", text: "z", at: at(OFFER_WITHIN_MS) });
+  rememberUnsent(s, "alice", { nonce: "bad", id: "@bob", text: "?", at: "not a time" });
   const { resend, stale } = takeUnsent(s, "alice", NOW);
   assert.deepEqual(resend.map((e) => e.nonce), ["new"]);
   assert.deepEqual(stale.map((e) => e.nonce), ["old"]);
+  assert.deepEqual(takeUnsent(s, "alice", NOW).stale.map((e) => e.nonce), ["old"]); // a reload
+  forgetUnsent(s, "alice", "old"); // sent again (with a new nonce)
   assert.deepEqual(takeUnsent(s, "alice", NOW).stale, []);
+  assert.deepEqual(JSON.parse(s.getItem("parley.unsent.alice")).map((e) => e.nonce), ["new"]);
 });
 
 test("signing out leaves nothing; a full or garbled storage breaks nothing", () => {

@@ -183,12 +183,14 @@ export function restoreUnsent(app) {
   for (const entry of stale) {
     const localId = app.store.addOwn(entry.id, entry.text, "failed", entry.at);
     app.store.updateOwn(entry.id, localId, "failed", STALE_WORDS);
+    const shown = app.store.get(entry.id).messages.find((m) => m.localId === localId);
+    shown.keptNonce = entry.nonce; // forgotten when sent again (retry)
   }
   if (resend.length > 0 || stale.length > 0) app.changed();
 }
 
-const STALE_WORDS =
-  "Not sent: typed over a day ago on a page that closed before it went out. Send it again?";
+const STALE_WORDS = "Maybe not sent: typed over a day ago on a page that closed before the " +
+  "server answered. Check the conversation before you send it again.";
 
 /** Our message `localId` was not sent, for `why`. Over a limit the server set lower than
  * chat/1's, it goes back to the composer to be cut; otherwise it stays, failed, with "Send
@@ -204,10 +206,13 @@ function notSent(app, id, localId, text, why, error) {
   app.changed();
 }
 
-/** A refused message, sent again as new (it was not stored: a new nonce is right). */
+/** A refused (or maybe never sent) message, sent again as new with a new nonce; one kept from
+ * an earlier page (restoreUnsent) is forgotten there now. */
 export function retry(app, id, localId) {
   const message = app.store.takeOwn(id, localId);
-  if (message !== null) send(app, id, message.text);
+  if (message === null) return;
+  if (message.keptNonce) forgetUnsent(pageStorage(), app.me, message.keptNonce);
+  send(app, id, message.text);
 }
 
 function broadcast(app, text, now) {

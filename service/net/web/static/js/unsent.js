@@ -2,12 +2,14 @@
 // reload, a crash or a closed tab loses none of them: at the next sign-in of the same user
 // here they go out again with the nonce they were first sent with, and the server stores each
 // once (chat/1 precise point 11). Nonces are remembered for at least 24 hours, so a message
-// older than that is not resent on its own (it might be stored twice): it is shown as not
-// sent, for the user to send again. Pure: the storage and the clock are passed in.
+// older than that is not resent on its own (it might be stored twice): it is shown as maybe
+// not sent, for the user to check and send again, for up to a week; then it is dropped, so
+// texts do not stay in a browser for good. Pure: the storage and the clock are passed in.
 //
 // An entry: { nonce, id (the conversation: "#room" or "@name"), text, at (ISO time typed) }.
 
 export const RESEND_WITHIN_MS = 24 * 60 * 60 * 1000; // chat/1: nonces live at least 24 h
+export const OFFER_WITHIN_MS = 7 * RESEND_WITHIN_MS; // then offered to send again, a week
 
 const KEY_PREFIX = "parley.unsent.";
 const NO_STORAGE = { getItem: () => null, setItem: () => {}, removeItem: () => {} };
@@ -47,7 +49,7 @@ function write(storage, user, entries) {
 function isEntry(entry) {
   return entry !== null && typeof entry === "object" && typeof entry.nonce === "string" &&
     typeof entry.id === "string" && typeof entry.text === "string" &&
-    typeof entry.at === "string";
+    typeof entry.at === "string" && !Number.isNaN(Date.parse(entry.at));
 }
 
 /** Keep `entry` until the server answers it. */
@@ -65,14 +67,17 @@ export function forgetUnsent(storage, user, nonce) {
 }
 
 /** Everything `user` left unanswered here, oldest first: `resend` (with their nonces) and
- * `stale` (typed over RESEND_WITHIN_MS ago: forgotten here, to be offered to send again). */
+ * `stale` (typed over RESEND_WITHIN_MS ago: to be offered to send again, and kept until it is
+ * or OFFER_WITHIN_MS have passed). Older entries are dropped. */
 export function takeUnsent(storage, user, nowMs) {
   const entries = read(storage, user);
-  const fresh = (e) => nowMs - Date.parse(e.at) < RESEND_WITHIN_MS;
-  const resend = entries.filter(fresh);
-  const stale = entries.filter((e) => !fresh(e));
-  if (stale.length > 0) write(storage, user, resend);
-  return { resend, stale };
+  const age = (e) => nowMs - Date.parse(e.at);
+  const kept = entries.filter((e) => age(e) < OFFER_WITHIN_MS);
+  if (kept.length !== entries.length) write(storage, user, kept);
+  return {
+    resend: kept.filter((e) => age(e) < RESEND_WITHIN_MS),
+    stale: kept.filter((e) => age(e) >= RESEND_WITHIN_MS),
+  };
 }
 
 /** The user signed out (or the account is gone): nothing typed here stays behind. */
