@@ -1,14 +1,16 @@
-// The side panel: a room's members, every room, or people (who was on lately, whom you
-// block). Long lists come in pages (chat/1 precise point 18), asked as their end scrolls into
-// sight.
+// The side panel: a room's members, every room, people (who was on lately, whom you block),
+// or search. Long lists come in pages (chat/1 precise point 18), asked as their end scrolls
+// into sight.
 
 import { join, open, setBlocked } from "../actions.js";
 import { dmId } from "../conversations.js";
+import { fullTime } from "../format.js";
 import { Pager } from "../pager.js";
 import { refusal } from "../words.js";
 import { byId, el, fill, name, show } from "./dom.js";
 
 const MEMBERS_PAGE = 100;
+const SEARCH_LIMIT = 50; // chat/1: 1-50
 const ROOMS_PAGE = 100;
 const LATELY = [[15 * 60, "15 minutes"], [60 * 60, "hour"], [24 * 3600, "day"]];
 
@@ -18,7 +20,7 @@ export class Panel {
     this.box = byId("panel");
     this.title = byId("panel-title");
     this.body = byId("panel-body");
-    this.kind = null; // "members", "rooms", "people" or null (closed)
+    this.kind = null; // "members", "rooms", "people", "search" or null (closed)
     this.room = null;
     this.pager = null;
     this.lately = null; // whoelsesince's answer: {seconds, users}
@@ -58,6 +60,69 @@ export class Panel {
     this._more();
   }
 
+  /** Search (feature `search`): the newest messages of your rooms and direct conversations
+   * with every word, the last also as a beginning; a hit opens its conversation. */
+  search() {
+    this._open("search", "Search");
+    this.pager = null;
+    this.found = null; // {query, results} or {query, problem}
+    this.render();
+    byId("search-input").focus();
+  }
+
+  _find(query) {
+    if (!query.trim()) return;
+    this.found = { query, results: null };
+    this.render();
+    this.app.link.request("search", { query, limit: SEARCH_LIMIT }).then((reply) => {
+      if (this.kind !== "search" || this.found?.query !== query) return;
+      this.found = { query, results: reply.results ?? [] };
+      this.render();
+    }, (error) => {
+      if (this.kind !== "search" || this.found?.query !== query) return;
+      const words = error.reply?.error === "bad_request"
+        ? "Type a word to search for: letters or digits."
+        : error.reply ? refusal(error.reply) : error.message;
+      this.found = { query, problem: words };
+      this.render();
+    });
+  }
+
+  _renderSearch() {
+    const { app } = this;
+    const input = el("input", { id: "search-input", type: "search", maxlength: 200,
+      autocomplete: "off", spellcheck: "false", value: this.found?.query ?? "" });
+    const form = el("form", { class: "inline-form", role: "search", on: { submit: (event) => {
+      event.preventDefault();
+      this._find(input.value);
+    } } },
+    el("label", { for: "search-input", class: "visually-hidden" }, "Words to search for"),
+    input, el("button", { type: "submit", class: "small" }, "Search"));
+    const found = this.found;
+    let outcome = el("p", { class: "muted" },
+      "Every word must appear; the last one may be the start of a word (lab sched finds "
+      + "\u201cLab schedule\u201d).");
+    if (found?.problem) outcome = el("p", { class: "note", role: "alert" }, found.problem);
+    else if (found && found.results === null) outcome = el("p", { class: "muted" }, "Searching…");
+    else if (found) {
+      const results = found.results;
+      outcome = el("div", {},
+        el("p", { class: "muted", role: "status" }, results.length === 0 ? "Nothing found."
+          : `${results.length === 1 ? "1 message" : `${results.length} messages`}, newest first`),
+        el("ul", { class: "search-results" }, results.map((hit) => {
+          const where = hit.room ?? dmId(hit.with);
+          return el("li", {}, el("button", { type: "button", class: "search-hit",
+            on: { click: () => open(app, where) } },
+          el("span", { class: "search-place" }, hit.room ? el("bdi", {}, hit.room)
+            : ["with ", name(hit.with)]),
+          el("span", { class: "muted" }, " · ", name(hit.from), " · ",
+            el("time", { datetime: hit.sent_at }, fullTime(hit.sent_at))),
+          el("span", { class: "search-text", dir: "auto" }, hit.text)));
+        })));
+    }
+    fill(this.body, form, outcome);
+  }
+
   people() {
     this._open("people", "People");
     this.pager = null;
@@ -81,6 +146,7 @@ export class Panel {
     if (this.kind === "members") this._renderMembers();
     else if (this.kind === "rooms") this._renderRooms();
     else if (this.kind === "people") this._renderPeople();
+    else if (this.kind === "search") this._renderSearch();
     this._maybeMore();
   }
 

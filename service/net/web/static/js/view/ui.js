@@ -59,6 +59,7 @@ export class Ui {
     byId("open-switcher").addEventListener("click", () => this.switcher.open());
     byId("browse-rooms").addEventListener("click", () => this.panel.rooms());
     byId("open-people").addEventListener("click", () => this.panel.people());
+    byId("open-search").addEventListener("click", () => this.panel.search());
     this._inlineForm("join-form", "join-input", async (value) => join(this.app, value));
     this._inlineForm("dm-form", "dm-input", async (value) => {
       if (!isUserName(value)) return "A username is 1 to 32 letters, digits, _, . or -.";
@@ -82,6 +83,7 @@ export class Ui {
   showApp() {
     this.signin.hide();
     show(this.root, true);
+    show(byId("open-search"), this.app.features.has("search"));
     this.showing = true;
     byId("me").replaceChildren(el("span", { class: "me-words" }, "Signed in as "),
       name(this.app.me));

@@ -1,0 +1,66 @@
+"""Search in the web page (chat/1 feature `search`): the panel finds the newest messages of the
+user's rooms and direct conversations with every word, the last also as a beginning; a hit
+opens its conversation; what is not the user's is never found; a query without words is
+answered in words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+from tests.support.client import TestClient
+from tests.support.page import ChatPage
+from tests.support.rooms import join, say
+
+OpenPage = Callable[..., ChatPage]
+Users = Callable[..., list[str]]
+Connect = Callable[[], TestClient]
+
+
+def test_search_finds_the_users_messages_and_opens_their_conversation(
+    open_page: OpenPage, users: Users, connect: Connect
+) -> None:
+    alice, bob, carol = users("alice", "bob", "carol")
+    room, other_room = f"#lab{alice}", f"#secret{alice}"
+    terminal_c = connect()
+    terminal_c.login(carol, PASSWORD)
+    join(terminal_c, room)
+    join(terminal_c, other_room)
+    say(terminal_c, room, "Lab schedule moved to Friday")
+    say(terminal_c, other_room, "lab schedule of the secret room")  # alice is not in it
+    terminal_b = connect()
+    terminal_b.login(bob, PASSWORD)
+    terminal_b.request("message", to=alice, text="the lab key is under the <b>mat</b>")
+    terminal_b.request("message", to=carol, text="lab talk alice never sees")
+
+    page = open_page().sign_in(alice)
+    page.join(room)
+    page.page.get_by_role("button", name="Search").first.click()
+    box = page.page.get_by_label("Words to search for")
+    expect(box).to_be_focused()
+    hits = page.page.locator("#panel .search-hit")
+
+    box.fill("LAB sched")
+    box.press("Enter")
+    expect(hits).to_have_count(1)
+    expect(hits.first).to_contain_text(room)
+    expect(hits.first.locator(".search-text")).to_have_text("Lab schedule moved to Friday")
+
+    box.fill("lab")
+    box.press("Enter")
+    expect(hits).to_have_count(2)  # newest first: bob's message, then the room's
+    expect(hits.first.locator(".search-text")).to_have_text("the lab key is under the <b>mat</b>")
+    expect(page.page.locator("#panel b")).to_have_count(0)  # text, never markup
+    hits.first.click()
+    expect(page.page.locator("#conversation-title")).to_have_text(bob)
+
+    box.fill("!!!")
+    box.press("Enter")
+    expect(page.page.locator("#panel .note")).to_have_text(
+        "Type a word to search for: letters or digits."
+    )
+    box.fill("zebra")
+    box.press("Enter")
+    expect(page.page.locator("#panel")).to_contain_text("Nothing found.")
