@@ -64,3 +64,21 @@ def test_search_finds_the_users_messages_and_opens_their_conversation(
     box.fill("zebra")
     box.press("Enter")
     expect(page.page.locator("#panel")).to_contain_text("Nothing found.")
+
+
+def test_on_a_phone_a_hit_shows_its_conversation(
+    open_page: OpenPage, users: Users, connect: Connect
+) -> None:
+    alice, bob = users("alice", "bob")
+    terminal = connect()
+    terminal.login(bob, PASSWORD)
+    terminal.request("message", to=alice, text="phone search target")
+    page = open_page(width=375, height=740).sign_in(alice)
+    page.page.get_by_role("button", name="Search").first.click()
+    box = page.page.get_by_label("Words to search for")
+    box.fill("phone targ")
+    box.press("Enter")
+    page.page.locator("#panel .search-hit").click()
+    expect(page.page.locator("#panel")).to_be_hidden()  # it covered the conversation
+    expect(page.page.locator("#conversation-title")).to_have_text(bob)
+    page.expect_message("phone search target")

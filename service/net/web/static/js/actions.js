@@ -176,7 +176,7 @@ function sendDurable(app, id, text, at, nonce) {
 
 /** After this page's first sign-in: what an earlier page (reloaded, crashed, closed) typed
  * and never had answered goes out again with its nonce; what is too old to be sent again
- * safely is shown as not sent, with "Send again". */
+ * safely is shown as maybe not sent, with "Send again". */
 export function restoreUnsent(app) {
   const { resend, stale } = takeUnsent(pageStorage(), app.me, Date.now());
   for (const entry of resend) sendDurable(app, entry.id, entry.text, entry.at, entry.nonce);

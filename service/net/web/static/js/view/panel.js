@@ -11,6 +11,7 @@ import { byId, el, fill, name, show } from "./dom.js";
 
 const MEMBERS_PAGE = 100;
 const SEARCH_LIMIT = 50; // chat/1: 1-50
+const NARROW = "(max-width: 700px)"; // style.css: the panel takes the whole screen
 const ROOMS_PAGE = 100;
 const LATELY = [[15 * 60, "15 minutes"], [60 * 60, "hour"], [24 * 3600, "day"]];
 
@@ -89,7 +90,6 @@ export class Panel {
   }
 
   _renderSearch() {
-    const { app } = this;
     const input = el("input", { id: "search-input", type: "search", maxlength: 200,
       autocomplete: "off", spellcheck: "false", value: this.found?.query ?? "" });
     const form = el("form", { class: "inline-form", role: "search", on: { submit: (event) => {
@@ -112,7 +112,7 @@ export class Panel {
         el("ul", { class: "search-results" }, results.map((hit) => {
           const where = hit.room ?? dmId(hit.with);
           return el("li", {}, el("button", { type: "button", class: "search-hit",
-            on: { click: () => open(app, where) } },
+            on: { click: () => this._openHit(where) } },
           el("span", { class: "search-place" }, hit.room ? el("bdi", {}, hit.room)
             : ["with ", name(hit.with)]),
           el("span", { class: "muted" }, " · ", name(hit.from), " · ",
@@ -121,6 +121,13 @@ export class Panel {
         })));
     }
     fill(this.body, form, outcome);
+  }
+
+  /** On a phone the panel covers the conversation: it closes to show it; beside it, it stays
+   * for the next hit. */
+  _openHit(where) {
+    open(this.app, where);
+    if (window.matchMedia(NARROW).matches) this.close();
   }
 
   people() {
