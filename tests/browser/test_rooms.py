@@ -72,7 +72,6 @@ def test_history_scrolls_back_past_two_pages(
     page = open_page().sign_in(alice)
     page.join("#hist")
     page.expect_message("line 120")
-    expect(page.messages).to_have_count(50)
     messages = page.page.locator("#messages")
     # Each scroll to the top brings the page before (a page drawn while the list is still at
     # its top may bring the next at once: asked is what each scroll must at least bring).
