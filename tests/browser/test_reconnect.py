@@ -5,18 +5,16 @@ ports and database, and the message typed while it was down is delivered exactly
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from service.server import ChatServer
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.page import ChatPage
-from tests.support.server import RunningServer, start_web_server
+from tests.support.server import RunningServer, start_on, start_web_server
 
 BACK_WITHIN_MS = 15_000  # a few reconnect attempts (0.5 s, then 1, 2, 4 s...) after the restart
 
@@ -27,15 +25,6 @@ def web_server(tmp_path: Path, server_options: dict[str, Any]) -> Iterator[Runni
     running = start_web_server(tmp_path, server_options)
     yield running
     running.stop()
-
-
-def start_on(running: RunningServer, ports: tuple[int, int]) -> RunningServer:
-    """A server on `running`'s database and on `ports` (its TCP and web ports, learned before
-    it stopped): the page's URL and its WebSocket's stay what they were."""
-    port, web_port = ports
-    server = ChatServer(replace(running.config, port=port, web_port=web_port))
-    server.start()
-    return RunningServer(server, running.config)
 
 
 def test_a_message_typed_while_the_server_is_down_goes_out_once_it_is_back(
@@ -66,7 +55,7 @@ def test_a_message_typed_while_the_server_is_down_goes_out_once_it_is_back(
     expect(typed.locator(".state")).to_have_text(" · waiting for the connection")
     expect(banner).to_contain_text("1 message waits to go out")
 
-    again = start_on(web_server, ports)
+    again = start_on(web_server.config, *ports)
     try:
         expect(typed.locator(".state")).to_have_text(" · stored", timeout=BACK_WITHIN_MS)
         expect(banner).to_be_hidden()
@@ -108,7 +97,7 @@ def test_a_message_typed_while_down_survives_the_tab_and_goes_out_once(
     browser = page.page.context
     page.page.close()
 
-    again = start_on(web_server, ports)
+    again = start_on(web_server.config, *ports)
     try:
         later = ChatPage(browser.new_page(), page.url).load()
         later.expect_signed_in(alice)  # with the saved sign-in

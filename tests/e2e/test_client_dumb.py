@@ -10,17 +10,15 @@ conditions waited on, never sleeps.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 
 import pytest
 
 from service.config import ServerConfig
-from service.server import ChatServer
 from tests.conftest import PASSWORD
 from tests.e2e import test_client_terminal as terminal
 from tests.e2e.test_client_terminal import Spawn, type_line
 from tests.support.client import TestClient
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, start_on
 
 pytestmark = pytest.mark.sqlite_only  # the terminal is under test; any database will do
 spawn_at, spawn = terminal.spawn_at, terminal.spawn  # the fixtures, shared
@@ -30,14 +28,12 @@ spawn_at, spawn = terminal.spawn_at, terminal.spawn  # the fixtures, shared
 def start_again(server: RunningServer) -> Iterator[Callable[[], RunningServer]]:
     """`start_again()`: a new server on the (stopped) test server's port and database, as
     after a restart that took a while."""
-    started: list[ChatServer] = []
+    started: list[RunningServer] = []
     port = server.port  # a stopped server no longer knows it
 
     def again() -> RunningServer:
-        new = ChatServer(replace(server.config, port=port))
-        started.append(new)
-        new.start()
-        return RunningServer(new, server.config)
+        started.append(start_on(server.config, port))
+        return started[-1]
 
     yield again
     for new in started:

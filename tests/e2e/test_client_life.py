@@ -8,12 +8,10 @@ conditions waited on, never sleeps.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 
 import pexpect
 import pytest
 
-from service.server import ChatServer
 from tests.conftest import PASSWORD
 from tests.e2e import test_client_terminal as terminal
 from tests.e2e.test_client_terminal import (
@@ -26,7 +24,7 @@ from tests.e2e.test_client_terminal import (
     typed_password,
 )
 from tests.support.client import TestClient
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, start_on
 
 pytestmark = pytest.mark.sqlite_only  # the terminal is under test; any database will do
 spawn_at, spawn = terminal.spawn_at, terminal.spawn  # the fixtures, shared
@@ -36,15 +34,13 @@ spawn_at, spawn = terminal.spawn_at, terminal.spawn  # the fixtures, shared
 def restart(server: RunningServer) -> Iterator[Callable[[], RunningServer]]:
     """`restart()`: stop the test's server gracefully (Ctrl-C and SIGTERM take this path)
     and start a new one on the same port and database, as after a certificate renewal."""
-    started: list[ChatServer] = []
+    started: list[RunningServer] = []
 
     def again() -> RunningServer:
         port = server.port
         server.stop()
-        new = ChatServer(replace(server.config, port=port))
-        started.append(new)
-        new.start()
-        return RunningServer(new, server.config)
+        started.append(start_on(server.config, port))
+        return started[-1]
 
     yield again
     for new in started:

@@ -11,6 +11,7 @@ import pytest
 
 from service.store import Store
 from tests.support.databases import migrate
+from tests.support.postgres import fresh_postgres_database
 from tests.support.reused_postgres import ReusedDatabase
 
 
@@ -26,6 +27,20 @@ def store(db_url: str) -> Iterator[Store]:
     store = Store.open(db_url, group_commit=False)
     yield store
     store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema yet, for a migration test: a SQLite file, and a fresh
+    PostgreSQL database where PARLEY_TEST_POSTGRES names a server (postgres_only)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'parley.db'}"
+        return
+    server = os.environ.get("PARLEY_TEST_POSTGRES")
+    if not server:
+        pytest.skip("PARLEY_TEST_POSTGRES names no PostgreSQL server")
+    with fresh_postgres_database(server) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])

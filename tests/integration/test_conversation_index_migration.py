@@ -5,12 +5,8 @@ and up again without loss. On PostgreSQL the revision changes nothing, and the s
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
@@ -18,7 +14,6 @@ from sqlalchemy.pool import NullPool
 from service.store import Store
 from service.store.conversation_index import pair_token
 from service.store.db import alembic_config, migrate_to_head
-from tests.support.postgres import fresh_postgres_database
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -30,18 +25,6 @@ MESSAGES = [
     (3, None, 1, "carol", "alice", "plum three", True),
     (4, 1, 2, "alice", "bob", "plum four", False),
 ]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
-def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'parley.db'}"
-        return
-    server = os.environ.get("PARLEY_TEST_POSTGRES")
-    if not server:
-        pytest.skip("PARLEY_TEST_POSTGRES names no PostgreSQL server")
-    with fresh_postgres_database(server) as url:
-        yield url
 
 
 def _write_0008_record(url: str) -> None:

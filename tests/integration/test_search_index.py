@@ -4,11 +4,8 @@ account's deletion), and on SQLite the FTS table drives the query newest first, 
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,23 +25,9 @@ from service.store.search_statements import (
     RoomRow,
     SqliteSearch,
 )
-from tests.support.postgres import fresh_postgres_database
 from tests.support.writer import Nobody, commit_round, user_id
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
-def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no schema yet: SQLite, and PostgreSQL where one is named."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'parley.db'}"
-        return
-    server = os.environ.get("PARLEY_TEST_POSTGRES")
-    if not server:
-        pytest.skip("PARLEY_TEST_POSTGRES names no PostgreSQL server")
-    with fresh_postgres_database(server) as url:
-        yield url
 
 
 def _texts(hits: object) -> list[str]:

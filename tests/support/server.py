@@ -61,6 +61,14 @@ def start_server(config: ServerConfig) -> RunningServer:
     return RunningServer(server, config)
 
 
+def start_on(config: ServerConfig, port: int, web_port: int | None = None) -> RunningServer:
+    """A server on `config`'s database and on `port` (and `web_port`), as after a restart:
+    clients that knew the address find it there again."""
+    server = ChatServer(replace(config, port=port, web_port=web_port or config.web_port))
+    server.start()
+    return RunningServer(server, config)
+
+
 def start_web_server(folder: Path, options: dict[str, Any]) -> RunningServer:
     """A server with a web port on a fresh SQLite file in `folder`. A module whose tests stop
     their server gives each test one of its own (tests/browser/test_reconnect.py)."""
