@@ -92,7 +92,8 @@ def test_offline_is_immediate_so_a_new_login_succeeds(
 def test_user_blocked_gets_no_presence_about_the_blocker(
     login: Login, connect: Callable[[], TestClient]
 ) -> None:
-    bob, carol, alice = login("bob"), login("carol"), login("alice")
+    bob = settled_login(connect, "bob")  # announced before alice is there to hear it
+    carol, alice = login("carol"), login("alice")
     assert bob.request("block", user="alice")["ok"]
 
     assert bob.request("logout")["ok"]
