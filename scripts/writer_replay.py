@@ -5,7 +5,8 @@ message and bytes written per commit, without sockets, threads or the reactor.
 
 It runs the very statements the server's writer runs for `dm` (MessageStatements.save_all and
 ack_all, inside BEGIN IMMEDIATE, the writer's savepoint and COMMIT, on an engine made as the
-server makes it: WAL, synchronous=FULL, foreign keys): commits of B messages between random
+server makes it: WAL, synchronous=FULL, foreign keys), and its step of the full-text indexes'
+merging (service/store/index_merges.py): commits of B messages between random
 pairs of U users, each commit also acknowledging the B messages of the one before, as `dm`'s
 recipients do. The texts are `dm`'s (64 characters). It uses the `service` package it finds,
 so `PYTHONPATH=<another tree> python -m scripts.writer_replay` measures that tree's schema and
@@ -30,6 +31,7 @@ from typing import Any
 from sqlalchemy import text
 
 from service.store.db import make_engine, migrate_to_head, writing
+from service.store.index_merges import DM_INDEX, IndexMerges
 from service.store.message_record import MessageRecord
 from service.store.message_statements import MessageStatements, SavedMessage
 
@@ -68,6 +70,7 @@ def _run(engine: Any, messages: int, batch: int, users: int, rnd: random.Random)
         rows = connection.execute(text("SELECT name, id FROM users"))
         ids = {name: int(user_id) for name, user_id in rows}
     statements = MessageStatements(engine.dialect, remember_checks=True)
+    merges = IndexMerges(engine.dialect.name)
     commits = messages // batch
     pending: list[tuple[int, int]] = []  # (msg_id, recipient_id): acked by the next commit
     seq = 0
@@ -87,6 +90,8 @@ def _run(engine: Any, messages: int, batch: int, users: int, rnd: random.Random)
                 statements.ack_all(connection, pending)
                 outcomes = statements.save_all(connection, records, datetime.now(UTC), 4_000)
                 cursor.execute("RELEASE SAVEPOINT replay")
+                merges.added(DM_INDEX, statements.take_rows_added())
+                merges.step(cursor)
             pending = []
             for record, outcome in zip(records, outcomes, strict=True):
                 assert isinstance(outcome, SavedMessage), outcome

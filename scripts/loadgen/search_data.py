@@ -8,8 +8,10 @@ picked by their expected document frequency: a frequent word in about 10% of the
 (100,000 of a million), a rare one in about 20. Times rise with the rows, over a year.
 
 Rows go straight into the tables with plain SQL (the server's store API is free to change):
-sqlite3's executemany, or COPY on PostgreSQL. The search indexes are kept by the database's
-own triggers (SQLite) or index (PostgreSQL) as the rows go in, as they would be in service.
+on SQLite a statement per SERVER_COMMIT_ROWS rows, each followed by the writer's merge step of
+the full-text indexes (service/store/index_merges.py), or COPY on PostgreSQL. The search
+indexes are kept by the database's own triggers (SQLite) or index (PostgreSQL) as the rows go
+in, and so have the shape a server's writer leaves.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, make_url
 
+from service.store.index_merges import DM_INDEX, ROOM_INDEX, IndexMerges
+
 VOCABULARY = 20_000  # distinct words
 WORDS_PER_MESSAGE = (4, 16)  # inclusive
 ROOMS = 200
@@ -30,7 +34,7 @@ ROOMS_PER_USER = 10
 CONTACTS_PER_USER = 20  # the users each one exchanges direct messages with
 DM_SHARE = 0.2  # of the messages, direct ones; the rest are said in rooms
 SPAN = timedelta(days=365)  # from the oldest message to the newest
-CHUNK = 20_000  # rows per executemany / COPY batch
+SERVER_COMMIT_ROWS = 40  # SQLite: rows a busy server stores in one commit (`dm`: 40-50)
 _SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 
 
@@ -162,6 +166,7 @@ class _SqliteWriter:
         self._db = sqlite3.connect(make_url(url).database or "", isolation_level=None)
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute("BEGIN")
+        self._merges = IndexMerges("sqlite")
 
     def user_ids(self) -> dict[str, int]:
         return {name: uid for uid, name in self._db.execute("SELECT id, name FROM users")}
@@ -177,14 +182,25 @@ class _SqliteWriter:
         )
 
     def room_messages(self, rows: Iterator[tuple[Any, ...]]) -> None:
-        for chunk in _chunks(rows):
-            self._db.executemany(f"INSERT INTO room_messages ({_ROOM_COLUMNS}) "
-                                 "VALUES (?, ?, ?, ?, ?)", chunk)  # fmt: skip
+        self._insert("room_messages", _ROOM_COLUMNS, rows, ROOM_INDEX)
 
     def messages(self, rows: Iterator[tuple[Any, ...]]) -> None:
-        for chunk in _chunks(rows):
-            self._db.executemany(f"INSERT INTO messages ({_DM_COLUMNS}) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?)", chunk)  # fmt: skip
+        self._insert("messages", _DM_COLUMNS, rows, DM_INDEX)
+
+    def _insert(
+        self, table: str, columns: str, rows: Iterator[tuple[Any, ...]], index: str
+    ) -> None:
+        """As a busy server's writer stores them: SERVER_COMMIT_ROWS rows a statement (one
+        full-text segment each), then its merge step, so that the index has the shape a
+        live server's has."""
+        cursor = self._db.cursor()
+        group = "(" + ", ".join("?" * (columns.count(",") + 1)) + ")"
+        while part := list(itertools.islice(rows, SERVER_COMMIT_ROWS)):
+            values = ", ".join([group] * len(part))
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}",
+                           [value for row in part for value in row])  # fmt: skip
+            self._merges.added(index, len(part))
+            self._merges.step(cursor)
 
     def close(self) -> None:
         self._db.execute(_LAST_SEQS)
@@ -230,8 +246,3 @@ class _CopyWriter:
         self._raw.commit()
         self._raw.close()
         self._engine.dispose()
-
-
-def _chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
-    while chunk := list(itertools.islice(rows, CHUNK)):
-        yield chunk

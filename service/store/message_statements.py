@@ -134,6 +134,7 @@ class MessageStatements:
         time_type = Message.__table__.c.sent_at.type
         processor = time_type.dialect_impl(dialect).bind_processor(dialect)
         self._db_time: Callable[[Any], Any] = processor or (lambda value: value)
+        self._rows_added = 0  # to `messages`, since take_rows_added()
 
     @property
     def sends_ahead(self) -> bool:
@@ -194,6 +195,7 @@ class MessageStatements:
     ) -> list[int]:  # fmt: skip
         if not to_store:
             return []
+        self._rows_added += len(to_store)
         if self._insert_rows is not None:  # SQLite
             at = self._db_time(naive_now)
             rows = [(r.sender_id, rid, r.sender, r.recipient, r.text, at) for _, r, rid in to_store]
@@ -221,6 +223,12 @@ class MessageStatements:
         ]
         if rows:
             self._insert_nonce.executemany(connection, rows)
+
+    def take_rows_added(self) -> int:
+        """Messages stored since the last call: the writer's full-text merging follows them
+        (service/store/index_merges.py)."""
+        rows, self._rows_added = self._rows_added, 0
+        return rows
 
     def forget_checks(self) -> None:
         """Users or blocks may have changed on the writer's connection."""

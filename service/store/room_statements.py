@@ -191,6 +191,15 @@ class _Known:
 class RoomStatements:
     """The writer's work for `say` and `read`; see the module docstring for the numbering."""
 
+    def __init__(self) -> None:
+        self._rows_added = 0  # to `room_messages`, since take_rows_added()
+
+    def take_rows_added(self) -> int:
+        """Messages stored since the last call: the writer's full-text merging follows them
+        (service/store/index_merges.py)."""
+        rows, self._rows_added = self._rows_added, 0
+        return rows
+
     def write_all(
         self, c: Connection, says: Sequence[SayRecord], reads: Sequence[ReadRecord],
         now: datetime, max_chars: int,
@@ -224,7 +233,7 @@ class RoomStatements:
                     first_use[key] = index
                 by_room.setdefault(known.rooms[say.room][0], []).append(index)
         if by_room:
-            self._insert(c, says, by_room, known, now, outcomes)
+            self._rows_added += self._insert(c, says, by_room, known, now, outcomes)
         for index, first in repeats:
             original = outcomes[first]
             if isinstance(original, SavedSay):
@@ -236,7 +245,8 @@ class RoomStatements:
     def _insert(
         c: Connection, says: list[SayRecord], by_room: dict[int, list[int]], known: _Known,
         now: datetime, outcomes: list[RoomOutcome],
-    ) -> None:  # fmt: skip
+    ) -> int:  # fmt: skip
+        """Stores the says `by_room` names, filling in their outcomes; how many it stored."""
         at = naive_utc(now)
         messages: list[tuple[int, int, str, str]] = []
         nonces: list[dict[str, Any]] = []
@@ -261,6 +271,7 @@ class RoomStatements:
             _insert_messages(c, messages, at)
         if nonces:
             c.execute(_INSERT_NONCE, nonces)
+        return len(messages)
 
     @staticmethod
     def _mark(c: Connection, reads: list[ReadRecord], known: _Known) -> list[RoomOutcome]:

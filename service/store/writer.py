@@ -50,6 +50,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.store.hot import HotWork, HotWrite
+from service.store.index_merges import DM_INDEX, ROOM_INDEX, IndexMerges
 from service.store.message_statements import MessageStatements
 from service.store.room_statements import RoomStatements
 from service.store.write_health import WriteHealth
@@ -133,6 +134,7 @@ class GroupCommitWriter:
         self._max_text_chars = max_text_chars
         self._statements = MessageStatements(engine.dialect, remember_checks=True)
         self._rooms = RoomStatements()
+        self._merges = IndexMerges(engine.dialect.name)
         self._on_hot: HotCallback | None = None
         self._queue: queue.SimpleQueue[_Job | HotWork | _Stop] = queue.SimpleQueue()
         self._closed = False
@@ -231,6 +233,7 @@ class GroupCommitWriter:
                     done.append(_run_in_savepoint(connection, job))
                 if hot:
                     self._write_hot(connection, hot)
+                self._merge_indexes(connection)
         except Exception as error:  # the commit failed: nothing of this batch was stored
             first = self._health.failing_since is None  # its traceback: it may be our bug
             if (line := self._health.failed(time.monotonic(), error)) is not None:
@@ -290,6 +293,19 @@ class GroupCommitWriter:
                 raise RuntimeError("HotWork.write() did not enter tx.ahead()")
             return  # PostgreSQL: COMMIT releases the savepoint, one round trip fewer
         cursor.execute(f"RELEASE SAVEPOINT {_HOT_SAVEPOINT}")
+
+    def _merge_indexes(self, connection: Connection) -> None:
+        """A step of the full-text indexes' merging (service/store/index_merges.py), in this
+        transaction. If it fails on its own, SQLite takes back that statement alone: the batch
+        commits, and later steps do the merging."""
+        self._merges.added(DM_INDEX, self._statements.take_rows_added())
+        self._merges.added(ROOM_INDEX, self._rooms.take_rows_added())
+        try:
+            self._merges.step(connection.connection.cursor())
+        except Exception as error:
+            if _is_database_failure(error, connection):
+                raise
+            log.exception("merging the full-text indexes failed; the commit goes on")
 
     @staticmethod
     def _write_one_by_one(tx: HotWrite, work: HotWork) -> None:

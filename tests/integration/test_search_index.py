@@ -16,6 +16,7 @@ from sqlalchemy.pool import NullPool
 from service.pipeline.items import DirectMessage, Item, Round, Say
 from service.store import DmHit, RoomHit, Store
 from service.store.db import alembic_config, migrate_to_head
+from service.store.index_merges import STEP_ROWS
 from service.store.message_record import MessageRecord
 from service.store.room_statements import SayRecord
 from service.store.search_statements import (
@@ -221,5 +222,37 @@ def test_a_round_is_one_segment_of_each_sqlite_index_and_found_at_once(db_url: s
             for table in ("messages_fts_idx", "room_messages_fts_idx"):
                 segments = db.scalar(text(f"SELECT count(DISTINCT segid) FROM {table}"))
                 assert segments == 2, (table, segments)
+    finally:
+        store.close()
+
+
+def test_the_writer_merges_the_sqlite_indexes_in_steps_instead_of_fts5(db_url: str) -> None:
+    """FTS5's own merging is off (migration 0012: it merged in bursts that held up every message
+    behind them); the writer merges a few pages every STEP_ROWS rows instead (IndexMerges, in
+    service/store/index_merges.py). Eight rounds, eight segments of each index, are merged as
+    they come, as FTS5 would: four on a level make one."""
+    store = Store.open(db_url, group_commit=True)
+    try:
+        _alice_and_bob_in_a(store)
+        alice, bob = user_id(store, "alice"), user_id(store, "bob")
+        per_round = STEP_ROWS // 4  # a step every fourth round
+        for r in range(8):
+            items: list[Item] = []
+            for i in range(per_round):
+                dm = MessageRecord(alice, "alice", "bob", f"plum {r}.{i}", None)
+                items.append(DirectMessage(Nobody(), None, False, dm))
+                say = SayRecord(bob, "bob", "#a", f"pear {r}.{i}", None)
+                items.append(Say(Nobody(), None, False, say))
+            commit_round(store.group_writer, Round(items))
+
+        with store.db.engine.connect() as db:
+            for fts in ("messages_fts", "room_messages_fts"):
+                automerge = db.scalar(text(f"SELECT v FROM {fts}_config WHERE k = 'automerge'"))
+                assert automerge == 0, (fts, automerge)
+                segments = db.scalar(text(f"SELECT count(DISTINCT segid) FROM {fts}_idx"))
+                assert segments <= 3, (fts, segments)  # unmerged: 8
+        _integrity_check(store, db_url)
+        assert len(_texts(store.search.find("bob", ["plum"], 100))) == 8 * per_round
+        assert len(_texts(store.search.find("alice", ["pear"], 100))) == 8 * per_round
     finally:
         store.close()

@@ -1,0 +1,56 @@
+"""SQLite's full-text indexes merged a few pages at a time by the writer, where FTS5 would
+merge in bursts that stall every message behind them.
+
+Each transaction adds a segment to an FTS5 index; segments are merged four at a time, level by
+level, so that a search reads a few. FTS5's own `automerge` does that work 64 leaf pages times
+the index's levels at once, every 64 leaf pages written: on `dm`, several times a second one
+commit took 10-50 ms, and those commits were the p99 latency of the whole benchmark.
+Migration 0012 turns it off. The writer notes the rows it adds to each indexed table and calls
+`step` in each transaction: once STEP_ROWS rows have been added to a table, FTS5's `merge`
+command with a budget of PAGES_PER_ROW pages a row (a merge under way goes on; a new one
+starts only on a level of `usermerge`, 4, segments, as automerge would). The same work, spread
+evenly: docs/BENCHMARKS.md has the figures.
+
+Rows removed (an account deleted by chat-admin) add segments too, merged by later steps; and
+FTS5's crisis merge still merges any level that reaches 16 segments, which is also what keeps
+level 0 small while commits of a row or two wait for STEP_ROWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DM_INDEX = "messages_fts"  # direct messages (migration 0010)
+ROOM_INDEX = "room_messages_fts"  # rooms' messages (migration 0007)
+
+# Pages merged per row added. A row of `dm` (64 characters, three ids) costs about a page of
+# merging over its life with four segments a level. At 1 page a row, replays of the writer's
+# statements (scripts/writer_replay.py, 200,000 messages) ended with 12 segments where FTS5's
+# automerge left 8, at 2 with 8, but the larger steps were as bursty as automerge on `dm`.
+PAGES_PER_ROW = 1
+# A step's statement and its seek into each segment are paid per step: a busy writer's
+# commit (`dm`: 40-50 rows) steps every time, a quiet one's (a row or two) every few commits.
+STEP_ROWS = 16
+
+
+class IndexMerges:
+    """The writer's (SQLite; elsewhere nothing is merged): `added` as rows go in, `step` once
+    per transaction, on its DB-API cursor."""
+
+    def __init__(self, dialect_name: str) -> None:
+        self._enabled = dialect_name == "sqlite"
+        self._unmerged = {DM_INDEX: 0, ROOM_INDEX: 0}  # rows added since the index's last step
+
+    def added(self, index: str, rows: int) -> None:
+        self._unmerged[index] += rows
+
+    def step(self, cursor: Any) -> None:
+        if not self._enabled:
+            return
+        for index, rows in self._unmerged.items():
+            if rows >= STEP_ROWS:
+                self._unmerged[index] = 0
+                cursor.execute(
+                    f"INSERT INTO {index} ({index}, rank) VALUES ('merge', ?)",
+                    (PAGES_PER_ROW * rows,),
+                )
