@@ -121,3 +121,42 @@ def test_a_message_typed_while_down_survives_the_tab_and_goes_out_once(
         expect(later.messages).to_have_count(1)  # from the record, not sent again
     finally:
         again.stop()
+
+
+def test_a_room_message_typed_while_the_server_is_down_is_said_once_it_is_back(
+    open_page: Callable[..., ChatPage],
+    users: Callable[..., list[str]],
+    web_server: RunningServer,
+) -> None:
+    """A `say` goes out with its nonce as a direct message does: once back, once in the room."""
+    alice, bob = users("alice", "bob")
+    room = f"#back-{alice}"
+    page = open_page().sign_in(alice, remember=True)
+    page.join(room)
+    ports = (web_server.port, web_server.web_port)
+    web_server.stop()
+    expect(page.page.locator("#link-status")).to_contain_text("Connection lost")
+    page.send("said while the server was down")
+    typed = page.message("said while the server was down")
+    expect(typed.locator(".state")).to_have_text(" · waiting for the connection")
+
+    again = start_on(web_server.config, *ports)
+    try:
+        # a room message shows no state once the server took it (only while it waits)
+        expect(typed.locator(".state")).to_have_count(0, timeout=BACK_WITHIN_MS)
+        expect(page.page.locator("#link-status")).to_be_hidden()
+        terminal = TestClient(again.host, again.port)
+        try:
+            terminal.login(bob, PASSWORD)
+            assert terminal.request("join", room=room)["ok"] is True
+            said = terminal.request("history", room=room)["messages"]
+            assert [(m["from"], m["text"]) for m in said] == [
+                (alice, "said while the server was down")]  # fmt: skip
+        finally:
+            terminal.close()
+        page.page.reload()
+        page.expect_signed_in(alice)
+        page.open(room)
+        expect(page.messages).to_have_count(1)  # from the room's history, not said again
+    finally:
+        again.stop()

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
 from tests.support.page import ChatPage
-from tests.support.rooms import crowd_room, join, say, say_all
+from tests.support.rooms import crowd_room, join, many_rooms, say, say_all
 from tests.support.server import RunningServer
 
 OpenPage = Callable[..., ChatPage]
@@ -118,6 +118,22 @@ def test_catch_up_shows_the_divider_and_moves_the_marker_only_once_shown(
     assert marks == sorted(set(marks)) and marks[0] >= 2, marks
     expect(page.sidebar_item("#catch").locator(".badge")).to_have_count(0)
     expect(page.message("before you left")).to_be_visible()  # history above the divider
+
+
+def test_the_list_of_rooms_comes_in_pages_as_it_scrolls(
+    open_page: OpenPage, users: Users, web_server: RunningServer
+) -> None:
+    (alice,) = users("alice")
+    many_rooms(web_server.db_url, [f"#{alice}-{n:03d}" for n in range(130)], f"{alice}-host")
+    page = open_page().sign_in(alice)
+    page.page.locator("#browse-rooms").click()
+    listed = page.page.locator("#panel .room-browser li")
+    expect(listed).to_have_count(100)  # a page is 100 (the module's other rooms among them)
+    page.page.locator("#panel-body").evaluate("body => { body.scrollTop = body.scrollHeight; }")
+    mine = listed.filter(has_text=f"#{alice}-")
+    expect(mine).to_have_count(130)
+    expect(mine.last).to_contain_text(f"#{alice}-129")
+    expect(mine.last.get_by_role("button", name="Join")).to_be_visible()
 
 
 def test_a_long_members_list_comes_in_pages_as_it_scrolls(

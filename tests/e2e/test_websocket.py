@@ -159,22 +159,30 @@ def test_a_message_over_the_frame_limit_closes_with_1009(
 
 
 @sqlite_only
-def test_a_message_in_fragments_past_the_limit_closes_with_1009(ws: WsConnect) -> None:
+def test_a_message_in_fragments_past_the_limit_closes_with_1009(
+    ws: WsConnect, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
     web = ws()
     web.send_frame(TEXT, b" " * 30_000, fin=False)
     for _ in range(2):
         web.send_frame(CONTINUATION, b" " * 30_000, fin=False)
     assert web.wait_closed()[-1]["reason"] == "protocol_error"
     assert web.close_code == 1009
+    assert "with 1009:" in caplog.text
 
 
 @sqlite_only
-def test_a_frame_that_breaks_rfc_6455_closes_with_1002(ws: WsConnect) -> None:
+def test_a_frame_that_breaks_rfc_6455_closes_with_1002(
+    ws: WsConnect, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
     web = ws()
     web.send_frame(TEXT, b"{", fin=False)
     web.send_frame(TEXT, b"}")  # a new message inside the first: not a continuation
     assert [f.get("ev") for f in web.wait_closed()] == ["error", "bye"]
     assert web.close_code == 1002
+    assert "with 1002:" in caplog.text
 
 
 @sqlite_only

@@ -55,6 +55,27 @@ def crowd_room(db_url: str, room: str, names: Iterable[str]) -> None:
         engine.dispose()
 
 
+def many_rooms(db_url: str, rooms: Iterable[str], member: str) -> None:
+    """`rooms`, each with one member, the new account `member` (PASSWORD), in one transaction."""
+    migrate(db_url)
+    now = utc_now().replace(tzinfo=None)
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.begin() as db:
+            account = {"name": member, "password_hash": cheap_hash(PASSWORD), "created_at": now}
+            user_id = db.scalar(insert(User).values(account).returning(User.id))
+            for room in rooms:
+                room_id = db.scalar(
+                    insert(Room)
+                    .values(name=room, created_at=now, creator=member, last_seq=0)
+                    .returning(Room.id)
+                )
+                membership = {"room_id": room_id, "user_id": user_id, "joined_at": now}
+                db.execute(insert(RoomMember).values(read_seq=0, **membership))
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def cheap_server(config: ServerConfig, names: Iterable[str] = USERS) -> Iterator[RunningServer]:
     """The `server` fixture's server, with accounts that log in fast."""
