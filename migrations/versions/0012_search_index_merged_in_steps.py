@@ -8,8 +8,8 @@ Create Date: 2026-12-07 08:00:00.000000
 FTS5 writes each transaction's terms as a new segment and, left to itself (`automerge`, 4),
 merges segments every 64 leaf pages written, 64 pages per level of the index at a time: on
 `dm`, one commit in about twenty spent 10-50 ms merging while every message behind it waited,
-the p99 of the whole benchmark. With automerge off, the writer asks for the same merges a few
-pages per stored message at every commit (service/store/index_merges.py). FTS5's crisis merge
+the p99 of the whole benchmark. With automerge off, the writer asks for the same merges a
+page per four stored rows at a time (service/store/index_merges.py). FTS5's crisis merge
 (16 segments on a level) still bounds an index that no server merges, chat-admin's writes
 say. PostgreSQL has no FTS5: nothing changes there.
 """

@@ -7,7 +7,7 @@ the index's levels at once, every 64 leaf pages written: on `dm`, several times 
 commit took 10-50 ms, and those commits were the p99 latency of the whole benchmark.
 Migration 0012 turns it off. The writer notes the rows it adds to each indexed table and calls
 `step` in each transaction: once STEP_ROWS rows have been added to a table, FTS5's `merge`
-command with a budget of PAGES_PER_ROW pages a row (a merge under way goes on; a new one
+command with a budget of a page per ROWS_PER_PAGE rows (a merge under way goes on; a new one
 starts only on a level of `usermerge`, 4, segments, as automerge would). The same work, spread
 evenly: docs/BENCHMARKS.md has the figures.
 
@@ -23,11 +23,13 @@ from typing import Any
 DM_INDEX = "messages_fts"  # direct messages (migration 0010)
 ROOM_INDEX = "room_messages_fts"  # rooms' messages (migration 0007)
 
-# Pages merged per row added. A row of `dm` (64 characters, three ids) costs about a page of
-# merging over its life with four segments a level. At 1 page a row, replays of the writer's
-# statements (scripts/writer_replay.py, 200,000 messages) ended with 12 segments where FTS5's
-# automerge left 8, at 2 with 8, but the larger steps were as bursty as automerge on `dm`.
-PAGES_PER_ROW = 1
+# Rows added per page merged. Over its life a row of `dm` (64 characters, three ids) is merged
+# into a new segment on each of the index's levels, a small part of a page each time: a budget
+# of a page a row (tried first) finished each merge quickly and then had nothing to do, so
+# merging still came in spells of 10 ms commits. A page per 4 rows keeps about as many segments
+# (1,000,000 messages: 12 and 16 in the two indexes, where automerge left 12 and 10; a page a
+# row, 8 and 8) with merging spread thin: `dm`'s p99 9 ms against 12 (docs/BENCHMARKS.md).
+ROWS_PER_PAGE = 4
 # A step's statement and its seek into each segment are paid per step: a busy writer's
 # commit (`dm`: 40-50 rows) steps every time, a quiet one's (a row or two) every few commits.
 STEP_ROWS = 16
@@ -52,5 +54,5 @@ class IndexMerges:
                 self._unmerged[index] = 0
                 cursor.execute(
                     f"INSERT INTO {index} ({index}, rank) VALUES ('merge', ?)",
-                    (PAGES_PER_ROW * rows,),
+                    (rows // ROWS_PER_PAGE,),
                 )
