@@ -133,12 +133,42 @@ def test_a_new_message_keeps_the_keyboard_s_place_and_the_selection(
     expect(item).to_be_focused()  # ...and the focus is where it was
     page.open(f"@{bob}")
     page.expect_message("second")
-    # settled: both shown and acknowledged, the sidebar drawn again without the count
+    # settled: both shown and acknowledged, the sidebar drawn again without the count, and
+    # the conversation's history read (its arrival draws the list anew)
     expect(item.locator(".badge")).to_have_count(0)
+    expect(page.page.locator("#messages .edge")).to_have_text(
+        "This is the beginning of the conversation."
+    )
     page.message("first").locator(".text").select_text()
     terminal.request("message", to=alice, text="third")
     page.expect_message("third")
     assert page.page.evaluate("getSelection().toString()") == "first"  # not drawn anew
+
+
+def test_a_selection_lasts_past_the_minute(
+    open_page: Callable[..., ChatPage],
+    users: Callable[..., list[str]],
+    connect: Callable[[], TestClient],
+) -> None:
+    """Nothing a message shows moves with the minute (its time is a clock time), so the list is
+    not drawn anew as minutes pass: only when the day changes ("Today" becomes "Yesterday")."""
+    alice, bob = users("alice", "bob")
+    terminal = connect()
+    terminal.login(bob, PASSWORD)
+    page = open_page()
+    page.page.clock.install()  # time flows as usual, and the test may move it on
+    page.load()
+    page.sign_in(alice)
+    terminal.request("message", to=alice, text="select me")
+    page.open(f"@{bob}")
+    expect(page.page.locator("#messages .edge")).to_have_text(
+        "This is the beginning of the conversation."
+    )
+    page.message("select me").locator(".text").select_text()
+    page.page.clock.fast_forward("02:00")  # two minutes: the page's minute ticks run
+    terminal.request("message", to=alice, text="two minutes later")
+    page.expect_message("two minutes later")
+    assert page.page.evaluate("getSelection().toString()") == "select me"
 
 
 def test_signing_in_puts_the_keyboard_in_the_list_and_a_reload_lands_where_it_was(

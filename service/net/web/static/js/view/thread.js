@@ -15,7 +15,7 @@ export class ThreadView {
   constructor(app) {
     this.app = app;
     this.list = byId("messages");
-    this._drawn = { id: null, version: -1, minute: -1, oldest: null, shape: null, day: null };
+    this._drawn = { id: null, version: -1, today: null, oldest: null, shape: null, day: null };
   }
 
   bind() {
@@ -24,19 +24,20 @@ export class ThreadView {
 
   reset() {
     this.list.replaceChildren();
-    this._drawn = { id: null, version: -1, minute: -1, oldest: null, shape: null, day: null };
+    this._drawn = { id: null, version: -1, today: null, oldest: null, shape: null, day: null };
   }
 
-  /** Draw the open conversation if it changed (or a minute passed: "today" moves). */
+  /** Draw the open conversation if it changed, or the day did ("Today", "Mon 14:05" move on;
+   * nothing else drawn depends on the clock, so a selection lasts past the minute). */
   render(conversation) {
-    const minute = Math.floor(Date.now() / 60_000);
+    const today = localDay(new Date());
     const drawn = this._drawn;
     if (conversation === null) {
       if (drawn.id !== null) this.reset();
       return;
     }
     const same = drawn.id === conversation.id;
-    if (same && drawn.version === conversation.version && drawn.minute === minute) {
+    if (same && drawn.version === conversation.version && drawn.today === today) {
       this._maybeLoadOlder();
       return;
     }
@@ -44,7 +45,7 @@ export class ThreadView {
     const fromBottom = list.scrollHeight - list.scrollTop;
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < AT_BOTTOM_PX;
     const shape = shapeOf(conversation);
-    const from = same && drawn.minute === minute ? appendedFrom(drawn.shape, shape) : null;
+    const from = same && drawn.today === today ? appendedFrom(drawn.shape, shape) : null;
     let day;
     if (from !== null) {
       // Only new messages at the end: add them, so a selection or a focused button stays.
@@ -65,7 +66,7 @@ export class ThreadView {
     } else if (atBottom) {
       list.scrollTop = list.scrollHeight;
     }
-    this._drawn = { id: conversation.id, version: conversation.version, minute,
+    this._drawn = { id: conversation.id, version: conversation.version, today,
       oldest: conversation.oldestKey, shape, day };
     this._maybeLoadOlder();
   }
