@@ -44,9 +44,12 @@ class IndexMerges:
         self._unmerged = {DM_INDEX: 0, ROOM_INDEX: 0}  # rows added since the index's last step
 
     def added(self, index: str, rows: int) -> None:
-        self._unmerged[index] += rows
+        """`rows` were stored into the table `index` covers (before or in this transaction)."""
+        if self._enabled:
+            self._unmerged[index] += rows
 
     def step(self, cursor: Any) -> None:
+        """Merge what the rows added call for, where STEP_ROWS have come; nothing elsewhere."""
         if not self._enabled:
             return
         for index, rows in self._unmerged.items():
@@ -56,3 +59,7 @@ class IndexMerges:
                     f"INSERT INTO {index} ({index}, rank) VALUES ('merge', ?)",
                     (rows // ROWS_PER_PAGE,),
                 )
+
+    def stop(self) -> None:
+        """A step failed: no more (the writer logs why once; FTS5's crisis merges remain)."""
+        self._enabled = False

@@ -296,16 +296,22 @@ class GroupCommitWriter:
 
     def _merge_indexes(self, connection: Connection) -> None:
         """A step of the full-text indexes' merging (service/store/index_merges.py), in this
-        transaction. If it fails on its own, SQLite takes back that statement alone: the batch
-        commits, and later steps do the merging."""
+        transaction. Merging is upkeep, not the batch's work: if a step fails on its own,
+        SQLite takes back that statement alone, the batch commits, and merging stops until
+        the server restarts (FTS5's crisis merges still bound the indexes), logged once. A
+        failure that ended the transaction, or the database's own, fails the batch."""
         self._merges.added(DM_INDEX, self._statements.take_rows_added())
         self._merges.added(ROOM_INDEX, self._rooms.take_rows_added())
         try:
             self._merges.step(connection.connection.cursor())
-        except Exception as error:
-            if _is_database_failure(error, connection):
+        except Exception as error:  # any failure of upkeep: the batch must not pay for it
+            driver = connection.connection.driver_connection
+            if _is_database_failure(error, connection) or not getattr(
+                driver, "in_transaction", True
+            ):  # interrupted, out of memory: SQLite may have rolled the transaction back
                 raise
-            log.exception("merging the full-text indexes failed; the commit goes on")
+            self._merges.stop()
+            log.exception("merging the full-text indexes failed; stopped until a restart")
 
     @staticmethod
     def _write_one_by_one(tx: HotWrite, work: HotWork) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select, text
@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.store import Store
+from service.store.index_merges import STEP_ROWS
 from service.store.message_record import MessageRecord
 from service.store.message_statements import SavedMessage
 from service.store.models import Message, User
@@ -227,3 +228,66 @@ def test_the_first_failure_of_an_outage_is_logged_with_its_traceback(
     failed = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(failed) == 1 and failed[0].exc_info is not None
     assert failed[0].exc_info[0] is ZeroDivisionError and "our bug" in caplog.text
+
+
+def _alice_and_bob(store: Store) -> int:
+    store.users.create_user("alice", "x", T0)
+    store.users.create_user("bob", "x", T0)
+    alice_id = store.db.read(lambda s: s.scalar(select(User.id).where(User.name == "alice")))
+    assert alice_id is not None
+    return alice_id
+
+
+def test_a_merge_step_that_fails_on_its_own_fails_nothing_and_stops_merging(
+    server_store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The full-text merging is upkeep (service/store/index_merges.py): a step SQLite refuses
+    (here a command FTS5 does not know) is taken back alone, the batch commits, and merging
+    stops with one log line, not one per commit."""
+    alice_id = _alice_and_bob(server_store)
+    writer = server_store.group_writer
+
+    class RefusingCursor:  # what FTS5 is asked becomes a command it does not know
+        def __init__(self, cursor: Any) -> None:
+            self._cursor = cursor
+
+        def execute(self, _sql: str, _params: object) -> None:
+            self._cursor.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('x', 1)")
+
+    real_step = writer._merges.step
+    monkeypatch.setattr(writer._merges, "step", lambda cursor: real_step(RefusingCursor(cursor)))
+    batches = [
+        [MessageRecord(alice_id, "alice", "bob", f"{batch} {n}", None) for n in range(STEP_ROWS)]
+        for batch in ("first", "second")
+    ]
+    outcomes = [send_hot(writer, records) for records in batches]  # a step due after each
+
+    for batch in outcomes:
+        assert not isinstance(batch, BaseException)
+        assert all(isinstance(outcome, SavedMessage) for outcome in batch)
+    stored = server_store.db.read(lambda s: list(s.scalars(select(Message.text))))
+    assert stored == [record.text for records in batches for record in records]
+    assert caplog.text.count("merging the full-text indexes failed") == 1
+
+
+def test_a_merge_step_that_ends_the_transaction_fails_the_batch(
+    server_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite may roll a whole transaction back when a statement is interrupted or runs out of
+    memory; the batch must then be answered as failed, never `ok` for rows that are gone."""
+    alice_id = _alice_and_bob(server_store)
+    writer = server_store.group_writer
+
+    def step_that_rolls_back(cursor: Any) -> None:
+        cursor.execute("ROLLBACK")  # as SQLite does after SQLITE_INTERRUPT or SQLITE_NOMEM
+        raise MemoryError
+
+    monkeypatch.setattr(writer._merges, "step", step_that_rolls_back)
+    lost = send_hot(writer, [MessageRecord(alice_id, "alice", "bob", "lost", None)])
+    monkeypatch.undo()
+    kept = send_hot(writer, [MessageRecord(alice_id, "alice", "bob", "kept", None)])
+
+    assert isinstance(lost, MemoryError)
+    assert not isinstance(kept, BaseException) and isinstance(kept[0], SavedMessage)
+    stored = server_store.db.read(lambda s: list(s.scalars(select(Message.text))))
+    assert stored == ["kept"]
