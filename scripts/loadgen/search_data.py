@@ -7,9 +7,10 @@ text, a few words are in a large share of the messages and most are rare. The qu
 picked by their expected document frequency: a frequent word in about 10% of the messages
 (100,000 of a million), a rare one in about 20. Times rise with the rows, over a year.
 
-Rows go straight into the tables with plain SQL (the server's store API is free to change):
-on SQLite a statement per SERVER_COMMIT_ROWS rows, each followed by the writer's merge step of
-the full-text indexes (service/store/index_merges.py), or COPY on PostgreSQL. The search
+Rows go straight into the tables with plain SQL (the server's store API is free to change;
+only the writer's merge step is borrowed from it): on SQLite a statement per
+SERVER_COMMIT_ROWS rows, each followed by that step of the full-text indexes
+(service/store/index_merges.py), or COPY on PostgreSQL. The search
 indexes are kept by the database's own triggers (SQLite) or index (PostgreSQL) as the rows go
 in, and so have the shape a server's writer leaves.
 """

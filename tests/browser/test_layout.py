@@ -4,6 +4,7 @@ dark mode as in light, and keyboard first: Ctrl+K and Esc switch conversations, 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -156,7 +157,9 @@ def test_a_selection_lasts_past_the_minute(
     terminal = connect()
     terminal.login(bob, PASSWORD)
     page = open_page()
-    page.page.clock.install()  # time flows as usual, and the test may move it on
+    # the page's clock at noon today (never across midnight), flowing, moved on by the test
+    noon = datetime.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    page.page.clock.install(time=noon)
     page.load()
     page.sign_in(alice)
     terminal.request("message", to=alice, text="select me")
@@ -165,7 +168,7 @@ def test_a_selection_lasts_past_the_minute(
         "This is the beginning of the conversation."
     )
     page.message("select me").locator(".text").select_text()
-    page.page.clock.fast_forward("02:00")  # two minutes: the page's minute ticks run
+    page.page.clock.fast_forward("02:00")  # two minutes later on the page's clock
     terminal.request("message", to=alice, text="two minutes later")
     page.expect_message("two minutes later")
     assert page.page.evaluate("getSelection().toString()") == "select me"

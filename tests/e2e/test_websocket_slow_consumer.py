@@ -9,26 +9,26 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from service.config import ServerConfig
 from service.store import Store
 from tests.conftest import PASSWORD
-from tests.e2e.test_slow_consumer import (
+from tests.support.client import TestClient
+from tests.support.server import RunningServer
+from tests.support.slow_reader import (
     OUTBOX_LIMIT_BYTES,
     SMALL_RCVBUF_BYTES,
     TEXT,
-    Login,
     send_until_cut_off,
 )
-from tests.support.client import TestClient
-from tests.support.server import RunningServer
 from tests.support.ws import TEXT as TEXT_FRAME
 from tests.support.ws import WsTestClient
 
 pytestmark = pytest.mark.sqlite_only  # the transport, not the database
+Login = Callable[[str], TestClient]
 
 
 @pytest.fixture
@@ -40,9 +40,14 @@ def server_config(db_url: str) -> ServerConfig:
 
 
 @pytest.fixture
-def stalled_web_bob(server: RunningServer, login: Login) -> Iterator[socket.socket]:
+def carol(login: Login) -> TestClient:
+    """A bystander, online before bob, who reads everything."""
+    return login("carol")
+
+
+@pytest.fixture
+def stalled_web_bob(server: RunningServer, carol: TestClient) -> Iterator[socket.socket]:
     """bob signed in over WebSocket on a socket that is never read after the upgrade."""
-    carol = login("carol")  # online first, to see bob arrive
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_RCVBUF_BYTES)
     sock.settimeout(5)
@@ -68,11 +73,13 @@ def stalled_web_bob(server: RunningServer, login: Login) -> Iterator[socket.sock
 
 
 def test_a_page_that_never_reads_stalls_no_sender_is_cut_off_and_keeps_its_messages(
-    server: RunningServer, login: Login, stalled_web_bob: socket.socket
+    server: RunningServer, login: Login, carol: TestClient, stalled_web_bob: socket.socket
 ) -> None:
     alice = login("alice")
 
     sent = send_until_cut_off(alice)  # every reply in time, until bob counts as offline
+
+    carol.expect(ev="presence", user="bob", state="offline")  # his session has ended
 
     store = Store.open(server.db_url, group_commit=False)
     try:  # what `chat-admin history` shows as the end of bob's web session
@@ -86,4 +93,4 @@ def test_a_page_that_never_reads_stalls_no_sender_is_cut_off_and_keeps_its_messa
     assert [event["msg_id"] for event in backlog] == sent
     assert all(event["stored"] is True and event["text"] == TEXT for event in backlog)
     bob.close()
-    assert isinstance(alice, TestClient) and alice.request("ping")["ok"] is True
+    assert alice.request("ping")["ok"] is True
