@@ -8,8 +8,8 @@ commit took 10-50 ms, and those commits were the p99 latency of the whole benchm
 Migration 0012 turns it off. The writer notes the rows it adds to each indexed table and calls
 `step` in each transaction: once STEP_ROWS rows have been added to a table, FTS5's `merge`
 command with a budget of a page per ROWS_PER_PAGE rows (a merge under way goes on; a new one
-starts only on a level of `usermerge`, 4, segments, as automerge would). The same work, spread
-evenly: docs/BENCHMARKS.md has the figures.
+starts only on a level of `usermerge`, 4, segments, as automerge would). About the same work
+(5 % more of the writer's CPU, measured), spread evenly: docs/BENCHMARKS.md has the figures.
 
 Rows removed (an account deleted by chat-admin) add segments too, merged by later steps; and
 FTS5's crisis merge still merges any level that reaches 16 segments, which is also what keeps
