@@ -54,11 +54,12 @@ def show(origin: Origin) -> str:
 def origin_allowed(
     origin: str | None, host: str | None, tls: bool, listed: frozenset[Origin]
 ) -> bool:
-    """Whether a WebSocket upgrade whose headers say `origin` and `host` may proceed. No
-    `Origin` at all is allowed: browsers always send one, so a request without it comes from
-    a program (a bot, a test), which no site can make a visitor's browser run."""
+    """Whether a WebSocket upgrade whose headers say `origin` and `host` may proceed: only
+    from the page's own origin or a listed one. No `Origin` at all is refused too: browsers
+    always send one, and a program that talks to the web port sends the page's (as
+    scripts/loadgen does), so the rule has no exception to reason about."""
     if origin is None:
-        return True
+        return False
     parsed = parse_origin(origin)
     if parsed is None:
         return False

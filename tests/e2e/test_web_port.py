@@ -117,6 +117,7 @@ def test_keep_alive_serves_the_files_then_upgrades_on_the_same_connection(
         assert head.status == 200 and head.body == b""
         sock.sendall(b"GET /chat HTTP/1.1\r\nHost: " + authority + b"\r\nUpgrade: websocket\r\n"
                      b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                     b"Origin: http://" + authority + b"\r\n"
                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")  # fmt: skip
         switched = read_response(sock)
         assert switched.status == 101

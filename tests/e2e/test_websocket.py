@@ -215,9 +215,14 @@ def test_a_foreign_origin_is_refused_403_and_gets_no_session(
 
 
 @sqlite_only
-def test_its_own_origin_a_listed_one_and_no_origin_are_accepted(ws: WsConnect) -> None:
-    for origin in ("", "https://chat.example.org", None):
+def test_its_own_origin_and_a_listed_one_are_accepted_and_no_origin_is_refused(
+    ws: WsConnect,
+) -> None:
+    for origin in ("", "https://chat.example.org"):
         assert ws(origin=origin).request("ping")["ok"] is True
+    with pytest.raises(UpgradeRefused) as refused:
+        ws(origin=None)
+    assert refused.value.status == 403
 
 
 @sqlite_only

@@ -50,7 +50,7 @@ def test_the_page_s_own_origin_is_the_host_header_with_the_port_s_scheme() -> No
         ("https://chat.example.org", "127.0.0.1:8080", False, True),  # listed
         ("null", "127.0.0.1:8080", False, False),
         ("http://127.0.0.1:8080", None, False, False),  # no Host: nothing to compare with
-        (None, "127.0.0.1:8080", False, True),  # not a browser
+        (None, "127.0.0.1:8080", False, False),  # none at all: refused as well
     ],
 )
 def test_an_upgrade_is_allowed_from_its_own_page_or_a_listed_one(

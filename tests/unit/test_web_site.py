@@ -148,10 +148,11 @@ def test_a_bad_or_foreign_upgrade_is_refused(
     assert (reply.problem is not None) == (status == 403)  # a refused origin is logged
 
 
-def test_listed_origins_and_programs_without_an_origin_may_upgrade(site: Site) -> None:
-    for origin in (b"https://chat.example.org", None):
-        upgrade = site.answer(b"GET", b"/chat", _upgrade_headers(origin=origin))
-        assert isinstance(upgrade, Upgrade)
+def test_a_listed_origin_may_upgrade_and_a_request_without_one_may_not(site: Site) -> None:
+    upgrade = site.answer(b"GET", b"/chat", _upgrade_headers(origin=b"https://chat.example.org"))
+    assert isinstance(upgrade, Upgrade)
+    refused = site.answer(b"GET", b"/chat", _upgrade_headers(origin=None))
+    assert not isinstance(refused, Upgrade) and refused.status == 403
 
 
 def test_over_tls_the_endpoint_is_wss(site: Site) -> None:
