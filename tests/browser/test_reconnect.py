@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
@@ -25,6 +25,22 @@ def web_server(tmp_path: Path, server_options: dict[str, Any]) -> Iterator[Runni
     running = start_web_server(tmp_path, server_options)
     yield running
     running.stop()
+
+
+def _stop(page: ChatPage, server: RunningServer) -> tuple[int, int]:
+    """Stop the server and see the page notice; its ports, to start it again on."""
+    ports = (server.port, server.web_port)
+    server.stop()
+    expect(page.page.locator("#link-status")).to_contain_text("Connection lost")
+    return ports
+
+
+def _typed_while_down(page: ChatPage, text: str) -> Locator:
+    """`text` sent while the server is down: shown as waiting for the connection."""
+    page.send(text)
+    typed = page.message(text)
+    expect(typed.locator(".state")).to_have_text(" · waiting for the connection")
+    return typed
 
 
 def test_a_message_typed_while_the_server_is_down_goes_out_once_it_is_back(
@@ -43,16 +59,12 @@ def test_a_message_typed_while_the_server_is_down_goes_out_once_it_is_back(
     expect(page.message("before the restart").locator(".state")).to_have_text(" · stored")
 
     banner = page.page.locator("#link-status")
-    ports = (web_server.port, web_server.web_port)
-    web_server.stop()
-    expect(banner).to_contain_text("Connection lost")
+    ports = _stop(page, web_server)
     # Who is online cannot be known meanwhile: nobody shows green as if it were.
     expect(online.locator(".person")).to_have_count(0)
     expect(online).to_have_text("Who is online shows again once connected.")
     carol_before.close()
-    page.send("typed while the server was down")
-    typed = page.message("typed while the server was down")
-    expect(typed.locator(".state")).to_have_text(" · waiting for the connection")
+    typed = _typed_while_down(page, "typed while the server was down")
     expect(banner).to_contain_text("1 message waits to go out")
 
     again = start_on(web_server.config, *ports)
@@ -87,13 +99,8 @@ def test_a_message_typed_while_down_survives_the_tab_and_goes_out_once(
     alice, bob = users("alice", "bob")
     page = open_page().sign_in(alice, remember=True)
     page.write_to(bob)
-    ports = (web_server.port, web_server.web_port)
-    web_server.stop()
-    expect(page.page.locator("#link-status")).to_contain_text("Connection lost")
-    page.send("typed, then the tab closed")
-    expect(page.message("typed, then the tab closed").locator(".state")).to_have_text(
-        " · waiting for the connection"
-    )
+    ports = _stop(page, web_server)
+    _typed_while_down(page, "typed, then the tab closed")
     browser = page.page.context
     page.page.close()
 
@@ -133,12 +140,8 @@ def test_a_room_message_typed_while_the_server_is_down_is_said_once_it_is_back(
     room = f"#back-{alice}"
     page = open_page().sign_in(alice, remember=True)
     page.join(room)
-    ports = (web_server.port, web_server.web_port)
-    web_server.stop()
-    expect(page.page.locator("#link-status")).to_contain_text("Connection lost")
-    page.send("said while the server was down")
-    typed = page.message("said while the server was down")
-    expect(typed.locator(".state")).to_have_text(" · waiting for the connection")
+    ports = _stop(page, web_server)
+    typed = _typed_while_down(page, "said while the server was down")
 
     again = start_on(web_server.config, *ports)
     try:
