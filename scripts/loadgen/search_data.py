@@ -146,7 +146,7 @@ def _dm_row(
     if rng.random() < 0.5:
         sender, recipient = recipient, sender
     names = user_name(sender), user_name(recipient)
-    return (ids[names[0]], ids[names[1]], *names, text, at, True)
+    return (ids[names[0]], ids[names[1]], *names, text, at)
 
 
 # Each room's last seq, from its messages (by the primary key), once they are in.
@@ -157,7 +157,9 @@ _LAST_SEQS = (
 
 
 _ROOM_COLUMNS = "room_id, seq, sender, text, sent_at"
-_DM_COLUMNS = "sender_id, recipient_id, sender, recipient, text, sent_at, acked"
+_DM_COLUMNS = "sender_id, recipient_id, sender, recipient, text, sent_at"
+# Every direct message of the corpus was shown: out of the backlog its trigger put it in.
+_ALL_SHOWN = "DELETE FROM backlog"
 
 
 class _SqliteWriter:
@@ -205,6 +207,7 @@ class _SqliteWriter:
 
     def close(self) -> None:
         self._db.execute(_LAST_SEQS)
+        self._db.execute(_ALL_SHOWN)
         self._db.execute("COMMIT")
         self._db.execute("PRAGMA optimize")
         self._db.close()
@@ -243,6 +246,7 @@ class _CopyWriter:
 
     def close(self) -> None:
         self._cursor.execute(_LAST_SEQS)
+        self._cursor.execute(_ALL_SHOWN)
         self._cursor.execute("SELECT setval('rooms_id_seq', (SELECT max(id) FROM rooms))")
         self._raw.commit()
         self._raw.close()

@@ -2,7 +2,7 @@
 list of conversations, and the operator's retention rule.
 
 A repository of the store: see service/store/base.py for what every call promises. Messages
-are kept after their `ack` (`acked` marks them shown); service/store/message_statements.py
+are kept after their `ack` (which takes them out of `backlog`); service/store/message_statements.py
 writes them, and a trigger (revision 0006) adds the `conversations` summary's rows on the same
 statement; service/store/conversation_summary.py reads the newest message per partner, and
 service/store/conversation_index.py finds a conversation's messages on each database.
@@ -20,14 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from service.store import conversation_index
 from service.store.base import Database
 from service.store.conversation_summary import newest_partners, remember_newest
-from service.store.messages import StoredMessage, unacked
-from service.store.models import Conversation, Message
+from service.store.messages import StoredMessage
+from service.store.models import BacklogEntry, Conversation, Message
 from service.store.outcomes import Refusal
 from service.store.users import user_id
 from service.wire.timeutil import as_utc
@@ -78,7 +78,7 @@ class DmRecord:
         """`user`'s partners, the newest conversation first, at most `limit`, each with its
         unread count: the user's rows of the summary (its primary key; as many as the user
         has partners) with the newest message of each read from the conversation index, and
-        the unacknowledged messages to `user` (the partial backlog index) counted by sender."""
+        the user's backlog (its index on recipient_id) counted by sender."""
 
         def query(s: Session) -> list[ConversationEntry]:
             me = user_id(s, user)
@@ -88,7 +88,9 @@ class DmRecord:
             unread = dict(
                 s.execute(
                     select(Message.sender, func.count())
-                    .where(Message.recipient_id == me, *unacked())
+                    .select_from(BacklogEntry)
+                    .join(Message, Message.id == BacklogEntry.msg_id)
+                    .where(BacklogEntry.recipient_id == me)
                     .group_by(Message.sender)
                 ).all()
             )
@@ -120,7 +122,8 @@ class DmRecord:
 
 
 def _purged(before: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (Message.acked.is_(True), Message.sent_at < as_utc(before).replace(tzinfo=None))
+    shown = ~exists().where(BacklogEntry.msg_id == Message.id)
+    return (Message.sent_at < as_utc(before).replace(tzinfo=None), shown)
 
 
 def _in_record(s: Session, me: int, partner: str) -> bool:

@@ -4,8 +4,9 @@ This is the server's hot path, so it is built for batches: the checks of every m
 batch (sender still exists, recipient, blocks, nonces) are one or two indexed queries, often
 none (service/store/message_checks.py), the inserts one statement (on SQLite a multi-row
 INSERT: RowsInsert in service/store/driver_statement.py says why not `executemany`), the acks
-one `executemany` (on PostgreSQL one UPDATE over two arrays). An ack marks its message shown
-(`acked`); the message stays as the record of the conversation (feature `dm_history`).
+one `executemany` (on PostgreSQL one DELETE over two arrays). An ack marks its message shown
+by deleting its `backlog` row; the message stays as the record of the conversation (feature
+`dm_history`).
 SQLAlchemy stays the one road to the database: it writes every statement here, compiled once
 for the dialect of the connection the writer holds, and the statements run on that
 connection's driver cursor inside its transaction (service/store/driver_statement.py). On SQLite
@@ -23,13 +24,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Dialect, bindparam, func, insert, select, true, update
+from sqlalchemy import Connection, Dialect, bindparam, delete, func, insert, select
 from sqlalchemy.types import ARRAY, BigInteger, Integer, String
 
 from service.store.driver_statement import DriverStatement, RowsInsert
 from service.store.message_checks import BatchChecks
 from service.store.message_record import MessageRecord
-from service.store.models import Message, Nonce
+from service.store.models import BacklogEntry, Message, Nonce
 from service.store.outcomes import Refusal
 from service.wire.timeutil import as_utc
 
@@ -78,17 +79,12 @@ _INSERT_ARRAYS = (
 )  # fmt: skip
 _ARRAY_KEYS = ("sender_ids", "recipient_ids", "senders", "recipients", "texts", "sent_at")
 _NONCE_KEYS = ("sender_id", "nonce", "msg_id", "created_at")
-# An ack marks its message shown (feature `dm_history`: the message stays in the record): one
-# indexed row's UPDATE where the ack used to DELETE it. Setting `acked` takes the row out of the
-# partial backlog index, so the next login does not deliver it again.
-_ACK = (
-    update(Message)
-    .where(
-        Message.id == bindparam("msg_id"),
-        Message.recipient_id == bindparam("recipient_id"),
-        ~Message.acked,  # a repeated ack writes nothing
-    )
-    .values(acked=true())
+# An ack marks its message shown (feature `dm_history`: the message stays in the record): its
+# backlog row goes (revision 0013), found by its primary key; the recipient must match, and a
+# repeated ack deletes nothing.
+_ACK = delete(BacklogEntry).where(
+    BacklogEntry.msg_id == bindparam("msg_id"),
+    BacklogEntry.recipient_id == bindparam("recipient_id"),
 )
 # PostgreSQL: a batch's acks as one statement over two arrays. psycopg's executemany costs
 # about 16 us of Python per row (a Bind, Describe and Execute each); this about 3.
@@ -103,14 +99,8 @@ _SHOWN = (
     .table_valued("msg_id", "recipient_id")
     .render_derived(name="shown")
 )
-_ACK_ARRAYS = (
-    update(Message)
-    .where(
-        Message.id == _SHOWN.c.msg_id,
-        Message.recipient_id == _SHOWN.c.recipient_id,
-        ~Message.acked,
-    )
-    .values(acked=true())
+_ACK_ARRAYS = delete(BacklogEntry).where(
+    BacklogEntry.msg_id == _SHOWN.c.msg_id, BacklogEntry.recipient_id == _SHOWN.c.recipient_id
 )
 
 
@@ -236,7 +226,7 @@ class MessageStatements:
 
     def ack_all(self, connection: Connection, acks: Sequence[tuple[int, int]]) -> None:
         """Mark delivered messages shown: (msg_id, recipient_id) pairs; only a recipient can.
-        They stay in the record (dm_history) and leave the backlog."""
+        They leave the backlog and stay in the record (dm_history)."""
         if not acks:
             return
         if self._ack_arrays is None:

@@ -13,24 +13,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.store.base import Database
 from service.store.message_record import MessageRecord
 from service.store.message_statements import MessageStatements, Outcome
-from service.store.models import Message, User
+from service.store.models import BacklogEntry, Message, User
 from service.store.users import user_id
 from service.wire.timeutil import as_utc
-
-
-def unacked() -> tuple[ColumnElement[bool], ...]:
-    """The backlog's terms, beside `Message.recipient_id == ...`: unacknowledged messages,
-    read on their partial index (recipient_id, id) WHERE NOT acked. `~Message.acked` is what
-    proves the index covers the query; `id > 0` (always true) makes the index's second column
-    a constraint too, so SQLite without statistics keeps preferring it to any index that
-    would read every message the user ever received (the record)."""
-    return (~Message.acked, Message.id > 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +52,9 @@ class Messages:
 
         def query(s: Session) -> Backlog:
             row = s.execute(
-                select(func.count(Message.id), func.max(Message.id))
-                .join(User, Message.recipient_id == User.id)
-                .where(User.name == recipient, *unacked())
+                select(func.count(BacklogEntry.msg_id), func.max(BacklogEntry.msg_id))
+                .join(User, BacklogEntry.recipient_id == User.id)
+                .where(User.name == recipient)
             ).one()
             return Backlog(int(row[0]), int(row[1] or 0))
 
@@ -84,13 +75,15 @@ class Messages:
         def query(s: Session) -> list[StoredMessage]:
             statement = (
                 select(Message.id, Message.sender, Message.text, Message.sent_at)
-                .join(User, Message.recipient_id == User.id)
-                .where(User.name == recipient, ~Message.acked, Message.id > after_id)  # unacked
-                .order_by(Message.id)
+                .select_from(BacklogEntry)
+                .join(User, BacklogEntry.recipient_id == User.id)
+                .join(Message, Message.id == BacklogEntry.msg_id)
+                .where(User.name == recipient, BacklogEntry.msg_id > after_id)
+                .order_by(BacklogEntry.msg_id)
                 .limit(limit)
             )
             if up_to_id is not None:
-                statement = statement.where(Message.id <= up_to_id)
+                statement = statement.where(BacklogEntry.msg_id <= up_to_id)
             return [
                 StoredMessage(row.id, row.sender, recipient, row.text, as_utc(row.sent_at))
                 for row in s.execute(statement)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, MetaData, String, Text, false, func
-from sqlalchemy import text as sql_text
+from sqlalchemy import ForeignKey, Index, MetaData, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -66,7 +65,7 @@ class Block(Base):
 
 class Message(Base):
     """A direct message, kept after its `ack` as the record of a conversation (feature
-    `dm_history`); `acked` says it was shown, so it is not delivered again at login.
+    `dm_history`); while it waits to be shown it also has a row in `backlog`.
 
     Both users are kept by name as well as by id: when an account is deleted its id here
     becomes NULL (ON DELETE SET NULL) and the message stays in the other user's record under
@@ -75,15 +74,6 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        # The backlog: only what is not acknowledged yet (revision 0006). Queries that use it
-        # say `~Message.acked`, which each dialect renders as the index's own condition.
-        Index(
-            "ix_messages_unacked",
-            "recipient_id",
-            "id",
-            sqlite_where=sql_text("acked = 0"),
-            postgresql_where=sql_text("NOT acked"),
-        ),
         # `dm_history` in both directions, as index range scans: (me, them) and (them, me),
         # and (me, NULL) / (NULL, me) for deleted accounts. ONE such index, not a second one
         # (recipient_id, sender_id, id): each entry of a random pair lands on its own page, so
@@ -116,7 +106,28 @@ class Message(Base):
     recipient: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime]
-    acked: Mapped[bool] = mapped_column(server_default=false())  # shown by the recipient
+
+
+class BacklogEntry(Base):
+    """The direct messages not shown yet: a row per message from the statement that stores it
+    (a trigger, revision 0013) until its recipient's `ack` deletes it. A login delivers these.
+
+    A table of its own, not a flag on `messages` (revision 0006 to 0012 had `acked` and a
+    partial index): an `ack` then deletes a small row and never touches the message, which on
+    PostgreSQL was an UPDATE that wrote a new version of the row and an entry in every index
+    of `messages`, the full-text one included (migrations/versions/0013_backlog_table.py says
+    what it cost). When the recipient's account is deleted its rows stay, recipient NULL:
+    never delivered, and never purged, since they were never shown.
+    """
+
+    __tablename__ = "backlog"
+    __table_args__ = (Index("ix_backlog_recipient_id_msg_id", "recipient_id", "msg_id"),)
+
+    # SQLite: INTEGER PRIMARY KEY, the rowid itself (one B-tree besides the index)
+    msg_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class Conversation(Base):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from service.credentials.passwords import Attempts
 from service.store.base import Database, attempts_of
 from service.store.login_tokens import revoke_all
-from service.store.models import ActivePeriod, Block, Message, User
+from service.store.models import ActivePeriod, BacklogEntry, Block, User
 from service.store.periods import open_since
 from service.store.users import find_user, reset_failures
 from service.wire.timeutil import as_utc
@@ -83,9 +83,8 @@ class Operator:
                 .subquery()
             )
             pending = (
-                select(Message.recipient_id, func.count().label("n"))
-                .where(~Message.acked)
-                .group_by(Message.recipient_id)
+                select(BacklogEntry.recipient_id, func.count().label("n"))
+                .group_by(BacklogEntry.recipient_id)
                 .subquery()
             )
             rows = s.execute(
@@ -150,7 +149,8 @@ class Operator:
     def delete_user(self, name: str) -> Footprint | None:
         """Delete the account with its blocks both ways, nonces, conversations summary, login
         tokens and login history (ON DELETE CASCADE). Its direct messages both ways stay in
-        the other users' records under its name (ON DELETE SET NULL on the ids).
+        the other users' records under its name (ON DELETE SET NULL on the ids); those it never
+        saw keep their `backlog` rows with no recipient: never delivered, never purged.
 
         The SET NULL of `recipient_id` has no index to find its rows by (the record keeps one
         conversation index, (sender_id, recipient_id, id), to keep each message cheap: see
@@ -225,7 +225,7 @@ def _footprint(s: Session, name: str) -> Footprint | None:
 
     return Footprint(
         name=user.name,
-        pending_messages=count(Message.recipient_id == user.id, ~Message.acked),
+        pending_messages=count(BacklogEntry.recipient_id == user.id),
         blocks=count(or_(Block.blocker_id == user.id, Block.blocked_id == user.id)),
         login_periods=count(ActivePeriod.user_id == user.id),
         online=_is_online(s, user.id),
