@@ -377,20 +377,22 @@ def _drop(connection: Connection | None) -> None:
 
 def _is_database_failure(error: BaseException, connection: Connection) -> bool:
     """Whether `error` is the database's failure rather than one statement's: the file or the
-    server refuses (read-only, disk I/O error, locked) or the connection is gone. PEP 249's
-    OperationalError and InterfaceError, from SQLAlchemy or straight from the driver (the hot
-    statements run on the driver's cursor). A constraint or a value the database rejects
-    (IntegrityError, DataError) is the job's or the message's own, and fails it alone."""
-    driver = connection.dialect.loaded_dbapi
-    failures = (OperationalError, InterfaceError, driver.OperationalError, driver.InterfaceError)
+    server refuses (read-only, disk I/O error, locked, corrupt) or the connection is gone: on
+    SQLite by the result code, elsewhere PEP 249's OperationalError and InterfaceError, from
+    SQLAlchemy or straight from the driver (the hot statements run on the driver's cursor). A
+    constraint or a value the database rejects (IntegrityError, DataError) is the job's or the
+    message's own, and fails it alone."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
-    if not isinstance(error, failures):
-        return False
-    # sqlite3 raises OperationalError for a statement's own faults too (no such column, too
-    # many variables): those fail their job alone. Its error code tells the file's failures.
+    # sqlite3's classes do not tell the two apart: OperationalError is also a statement's own
+    # fault (no such column, too many variables), and a corrupt file or one that is not a
+    # database is a plain DatabaseError. Its result code tells the file's failures.
     code = getattr(error.orig if isinstance(error, DBAPIError) else error, "sqlite_errorcode", None)
-    return code is None or code & 0xFF in _SQLITE_FILE_FAILURES
+    if code is not None:
+        return code & 0xFF in _SQLITE_FILE_FAILURES
+    driver = connection.dialect.loaded_dbapi
+    failures = (OperationalError, InterfaceError, driver.OperationalError, driver.InterfaceError)
+    return isinstance(error, failures)
 
 
 # SQLite's primary result codes for a file or lock that refuses, not a statement at fault:

@@ -4,8 +4,9 @@ refuses (or fails) after writing leaves nothing behind, and its neighbours still
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -86,6 +87,33 @@ def test_a_statement_sqlite_refuses_for_its_own_fault_fails_its_job_alone(
         broken.result(timeout=10)
     assert after.result(timeout=10) == "after"
     assert names(server_store) == {"before", "after"}
+
+
+def test_a_file_sqlite_finds_corrupt_fails_the_batch_like_one_that_refuses_writes(
+    server_store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """sqlite3 raises a plain DatabaseError, not OperationalError, when a file is corrupt or
+    not a database (SQLITE_CORRUPT, SQLITE_NOTADB): the file's failure all the same. So the
+    batch fails `internal`, what its jobs wrote is gone, the writer says so once and starts
+    afresh, and the next write works; the error is the driver's own, as on the hot path."""
+    caplog.set_level(logging.INFO, logger="service.store.writer")
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database file " * 256)
+
+    def reads_a_corrupt_file(s: Session) -> None:
+        add_then("lost", None)(s)
+        with closing(sqlite3.connect(garbage)) as broken:
+            broken.execute("SELECT count(*) FROM sqlite_master")  # SQLITE_NOTADB
+
+    refused = server_store.group_writer.submit(reads_a_corrupt_file).exception(timeout=10)
+
+    assert isinstance(refused, RequestError) and refused.code is ErrorCode.INTERNAL, refused
+    assert server_store.db.write(add_then("after", None)) == "after"
+    assert names(server_store) == {"after"}
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("writes to the database fail (") and "not a database" in lines[0]
+    assert lines[1].startswith("writes to the database work again")
 
 
 def test_the_direct_writer_keeps_the_same_contract(store: Store) -> None:
