@@ -8,10 +8,11 @@ ack_all, inside BEGIN IMMEDIATE, the writer's savepoint and COMMIT, on an engine
 server makes it: WAL, synchronous=FULL, foreign keys), and its step of the full-text indexes'
 merging (service/store/index_merges.py): commits of B messages between random
 pairs of U users, each commit also acknowledging the B messages of the one before, as `dm`'s
-recipients do. The texts are `dm`'s (64 characters). It uses the `service` package it finds,
-so `PYTHONPATH=<another tree> python -m scripts.writer_replay` measures that tree's schema and
-statements (docs/BENCHMARKS.md, "The direct-message record's cost on `dm`"): run trees in
-turn, several times, and compare medians. CPU is the process's (user and system: the WAL's
+recipients do. The texts are `dm`'s (64 characters). It uses the `service` package of the
+directory it runs in (`python -m` puts that first, before PYTHONPATH), so `cd <tree> &&
+python -m scripts.writer_replay` measures that tree's schema and statements
+(docs/BENCHMARKS.md, "The direct-message record's cost on `dm`"): run trees in turn, several
+times, and compare medians. CPU is the process's (user and system: the WAL's
 writes, the checkpoints and the fsyncs count), bytes are what it wrote (/proc/self/io), both
 from the first commit to the last; setting up users and the schema is not counted.
 """
