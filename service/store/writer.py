@@ -23,7 +23,7 @@ no one logs a traceback per failed write), the connection is dropped, and the ne
 tried on a new one after a backoff (service/store/write_health.py, which also decides the few log
 lines an outage gets: the first with its traceback, in case it is our bug). A statement that
 fails because of the database rather than its own data (`_is_database_failure`: read-only, I/O
-error, connection gone) fails the batch the same way, not just its job or message: a
+error, corrupt, connection gone) fails the batch the same way, not just its job or message: a
 connection SQLite opened while the file refused writes is read-only for good, and a savepoint
 that took each failure alone would commit nothing and keep that connection. The writer's
 connection comes from an engine of its own, never from the readers' pool, for the same reason.
@@ -389,7 +389,7 @@ def _is_database_failure(error: BaseException, connection: Connection) -> bool:
     # database is a plain DatabaseError. Its result code tells the file's failures.
     code = getattr(error.orig if isinstance(error, DBAPIError) else error, "sqlite_errorcode", None)
     if code is not None:
-        return code & 0xFF in _SQLITE_FILE_FAILURES
+        return code & 0xFF in _SQLITE_FILE_FAILURES and code not in _SQLITE_NOT_THE_FILE
     driver = connection.dialect.loaded_dbapi
     failures = (OperationalError, InterfaceError, driver.OperationalError, driver.InterfaceError)
     return isinstance(error, failures)
@@ -398,6 +398,9 @@ def _is_database_failure(error: BaseException, connection: Connection) -> bool:
 # SQLite's primary result codes for a file or lock that refuses, not a statement at fault:
 # PERM, BUSY, LOCKED, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, NOTADB.
 _SQLITE_FILE_FAILURES = frozenset({3, 5, 6, 8, 10, 11, 13, 14, 26})
+# Except CORRUPT_VTAB (CORRUPT's extended code): a virtual table's own data is damaged (FTS5's
+# index, which the merge step reads), not the file; that statement fails alone, as upkeep may.
+_SQLITE_NOT_THE_FILE = frozenset({267})
 
 
 def _run_in_savepoint(connection: Connection, job: _Job) -> tuple[_Job, bool, Any]:

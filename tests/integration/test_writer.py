@@ -298,6 +298,37 @@ def test_a_merge_step_that_fails_on_its_own_fails_nothing_and_stops_merging(
     assert caplog.text.count("merging the full-text indexes failed") == 1
 
 
+def test_a_damaged_full_text_index_stops_merging_and_fails_no_message(
+    server_store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """FTS5 reports damage to its own index as SQLITE_CORRUPT_VTAB, an extended code of
+    CORRUPT: the merge step that reads the damaged pages fails alone, like any failed upkeep,
+    and the messages are stored; it is not the file failing (which would fail every batch)."""
+    alice_id = _alice_and_bob(server_store)
+    writer = server_store.group_writer
+
+    def batch(tag: str) -> list[MessageRecord]:
+        return [
+            MessageRecord(alice_id, "alice", "bob", f"{tag} word{n}", None)
+            for n in range(STEP_ROWS)
+        ]
+
+    for n in range(3):  # segments for the merge steps to read
+        assert not isinstance(send_hot(writer, batch(f"before{n}")), BaseException)
+    with closing(sqlite3.connect(tmp_path / "parley.db")) as raw, raw:
+        # the leaves of every segment, zeroed (the structure record and averages, ids 1 and
+        # 10, stay whole): FTS5 finds them when a merge reads them
+        raw.execute("UPDATE messages_fts_data SET block = zeroblob(length(block)) WHERE id > 10")
+
+    after = [send_hot(writer, batch(f"after{n}")) for n in range(4)]
+
+    for outcomes in after:
+        assert not isinstance(outcomes, BaseException), outcomes
+        assert all(isinstance(outcome, SavedMessage) for outcome in outcomes)
+    assert caplog.text.count("merging the full-text indexes failed") == 1
+    assert "writes to the database fail" not in caplog.text
+
+
 def test_a_merge_step_that_ends_the_transaction_fails_the_batch(
     server_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
