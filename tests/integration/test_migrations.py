@@ -29,8 +29,9 @@ def test_there_is_a_single_head(tmp_path: Path) -> None:
 
 @NO_EXPRESSION_INDEX_REFLECTION
 @NO_EXPRESSION_INDEX_COMPARISON
-def test_base_to_head_on_an_empty_file_then_no_drift(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'parley.db'}"
+def test_base_to_head_on_an_empty_database_then_no_drift(empty_db_url: str) -> None:
+    """On SQLite, and on PostgreSQL where PARLEY_TEST_POSTGRES names a server."""
+    url = empty_db_url
     migrate_to_head(url)
     assert current_revision(url) == head_revision(url)
     command.check(alembic_config(url))  # raises if the models and migrations disagree
