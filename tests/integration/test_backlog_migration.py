@@ -13,35 +13,19 @@ from sqlalchemy.pool import NullPool
 
 from service.store import Backlog, Store
 from service.store.db import alembic_config, migrate_to_head
+from tests.support.old_records import OldMessage, write_at_revision
 
 NOW = datetime(2026, 12, 6, 12, 0)  # naive UTC, as the store writes it
 
 # (id, sender_id, recipient_id, sender, recipient, text, acked): carol's account is gone (0006's
 # ON DELETE SET NULL), one message to her shown before, one never
-MESSAGES = [
+MESSAGES: list[OldMessage] = [
     (1, 1, 2, "alice", "bob", "shown to bob", True),
     (2, 1, 2, "alice", "bob", "waits for bob", False),
     (3, 2, 1, "bob", "alice", "waits for alice", False),
     (4, 1, None, "alice", "carol", "carol never saw it", False),
     (5, 1, None, "alice", "carol", "carol saw it", True),
 ]
-
-
-def _write_0012_messages(url: str) -> None:
-    command.upgrade(alembic_config(url), "0012")
-    engine = create_engine(url, poolclass=NullPool)
-    with engine.begin() as db:
-        for n, name in enumerate(("alice", "bob"), start=1):
-            db.execute(text("INSERT INTO users (id, name, password_hash, created_at, "
-                            "failed_attempts) VALUES (:id, :name, 'x', :at, 0)"),
-                       {"id": n, "name": name, "at": NOW})  # fmt: skip
-        keys = ("id", "s", "r", "sn", "rn", "t", "a")
-        for row in MESSAGES:
-            db.execute(text("INSERT INTO messages (id, sender_id, recipient_id, sender, "
-                            "recipient, text, acked, sent_at) VALUES (:id, :s, :r, :sn, :rn, "
-                            ":t, :a, :at)"),
-                       dict(zip(keys, row, strict=True), at=NOW))  # fmt: skip
-    engine.dispose()
 
 
 def _acked_at_0012(url: str) -> dict[int, bool]:
@@ -64,7 +48,7 @@ def _check_backlogs(store: Store) -> None:
 def test_what_waited_before_0013_waits_after_it_and_after_a_round_trip(
     empty_db_url: str,
 ) -> None:
-    _write_0012_messages(empty_db_url)
+    write_at_revision(empty_db_url, "0012", ("alice", "bob"), MESSAGES, NOW)
 
     migrate_to_head(empty_db_url)
     store = Store.open(empty_db_url, group_commit=False)

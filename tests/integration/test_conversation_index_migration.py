@@ -14,6 +14,7 @@ from sqlalchemy.pool import NullPool
 from service.store import Store
 from service.store.conversation_index import pair_token
 from service.store.db import alembic_config, migrate_to_head
+from tests.support.old_records import write_at_revision
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -28,20 +29,7 @@ MESSAGES = [
 
 
 def _write_0008_record(url: str) -> None:
-    command.upgrade(alembic_config(url), "0008")
-    engine = create_engine(url, poolclass=NullPool)
-    with engine.begin() as db:
-        for n, name in enumerate(("alice", "bob"), start=1):
-            db.execute(text("INSERT INTO users (id, name, password_hash, created_at, "
-                            "failed_attempts) VALUES (:id, :name, 'x', :at, 0)"),
-                       {"id": n, "name": name, "at": NOW})  # fmt: skip
-        keys = ("id", "s", "r", "sn", "rn", "t", "a")
-        for row in MESSAGES:
-            db.execute(text("INSERT INTO messages (id, sender_id, recipient_id, sender, "
-                            "recipient, text, acked, sent_at) VALUES (:id, :s, :r, :sn, :rn, "
-                            ":t, :a, :at)"),
-                       dict(zip(keys, row, strict=True), at=NOW))  # fmt: skip
-    engine.dispose()
+    write_at_revision(url, "0008", ("alice", "bob"), MESSAGES, NOW)
 
 
 def _check_record(url: str) -> None:
