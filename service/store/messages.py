@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from service.store.base import Database
@@ -22,6 +22,11 @@ from service.store.message_statements import MessageStatements, Outcome
 from service.store.models import BacklogEntry, Message, User
 from service.store.users import user_id
 from service.wire.timeutil import as_utc
+
+
+def _user_id(name: str) -> ScalarSelect[int]:
+    """The account's id, as a value the backlog's index is searched with."""
+    return select(User.id).where(User.name == name).scalar_subquery()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +78,16 @@ class Messages:
         """Stored, unacknowledged messages for `recipient`, oldest first, one page of them."""
 
         def query(s: Session) -> list[StoredMessage]:
+            # The backlog drives, its index in order, the user's id a value to seek it with:
+            # joined through `users` first, PostgreSQL (without statistics on a table just
+            # filled) sorted every remaining entry of a 50,000-message backlog for each page
+            # of 500 (35-50 ms a page, measured); this way a page reads `limit` entries.
             statement = (
                 select(Message.id, Message.sender, Message.text, Message.sent_at)
                 .select_from(BacklogEntry)
-                .join(User, BacklogEntry.recipient_id == User.id)
                 .join(Message, Message.id == BacklogEntry.msg_id)
-                .where(User.name == recipient, BacklogEntry.msg_id > after_id)
+                .where(BacklogEntry.recipient_id == _user_id(recipient))
+                .where(BacklogEntry.msg_id > after_id)
                 .order_by(BacklogEntry.msg_id)
                 .limit(limit)
             )
