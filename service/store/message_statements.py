@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Dialect, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, Dialect, any_, bindparam, delete, func, insert, select
 from sqlalchemy.types import ARRAY, BigInteger, Integer, String
 
 from service.store.driver_statement import DriverStatement, RowsInsert
@@ -88,19 +88,23 @@ _ACK = delete(BacklogEntry).where(
 )
 # PostgreSQL: a batch's acks as one statement over two arrays. psycopg's executemany costs
 # about 16 us of Python per row (a Bind, Describe and Execute each); this about 3.
+# bigint: the wire allows 64-bit ids; in an int4 array a larger (unknown) id would fail the
+# whole statement, where it should match nothing (PostgreSQL compares int4 = int8 on the
+# primary key's index all the same)
+_MSG_IDS = bindparam("msg_ids", type_=ARRAY(BigInteger))
 _SHOWN = (
-    func.unnest(
-        # bigint: the wire allows 64-bit ids; in an int4 array a larger (unknown) id would fail
-        # the whole statement, where it should match nothing (PostgreSQL compares int4 = int8
-        # on the primary key's index all the same)
-        bindparam("msg_ids", type_=ARRAY(BigInteger)),
-        bindparam("recipient_ids", type_=ARRAY(Integer)),
-    )
+    func.unnest(_MSG_IDS, bindparam("recipient_ids", type_=ARRAY(Integer)))
     .table_valued("msg_id", "recipient_id")
     .render_derived(name="shown")
 )
+# `msg_id = ANY(msg_ids)` beside the join: without it PostgreSQL hashes the pairs and scans
+# the whole backlog for every batch of acks (measured: 1.5 ms a batch of 100 against a
+# backlog of 10,000, and `offline` a third slower); with it, a lookup of the batch's ids on
+# the primary key (0.4 ms), whatever the backlog holds.
 _ACK_ARRAYS = delete(BacklogEntry).where(
-    BacklogEntry.msg_id == _SHOWN.c.msg_id, BacklogEntry.recipient_id == _SHOWN.c.recipient_id
+    BacklogEntry.msg_id == any_(_MSG_IDS),
+    BacklogEntry.msg_id == _SHOWN.c.msg_id,
+    BacklogEntry.recipient_id == _SHOWN.c.recipient_id,
 )
 
 
