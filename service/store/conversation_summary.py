@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, Row, select, update
 from sqlalchemy.orm import Session
 
 from service.store import conversation_index
-from service.store.models import BacklogEntry, Conversation, Message, User
+from service.store.messages import shown
+from service.store.models import Conversation, Message, User
 
 _CHUNK = 500  # ids per IN (...): well under SQLite's limit on bound parameters
 
@@ -57,11 +58,7 @@ def _sent_at(s: Session, ids: Sequence[int]) -> dict[int, tuple[datetime, bool]]
     found: dict[int, tuple[datetime, bool]] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        query = (
-            select(Message.id, Message.sent_at, BacklogEntry.msg_id.is_(None))
-            .outerjoin(BacklogEntry, BacklogEntry.msg_id == Message.id)
-            .where(Message.id.in_(chunk))
-        )
+        query = select(Message.id, Message.sent_at, shown()).where(Message.id.in_(chunk))
         found.update({i: (at, shown) for i, at, shown in s.execute(query)})
     return found
 

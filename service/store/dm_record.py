@@ -20,13 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, exists, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from service.store import conversation_index
 from service.store.base import Database
 from service.store.conversation_summary import newest_partners, remember_newest
-from service.store.messages import StoredMessage
+from service.store.messages import StoredMessage, shown
 from service.store.models import BacklogEntry, Conversation, Message
 from service.store.outcomes import Refusal
 from service.store.users import user_id
@@ -122,8 +122,7 @@ class DmRecord:
 
 
 def _purged(before: datetime) -> tuple[ColumnElement[bool], ...]:
-    shown = ~exists().where(BacklogEntry.msg_id == Message.id)
-    return (Message.sent_at < as_utc(before).replace(tzinfo=None), shown)
+    return (Message.sent_at < as_utc(before).replace(tzinfo=None), shown())
 
 
 def _in_record(s: Session, me: int, partner: str) -> bool:

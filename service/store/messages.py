@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, exists, func, select
 from sqlalchemy.orm import Session
 
 from service.store.base import Database
@@ -22,6 +22,12 @@ from service.store.message_statements import MessageStatements, Outcome
 from service.store.models import BacklogEntry, Message, User
 from service.store.users import user_id
 from service.wire.timeutil import as_utc
+
+
+def shown() -> ColumnElement[bool]:
+    """Whether a row of `messages` was shown to its recipient: it has left the backlog (an
+    `ack` took its row out; revision 0013)."""
+    return ~exists().where(BacklogEntry.msg_id == Message.id)
 
 
 def _user_id(name: str) -> ScalarSelect[int]:
@@ -57,9 +63,9 @@ class Messages:
 
         def query(s: Session) -> Backlog:
             row = s.execute(
-                select(func.count(BacklogEntry.msg_id), func.max(BacklogEntry.msg_id))
-                .join(User, BacklogEntry.recipient_id == User.id)
-                .where(User.name == recipient)
+                select(func.count(BacklogEntry.msg_id), func.max(BacklogEntry.msg_id)).where(
+                    BacklogEntry.recipient_id == _user_id(recipient)
+                )
             ).one()
             return Backlog(int(row[0]), int(row[1] or 0))
 
