@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from tests.conftest import PASSWORD
 from tests.support.client import TestClient
@@ -37,32 +37,27 @@ def test_search_finds_the_users_messages_and_opens_their_conversation(
 
     page = open_page().sign_in(alice)
     page.join(room)
-    page.page.get_by_role("button", name="Search").first.click()
-    box = page.page.get_by_label("Words to search for")
+    box = _open_search(page)
     expect(box).to_be_focused()
     hits = page.page.locator("#panel .search-hit")
 
-    box.fill("LAB sched")
-    box.press("Enter")
+    _search(box, "LAB sched")
     expect(hits).to_have_count(1)
     expect(hits.first).to_contain_text(room)
     expect(hits.first.locator(".search-text")).to_have_text("Lab schedule moved to Friday")
 
-    box.fill("lab")
-    box.press("Enter")
+    _search(box, "lab")
     expect(hits).to_have_count(2)  # newest first: bob's message, then the room's
     expect(hits.first.locator(".search-text")).to_have_text("the lab key is under the <b>mat</b>")
     expect(page.page.locator("#panel b")).to_have_count(0)  # text, never markup
     hits.first.click()
     expect(page.page.locator("#conversation-title")).to_have_text(bob)
 
-    box.fill("!!!")
-    box.press("Enter")
+    _search(box, "!!!")
     expect(page.page.locator("#panel .note")).to_have_text(
         "Type a word to search for: letters or digits."
     )
-    box.fill("zebra")
-    box.press("Enter")
+    _search(box, "zebra")
     expect(page.page.locator("#panel")).to_contain_text("Nothing found.")
 
 
@@ -74,11 +69,19 @@ def test_on_a_phone_a_hit_shows_its_conversation(
     terminal.login(bob, PASSWORD)
     terminal.request("message", to=alice, text="phone search target")
     page = open_page(width=375, height=740).sign_in(alice)
-    page.page.get_by_role("button", name="Search").first.click()
-    box = page.page.get_by_label("Words to search for")
-    box.fill("phone targ")
-    box.press("Enter")
+    _search(_open_search(page), "phone targ")
     page.page.locator("#panel .search-hit").click()
     expect(page.page.locator("#panel")).to_be_hidden()  # it covered the conversation
     expect(page.page.locator("#conversation-title")).to_have_text(bob)
     page.expect_message("phone search target")
+
+
+def _open_search(page: ChatPage) -> Locator:
+    """The top bar's Search opened; its box."""
+    page.page.get_by_role("button", name="Search").first.click()
+    return page.page.get_by_label("Words to search for")
+
+
+def _search(box: Locator, words: str) -> None:
+    box.fill(words)
+    box.press("Enter")
