@@ -56,9 +56,8 @@ class RunningServer:
 
 
 def start_server(config: ServerConfig) -> RunningServer:
-    server = ChatServer(replace(config, port=0))
-    server.start()
-    return RunningServer(server, config)
+    """A server on `config`, on a port of the system's choosing."""
+    return start_on(config, 0)
 
 
 def start_on(config: ServerConfig, port: int, web_port: int | None = None) -> RunningServer:
